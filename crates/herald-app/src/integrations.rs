@@ -1,0 +1,226 @@
+//! Connected accounts: list, read, rename / re-time / enable / disable,
+//! delete, and the next free posting slot. Connecting accounts is the
+//! providers' job; this module manages what is connected.
+
+use chrono::{DateTime, Utc};
+use herald_core::ValidationErrors;
+use herald_core::account::{DisplayName, TimeZone};
+use herald_core::api_key::Scope;
+use herald_core::post::{TargetState, TargetStatus, aggregate_status};
+use herald_core::schedule::{next_free_slot, parse_posting_times};
+use herald_store::repo::{Events, Integrations, NewEvent, Posts};
+use herald_store::{Transaction, now};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::App;
+use crate::caller::Caller;
+use crate::error::{AppError, AppResult};
+use crate::views::IntegrationView;
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateIntegrationInput {
+    pub name: Option<String>,
+    /// Daily posting slots in minutes after local midnight (0–1439).
+    pub posting_times: Option<Vec<i64>>,
+    /// IANA time zone of the posting times, e.g. `America/New_York`.
+    pub timezone: Option<String>,
+    /// `ACTIVE` to enable, `DISABLED` to disable.
+    pub status: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NextSlotView {
+    pub integration_id: Uuid,
+    /// The slot in UTC.
+    pub slot: DateTime<Utc>,
+    /// The same instant in the integration's time zone.
+    pub local: String,
+    pub timezone: String,
+}
+
+impl App {
+    pub async fn list_integrations(&self, caller: &Caller) -> AppResult<Vec<IntegrationView>> {
+        caller.require(Scope::IntegrationsRead)?;
+        let rows = Integrations(self.store.conn())
+            .list(caller.workspace_id)
+            .await?;
+        Ok(rows.iter().map(IntegrationView::from_row).collect())
+    }
+
+    pub async fn get_integration(&self, caller: &Caller, id: Uuid) -> AppResult<IntegrationView> {
+        caller.require(Scope::IntegrationsRead)?;
+        let row = Integrations(self.store.conn())
+            .get(caller.workspace_id, id)
+            .await?
+            .ok_or(AppError::NotFound("integration"))?;
+        Ok(IntegrationView::from_row(&row))
+    }
+
+    pub async fn update_integration(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        input: UpdateIntegrationInput,
+    ) -> AppResult<IntegrationView> {
+        caller.require_session("changing an integration")?;
+        if !caller.role.can_manage() && !caller.role.can_publish() {
+            return Err(AppError::forbidden(
+                "your role in this workspace does not allow changing integrations",
+            ));
+        }
+        let mut errors = ValidationErrors::default();
+        let name = input
+            .name
+            .as_deref()
+            .and_then(|raw| errors.collect(DisplayName::parse("name", raw)));
+        let times = input
+            .posting_times
+            .as_deref()
+            .and_then(|raw| errors.collect(parse_posting_times("postingTimes", raw)));
+        let timezone = input
+            .timezone
+            .as_deref()
+            .and_then(|raw| errors.collect(TimeZone::parse("timezone", raw)));
+        if let Some(settings) = &input.settings
+            && !settings.is_object()
+        {
+            errors.push("settings", "must be a JSON object");
+        }
+        let status = match input.status.as_deref() {
+            None => None,
+            Some(s @ ("ACTIVE" | "DISABLED")) => Some(s.to_string()),
+            Some(other) => {
+                errors.push("status", format!("`{other}` is not ACTIVE or DISABLED"));
+                None
+            }
+        };
+        errors.into_result()?;
+
+        let txn = self.store.begin_write().await?;
+        let integrations = Integrations(&txn);
+        let mut row = integrations
+            .get(caller.workspace_id, id)
+            .await?
+            .ok_or(AppError::NotFound("integration"))?;
+        if let Some(status) = status {
+            if row.status == "NEEDS_RECONNECT" && status == "ACTIVE" {
+                return Err(AppError::Conflict(
+                    "this integration needs to be reconnected; enabling it is not enough".into(),
+                ));
+            }
+            row.status = status;
+        }
+        if let Some(name) = name {
+            row.display_name = name.as_str().to_string();
+        }
+        if let Some(times) = times {
+            row.posting_times = serde_json::json!(times);
+        }
+        if let Some(timezone) = timezone {
+            row.timezone = timezone.name().to_string();
+        }
+        if let Some(settings) = input.settings {
+            row.settings = settings;
+        }
+        row.updated_at = now();
+        let row = integrations.update(row).await?;
+        txn.commit().await.map_err(AppError::internal)?;
+        Ok(IntegrationView::from_row(&row))
+    }
+
+    /// Disconnects an account. Its pending deliveries go with it; posts
+    /// that targeted it keep their other targets.
+    pub async fn delete_integration(&self, caller: &Caller, id: Uuid) -> AppResult<()> {
+        caller.require_session("deleting an integration")?;
+        if !caller.role.can_publish() {
+            return Err(AppError::forbidden(
+                "your role in this workspace does not allow deleting integrations",
+            ));
+        }
+        let txn = self.store.begin_write().await?;
+        if Integrations(&txn)
+            .get(caller.workspace_id, id)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::NotFound("integration"));
+        }
+        let (post_ids, in_flight) = Posts(&txn).posts_targeting(id).await?;
+        if in_flight {
+            return Err(AppError::Conflict(
+                "a post is being published to this integration right now; try again in a moment"
+                    .into(),
+            ));
+        }
+        Integrations(&txn).delete(caller.workspace_id, id).await?;
+        for post_id in post_ids {
+            recompute_post_status(&txn, caller.workspace_id, post_id).await?;
+        }
+        let (actor_type, actor_id) = caller.actor();
+        Events(&txn)
+            .append(NewEvent {
+                workspace_id: caller.workspace_id,
+                kind: "integration_deleted",
+                post_id: None,
+                integration_id: Some(id),
+                actor_type,
+                actor_id: Some(actor_id),
+                data: serde_json::json!({}),
+            })
+            .await?;
+        txn.commit().await.map_err(AppError::internal)?;
+        self.queue_changed();
+        Ok(())
+    }
+
+    pub async fn next_slot(&self, caller: &Caller, id: Uuid) -> AppResult<NextSlotView> {
+        caller.require(Scope::PostsRead)?;
+        let row = Integrations(self.store.conn())
+            .get(caller.workspace_id, id)
+            .await?
+            .ok_or(AppError::NotFound("integration"))?;
+        let times: Vec<u16> = serde_json::from_value(row.posting_times.clone()).unwrap_or_default();
+        let tz = TimeZone::parse("timezone", &row.timezone).unwrap_or_else(|_| TimeZone::utc());
+        let taken = Posts(self.store.conn()).queued_times(id).await?;
+        let slot = next_free_slot(now(), tz.tz(), &times, &taken)
+            .ok_or_else(|| AppError::Conflict("no free posting slot in the next year".into()))?;
+        Ok(NextSlotView {
+            integration_id: id,
+            slot,
+            local: slot.with_timezone(&tz.tz()).to_rfc3339(),
+            timezone: tz.name().to_string(),
+        })
+    }
+}
+
+/// Re-derives a post's status from its targets after they changed.
+pub(crate) async fn recompute_post_status(
+    txn: &Transaction,
+    workspace_id: Uuid,
+    post_id: Uuid,
+) -> AppResult<()> {
+    let posts = Posts(txn);
+    let Some(mut post) = posts.get(workspace_id, post_id).await? else {
+        return Ok(());
+    };
+    let targets = posts.targets_of(&[post_id]).await?;
+    let states: Vec<TargetState> = targets
+        .iter()
+        .map(|t| TargetState {
+            status: TargetStatus::parse(&t.target.status).unwrap_or(TargetStatus::Failed),
+            attempted: t.target.attempts > 0,
+        })
+        .collect();
+    let status = aggregate_status(post.status == "DRAFT", &states);
+    if status.as_str() != post.status {
+        post.status = status.as_str().to_string();
+        post.updated_at = now();
+        posts.update(post).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! The request bodies of post endpoints (and MCP tools), before validation.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// One follow-up item of a thread (a reply to the previous item).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThreadItemInput {
+    pub content: String,
+    #[serde(default)]
+    pub media_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub media_urls: Vec<String>,
+}
+
+/// What to change for one integration.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OverrideInput {
+    /// Text for this integration instead of the post's `content`.
+    pub content: Option<String>,
+    /// Platform-specific settings (visibility, title, community …).
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<serde_json::Value>,
+}
+
+/// `POST /posts` and `POST /posts/validate`. Unknown fields are refused: a
+/// misspelt `scheduledFor` must not turn a scheduled post into "publish now".
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreatePostInput {
+    #[serde(default)]
+    pub content: String,
+    /// Integration ids to publish to. Drafts may have none.
+    #[serde(default)]
+    pub platforms: Vec<Uuid>,
+    /// ISO 8601 with an offset, e.g. `2026-12-01T09:00:00+01:00`.
+    pub scheduled_for: Option<String>,
+    /// `DRAFT`, `SCHEDULED` or `NOW`. Without it: `SCHEDULED` when
+    /// `scheduledFor` is given, otherwise `NOW`.
+    pub status: Option<String>,
+    #[serde(default)]
+    pub media_urls: Vec<String>,
+    #[serde(default)]
+    pub media_ids: Vec<Uuid>,
+    /// Follow-up items, published in order as replies.
+    #[serde(default)]
+    pub thread: Vec<ThreadItemInput>,
+    /// Integration id → what to change for that integration.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, OverrideInput>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// `PUT /posts/{id}`: every field optional; what is given replaces the
+/// stored value. `scheduledFor: null` clears the time (drafts only).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdatePostInput {
+    pub content: Option<String>,
+    pub platforms: Option<Vec<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub scheduled_for: Option<Option<String>>,
+    /// `DRAFT`, `SCHEDULED` or `NOW`; omitted keeps the post a draft or scheduled as it is.
+    pub status: Option<String>,
+    pub media_urls: Option<Vec<String>>,
+    pub media_ids: Option<Vec<Uuid>>,
+    pub thread: Option<Vec<ThreadItemInput>>,
+    pub overrides: Option<BTreeMap<String, OverrideInput>>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Distinguishes a field set to `null` (`Some(None)`) from a missing one (`None`).
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// Filters of `GET /posts`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListPostsQuery {
+    /// `DRAFT`, `SCHEDULED`, `PUBLISHING`, `PUBLISHED` or `FAILED`.
+    pub status: Option<String>,
+    /// Only posts scheduled at or after this time (ISO 8601 with offset).
+    pub from: Option<String>,
+    /// Only posts scheduled before this time (ISO 8601 with offset).
+    pub to: Option<String>,
+    /// Only posts that target this integration id.
+    pub integration: Option<String>,
+    /// Page size, 1–100 (default 50).
+    pub limit: Option<u64>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}

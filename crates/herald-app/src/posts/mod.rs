@@ -1,0 +1,525 @@
+//! Posts: create, validate, list, read, edit, delete, publish now.
+
+mod input;
+mod prepare;
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use herald_core::ValidationError;
+use herald_core::api_key::Scope;
+use herald_core::compose::TargetReport;
+use herald_core::post::{
+    CreatedVia, PostStatus, PublishMode, TargetState, TargetStatus, aggregate_status,
+};
+use herald_core::schedule::parse_timestamp;
+use herald_store::repo::{Events, NewEvent, PostCursor, PostFilter, Posts, TargetWithIntegration};
+use herald_store::{PostRow, TargetRow, now};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use input::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput, UpdatePostInput};
+
+use crate::App;
+use crate::caller::Caller;
+use crate::error::{AppError, AppResult};
+use crate::views::{PostPage, PostView};
+
+/// Media attached to the first item, as stored in `posts.media`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoredMedia {
+    pub urls: Vec<String>,
+    pub ids: Vec<Uuid>,
+}
+
+impl StoredMedia {
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+}
+
+/// A follow-up item, as stored in `posts.thread`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredThreadItem {
+    pub content: String,
+    #[serde(default)]
+    pub media_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub media_urls: Vec<String>,
+}
+
+/// The answer of `POST /posts/validate`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationReport {
+    pub valid: bool,
+    /// What the post would be: `DRAFT`, `SCHEDULED` or `NOW`.
+    pub status: Option<PublishMode>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub errors: Vec<ValidationError>,
+    pub targets: Vec<TargetReport>,
+}
+
+const DEFAULT_PAGE: u64 = 50;
+const MAX_PAGE: u64 = 100;
+
+impl App {
+    /// Dry run of `create_post`: reports everything, changes nothing.
+    pub async fn validate_post(
+        &self,
+        caller: &Caller,
+        input: CreatePostInput,
+    ) -> AppResult<ValidationReport> {
+        caller.require(Scope::PostsRead)?;
+        let prepared = self.prepare(caller, &input, now()).await?;
+        Ok(ValidationReport {
+            valid: prepared.errors.is_empty(),
+            status: prepared.mode,
+            scheduled_for: prepared.publish_at,
+            errors: prepared.errors.0,
+            targets: prepared.reports,
+        })
+    }
+
+    pub async fn create_post(
+        &self,
+        caller: &Caller,
+        input: CreatePostInput,
+        via: CreatedVia,
+    ) -> AppResult<PostView> {
+        caller.require(Scope::PostsWrite)?;
+        let now = now();
+        let prepared = self.prepare(caller, &input, now).await?.into_valid()?;
+        if prepared.mode != PublishMode::Draft {
+            caller.require(Scope::PostsPublish)?;
+        }
+        let post_id = Uuid::now_v7();
+        let targets = prepared.target_rows(post_id, now);
+        let row = PostRow {
+            id: post_id,
+            workspace_id: caller.workspace_id,
+            created_by: Some(caller.user_id),
+            api_key_id: caller.api_key_id(),
+            created_via: via.as_str().to_string(),
+            content: input.content,
+            media: serde_json::json!(StoredMedia {
+                urls: input.media_urls,
+                ids: input.media_ids
+            }),
+            thread: serde_json::json!(stored_thread(input.thread)),
+            tags: serde_json::json!(input.tags.iter().map(|t| t.trim()).collect::<Vec<_>>()),
+            status: fresh_status(prepared.mode, &targets).as_str().to_string(),
+            scheduled_for: prepared.publish_at,
+            published_at: None,
+            error_message: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let txn = self.store.begin_write().await?;
+        let post = Posts(&txn).insert(row, targets).await?;
+        self.record(&txn, caller, "post_created", &post).await?;
+        if prepared.mode != PublishMode::Draft {
+            self.record(&txn, caller, "post_scheduled", &post).await?;
+        }
+        txn.commit().await.map_err(AppError::internal)?;
+        self.queue_changed();
+        tracing::info!(post_id = %post.id, status = %post.status, "post created");
+        self.post_view(caller, post.id).await
+    }
+
+    pub async fn get_post(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {
+        caller.require(Scope::PostsRead)?;
+        self.post_view(caller, id).await
+    }
+
+    pub async fn list_posts(&self, caller: &Caller, query: ListPostsQuery) -> AppResult<PostPage> {
+        caller.require(Scope::PostsRead)?;
+        let filter = parse_list_query(query)?;
+        let posts_repo = Posts(self.store.conn());
+        let mut rows = posts_repo
+            .list(
+                caller.workspace_id,
+                &PostFilter {
+                    limit: filter.limit + 1,
+                    ..filter.clone()
+                },
+            )
+            .await?;
+        let next_cursor = if rows.len() as u64 > filter.limit {
+            rows.truncate(filter.limit as usize);
+            rows.last().map(|last| {
+                encode_cursor(PostCursor {
+                    created_at: last.created_at,
+                    id: last.id,
+                })
+            })
+        } else {
+            None
+        };
+        let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
+        let targets = posts_repo.targets_of(&ids).await?;
+        let mut by_post: BTreeMap<Uuid, Vec<&TargetWithIntegration>> = BTreeMap::new();
+        for target in &targets {
+            by_post
+                .entry(target.target.post_id)
+                .or_default()
+                .push(target);
+        }
+        let posts = rows
+            .iter()
+            .map(|post| {
+                PostView::from_rows(
+                    post,
+                    by_post.get(&post.id).map(Vec::as_slice).unwrap_or_default(),
+                )
+            })
+            .collect();
+        Ok(PostPage { posts, next_cursor })
+    }
+
+    /// Edits a draft or a scheduled post; refused once publishing started.
+    pub async fn update_post(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        input: UpdatePostInput,
+    ) -> AppResult<PostView> {
+        caller.require(Scope::PostsWrite)?;
+        let now = now();
+        let txn = self.store.begin_write().await?;
+        let posts = Posts(&txn);
+        let existing = posts
+            .get(caller.workspace_id, id)
+            .await?
+            .ok_or(AppError::NotFound("post"))?;
+        let existing_status = PostStatus::parse(&existing.status);
+        if !matches!(
+            existing_status,
+            Some(PostStatus::Draft | PostStatus::Scheduled)
+        ) {
+            return Err(AppError::Conflict(format!(
+                "this post is {} and can no longer be edited",
+                existing.status.to_lowercase()
+            )));
+        }
+        if existing_status != Some(PostStatus::Draft) {
+            caller.require(Scope::PostsPublish)?;
+        }
+        let current_targets = posts.targets_of(&[id]).await?;
+        let merged = merge_update(&existing, &current_targets, input);
+        let prepared = self.prepare(caller, &merged, now).await?.into_valid()?;
+        if prepared.mode != PublishMode::Draft {
+            caller.require(Scope::PostsPublish)?;
+        }
+        let targets = prepared.target_rows(id, now);
+        if posts.replace_targets(id, targets.clone()).await?.is_err() {
+            return Err(in_flight());
+        }
+        let rescheduled = prepared.publish_at != existing.scheduled_for
+            || existing_status == Some(PostStatus::Draft);
+        let row = PostRow {
+            content: merged.content,
+            media: serde_json::json!(StoredMedia {
+                urls: merged.media_urls,
+                ids: merged.media_ids
+            }),
+            thread: serde_json::json!(stored_thread(merged.thread)),
+            tags: serde_json::json!(merged.tags.iter().map(|t| t.trim()).collect::<Vec<_>>()),
+            status: fresh_status(prepared.mode, &targets).as_str().to_string(),
+            scheduled_for: prepared.publish_at,
+            error_message: None,
+            updated_at: now,
+            ..existing
+        };
+        let post = posts.update(row).await?;
+        self.record(&txn, caller, "post_updated", &post).await?;
+        if prepared.mode != PublishMode::Draft && rescheduled {
+            self.record(&txn, caller, "post_scheduled", &post).await?;
+        }
+        txn.commit().await.map_err(AppError::internal)?;
+        self.queue_changed();
+        self.post_view(caller, id).await
+    }
+
+    /// Deletes a post; its pending targets are cancelled in the same
+    /// transaction, so a deleted post never goes out.
+    pub async fn delete_post(&self, caller: &Caller, id: Uuid) -> AppResult<()> {
+        caller.require(Scope::PostsWrite)?;
+        let txn = self.store.begin_write().await?;
+        let posts = Posts(&txn);
+        let existing = posts
+            .get(caller.workspace_id, id)
+            .await?
+            .ok_or(AppError::NotFound("post"))?;
+        if existing.status != PostStatus::Draft.as_str() {
+            caller.require(Scope::PostsPublish)?;
+        }
+        match posts.delete(caller.workspace_id, id).await? {
+            None => return Err(AppError::NotFound("post")),
+            Some(Err(_)) => return Err(in_flight()),
+            Some(Ok(())) => {}
+        }
+        self.record(&txn, caller, "post_deleted", &existing).await?;
+        txn.commit().await.map_err(AppError::internal)?;
+        self.queue_changed();
+        tracing::info!(post_id = %id, "post deleted");
+        Ok(())
+    }
+
+    /// Moves a draft or scheduled post to "now".
+    pub async fn publish_post_now(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {
+        caller.require(Scope::PostsPublish)?;
+        let update = UpdatePostInput {
+            status: Some("NOW".into()),
+            scheduled_for: Some(None),
+            ..Default::default()
+        };
+        self.update_post(caller, id, update).await
+    }
+
+    async fn post_view(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {
+        let posts = Posts(self.store.conn());
+        let post = posts
+            .get(caller.workspace_id, id)
+            .await?
+            .ok_or(AppError::NotFound("post"))?;
+        let targets = posts.targets_of(&[id]).await?;
+        Ok(PostView::from_rows(
+            &post,
+            &targets.iter().collect::<Vec<_>>(),
+        ))
+    }
+
+    async fn record(
+        &self,
+        txn: &herald_store::Transaction,
+        caller: &Caller,
+        kind: &'static str,
+        post: &PostRow,
+    ) -> AppResult<()> {
+        let (actor_type, actor_id) = caller.actor();
+        Events(txn)
+            .append(NewEvent {
+                workspace_id: post.workspace_id,
+                kind,
+                post_id: Some(post.id),
+                integration_id: None,
+                actor_type,
+                actor_id: Some(actor_id),
+                data: serde_json::json!({ "status": post.status, "scheduledFor": post.scheduled_for }),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+fn in_flight() -> AppError {
+    AppError::Conflict("this post is being published right now; it can no longer be changed".into())
+}
+
+/// Status of a post whose targets were all just (re)created.
+fn fresh_status(mode: PublishMode, targets: &[TargetRow]) -> PostStatus {
+    let states: Vec<TargetState> = targets
+        .iter()
+        .map(|_| TargetState {
+            status: TargetStatus::Queued,
+            attempted: false,
+        })
+        .collect();
+    aggregate_status(mode == PublishMode::Draft, &states)
+}
+
+fn stored_thread(items: Vec<ThreadItemInput>) -> Vec<StoredThreadItem> {
+    items
+        .into_iter()
+        .map(|item| StoredThreadItem {
+            content: item.content,
+            media_ids: item.media_ids,
+            media_urls: item.media_urls,
+        })
+        .collect()
+}
+
+/// The full post an update asks for: stored values, replaced by the given ones.
+fn merge_update(
+    existing: &PostRow,
+    targets: &[TargetWithIntegration],
+    input: UpdatePostInput,
+) -> CreatePostInput {
+    let media = StoredMedia::from_json(&existing.media);
+    let thread: Vec<StoredThreadItem> =
+        serde_json::from_value(existing.thread.clone()).unwrap_or_default();
+    let current_overrides = targets
+        .iter()
+        .filter(|t| {
+            t.target.content_override.is_some()
+                || t.target.settings.as_object().is_some_and(|o| !o.is_empty())
+        })
+        .map(|t| {
+            let settings = Some(t.target.settings.clone())
+                .filter(|s| s.as_object().is_some_and(|o| !o.is_empty()));
+            (
+                t.target.integration_id.to_string(),
+                OverrideInput {
+                    content: t.target.content_override.clone(),
+                    settings,
+                },
+            )
+        })
+        .collect();
+    let status = input.status.or_else(|| {
+        Some(
+            if existing.status == PostStatus::Draft.as_str() {
+                "DRAFT"
+            } else {
+                "SCHEDULED"
+            }
+            .to_string(),
+        )
+    });
+    let scheduled_for = match input.scheduled_for {
+        Some(new) => new,
+        None => existing.scheduled_for.map(|t| t.to_rfc3339()),
+    };
+    CreatePostInput {
+        content: input.content.unwrap_or_else(|| existing.content.clone()),
+        platforms: input
+            .platforms
+            .unwrap_or_else(|| targets.iter().map(|t| t.target.integration_id).collect()),
+        // Publishing now ignores any stored time.
+        scheduled_for: if status.as_deref() == Some("NOW") {
+            None
+        } else {
+            scheduled_for
+        },
+        status,
+        media_urls: input.media_urls.unwrap_or(media.urls),
+        media_ids: input.media_ids.unwrap_or(media.ids),
+        thread: input.thread.unwrap_or_else(|| {
+            thread
+                .into_iter()
+                .map(|t| ThreadItemInput {
+                    content: t.content,
+                    media_ids: t.media_ids,
+                    media_urls: t.media_urls,
+                })
+                .collect()
+        }),
+        overrides: input.overrides.unwrap_or(current_overrides),
+        tags: input
+            .tags
+            .unwrap_or_else(|| serde_json::from_value(existing.tags.clone()).unwrap_or_default()),
+    }
+}
+
+fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {
+    let mut errors = herald_core::ValidationErrors::default();
+    let status = query.status.as_deref().and_then(|raw| {
+        let parsed = PostStatus::parse(&raw.to_uppercase());
+        if parsed.is_none() {
+            errors.push(
+                "status",
+                format!("`{raw}` is not one of DRAFT, SCHEDULED, PUBLISHING, PUBLISHED, FAILED"),
+            );
+        }
+        parsed.map(|s| s.as_str().to_string())
+    });
+    let from = query
+        .from
+        .as_deref()
+        .and_then(|raw| errors.collect(parse_timestamp("from", raw)));
+    let to = query
+        .to
+        .as_deref()
+        .and_then(|raw| errors.collect(parse_timestamp("to", raw)));
+    let integration_id = query.integration.as_deref().and_then(|raw| {
+        let parsed = Uuid::parse_str(raw).ok();
+        if parsed.is_none() {
+            errors.push(
+                "integration",
+                format!("`{raw}` is not an integration id (UUID)"),
+            );
+        }
+        parsed
+    });
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        errors.push("limit", format!("must be between 1 and {MAX_PAGE}"));
+    }
+    let after = query.cursor.as_deref().and_then(|raw| {
+        let parsed = decode_cursor(raw);
+        if parsed.is_none() {
+            errors.push(
+                "cursor",
+                "is not a cursor returned by this API (use nextCursor as given)",
+            );
+        }
+        parsed
+    });
+    errors.into_result()?;
+    Ok(PostFilter {
+        status,
+        from,
+        to,
+        integration_id,
+        after,
+        limit,
+    })
+}
+
+fn encode_cursor(cursor: PostCursor) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}.{}",
+        cursor.created_at.timestamp_micros(),
+        cursor.id
+    ))
+}
+
+fn decode_cursor(raw: &str) -> Option<PostCursor> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (micros, id) = text.split_once('.')?;
+    Some(PostCursor {
+        created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        id: Uuid::parse_str(id).ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let cursor = PostCursor {
+            created_at: now(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(decode_cursor(&encode_cursor(cursor)), Some(cursor));
+        assert_eq!(decode_cursor("not-a-cursor"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("12.nope")), None);
+    }
+
+    #[test]
+    fn list_query_errors_name_their_fields() {
+        let query = ListPostsQuery {
+            status: Some("LOST".into()),
+            from: Some("yesterday".into()),
+            limit: Some(0),
+            integration: Some("x".into()),
+            ..Default::default()
+        };
+        let AppError::Validation { errors, .. } = parse_list_query(query).unwrap_err() else {
+            panic!()
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["status", "from", "integration", "limit"]);
+        assert_eq!(
+            parse_list_query(ListPostsQuery::default()).unwrap().limit,
+            50
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! Resolves a post body against the workspace (integrations, media) and
+//! runs the core validation on it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use herald_core::ValidationErrors;
+use herald_core::compose::{PostDraft, TargetDraft, TargetReport, ThreadItemDraft, validate_post};
+use herald_core::post::PublishMode;
+use herald_core::schedule::parse_timestamp;
+use herald_store::TargetRow;
+use herald_store::repo::{Integrations, Media};
+use uuid::Uuid;
+
+use super::input::CreatePostInput;
+use crate::App;
+use crate::caller::Caller;
+use crate::error::{AppError, AppResult};
+
+/// Largest accepted per-integration settings object, serialized.
+const MAX_SETTINGS_BYTES: usize = 16 * 1024;
+
+pub(super) struct Prepared {
+    pub mode: Option<PublishMode>,
+    /// When the post goes out (`NOW` → now); a draft's planned time.
+    pub publish_at: Option<DateTime<Utc>>,
+    pub errors: ValidationErrors,
+    pub reports: Vec<TargetReport>,
+    targets: Vec<ResolvedTarget>,
+}
+
+pub(super) struct Valid {
+    pub mode: PublishMode,
+    pub publish_at: Option<DateTime<Utc>>,
+    targets: Vec<ResolvedTarget>,
+}
+
+struct ResolvedTarget {
+    integration_id: Uuid,
+    content_override: Option<String>,
+    settings: serde_json::Value,
+}
+
+impl Prepared {
+    pub fn into_valid(self) -> AppResult<Valid> {
+        self.errors.into_result()?;
+        let mode = self
+            .mode
+            .ok_or_else(|| AppError::Internal("valid post without a mode".into()))?;
+        Ok(Valid {
+            mode,
+            publish_at: self.publish_at,
+            targets: self.targets,
+        })
+    }
+}
+
+impl Valid {
+    /// Fresh target rows: queued, due at the publish time (drafts are not due).
+    pub fn target_rows(&self, post_id: Uuid, now: DateTime<Utc>) -> Vec<TargetRow> {
+        let due = if self.mode == PublishMode::Draft {
+            None
+        } else {
+            self.publish_at
+        };
+        self.targets
+            .iter()
+            .map(|t| TargetRow {
+                id: Uuid::now_v7(),
+                post_id,
+                integration_id: t.integration_id,
+                content_override: t.content_override.clone(),
+                settings: t.settings.clone(),
+                status: "QUEUED".into(),
+                attempts: 0,
+                next_attempt_at: due,
+                lease_owner: None,
+                lease_expires_at: None,
+                platform_post_ids: serde_json::json!([]),
+                url: None,
+                last_error_class: None,
+                last_error_message: None,
+                published_at: None,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect()
+    }
+}
+
+impl App {
+    pub(super) async fn prepare(
+        &self,
+        caller: &Caller,
+        input: &CreatePostInput,
+        now: DateTime<Utc>,
+    ) -> AppResult<Prepared> {
+        let mut errors = ValidationErrors::default();
+
+        let scheduled_for = input
+            .scheduled_for
+            .as_deref()
+            .and_then(|raw| errors.collect(parse_timestamp("scheduledFor", raw)));
+        let mode = match input.status.as_deref() {
+            Some(raw) => {
+                let mode = PublishMode::parse(&raw.to_uppercase());
+                if mode.is_none() {
+                    errors.push(
+                        "status",
+                        format!("`{raw}` is not one of DRAFT, SCHEDULED, NOW"),
+                    );
+                }
+                mode
+            }
+            None if input.scheduled_for.is_some() => Some(PublishMode::Scheduled),
+            None => Some(PublishMode::Now),
+        };
+        let publish_at = if mode == Some(PublishMode::Now) {
+            Some(now)
+        } else {
+            scheduled_for
+        };
+
+        // Integrations: each id must exist in the caller's workspace. Another
+        // workspace's id is reported exactly like an id that does not exist.
+        let mut ids: Vec<Uuid> = Vec::new();
+        for id in &input.platforms {
+            if !ids.contains(id) {
+                ids.push(*id);
+            }
+        }
+        let integrations = Integrations(self.store.conn())
+            .find_many(caller.workspace_id, &ids)
+            .await?;
+        let by_id: BTreeMap<Uuid, _> = integrations.iter().map(|i| (i.id, i)).collect();
+        for (i, id) in input.platforms.iter().enumerate() {
+            if !by_id.contains_key(id) {
+                errors.push(
+                    format!("platforms[{i}]"),
+                    format!("no integration with id {id} in this workspace"),
+                );
+            }
+        }
+
+        let mut overrides = BTreeMap::new();
+        for (key, value) in &input.overrides {
+            let field = format!("overrides.{key}");
+            match Uuid::parse_str(key) {
+                Ok(id) if ids.contains(&id) => {
+                    if let Some(settings) = &value.settings {
+                        if !settings.is_object() {
+                            errors.push(format!("{field}.settings"), "must be a JSON object");
+                        } else if settings.to_string().len() > MAX_SETTINGS_BYTES {
+                            errors.push(format!("{field}.settings"), "must be at most 16 KiB");
+                        }
+                    }
+                    overrides.insert(id, value);
+                }
+                Ok(_) => errors.push(field, "overrides an integration that is not in `platforms`"),
+                Err(_) => errors.push(field, "keys of `overrides` must be integration ids (UUIDs)"),
+            }
+        }
+
+        self.check_media_ids(caller, input, &mut errors).await?;
+
+        let draft = PostDraft {
+            content: input.content.clone(),
+            mode: mode.unwrap_or(PublishMode::Draft),
+            // `NOW` with a time is contradictory: core reports it.
+            scheduled_for,
+            media_urls: input.media_urls.clone(),
+            media_count: input.media_urls.len() + input.media_ids.len(),
+            thread: input
+                .thread
+                .iter()
+                .map(|item| ThreadItemDraft {
+                    content: item.content.clone(),
+                    media_count: item.media_ids.len() + item.media_urls.len(),
+                })
+                .collect(),
+            tags: input.tags.clone(),
+            targets: ids
+                .iter()
+                .filter_map(|id| by_id.get(id))
+                .map(|integration| TargetDraft {
+                    integration_id: integration.id,
+                    platform: integration.platform.clone(),
+                    active: integration.status == "ACTIVE",
+                    content_override: overrides
+                        .get(&integration.id)
+                        .and_then(|o| o.content.clone()),
+                })
+                .collect(),
+        };
+        let (reports, core_errors) = validate_post(&draft, now);
+        errors.0.extend(core_errors.0);
+
+        let targets = ids
+            .iter()
+            .filter(|id| by_id.contains_key(id))
+            .map(|id| {
+                let over = overrides.get(id);
+                ResolvedTarget {
+                    integration_id: *id,
+                    content_override: over.and_then(|o| o.content.clone()),
+                    settings: over
+                        .and_then(|o| o.settings.clone())
+                        .unwrap_or_else(|| serde_json::json!({})),
+                }
+            })
+            .collect();
+        Ok(Prepared {
+            mode,
+            publish_at,
+            errors,
+            reports,
+            targets,
+        })
+    }
+
+    async fn check_media_ids(
+        &self,
+        caller: &Caller,
+        input: &CreatePostInput,
+        errors: &mut ValidationErrors,
+    ) -> AppResult<()> {
+        let mut wanted: Vec<(String, Uuid)> = input
+            .media_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (format!("mediaIds[{i}]"), *id))
+            .collect();
+        for (t, item) in input.thread.iter().enumerate() {
+            wanted.extend(
+                item.media_ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| (format!("thread[{t}].mediaIds[{i}]"), *id)),
+            );
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = wanted.iter().map(|(_, id)| *id).collect();
+        let found = Media(self.store.conn())
+            .find_many(caller.workspace_id, &ids)
+            .await?;
+        for (field, id) in wanted {
+            if !found.iter().any(|m| m.id == id) {
+                errors.push(
+                    field,
+                    format!("no uploaded media with id {id} in this workspace"),
+                );
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,280 @@
+//! What use cases return: serializable views in the API's camelCase shape,
+//! shared by REST, MCP and the web UI.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use herald_core::account::WorkspaceRole;
+use herald_store::repo::TargetWithIntegration;
+use herald_store::{ApiKeyRow, IntegrationRow, PostRow, UserRow};
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    /// `ADMIN` or `USER`.
+    pub role: String,
+    pub timezone: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace_role: Option<WorkspaceRole>,
+    /// Present when the request was made with an API key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_scopes: Option<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserView {
+    pub fn from_row(row: &UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email.clone(),
+            name: row.name.clone(),
+            role: row.role.clone(),
+            timezone: row.timezone.clone(),
+            workspace_id: None,
+            workspace_role: None,
+            api_key_scopes: None,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyView {
+    pub id: Uuid,
+    pub name: String,
+    /// The first 8 characters of the key, to recognise it.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ApiKeyView {
+    pub fn from_row(row: &ApiKeyRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name.clone(),
+            prefix: row.prefix.clone(),
+            scopes: serde_json::from_value(row.scopes.clone()).unwrap_or_default(),
+            last_used_at: row.last_used_at,
+            expires_at: row.expires_at,
+            is_active: row.is_active,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A key just created: the only response that ever contains the key itself.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKeyView {
+    /// The full key (`ptz_…`). Shown once; store it now.
+    pub key: String,
+    #[serde(flatten)]
+    pub api_key: ApiKeyView,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationView {
+    pub id: Uuid,
+    pub platform: String,
+    pub platform_account_id: String,
+    pub platform_username: String,
+    pub name: String,
+    pub avatar_url: Option<String>,
+    /// `ACTIVE`, `NEEDS_RECONNECT` or `DISABLED`.
+    pub status: String,
+    pub is_active: bool,
+    /// Daily posting slots, in minutes after local midnight.
+    pub posting_times: Vec<u16>,
+    pub timezone: String,
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+    pub scopes: Vec<String>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl IntegrationView {
+    pub fn from_row(row: &IntegrationRow) -> Self {
+        Self {
+            id: row.id,
+            platform: row.platform.clone(),
+            platform_account_id: row.platform_account_id.clone(),
+            platform_username: row.platform_username.clone(),
+            name: row.display_name.clone(),
+            avatar_url: row.avatar_url.clone(),
+            status: row.status.clone(),
+            is_active: row.status == "ACTIVE",
+            posting_times: serde_json::from_value(row.posting_times.clone()).unwrap_or_default(),
+            timezone: row.timezone.clone(),
+            settings: row.settings.clone(),
+            scopes: serde_json::from_value(row.scopes.clone()).unwrap_or_default(),
+            token_expires_at: row.token_expires_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetErrorView {
+    /// `RETRYABLE`, `AUTH_EXPIRED`, `REVOKED`, `INVALID`, `UNKNOWN` or `MISSED`.
+    pub class: String,
+    pub message: String,
+}
+
+/// One (post, integration) delivery.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetView {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub platform: String,
+    pub integration_name: String,
+    /// `QUEUED`, `PUBLISHING`, `PUBLISHED`, `FAILED`, `UNCONFIRMED` or `CANCELLED`.
+    pub status: String,
+    /// Text used for this integration instead of the post's content.
+    pub content: Option<String>,
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+    /// Platform ids of the published items, in thread order.
+    pub platform_post_ids: Vec<String>,
+    pub url: Option<String>,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<TargetErrorView>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl TargetView {
+    pub fn from_row(row: &TargetWithIntegration) -> Self {
+        let t = &row.target;
+        Self {
+            id: t.id,
+            integration_id: t.integration_id,
+            platform: row.platform.clone(),
+            integration_name: row.integration_name.clone(),
+            status: t.status.clone(),
+            content: t.content_override.clone(),
+            settings: t.settings.clone(),
+            platform_post_ids: serde_json::from_value(t.platform_post_ids.clone())
+                .unwrap_or_default(),
+            url: t.url.clone(),
+            attempts: t.attempts,
+            next_attempt_at: t.next_attempt_at,
+            last_error: t.last_error_message.clone().map(|message| TargetErrorView {
+                class: t
+                    .last_error_class
+                    .clone()
+                    .unwrap_or_else(|| "UNKNOWN".into()),
+                message,
+            }),
+            published_at: t.published_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadItemView {
+    pub content: String,
+    pub media_ids: Vec<Uuid>,
+    pub media_urls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostView {
+    pub id: Uuid,
+    pub content: String,
+    pub media_urls: Vec<String>,
+    pub media_ids: Vec<Uuid>,
+    /// `DRAFT`, `SCHEDULED`, `PUBLISHING`, `PUBLISHED` or `FAILED`.
+    pub status: String,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub published_at: Option<DateTime<Utc>>,
+    /// Integration ids this post goes to.
+    pub platforms: Vec<Uuid>,
+    /// Integration id → platform id of the first published item.
+    pub platform_post_ids: BTreeMap<Uuid, String>,
+    pub error_message: Option<String>,
+    pub thread: Vec<ThreadItemView>,
+    pub tags: Vec<String>,
+    /// `UI`, `API`, `MCP`, `CLI` or `IMPORT`.
+    pub created_via: String,
+    pub created_by: Option<Uuid>,
+    pub api_key_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub targets: Vec<TargetView>,
+}
+
+impl PostView {
+    pub fn from_rows(post: &PostRow, targets: &[&TargetWithIntegration]) -> Self {
+        let media = crate::posts::StoredMedia::from_json(&post.media);
+        let thread: Vec<crate::posts::StoredThreadItem> =
+            serde_json::from_value(post.thread.clone()).unwrap_or_default();
+        let targets: Vec<TargetView> = targets.iter().map(|t| TargetView::from_row(t)).collect();
+        Self {
+            id: post.id,
+            content: post.content.clone(),
+            media_urls: media.urls,
+            media_ids: media.ids,
+            status: post.status.clone(),
+            scheduled_for: post.scheduled_for,
+            published_at: post.published_at,
+            platforms: targets
+                .iter()
+                .filter(|t| t.status != "CANCELLED")
+                .map(|t| t.integration_id)
+                .collect(),
+            platform_post_ids: targets
+                .iter()
+                .filter_map(|t| {
+                    t.platform_post_ids
+                        .first()
+                        .map(|id| (t.integration_id, id.clone()))
+                })
+                .collect(),
+            error_message: post.error_message.clone(),
+            thread: thread
+                .into_iter()
+                .map(|item| ThreadItemView {
+                    content: item.content,
+                    media_ids: item.media_ids,
+                    media_urls: item.media_urls,
+                })
+                .collect(),
+            tags: serde_json::from_value(post.tags.clone()).unwrap_or_default(),
+            created_via: post.created_via.clone(),
+            created_by: post.created_by,
+            api_key_id: post.api_key_id,
+            created_at: post.created_at,
+            updated_at: post.updated_at,
+            targets,
+        }
+    }
+}
+
+/// A page of posts.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostPage {
+    pub posts: Vec<PostView>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,433 @@
+//! Validation of a post as a whole: its text, thread, media, tags, schedule,
+//! and how it fits each target platform. Pure: the caller resolves the
+//! integrations first, so every entry point applies exactly these rules.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::platform::{self, MAX_STORED_CONTENT_CHARS, PlatformRules};
+use crate::post::PublishMode;
+use crate::schedule::check_publish_time;
+use crate::{ValidationError, ValidationErrors};
+
+pub const MAX_THREAD_ITEMS: usize = 25;
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_CHARS: usize = 50;
+pub const MAX_MEDIA_URLS: usize = 20;
+pub const MAX_TARGETS: usize = 50;
+
+/// One follow-up item of a thread.
+#[derive(Debug, Clone)]
+pub struct ThreadItemDraft {
+    pub content: String,
+    pub media_count: usize,
+}
+
+/// A target integration as the caller resolved it from the workspace.
+#[derive(Debug, Clone)]
+pub struct TargetDraft {
+    pub integration_id: Uuid,
+    pub platform: String,
+    pub active: bool,
+    pub content_override: Option<String>,
+}
+
+/// Everything about a post that validation looks at.
+#[derive(Debug, Clone)]
+pub struct PostDraft {
+    pub content: String,
+    pub mode: PublishMode,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub media_urls: Vec<String>,
+    pub media_count: usize,
+    pub thread: Vec<ThreadItemDraft>,
+    pub tags: Vec<String>,
+    pub targets: Vec<TargetDraft>,
+}
+
+/// How the post fits one target: what `POST /posts/validate` reports.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetReport {
+    pub integration_id: Uuid,
+    pub platform: String,
+    /// Length of the main text as this platform counts it.
+    pub length: usize,
+    pub max_length: usize,
+    /// Length of each thread item as this platform counts it.
+    pub thread_lengths: Vec<usize>,
+    pub errors: Vec<ValidationError>,
+    pub warnings: Vec<String>,
+}
+
+/// Validates a post. Returns the per-target report even when there are
+/// errors, so a dry run can show everything at once.
+pub fn validate_post(
+    draft: &PostDraft,
+    now: DateTime<Utc>,
+) -> (Vec<TargetReport>, ValidationErrors) {
+    let mut errors = ValidationErrors::default();
+
+    check_stored_text(&mut errors, "content", &draft.content);
+    if draft.content.trim().is_empty() && draft.media_count == 0 && draft.mode != PublishMode::Draft
+    {
+        errors.push("content", "must not be empty (or attach media)");
+    }
+    for (i, item) in draft.thread.iter().enumerate() {
+        let field = format!("thread[{i}].content");
+        check_stored_text(&mut errors, &field, &item.content);
+        if item.content.trim().is_empty() && item.media_count == 0 {
+            errors.push(field, "must not be empty (or attach media)");
+        }
+    }
+    if draft.thread.len() > MAX_THREAD_ITEMS {
+        errors.push(
+            "thread",
+            format!("at most {MAX_THREAD_ITEMS} follow-up items"),
+        );
+    }
+    check_tags(&mut errors, &draft.tags);
+    check_media_urls(&mut errors, &draft.media_urls);
+    check_schedule(&mut errors, draft, now);
+
+    if draft.mode != PublishMode::Draft && draft.targets.is_empty() {
+        errors.push(
+            "platforms",
+            "choose at least one integration to schedule or publish (drafts may have none)",
+        );
+    }
+    if draft.targets.len() > MAX_TARGETS {
+        errors.push(
+            "platforms",
+            format!("at most {MAX_TARGETS} integrations per post"),
+        );
+    }
+
+    let reports = draft
+        .targets
+        .iter()
+        .map(|target| report_target(draft, target))
+        .collect::<Vec<_>>();
+    // A draft may be too long for now; it is checked again when scheduled.
+    if draft.mode != PublishMode::Draft {
+        for report in &reports {
+            errors.0.extend(report.errors.iter().cloned());
+        }
+    }
+    (reports, errors)
+}
+
+fn check_stored_text(errors: &mut ValidationErrors, field: &str, text: &str) {
+    let chars = text.chars().count();
+    if chars > MAX_STORED_CONTENT_CHARS {
+        errors.push(
+            field,
+            format!("is {chars} characters; the most Herald stores is {MAX_STORED_CONTENT_CHARS}"),
+        );
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        errors.push(field, "must not contain control characters");
+    }
+}
+
+fn check_tags(errors: &mut ValidationErrors, tags: &[String]) {
+    if tags.len() > MAX_TAGS {
+        errors.push("tags", format!("at most {MAX_TAGS} tags"));
+    }
+    for (i, tag) in tags.iter().enumerate() {
+        let chars = tag.trim().chars().count();
+        if chars == 0 || chars > MAX_TAG_CHARS || tag.chars().any(char::is_control) {
+            errors.push(
+                format!("tags[{i}]"),
+                format!("must be 1–{MAX_TAG_CHARS} characters without control characters"),
+            );
+        }
+    }
+}
+
+fn check_media_urls(errors: &mut ValidationErrors, urls: &[String]) {
+    if urls.len() > MAX_MEDIA_URLS {
+        errors.push("mediaUrls", format!("at most {MAX_MEDIA_URLS} media URLs"));
+    }
+    for (i, raw) in urls.iter().enumerate() {
+        let ok = url::Url::parse(raw)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !ok {
+            errors.push(
+                format!("mediaUrls[{i}]"),
+                format!("`{raw}` is not an http(s) URL"),
+            );
+        }
+    }
+}
+
+fn check_schedule(errors: &mut ValidationErrors, draft: &PostDraft, now: DateTime<Utc>) {
+    match (draft.mode, draft.scheduled_for) {
+        (PublishMode::Scheduled, None) => {
+            errors.push("scheduledFor", "is required to schedule a post")
+        }
+        (PublishMode::Scheduled, Some(at)) => {
+            errors.collect(check_publish_time("scheduledFor", at, now));
+        }
+        (PublishMode::Draft, Some(at)) => {
+            // A draft's planned time may lie in the past; only the far-future check applies.
+            errors.collect(check_publish_time("scheduledFor", at.max(now), now));
+        }
+        (PublishMode::Now | PublishMode::Draft, None) => {}
+        (PublishMode::Now, Some(_)) => {
+            errors.push(
+                "scheduledFor",
+                "must be empty when publishing now (status NOW)",
+            );
+        }
+    }
+}
+
+fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
+    let field = format!("platforms.{}", target.integration_id);
+    let text = target.content_override.as_deref().unwrap_or(&draft.content);
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let Some(rules) = platform::rules_for(&target.platform) else {
+        errors.push(ValidationError::new(
+            &field,
+            format!("platform `{}` is not supported", target.platform),
+        ));
+        return TargetReport {
+            integration_id: target.integration_id,
+            platform: target.platform.clone(),
+            length: text.chars().count(),
+            max_length: MAX_STORED_CONTENT_CHARS,
+            thread_lengths: Vec::new(),
+            errors,
+            warnings,
+        };
+    };
+    if !target.active {
+        errors.push(ValidationError::new(
+            &field,
+            format!(
+                "the {} integration is not active; reconnect or enable it first",
+                rules.name
+            ),
+        ));
+    }
+    if let Some(content) = &target.content_override {
+        check_length(
+            &mut errors,
+            &format!("overrides.{}.content", target.integration_id),
+            content,
+            rules,
+        );
+    } else {
+        check_length(&mut errors, "content", &draft.content, rules);
+    }
+    let thread_lengths = draft
+        .thread
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            check_length(
+                &mut errors,
+                &format!("thread[{i}].content"),
+                &item.content,
+                rules,
+            )
+        })
+        .collect();
+    if !draft.thread.is_empty() && !rules.supports_threads {
+        warnings.push(format!(
+            "{} has no threads: only the first item is published",
+            rules.name
+        ));
+    }
+    if draft.media_count > rules.max_media {
+        errors.push(ValidationError::new(
+            "media",
+            format!(
+                "{} accepts at most {} media items; this post has {}",
+                rules.name, rules.max_media, draft.media_count
+            ),
+        ));
+    }
+    if rules.requires_media && draft.media_count == 0 {
+        errors.push(ValidationError::new(
+            "media",
+            format!("{} needs at least one media item", rules.name),
+        ));
+    }
+    TargetReport {
+        integration_id: target.integration_id,
+        platform: target.platform.clone(),
+        length: platform::count_length(text, rules.counting),
+        max_length: rules.max_length,
+        thread_lengths,
+        errors,
+        warnings,
+    }
+}
+
+fn check_length(
+    errors: &mut Vec<ValidationError>,
+    field: &str,
+    text: &str,
+    rules: &PlatformRules,
+) -> usize {
+    let length = platform::count_length(text, rules.counting);
+    if length > rules.max_length {
+        errors.push(ValidationError::new(
+            field,
+            format!(
+                "is {length} characters as {} counts them; the limit is {}",
+                rules.name, rules.max_length
+            ),
+        ));
+    }
+    length
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn now() -> DateTime<Utc> {
+        crate::schedule::parse_timestamp("t", "2026-06-01T12:00:00Z").unwrap()
+    }
+
+    fn target(platform: &str) -> TargetDraft {
+        TargetDraft {
+            integration_id: Uuid::nil(),
+            platform: platform.into(),
+            active: true,
+            content_override: None,
+        }
+    }
+
+    fn draft(mode: PublishMode, content: &str, targets: Vec<TargetDraft>) -> PostDraft {
+        PostDraft {
+            content: content.into(),
+            mode,
+            scheduled_for: (mode == PublishMode::Scheduled).then(|| now() + Duration::hours(1)),
+            media_urls: vec![],
+            media_count: 0,
+            thread: vec![],
+            tags: vec![],
+            targets,
+        }
+    }
+
+    fn fields(errors: &ValidationErrors) -> Vec<&str> {
+        errors.0.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_draft_needs_nothing_but_a_scheduled_post_needs_targets() {
+        assert!(
+            validate_post(&draft(PublishMode::Draft, "", vec![]), now())
+                .1
+                .is_empty()
+        );
+        let (_, errors) = validate_post(&draft(PublishMode::Scheduled, "hi", vec![]), now());
+        assert_eq!(fields(&errors), vec!["platforms"]);
+        let (_, errors) =
+            validate_post(&draft(PublishMode::Now, "", vec![target("webhook")]), now());
+        assert_eq!(fields(&errors), vec!["content"]);
+    }
+
+    #[test]
+    fn length_is_checked_per_platform_with_its_own_count() {
+        let text = "é".repeat(301);
+        let (reports, errors) = validate_post(
+            &draft(
+                PublishMode::Now,
+                &text,
+                vec![target("bluesky"), target("webhook")],
+            ),
+            now(),
+        );
+        assert_eq!(reports[0].length, 301);
+        assert_eq!(reports[0].max_length, 300);
+        assert_eq!(reports[0].errors.len(), 1);
+        assert!(reports[1].errors.is_empty());
+        assert_eq!(fields(&errors), vec!["content"]);
+        assert!(errors.0[0].message.contains("Bluesky"));
+        // The same post as a draft is accepted, with the report still showing the problem.
+        let (reports, errors) = validate_post(
+            &draft(PublishMode::Draft, &text, vec![target("bluesky")]),
+            now(),
+        );
+        assert!(errors.is_empty());
+        assert_eq!(reports[0].errors.len(), 1);
+    }
+
+    #[test]
+    fn overrides_are_measured_instead_of_the_main_text() {
+        let mut t = target("bluesky");
+        t.content_override = Some("short".into());
+        let (reports, errors) =
+            validate_post(&draft(PublishMode::Now, &"x".repeat(400), vec![t]), now());
+        assert!(errors.is_empty(), "{errors}");
+        assert_eq!(reports[0].length, 5);
+    }
+
+    #[test]
+    fn schedule_rules() {
+        let mut post = draft(PublishMode::Scheduled, "hi", vec![target("webhook")]);
+        post.scheduled_for = Some(now() - Duration::minutes(5));
+        assert_eq!(fields(&validate_post(&post, now()).1), vec!["scheduledFor"]);
+        post.scheduled_for = None;
+        assert_eq!(fields(&validate_post(&post, now()).1), vec!["scheduledFor"]);
+        post.mode = PublishMode::Now;
+        post.scheduled_for = Some(now());
+        assert_eq!(fields(&validate_post(&post, now()).1), vec!["scheduledFor"]);
+    }
+
+    #[test]
+    fn thread_tags_media_and_inactive_integrations() {
+        let mut post = draft(
+            PublishMode::Now,
+            "hi",
+            vec![TargetDraft {
+                active: false,
+                ..target("mastodon")
+            }],
+        );
+        post.thread = vec![ThreadItemDraft {
+            content: " ".into(),
+            media_count: 0,
+        }];
+        post.tags = vec!["".into()];
+        post.media_urls = vec!["ftp://example.com/a.png".into()];
+        post.media_count = 5;
+        let errors = validate_post(&post, now()).1;
+        let got = fields(&errors);
+        for expected in [
+            "thread[0].content",
+            "tags[0]",
+            "mediaUrls[0]",
+            "platforms.00000000-0000-0000-0000-000000000000",
+            "media",
+        ] {
+            assert!(got.contains(&expected), "{expected} missing in {got:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_platforms_and_huge_texts_are_refused() {
+        let (_, errors) = validate_post(
+            &draft(PublishMode::Now, "hi", vec![target("myspace")]),
+            now(),
+        );
+        assert!(errors.0[0].message.contains("myspace"));
+        let (_, errors) = validate_post(
+            &draft(PublishMode::Draft, &"x".repeat(100_001), vec![]),
+            now(),
+        );
+        assert_eq!(fields(&errors), vec!["content"]);
+    }
+}

@@ -1,0 +1,39 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "integrations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub created_by: Option<Uuid>,
+    pub platform: String,
+    pub platform_account_id: String,
+    pub platform_username: String,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+    /// AES-256-GCM ciphertext of the credentials JSON; never plaintext.
+    pub credentials: Option<String>,
+    pub token_expires_at: Option<DateTimeUtc>,
+    pub scopes: Json,
+    pub status: String,
+    pub posting_times: Json,
+    pub timezone: String,
+    pub settings: Json,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::post_target::Entity")]
+    PostTarget,
+}
+
+impl Related<super::post_target::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PostTarget.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,12 @@
+//! sea-orm entities, one per table. Repositories (`crate::repo`) are the
+//! only users; the rest of Herald sees the `Model` structs as plain rows.
+
+pub mod api_key;
+pub mod event;
+pub mod integration;
+pub mod media;
+pub mod post;
+pub mod post_target;
+pub mod user;
+pub mod workspace;
+pub mod workspace_member;

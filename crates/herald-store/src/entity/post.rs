@@ -1,0 +1,40 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "posts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub created_by: Option<Uuid>,
+    pub api_key_id: Option<Uuid>,
+    pub created_via: String,
+    pub content: String,
+    /// `[{"url": …}|{"id": …}]` attached to the first item.
+    pub media: Json,
+    /// `[{"content": …, "media": [...]}]` follow-up items, in order.
+    pub thread: Json,
+    pub tags: Json,
+    /// Derived from the targets by `herald_core::post::aggregate_status`,
+    /// stored so lists can filter on it.
+    pub status: String,
+    pub scheduled_for: Option<DateTimeUtc>,
+    pub published_at: Option<DateTimeUtc>,
+    pub error_message: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::post_target::Entity")]
+    PostTarget,
+}
+
+impl Related<super::post_target::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PostTarget.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,18 @@
+//! The one migration set, for SQLite and PostgreSQL alike. sea-query turns
+//! each column type into the backend's native type: `uuid`, `timestamptz`
+//! and `jsonb` on PostgreSQL; text/blob affinities on SQLite.
+//!
+//! Migrations are forward-only: a released migration is never edited, a
+//! change is a new file.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_initial;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,97 @@
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use uuid::Uuid;
+
+use crate::entity::api_key;
+use crate::{ApiKeyRow, StoreResult, now};
+
+pub struct NewApiKeyRow {
+    pub user_id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub key_hash: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `last_used_at` is written at most this often per key, so that using a
+/// key does not turn every read request into a write.
+const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
+
+pub struct ApiKeys<'a, C>(pub &'a C);
+
+impl<C: ConnectionTrait> ApiKeys<'_, C> {
+    pub async fn create(&self, new: NewApiKeyRow) -> StoreResult<ApiKeyRow> {
+        Ok(api_key::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(new.user_id),
+            workspace_id: Set(new.workspace_id),
+            name: Set(new.name),
+            key_hash: Set(new.key_hash),
+            prefix: Set(new.prefix),
+            scopes: Set(serde_json::json!(new.scopes)),
+            last_used_at: Set(None),
+            expires_at: Set(new.expires_at),
+            is_active: Set(true),
+            created_at: Set(now()),
+        }
+        .insert(self.0)
+        .await?)
+    }
+
+    pub async fn by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRow>> {
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::KeyHash.eq(key_hash))
+            .one(self.0)
+            .await?)
+    }
+
+    pub async fn list_for_user(&self, user_id: Uuid) -> StoreResult<Vec<ApiKeyRow>> {
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::UserId.eq(user_id))
+            .order_by_desc(api_key::Column::CreatedAt)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Deactivates one of the user's keys; false when there is no such key.
+    pub async fn revoke(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        let result = api_key::Entity::update_many()
+            .col_expr(api_key::Column::IsActive, Expr::value(false))
+            .filter(api_key::Column::Id.eq(id))
+            .filter(api_key::Column::UserId.eq(user_id))
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Deactivates a key whoever owns it (local administration, the CLI).
+    pub async fn revoke_any(&self, id: Uuid) -> StoreResult<bool> {
+        let result = api_key::Entity::update_many()
+            .col_expr(api_key::Column::IsActive, Expr::value(false))
+            .filter(api_key::Column::Id.eq(id))
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Records a use of the key, at most once a minute.
+    pub async fn touch(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::LastUsedAt, Expr::value(at))
+            .filter(api_key::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(api_key::Column::LastUsedAt.is_null())
+                    .add(api_key::Column::LastUsedAt.lt(at - LAST_USED_RESOLUTION)),
+            )
+            .exec(self.0)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,64 @@
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::entity::integration;
+use crate::{IntegrationRow, StoreResult};
+
+/// Connected social accounts. Every read is scoped by workspace.
+pub struct Integrations<'a, C>(pub &'a C);
+
+impl<C: ConnectionTrait> Integrations<'_, C> {
+    pub async fn insert(&self, row: IntegrationRow) -> StoreResult<IntegrationRow> {
+        let active = row.into_active_model().reset_all();
+        Ok(active.insert(self.0).await?)
+    }
+
+    pub async fn list(&self, workspace_id: Uuid) -> StoreResult<Vec<IntegrationRow>> {
+        Ok(integration::Entity::find()
+            .filter(integration::Column::WorkspaceId.eq(workspace_id))
+            .order_by_asc(integration::Column::CreatedAt)
+            .all(self.0)
+            .await?)
+    }
+
+    pub async fn get(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<IntegrationRow>> {
+        Ok(integration::Entity::find_by_id(id)
+            .filter(integration::Column::WorkspaceId.eq(workspace_id))
+            .one(self.0)
+            .await?)
+    }
+
+    /// The integrations among `ids` that belong to the workspace.
+    pub async fn find_many(
+        &self,
+        workspace_id: Uuid,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<IntegrationRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(integration::Entity::find()
+            .filter(integration::Column::WorkspaceId.eq(workspace_id))
+            .filter(integration::Column::Id.is_in(ids.iter().copied()))
+            .all(self.0)
+            .await?)
+    }
+
+    /// Writes every column of `row` back.
+    pub async fn update(&self, row: IntegrationRow) -> StoreResult<IntegrationRow> {
+        let active = row.into_active_model().reset_all();
+        Ok(active.update(self.0).await?)
+    }
+
+    pub async fn delete(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        let result = integration::Entity::delete_many()
+            .filter(integration::Column::Id.eq(id))
+            .filter(integration::Column::WorkspaceId.eq(workspace_id))
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+}

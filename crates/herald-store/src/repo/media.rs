@@ -1,0 +1,22 @@
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::entity::media;
+use crate::{MediaRow, StoreResult};
+
+/// Uploaded media. Every read is scoped by workspace.
+pub struct Media<'a, C>(pub &'a C);
+
+impl<C: ConnectionTrait> Media<'_, C> {
+    /// The media items among `ids` that belong to the workspace.
+    pub async fn find_many(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<MediaRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(media::Entity::find()
+            .filter(media::Column::WorkspaceId.eq(workspace_id))
+            .filter(media::Column::Id.is_in(ids.iter().copied()))
+            .all(self.0)
+            .await?)
+    }
+}

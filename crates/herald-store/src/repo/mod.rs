@@ -1,0 +1,16 @@
+//! One repository per aggregate. Each wraps a borrowed connection or
+//! transaction: `Users(store.conn())`, `Posts(&txn)`.
+
+mod api_keys;
+mod events;
+mod integrations;
+mod media;
+mod posts;
+mod users;
+
+pub use api_keys::{ApiKeys, NewApiKeyRow};
+pub use events::{Events, NewEvent};
+pub use integrations::Integrations;
+pub use media::Media;
+pub use posts::{InFlight, PostCursor, PostFilter, Posts, TargetWithIntegration};
+pub use users::{Membership, NewUser, Users};

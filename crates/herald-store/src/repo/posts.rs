@@ -1,0 +1,251 @@
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
+use uuid::Uuid;
+
+use crate::entity::{integration, post, post_target};
+use crate::{PostRow, StoreResult, TargetRow};
+
+/// Target statuses that mean "a worker may be talking to the platform right
+/// now": such a post can be neither edited nor deleted.
+const IN_FLIGHT: &str = "PUBLISHING";
+
+/// A post could not be changed because one of its targets is being
+/// published at this moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlight;
+
+/// Position in a post list: the last row of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+/// Filters of `GET /posts`. `from`/`to` bound `scheduled_for` (inclusive, exclusive).
+#[derive(Debug, Clone, Default)]
+pub struct PostFilter {
+    pub status: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub integration_id: Option<Uuid>,
+    pub after: Option<PostCursor>,
+    pub limit: u64,
+}
+
+/// A target with what a reader needs to know of its integration.
+#[derive(Debug, Clone)]
+pub struct TargetWithIntegration {
+    pub target: TargetRow,
+    pub platform: String,
+    pub integration_name: String,
+}
+
+/// Posts and their targets. Every read is scoped by workspace.
+pub struct Posts<'a, C>(pub &'a C);
+
+impl<C: ConnectionTrait> Posts<'_, C> {
+    pub async fn insert(&self, row: PostRow, targets: Vec<TargetRow>) -> StoreResult<PostRow> {
+        let active = row.into_active_model().reset_all();
+        let post = active.insert(self.0).await?;
+        self.insert_targets(targets).await?;
+        Ok(post)
+    }
+
+    async fn insert_targets(&self, targets: Vec<TargetRow>) -> StoreResult<()> {
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let rows = targets
+            .into_iter()
+            .map(|t| t.into_active_model().reset_all());
+        post_target::Entity::insert_many(rows).exec(self.0).await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<PostRow>> {
+        Ok(post::Entity::find_by_id(id)
+            .filter(post::Column::WorkspaceId.eq(workspace_id))
+            .one(self.0)
+            .await?)
+    }
+
+    /// Newest first; returns up to `limit` rows after the cursor.
+    pub async fn list(&self, workspace_id: Uuid, filter: &PostFilter) -> StoreResult<Vec<PostRow>> {
+        let mut query = post::Entity::find().filter(post::Column::WorkspaceId.eq(workspace_id));
+        if let Some(status) = &filter.status {
+            query = query.filter(post::Column::Status.eq(status.as_str()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(post::Column::ScheduledFor.gte(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(post::Column::ScheduledFor.lt(to));
+        }
+        if let Some(integration_id) = filter.integration_id {
+            let with_target = post_target::Entity::find()
+                .select_only()
+                .column(post_target::Column::PostId)
+                .filter(post_target::Column::IntegrationId.eq(integration_id))
+                .into_query();
+            query = query.filter(post::Column::Id.in_subquery(with_target));
+        }
+        if let Some(cursor) = filter.after {
+            query = query.filter(
+                Condition::any()
+                    .add(post::Column::CreatedAt.lt(cursor.created_at))
+                    .add(
+                        Condition::all()
+                            .add(post::Column::CreatedAt.eq(cursor.created_at))
+                            .add(post::Column::Id.lt(cursor.id)),
+                    ),
+            );
+        }
+        Ok(query
+            .order_by_desc(post::Column::CreatedAt)
+            .order_by_desc(post::Column::Id)
+            .limit(filter.limit)
+            .all(self.0)
+            .await?)
+    }
+
+    /// The targets of the given posts with their integrations, in creation order.
+    pub async fn targets_of(&self, post_ids: &[Uuid]) -> StoreResult<Vec<TargetWithIntegration>> {
+        if post_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = post_target::Entity::find()
+            .filter(post_target::Column::PostId.is_in(post_ids.iter().copied()))
+            .order_by_asc(post_target::Column::CreatedAt)
+            .order_by_asc(post_target::Column::Id)
+            .find_also_related(integration::Entity)
+            .all(self.0)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(target, integration)| {
+                let (platform, integration_name) = integration
+                    .map(|i| (i.platform, i.display_name))
+                    .unwrap_or_default();
+                TargetWithIntegration {
+                    target,
+                    platform,
+                    integration_name,
+                }
+            })
+            .collect())
+    }
+
+    /// Writes every column of the post row back.
+    pub async fn update(&self, row: PostRow) -> StoreResult<PostRow> {
+        let active = row.into_active_model().reset_all();
+        Ok(active.update(self.0).await?)
+    }
+
+    /// Replaces all targets of a post that has not started publishing. The
+    /// delete only touches queued targets; if any other remains, a worker
+    /// got there first and the caller must roll back.
+    pub async fn replace_targets(
+        &self,
+        post_id: Uuid,
+        targets: Vec<TargetRow>,
+    ) -> StoreResult<Result<(), InFlight>> {
+        post_target::Entity::delete_many()
+            .filter(post_target::Column::PostId.eq(post_id))
+            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(post_target::Column::Attempts.eq(0))
+            .exec(self.0)
+            .await?;
+        let remaining = post_target::Entity::find()
+            .filter(post_target::Column::PostId.eq(post_id))
+            .count(self.0)
+            .await?;
+        if remaining > 0 {
+            return Ok(Err(InFlight));
+        }
+        self.insert_targets(targets).await?;
+        Ok(Ok(()))
+    }
+
+    /// Deletes a post and its targets unless one is being published right
+    /// now. `Ok(None)` when the post does not exist in the workspace.
+    pub async fn delete(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<Result<(), InFlight>>> {
+        if self.get(workspace_id, id).await?.is_none() {
+            return Ok(None);
+        }
+        post_target::Entity::delete_many()
+            .filter(post_target::Column::PostId.eq(id))
+            .filter(post_target::Column::Status.ne(IN_FLIGHT))
+            .exec(self.0)
+            .await?;
+        let remaining = post_target::Entity::find()
+            .filter(post_target::Column::PostId.eq(id))
+            .count(self.0)
+            .await?;
+        if remaining > 0 {
+            return Ok(Some(Err(InFlight)));
+        }
+        post::Entity::delete_by_id(id).exec(self.0).await?;
+        Ok(Some(Ok(())))
+    }
+
+    /// Due times of the queued targets of an integration (its taken slots).
+    pub async fn queued_times(&self, integration_id: Uuid) -> StoreResult<Vec<DateTime<Utc>>> {
+        Ok(post_target::Entity::find()
+            .select_only()
+            .column(post_target::Column::NextAttemptAt)
+            .filter(post_target::Column::IntegrationId.eq(integration_id))
+            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(post_target::Column::NextAttemptAt.is_not_null())
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .all(self.0)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// Ids of the posts with a target on the integration, and whether any of
+    /// those targets is being published right now.
+    pub async fn posts_targeting(&self, integration_id: Uuid) -> StoreResult<(Vec<Uuid>, bool)> {
+        let rows: Vec<(Uuid, String)> = post_target::Entity::find()
+            .select_only()
+            .column(post_target::Column::PostId)
+            .column(post_target::Column::Status)
+            .filter(post_target::Column::IntegrationId.eq(integration_id))
+            .into_tuple()
+            .all(self.0)
+            .await?;
+        let in_flight = rows.iter().any(|(_, status)| status == IN_FLIGHT);
+        Ok((rows.into_iter().map(|(id, _)| id).collect(), in_flight))
+    }
+
+    /// Number of due targets and the oldest due time: the queue lag.
+    pub async fn due_summary(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(u64, Option<DateTime<Utc>>)> {
+        let due = post_target::Entity::find()
+            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(post_target::Column::NextAttemptAt.lte(now));
+        let count = due.clone().count(self.0).await?;
+        let oldest = due
+            .select_only()
+            .column_as(
+                Expr::col(post_target::Column::NextAttemptAt).min(),
+                "oldest",
+            )
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(self.0)
+            .await?
+            .flatten();
+        Ok((count, oldest))
+    }
+}

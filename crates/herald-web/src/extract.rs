@@ -1,0 +1,154 @@
+//! Extractors that turn every kind of bad input into the JSON error
+//! format: body, path, query and credentials.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum_extra::extract::CookieJar;
+use herald_app::Caller;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::{ApiError, code_for_status};
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "herald_session";
+
+/// `axum::Json` with errors in the JSON error format.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let message = match &rejection {
+        JsonRejection::JsonDataError(e) => format!(
+            "the request body does not match the expected shape: {}",
+            e.body_text()
+                .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+        ),
+        JsonRejection::JsonSyntaxError(e) => format!(
+            "the request body is not valid JSON: {}",
+            e.body_text()
+                .trim_start_matches("Failed to parse the request body as JSON: ")
+        ),
+        JsonRejection::MissingJsonContentType(_) => {
+            "send the body as JSON with `Content-Type: application/json`".to_string()
+        }
+        JsonRejection::BytesRejection(_) if status == StatusCode::PAYLOAD_TOO_LARGE => {
+            "the request body is too large".to_string()
+        }
+        other => other.body_text(),
+    };
+    ApiError::new(status, code_for_status(status), message)
+}
+
+/// A `{id}` path segment that must be a UUID. Anything else cannot name a
+/// resource, so it is answered like a missing one.
+pub struct ApiId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", e.body_text())
+                })?;
+        Uuid::parse_str(&raw)
+            .map(Self)
+            .map_err(|_| ApiError::not_found(format!("`{raw}` is not a valid id (ids are UUIDs)")))
+    }
+}
+
+/// `axum::extract::Query` with errors in the JSON error format.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection: QueryRejection| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "VALIDATION_FAILED",
+                    rejection.body_text(),
+                )
+            })
+    }
+}
+
+/// The authenticated caller: an API key (`Authorization: Bearer ptz_…` or
+/// a bare `Authorization: ptz_…`), a session token as bearer, or the
+/// session cookie of the web UI.
+pub struct Auth(pub Caller);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(token) = bearer_token(parts)? {
+            let caller = if token.starts_with(herald_core::api_key::KEY_PREFIX) {
+                state.app.authenticate_api_key(token, false).await?
+            } else {
+                state.app.authenticate_session(token).await?
+            };
+            return Ok(Self(caller));
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        match jar.get(SESSION_COOKIE) {
+            Some(cookie) => Ok(Self(state.app.authenticate_session(cookie.value()).await?)),
+            None => Err(herald_app::AppError::Unauthorized(
+                "sign in, or send an API key as `Authorization: Bearer ptz_…`".into(),
+            )
+            .into()),
+        }
+    }
+}
+
+/// The token of the `Authorization` header, with or without `Bearer `.
+pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "the Authorization header is not readable text",
+            )
+        })?
+        .trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "use `Authorization: Bearer <API key>`",
+            ));
+        }
+        None => value,
+    };
+    Ok(Some(token).filter(|t| !t.is_empty()))
+}

@@ -1,0 +1,144 @@
+//! The HTTP face of Herald: the REST API under `/api`, its OpenAPI
+//! document and docs page. Handlers parse, call `herald-app`, and render.
+
+pub mod error;
+pub mod extract;
+mod middleware;
+mod openapi;
+mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use state::{AppState, WebConfig};
+
+use crate::error::{ApiError, code_for_status};
+use crate::middleware::RateLimits;
+
+/// The OpenAPI document of every API route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .merge(routes::health::routes())
+        .merge(routes::auth::routes())
+        .merge(routes::api_keys::routes())
+        .merge(routes::integrations::routes())
+        .merge(routes::posts::routes());
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (api, spec) = api_router().split_for_parts();
+    let spec_json = Arc::new(spec.to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    let limits = Arc::new(RateLimits::new(
+        state.config.rate_limit,
+        state.config.rate_limit_posts,
+    ));
+    spawn_limiter_cleanup(&limits);
+
+    let mut app = api
+        .nest("/api", routes::docs::routes(spec_json))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            middleware::rate_limit,
+        ))
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.secure_cookies(),
+            middleware::security_headers,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "something went wrong on our side",
+            )
+            .into_response()
+        }));
+    if let Some(cors) = cors_layer(&state.config.cors_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(axum::middleware::from_fn(middleware::request_id_and_log))
+        .with_state(state)
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .allow_credentials(true)
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+fn spawn_limiter_cleanup(limits: &Arc<RateLimits>) {
+    let weak = Arc::downgrade(limits);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match weak.upgrade() {
+                Some(limits) => limits.forget_idle(),
+                None => break,
+            }
+        }
+    });
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    let status = StatusCode::METHOD_NOT_ALLOWED;
+    ApiError::new(
+        status,
+        code_for_status(status),
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

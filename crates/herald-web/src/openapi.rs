@@ -1,0 +1,116 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Herald API",
+        description = "Self-hosted social media scheduling. Authenticate with an API key \
+            (`Authorization: Bearer ptz_…`) or the session cookie set by `/api/auth/login`. \
+            Errors always have the shape `{\"error\":{\"code\",\"message\",\"details\",\"timestamp\",\"requestId\"}}`.",
+        license(name = "AGPL-3.0-only"),
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&Security, &CommonErrors),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "api-keys", description = "API keys for scripts and AI assistants"),
+        (name = "integrations", description = "Connected social accounts"),
+        (name = "posts", description = "Drafts, scheduled and published posts"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("ptz_ + 40 base62 characters")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("herald_session"))),
+        );
+        openapi.security = Some(vec![
+            SecurityRequirement::new("api_key", Vec::<String>::new()),
+            SecurityRequirement::new("session", Vec::<String>::new()),
+        ]);
+    }
+}
+
+/// Adds the answers every operation can give (bad credentials, missing
+/// scope, rate limit, server error) where the handler did not list them.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let common = [
+            ("400", "Malformed request"),
+            ("401", "Missing, invalid, revoked or expired credentials"),
+            (
+                "403",
+                "The key lacks a scope, or your role does not allow this",
+            ),
+            ("429", "Rate limited; see the Retry-After header"),
+            ("500", "Server error; quote the request id"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations: [Option<&mut Operation>; 5] = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                let public = operation
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.iter().all(is_empty_requirement));
+                for (status, description) in common {
+                    if public && matches!(status, "401" | "403") {
+                        continue;
+                    }
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(description)
+                                .content(
+                                    "application/json",
+                                    ContentBuilder::new()
+                                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                        .build(),
+                                )
+                                .build()
+                                .into()
+                        });
+                }
+            }
+        }
+    }
+}
+
+fn is_empty_requirement(requirement: &SecurityRequirement) -> bool {
+    serde_json::to_value(requirement)
+        .is_ok_and(|v| v.as_object().is_some_and(serde_json::Map::is_empty))
+}

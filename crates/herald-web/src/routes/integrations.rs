@@ -1,0 +1,100 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use herald_app::integrations::{NextSlotView, UpdateIntegrationInput};
+use herald_app::views::IntegrationView;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiId, ApiJson, Auth};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_integrations))
+        .routes(routes!(
+            get_integration,
+            update_integration,
+            delete_integration
+        ))
+        .routes(routes!(next_slot))
+}
+
+/// Connected accounts of the workspace. Scope `integrations:read`.
+#[utoipa::path(get, path = "/integrations", tag = "integrations",
+    responses((status = 200, description = "Integrations, oldest first", body = Vec<IntegrationView>)))]
+async fn list_integrations(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> ApiResult<Json<Vec<IntegrationView>>> {
+    Ok(Json(state.app.list_integrations(&caller).await?))
+}
+
+/// One integration. Scope `integrations:read`.
+#[utoipa::path(get, path = "/integrations/{id}", tag = "integrations",
+    params(("id" = uuid::Uuid, Path, description = "Integration id")),
+    responses(
+        (status = 200, description = "The integration", body = IntegrationView),
+        (status = 404, description = "No such integration in your workspace", body = ErrorBody),
+    ))]
+async fn get_integration(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+) -> ApiResult<Json<IntegrationView>> {
+    Ok(Json(state.app.get_integration(&caller, id).await?))
+}
+
+/// Rename, set posting times and time zone, enable or disable. Session only.
+#[utoipa::path(patch, path = "/integrations/{id}", tag = "integrations", security(("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Integration id")),
+    request_body = UpdateIntegrationInput,
+    responses(
+        (status = 200, description = "The updated integration", body = IntegrationView),
+        (status = 404, description = "No such integration in your workspace", body = ErrorBody),
+        (status = 409, description = "Needs reconnecting instead", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody),
+    ))]
+async fn update_integration(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+    ApiJson(input): ApiJson<UpdateIntegrationInput>,
+) -> ApiResult<Json<IntegrationView>> {
+    Ok(Json(
+        state.app.update_integration(&caller, id, input).await?,
+    ))
+}
+
+/// Disconnects the account; its pending deliveries are dropped. Session only.
+#[utoipa::path(delete, path = "/integrations/{id}", tag = "integrations", security(("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Integration id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such integration in your workspace", body = ErrorBody),
+        (status = 409, description = "A post is being published to it right now", body = ErrorBody),
+    ))]
+async fn delete_integration(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+) -> ApiResult<StatusCode> {
+    state.app.delete_integration(&caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The next posting slot of the integration that no queued post occupies.
+#[utoipa::path(get, path = "/integrations/{id}/next-slot", tag = "integrations",
+    params(("id" = uuid::Uuid, Path, description = "Integration id")),
+    responses(
+        (status = 200, description = "The next free slot", body = NextSlotView),
+        (status = 404, description = "No such integration in your workspace", body = ErrorBody),
+    ))]
+async fn next_slot(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+) -> ApiResult<Json<NextSlotView>> {
+    Ok(Json(state.app.next_slot(&caller, id).await?))
+}

@@ -1,0 +1,8 @@
+//! The REST API, one module per resource. Each exports `routes()`.
+
+pub mod api_keys;
+pub mod auth;
+pub mod docs;
+pub mod health;
+pub mod integrations;
+pub mod posts;

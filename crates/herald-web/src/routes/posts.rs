@@ -1,0 +1,140 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use herald_app::posts::{CreatePostInput, ListPostsQuery, UpdatePostInput, ValidationReport};
+use herald_app::views::{PostPage, PostView};
+use herald_core::post::CreatedVia;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiId, ApiJson, ApiQuery, Auth};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_posts, create_post))
+        .routes(routes!(validate_post))
+        .routes(routes!(get_post, update_post, delete_post))
+        .routes(routes!(publish_post))
+}
+
+/// Posts of the workspace, newest first, with cursor pagination. Scope `posts:read`.
+#[utoipa::path(get, path = "/posts", tag = "posts", params(ListPostsQuery),
+    responses(
+        (status = 200, description = "A page of posts", body = PostPage),
+        (status = 422, description = "Invalid filter", body = ErrorBody),
+    ))]
+async fn list_posts(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<ListPostsQuery>,
+) -> ApiResult<Json<PostPage>> {
+    Ok(Json(state.app.list_posts(&caller, query).await?))
+}
+
+/// Creates a draft, a scheduled post, or one to publish now. Scope
+/// `posts:write`; scheduling and publishing also need `posts:publish`.
+#[utoipa::path(post, path = "/posts", tag = "posts", request_body = CreatePostInput,
+    responses(
+        (status = 201, description = "The post with its targets", body = PostView),
+        (status = 422, description = "Invalid post; `details.errors` lists every field", body = ErrorBody),
+    ))]
+async fn create_post(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiJson(input): ApiJson<CreatePostInput>,
+) -> ApiResult<(StatusCode, Json<PostView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            state
+                .app
+                .create_post(&caller, input, CreatedVia::Api)
+                .await?,
+        ),
+    ))
+}
+
+/// Dry run of `POST /posts`: errors, warnings and lengths per target. Changes nothing.
+#[utoipa::path(post, path = "/posts/validate", tag = "posts", request_body = CreatePostInput,
+    responses((status = 200, description = "The validation report", body = ValidationReport)))]
+async fn validate_post(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiJson(input): ApiJson<CreatePostInput>,
+) -> ApiResult<Json<ValidationReport>> {
+    Ok(Json(state.app.validate_post(&caller, input).await?))
+}
+
+/// One post with its targets. Scope `posts:read`.
+#[utoipa::path(get, path = "/posts/{id}", tag = "posts",
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
+    responses(
+        (status = 200, description = "The post", body = PostView),
+        (status = 404, description = "No such post in your workspace", body = ErrorBody),
+    ))]
+async fn get_post(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+) -> ApiResult<Json<PostView>> {
+    Ok(Json(state.app.get_post(&caller, id).await?))
+}
+
+/// Edits or reschedules a draft or scheduled post; given fields replace
+/// stored ones. Refused (409) once publishing started.
+#[utoipa::path(put, path = "/posts/{id}", tag = "posts",
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
+    request_body = UpdatePostInput,
+    responses(
+        (status = 200, description = "The updated post", body = PostView),
+        (status = 404, description = "No such post in your workspace", body = ErrorBody),
+        (status = 409, description = "Publishing already started", body = ErrorBody),
+        (status = 422, description = "Invalid post", body = ErrorBody),
+    ))]
+async fn update_post(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+    ApiJson(input): ApiJson<UpdatePostInput>,
+) -> ApiResult<Json<PostView>> {
+    Ok(Json(state.app.update_post(&caller, id, input).await?))
+}
+
+/// Deletes a post; pending deliveries are cancelled in the same transaction.
+#[utoipa::path(delete, path = "/posts/{id}", tag = "posts",
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such post in your workspace", body = ErrorBody),
+        (status = 409, description = "Being published right now", body = ErrorBody),
+    ))]
+async fn delete_post(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+) -> ApiResult<StatusCode> {
+    state.app.delete_post(&caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Publishes a draft or scheduled post now. Scope `posts:publish`.
+#[utoipa::path(post, path = "/posts/{id}/publish", tag = "posts",
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
+    responses(
+        (status = 202, description = "Queued for publishing now", body = PostView),
+        (status = 404, description = "No such post in your workspace", body = ErrorBody),
+        (status = 409, description = "Already publishing or published", body = ErrorBody),
+        (status = 422, description = "The post is not publishable as it is", body = ErrorBody),
+    ))]
+async fn publish_post(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+) -> ApiResult<(StatusCode, Json<PostView>)> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.app.publish_post_now(&caller, id).await?),
+    ))
+}

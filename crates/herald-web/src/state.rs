@@ -1,0 +1,32 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use herald_app::App;
+
+/// Web-layer settings, filled by the binary from the config.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Public base URL (`MAIN_URL`); https turns on Secure cookies and HSTS.
+    pub main_url: String,
+    /// Requests per minute per client on the API; 0 turns it off.
+    pub rate_limit: u32,
+    /// Requests per minute per client on `POST /posts`; 0 turns it off.
+    pub rate_limit_posts: u32,
+    /// Origins allowed to call the API from a browser (CORS).
+    pub cors_origins: Vec<String>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl WebConfig {
+    pub fn secure_cookies(&self) -> bool {
+        self.main_url.starts_with("https://")
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub config: Arc<WebConfig>,
+}

@@ -1,0 +1,456 @@
+//! Configuration: defaults, then `herald.toml`, then environment variables
+//! (the seed's names such as `DATABASE_URL`, and Herald's own `HERALD_*`),
+//! then command-line flags. Missing secrets are generated on first start
+//! and kept in the data directory with mode 0600.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A secret value: `Debug` and `Serialize` never show it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"****\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("****")
+    }
+}
+
+/// The roles one process can play (`HERALD_ROLES`).
+pub const ROLES: &[&str] = &["web", "api", "mcp", "worker", "scheduler"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to SQLite in the data dir.
+    pub database_url: Option<String>,
+    pub database_max_connections: u32,
+    /// Public base URL, used for links, OAuth callbacks and Secure cookies.
+    pub main_url: Option<String>,
+    pub jwt_secret: Option<Secret>,
+    /// 64 hex characters (AES-256 key for provider credentials).
+    pub encryption_key: Option<Secret>,
+    pub upload_directory: Option<PathBuf>,
+    pub storage_provider: String,
+    #[serde(deserialize_with = "flexible_bool")]
+    pub disable_registration: bool,
+    /// Comma-separated subset of web, api, mcp, worker, scheduler.
+    pub roles: String,
+    /// `text` or `json`.
+    pub log_format: String,
+    #[serde(deserialize_with = "flexible_bool")]
+    pub allow_private_targets: bool,
+    /// Requests per minute per client on the API; 0 turns the limit off.
+    pub rate_limit: u32,
+    /// Requests per minute per client on POST /api/posts; 0 turns it off.
+    pub rate_limit_posts: u32,
+    /// Comma-separated origins allowed to call the API from a browser.
+    pub cors_origins: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".into(),
+            port: 5000,
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_max_connections: 10,
+            main_url: None,
+            jwt_secret: None,
+            encryption_key: None,
+            upload_directory: None,
+            storage_provider: "local".into(),
+            disable_registration: false,
+            roles: ROLES.join(","),
+            log_format: "text".into(),
+            allow_private_targets: false,
+            rate_limit: 100,
+            rate_limit_posts: 10,
+            cors_origins: String::new(),
+        }
+    }
+}
+
+/// Environment variables named as in the seed (no prefix).
+const SEED_ENV: &[&str] = &[
+    "DATABASE_URL",
+    "MAIN_URL",
+    "JWT_SECRET",
+    "ENCRYPTION_KEY",
+    "PORT",
+    "UPLOAD_DIRECTORY",
+    "STORAGE_PROVIDER",
+    "DISABLE_REGISTRATION",
+];
+
+/// Flags that override every other source.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+impl Config {
+    /// Reads every source. `file` is `--config`; without it `./herald.toml`
+    /// is read when it exists.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    bail!("config file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("herald.toml")),
+        }
+        let config: Config = figment
+            .merge(Env::raw().only(SEED_ENV))
+            .merge(Env::prefixed("HERALD_").ignore(&["provider", "test_pg_url", "config"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .context("invalid configuration")?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<()> {
+        for role in self.role_list() {
+            if !ROLES.contains(&role.as_str()) {
+                bail!(
+                    "HERALD_ROLES: unknown role `{role}`; known roles: {}",
+                    ROLES.join(", ")
+                );
+            }
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!(
+                "HERALD_LOG_FORMAT must be `text` or `json`, not `{}`",
+                self.log_format
+            );
+        }
+        if let Some(url) = &self.main_url
+            && url::Url::parse(url)
+                .map(|u| !matches!(u.scheme(), "http" | "https"))
+                .unwrap_or(true)
+        {
+            bail!(
+                "MAIN_URL must be an http(s) URL such as https://herald.example.com, not `{url}`"
+            );
+        }
+        if let Some(key) = &self.encryption_key {
+            check_encryption_key(key.expose())?;
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.expose().len() < 32
+        {
+            bail!("JWT_SECRET must be at least 32 characters");
+        }
+        if self.database_max_connections == 0 {
+            bail!("HERALD_DATABASE_MAX_CONNECTIONS must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn role_list(&self) -> Vec<String> {
+        self.roles
+            .split(',')
+            .map(|r| r.trim().to_lowercase())
+            .filter(|r| !r.is_empty())
+            .collect()
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.role_list().iter().any(|r| r == role)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("herald.db").display()))
+    }
+
+    pub fn main_url(&self) -> String {
+        self.main_url
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{}", self.port))
+    }
+
+    pub fn cors_origins(&self) -> Vec<String> {
+        self.cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn secrets_file(&self) -> PathBuf {
+        self.data_dir.join("secrets.toml")
+    }
+
+    /// The configuration as `doctor` prints it: secrets redacted, defaults
+    /// resolved.
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.insert(
+                "database_url".into(),
+                herald_store::redact_url(&self.database_url()).into(),
+            );
+            map.insert("main_url".into(), self.main_url().into());
+        }
+        value
+    }
+}
+
+fn check_encryption_key(key: &str) -> Result<()> {
+    if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!(
+            "ENCRYPTION_KEY must be 64 hexadecimal characters (32 bytes); generate one with `openssl rand -hex 32`"
+        );
+    }
+    Ok(())
+}
+
+/// Accepts true/false, 1/0, yes/no, on/off, as env variables are written.
+fn flexible_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::Bool(b) => Ok(b),
+        Raw::Int(i) => Ok(i != 0),
+        Raw::Text(s) => match s.trim().to_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" | "" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "`{other}` is not true or false"
+            ))),
+        },
+    }
+}
+
+/// The secrets in effect, and where they came from.
+pub struct Secrets {
+    pub jwt_secret: Secret,
+    pub encryption_key: Secret,
+    /// Set when this start generated them.
+    pub generated_in: Option<PathBuf>,
+}
+
+impl Secrets {
+    /// A short, non-reversible tag of the encryption key: every node of a
+    /// deployment must show the same one.
+    pub fn key_fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(&Sha256::digest(self.encryption_key.expose().as_bytes())[..4])
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SecretsFile {
+    jwt_secret: String,
+    encryption_key: String,
+}
+
+/// Secrets from the config, else from the data dir's secrets file, else
+/// freshly generated into that file (mode 0600).
+pub fn load_or_create_secrets(config: &Config) -> Result<Secrets> {
+    let path = config.secrets_file();
+    let stored: Option<SecretsFile> = if path.exists() {
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        Some(
+            toml_parse(&text)
+                .with_context(|| format!("{} is not a valid secrets file", path.display()))?,
+        )
+    } else {
+        None
+    };
+    let mut generated_in = None;
+    let stored = match stored {
+        Some(stored) => stored,
+        None if config.jwt_secret.is_some() && config.encryption_key.is_some() => SecretsFile {
+            jwt_secret: String::new(),
+            encryption_key: String::new(),
+        },
+        None => {
+            let fresh = SecretsFile {
+                jwt_secret: random_hex(32),
+                encryption_key: random_hex(32),
+            };
+            write_private(&path, &toml_string(&fresh)?)?;
+            generated_in = Some(path.clone());
+            fresh
+        }
+    };
+    check_encryption_key(
+        config
+            .encryption_key
+            .as_ref()
+            .map_or(&stored.encryption_key, |k| &k.0),
+    )
+    .with_context(|| format!("in {}", path.display()))?;
+    Ok(Secrets {
+        jwt_secret: config
+            .jwt_secret
+            .clone()
+            .unwrap_or(Secret(stored.jwt_secret)),
+        encryption_key: config
+            .encryption_key
+            .clone()
+            .unwrap_or(Secret(stored.encryption_key)),
+        generated_in,
+    })
+}
+
+fn toml_parse(text: &str) -> Result<SecretsFile> {
+    Figment::from(Toml::string(text))
+        .extract()
+        .map_err(Into::into)
+}
+
+fn toml_string(secrets: &SecretsFile) -> Result<String> {
+    Ok(format!(
+        "# Generated by Herald on first start. Keep this file private and backed up:\n\
+         # without encryption_key, stored platform credentials cannot be decrypted.\n\
+         jwt_secret = \"{}\"\nencryption_key = \"{}\"\n",
+        secrets.jwt_secret, secrets.encryption_key
+    ))
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::fill(buffer.as_mut_slice());
+    hex::encode(buffer)
+}
+
+/// Creates `path` readable by its owner only.
+fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show() {
+        let secret = Secret("hunter2hunter2".into());
+        assert_eq!(format!("{secret:?}"), "\"****\"");
+        let config = Config {
+            jwt_secret: Some(secret),
+            ..Config::default()
+        };
+        let shown = config.redacted().to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn defaults_are_a_working_local_setup() {
+        let config = Config::default();
+        assert_eq!(config.port, 5000);
+        assert_eq!(config.database_url(), "sqlite://./data/herald.db");
+        assert!(config.has_role("worker"));
+        assert!(config.check().is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_variable_name() {
+        let config = Config {
+            roles: "web,cron".into(),
+            ..Config::default()
+        };
+        assert!(
+            config
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("HERALD_ROLES")
+        );
+        let config = Config {
+            encryption_key: Some(Secret("abc".into())),
+            ..Config::default()
+        };
+        assert!(
+            config
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("ENCRYPTION_KEY")
+        );
+    }
+
+    #[test]
+    fn secrets_are_generated_once_with_mode_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("herald-secrets-{}", uuid_like()));
+        let config = Config {
+            data_dir: dir.clone(),
+            ..Config::default()
+        };
+        let first = load_or_create_secrets(&config).unwrap();
+        assert!(first.generated_in.is_some());
+        let mode = fs::metadata(config.secrets_file())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        let second = load_or_create_secrets(&config).unwrap();
+        assert!(second.generated_in.is_none());
+        assert_eq!(first.jwt_secret.expose(), second.jwt_secret.expose());
+        assert_eq!(second.encryption_key.expose().len(), 64);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn uuid_like() -> String {
+        random_hex(8)
+    }
+}
