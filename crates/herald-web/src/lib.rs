@@ -29,7 +29,13 @@ use crate::middleware::RateLimits;
 
 /// The OpenAPI document of every API route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    finish(api_router().into_openapi())
+}
+
+fn finish(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    openapi::CommonErrors.modify(&mut spec);
+    spec
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -45,7 +51,11 @@ fn api_router() -> OpenApiRouter<AppState> {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let (api, spec) = api_router().split_for_parts();
-    let spec_json = Arc::new(spec.to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    let spec_json = Arc::new(
+        finish(spec)
+            .to_pretty_json()
+            .unwrap_or_else(|_| "{}".into()),
+    );
     let limits = Arc::new(RateLimits::new(
         state.config.rate_limit,
         state.config.rate_limit_posts,

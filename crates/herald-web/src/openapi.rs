@@ -19,7 +19,7 @@ use crate::error::ErrorBody;
         license(name = "AGPL-3.0-only"),
     ),
     components(schemas(ErrorBody)),
-    modifiers(&Security, &CommonErrors),
+    modifiers(&Security),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Accounts and sessions"),
@@ -55,9 +55,10 @@ impl Modify for Security {
     }
 }
 
-/// Adds the answers every operation can give (bad credentials, missing
+/// Adds the answers every operation can give. Applied to the finished
+/// document: the routes' paths are merged in after `ApiDoc`'s modifiers run. (bad credentials, missing
 /// scope, rate limit, server error) where the handler did not list them.
-struct CommonErrors;
+pub struct CommonErrors;
 
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut OpenApiDoc) {

@@ -352,8 +352,13 @@ fn merge_update(
     let media = StoredMedia::from_json(&existing.media);
     let thread: Vec<StoredThreadItem> =
         serde_json::from_value(existing.thread.clone()).unwrap_or_default();
+    let platforms = input
+        .platforms
+        .unwrap_or_else(|| targets.iter().map(|t| t.target.integration_id).collect());
+    // Stored overrides follow their integration: dropping a platform drops its override.
     let current_overrides = targets
         .iter()
+        .filter(|t| platforms.contains(&t.target.integration_id))
         .filter(|t| {
             t.target.content_override.is_some()
                 || t.target.settings.as_object().is_some_and(|o| !o.is_empty())
@@ -386,9 +391,7 @@ fn merge_update(
     };
     CreatePostInput {
         content: input.content.unwrap_or_else(|| existing.content.clone()),
-        platforms: input
-            .platforms
-            .unwrap_or_else(|| targets.iter().map(|t| t.target.integration_id).collect()),
+        platforms,
         // Publishing now ignores any stored time.
         scheduled_for: if status.as_deref() == Some("NOW") {
             None

@@ -145,6 +145,11 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         Ok(active.update(self.0).await?)
     }
 
+    /// Writes every column of a target row back.
+    pub async fn update_target(&self, row: TargetRow) -> StoreResult<TargetRow> {
+        Ok(row.into_active_model().reset_all().update(self.0).await?)
+    }
+
     /// Replaces all targets of a post that has not started publishing. The
     /// delete only touches queued targets; if any other remains, a worker
     /// got there first and the caller must roll back.

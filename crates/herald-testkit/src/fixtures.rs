@@ -1,0 +1,101 @@
+//! Accounts, keys and integrations for tests.
+
+use herald_store::repo::Integrations;
+use herald_store::{IntegrationRow, now};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{Client, TestApp};
+
+/// A registered, signed-in user.
+pub struct Account {
+    /// Carries the session cookie.
+    pub session: Client,
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub email: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// Registers (and so signs in) a new user.
+    pub async fn register(&self, email: &str) -> Account {
+        let session = self.anonymous();
+        let body = session
+            .post(
+                "/api/auth/register",
+                json!({ "email": email, "password": PASSWORD }),
+            )
+            .await;
+        body.expect(201);
+        let me = session.get("/api/me").await;
+        let me = me.expect(200);
+        Account {
+            session,
+            id: me["id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .expect("user id"),
+            workspace_id: me["workspaceId"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .expect("workspace id"),
+            email: email.to_string(),
+        }
+    }
+
+    /// Inserts a connected integration straight into the store (connectors
+    /// are tested on their own; these tests need an account to post to).
+    pub async fn add_integration(&self, account: &Account, platform: &str) -> Uuid {
+        let now = now();
+        let id = Uuid::now_v7();
+        Integrations(self.store.conn())
+            .insert(IntegrationRow {
+                id,
+                workspace_id: account.workspace_id,
+                created_by: Some(account.id),
+                platform: platform.to_string(),
+                platform_account_id: format!("acct-{id}"),
+                platform_username: format!("{platform}-user"),
+                display_name: format!("My {platform}"),
+                avatar_url: None,
+                credentials: None,
+                token_expires_at: None,
+                scopes: json!([]),
+                status: "ACTIVE".into(),
+                posting_times: json!([540, 720, 1020]),
+                timezone: "UTC".into(),
+                settings: json!({}),
+                created_at: now,
+                updated_at: now,
+            })
+            .await
+            .expect("insert integration");
+        id
+    }
+}
+
+impl Account {
+    /// Creates an API key with the given scopes (all when `None`).
+    pub async fn api_key(&self, scopes: Option<&[&str]>) -> String {
+        let mut body = json!({ "name": "test key" });
+        if let Some(scopes) = scopes {
+            body["scopes"] = json!(scopes);
+        }
+        let created = self.session.post("/api/api-keys", body).await;
+        created.expect(201)["key"]
+            .as_str()
+            .expect("key")
+            .to_string()
+    }
+}
+
+/// An ISO 8601 time `minutes` from now.
+pub fn in_minutes(minutes: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::minutes(minutes)).to_rfc3339()
+}
+
+pub fn id_of(value: &Value) -> String {
+    value["id"].as_str().expect("id").to_string()
+}

@@ -1,0 +1,134 @@
+//! Cross-cutting HTTP behaviour: health, error format, headers, limits,
+//! OpenAPI and docs.
+
+use herald_testkit::{Backend, TestOptions, db_test, spawn_app_with};
+use serde_json::json;
+
+db_test!(async fn health_reports_database_and_queue(app) {
+    let health = app.anonymous().get("/api/health").await;
+    let health = health.expect(200);
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], "ok");
+    assert_eq!(health["scheduler"]["due"], 0);
+    assert!(health["version"].is_string());
+});
+
+db_test!(async fn unknown_routes_and_methods_answer_in_the_error_format(app) {
+    app.anonymous().get("/api/nope").await.expect_error(404, "NOT_FOUND");
+    app.anonymous().send(reqwest::Method::PATCH, "/api/posts", Some(json!({}))).await.expect_error(405, "METHOD_NOT_ALLOWED");
+});
+
+db_test!(async fn every_response_carries_security_headers_and_a_request_id(app) {
+    let response = app.anonymous().get("/api/health").await;
+    for header in ["x-content-type-options", "x-frame-options", "content-security-policy", "referrer-policy", "x-request-id"] {
+        assert!(response.header(header).is_some(), "missing {header}");
+    }
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    // A sane client request id is kept, so logs can be correlated end to end.
+    let client = reqwest::Client::new();
+    let echoed = client.get(format!("{}/api/me", app.address)).header("x-request-id", "trace-123").send().await.unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "trace-123");
+    let body: serde_json::Value = echoed.json().await.unwrap();
+    assert_eq!(body["error"]["requestId"], "trace-123");
+});
+
+db_test!(async fn request_bodies_are_limited(app, TestOptions { body_limit: 64 * 1024, ..TestOptions::default() }) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let huge = json!({"content": "x".repeat(70 * 1024), "status": "DRAFT"});
+    api.post("/api/posts", huge).await.expect_error(413, "PAYLOAD_TOO_LARGE");
+});
+
+db_test!(async fn rate_limits_answer_429_with_retry_after(app, TestOptions { rate_limit: 8, rate_limit_posts: 2, ..TestOptions::default() }) {
+    let ada = app.register("ada@example.com").await;
+    let key = ada.api_key(None).await;
+    let api = app.with_key(&key);
+    api.post("/api/posts", json!({"content": "1", "status": "DRAFT"})).await.expect(201);
+    api.post("/api/posts", json!({"content": "2", "status": "DRAFT"})).await.expect(201);
+    let limited = api.post("/api/posts", json!({"content": "3", "status": "DRAFT"})).await;
+    limited.expect_error(429, "RATE_LIMITED");
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    // Reads still have budget left under the general limit...
+    api.get("/api/posts").await.expect(200);
+    // ...until it runs out too.
+    let mut last = 0;
+    for _ in 0..10 {
+        last = api.get("/api/posts").await.status;
+    }
+    assert_eq!(last, 429);
+    // Another client (another key) has its own budget.
+    let other = app.with_key(&ada.api_key(None).await);
+    assert_eq!(other.get("/api/posts").await.status, 200);
+});
+
+db_test!(async fn openapi_documents_every_route(app) {
+    let spec = app.anonymous().get("/api/openapi.json").await;
+    let spec = spec.expect(200);
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    let expected = [
+        ("/api/health", "get"),
+        ("/api/auth/register", "post"),
+        ("/api/auth/login", "post"),
+        ("/api/auth/logout", "post"),
+        ("/api/me", "get"),
+        ("/api/api-keys", "get"),
+        ("/api/api-keys", "post"),
+        ("/api/api-keys/{id}", "delete"),
+        ("/api/integrations", "get"),
+        ("/api/integrations/{id}", "get"),
+        ("/api/integrations/{id}", "patch"),
+        ("/api/integrations/{id}", "delete"),
+        ("/api/integrations/{id}/next-slot", "get"),
+        ("/api/posts", "get"),
+        ("/api/posts", "post"),
+        ("/api/posts/validate", "post"),
+        ("/api/posts/{id}", "get"),
+        ("/api/posts/{id}", "put"),
+        ("/api/posts/{id}", "delete"),
+        ("/api/posts/{id}/publish", "post"),
+    ];
+    for (path, method) in expected {
+        let operation = &spec["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is not documented");
+        let responses = operation["responses"].as_object().unwrap();
+        assert!(responses.contains_key("500"), "{method} {path} lacks error responses");
+    }
+    let documented: usize = spec["paths"].as_object().unwrap().values().map(|item| item.as_object().unwrap().len()).sum();
+    assert_eq!(documented, expected.len(), "a route is documented that the test does not know");
+    assert!(spec["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(spec["components"]["schemas"]["PostView"].is_object());
+    assert!(spec["components"]["securitySchemes"]["api_key"].is_object());
+
+    let docs = app.anonymous().get("/api/docs").await;
+    assert_eq!(docs.status, 200);
+    assert!(docs.text.contains("/api/docs/assets/docs.js"));
+    assert!(!docs.text.contains("http://") && !docs.text.contains("https://"), "the docs page loads nothing from elsewhere");
+    assert_eq!(app.anonymous().get("/api/docs/assets/docs.js").await.status, 200);
+    assert_eq!(app.anonymous().get("/api/docs/assets/docs.css").await.status, 200);
+    app.anonymous().get("/api/docs/assets/other.js").await.expect_error(404, "NOT_FOUND");
+});
+
+/// A PostgreSQL-only check: when the database goes away, health says 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_503_when_the_database_is_unreachable() {
+    let Some(app) = spawn_app_with(Backend::Postgres, TestOptions::default()).await else {
+        return;
+    };
+    app.anonymous().get("/api/health").await.expect(200);
+    // Closing the pool is the in-process equivalent of the server going away.
+    app.store.clone().close().await.unwrap();
+    let health = app.anonymous().get("/api/health").await;
+    assert_eq!(health.status, 503, "{}", health.text);
+    assert_eq!(health.body["database"], "unreachable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_503_when_sqlite_is_closed() {
+    let app = spawn_app_with(Backend::Sqlite, TestOptions::default())
+        .await
+        .unwrap();
+    app.store.clone().close().await.unwrap();
+    let health = app.anonymous().get("/api/health").await;
+    assert_eq!(health.status, 503, "{}", health.text);
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the REST API: the real server on a random port,
+//! each test on a fresh SQLite database and (when configured) PostgreSQL.
+
+mod accounts;
+mod api_keys;
+mod http;
+mod integrations;
+mod posts;
