@@ -51,14 +51,13 @@ impl App {
                 );
                 None
             }
-            (Some(raw), None) => errors
-                .collect(parse_timestamp("expiresAt", raw))
-                .and_then(|at| {
-                    if at <= now {
-                        errors.push("expiresAt", "must be in the future");
-                    }
-                    Some(at)
-                }),
+            (Some(raw), None) => {
+                let at = errors.collect(parse_timestamp("expiresAt", raw));
+                if at.is_some_and(|at| at <= now) {
+                    errors.push("expiresAt", "must be in the future");
+                }
+                at
+            }
             (None, Some(days)) if !(1..=3650).contains(&days) => {
                 errors.push("expiresInDays", "must be between 1 and 3650");
                 None

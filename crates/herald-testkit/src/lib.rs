@@ -188,7 +188,7 @@ impl Drop for TestApp {
 
 /// Expands one async test body into a SQLite and a PostgreSQL test:
 ///
-/// ```ignore
+/// ```text
 /// db_test!(async fn creates_a_post(app) { ... });
 /// ```
 #[macro_export]

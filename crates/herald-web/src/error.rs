@@ -116,7 +116,7 @@ impl From<AppError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_client_error() {
-            tracing::info!(status = self.status.as_u16(), code = self.code, message = %self.message, "request refused");
+            tracing::info!(status = self.status.as_u16(), code = self.code, detail = %self.message, "request refused");
         }
         let body = ErrorBody {
             error: ErrorDetail {

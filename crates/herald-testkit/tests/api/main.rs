@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 //! End-to-end tests of the REST API: the real server on a random port,
 //! each test on a fresh SQLite database and (when configured) PostgreSQL.
 
