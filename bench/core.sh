@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Core performance benchmark for Herald, on SQLite and on PostgreSQL:
 #   1. idle RSS of `herald serve` a few seconds after it is healthy;
-#   2. exec -> first 200 from GET /api/health (median of N fresh starts);
+#   2. exec -> first 200 from GET /api/health (median of N fresh starts;
+#      restarts on the populated data are shown too, for context);
 #   3. GET /api/posts (50 posts, API-key auth) at a fixed request rate with oha:
 #      achieved rate, p50 / p99 latency, errors and non-200 responses.
 # Prints a summary table with the targets of the issue beside the results.
@@ -110,7 +111,8 @@ log "load generator: $("$OHA" --version)"
 
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
     log "building herald (cargo build --release -p herald)"
-    (cd "$ROOT" && cargo build --release -p herald) >&2
+    (cd "$ROOT" && cargo build --release -p herald) >&2 \
+        || die "cargo build failed (BENCH_SKIP_BUILD=1 benchmarks the existing binary)"
 fi
 [[ -x $HERALD ]] || die "$HERALD not found (build it or unset BENCH_SKIP_BUILD)"
 
@@ -181,11 +183,13 @@ run_herald() {
         "$HERALD" serve --host 127.0.0.1 --port "$port" --data-dir "$dir"
 }
 
+# new_pg_db NAME: creates the database and sets PG_URL. Not meant for $(...):
+# CREATED_DBS must be recorded in this shell for the cleanup.
 new_pg_db() {
     local db=$1
     CREATED_DBS+=("$db")
     psql_admin "CREATE DATABASE \"$db\"" >/dev/null
-    echo "postgres://$PG_USER@$PG_HOST:$PG_PORT/$db"
+    PG_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$db"
 }
 
 drop_pg_db() {
@@ -225,7 +229,8 @@ bench_backend() {
         port=$(free_port)
         if [[ $backend == postgres ]]; then
             db=herald_bench_$$_start_$i
-            url=$(new_pg_db "$db")
+            new_pg_db "$db"
+            url=$PG_URL
         fi
         times+=("$(run_herald --stop "$dir" "$port" "$backend-start-$i" "$url")")
         if [[ $backend == postgres ]]; then drop_pg_db "$db"; fi
@@ -238,7 +243,8 @@ bench_backend() {
     dir=$WORK/$backend-load
     port=$(free_port)
     if [[ $backend == postgres ]]; then
-        url=$(new_pg_db "herald_bench_$$")
+        new_pg_db "herald_bench_$$"
+        url=$PG_URL
     fi
     run_herald --keep "$dir" "$port" "$backend-load" "$url" >/dev/null
     pid=$(cat "$WORK/$backend-load.pid")
@@ -264,7 +270,9 @@ bench_backend() {
     [[ $listed == "$POSTS" ]] || die "$backend: GET /api/posts listed $listed posts, expected $POSTS"
 
     # 3. Fixed-rate load on GET /api/posts.
-    local -a oha_args=(--no-tui -q "$RATE" -c "$CONNECTIONS" --latency-correction
+    # -w: requests in flight at the deadline complete instead of being
+    # counted as "aborted due to deadline" errors.
+    local -a oha_args=(--no-tui -q "$RATE" -c "$CONNECTIONS" --latency-correction -w
         -H "Authorization: Bearer $key" "$BASE/posts")
     log "$backend: warm-up ${WARMUP}s, then ${DURATION}s at $RATE req/s"
     "$OHA" -z "${WARMUP}s" "${oha_args[@]}" >/dev/null
@@ -287,8 +295,9 @@ codes = {str(k): v for k, v in (d.get("statusCodeDistribution") or {}).items()}
 ok = codes.get("200", 0)
 non200 = sum(v for k, v in codes.items() if k != "200")
 errors = sum((d.get("errorDistribution") or {}).values())
+rate = (ok + non200) / s["total"]  # completed responses per second of the run
 ms = lambda v: "n/a" if v is None else f"{v * 1000:.2f}"
-print(f'{s["requestsPerSec"]:.1f} {ms(p.get("p50"))} {ms(p.get("p99"))} '
+print(f'{rate:.1f} {ms(p.get("p50"))} {ms(p.get("p99"))} '
       f'{ms(p.get("p99.9"))} {ms(s.get("slowest"))} {ok} {non200} {errors}')
 PY
 )
@@ -300,6 +309,15 @@ PY
 
     stop_pid "$pid"
     SERVER_PID=""
+
+    # For context: restarts on the now populated data dir / database (no
+    # migrations or secrets to create).
+    times=()
+    for i in $(seq "$STARTS"); do
+        times+=("$(run_herald --stop "$dir" "$(free_port)" "$backend-restart-$i" "$url")")
+    done
+    R[$backend.restart_ms]=$(median "${times[@]}")
+    log "$backend: restart times (ms): ${times[*]}"
     if [[ $backend == postgres ]]; then drop_pg_db "herald_bench_$$"; fi
 }
 
@@ -360,12 +378,17 @@ echo
 echo "Herald core benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
 echo "load: GET /api/posts ($POSTS posts, API key), ${DURATION}s at $RATE req/s, $CONNECTIONS connections, oha with latency correction, same machine"
 echo
+if [[ ${#RAN[@]} -eq 0 ]]; then
+    echo "no backend was benchmarked"
+    exit 1
+fi
 printf '%-34s %-12s' "metric" "target"
 for b in "${RAN[@]}"; do printf ' %-22s' "$b"; done
 printf '\n'
 printf '%.0s-' $(seq $((47 + 23 * ${#RAN[@]}))); printf '\n'
 row "idle RSS (MB)" "<= $TARGET_RSS_MB" rss_mb "$TARGET_RSS_MB"
 row "start -> healthy, median (ms)" "<= $TARGET_START_MS" start_ms "$TARGET_START_MS"
+row "restart, existing data (ms)" "" restart_ms
 row "GET /api/posts p50 (ms)" "" p50
 row "GET /api/posts p99 (ms)" "<= $TARGET_P99_MS" p99 "$TARGET_P99_MS"
 row "GET /api/posts p99.9 (ms)" "" p999
@@ -373,7 +396,7 @@ row "GET /api/posts max (ms)" "" max
 row "achieved rate (req/s)" ">= $RATE" rps
 row "200 responses" "" ok
 row "non-200 responses" "0" non200
-row "errors (connect/timeout)" "0" errors
+row "transport errors (oha)" "0" errors
 row "server CPU under load (%)" "" cpu_pct
 row "RSS after load (MB)" "" rss_after_mb
 row "peak RSS, VmHWM (MB)" "" hwm_mb

@@ -60,10 +60,7 @@ pub struct SessionKeys {
 
 impl SessionKeys {
     pub fn new(secret: &[u8]) -> Self {
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-        }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
     }
 }
 
@@ -105,21 +102,15 @@ impl App {
         let email = errors.collect(Email::parse(&new.email));
         let password = errors.collect(Password::parse(&new.password));
         let name = match new.name.as_deref() {
-            Some(raw) => errors
-                .collect(DisplayName::parse("name", raw))
-                .map(|n| n.as_str().to_string()),
-            None => email
-                .as_ref()
-                .map(|e| e.as_str().split('@').next().unwrap_or_default().to_string()),
+            Some(raw) => errors.collect(DisplayName::parse("name", raw)).map(|n| n.as_str().to_string()),
+            None => email.as_ref().map(|e| e.as_str().split('@').next().unwrap_or_default().to_string()),
         };
         let timezone = match new.timezone.as_deref() {
             Some(raw) => errors.collect(TimeZone::parse("timezone", raw)),
             None => Some(TimeZone::utc()),
         };
         errors.clone().into_result()?;
-        let (Some(email), Some(password), Some(name), Some(timezone)) =
-            (email, password, name, timezone)
-        else {
+        let (Some(email), Some(password), Some(name), Some(timezone)) = (email, password, name, timezone) else {
             return Err(errors.into());
         };
         let password_hash = hash_password(password).await?;
@@ -127,16 +118,10 @@ impl App {
         let txn = self.store.begin_write().await?;
         let users = Users(&txn);
         if users.by_email(email.as_str()).await?.is_some() {
-            return Err(AppError::Conflict(format!(
-                "an account with the e-mail {email} already exists"
-            )));
+            return Err(AppError::Conflict(format!("an account with the e-mail {email} already exists")));
         }
         let first = users.count().await? == 0;
-        let role = if first || new.admin {
-            UserRole::Admin
-        } else {
-            UserRole::User
-        };
+        let role = if first || new.admin { UserRole::Admin } else { UserRole::User };
         let (user, _) = users
             .create_with_workspace(NewUser {
                 email: email.as_str().to_string(),
@@ -172,9 +157,7 @@ impl App {
         let matches = verify_password(input.password, hash).await?;
         match user {
             Some(user) if matches && !user.is_disabled => self.start_session(user),
-            Some(user) if matches && user.is_disabled => {
-                Err(AppError::forbidden("this account is disabled"))
-            }
+            Some(user) if matches && user.is_disabled => Err(AppError::forbidden("this account is disabled")),
             _ => Err(wrong()),
         }
     }
@@ -182,40 +165,21 @@ impl App {
     fn start_session(&self, user: UserRow) -> AppResult<Session> {
         let issued = now();
         let expires_at = issued + SESSION_TTL;
-        let claims = Claims {
-            sub: user.id,
-            iat: issued.timestamp(),
-            exp: expires_at.timestamp(),
-            jti: Uuid::new_v4(),
-        };
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.session_keys.encoding,
-        )
-        .map_err(AppError::internal)?;
-        Ok(Session {
-            user: UserView::from_row(&user),
-            token,
-            expires_at,
-        })
+        let claims = Claims { sub: user.id, iat: issued.timestamp(), exp: expires_at.timestamp(), jti: Uuid::new_v4() };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.session_keys.encoding)
+            .map_err(AppError::internal)?;
+        Ok(Session { user: UserView::from_row(&user), token, expires_at })
     }
 
     /// Resolves a session token from the cookie into a caller.
     pub async fn authenticate_session(&self, token: &str) -> AppResult<Caller> {
-        let invalid = || {
-            AppError::Unauthorized("your session has expired or is invalid; sign in again".into())
-        };
+        let invalid = || AppError::Unauthorized("your session has expired or is invalid; sign in again".into());
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
-        let claims =
-            jsonwebtoken::decode::<Claims>(token, &self.session_keys.decoding, &validation)
-                .map_err(|_| invalid())?
-                .claims;
-        let user = Users(self.store.conn())
-            .by_id(claims.sub)
-            .await?
-            .ok_or_else(invalid)?;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.session_keys.decoding, &validation)
+            .map_err(|_| invalid())?
+            .claims;
+        let user = Users(self.store.conn()).by_id(claims.sub).await?.ok_or_else(invalid)?;
         if user.is_disabled {
             return Err(AppError::forbidden("this account is disabled"));
         }
@@ -237,53 +201,34 @@ impl App {
         let keys = ApiKeys(self.store.conn());
         let key = keys.by_hash(&hash_key(token)).await?.ok_or_else(invalid)?;
         if !key.is_active {
-            return Err(AppError::Unauthorized(
-                "this API key has been revoked".into(),
-            ));
+            return Err(AppError::Unauthorized("this API key has been revoked".into()));
         }
         let now = now();
         if key.expires_at.is_some_and(|at| at <= now) {
             return Err(AppError::Unauthorized("this API key has expired".into()));
         }
-        let user = Users(self.store.conn())
-            .by_id(key.user_id)
-            .await?
-            .ok_or_else(invalid)?;
+        let user = Users(self.store.conn()).by_id(key.user_id).await?.ok_or_else(invalid)?;
         if user.is_disabled {
-            return Err(AppError::forbidden(
-                "the account of this API key is disabled",
-            ));
+            return Err(AppError::forbidden("the account of this API key is disabled"));
         }
         let membership = Users(self.store.conn())
             .membership(user.id, key.workspace_id)
             .await?
-            .ok_or_else(|| {
-                AppError::forbidden(
-                    "the owner of this API key is no longer a member of its workspace",
-                )
-            })?;
-        let scopes: Vec<String> =
-            serde_json::from_value(key.scopes.clone()).map_err(AppError::internal)?;
+            .ok_or_else(|| AppError::forbidden("the owner of this API key is no longer a member of its workspace"))?;
+        let scopes: Vec<String> = serde_json::from_value(key.scopes.clone()).map_err(AppError::internal)?;
         let scopes = Scopes::parse("scopes", &scopes).map_err(AppError::internal)?;
         keys.touch(key.id, now).await?;
         Ok(Caller {
             user_id: user.id,
             workspace_id: key.workspace_id,
             role: parse_role(&membership.role)?,
-            credential: Credential::ApiKey {
-                id: key.id,
-                scopes,
-                mcp: via_mcp,
-            },
+            credential: Credential::ApiKey { id: key.id, scopes, mcp: via_mcp },
         })
     }
 
     /// The signed-in user, as `GET /me` shows them.
     pub async fn me(&self, caller: &Caller) -> AppResult<UserView> {
-        let user = Users(self.store.conn())
-            .by_id(caller.user_id)
-            .await?
-            .ok_or(AppError::NotFound("user"))?;
+        let user = Users(self.store.conn()).by_id(caller.user_id).await?.ok_or(AppError::NotFound("user"))?;
         let mut view = UserView::from_row(&user);
         view.workspace_id = Some(caller.workspace_id);
         view.workspace_role = Some(caller.role);
@@ -306,12 +251,7 @@ impl App {
 
     /// Every account of the instance (for administrators and the CLI).
     pub async fn list_users(&self) -> AppResult<Vec<UserView>> {
-        Ok(Users(self.store.conn())
-            .list()
-            .await?
-            .iter()
-            .map(UserView::from_row)
-            .collect())
+        Ok(Users(self.store.conn()).list().await?.iter().map(UserView::from_row).collect())
     }
 
     pub(crate) async fn default_membership(&self, user_id: Uuid) -> AppResult<Membership> {
@@ -323,9 +263,8 @@ impl App {
 }
 
 fn parse_role(raw: &str) -> AppResult<WorkspaceRole> {
-    WorkspaceRole::parse(raw).ok_or_else(|| {
-        AppError::Internal(format!("unknown workspace role `{raw}` in the database").into())
-    })
+    WorkspaceRole::parse(raw)
+        .ok_or_else(|| AppError::Internal(format!("unknown workspace role `{raw}` in the database").into()))
 }
 
 /// The hash of a random password, verified when the e-mail is unknown so
@@ -345,11 +284,8 @@ async fn dummy_hash() -> AppResult<String> {
 /// async threads: hashing takes tens of milliseconds by design.
 pub async fn hash_password(password: Password) -> AppResult<String> {
     tokio::task::spawn_blocking(move || {
-        PasswordHasher::<PasswordHash>::hash_password(
-            &Argon2::default(),
-            password.expose().as_bytes(),
-        )
-        .map(|hash| hash.to_string())
+        PasswordHasher::<PasswordHash>::hash_password(&Argon2::default(), password.expose().as_bytes())
+            .map(|hash| hash.to_string())
     })
     .await
     .map_err(AppError::internal)?
@@ -358,11 +294,8 @@ pub async fn hash_password(password: Password) -> AppResult<String> {
 
 async fn verify_password(password: String, hash: String) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
     .map_err(AppError::internal)

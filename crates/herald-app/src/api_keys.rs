@@ -30,11 +30,7 @@ pub struct CreateApiKeyInput {
 }
 
 impl App {
-    pub async fn create_api_key(
-        &self,
-        caller: &Caller,
-        input: CreateApiKeyInput,
-    ) -> AppResult<CreatedApiKeyView> {
+    pub async fn create_api_key(&self, caller: &Caller, input: CreateApiKeyInput) -> AppResult<CreatedApiKeyView> {
         caller.require_session("managing API keys")?;
         let mut errors = ValidationErrors::default();
         let name = errors.collect(DisplayName::parse("name", &input.name));
@@ -45,10 +41,7 @@ impl App {
         let now = now();
         let expires_at = match (&input.expires_at, input.expires_in_days) {
             (Some(_), Some(_)) => {
-                errors.push(
-                    "expiresAt",
-                    "give either expiresAt or expiresInDays, not both",
-                );
+                errors.push("expiresAt", "give either expiresAt or expiresInDays, not both");
                 None
             }
             (Some(raw), None) => {
@@ -69,14 +62,7 @@ impl App {
         let (Some(name), Some(scopes)) = (name, scopes) else {
             return Err(errors.into());
         };
-        self.issue_api_key(
-            caller.user_id,
-            caller.workspace_id,
-            name.as_str(),
-            scopes,
-            expires_at,
-        )
-        .await
+        self.issue_api_key(caller.user_id, caller.workspace_id, name.as_str(), scopes, expires_at).await
     }
 
     /// Issues a key for a user in a workspace (also used by the CLI).
@@ -101,10 +87,7 @@ impl App {
             })
             .await?;
         tracing::info!(api_key_id = %row.id, prefix = %row.prefix, "API key created");
-        Ok(CreatedApiKeyView {
-            key: key.plaintext,
-            api_key: ApiKeyView::from_row(&row),
-        })
+        Ok(CreatedApiKeyView { key: key.plaintext, api_key: ApiKeyView::from_row(&row) })
     }
 
     pub async fn list_api_keys(&self, caller: &Caller) -> AppResult<Vec<ApiKeyView>> {

@@ -36,10 +36,7 @@ impl Caller {
                 }
                 other => format!("this API key lacks the `{other}` scope"),
             };
-            return Err(AppError::Forbidden {
-                message,
-                required_scope: Some(scope.as_str()),
-            });
+            return Err(AppError::Forbidden { message, required_scope: Some(scope.as_str()) });
         }
         let allowed = match scope {
             Scope::PostsWrite => self.role.can_write(),
@@ -59,9 +56,9 @@ impl Caller {
     pub fn require_session(&self, action: &str) -> AppResult<()> {
         match self.credential {
             Credential::Session => Ok(()),
-            Credential::ApiKey { .. } => Err(AppError::forbidden(format!(
-                "{action} needs a signed-in session; API keys cannot do it"
-            ))),
+            Credential::ApiKey { .. } => {
+                Err(AppError::forbidden(format!("{action} needs a signed-in session; API keys cannot do it")))
+            }
         }
     }
 
@@ -93,11 +90,7 @@ mod tests {
             role,
             credential: match scopes {
                 None => Credential::Session,
-                Some(s) => Credential::ApiKey {
-                    id: Uuid::nil(),
-                    scopes: Scopes::parse("s", s).unwrap(),
-                    mcp: false,
-                },
+                Some(s) => Credential::ApiKey { id: Uuid::nil(), scopes: Scopes::parse("s", s).unwrap(), mcp: false },
             },
         }
     }
@@ -108,26 +101,10 @@ mod tests {
         assert!(drafter.require(Scope::PostsWrite).is_ok());
         let err = drafter.require(Scope::PostsPublish).unwrap_err();
         assert!(err.to_string().contains("only create and edit drafts"));
-        assert!(
-            caller(WorkspaceRole::Contributor, None)
-                .require(Scope::PostsPublish)
-                .is_err()
-        );
-        assert!(
-            caller(WorkspaceRole::Viewer, None)
-                .require(Scope::PostsWrite)
-                .is_err()
-        );
-        assert!(
-            caller(WorkspaceRole::Viewer, None)
-                .require(Scope::PostsRead)
-                .is_ok()
-        );
+        assert!(caller(WorkspaceRole::Contributor, None).require(Scope::PostsPublish).is_err());
+        assert!(caller(WorkspaceRole::Viewer, None).require(Scope::PostsWrite).is_err());
+        assert!(caller(WorkspaceRole::Viewer, None).require(Scope::PostsRead).is_ok());
         assert!(drafter.require_session("managing API keys").is_err());
-        assert!(
-            caller(WorkspaceRole::Owner, None)
-                .require_session("x")
-                .is_ok()
-        );
+        assert!(caller(WorkspaceRole::Owner, None).require_session("x").is_ok());
     }
 }

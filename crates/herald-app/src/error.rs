@@ -7,31 +7,25 @@ use herald_store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{message}")]
-    Validation {
-        message: String,
-        errors: Vec<ValidationError>,
-    },
+    Validation { message: String, errors: Vec<ValidationError> },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{message}")]
-    Forbidden {
-        message: String,
-        required_scope: Option<&'static str>,
-    },
+    Forbidden { message: String, required_scope: Option<&'static str> },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// A platform could not be reached or failed; trying later may work.
+    #[error("{0}")]
+    PlatformUnavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl AppError {
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::Forbidden {
-            message: message.into(),
-            required_scope: None,
-        }
+        Self::Forbidden { message: message.into(), required_scope: None }
     }
 
     pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -46,6 +40,7 @@ impl AppError {
             Self::Forbidden { .. } => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
+            Self::PlatformUnavailable(_) => "PLATFORM_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -57,10 +52,7 @@ impl From<ValidationErrors> for AppError {
             [only] => format!("{}: {}", only.field, only.message),
             many => format!("{} fields are invalid: {errors}", many.len()),
         };
-        Self::Validation {
-            message,
-            errors: errors.0,
-        }
+        Self::Validation { message, errors: errors.0 }
     }
 }
 

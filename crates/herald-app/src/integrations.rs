@@ -3,13 +3,14 @@
 //! providers' job; this module manages what is connected.
 
 use chrono::{DateTime, Utc};
-use herald_core::ValidationErrors;
 use herald_core::account::{DisplayName, TimeZone};
 use herald_core::api_key::Scope;
-use herald_core::post::{TargetState, TargetStatus, aggregate_status};
 use herald_core::schedule::{next_free_slot, parse_posting_times};
-use herald_store::repo::{Events, Integrations, NewEvent, Posts};
-use herald_store::{Transaction, now};
+use herald_core::{ValidationError, ValidationErrors};
+use herald_providers::ErrorClass;
+use herald_store::IntegrationRow;
+use herald_store::now;
+use herald_store::repo::{Events, Integrations, NewEvent, Posts, Users};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -43,12 +44,125 @@ pub struct NextSlotView {
     pub timezone: String,
 }
 
+/// `POST /integrations`: connect an account with credentials.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectIntegrationInput {
+    /// Platform id, e.g. `webhook` (see `GET /platforms`).
+    pub platform: String,
+    /// The platform's credentials, e.g. `{"url": "...", "secret": "..."}` for a webhook.
+    #[schema(value_type = Object)]
+    pub credentials: serde_json::Value,
+    /// Display name; defaults to what the platform calls the account.
+    pub name: Option<String>,
+}
+
+/// A connection and whether it was new (a reconnect updates the existing one).
+pub struct Connected {
+    pub integration: IntegrationView,
+    pub created: bool,
+}
+
 impl App {
+    /// Verifies the credentials with the platform, then stores them
+    /// encrypted. Connecting an account that is already connected updates
+    /// its credentials (the "reconnect" action).
+    pub async fn connect_integration(&self, caller: &Caller, input: ConnectIntegrationInput) -> AppResult<Connected> {
+        caller.require_session("connecting an account")?;
+        if !caller.role.can_publish() {
+            return Err(AppError::forbidden("your role in this workspace does not allow connecting accounts"));
+        }
+        let Some(provider) = self.providers.get(&input.platform) else {
+            let known: Vec<&str> = self.providers.all().map(|p| p.id()).collect();
+            return Err(ValidationError::new(
+                "platform",
+                format!("`{}` cannot be connected with credentials; available: {}", input.platform, known.join(", ")),
+            )
+            .into());
+        };
+        if !input.credentials.is_object() {
+            return Err(ValidationError::new("credentials", "must be a JSON object").into());
+        }
+        let name = input.name.as_deref().map(|raw| DisplayName::parse("name", raw)).transpose()?;
+        let account = provider.connect(&input.credentials).await.map_err(|error| match error.class {
+            ErrorClass::Retryable { .. } | ErrorClass::Unknown => {
+                AppError::PlatformUnavailable(format!("{} could not be reached: {}", provider.id(), error.message))
+            }
+            _ => ValidationError::new(
+                "credentials",
+                format!("{} refused the credentials: {}", provider.id(), error.message),
+            )
+            .into(),
+        })?;
+        let now = now();
+        let txn = self.store.begin_write().await?;
+        let integrations = Integrations(&txn);
+        let existing = integrations.find_account(caller.workspace_id, provider.id(), &account.account_id).await?;
+        let created = existing.is_none();
+        let id = existing.as_ref().map_or_else(Uuid::now_v7, |row| row.id);
+        let sealed = self.vault.encrypt(account.credentials.to_string().as_bytes(), id.as_bytes());
+        let display_name: String =
+            name.map_or(account.display_name.clone(), |n| n.as_str().to_string()).chars().take(100).collect();
+        let row = match existing {
+            Some(mut row) => {
+                row.credentials = Some(sealed);
+                row.platform_username = account.username.clone();
+                row.avatar_url = account.avatar_url.clone();
+                row.token_expires_at = account.token_expires_at;
+                row.scopes = serde_json::json!(account.scopes);
+                row.status = "ACTIVE".into();
+                row.display_name = display_name;
+                row.updated_at = now;
+                integrations.update(row).await?
+            }
+            None => {
+                integrations
+                    .insert(IntegrationRow {
+                        id,
+                        workspace_id: caller.workspace_id,
+                        created_by: Some(caller.user_id),
+                        platform: provider.id().to_string(),
+                        platform_account_id: account.account_id.clone(),
+                        platform_username: account.username.clone(),
+                        display_name,
+                        avatar_url: account.avatar_url.clone(),
+                        credentials: Some(sealed),
+                        token_expires_at: account.token_expires_at,
+                        scopes: serde_json::json!(account.scopes),
+                        status: "ACTIVE".into(),
+                        posting_times: serde_json::json!(herald_core::schedule::DEFAULT_POSTING_TIMES),
+                        timezone: Users(&txn)
+                            .by_id(caller.user_id)
+                            .await?
+                            .map_or_else(|| "UTC".to_string(), |u| u.timezone),
+                        settings: serde_json::json!({}),
+                        created_at: now,
+                        updated_at: now,
+                    })
+                    .await?
+            }
+        };
+        let (actor_type, actor_id) = caller.actor();
+        let event = Events(&txn)
+            .append(NewEvent {
+                workspace_id: caller.workspace_id,
+                kind: "integration_connected",
+                post_id: None,
+                integration_id: Some(row.id),
+                actor_type,
+                actor_id: Some(actor_id),
+                data: serde_json::json!({ "platform": row.platform, "reconnected": !created }),
+            })
+            .await?;
+        txn.commit().await.map_err(AppError::internal)?;
+        self.committed(vec![event]).await;
+        tracing::info!(integration_id = %row.id, platform = %row.platform, created, "integration connected");
+        Ok(Connected { integration: IntegrationView::from_row(&row), created })
+    }
+
     pub async fn list_integrations(&self, caller: &Caller) -> AppResult<Vec<IntegrationView>> {
         caller.require(Scope::IntegrationsRead)?;
-        let rows = Integrations(self.store.conn())
-            .list(caller.workspace_id)
-            .await?;
+        let rows = Integrations(self.store.conn()).list(caller.workspace_id).await?;
         Ok(rows.iter().map(IntegrationView::from_row).collect())
     }
 
@@ -69,23 +183,13 @@ impl App {
     ) -> AppResult<IntegrationView> {
         caller.require_session("changing an integration")?;
         if !caller.role.can_manage() && !caller.role.can_publish() {
-            return Err(AppError::forbidden(
-                "your role in this workspace does not allow changing integrations",
-            ));
+            return Err(AppError::forbidden("your role in this workspace does not allow changing integrations"));
         }
         let mut errors = ValidationErrors::default();
-        let name = input
-            .name
-            .as_deref()
-            .and_then(|raw| errors.collect(DisplayName::parse("name", raw)));
-        let times = input
-            .posting_times
-            .as_deref()
-            .and_then(|raw| errors.collect(parse_posting_times("postingTimes", raw)));
-        let timezone = input
-            .timezone
-            .as_deref()
-            .and_then(|raw| errors.collect(TimeZone::parse("timezone", raw)));
+        let name = input.name.as_deref().and_then(|raw| errors.collect(DisplayName::parse("name", raw)));
+        let times =
+            input.posting_times.as_deref().and_then(|raw| errors.collect(parse_posting_times("postingTimes", raw)));
+        let timezone = input.timezone.as_deref().and_then(|raw| errors.collect(TimeZone::parse("timezone", raw)));
         if let Some(settings) = &input.settings
             && !settings.is_object()
         {
@@ -103,10 +207,7 @@ impl App {
 
         let txn = self.store.begin_write().await?;
         let integrations = Integrations(&txn);
-        let mut row = integrations
-            .get(caller.workspace_id, id)
-            .await?
-            .ok_or(AppError::NotFound("integration"))?;
+        let mut row = integrations.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("integration"))?;
         if let Some(status) = status {
             if row.status == "NEEDS_RECONNECT" && status == "ACTIVE" {
                 return Err(AppError::Conflict(
@@ -138,31 +239,24 @@ impl App {
     pub async fn delete_integration(&self, caller: &Caller, id: Uuid) -> AppResult<()> {
         caller.require_session("deleting an integration")?;
         if !caller.role.can_publish() {
-            return Err(AppError::forbidden(
-                "your role in this workspace does not allow deleting integrations",
-            ));
+            return Err(AppError::forbidden("your role in this workspace does not allow deleting integrations"));
         }
         let txn = self.store.begin_write().await?;
-        if Integrations(&txn)
-            .get(caller.workspace_id, id)
-            .await?
-            .is_none()
-        {
+        if Integrations(&txn).get(caller.workspace_id, id).await?.is_none() {
             return Err(AppError::NotFound("integration"));
         }
         let (post_ids, in_flight) = Posts(&txn).posts_targeting(id).await?;
         if in_flight {
             return Err(AppError::Conflict(
-                "a post is being published to this integration right now; try again in a moment"
-                    .into(),
+                "a post is being published to this integration right now; try again in a moment".into(),
             ));
         }
         Integrations(&txn).delete(caller.workspace_id, id).await?;
         for post_id in post_ids {
-            recompute_post_status(&txn, caller.workspace_id, post_id).await?;
+            Posts(&txn).recompute_status(post_id).await?;
         }
         let (actor_type, actor_id) = caller.actor();
-        Events(&txn)
+        let event = Events(&txn)
             .append(NewEvent {
                 workspace_id: caller.workspace_id,
                 kind: "integration_deleted",
@@ -174,7 +268,7 @@ impl App {
             })
             .await?;
         txn.commit().await.map_err(AppError::internal)?;
-        self.queue_changed();
+        self.committed(vec![event]).await;
         Ok(())
     }
 
@@ -196,31 +290,4 @@ impl App {
             timezone: tz.name().to_string(),
         })
     }
-}
-
-/// Re-derives a post's status from its targets after they changed.
-pub(crate) async fn recompute_post_status(
-    txn: &Transaction,
-    workspace_id: Uuid,
-    post_id: Uuid,
-) -> AppResult<()> {
-    let posts = Posts(txn);
-    let Some(mut post) = posts.get(workspace_id, post_id).await? else {
-        return Ok(());
-    };
-    let targets = posts.targets_of(&[post_id]).await?;
-    let states: Vec<TargetState> = targets
-        .iter()
-        .map(|t| TargetState {
-            status: TargetStatus::parse(&t.target.status).unwrap_or(TargetStatus::Failed),
-            attempted: t.target.attempts > 0,
-        })
-        .collect();
-    let status = aggregate_status(post.status == "DRAFT", &states);
-    if status.as_str() != post.status {
-        post.status = status.as_str().to_string();
-        post.updated_at = now();
-        posts.update(post).await?;
-    }
-    Ok(())
 }

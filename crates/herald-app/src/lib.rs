@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod caller;
 pub mod error;
+pub mod events;
 pub mod integrations;
 pub mod posts;
 pub mod system;
@@ -14,8 +15,9 @@ pub mod views;
 
 use std::sync::Arc;
 
+use herald_core::vault::Vault;
+use herald_providers::Registry;
 use herald_store::Store;
-use tokio::sync::Notify;
 
 pub use caller::{Caller, Credential};
 pub use error::{AppError, AppResult};
@@ -31,18 +33,20 @@ pub struct AppSettings {
 #[derive(Clone)]
 pub struct App {
     store: Store,
+    providers: Registry,
+    vault: Vault,
     settings: Arc<AppSettings>,
     session_keys: Arc<accounts::SessionKeys>,
-    queue_signal: Arc<Notify>,
 }
 
 impl App {
-    pub fn new(store: Store, settings: AppSettings, jwt_secret: &[u8]) -> Self {
+    pub fn new(store: Store, settings: AppSettings, jwt_secret: &[u8], vault: Vault, providers: Registry) -> Self {
         Self {
             store,
+            providers,
+            vault,
             settings: Arc::new(settings),
             session_keys: Arc::new(accounts::SessionKeys::new(jwt_secret)),
-            queue_signal: Arc::new(Notify::new()),
         }
     }
 
@@ -50,13 +54,10 @@ impl App {
         &self.store
     }
 
-    /// Wakes the scheduler: a post was created, moved or deleted.
-    fn queue_changed(&self) {
-        self.queue_signal.notify_one();
-    }
-
-    /// What the scheduler waits on between due times.
-    pub fn queue_signal(&self) -> Arc<Notify> {
-        self.queue_signal.clone()
+    /// After a commit: announce its events and wake the schedulers (a post
+    /// was created, moved or deleted).
+    async fn committed(&self, events: Vec<herald_store::EventRow>) {
+        self.store.publish_events(events).await;
+        self.store.queue_changed().await;
     }
 }

@@ -66,10 +66,5 @@ impl App {
 }
 
 fn unavailable() -> Health {
-    Health {
-        status: "unavailable",
-        version: env!("CARGO_PKG_VERSION"),
-        database: "unreachable",
-        scheduler: None,
-    }
+    Health { status: "unavailable", version: env!("CARGO_PKG_VERSION"), database: "unreachable", scheduler: None }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use herald_core::account::WorkspaceRole;
 use herald_store::repo::TargetWithIntegration;
-use herald_store::{ApiKeyRow, IntegrationRow, PostRow, UserRow};
+use herald_store::{ApiKeyRow, EventRow, IntegrationRow, PostRow, UserRow};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -171,16 +171,12 @@ impl TargetView {
             status: t.status.clone(),
             content: t.content_override.clone(),
             settings: t.settings.clone(),
-            platform_post_ids: serde_json::from_value(t.platform_post_ids.clone())
-                .unwrap_or_default(),
+            platform_post_ids: serde_json::from_value(t.platform_post_ids.clone()).unwrap_or_default(),
             url: t.url.clone(),
             attempts: t.attempts,
             next_attempt_at: t.next_attempt_at,
             last_error: t.last_error_message.clone().map(|message| TargetErrorView {
-                class: t
-                    .last_error_class
-                    .clone()
-                    .unwrap_or_else(|| "UNKNOWN".into()),
+                class: t.last_error_class.clone().unwrap_or_else(|| "UNKNOWN".into()),
                 message,
             }),
             published_at: t.published_at,
@@ -225,8 +221,8 @@ pub struct PostView {
 
 impl PostView {
     pub fn from_rows(post: &PostRow, targets: &[&TargetWithIntegration]) -> Self {
-        let media = crate::posts::StoredMedia::from_json(&post.media);
-        let thread: Vec<crate::posts::StoredThreadItem> =
+        let media = herald_store::content::StoredMedia::from_json(&post.media);
+        let thread: Vec<herald_store::content::StoredThreadItem> =
             serde_json::from_value(post.thread.clone()).unwrap_or_default();
         let targets: Vec<TargetView> = targets.iter().map(|t| TargetView::from_row(t)).collect();
         Self {
@@ -237,18 +233,10 @@ impl PostView {
             status: post.status.clone(),
             scheduled_for: post.scheduled_for,
             published_at: post.published_at,
-            platforms: targets
-                .iter()
-                .filter(|t| t.status != "CANCELLED")
-                .map(|t| t.integration_id)
-                .collect(),
+            platforms: targets.iter().filter(|t| t.status != "CANCELLED").map(|t| t.integration_id).collect(),
             platform_post_ids: targets
                 .iter()
-                .filter_map(|t| {
-                    t.platform_post_ids
-                        .first()
-                        .map(|id| (t.integration_id, id.clone()))
-                })
+                .filter_map(|t| t.platform_post_ids.first().map(|id| (t.integration_id, id.clone())))
                 .collect(),
             error_message: post.error_message.clone(),
             thread: thread
@@ -277,4 +265,38 @@ pub struct PostPage {
     pub posts: Vec<PostView>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// One entry of the event log, as `GET /events` streams it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    pub id: Uuid,
+    /// `post_created`, `post_scheduled`, `post_updated`, `post_deleted`,
+    /// `post_published`, `post_retrying`, `post_failed`, `post_unconfirmed`,
+    /// `post_completed`, `integration_connected`, `integration_needs_reconnect` …
+    pub kind: String,
+    pub post_id: Option<Uuid>,
+    pub integration_id: Option<Uuid>,
+    /// `USER`, `API_KEY`, `MCP` or `SYSTEM`.
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl EventView {
+    pub fn from_row(row: &EventRow) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind.clone(),
+            post_id: row.post_id,
+            integration_id: row.integration_id,
+            actor_type: row.actor_type.clone(),
+            actor_id: row.actor_id,
+            data: row.data.clone(),
+            created_at: row.created_at,
+        }
+    }
 }

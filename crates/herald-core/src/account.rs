@@ -27,10 +27,7 @@ impl Email {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !domain.contains('@');
-        if local.is_empty()
-            || !domain_ok
-            || email.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        if local.is_empty() || !domain_ok || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid("must look like name@example.com"));
         }
         Ok(Self(email))
@@ -61,17 +58,11 @@ impl Password {
         if chars < Self::MIN_CHARS {
             return Err(ValidationError::new(
                 "password",
-                format!(
-                    "must be at least {} characters (got {chars})",
-                    Self::MIN_CHARS
-                ),
+                format!("must be at least {} characters (got {chars})", Self::MIN_CHARS),
             ));
         }
         if chars > Self::MAX_CHARS {
-            return Err(ValidationError::new(
-                "password",
-                format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
+            return Err(ValidationError::new("password", format!("must be at most {} characters", Self::MAX_CHARS)));
         }
         if raw.trim().is_empty() {
             return Err(ValidationError::new("password", "must not be only spaces"));
@@ -101,16 +92,10 @@ impl DisplayName {
             return Err(ValidationError::new(field, "must not be empty"));
         }
         if name.chars().count() > 100 {
-            return Err(ValidationError::new(
-                field,
-                "must be at most 100 characters",
-            ));
+            return Err(ValidationError::new(field, "must be at most 100 characters"));
         }
         if name.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                field,
-                "must not contain control characters",
-            ));
+            return Err(ValidationError::new(field, "must not contain control characters"));
         }
         Ok(Self(name.to_string()))
     }
@@ -126,12 +111,10 @@ pub struct TimeZone(chrono_tz::Tz);
 
 impl TimeZone {
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
-        raw.trim().parse::<chrono_tz::Tz>().map(Self).map_err(|_| {
-            ValidationError::new(
-                field,
-                format!("`{raw}` is not an IANA time zone such as Europe/Paris"),
-            )
-        })
+        raw.trim()
+            .parse::<chrono_tz::Tz>()
+            .map(Self)
+            .map_err(|_| ValidationError::new(field, format!("`{raw}` is not an IANA time zone such as Europe/Paris")))
     }
 
     pub fn utc() -> Self {
@@ -205,20 +188,8 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(
-            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
-            "ada@example.com"
-        );
-        for bad in [
-            "",
-            "ada",
-            "@example.com",
-            "ada@",
-            "ada@.com",
-            "ada@example.",
-            "a da@example.com",
-            "a@b@c",
-        ] {
+        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        for bad in ["", "ada", "@example.com", "ada@", "ada@.com", "ada@example.", "a da@example.com", "a@b@c"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
@@ -234,18 +205,12 @@ mod tests {
         assert!(Password::parse(&"🔒".repeat(11)).is_err());
         assert!(Password::parse(&" ".repeat(20)).is_err());
         assert!(Password::parse(&"x".repeat(1025)).is_err());
-        assert_eq!(
-            format!("{:?}", Password::parse("a very secret one").unwrap()),
-            "Password(**redacted**)"
-        );
+        assert_eq!(format!("{:?}", Password::parse("a very secret one").unwrap()), "Password(**redacted**)");
     }
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(
-            TimeZone::parse("timezone", "Europe/Paris").unwrap().name(),
-            "Europe/Paris"
-        );
+        assert_eq!(TimeZone::parse("timezone", "Europe/Paris").unwrap().name(), "Europe/Paris");
         assert!(TimeZone::parse("timezone", "Mars/Olympus").is_err());
     }
 

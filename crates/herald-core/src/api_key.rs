@@ -23,23 +23,14 @@ pub struct NewApiKey {
 
 impl NewApiKey {
     pub fn generate() -> Self {
-        let plaintext = format!(
-            "{KEY_PREFIX}{}",
-            Alphanumeric.sample_string(&mut rand::rng(), RANDOM_LEN)
-        );
-        Self {
-            hash: hash_key(&plaintext),
-            display_prefix: plaintext[..8].to_string(),
-            plaintext,
-        }
+        let plaintext = format!("{KEY_PREFIX}{}", Alphanumeric.sample_string(&mut rand::rng(), RANDOM_LEN));
+        Self { hash: hash_key(&plaintext), display_prefix: plaintext[..8].to_string(), plaintext }
     }
 }
 
 impl std::fmt::Debug for NewApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewApiKey")
-            .field("display_prefix", &self.display_prefix)
-            .finish_non_exhaustive()
+        f.debug_struct("NewApiKey").field("display_prefix", &self.display_prefix).finish_non_exhaustive()
     }
 }
 
@@ -53,9 +44,7 @@ pub fn hash_key(plaintext: &str) -> String {
 pub fn looks_like_api_key(token: &str) -> bool {
     token.len() == KEY_PREFIX.len() + RANDOM_LEN
         && token.starts_with(KEY_PREFIX)
-        && token[KEY_PREFIX.len()..]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric())
+        && token[KEY_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 string_enum!(
@@ -81,20 +70,14 @@ impl Scopes {
             let item = item.as_ref().trim();
             let scope = Scope::parse(item).ok_or_else(|| {
                 let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
-                ValidationError::new(
-                    field,
-                    format!("unknown scope `{item}`; known scopes: {}", known.join(", ")),
-                )
+                ValidationError::new(field, format!("unknown scope `{item}`; known scopes: {}", known.join(", ")))
             })?;
             if !scopes.contains(&scope) {
                 scopes.push(scope);
             }
         }
         if scopes.is_empty() {
-            return Err(ValidationError::new(
-                field,
-                "at least one scope is required",
-            ));
+            return Err(ValidationError::new(field, "at least one scope is required"));
         }
         scopes.sort_by_key(|s| Scope::ALL.iter().position(|x| x == s));
         Ok(Self(scopes))
@@ -138,16 +121,12 @@ mod tests {
         assert!(!looks_like_api_key("ptz_short"));
         assert!(!looks_like_api_key(&format!("xyz_{}", "a".repeat(40))));
         assert!(!looks_like_api_key(&format!("ptz_{}-", "a".repeat(39))));
-        assert!(looks_like_api_key(&format!(
-            "ptz_{}",
-            "aZ9".repeat(13) + "q"
-        )));
+        assert!(looks_like_api_key(&format!("ptz_{}", "aZ9".repeat(13) + "q")));
     }
 
     #[test]
     fn scopes_parse_dedupe_and_sort() {
-        let scopes =
-            Scopes::parse("scopes", &["posts:write", "posts:read", "posts:write"]).unwrap();
+        let scopes = Scopes::parse("scopes", &["posts:write", "posts:read", "posts:write"]).unwrap();
         assert_eq!(scopes.as_strings(), vec!["posts:read", "posts:write"]);
         assert!(Scopes::parse::<&str>("scopes", &[]).is_err());
         let err = Scopes::parse("scopes", &["posts:delete"]).unwrap_err();

@@ -63,15 +63,11 @@ pub struct TargetReport {
 
 /// Validates a post. Returns the per-target report even when there are
 /// errors, so a dry run can show everything at once.
-pub fn validate_post(
-    draft: &PostDraft,
-    now: DateTime<Utc>,
-) -> (Vec<TargetReport>, ValidationErrors) {
+pub fn validate_post(draft: &PostDraft, now: DateTime<Utc>) -> (Vec<TargetReport>, ValidationErrors) {
     let mut errors = ValidationErrors::default();
 
     check_stored_text(&mut errors, "content", &draft.content);
-    if draft.content.trim().is_empty() && draft.media_count == 0 && draft.mode != PublishMode::Draft
-    {
+    if draft.content.trim().is_empty() && draft.media_count == 0 && draft.mode != PublishMode::Draft {
         errors.push("content", "must not be empty (or attach media)");
     }
     for (i, item) in draft.thread.iter().enumerate() {
@@ -82,33 +78,20 @@ pub fn validate_post(
         }
     }
     if draft.thread.len() > MAX_THREAD_ITEMS {
-        errors.push(
-            "thread",
-            format!("at most {MAX_THREAD_ITEMS} follow-up items"),
-        );
+        errors.push("thread", format!("at most {MAX_THREAD_ITEMS} follow-up items"));
     }
     check_tags(&mut errors, &draft.tags);
     check_media_urls(&mut errors, &draft.media_urls);
     check_schedule(&mut errors, draft, now);
 
     if draft.mode != PublishMode::Draft && draft.targets.is_empty() {
-        errors.push(
-            "platforms",
-            "choose at least one integration to schedule or publish (drafts may have none)",
-        );
+        errors.push("platforms", "choose at least one integration to schedule or publish (drafts may have none)");
     }
     if draft.targets.len() > MAX_TARGETS {
-        errors.push(
-            "platforms",
-            format!("at most {MAX_TARGETS} integrations per post"),
-        );
+        errors.push("platforms", format!("at most {MAX_TARGETS} integrations per post"));
     }
 
-    let reports = draft
-        .targets
-        .iter()
-        .map(|target| report_target(draft, target))
-        .collect::<Vec<_>>();
+    let reports = draft.targets.iter().map(|target| report_target(draft, target)).collect::<Vec<_>>();
     // A draft may be too long for now; it is checked again when scheduled.
     if draft.mode != PublishMode::Draft {
         for report in &reports {
@@ -121,15 +104,9 @@ pub fn validate_post(
 fn check_stored_text(errors: &mut ValidationErrors, field: &str, text: &str) {
     let chars = text.chars().count();
     if chars > MAX_STORED_CONTENT_CHARS {
-        errors.push(
-            field,
-            format!("is {chars} characters; the most Herald stores is {MAX_STORED_CONTENT_CHARS}"),
-        );
+        errors.push(field, format!("is {chars} characters; the most Herald stores is {MAX_STORED_CONTENT_CHARS}"));
     }
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         errors.push(field, "must not contain control characters");
     }
 }
@@ -141,10 +118,8 @@ fn check_tags(errors: &mut ValidationErrors, tags: &[String]) {
     for (i, tag) in tags.iter().enumerate() {
         let chars = tag.trim().chars().count();
         if chars == 0 || chars > MAX_TAG_CHARS || tag.chars().any(char::is_control) {
-            errors.push(
-                format!("tags[{i}]"),
-                format!("must be 1–{MAX_TAG_CHARS} characters without control characters"),
-            );
+            errors
+                .push(format!("tags[{i}]"), format!("must be 1–{MAX_TAG_CHARS} characters without control characters"));
         }
     }
 }
@@ -154,22 +129,16 @@ fn check_media_urls(errors: &mut ValidationErrors, urls: &[String]) {
         errors.push("mediaUrls", format!("at most {MAX_MEDIA_URLS} media URLs"));
     }
     for (i, raw) in urls.iter().enumerate() {
-        let ok = url::Url::parse(raw)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        let ok = url::Url::parse(raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
         if !ok {
-            errors.push(
-                format!("mediaUrls[{i}]"),
-                format!("`{raw}` is not an http(s) URL"),
-            );
+            errors.push(format!("mediaUrls[{i}]"), format!("`{raw}` is not an http(s) URL"));
         }
     }
 }
 
 fn check_schedule(errors: &mut ValidationErrors, draft: &PostDraft, now: DateTime<Utc>) {
     match (draft.mode, draft.scheduled_for) {
-        (PublishMode::Scheduled, None) => {
-            errors.push("scheduledFor", "is required to schedule a post")
-        }
+        (PublishMode::Scheduled, None) => errors.push("scheduledFor", "is required to schedule a post"),
         (PublishMode::Scheduled, Some(at)) => {
             errors.collect(check_publish_time("scheduledFor", at, now));
         }
@@ -179,10 +148,7 @@ fn check_schedule(errors: &mut ValidationErrors, draft: &PostDraft, now: DateTim
         }
         (PublishMode::Now | PublishMode::Draft, None) => {}
         (PublishMode::Now, Some(_)) => {
-            errors.push(
-                "scheduledFor",
-                "must be empty when publishing now (status NOW)",
-            );
+            errors.push("scheduledFor", "must be empty when publishing now (status NOW)");
         }
     }
 }
@@ -193,10 +159,7 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let Some(rules) = platform::rules_for(&target.platform) else {
-        errors.push(ValidationError::new(
-            &field,
-            format!("platform `{}` is not supported", target.platform),
-        ));
+        errors.push(ValidationError::new(&field, format!("platform `{}` is not supported", target.platform)));
         return TargetReport {
             integration_id: target.integration_id,
             platform: target.platform.clone(),
@@ -210,19 +173,11 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
     if !target.active {
         errors.push(ValidationError::new(
             &field,
-            format!(
-                "the {} integration is not active; reconnect or enable it first",
-                rules.name
-            ),
+            format!("the {} integration is not active; reconnect or enable it first", rules.name),
         ));
     }
     if let Some(content) = &target.content_override {
-        check_length(
-            &mut errors,
-            &format!("overrides.{}.content", target.integration_id),
-            content,
-            rules,
-        );
+        check_length(&mut errors, &format!("overrides.{}.content", target.integration_id), content, rules);
     } else {
         check_length(&mut errors, "content", &draft.content, rules);
     }
@@ -230,20 +185,10 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
         .thread
         .iter()
         .enumerate()
-        .map(|(i, item)| {
-            check_length(
-                &mut errors,
-                &format!("thread[{i}].content"),
-                &item.content,
-                rules,
-            )
-        })
+        .map(|(i, item)| check_length(&mut errors, &format!("thread[{i}].content"), &item.content, rules))
         .collect();
     if !draft.thread.is_empty() && !rules.supports_threads {
-        warnings.push(format!(
-            "{} has no threads: only the first item is published",
-            rules.name
-        ));
+        warnings.push(format!("{} has no threads: only the first item is published", rules.name));
     }
     if draft.media_count > rules.max_media {
         errors.push(ValidationError::new(
@@ -255,10 +200,7 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
         ));
     }
     if rules.requires_media && draft.media_count == 0 {
-        errors.push(ValidationError::new(
-            "media",
-            format!("{} needs at least one media item", rules.name),
-        ));
+        errors.push(ValidationError::new("media", format!("{} needs at least one media item", rules.name)));
     }
     TargetReport {
         integration_id: target.integration_id,
@@ -271,20 +213,12 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
     }
 }
 
-fn check_length(
-    errors: &mut Vec<ValidationError>,
-    field: &str,
-    text: &str,
-    rules: &PlatformRules,
-) -> usize {
+fn check_length(errors: &mut Vec<ValidationError>, field: &str, text: &str, rules: &PlatformRules) -> usize {
     let length = platform::count_length(text, rules.counting);
     if length > rules.max_length {
         errors.push(ValidationError::new(
             field,
-            format!(
-                "is {length} characters as {} counts them; the limit is {}",
-                rules.name, rules.max_length
-            ),
+            format!("is {length} characters as {} counts them; the limit is {}", rules.name, rules.max_length),
         ));
     }
     length
@@ -300,12 +234,7 @@ mod tests {
     }
 
     fn target(platform: &str) -> TargetDraft {
-        TargetDraft {
-            integration_id: Uuid::nil(),
-            platform: platform.into(),
-            active: true,
-            content_override: None,
-        }
+        TargetDraft { integration_id: Uuid::nil(), platform: platform.into(), active: true, content_override: None }
     }
 
     fn draft(mode: PublishMode, content: &str, targets: Vec<TargetDraft>) -> PostDraft {
@@ -327,29 +256,18 @@ mod tests {
 
     #[test]
     fn a_draft_needs_nothing_but_a_scheduled_post_needs_targets() {
-        assert!(
-            validate_post(&draft(PublishMode::Draft, "", vec![]), now())
-                .1
-                .is_empty()
-        );
+        assert!(validate_post(&draft(PublishMode::Draft, "", vec![]), now()).1.is_empty());
         let (_, errors) = validate_post(&draft(PublishMode::Scheduled, "hi", vec![]), now());
         assert_eq!(fields(&errors), vec!["platforms"]);
-        let (_, errors) =
-            validate_post(&draft(PublishMode::Now, "", vec![target("webhook")]), now());
+        let (_, errors) = validate_post(&draft(PublishMode::Now, "", vec![target("webhook")]), now());
         assert_eq!(fields(&errors), vec!["content"]);
     }
 
     #[test]
     fn length_is_checked_per_platform_with_its_own_count() {
         let text = "é".repeat(301);
-        let (reports, errors) = validate_post(
-            &draft(
-                PublishMode::Now,
-                &text,
-                vec![target("bluesky"), target("webhook")],
-            ),
-            now(),
-        );
+        let (reports, errors) =
+            validate_post(&draft(PublishMode::Now, &text, vec![target("bluesky"), target("webhook")]), now());
         assert_eq!(reports[0].length, 301);
         assert_eq!(reports[0].max_length, 300);
         assert_eq!(reports[0].errors.len(), 1);
@@ -357,10 +275,7 @@ mod tests {
         assert_eq!(fields(&errors), vec!["content"]);
         assert!(errors.0[0].message.contains("Bluesky"));
         // The same post as a draft is accepted, with the report still showing the problem.
-        let (reports, errors) = validate_post(
-            &draft(PublishMode::Draft, &text, vec![target("bluesky")]),
-            now(),
-        );
+        let (reports, errors) = validate_post(&draft(PublishMode::Draft, &text, vec![target("bluesky")]), now());
         assert!(errors.is_empty());
         assert_eq!(reports[0].errors.len(), 1);
     }
@@ -369,8 +284,7 @@ mod tests {
     fn overrides_are_measured_instead_of_the_main_text() {
         let mut t = target("bluesky");
         t.content_override = Some("short".into());
-        let (reports, errors) =
-            validate_post(&draft(PublishMode::Now, &"x".repeat(400), vec![t]), now());
+        let (reports, errors) = validate_post(&draft(PublishMode::Now, &"x".repeat(400), vec![t]), now());
         assert!(errors.is_empty(), "{errors}");
         assert_eq!(reports[0].length, 5);
     }
@@ -389,45 +303,25 @@ mod tests {
 
     #[test]
     fn thread_tags_media_and_inactive_integrations() {
-        let mut post = draft(
-            PublishMode::Now,
-            "hi",
-            vec![TargetDraft {
-                active: false,
-                ..target("mastodon")
-            }],
-        );
-        post.thread = vec![ThreadItemDraft {
-            content: " ".into(),
-            media_count: 0,
-        }];
+        let mut post = draft(PublishMode::Now, "hi", vec![TargetDraft { active: false, ..target("mastodon") }]);
+        post.thread = vec![ThreadItemDraft { content: " ".into(), media_count: 0 }];
         post.tags = vec!["".into()];
         post.media_urls = vec!["ftp://example.com/a.png".into()];
         post.media_count = 5;
         let errors = validate_post(&post, now()).1;
         let got = fields(&errors);
-        for expected in [
-            "thread[0].content",
-            "tags[0]",
-            "mediaUrls[0]",
-            "platforms.00000000-0000-0000-0000-000000000000",
-            "media",
-        ] {
+        for expected in
+            ["thread[0].content", "tags[0]", "mediaUrls[0]", "platforms.00000000-0000-0000-0000-000000000000", "media"]
+        {
             assert!(got.contains(&expected), "{expected} missing in {got:?}");
         }
     }
 
     #[test]
     fn unknown_platforms_and_huge_texts_are_refused() {
-        let (_, errors) = validate_post(
-            &draft(PublishMode::Now, "hi", vec![target("myspace")]),
-            now(),
-        );
+        let (_, errors) = validate_post(&draft(PublishMode::Now, "hi", vec![target("myspace")]), now());
         assert!(errors.0[0].message.contains("myspace"));
-        let (_, errors) = validate_post(
-            &draft(PublishMode::Draft, &"x".repeat(100_001), vec![]),
-            now(),
-        );
+        let (_, errors) = validate_post(&draft(PublishMode::Draft, &"x".repeat(100_001), vec![]), now());
         assert_eq!(fields(&errors), vec!["content"]);
     }
 }

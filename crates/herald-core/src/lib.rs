@@ -8,7 +8,9 @@ pub mod api_key;
 pub mod compose;
 pub mod platform;
 pub mod post;
+pub mod retry;
 pub mod schedule;
 pub mod validation;
+pub mod vault;
 
 pub use validation::{ValidationError, ValidationErrors};

@@ -47,15 +47,7 @@ const fn rules(
     requires_media: bool,
     supports_threads: bool,
 ) -> PlatformRules {
-    PlatformRules {
-        id,
-        name,
-        max_length,
-        counting,
-        max_media,
-        requires_media,
-        supports_threads,
-    }
+    PlatformRules { id, name, max_length, counting, max_media, requires_media, supports_threads }
 }
 
 use LengthCounting::{Characters, CharactersUrlsAs23, Graphemes, Utf16, XWeighted};
@@ -63,15 +55,7 @@ use LengthCounting::{Characters, CharactersUrlsAs23, Graphemes, Utf16, XWeighted
 /// Every platform Herald knows, with its documented limits (platforms.md).
 pub const PLATFORMS: &[PlatformRules] = &[
     rules("webhook", "Webhook", 100_000, Characters, 10, false, true),
-    rules(
-        "mastodon",
-        "Mastodon",
-        500,
-        CharactersUrlsAs23,
-        4,
-        false,
-        true,
-    ),
+    rules("mastodon", "Mastodon", 500, CharactersUrlsAs23, 4, false, true),
     rules("bluesky", "Bluesky", 300, Graphemes, 4, false, true),
     rules("telegram", "Telegram", 4096, Utf16, 10, false, true),
     rules("discord", "Discord", 2000, Characters, 10, false, true),
@@ -79,41 +63,17 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("nostr", "Nostr", 10_000, Characters, 4, false, true),
     rules("lemmy", "Lemmy", 10_000, Characters, 1, false, true),
     rules("devto", "DEV", 100_000, Characters, 1, false, false),
-    rules(
-        "wordpress",
-        "WordPress",
-        100_000,
-        Characters,
-        10,
-        false,
-        false,
-    ),
+    rules("wordpress", "WordPress", 100_000, Characters, 10, false, false),
     rules("x", "X", 280, XWeighted, 4, false, true),
     rules("linkedin", "LinkedIn", 3000, Characters, 9, false, true),
-    rules(
-        "facebook",
-        "Facebook Pages",
-        63_206,
-        Characters,
-        10,
-        false,
-        true,
-    ),
+    rules("facebook", "Facebook Pages", 63_206, Characters, 10, false, true),
     rules("instagram", "Instagram", 2200, Characters, 10, true, true),
     rules("threads", "Threads", 500, Characters, 10, false, true),
     rules("youtube", "YouTube", 5000, Characters, 1, true, false),
     rules("tiktok", "TikTok", 2200, Utf16, 1, true, false),
     rules("reddit", "Reddit", 40_000, Characters, 1, false, true),
     rules("pinterest", "Pinterest", 500, Characters, 1, true, false),
-    rules(
-        "gmb",
-        "Google Business Profile",
-        1500,
-        Characters,
-        1,
-        false,
-        false,
-    ),
+    rules("gmb", "Google Business Profile", 1500, Characters, 1, false, false),
     rules("tumblr", "Tumblr", 100_000, Characters, 10, false, true),
 ];
 
@@ -144,12 +104,9 @@ fn count_with_short_urls(text: &str, count: fn(&str) -> usize) -> usize {
     let mut rest = text;
     while let Some(start) = find_url_start(rest) {
         total += count(&rest[..start]);
-        let url_len = rest[start..]
-            .find(char::is_whitespace)
-            .unwrap_or(rest.len() - start);
+        let url_len = rest[start..].find(char::is_whitespace).unwrap_or(rest.len() - start);
         // Trailing punctuation is prose, not part of the link.
-        let url = rest[start..start + url_len]
-            .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
+        let url = rest[start..start + url_len].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
         total += SHORT_URL_LEN;
         rest = &rest[start + url.len()..];
     }
@@ -162,10 +119,7 @@ fn find_url_start(text: &str) -> Option<usize> {
     while let Some(found) = text[offset..].find("http") {
         let at = offset + found;
         let after = &text[at..];
-        let starts_word = text[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| c.is_whitespace() || "([\"'".contains(c));
+        let starts_word = text[..at].chars().next_back().is_none_or(|c| c.is_whitespace() || "([\"'".contains(c));
         let scheme = if after.starts_with("https://") {
             8
         } else if after.starts_with("http://") {
@@ -173,13 +127,7 @@ fn find_url_start(text: &str) -> Option<usize> {
         } else {
             0
         };
-        if starts_word
-            && scheme > 0
-            && after[scheme..]
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphanumeric())
-        {
+        if starts_word && scheme > 0 && after[scheme..].chars().next().is_some_and(|c| c.is_alphanumeric()) {
             return Some(at);
         }
         offset = at + 4;
@@ -195,10 +143,7 @@ fn x_weight(text: &str) -> usize {
             if grapheme.chars().any(is_emoji) {
                 2
             } else {
-                grapheme
-                    .chars()
-                    .map(|c| if is_light(c) { 1 } else { 2 })
-                    .sum()
+                grapheme.chars().map(|c| if is_light(c) { 1 } else { 2 }).sum()
             }
         })
         .sum()
@@ -220,11 +165,7 @@ mod tests {
     fn every_platform_has_unique_id_and_a_positive_limit() {
         for (i, rules) in PLATFORMS.iter().enumerate() {
             assert!(rules.max_length > 0);
-            assert!(
-                PLATFORMS[i + 1..].iter().all(|other| other.id != rules.id),
-                "duplicate {}",
-                rules.id
-            );
+            assert!(PLATFORMS[i + 1..].iter().all(|other| other.id != rules.id), "duplicate {}", rules.id);
         }
         assert_eq!(rules_for("bluesky").unwrap().max_length, 300);
         assert!(rules_for("myspace").is_none());
@@ -251,25 +192,13 @@ mod tests {
     #[test]
     fn mastodon_counts_each_url_as_23() {
         let long = format!("https://example.com/{}", "a".repeat(100));
-        assert_eq!(
-            count_length(&format!("see {long}"), CharactersUrlsAs23),
-            4 + 23
-        );
-        assert_eq!(
-            count_length("see https://x.io.", CharactersUrlsAs23),
-            4 + 23 + 1
-        );
-        assert_eq!(
-            count_length("two http://a.b and https://c.d", CharactersUrlsAs23),
-            4 + 23 + 5 + 23
-        );
+        assert_eq!(count_length(&format!("see {long}"), CharactersUrlsAs23), 4 + 23);
+        assert_eq!(count_length("see https://x.io.", CharactersUrlsAs23), 4 + 23 + 1);
+        assert_eq!(count_length("two http://a.b and https://c.d", CharactersUrlsAs23), 4 + 23 + 5 + 23);
         // Not a URL: no host after the scheme, or glued to a word.
         assert_eq!(count_length("https:// x", CharactersUrlsAs23), 10);
         assert_eq!(count_length("xhttps://a.b", CharactersUrlsAs23), 12);
-        assert_eq!(
-            count_length("(https://a.b)", CharactersUrlsAs23),
-            1 + 23 + 1
-        );
+        assert_eq!(count_length("(https://a.b)", CharactersUrlsAs23), 1 + 23 + 1);
     }
 
     #[test]
@@ -278,9 +207,6 @@ mod tests {
         assert_eq!(count_length("日本語", XWeighted), 6);
         assert_eq!(count_length("👍", XWeighted), 2);
         assert_eq!(count_length("👨‍👩‍👧", XWeighted), 2);
-        assert_eq!(
-            count_length("café https://example.com/very/long/path", XWeighted),
-            5 + 23
-        );
+        assert_eq!(count_length("café https://example.com/very/long/path", XWeighted), 5 + 23);
     }
 }

@@ -32,10 +32,7 @@ string_enum!(
 impl TargetStatus {
     /// No further delivery will happen for a target in this state.
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Self::Published | Self::Failed | Self::Unconfirmed | Self::Cancelled
-        )
+        matches!(self, Self::Published | Self::Failed | Self::Unconfirmed | Self::Cancelled)
     }
 }
 
@@ -65,10 +62,7 @@ pub fn aggregate_status(is_draft: bool, targets: &[TargetState]) -> PostStatus {
     if is_draft {
         return PostStatus::Draft;
     }
-    let live: Vec<&TargetState> = targets
-        .iter()
-        .filter(|t| t.status != TargetStatus::Cancelled)
-        .collect();
+    let live: Vec<&TargetState> = targets.iter().filter(|t| t.status != TargetStatus::Cancelled).collect();
     if live.is_empty() {
         return PostStatus::Draft;
     }
@@ -79,14 +73,8 @@ pub fn aggregate_status(is_draft: bool, targets: &[TargetState]) -> PostStatus {
             PostStatus::Failed
         };
     }
-    let started = live
-        .iter()
-        .any(|t| t.attempted || t.status != TargetStatus::Queued);
-    if started {
-        PostStatus::Publishing
-    } else {
-        PostStatus::Scheduled
-    }
+    let started = live.iter().any(|t| t.attempted || t.status != TargetStatus::Queued);
+    if started { PostStatus::Publishing } else { PostStatus::Scheduled }
 }
 
 #[cfg(test)]
@@ -100,55 +88,25 @@ mod tests {
 
     #[test]
     fn drafts_stay_drafts() {
-        assert_eq!(
-            aggregate_status(true, &[t(Queued, false)]),
-            PostStatus::Draft
-        );
+        assert_eq!(aggregate_status(true, &[t(Queued, false)]), PostStatus::Draft);
         assert_eq!(aggregate_status(false, &[]), PostStatus::Draft);
-        assert_eq!(
-            aggregate_status(false, &[t(Cancelled, false)]),
-            PostStatus::Draft
-        );
+        assert_eq!(aggregate_status(false, &[t(Cancelled, false)]), PostStatus::Draft);
     }
 
     #[test]
     fn queued_targets_mean_scheduled_until_an_attempt() {
-        assert_eq!(
-            aggregate_status(false, &[t(Queued, false), t(Queued, false)]),
-            PostStatus::Scheduled
-        );
-        assert_eq!(
-            aggregate_status(false, &[t(Queued, true)]),
-            PostStatus::Publishing
-        );
-        assert_eq!(
-            aggregate_status(false, &[t(Publishing, true), t(Queued, false)]),
-            PostStatus::Publishing
-        );
-        assert_eq!(
-            aggregate_status(false, &[t(Published, true), t(Queued, false)]),
-            PostStatus::Publishing
-        );
+        assert_eq!(aggregate_status(false, &[t(Queued, false), t(Queued, false)]), PostStatus::Scheduled);
+        assert_eq!(aggregate_status(false, &[t(Queued, true)]), PostStatus::Publishing);
+        assert_eq!(aggregate_status(false, &[t(Publishing, true), t(Queued, false)]), PostStatus::Publishing);
+        assert_eq!(aggregate_status(false, &[t(Published, true), t(Queued, false)]), PostStatus::Publishing);
     }
 
     #[test]
     fn finished_posts_are_published_only_when_every_target_is() {
-        assert_eq!(
-            aggregate_status(false, &[t(Published, true), t(Published, true)]),
-            PostStatus::Published
-        );
-        assert_eq!(
-            aggregate_status(false, &[t(Published, true), t(Failed, true)]),
-            PostStatus::Failed
-        );
-        assert_eq!(
-            aggregate_status(false, &[t(Published, true), t(Unconfirmed, true)]),
-            PostStatus::Failed
-        );
-        assert_eq!(
-            aggregate_status(false, &[t(Published, true), t(Cancelled, false)]),
-            PostStatus::Published
-        );
+        assert_eq!(aggregate_status(false, &[t(Published, true), t(Published, true)]), PostStatus::Published);
+        assert_eq!(aggregate_status(false, &[t(Published, true), t(Failed, true)]), PostStatus::Failed);
+        assert_eq!(aggregate_status(false, &[t(Published, true), t(Unconfirmed, true)]), PostStatus::Failed);
+        assert_eq!(aggregate_status(false, &[t(Published, true), t(Cancelled, false)]), PostStatus::Published);
     }
 
     #[test]

@@ -25,26 +25,15 @@ pub fn parse_timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>, Validati
 
 /// Checks that a publication time is neither in the past (beyond the grace)
 /// nor absurdly far ahead.
-pub fn check_publish_time(
-    field: &str,
-    at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<(), ValidationError> {
+pub fn check_publish_time(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ValidationError> {
     if at < now - PAST_GRACE {
         return Err(ValidationError::new(
             field,
-            format!(
-                "{} is in the past (now is {}); pick a future time",
-                at.to_rfc3339(),
-                now.to_rfc3339()
-            ),
+            format!("{} is in the past (now is {}); pick a future time", at.to_rfc3339(), now.to_rfc3339()),
         ));
     }
     if at > now + MAX_AHEAD {
-        return Err(ValidationError::new(
-            field,
-            "must be less than five years ahead",
-        ));
+        return Err(ValidationError::new(field, "must be less than five years ahead"));
     }
     Ok(())
 }
@@ -60,21 +49,13 @@ pub fn parse_posting_times(field: &str, raw: &[i64]) -> Result<Vec<u16>, Validat
         let minutes = u16::try_from(minutes)
             .ok()
             .filter(|m| *m < 24 * 60)
-            .ok_or_else(|| {
-                ValidationError::new(
-                    field,
-                    format!("{minutes} is not a minute of the day (0–1439)"),
-                )
-            })?;
+            .ok_or_else(|| ValidationError::new(field, format!("{minutes} is not a minute of the day (0–1439)")))?;
         if !times.contains(&minutes) {
             times.push(minutes);
         }
     }
     if times.len() > 48 {
-        return Err(ValidationError::new(
-            field,
-            "at most 48 posting times a day",
-        ));
+        return Err(ValidationError::new(field, "at most 48 posting times a day"));
     }
     times.sort_unstable();
     Ok(times)
@@ -89,17 +70,12 @@ pub fn next_free_slot(
     posting_times: &[u16],
     taken: &[DateTime<Utc>],
 ) -> Option<DateTime<Utc>> {
-    let times = if posting_times.is_empty() {
-        DEFAULT_POSTING_TIMES
-    } else {
-        posting_times
-    };
+    let times = if posting_times.is_empty() { DEFAULT_POSTING_TIMES } else { posting_times };
     let today = now.with_timezone(&tz).date_naive();
     for offset in 0..=366 {
         let day = today.checked_add_days(Days::new(offset))?;
         for &minutes in times {
-            let time =
-                NaiveTime::from_hms_opt(u32::from(minutes / 60), u32::from(minutes % 60), 0)?;
+            let time = NaiveTime::from_hms_opt(u32::from(minutes / 60), u32::from(minutes % 60), 0)?;
             let Some(local) = tz.from_local_datetime(&day.and_time(time)).earliest() else {
                 continue;
             };
@@ -123,10 +99,7 @@ mod tests {
 
     #[test]
     fn timestamps_need_an_offset() {
-        assert_eq!(
-            utc("2026-12-01T09:00:00+01:00"),
-            utc("2026-12-01T08:00:00Z")
-        );
+        assert_eq!(utc("2026-12-01T09:00:00+01:00"), utc("2026-12-01T08:00:00Z"));
         let err = parse_timestamp("scheduledFor", "2026-12-01T09:00:00").unwrap_err();
         assert_eq!(err.field, "scheduledFor");
         assert!(parse_timestamp("t", "tomorrow").is_err());
@@ -143,10 +116,7 @@ mod tests {
 
     #[test]
     fn posting_times_are_minutes_of_the_day() {
-        assert_eq!(
-            parse_posting_times("p", &[720, 540, 720]).unwrap(),
-            vec![540, 720]
-        );
+        assert_eq!(parse_posting_times("p", &[720, 540, 720]).unwrap(), vec![540, 720]);
         assert!(parse_posting_times("p", &[1440]).is_err());
         assert!(parse_posting_times("p", &[-1]).is_err());
     }
@@ -160,10 +130,7 @@ mod tests {
         let slot = next_free_slot(now, paris, &[9 * 60, 12 * 60], &[slot]).unwrap();
         assert_eq!(slot, utc("2026-06-02T07:00:00Z"));
         // Empty posting times fall back to the defaults.
-        assert_eq!(
-            next_free_slot(now, paris, &[], &[]).unwrap(),
-            utc("2026-06-01T10:00:00Z")
-        );
+        assert_eq!(next_free_slot(now, paris, &[], &[]).unwrap(), utc("2026-06-01T10:00:00Z"));
     }
 
     #[test]
@@ -171,9 +138,6 @@ mod tests {
         // 2026-03-29 02:30 does not exist in Paris.
         let paris = chrono_tz::Europe::Paris;
         let now = utc("2026-03-28T23:00:00Z");
-        assert_eq!(
-            next_free_slot(now, paris, &[150], &[]).unwrap(),
-            utc("2026-03-30T00:30:00Z")
-        );
+        assert_eq!(next_free_slot(now, paris, &[150], &[]).unwrap(), utc("2026-03-30T00:30:00Z"));
     }
 }

@@ -4,17 +4,19 @@
 //! Repositories are small structs over any `ConnectionTrait`, so the same
 //! code runs on the pool or inside a transaction (`Store::begin_write`).
 
+pub mod content;
 mod entity;
 mod migration;
 pub mod repo;
+mod signals;
 
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -91,19 +93,22 @@ pub struct StoreOptions {
 
 impl StoreOptions {
     pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            max_connections: 10,
-            schema: None,
-        }
+        Self { url: url.into(), max_connections: 10, schema: None }
     }
 }
 
 /// A handle on the database; cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
     backend: Backend,
+    signals: std::sync::Arc<signals::Signals>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+    }
 }
 
 /// Arbitrary, fixed key of the advisory lock held while migrating, so that
@@ -138,7 +143,7 @@ impl Store {
             connect.set_schema_search_path(schema.clone());
         }
         let db = Database::connect(connect).await?;
-        Ok(Self { db, backend })
+        Ok(Self { db, backend, signals: std::sync::Arc::new(signals::Signals::new()) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -158,6 +163,19 @@ impl Store {
             ..TransactionOptions::default()
         };
         Ok(self.db.begin_with_options(options).await?)
+    }
+
+    /// Takes a lock for a singleton job until `txn` ends; `false` when
+    /// another node holds it. On SQLite (one process) the write lock of
+    /// `txn` already serialises, so it always succeeds.
+    pub async fn try_singleton_lock(&self, txn: &DatabaseTransaction, key: i64) -> StoreResult<bool> {
+        if self.backend != Backend::Postgres {
+            return Ok(true);
+        }
+        let statement =
+            Statement::from_sql_and_values(DbBackend::Postgres, "SELECT pg_try_advisory_xact_lock($1)", [key.into()]);
+        let row = txn.query_one_raw(statement).await?;
+        Ok(row.map(|r| r.try_get_by_index::<bool>(0)).transpose()?.unwrap_or(false))
     }
 
     /// Checks that the database answers.
@@ -192,10 +210,7 @@ impl Store {
 
     /// Names of every migration this build knows, in order.
     pub fn known_migrations() -> Vec<String> {
-        migration::Migrator::migrations()
-            .iter()
-            .map(|m| m.name().to_string())
-            .collect()
+        migration::Migrator::migrations().iter().map(|m| m.name().to_string()).collect()
     }
 
     pub async fn close(self) -> StoreResult<()> {
@@ -220,14 +235,8 @@ mod tests {
 
     #[test]
     fn urls_are_redacted_and_classified() {
-        assert_eq!(
-            redact_url("postgres://u:secret@db/h"),
-            "postgres://u:****@db/h"
-        );
-        assert_eq!(
-            redact_url("sqlite://data/herald.db"),
-            "sqlite://data/herald.db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@db/h"), "postgres://u:****@db/h");
+        assert_eq!(redact_url("sqlite://data/herald.db"), "sqlite://data/herald.db");
         assert_eq!(Backend::of_url("postgresql://x"), Some(Backend::Postgres));
         assert_eq!(Backend::of_url("mysql://x"), None);
     }

@@ -21,15 +21,8 @@ pub struct Resp {
 
 impl Client {
     pub fn new(base: &str, authorization: Option<String>) -> Self {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .expect("HTTP client");
-        Self {
-            http,
-            base: base.to_string(),
-            authorization,
-        }
+        let http = reqwest::Client::builder().cookie_store(true).build().expect("HTTP client");
+        Self { http, base: base.to_string(), authorization }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -54,8 +47,7 @@ impl Client {
 
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
         let body = body.map(|b| (b.to_string(), "application/json"));
-        self.send_raw(method, path, body.as_ref().map(|(b, t)| (b.as_str(), *t)))
-            .await
+        self.send_raw(method, path, body.as_ref().map(|(b, t)| (b.as_str(), *t))).await
     }
 
     /// Sends a body as given, with a chosen content type.
@@ -65,21 +57,14 @@ impl Client {
             request = request.header("authorization", value);
         }
         if let Some((body, content_type)) = body {
-            request = request
-                .header("content-type", content_type)
-                .body(body.to_string());
+            request = request.header("content-type", content_type).body(body.to_string());
         }
         let response = request.send().await.expect("request reaches the server");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("response body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Resp { status, headers, body, text }
     }
 }
 
@@ -87,11 +72,7 @@ impl Resp {
     /// Asserts the status, and returns the body.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Value {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
         &self.body
     }
 
@@ -99,28 +80,14 @@ impl Resp {
     /// returns the `error` object.
     #[track_caller]
     pub fn expect_error(&self, status: u16, code: &str) -> &Value {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
         let error = &self.body["error"];
         assert_eq!(error["code"], code, "unexpected code; body: {}", self.text);
-        assert!(
-            error["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "no message: {}",
-            self.text
-        );
-        assert!(
-            error["timestamp"].as_str().is_some(),
-            "no timestamp: {}",
-            self.text
-        );
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "no message: {}", self.text);
+        assert!(error["timestamp"].as_str().is_some(), "no timestamp: {}", self.text);
         let request_id = error["requestId"].as_str().expect("requestId");
         assert_eq!(
-            self.headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok()),
+            self.headers.get("x-request-id").and_then(|v| v.to_str().ok()),
             Some(request_id),
             "the error's requestId must match the X-Request-Id header"
         );

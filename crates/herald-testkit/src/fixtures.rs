@@ -22,25 +22,14 @@ impl TestApp {
     /// Registers (and so signs in) a new user.
     pub async fn register(&self, email: &str) -> Account {
         let session = self.anonymous();
-        let body = session
-            .post(
-                "/api/auth/register",
-                json!({ "email": email, "password": PASSWORD }),
-            )
-            .await;
+        let body = session.post("/api/auth/register", json!({ "email": email, "password": PASSWORD })).await;
         body.expect(201);
         let me = session.get("/api/me").await;
         let me = me.expect(200);
         Account {
             session,
-            id: me["id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .expect("user id"),
-            workspace_id: me["workspaceId"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .expect("workspace id"),
+            id: me["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).expect("user id"),
+            workspace_id: me["workspaceId"].as_str().and_then(|s| Uuid::parse_str(s).ok()).expect("workspace id"),
             email: email.to_string(),
         }
     }
@@ -76,6 +65,35 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Connects a webhook integration through the API, as a user would.
+    pub async fn connect_webhook(&self, account: &Account, receiver: &crate::WebhookReceiver, secret: &str) -> Uuid {
+        let body = json!({"platform": "webhook", "credentials": {"url": receiver.url(), "secret": secret}, "name": "Receiver"});
+        let connected = account.session.post("/api/integrations", body).await;
+        let id = connected.expect(201)["id"].as_str().and_then(|s| Uuid::parse_str(s).ok());
+        id.expect("integration id")
+    }
+
+    /// Polls a post until its status is `status`, or panics after `timeout`.
+    pub async fn wait_for_post_status(
+        &self,
+        client: &Client,
+        post_id: &str,
+        status: &str,
+        timeout: std::time::Duration,
+    ) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let post = client.get(&format!("/api/posts/{post_id}")).await;
+            if post.body["status"] == status {
+                return post.body;
+            }
+            assert!(started.elapsed() < timeout, "post {post_id} did not become {status}: {}", post.text);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
 impl Account {
     /// Creates an API key with the given scopes (all when `None`).
     pub async fn api_key(&self, scopes: Option<&[&str]>) -> String {
@@ -84,10 +102,7 @@ impl Account {
             body["scopes"] = json!(scopes);
         }
         let created = self.session.post("/api/api-keys", body).await;
-        created.expect(201)["key"]
-            .as_str()
-            .expect("key")
-            .to_string()
+        created.expect(201)["key"].as_str().expect("key").to_string()
     }
 }
 

@@ -9,17 +9,25 @@
 
 mod client;
 mod fixtures;
+mod receiver;
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use herald_app::{App, AppSettings};
+use herald_core::retry::RetryPolicy;
+use herald_core::vault::Vault;
+pub use herald_engine::{Engine, EngineConfig};
+use herald_providers::{ProviderSettings, Registry};
 use herald_store::{Store, StoreOptions};
 use herald_web::{AppState, WebConfig};
 use sea_orm::{ConnectionTrait, Database};
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 pub use client::{Client, Resp};
 pub use fixtures::{Account, PASSWORD, id_of, in_minutes};
+pub use receiver::{Delivery, Reply, WebhookReceiver};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -34,6 +42,11 @@ pub struct TestOptions {
     pub rate_limit_posts: u32,
     pub disable_registration: bool,
     pub body_limit: usize,
+    /// Run the delivery worker and the sweeps, as `herald serve` does.
+    pub run_engine: bool,
+    /// Engine tunables, fast by default so tests need not wait.
+    pub engine: EngineConfig,
+    pub provider_timeout: Duration,
 }
 
 impl Default for TestOptions {
@@ -43,16 +56,34 @@ impl Default for TestOptions {
             rate_limit_posts: 0,
             disable_registration: false,
             body_limit: 1024 * 1024,
+            run_engine: true,
+            engine: EngineConfig {
+                lease: Duration::from_secs(10),
+                retry: RetryPolicy {
+                    max_attempts: 3,
+                    base: Duration::from_millis(300),
+                    max_delay: Duration::from_secs(5),
+                },
+                poll_interval: Duration::from_secs(1),
+                sweep_interval: Duration::from_millis(200),
+                shutdown_grace: Duration::from_secs(2),
+                ..EngineConfig::default()
+            },
+            provider_timeout: Duration::from_secs(3),
         }
     }
 }
+
+/// The key tests encrypt credentials with.
+pub const TEST_ENCRYPTION_KEY: &str = "5f3e0d1c2b3a49586776859a4b3c2d1e0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 pub struct TestApp {
     pub address: String,
     pub app: App,
     pub store: Store,
+    pub engine: Engine,
     pub backend: Backend,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: Option<watch::Sender<bool>>,
     _dir: tempfile::TempDir,
     pg_schema: Option<(String, String)>,
 }
@@ -73,26 +104,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (store_options, pg_schema) = match backend {
-        Backend::Sqlite => (
-            StoreOptions::new(format!(
-                "sqlite://{}",
-                dir.path().join("herald.db").display()
-            )),
-            None,
-        ),
+        Backend::Sqlite => (StoreOptions::new(format!("sqlite://{}", dir.path().join("herald.db").display())), None),
         Backend::Postgres => {
             let Some(url) = postgres_url() else {
                 eprintln!("note: {PG_URL_VAR} is not set; skipping the PostgreSQL variant");
                 return None;
             };
             let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(&url)
-                .await
-                .expect("connect to the PostgreSQL test database");
-            admin
-                .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
-                .await
-                .expect("create test schema");
+            let admin = Database::connect(&url).await.expect("connect to the PostgreSQL test database");
+            admin.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await.expect("create test schema");
             admin.close().await.ok();
             let mut options = StoreOptions::new(url.clone());
             options.schema = Some(schema.clone());
@@ -100,45 +120,46 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             (options, Some((url, schema)))
         }
     };
-    let store = Store::connect(&store_options)
-        .await
-        .expect("open the test database");
+    let store = Store::connect(&store_options).await.expect("open the test database");
     store.migrate().await.expect("migrate the test database");
+    let provider_settings = ProviderSettings {
+        allow_private_targets: true,
+        request_timeout: options.provider_timeout,
+        ..ProviderSettings::default()
+    };
+    let vault = Vault::from_hex(TEST_ENCRYPTION_KEY).expect("test key");
     let app = App::new(
         store.clone(),
-        AppSettings {
-            disable_registration: options.disable_registration,
-        },
+        AppSettings { disable_registration: options.disable_registration },
         b"test-jwt-secret-that-is-long-enough-0123456789",
+        vault.clone(),
+        Registry::new(&provider_settings),
     );
+    let engine = Engine::new(store.clone(), Registry::new(&provider_settings), vault, options.engine.clone());
+    let (shutdown, stopped) = watch::channel(false);
+    store.spawn_listener();
+    if options.run_engine {
+        let (worker, scheduler) = (engine.clone(), engine.clone());
+        let (for_worker, for_scheduler) = (stopped.clone(), stopped.clone());
+        tokio::spawn(async move { worker.run_worker(for_worker).await });
+        tokio::spawn(async move { scheduler.run_scheduler(for_scheduler).await });
+    }
     let config = WebConfig {
         main_url: "http://localhost".into(),
         rate_limit: options.rate_limit,
         rate_limit_posts: options.rate_limit_posts,
         cors_origins: Vec::new(),
         body_limit: options.body_limit,
+        serve_api: true,
     };
-    let state = AppState {
-        app: app.clone(),
-        config: Arc::new(config),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a free port");
+    let state = AppState { app: app.clone(), config: Arc::new(config), shutdown: stopped.clone() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
     let address = format!("http://{}", listener.local_addr().expect("local address"));
-    let (shutdown, on_shutdown) = oneshot::channel::<()>();
+    let mut on_shutdown = stopped;
     tokio::spawn(herald_web::serve(listener, state, async move {
-        let _ = on_shutdown.await;
+        let _ = on_shutdown.wait_for(|stop| *stop).await;
     }));
-    Some(TestApp {
-        address,
-        app,
-        store,
-        backend,
-        shutdown: Some(shutdown),
-        _dir: dir,
-        pg_schema,
-    })
+    Some(TestApp { address, app, store, engine, backend, shutdown: Some(shutdown), _dir: dir, pg_schema })
 }
 
 impl TestApp {
@@ -161,22 +182,17 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
+            let _ = shutdown.send(true);
         }
         // Best effort: the test script drops the whole test database anyway.
         if let Some((url, schema)) = self.pg_schema.take() {
             let _ = std::thread::spawn(move || {
-                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                     return;
                 };
                 runtime.block_on(async {
                     if let Ok(db) = Database::connect(&url).await {
-                        let _ = db
-                            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                            .await;
+                        let _ = db.execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
                         let _ = db.close().await;
                     }
                 });

@@ -51,13 +51,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            details: None,
-            headers: Vec::new(),
-        }
+        Self { status, code, message: message.into(), details: None, headers: Vec::new() }
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -74,33 +68,23 @@ impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         let code = error.code();
         match error {
-            AppError::Validation { message, errors } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-                    .with_details(serde_json::json!({ "errors": errors }))
-            }
+            AppError::Validation { message, errors } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+                .with_details(serde_json::json!({ "errors": errors })),
             AppError::Unauthorized(message) => {
                 let mut error = Self::new(StatusCode::UNAUTHORIZED, code, message);
-                error
-                    .headers
-                    .push((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+                error.headers.push((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
                 error
             }
-            AppError::Forbidden {
-                message,
-                required_scope,
-            } => {
+            AppError::Forbidden { message, required_scope } => {
                 let error = Self::new(StatusCode::FORBIDDEN, code, message);
                 match required_scope {
-                    Some(scope) => {
-                        error.with_details(serde_json::json!({ "requiredScope": scope }))
-                    }
+                    Some(scope) => error.with_details(serde_json::json!({ "requiredScope": scope })),
                     None => error,
                 }
             }
-            AppError::NotFound(what) => {
-                Self::new(StatusCode::NOT_FOUND, code, format!("{what} not found"))
-            }
+            AppError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, code, format!("{what} not found")),
             AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, code, message),
+            AppError::PlatformUnavailable(message) => Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message),
             AppError::Internal(source) => {
                 tracing::error!(error = %source, cause = ?source, "internal error");
                 Self::new(

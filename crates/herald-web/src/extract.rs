@@ -34,13 +34,11 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     let message = match &rejection {
         JsonRejection::JsonDataError(e) => format!(
             "the request body does not match the expected shape: {}",
-            e.body_text()
-                .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+            e.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: ")
         ),
         JsonRejection::JsonSyntaxError(e) => format!(
             "the request body is not valid JSON: {}",
-            e.body_text()
-                .trim_start_matches("Failed to parse the request body as JSON: ")
+            e.body_text().trim_start_matches("Failed to parse the request body as JSON: ")
         ),
         JsonRejection::MissingJsonContentType(_) => {
             "send the body as JSON with `Content-Type: application/json`".to_string()
@@ -61,12 +59,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
-                .await
-                .map_err(|e| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", e.body_text())
-                })?;
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", e.body_text()))?;
         Uuid::parse_str(&raw)
             .map(Self)
             .map_err(|_| ApiError::not_found(format!("`{raw}` is not a valid id (ids are UUIDs)")))
@@ -84,11 +79,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|axum::extract::Query(value)| Self(value))
             .map_err(|rejection: QueryRejection| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "VALIDATION_FAILED",
-                    rejection.body_text(),
-                )
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED", rejection.body_text())
             })
     }
 }
@@ -101,10 +92,7 @@ pub struct Auth(pub Caller);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(token) = bearer_token(parts)? {
             let caller = if token.starts_with(herald_core::api_key::KEY_PREFIX) {
                 state.app.authenticate_api_key(token, false).await?
@@ -132,11 +120,7 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "the Authorization header is not readable text",
-            )
+            ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "the Authorization header is not readable text")
         })?
         .trim();
     let token = match value.split_once(' ') {

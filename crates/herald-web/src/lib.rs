@@ -44,70 +44,49 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::auth::routes())
         .merge(routes::api_keys::routes())
         .merge(routes::integrations::routes())
-        .merge(routes::posts::routes());
+        .merge(routes::posts::routes())
+        .merge(routes::events::routes());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let (api, spec) = api_router().split_for_parts();
-    let spec_json = Arc::new(
-        finish(spec)
-            .to_pretty_json()
-            .unwrap_or_else(|_| "{}".into()),
-    );
-    let limits = Arc::new(RateLimits::new(
-        state.config.rate_limit,
-        state.config.rate_limit_posts,
-    ));
+    let (api, spec) = if state.config.serve_api {
+        api_router().split_for_parts()
+    } else {
+        // A worker-only node answers health checks and nothing else.
+        OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", routes::health::routes()).split_for_parts()
+    };
+    let spec_json = Arc::new(finish(spec).to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    let limits = Arc::new(RateLimits::new(state.config.rate_limit, state.config.rate_limit_posts));
     spawn_limiter_cleanup(&limits);
 
     let mut app = api
         .nest("/api", routes::docs::routes(spec_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            limits,
-            middleware::rate_limit,
-        ))
+        .layer(axum::middleware::from_fn_with_state(limits, middleware::rate_limit))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
-        .layer(axum::middleware::from_fn_with_state(
-            state.config.secure_cookies(),
-            middleware::security_headers,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.config.secure_cookies(), middleware::security_headers))
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "something went wrong on our side",
-            )
-            .into_response()
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "something went wrong on our side")
+                .into_response()
         }));
     if let Some(cors) = cors_layer(&state.config.cors_origins) {
         app = app.layer(cors);
     }
-    app.layer(axum::middleware::from_fn(middleware::request_id_and_log))
-        .with_state(state)
+    app.layer(axum::middleware::from_fn(middleware::request_id_and_log)).with_state(state)
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
-    let origins: Vec<HeaderValue> = origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
-        .collect();
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
     if origins.is_empty() {
         return None;
     }
     Some(
         CorsLayer::new()
             .allow_origin(origins)
-            .allow_methods([
-                Method::GET,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ])
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
             .allow_credentials(true)
             .max_age(Duration::from_secs(600)),
@@ -134,11 +113,7 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
     let status = StatusCode::METHOD_NOT_ALLOWED;
-    ApiError::new(
-        status,
-        code_for_status(status),
-        format!("{method} is not allowed on {}", uri.path()),
-    )
+    ApiError::new(status, code_for_status(status), format!("{method} is not allowed on {}", uri.path()))
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests.
@@ -148,7 +123,5 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -27,20 +27,14 @@ pub async fn request_id_and_log(request: Request, next: Next) -> Response {
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let started = Instant::now();
-    let mut response = REQUEST_ID
-        .scope(id.clone(), next.run(request))
-        .instrument(span.clone())
-        .await;
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).instrument(span.clone()).await;
     let status = response.status().as_u16();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
@@ -62,27 +56,19 @@ pub async fn security_headers(State(https): State<bool>, request: Request, next:
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &'static str| {
-        headers
-            .entry(name)
-            .or_insert(HeaderValue::from_static(value));
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
     };
     set("x-content-type-options", "nosniff");
     set("x-frame-options", "DENY");
     set("referrer-policy", "strict-origin-when-cross-origin");
     set("cross-origin-opener-policy", "same-origin");
-    set(
-        "permissions-policy",
-        "camera=(), microphone=(), geolocation=()",
-    );
+    set("permissions-policy", "camera=(), microphone=(), geolocation=()");
     set(
         "content-security-policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
     );
     if https {
-        set(
-            "strict-transport-security",
-            "max-age=31536000; includeSubDomains",
-        );
+        set("strict-transport-security", "max-age=31536000; includeSubDomains");
     }
     if is_api {
         // Personal data: never kept by shared caches or the browser's back/forward cache.
@@ -101,10 +87,7 @@ pub struct RateLimits {
 impl RateLimits {
     pub fn new(per_minute: u32, posts_per_minute: u32) -> Self {
         let limiter = |n: u32| NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
-        Self {
-            general: limiter(per_minute),
-            create_post: limiter(posts_per_minute),
-        }
+        Self { general: limiter(per_minute), create_post: limiter(posts_per_minute) }
     }
 
     /// Forgets clients idle long enough to have a full budget again.
@@ -115,10 +98,7 @@ impl RateLimits {
         }
     }
 
-    fn check(
-        limiter: Option<&DefaultKeyedRateLimiter<String>>,
-        key: &String,
-    ) -> Result<(), Duration> {
+    fn check(limiter: Option<&DefaultKeyedRateLimiter<String>>, key: &String) -> Result<(), Duration> {
         match limiter.map(|l| l.check_key(key)) {
             Some(Err(not_until)) => Err(not_until.wait_time_from(DefaultClock::default().now())),
             _ => Ok(()),
@@ -133,10 +113,7 @@ fn client_key(request: &Request) -> String {
         let digest = Sha256::digest(auth.as_bytes());
         return format!("key:{}", hex_prefix(&digest));
     }
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     format!("ip:{}", ip.unwrap_or_else(|| "unknown".into()))
 }
 
@@ -144,20 +121,11 @@ fn hex_prefix(bytes: &[u8]) -> String {
     bytes.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
-pub async fn rate_limit(
-    State(limits): State<Arc<RateLimits>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn rate_limit(State(limits): State<Arc<RateLimits>>, request: Request, next: Next) -> Response {
     let key = client_key(&request);
     let creates_post = request.method() == Method::POST && request.uri().path() == "/api/posts";
-    let verdict = RateLimits::check(limits.general.as_ref(), &key).and_then(|()| {
-        if creates_post {
-            RateLimits::check(limits.create_post.as_ref(), &key)
-        } else {
-            Ok(())
-        }
-    });
+    let verdict = RateLimits::check(limits.general.as_ref(), &key)
+        .and_then(|()| if creates_post { RateLimits::check(limits.create_post.as_ref(), &key) } else { Ok(()) });
     match verdict {
         Ok(()) => next.run(request).await,
         Err(wait) => {

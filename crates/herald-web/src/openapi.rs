@@ -26,6 +26,7 @@ use crate::error::ErrorBody;
         (name = "api-keys", description = "API keys for scripts and AI assistants"),
         (name = "integrations", description = "Connected social accounts"),
         (name = "posts", description = "Drafts, scheduled and published posts"),
+        (name = "events", description = "Live updates"),
     )
 )]
 pub struct ApiDoc;
@@ -38,16 +39,11 @@ impl Modify for Security {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("ptz_ + 40 base62 characters")
-                    .build(),
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("ptz_ + 40 base62 characters").build(),
             ),
         );
-        components.add_security_scheme(
-            "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("herald_session"))),
-        );
+        components
+            .add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("herald_session"))));
         openapi.security = Some(vec![
             SecurityRequirement::new("api_key", Vec::<String>::new()),
             SecurityRequirement::new("session", Vec::<String>::new()),
@@ -65,46 +61,29 @@ impl Modify for CommonErrors {
         let common = [
             ("400", "Malformed request"),
             ("401", "Missing, invalid, revoked or expired credentials"),
-            (
-                "403",
-                "The key lacks a scope, or your role does not allow this",
-            ),
+            ("403", "The key lacks a scope, or your role does not allow this"),
             ("429", "Rate limited; see the Retry-After header"),
             ("500", "Server error; quote the request id"),
         ];
         for item in openapi.paths.paths.values_mut() {
-            let operations: [Option<&mut Operation>; 5] = [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.put.as_mut(),
-                item.patch.as_mut(),
-                item.delete.as_mut(),
-            ];
+            let operations: [Option<&mut Operation>; 5] =
+                [item.get.as_mut(), item.post.as_mut(), item.put.as_mut(), item.patch.as_mut(), item.delete.as_mut()];
             for operation in operations.into_iter().flatten() {
-                let public = operation
-                    .security
-                    .as_ref()
-                    .is_some_and(|s| s.iter().all(is_empty_requirement));
+                let public = operation.security.as_ref().is_some_and(|s| s.iter().all(is_empty_requirement));
                 for (status, description) in common {
                     if public && matches!(status, "401" | "403") {
                         continue;
                     }
-                    operation
-                        .responses
-                        .responses
-                        .entry(status.to_string())
-                        .or_insert_with(|| {
-                            ResponseBuilder::new()
-                                .description(description)
-                                .content(
-                                    "application/json",
-                                    ContentBuilder::new()
-                                        .schema(Some(Ref::from_schema_name("ErrorBody")))
-                                        .build(),
-                                )
-                                .build()
-                                .into()
-                        });
+                    operation.responses.responses.entry(status.to_string()).or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                "application/json",
+                                ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                            )
+                            .build()
+                            .into()
+                    });
                 }
             }
         }
@@ -112,6 +91,5 @@ impl Modify for CommonErrors {
 }
 
 fn is_empty_requirement(requirement: &SecurityRequirement) -> bool {
-    serde_json::to_value(requirement)
-        .is_ok_and(|v| v.as_object().is_some_and(serde_json::Map::is_empty))
+    serde_json::to_value(requirement).is_ok_and(|v| v.as_object().is_some_and(serde_json::Map::is_empty))
 }

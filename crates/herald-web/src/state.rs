@@ -17,6 +17,8 @@ pub struct WebConfig {
     pub cors_origins: Vec<String>,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Serve the API (roles `web`, `api` or `mcp`); otherwise only health.
+    pub serve_api: bool,
 }
 
 impl WebConfig {
@@ -29,4 +31,6 @@ impl WebConfig {
 pub struct AppState {
     pub app: App,
     pub config: Arc<WebConfig>,
+    /// Turns true when the server shuts down: long-lived streams end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

@@ -5,11 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "herald",
-    version,
-    about = "Self-hosted social media scheduler with a built-in MCP server"
-)]
+#[command(name = "herald", version, about = "Self-hosted social media scheduler with a built-in MCP server")]
 pub struct Cli {
     /// Configuration file (default: ./herald.toml when it exists).
     #[arg(long, global = true, env = "HERALD_CONFIG")]

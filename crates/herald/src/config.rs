@@ -68,6 +68,21 @@ pub struct Config {
     pub rate_limit_posts: u32,
     /// Comma-separated origins allowed to call the API from a browser.
     pub cors_origins: String,
+    /// Delivery attempts in all before a target fails.
+    pub retry_max_attempts: u32,
+    /// Delay before the first retry (doubles each time, with jitter).
+    pub retry_base_seconds: f64,
+    pub retry_max_seconds: u64,
+    /// Due targets older than this when Herald comes back fail as MISSED.
+    pub missed_grace_seconds: u64,
+    /// How long a worker's claim on a delivery lasts without renewal.
+    pub lease_seconds: u64,
+    /// Deliveries in flight per process.
+    pub worker_concurrency: usize,
+    /// Timeout of one request to a platform.
+    pub provider_timeout_seconds: u64,
+    /// How long shutdown waits for deliveries in flight.
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Default for Config {
@@ -90,6 +105,14 @@ impl Default for Config {
             rate_limit: 100,
             rate_limit_posts: 10,
             cors_origins: String::new(),
+            retry_max_attempts: 5,
+            retry_base_seconds: 30.0,
+            retry_max_seconds: 3600,
+            missed_grace_seconds: 24 * 3600,
+            lease_seconds: 60,
+            worker_concurrency: 16,
+            provider_timeout_seconds: 15,
+            shutdown_grace_seconds: 10,
         }
     }
 }
@@ -146,26 +169,16 @@ impl Config {
     fn check(&self) -> Result<()> {
         for role in self.role_list() {
             if !ROLES.contains(&role.as_str()) {
-                bail!(
-                    "HERALD_ROLES: unknown role `{role}`; known roles: {}",
-                    ROLES.join(", ")
-                );
+                bail!("HERALD_ROLES: unknown role `{role}`; known roles: {}", ROLES.join(", "));
             }
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            bail!(
-                "HERALD_LOG_FORMAT must be `text` or `json`, not `{}`",
-                self.log_format
-            );
+            bail!("HERALD_LOG_FORMAT must be `text` or `json`, not `{}`", self.log_format);
         }
         if let Some(url) = &self.main_url
-            && url::Url::parse(url)
-                .map(|u| !matches!(u.scheme(), "http" | "https"))
-                .unwrap_or(true)
+            && url::Url::parse(url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true)
         {
-            bail!(
-                "MAIN_URL must be an http(s) URL such as https://herald.example.com, not `{url}`"
-            );
+            bail!("MAIN_URL must be an http(s) URL such as https://herald.example.com, not `{url}`");
         }
         if let Some(key) = &self.encryption_key {
             check_encryption_key(key.expose())?;
@@ -175,6 +188,17 @@ impl Config {
         {
             bail!("JWT_SECRET must be at least 32 characters");
         }
+        if self.lease_seconds <= self.provider_timeout_seconds {
+            bail!(
+                "HERALD_LEASE_SECONDS must be longer than HERALD_PROVIDER_TIMEOUT_SECONDS, or a slow platform call would outlive its lease"
+            );
+        }
+        if self.retry_max_attempts == 0 || self.worker_concurrency == 0 {
+            bail!("HERALD_RETRY_MAX_ATTEMPTS and HERALD_WORKER_CONCURRENCY must be at least 1");
+        }
+        if self.retry_base_seconds.is_nan() || self.retry_base_seconds <= 0.0 {
+            bail!("HERALD_RETRY_BASE_SECONDS must be positive");
+        }
         if self.database_max_connections == 0 {
             bail!("HERALD_DATABASE_MAX_CONNECTIONS must be at least 1");
         }
@@ -182,11 +206,7 @@ impl Config {
     }
 
     pub fn role_list(&self) -> Vec<String> {
-        self.roles
-            .split(',')
-            .map(|r| r.trim().to_lowercase())
-            .filter(|r| !r.is_empty())
-            .collect()
+        self.roles.split(',').map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty()).collect()
     }
 
     pub fn has_role(&self, role: &str) -> bool {
@@ -194,24 +214,47 @@ impl Config {
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("herald.db").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("herald.db").display()))
     }
 
     pub fn main_url(&self) -> String {
-        self.main_url
-            .clone()
-            .unwrap_or_else(|| format!("http://localhost:{}", self.port))
+        self.main_url.clone().unwrap_or_else(|| format!("http://localhost:{}", self.port))
     }
 
     pub fn cors_origins(&self) -> Vec<String> {
-        self.cors_origins
-            .split(',')
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-            .map(str::to_string)
-            .collect()
+        self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_string).collect()
+    }
+
+    pub fn engine(&self) -> herald_engine::EngineConfig {
+        use std::time::Duration;
+        herald_engine::EngineConfig {
+            lease: Duration::from_secs(self.lease_seconds),
+            missed_grace: Duration::from_secs(self.missed_grace_seconds),
+            retry: herald_core::retry::RetryPolicy {
+                max_attempts: self.retry_max_attempts,
+                base: Duration::from_secs_f64(self.retry_base_seconds),
+                max_delay: Duration::from_secs(self.retry_max_seconds),
+            },
+            concurrency: self.worker_concurrency,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
+            ..herald_engine::EngineConfig::default()
+        }
+    }
+
+    /// Provider settings, with `HERALD_PROVIDER_<ID>_API_BASE` overrides
+    /// read from the environment.
+    pub fn providers(&self) -> herald_providers::ProviderSettings {
+        let api_base = std::env::vars()
+            .filter_map(|(name, value)| {
+                let id = name.strip_prefix("HERALD_PROVIDER_")?.strip_suffix("_API_BASE")?;
+                Some((id.to_lowercase(), value))
+            })
+            .collect();
+        herald_providers::ProviderSettings {
+            allow_private_targets: self.allow_private_targets,
+            request_timeout: std::time::Duration::from_secs(self.provider_timeout_seconds),
+            api_base,
+        }
     }
 
     pub fn secrets_file(&self) -> PathBuf {
@@ -223,10 +266,7 @@ impl Config {
     pub fn redacted(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let Some(map) = value.as_object_mut() {
-            map.insert(
-                "database_url".into(),
-                herald_store::redact_url(&self.database_url()).into(),
-            );
+            map.insert("database_url".into(), herald_store::redact_url(&self.database_url()).into());
             map.insert("main_url".into(), self.main_url().into());
         }
         value
@@ -235,9 +275,7 @@ impl Config {
 
 fn check_encryption_key(key: &str) -> Result<()> {
     if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!(
-            "ENCRYPTION_KEY must be 64 hexadecimal characters (32 bytes); generate one with `openssl rand -hex 32`"
-        );
+        bail!("ENCRYPTION_KEY must be 64 hexadecimal characters (32 bytes); generate one with `openssl rand -hex 32`");
     }
     Ok(())
 }
@@ -257,9 +295,7 @@ fn flexible_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::
         Raw::Text(s) => match s.trim().to_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(true),
             "false" | "0" | "no" | "off" | "" => Ok(false),
-            other => Err(serde::de::Error::custom(format!(
-                "`{other}` is not true or false"
-            ))),
+            other => Err(serde::de::Error::custom(format!("`{other}` is not true or false"))),
         },
     }
 }
@@ -292,56 +328,35 @@ struct SecretsFile {
 pub fn load_or_create_secrets(config: &Config) -> Result<Secrets> {
     let path = config.secrets_file();
     let stored: Option<SecretsFile> = if path.exists() {
-        let text =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        Some(
-            toml_parse(&text)
-                .with_context(|| format!("{} is not a valid secrets file", path.display()))?,
-        )
+        let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        Some(toml_parse(&text).with_context(|| format!("{} is not a valid secrets file", path.display()))?)
     } else {
         None
     };
     let mut generated_in = None;
     let stored = match stored {
         Some(stored) => stored,
-        None if config.jwt_secret.is_some() && config.encryption_key.is_some() => SecretsFile {
-            jwt_secret: String::new(),
-            encryption_key: String::new(),
-        },
+        None if config.jwt_secret.is_some() && config.encryption_key.is_some() => {
+            SecretsFile { jwt_secret: String::new(), encryption_key: String::new() }
+        }
         None => {
-            let fresh = SecretsFile {
-                jwt_secret: random_hex(32),
-                encryption_key: random_hex(32),
-            };
+            let fresh = SecretsFile { jwt_secret: random_hex(32), encryption_key: random_hex(32) };
             write_private(&path, &toml_string(&fresh)?)?;
             generated_in = Some(path.clone());
             fresh
         }
     };
-    check_encryption_key(
-        config
-            .encryption_key
-            .as_ref()
-            .map_or(&stored.encryption_key, |k| &k.0),
-    )
-    .with_context(|| format!("in {}", path.display()))?;
+    check_encryption_key(config.encryption_key.as_ref().map_or(&stored.encryption_key, |k| &k.0))
+        .with_context(|| format!("in {}", path.display()))?;
     Ok(Secrets {
-        jwt_secret: config
-            .jwt_secret
-            .clone()
-            .unwrap_or(Secret(stored.jwt_secret)),
-        encryption_key: config
-            .encryption_key
-            .clone()
-            .unwrap_or(Secret(stored.encryption_key)),
+        jwt_secret: config.jwt_secret.clone().unwrap_or(Secret(stored.jwt_secret)),
+        encryption_key: config.encryption_key.clone().unwrap_or(Secret(stored.encryption_key)),
         generated_in,
     })
 }
 
 fn toml_parse(text: &str) -> Result<SecretsFile> {
-    Figment::from(Toml::string(text))
-        .extract()
-        .map_err(Into::into)
+    Figment::from(Toml::string(text)).extract().map_err(Into::into)
 }
 
 fn toml_string(secrets: &SecretsFile) -> Result<String> {
@@ -371,8 +386,7 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(contents.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -384,10 +398,7 @@ mod tests {
     fn secrets_never_show() {
         let secret = Secret("hunter2hunter2".into());
         assert_eq!(format!("{secret:?}"), "\"****\"");
-        let config = Config {
-            jwt_secret: Some(secret),
-            ..Config::default()
-        };
+        let config = Config { jwt_secret: Some(secret), ..Config::default() };
         let shown = config.redacted().to_string();
         assert!(!shown.contains("hunter2"), "{shown}");
     }
@@ -403,45 +414,20 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_the_variable_name() {
-        let config = Config {
-            roles: "web,cron".into(),
-            ..Config::default()
-        };
-        assert!(
-            config
-                .check()
-                .unwrap_err()
-                .to_string()
-                .contains("HERALD_ROLES")
-        );
-        let config = Config {
-            encryption_key: Some(Secret("abc".into())),
-            ..Config::default()
-        };
-        assert!(
-            config
-                .check()
-                .unwrap_err()
-                .to_string()
-                .contains("ENCRYPTION_KEY")
-        );
+        let config = Config { roles: "web,cron".into(), ..Config::default() };
+        assert!(config.check().unwrap_err().to_string().contains("HERALD_ROLES"));
+        let config = Config { encryption_key: Some(Secret("abc".into())), ..Config::default() };
+        assert!(config.check().unwrap_err().to_string().contains("ENCRYPTION_KEY"));
     }
 
     #[test]
     fn secrets_are_generated_once_with_mode_0600() {
         use std::os::unix::fs::PermissionsExt;
         let dir = std::env::temp_dir().join(format!("herald-secrets-{}", uuid_like()));
-        let config = Config {
-            data_dir: dir.clone(),
-            ..Config::default()
-        };
+        let config = Config { data_dir: dir.clone(), ..Config::default() };
         let first = load_or_create_secrets(&config).unwrap();
         assert!(first.generated_in.is_some());
-        let mode = fs::metadata(config.secrets_file())
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
+        let mode = fs::metadata(config.secrets_file()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let second = load_or_create_secrets(&config).unwrap();
         assert!(second.generated_in.is_none());

@@ -76,9 +76,7 @@ pub struct UpdatePostInput {
 }
 
 /// Distinguishes a field set to `null` (`Some(None)`) from a missing one (`None`).
-fn double_option<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<String>>, D::Error> {
+fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(deserializer).map(Some)
 }
 

@@ -11,13 +11,12 @@ use chrono::{DateTime, Utc};
 use herald_core::ValidationError;
 use herald_core::api_key::Scope;
 use herald_core::compose::TargetReport;
-use herald_core::post::{
-    CreatedVia, PostStatus, PublishMode, TargetState, TargetStatus, aggregate_status,
-};
+use herald_core::post::{CreatedVia, PostStatus, PublishMode, TargetState, TargetStatus, aggregate_status};
 use herald_core::schedule::parse_timestamp;
+use herald_store::content::{StoredMedia, StoredThreadItem};
 use herald_store::repo::{Events, NewEvent, PostCursor, PostFilter, Posts, TargetWithIntegration};
-use herald_store::{PostRow, TargetRow, now};
-use serde::{Deserialize, Serialize};
+use herald_store::{EventRow, PostRow, TargetRow, now};
+use serde::Serialize;
 use uuid::Uuid;
 
 pub use input::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput, UpdatePostInput};
@@ -26,30 +25,6 @@ use crate::App;
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::views::{PostPage, PostView};
-
-/// Media attached to the first item, as stored in `posts.media`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct StoredMedia {
-    pub urls: Vec<String>,
-    pub ids: Vec<Uuid>,
-}
-
-impl StoredMedia {
-    pub fn from_json(value: &serde_json::Value) -> Self {
-        serde_json::from_value(value.clone()).unwrap_or_default()
-    }
-}
-
-/// A follow-up item, as stored in `posts.thread`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredThreadItem {
-    pub content: String,
-    #[serde(default)]
-    pub media_ids: Vec<Uuid>,
-    #[serde(default)]
-    pub media_urls: Vec<String>,
-}
 
 /// The answer of `POST /posts/validate`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -68,11 +43,7 @@ const MAX_PAGE: u64 = 100;
 
 impl App {
     /// Dry run of `create_post`: reports everything, changes nothing.
-    pub async fn validate_post(
-        &self,
-        caller: &Caller,
-        input: CreatePostInput,
-    ) -> AppResult<ValidationReport> {
+    pub async fn validate_post(&self, caller: &Caller, input: CreatePostInput) -> AppResult<ValidationReport> {
         caller.require(Scope::PostsRead)?;
         let prepared = self.prepare(caller, &input, now()).await?;
         Ok(ValidationReport {
@@ -84,12 +55,7 @@ impl App {
         })
     }
 
-    pub async fn create_post(
-        &self,
-        caller: &Caller,
-        input: CreatePostInput,
-        via: CreatedVia,
-    ) -> AppResult<PostView> {
+    pub async fn create_post(&self, caller: &Caller, input: CreatePostInput, via: CreatedVia) -> AppResult<PostView> {
         caller.require(Scope::PostsWrite)?;
         let now = now();
         let prepared = self.prepare(caller, &input, now).await?.into_valid()?;
@@ -105,10 +71,7 @@ impl App {
             api_key_id: caller.api_key_id(),
             created_via: via.as_str().to_string(),
             content: input.content,
-            media: serde_json::json!(StoredMedia {
-                urls: input.media_urls,
-                ids: input.media_ids
-            }),
+            media: serde_json::json!(StoredMedia { urls: input.media_urls, ids: input.media_ids }),
             thread: serde_json::json!(stored_thread(input.thread)),
             tags: serde_json::json!(input.tags.iter().map(|t| t.trim()).collect::<Vec<_>>()),
             status: fresh_status(prepared.mode, &targets).as_str().to_string(),
@@ -120,12 +83,12 @@ impl App {
         };
         let txn = self.store.begin_write().await?;
         let post = Posts(&txn).insert(row, targets).await?;
-        self.record(&txn, caller, "post_created", &post).await?;
+        let mut events = vec![self.record(&txn, caller, "post_created", &post).await?];
         if prepared.mode != PublishMode::Draft {
-            self.record(&txn, caller, "post_scheduled", &post).await?;
+            events.push(self.record(&txn, caller, "post_scheduled", &post).await?);
         }
         txn.commit().await.map_err(AppError::internal)?;
-        self.queue_changed();
+        self.committed(events).await;
         tracing::info!(post_id = %post.id, status = %post.status, "post created");
         self.post_view(caller, post.id).await
     }
@@ -139,23 +102,11 @@ impl App {
         caller.require(Scope::PostsRead)?;
         let filter = parse_list_query(query)?;
         let posts_repo = Posts(self.store.conn());
-        let mut rows = posts_repo
-            .list(
-                caller.workspace_id,
-                &PostFilter {
-                    limit: filter.limit + 1,
-                    ..filter.clone()
-                },
-            )
-            .await?;
+        let mut rows =
+            posts_repo.list(caller.workspace_id, &PostFilter { limit: filter.limit + 1, ..filter.clone() }).await?;
         let next_cursor = if rows.len() as u64 > filter.limit {
             rows.truncate(filter.limit as usize);
-            rows.last().map(|last| {
-                encode_cursor(PostCursor {
-                    created_at: last.created_at,
-                    id: last.id,
-                })
-            })
+            rows.last().map(|last| encode_cursor(PostCursor { created_at: last.created_at, id: last.id }))
         } else {
             None
         };
@@ -163,43 +114,24 @@ impl App {
         let targets = posts_repo.targets_of(&ids).await?;
         let mut by_post: BTreeMap<Uuid, Vec<&TargetWithIntegration>> = BTreeMap::new();
         for target in &targets {
-            by_post
-                .entry(target.target.post_id)
-                .or_default()
-                .push(target);
+            by_post.entry(target.target.post_id).or_default().push(target);
         }
         let posts = rows
             .iter()
-            .map(|post| {
-                PostView::from_rows(
-                    post,
-                    by_post.get(&post.id).map(Vec::as_slice).unwrap_or_default(),
-                )
-            })
+            .map(|post| PostView::from_rows(post, by_post.get(&post.id).map(Vec::as_slice).unwrap_or_default()))
             .collect();
         Ok(PostPage { posts, next_cursor })
     }
 
     /// Edits a draft or a scheduled post; refused once publishing started.
-    pub async fn update_post(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        input: UpdatePostInput,
-    ) -> AppResult<PostView> {
+    pub async fn update_post(&self, caller: &Caller, id: Uuid, input: UpdatePostInput) -> AppResult<PostView> {
         caller.require(Scope::PostsWrite)?;
         let now = now();
         let txn = self.store.begin_write().await?;
         let posts = Posts(&txn);
-        let existing = posts
-            .get(caller.workspace_id, id)
-            .await?
-            .ok_or(AppError::NotFound("post"))?;
+        let existing = posts.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
         let existing_status = PostStatus::parse(&existing.status);
-        if !matches!(
-            existing_status,
-            Some(PostStatus::Draft | PostStatus::Scheduled)
-        ) {
+        if !matches!(existing_status, Some(PostStatus::Draft | PostStatus::Scheduled)) {
             return Err(AppError::Conflict(format!(
                 "this post is {} and can no longer be edited",
                 existing.status.to_lowercase()
@@ -218,14 +150,10 @@ impl App {
         if posts.replace_targets(id, targets.clone()).await?.is_err() {
             return Err(in_flight());
         }
-        let rescheduled = prepared.publish_at != existing.scheduled_for
-            || existing_status == Some(PostStatus::Draft);
+        let rescheduled = prepared.publish_at != existing.scheduled_for || existing_status == Some(PostStatus::Draft);
         let row = PostRow {
             content: merged.content,
-            media: serde_json::json!(StoredMedia {
-                urls: merged.media_urls,
-                ids: merged.media_ids
-            }),
+            media: serde_json::json!(StoredMedia { urls: merged.media_urls, ids: merged.media_ids }),
             thread: serde_json::json!(stored_thread(merged.thread)),
             tags: serde_json::json!(merged.tags.iter().map(|t| t.trim()).collect::<Vec<_>>()),
             status: fresh_status(prepared.mode, &targets).as_str().to_string(),
@@ -235,12 +163,12 @@ impl App {
             ..existing
         };
         let post = posts.update(row).await?;
-        self.record(&txn, caller, "post_updated", &post).await?;
+        let mut events = vec![self.record(&txn, caller, "post_updated", &post).await?];
         if prepared.mode != PublishMode::Draft && rescheduled {
-            self.record(&txn, caller, "post_scheduled", &post).await?;
+            events.push(self.record(&txn, caller, "post_scheduled", &post).await?);
         }
         txn.commit().await.map_err(AppError::internal)?;
-        self.queue_changed();
+        self.committed(events).await;
         self.post_view(caller, id).await
     }
 
@@ -250,10 +178,7 @@ impl App {
         caller.require(Scope::PostsWrite)?;
         let txn = self.store.begin_write().await?;
         let posts = Posts(&txn);
-        let existing = posts
-            .get(caller.workspace_id, id)
-            .await?
-            .ok_or(AppError::NotFound("post"))?;
+        let existing = posts.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
         if existing.status != PostStatus::Draft.as_str() {
             caller.require(Scope::PostsPublish)?;
         }
@@ -262,9 +187,9 @@ impl App {
             Some(Err(_)) => return Err(in_flight()),
             Some(Ok(())) => {}
         }
-        self.record(&txn, caller, "post_deleted", &existing).await?;
+        let event = self.record(&txn, caller, "post_deleted", &existing).await?;
         txn.commit().await.map_err(AppError::internal)?;
-        self.queue_changed();
+        self.committed(vec![event]).await;
         tracing::info!(post_id = %id, "post deleted");
         Ok(())
     }
@@ -272,25 +197,15 @@ impl App {
     /// Moves a draft or scheduled post to "now".
     pub async fn publish_post_now(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {
         caller.require(Scope::PostsPublish)?;
-        let update = UpdatePostInput {
-            status: Some("NOW".into()),
-            scheduled_for: Some(None),
-            ..Default::default()
-        };
+        let update = UpdatePostInput { status: Some("NOW".into()), scheduled_for: Some(None), ..Default::default() };
         self.update_post(caller, id, update).await
     }
 
     async fn post_view(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {
         let posts = Posts(self.store.conn());
-        let post = posts
-            .get(caller.workspace_id, id)
-            .await?
-            .ok_or(AppError::NotFound("post"))?;
+        let post = posts.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
         let targets = posts.targets_of(&[id]).await?;
-        Ok(PostView::from_rows(
-            &post,
-            &targets.iter().collect::<Vec<_>>(),
-        ))
+        Ok(PostView::from_rows(&post, &targets.iter().collect::<Vec<_>>()))
     }
 
     async fn record(
@@ -299,9 +214,9 @@ impl App {
         caller: &Caller,
         kind: &'static str,
         post: &PostRow,
-    ) -> AppResult<()> {
+    ) -> AppResult<EventRow> {
         let (actor_type, actor_id) = caller.actor();
-        Events(txn)
+        Ok(Events(txn)
             .append(NewEvent {
                 workspace_id: post.workspace_id,
                 kind,
@@ -311,8 +226,7 @@ impl App {
                 actor_id: Some(actor_id),
                 data: serde_json::json!({ "status": post.status, "scheduledFor": post.scheduled_for }),
             })
-            .await?;
-        Ok(())
+            .await?)
     }
 }
 
@@ -322,68 +236,38 @@ fn in_flight() -> AppError {
 
 /// Status of a post whose targets were all just (re)created.
 fn fresh_status(mode: PublishMode, targets: &[TargetRow]) -> PostStatus {
-    let states: Vec<TargetState> = targets
-        .iter()
-        .map(|_| TargetState {
-            status: TargetStatus::Queued,
-            attempted: false,
-        })
-        .collect();
+    let states: Vec<TargetState> =
+        targets.iter().map(|_| TargetState { status: TargetStatus::Queued, attempted: false }).collect();
     aggregate_status(mode == PublishMode::Draft, &states)
 }
 
 fn stored_thread(items: Vec<ThreadItemInput>) -> Vec<StoredThreadItem> {
     items
         .into_iter()
-        .map(|item| StoredThreadItem {
-            content: item.content,
-            media_ids: item.media_ids,
-            media_urls: item.media_urls,
-        })
+        .map(|item| StoredThreadItem { content: item.content, media_ids: item.media_ids, media_urls: item.media_urls })
         .collect()
 }
 
 /// The full post an update asks for: stored values, replaced by the given ones.
-fn merge_update(
-    existing: &PostRow,
-    targets: &[TargetWithIntegration],
-    input: UpdatePostInput,
-) -> CreatePostInput {
+fn merge_update(existing: &PostRow, targets: &[TargetWithIntegration], input: UpdatePostInput) -> CreatePostInput {
     let media = StoredMedia::from_json(&existing.media);
-    let thread: Vec<StoredThreadItem> =
-        serde_json::from_value(existing.thread.clone()).unwrap_or_default();
-    let platforms = input
-        .platforms
-        .unwrap_or_else(|| targets.iter().map(|t| t.target.integration_id).collect());
+    let thread: Vec<StoredThreadItem> = serde_json::from_value(existing.thread.clone()).unwrap_or_default();
+    let platforms = input.platforms.unwrap_or_else(|| targets.iter().map(|t| t.target.integration_id).collect());
     // Stored overrides follow their integration: dropping a platform drops its override.
     let current_overrides = targets
         .iter()
         .filter(|t| platforms.contains(&t.target.integration_id))
-        .filter(|t| {
-            t.target.content_override.is_some()
-                || t.target.settings.as_object().is_some_and(|o| !o.is_empty())
-        })
+        .filter(|t| t.target.content_override.is_some() || t.target.settings.as_object().is_some_and(|o| !o.is_empty()))
         .map(|t| {
-            let settings = Some(t.target.settings.clone())
-                .filter(|s| s.as_object().is_some_and(|o| !o.is_empty()));
+            let settings = Some(t.target.settings.clone()).filter(|s| s.as_object().is_some_and(|o| !o.is_empty()));
             (
                 t.target.integration_id.to_string(),
-                OverrideInput {
-                    content: t.target.content_override.clone(),
-                    settings,
-                },
+                OverrideInput { content: t.target.content_override.clone(), settings },
             )
         })
         .collect();
     let status = input.status.or_else(|| {
-        Some(
-            if existing.status == PostStatus::Draft.as_str() {
-                "DRAFT"
-            } else {
-                "SCHEDULED"
-            }
-            .to_string(),
-        )
+        Some(if existing.status == PostStatus::Draft.as_str() { "DRAFT" } else { "SCHEDULED" }.to_string())
     });
     let scheduled_for = match input.scheduled_for {
         Some(new) => new,
@@ -393,28 +277,18 @@ fn merge_update(
         content: input.content.unwrap_or_else(|| existing.content.clone()),
         platforms,
         // Publishing now ignores any stored time.
-        scheduled_for: if status.as_deref() == Some("NOW") {
-            None
-        } else {
-            scheduled_for
-        },
+        scheduled_for: if status.as_deref() == Some("NOW") { None } else { scheduled_for },
         status,
         media_urls: input.media_urls.unwrap_or(media.urls),
         media_ids: input.media_ids.unwrap_or(media.ids),
         thread: input.thread.unwrap_or_else(|| {
             thread
                 .into_iter()
-                .map(|t| ThreadItemInput {
-                    content: t.content,
-                    media_ids: t.media_ids,
-                    media_urls: t.media_urls,
-                })
+                .map(|t| ThreadItemInput { content: t.content, media_ids: t.media_ids, media_urls: t.media_urls })
                 .collect()
         }),
         overrides: input.overrides.unwrap_or(current_overrides),
-        tags: input
-            .tags
-            .unwrap_or_else(|| serde_json::from_value(existing.tags.clone()).unwrap_or_default()),
+        tags: input.tags.unwrap_or_else(|| serde_json::from_value(existing.tags.clone()).unwrap_or_default()),
     }
 }
 
@@ -423,28 +297,16 @@ fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {
     let status = query.status.as_deref().and_then(|raw| {
         let parsed = PostStatus::parse(&raw.to_uppercase());
         if parsed.is_none() {
-            errors.push(
-                "status",
-                format!("`{raw}` is not one of DRAFT, SCHEDULED, PUBLISHING, PUBLISHED, FAILED"),
-            );
+            errors.push("status", format!("`{raw}` is not one of DRAFT, SCHEDULED, PUBLISHING, PUBLISHED, FAILED"));
         }
         parsed.map(|s| s.as_str().to_string())
     });
-    let from = query
-        .from
-        .as_deref()
-        .and_then(|raw| errors.collect(parse_timestamp("from", raw)));
-    let to = query
-        .to
-        .as_deref()
-        .and_then(|raw| errors.collect(parse_timestamp("to", raw)));
+    let from = query.from.as_deref().and_then(|raw| errors.collect(parse_timestamp("from", raw)));
+    let to = query.to.as_deref().and_then(|raw| errors.collect(parse_timestamp("to", raw)));
     let integration_id = query.integration.as_deref().and_then(|raw| {
         let parsed = Uuid::parse_str(raw).ok();
         if parsed.is_none() {
-            errors.push(
-                "integration",
-                format!("`{raw}` is not an integration id (UUID)"),
-            );
+            errors.push("integration", format!("`{raw}` is not an integration id (UUID)"));
         }
         parsed
     });
@@ -455,30 +317,16 @@ fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {
     let after = query.cursor.as_deref().and_then(|raw| {
         let parsed = decode_cursor(raw);
         if parsed.is_none() {
-            errors.push(
-                "cursor",
-                "is not a cursor returned by this API (use nextCursor as given)",
-            );
+            errors.push("cursor", "is not a cursor returned by this API (use nextCursor as given)");
         }
         parsed
     });
     errors.into_result()?;
-    Ok(PostFilter {
-        status,
-        from,
-        to,
-        integration_id,
-        after,
-        limit,
-    })
+    Ok(PostFilter { status, from, to, integration_id, after, limit })
 }
 
 fn encode_cursor(cursor: PostCursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}.{}",
-        cursor.created_at.timestamp_micros(),
-        cursor.id
-    ))
+    URL_SAFE_NO_PAD.encode(format!("{}.{}", cursor.created_at.timestamp_micros(), cursor.id))
 }
 
 fn decode_cursor(raw: &str) -> Option<PostCursor> {
@@ -497,10 +345,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let cursor = PostCursor {
-            created_at: now(),
-            id: Uuid::now_v7(),
-        };
+        let cursor = PostCursor { created_at: now(), id: Uuid::now_v7() };
         assert_eq!(decode_cursor(&encode_cursor(cursor)), Some(cursor));
         assert_eq!(decode_cursor("not-a-cursor"), None);
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("12.nope")), None);
@@ -515,14 +360,9 @@ mod tests {
             integration: Some("x".into()),
             ..Default::default()
         };
-        let AppError::Validation { errors, .. } = parse_list_query(query).unwrap_err() else {
-            panic!()
-        };
+        let AppError::Validation { errors, .. } = parse_list_query(query).unwrap_err() else { panic!() };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["status", "from", "integration", "limit"]);
-        assert_eq!(
-            parse_list_query(ListPostsQuery::default()).unwrap().limit,
-            50
-        );
+        assert_eq!(parse_list_query(ListPostsQuery::default()).unwrap().limit, 50);
     }
 }

@@ -44,25 +44,15 @@ struct ResolvedTarget {
 impl Prepared {
     pub fn into_valid(self) -> AppResult<Valid> {
         self.errors.into_result()?;
-        let mode = self
-            .mode
-            .ok_or_else(|| AppError::Internal("valid post without a mode".into()))?;
-        Ok(Valid {
-            mode,
-            publish_at: self.publish_at,
-            targets: self.targets,
-        })
+        let mode = self.mode.ok_or_else(|| AppError::Internal("valid post without a mode".into()))?;
+        Ok(Valid { mode, publish_at: self.publish_at, targets: self.targets })
     }
 }
 
 impl Valid {
     /// Fresh target rows: queued, due at the publish time (drafts are not due).
     pub fn target_rows(&self, post_id: Uuid, now: DateTime<Utc>) -> Vec<TargetRow> {
-        let due = if self.mode == PublishMode::Draft {
-            None
-        } else {
-            self.publish_at
-        };
+        let due = if self.mode == PublishMode::Draft { None } else { self.publish_at };
         self.targets
             .iter()
             .map(|t| TargetRow {
@@ -97,29 +87,20 @@ impl App {
     ) -> AppResult<Prepared> {
         let mut errors = ValidationErrors::default();
 
-        let scheduled_for = input
-            .scheduled_for
-            .as_deref()
-            .and_then(|raw| errors.collect(parse_timestamp("scheduledFor", raw)));
+        let scheduled_for =
+            input.scheduled_for.as_deref().and_then(|raw| errors.collect(parse_timestamp("scheduledFor", raw)));
         let mode = match input.status.as_deref() {
             Some(raw) => {
                 let mode = PublishMode::parse(&raw.to_uppercase());
                 if mode.is_none() {
-                    errors.push(
-                        "status",
-                        format!("`{raw}` is not one of DRAFT, SCHEDULED, NOW"),
-                    );
+                    errors.push("status", format!("`{raw}` is not one of DRAFT, SCHEDULED, NOW"));
                 }
                 mode
             }
             None if input.scheduled_for.is_some() => Some(PublishMode::Scheduled),
             None => Some(PublishMode::Now),
         };
-        let publish_at = if mode == Some(PublishMode::Now) {
-            Some(now)
-        } else {
-            scheduled_for
-        };
+        let publish_at = if mode == Some(PublishMode::Now) { Some(now) } else { scheduled_for };
 
         // Integrations: each id must exist in the caller's workspace. Another
         // workspace's id is reported exactly like an id that does not exist.
@@ -129,16 +110,11 @@ impl App {
                 ids.push(*id);
             }
         }
-        let integrations = Integrations(self.store.conn())
-            .find_many(caller.workspace_id, &ids)
-            .await?;
+        let integrations = Integrations(self.store.conn()).find_many(caller.workspace_id, &ids).await?;
         let by_id: BTreeMap<Uuid, _> = integrations.iter().map(|i| (i.id, i)).collect();
         for (i, id) in input.platforms.iter().enumerate() {
             if !by_id.contains_key(id) {
-                errors.push(
-                    format!("platforms[{i}]"),
-                    format!("no integration with id {id} in this workspace"),
-                );
+                errors.push(format!("platforms[{i}]"), format!("no integration with id {id} in this workspace"));
             }
         }
 
@@ -186,9 +162,7 @@ impl App {
                     integration_id: integration.id,
                     platform: integration.platform.clone(),
                     active: integration.status == "ACTIVE",
-                    content_override: overrides
-                        .get(&integration.id)
-                        .and_then(|o| o.content.clone()),
+                    content_override: overrides.get(&integration.id).and_then(|o| o.content.clone()),
                 })
                 .collect(),
         };
@@ -203,19 +177,11 @@ impl App {
                 ResolvedTarget {
                     integration_id: *id,
                     content_override: over.and_then(|o| o.content.clone()),
-                    settings: over
-                        .and_then(|o| o.settings.clone())
-                        .unwrap_or_else(|| serde_json::json!({})),
+                    settings: over.and_then(|o| o.settings.clone()).unwrap_or_else(|| serde_json::json!({})),
                 }
             })
             .collect();
-        Ok(Prepared {
-            mode,
-            publish_at,
-            errors,
-            reports,
-            targets,
-        })
+        Ok(Prepared { mode, publish_at, errors, reports, targets })
     }
 
     async fn check_media_ids(
@@ -224,33 +190,19 @@ impl App {
         input: &CreatePostInput,
         errors: &mut ValidationErrors,
     ) -> AppResult<()> {
-        let mut wanted: Vec<(String, Uuid)> = input
-            .media_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (format!("mediaIds[{i}]"), *id))
-            .collect();
+        let mut wanted: Vec<(String, Uuid)> =
+            input.media_ids.iter().enumerate().map(|(i, id)| (format!("mediaIds[{i}]"), *id)).collect();
         for (t, item) in input.thread.iter().enumerate() {
-            wanted.extend(
-                item.media_ids
-                    .iter()
-                    .enumerate()
-                    .map(|(i, id)| (format!("thread[{t}].mediaIds[{i}]"), *id)),
-            );
+            wanted.extend(item.media_ids.iter().enumerate().map(|(i, id)| (format!("thread[{t}].mediaIds[{i}]"), *id)));
         }
         if wanted.is_empty() {
             return Ok(());
         }
         let ids: Vec<Uuid> = wanted.iter().map(|(_, id)| *id).collect();
-        let found = Media(self.store.conn())
-            .find_many(caller.workspace_id, &ids)
-            .await?;
+        let found = Media(self.store.conn()).find_many(caller.workspace_id, &ids).await?;
         for (field, id) in wanted {
             if !found.iter().any(|m| m.id == id) {
-                errors.push(
-                    field,
-                    format!("no uploaded media with id {id} in this workspace"),
-                );
+                errors.push(field, format!("no uploaded media with id {id} in this workspace"));
             }
         }
         Ok(())

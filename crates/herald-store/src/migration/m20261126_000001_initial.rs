@@ -158,12 +158,7 @@ fn fk(
     to: (impl IntoIden, impl IntoIden),
     on_delete: ForeignKeyAction,
 ) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .take()
+    ForeignKey::create().name(name).from(from.0, from.1).to(to.0, to.1).on_delete(on_delete).take()
 }
 
 fn index(name: &str, table: impl IntoIden, cols: &[&'static str]) -> IndexCreateStatement {
@@ -215,11 +210,7 @@ impl MigrationTrait for Migration {
                     .col(uuid(WorkspaceMembers::UserId))
                     .col(string_len(WorkspaceMembers::Role, 16))
                     .col(timestamp_with_time_zone(WorkspaceMembers::CreatedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(WorkspaceMembers::WorkspaceId)
-                            .col(WorkspaceMembers::UserId),
-                    )
+                    .primary_key(Index::create().col(WorkspaceMembers::WorkspaceId).col(WorkspaceMembers::UserId))
                     .foreign_key(&mut fk(
                         "fk_members_workspace",
                         (WorkspaceMembers::Table, WorkspaceMembers::WorkspaceId),
@@ -235,13 +226,7 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager
-            .create_index(index(
-                "idx_members_user",
-                WorkspaceMembers::Table,
-                &["user_id"],
-            ))
-            .await?;
+        manager.create_index(index("idx_members_user", WorkspaceMembers::Table, &["user_id"])).await?;
 
         manager
             .create_table(
@@ -273,9 +258,7 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager
-            .create_index(index("idx_api_keys_user", ApiKeys::Table, &["user_id"]))
-            .await?;
+        manager.create_index(index("idx_api_keys_user", ApiKeys::Table, &["user_id"])).await?;
 
         manager
             .create_table(
@@ -354,13 +337,7 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager
-            .create_index(index(
-                "idx_media_workspace",
-                Media::Table,
-                &["workspace_id", "created_at"],
-            ))
-            .await?;
+        manager.create_index(index("idx_media_workspace", Media::Table, &["workspace_id", "created_at"])).await?;
 
         manager
             .create_table(
@@ -403,18 +380,10 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index(
-                "idx_posts_workspace_created",
-                Posts::Table,
-                &["workspace_id", "created_at", "id"],
-            ))
+            .create_index(index("idx_posts_workspace_created", Posts::Table, &["workspace_id", "created_at", "id"]))
             .await?;
         manager
-            .create_index(index(
-                "idx_posts_workspace_scheduled",
-                Posts::Table,
-                &["workspace_id", "scheduled_for"],
-            ))
+            .create_index(index("idx_posts_workspace_scheduled", Posts::Table, &["workspace_id", "scheduled_for"]))
             .await?;
 
         manager
@@ -455,30 +424,14 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                index(
-                    "uq_targets_post_integration",
-                    PostTargets::Table,
-                    &["post_id", "integration_id"],
-                )
-                .unique()
-                .take(),
+                index("uq_targets_post_integration", PostTargets::Table, &["post_id", "integration_id"])
+                    .unique()
+                    .take(),
             )
             .await?;
         // The publishing queue: due targets are found by (status, next_attempt_at).
-        manager
-            .create_index(index(
-                "idx_targets_queue",
-                PostTargets::Table,
-                &["status", "next_attempt_at"],
-            ))
-            .await?;
-        manager
-            .create_index(index(
-                "idx_targets_integration",
-                PostTargets::Table,
-                &["integration_id"],
-            ))
-            .await?;
+        manager.create_index(index("idx_targets_queue", PostTargets::Table, &["status", "next_attempt_at"])).await?;
+        manager.create_index(index("idx_targets_integration", PostTargets::Table, &["integration_id"])).await?;
 
         manager
             .create_table(
@@ -503,11 +456,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index(
-                "idx_events_workspace_created",
-                Events::Table,
-                &["workspace_id", "created_at"],
-            ))
+            .create_index(index("idx_events_workspace_created", Events::Table, &["workspace_id", "created_at"]))
             .await?;
         Ok(())
     }

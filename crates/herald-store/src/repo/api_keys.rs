@@ -1,9 +1,6 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::entity::api_key;
@@ -45,10 +42,7 @@ impl<C: ConnectionTrait> ApiKeys<'_, C> {
     }
 
     pub async fn by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRow>> {
-        Ok(api_key::Entity::find()
-            .filter(api_key::Column::KeyHash.eq(key_hash))
-            .one(self.0)
-            .await?)
+        Ok(api_key::Entity::find().filter(api_key::Column::KeyHash.eq(key_hash)).one(self.0).await?)
     }
 
     pub async fn list_for_user(&self, user_id: Uuid) -> StoreResult<Vec<ApiKeyRow>> {

@@ -1,4 +1,4 @@
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::entity::event;
@@ -32,5 +32,9 @@ impl<C: ConnectionTrait> Events<'_, C> {
         }
         .insert(self.0)
         .await?)
+    }
+
+    pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<EventRow>> {
+        Ok(event::Entity::find_by_id(id).one(self.0).await?)
     }
 }

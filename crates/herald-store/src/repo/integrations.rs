@@ -1,7 +1,4 @@
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::entity::integration;
@@ -31,12 +28,33 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
             .await?)
     }
 
-    /// The integrations among `ids` that belong to the workspace.
-    pub async fn find_many(
+    /// The integration of a platform account in a workspace, if connected.
+    pub async fn find_account(
         &self,
         workspace_id: Uuid,
-        ids: &[Uuid],
-    ) -> StoreResult<Vec<IntegrationRow>> {
+        platform: &str,
+        account_id: &str,
+    ) -> StoreResult<Option<IntegrationRow>> {
+        Ok(integration::Entity::find()
+            .filter(integration::Column::WorkspaceId.eq(workspace_id))
+            .filter(integration::Column::Platform.eq(platform))
+            .filter(integration::Column::PlatformAccountId.eq(account_id))
+            .one(self.0)
+            .await?)
+    }
+
+    /// Every active integration, in any workspace (for the engine).
+    pub async fn all_active(&self) -> StoreResult<Vec<IntegrationRow>> {
+        Ok(integration::Entity::find().filter(integration::Column::Status.eq("ACTIVE")).all(self.0).await?)
+    }
+
+    /// Any integration by id, whatever its workspace (for the engine).
+    pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<IntegrationRow>> {
+        Ok(integration::Entity::find_by_id(id).one(self.0).await?)
+    }
+
+    /// The integrations among `ids` that belong to the workspace.
+    pub async fn find_many(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<IntegrationRow>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }

@@ -6,6 +6,7 @@ mod events;
 mod integrations;
 mod media;
 mod posts;
+mod queue;
 mod users;
 
 pub use api_keys::{ApiKeys, NewApiKeyRow};
@@ -13,4 +14,5 @@ pub use events::{Events, NewEvent};
 pub use integrations::Integrations;
 pub use media::Media;
 pub use posts::{InFlight, PostCursor, PostFilter, Posts, TargetWithIntegration};
+pub use queue::{ClaimRequest, Queue};
 pub use users::{Membership, NewUser, Users};

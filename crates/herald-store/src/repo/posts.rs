@@ -1,10 +1,12 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
+
+use herald_core::post::{PostStatus, TargetState, TargetStatus, aggregate_status};
 
 use crate::entity::{integration, post, post_target};
 use crate::{PostRow, StoreResult, TargetRow};
@@ -59,18 +61,18 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         if targets.is_empty() {
             return Ok(());
         }
-        let rows = targets
-            .into_iter()
-            .map(|t| t.into_active_model().reset_all());
+        let rows = targets.into_iter().map(|t| t.into_active_model().reset_all());
         post_target::Entity::insert_many(rows).exec(self.0).await?;
         Ok(())
     }
 
+    /// Any post by id, whatever its workspace (for the engine).
+    pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<PostRow>> {
+        Ok(post::Entity::find_by_id(id).one(self.0).await?)
+    }
+
     pub async fn get(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<PostRow>> {
-        Ok(post::Entity::find_by_id(id)
-            .filter(post::Column::WorkspaceId.eq(workspace_id))
-            .one(self.0)
-            .await?)
+        Ok(post::Entity::find_by_id(id).filter(post::Column::WorkspaceId.eq(workspace_id)).one(self.0).await?)
     }
 
     /// Newest first; returns up to `limit` rows after the cursor.
@@ -94,15 +96,9 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             query = query.filter(post::Column::Id.in_subquery(with_target));
         }
         if let Some(cursor) = filter.after {
-            query = query.filter(
-                Condition::any()
-                    .add(post::Column::CreatedAt.lt(cursor.created_at))
-                    .add(
-                        Condition::all()
-                            .add(post::Column::CreatedAt.eq(cursor.created_at))
-                            .add(post::Column::Id.lt(cursor.id)),
-                    ),
-            );
+            query = query.filter(Condition::any().add(post::Column::CreatedAt.lt(cursor.created_at)).add(
+                Condition::all().add(post::Column::CreatedAt.eq(cursor.created_at)).add(post::Column::Id.lt(cursor.id)),
+            ));
         }
         Ok(query
             .order_by_desc(post::Column::CreatedAt)
@@ -127,14 +123,9 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         Ok(rows
             .into_iter()
             .map(|(target, integration)| {
-                let (platform, integration_name) = integration
-                    .map(|i| (i.platform, i.display_name))
-                    .unwrap_or_default();
-                TargetWithIntegration {
-                    target,
-                    platform,
-                    integration_name,
-                }
+                let (platform, integration_name) =
+                    integration.map(|i| (i.platform, i.display_name)).unwrap_or_default();
+                TargetWithIntegration { target, platform, integration_name }
             })
             .collect())
     }
@@ -145,6 +136,48 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         Ok(active.update(self.0).await?)
     }
 
+    /// Re-derives a post's status from its targets after they changed:
+    /// `publishedAt` when every target is published, an error summary when
+    /// the post failed. Returns the post when its status changed.
+    pub async fn recompute_status(&self, post_id: Uuid) -> StoreResult<Option<PostRow>> {
+        let Some(mut post) = post::Entity::find_by_id(post_id).one(self.0).await? else { return Ok(None) };
+        let targets = self.targets_of(&[post_id]).await?;
+        let states: Vec<TargetState> = targets
+            .iter()
+            .map(|t| TargetState {
+                status: TargetStatus::parse(&t.target.status).unwrap_or(TargetStatus::Failed),
+                attempted: t.target.attempts > 0,
+            })
+            .collect();
+        let status = aggregate_status(post.status == PostStatus::Draft.as_str(), &states);
+        let published_at = match status {
+            PostStatus::Published => targets.iter().filter_map(|t| t.target.published_at).max(),
+            _ => None,
+        };
+        let error_message = match status {
+            PostStatus::Failed => Some(
+                targets
+                    .iter()
+                    .filter(|t| matches!(t.target.status.as_str(), "FAILED" | "UNCONFIRMED"))
+                    .map(|t| {
+                        let why = t.target.last_error_message.as_deref().unwrap_or("failed");
+                        format!("{} ({}): {why}", t.integration_name, t.platform)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            _ => None,
+        };
+        if post.status == status.as_str() && post.published_at == published_at && post.error_message == error_message {
+            return Ok(None);
+        }
+        post.status = status.as_str().to_string();
+        post.published_at = published_at;
+        post.error_message = error_message;
+        post.updated_at = crate::now();
+        Ok(Some(self.update(post).await?))
+    }
+
     /// Writes every column of a target row back.
     pub async fn update_target(&self, row: TargetRow) -> StoreResult<TargetRow> {
         Ok(row.into_active_model().reset_all().update(self.0).await?)
@@ -153,21 +186,15 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     /// Replaces all targets of a post that has not started publishing. The
     /// delete only touches queued targets; if any other remains, a worker
     /// got there first and the caller must roll back.
-    pub async fn replace_targets(
-        &self,
-        post_id: Uuid,
-        targets: Vec<TargetRow>,
-    ) -> StoreResult<Result<(), InFlight>> {
+    pub async fn replace_targets(&self, post_id: Uuid, targets: Vec<TargetRow>) -> StoreResult<Result<(), InFlight>> {
         post_target::Entity::delete_many()
             .filter(post_target::Column::PostId.eq(post_id))
             .filter(post_target::Column::Status.eq("QUEUED"))
             .filter(post_target::Column::Attempts.eq(0))
             .exec(self.0)
             .await?;
-        let remaining = post_target::Entity::find()
-            .filter(post_target::Column::PostId.eq(post_id))
-            .count(self.0)
-            .await?;
+        let remaining =
+            post_target::Entity::find().filter(post_target::Column::PostId.eq(post_id)).count(self.0).await?;
         if remaining > 0 {
             return Ok(Err(InFlight));
         }
@@ -177,11 +204,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
 
     /// Deletes a post and its targets unless one is being published right
     /// now. `Ok(None)` when the post does not exist in the workspace.
-    pub async fn delete(
-        &self,
-        workspace_id: Uuid,
-        id: Uuid,
-    ) -> StoreResult<Option<Result<(), InFlight>>> {
+    pub async fn delete(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<Result<(), InFlight>>> {
         if self.get(workspace_id, id).await?.is_none() {
             return Ok(None);
         }
@@ -190,10 +213,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             .filter(post_target::Column::Status.ne(IN_FLIGHT))
             .exec(self.0)
             .await?;
-        let remaining = post_target::Entity::find()
-            .filter(post_target::Column::PostId.eq(id))
-            .count(self.0)
-            .await?;
+        let remaining = post_target::Entity::find().filter(post_target::Column::PostId.eq(id)).count(self.0).await?;
         if remaining > 0 {
             return Ok(Some(Err(InFlight)));
         }
@@ -233,20 +253,14 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     }
 
     /// Number of due targets and the oldest due time: the queue lag.
-    pub async fn due_summary(
-        &self,
-        now: DateTime<Utc>,
-    ) -> StoreResult<(u64, Option<DateTime<Utc>>)> {
+    pub async fn due_summary(&self, now: DateTime<Utc>) -> StoreResult<(u64, Option<DateTime<Utc>>)> {
         let due = post_target::Entity::find()
             .filter(post_target::Column::Status.eq("QUEUED"))
             .filter(post_target::Column::NextAttemptAt.lte(now));
         let count = due.clone().count(self.0).await?;
         let oldest = due
             .select_only()
-            .column_as(
-                Expr::col(post_target::Column::NextAttemptAt).min(),
-                "oldest",
-            )
+            .column_as(Expr::col(post_target::Column::NextAttemptAt).min(), "oldest")
             .into_tuple::<Option<DateTime<Utc>>>()
             .one(self.0)
             .await?

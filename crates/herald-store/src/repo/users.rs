@@ -1,6 +1,5 @@
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -44,10 +43,7 @@ impl<C: ConnectionTrait> Users<'_, C> {
         .await?;
         let workspace = workspace::ActiveModel {
             id: Set(Uuid::now_v7()),
-            name: Set(format!("{}'s workspace", new.name)
-                .chars()
-                .take(100)
-                .collect()),
+            name: Set(format!("{}'s workspace", new.name).chars().take(100).collect()),
             created_at: Set(now),
         }
         .insert(self.0)
@@ -61,13 +57,7 @@ impl<C: ConnectionTrait> Users<'_, C> {
         }
         .insert(self.0)
         .await?;
-        Ok((
-            user,
-            Membership {
-                workspace_id: workspace.id,
-                role,
-            },
-        ))
+        Ok((user, Membership { workspace_id: workspace.id, role }))
     }
 
     pub async fn count(&self) -> StoreResult<u64> {
@@ -75,10 +65,7 @@ impl<C: ConnectionTrait> Users<'_, C> {
     }
 
     pub async fn by_email(&self, email: &str) -> StoreResult<Option<UserRow>> {
-        Ok(user::Entity::find()
-            .filter(user::Column::Email.eq(email))
-            .one(self.0)
-            .await?)
+        Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(self.0).await?)
     }
 
     pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<UserRow>> {
@@ -86,10 +73,7 @@ impl<C: ConnectionTrait> Users<'_, C> {
     }
 
     pub async fn list(&self) -> StoreResult<Vec<UserRow>> {
-        Ok(user::Entity::find()
-            .order_by_asc(user::Column::CreatedAt)
-            .all(self.0)
-            .await?)
+        Ok(user::Entity::find().order_by_asc(user::Column::CreatedAt).all(self.0).await?)
     }
 
     /// The workspace a session acts in: the user's oldest membership.
@@ -99,23 +83,11 @@ impl<C: ConnectionTrait> Users<'_, C> {
             .order_by_asc(workspace_member::Column::CreatedAt)
             .one(self.0)
             .await?;
-        Ok(member.map(|m| Membership {
-            workspace_id: m.workspace_id,
-            role: m.role,
-        }))
+        Ok(member.map(|m| Membership { workspace_id: m.workspace_id, role: m.role }))
     }
 
-    pub async fn membership(
-        &self,
-        user_id: Uuid,
-        workspace_id: Uuid,
-    ) -> StoreResult<Option<Membership>> {
-        let member = workspace_member::Entity::find_by_id((workspace_id, user_id))
-            .one(self.0)
-            .await?;
-        Ok(member.map(|m| Membership {
-            workspace_id: m.workspace_id,
-            role: m.role,
-        }))
+    pub async fn membership(&self, user_id: Uuid, workspace_id: Uuid) -> StoreResult<Option<Membership>> {
+        let member = workspace_member::Entity::find_by_id((workspace_id, user_id)).one(self.0).await?;
+        Ok(member.map(|m| Membership { workspace_id: m.workspace_id, role: m.role }))
     }
 }

@@ -76,6 +76,8 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/api-keys", "post"),
         ("/api/api-keys/{id}", "delete"),
         ("/api/integrations", "get"),
+        ("/api/integrations", "post"),
+        ("/api/events", "get"),
         ("/api/integrations/{id}", "get"),
         ("/api/integrations/{id}", "patch"),
         ("/api/integrations/{id}", "delete"),
@@ -125,9 +127,7 @@ async fn health_is_503_when_the_database_is_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_503_when_sqlite_is_closed() {
-    let app = spawn_app_with(Backend::Sqlite, TestOptions::default())
-        .await
-        .unwrap();
+    let app = spawn_app_with(Backend::Sqlite, TestOptions::default()).await.unwrap();
     app.store.clone().close().await.unwrap();
     let health = app.anonymous().get("/api/health").await;
     assert_eq!(health.status, 503, "{}", health.text);

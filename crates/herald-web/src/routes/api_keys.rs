@@ -11,18 +11,13 @@ use crate::extract::{ApiId, ApiJson, Auth};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_keys, create_key))
-        .routes(routes!(revoke_key))
+    OpenApiRouter::new().routes(routes!(list_keys, create_key)).routes(routes!(revoke_key))
 }
 
 /// Your API keys (never the keys themselves). Session only.
 #[utoipa::path(get, path = "/api-keys", tag = "api-keys", security(("session" = [])),
     responses((status = 200, description = "Keys, newest first", body = Vec<ApiKeyView>)))]
-async fn list_keys(
-    State(state): State<AppState>,
-    Auth(caller): Auth,
-) -> ApiResult<Json<Vec<ApiKeyView>>> {
+async fn list_keys(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Vec<ApiKeyView>>> {
     Ok(Json(state.app.list_api_keys(&caller).await?))
 }
 
@@ -37,10 +32,7 @@ async fn create_key(
     Auth(caller): Auth,
     ApiJson(input): ApiJson<CreateApiKeyInput>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiKeyView>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(state.app.create_api_key(&caller, input).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(state.app.create_api_key(&caller, input).await?)))
 }
 
 /// Revokes a key at once. Session only.
@@ -50,11 +42,7 @@ async fn create_key(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such key", body = ErrorBody),
     ))]
-async fn revoke_key(
-    State(state): State<AppState>,
-    Auth(caller): Auth,
-    ApiId(id): ApiId,
-) -> ApiResult<StatusCode> {
+async fn revoke_key(State(state): State<AppState>, Auth(caller): Auth, ApiId(id): ApiId) -> ApiResult<StatusCode> {
     state.app.revoke_api_key(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,11 +14,7 @@ use crate::extract::{ApiJson, Auth, SESSION_COOKIE};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(login))
-        .routes(routes!(logout))
-        .routes(routes!(me))
+    OpenApiRouter::new().routes(routes!(register)).routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -58,14 +54,7 @@ async fn register(
 ) -> ApiResult<(StatusCode, CookieJar, Json<SessionView>)> {
     let session = state.app.register(input).await?;
     let jar = jar.add(session_cookie(&state, &session));
-    Ok((
-        StatusCode::CREATED,
-        jar,
-        Json(SessionView {
-            user: session.user,
-            expires_at: session.expires_at,
-        }),
-    ))
+    Ok((StatusCode::CREATED, jar, Json(SessionView { user: session.user, expires_at: session.expires_at })))
 }
 
 /// Signs in: sets an httpOnly session cookie valid for 7 days.
@@ -81,13 +70,7 @@ async fn login(
 ) -> ApiResult<(CookieJar, Json<SessionView>)> {
     let session = state.app.login(input).await?;
     let jar = jar.add(session_cookie(&state, &session));
-    Ok((
-        jar,
-        Json(SessionView {
-            user: session.user,
-            expires_at: session.expires_at,
-        }),
-    ))
+    Ok((jar, Json(SessionView { user: session.user, expires_at: session.expires_at })))
 }
 
 /// Signs out: clears the session cookie.

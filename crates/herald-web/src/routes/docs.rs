@@ -21,18 +21,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(spec_json: Arc<String>) -> Route
             "/openapi.json",
             get(move || {
                 let spec = spec_json.clone();
-                async move {
-                    (
-                        [(header::CONTENT_TYPE, "application/json")],
-                        spec.as_str().to_owned(),
-                    )
-                }
+                async move { ([(header::CONTENT_TYPE, "application/json")], spec.as_str().to_owned()) }
             }),
         )
-        .route(
-            "/docs",
-            get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX) }),
-        )
+        .route("/docs", get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX) }))
         .route("/docs/assets/{file}", get(asset))
 }
 
@@ -44,13 +36,6 @@ async fn asset(Path(file): Path<String>) -> Response {
             return ApiError::not_found(format!("no documentation asset `{file}`")).into_response();
         }
     };
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
+    (StatusCode::OK, [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600")], body)
         .into_response()
 }

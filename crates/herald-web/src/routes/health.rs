@@ -19,10 +19,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     ))]
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let health = state.app.health().await;
-    let status = if health.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if health.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(health))
 }

@@ -1,7 +1,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use herald_app::integrations::{NextSlotView, UpdateIntegrationInput};
+use herald_app::integrations::{ConnectIntegrationInput, NextSlotView, UpdateIntegrationInput};
 use herald_app::views::IntegrationView;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -12,23 +12,37 @@ use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_integrations))
-        .routes(routes!(
-            get_integration,
-            update_integration,
-            delete_integration
-        ))
+        .routes(routes!(list_integrations, connect_integration))
+        .routes(routes!(get_integration, update_integration, delete_integration))
         .routes(routes!(next_slot))
 }
 
 /// Connected accounts of the workspace. Scope `integrations:read`.
 #[utoipa::path(get, path = "/integrations", tag = "integrations",
     responses((status = 200, description = "Integrations, oldest first", body = Vec<IntegrationView>)))]
-async fn list_integrations(
+async fn list_integrations(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Vec<IntegrationView>>> {
+    Ok(Json(state.app.list_integrations(&caller).await?))
+}
+
+/// Connects an account with credentials, verified with the platform before
+/// anything is stored; secrets are stored encrypted and never returned.
+/// Connecting an account again updates it (reconnect). Session only.
+#[utoipa::path(post, path = "/integrations", tag = "integrations", security(("session" = [])),
+    request_body = ConnectIntegrationInput,
+    responses(
+        (status = 201, description = "Connected", body = IntegrationView),
+        (status = 200, description = "Reconnected (it was already connected)", body = IntegrationView),
+        (status = 422, description = "Unknown platform, or the platform refused the credentials", body = ErrorBody),
+        (status = 503, description = "The platform could not be reached", body = ErrorBody),
+    ))]
+async fn connect_integration(
     State(state): State<AppState>,
     Auth(caller): Auth,
-) -> ApiResult<Json<Vec<IntegrationView>>> {
-    Ok(Json(state.app.list_integrations(&caller).await?))
+    ApiJson(input): ApiJson<ConnectIntegrationInput>,
+) -> ApiResult<(StatusCode, Json<IntegrationView>)> {
+    let connected = state.app.connect_integration(&caller, input).await?;
+    let status = if connected.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(connected.integration)))
 }
 
 /// One integration. Scope `integrations:read`.
@@ -62,9 +76,7 @@ async fn update_integration(
     ApiId(id): ApiId,
     ApiJson(input): ApiJson<UpdateIntegrationInput>,
 ) -> ApiResult<Json<IntegrationView>> {
-    Ok(Json(
-        state.app.update_integration(&caller, id, input).await?,
-    ))
+    Ok(Json(state.app.update_integration(&caller, id, input).await?))
 }
 
 /// Disconnects the account; its pending deliveries are dropped. Session only.

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod docs;
+pub mod events;
 pub mod health;
 pub mod integrations;
 pub mod posts;

@@ -45,15 +45,7 @@ async fn create_post(
     Auth(caller): Auth,
     ApiJson(input): ApiJson<CreatePostInput>,
 ) -> ApiResult<(StatusCode, Json<PostView>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            state
-                .app
-                .create_post(&caller, input, CreatedVia::Api)
-                .await?,
-        ),
-    ))
+    Ok((StatusCode::CREATED, Json(state.app.create_post(&caller, input, CreatedVia::Api).await?)))
 }
 
 /// Dry run of `POST /posts`: errors, warnings and lengths per target. Changes nothing.
@@ -74,11 +66,7 @@ async fn validate_post(
         (status = 200, description = "The post", body = PostView),
         (status = 404, description = "No such post in your workspace", body = ErrorBody),
     ))]
-async fn get_post(
-    State(state): State<AppState>,
-    Auth(caller): Auth,
-    ApiId(id): ApiId,
-) -> ApiResult<Json<PostView>> {
+async fn get_post(State(state): State<AppState>, Auth(caller): Auth, ApiId(id): ApiId) -> ApiResult<Json<PostView>> {
     Ok(Json(state.app.get_post(&caller, id).await?))
 }
 
@@ -110,11 +98,7 @@ async fn update_post(
         (status = 404, description = "No such post in your workspace", body = ErrorBody),
         (status = 409, description = "Being published right now", body = ErrorBody),
     ))]
-async fn delete_post(
-    State(state): State<AppState>,
-    Auth(caller): Auth,
-    ApiId(id): ApiId,
-) -> ApiResult<StatusCode> {
+async fn delete_post(State(state): State<AppState>, Auth(caller): Auth, ApiId(id): ApiId) -> ApiResult<StatusCode> {
     state.app.delete_post(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -133,8 +117,5 @@ async fn publish_post(
     Auth(caller): Auth,
     ApiId(id): ApiId,
 ) -> ApiResult<(StatusCode, Json<PostView>)> {
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(state.app.publish_post_now(&caller, id).await?),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(state.app.publish_post_now(&caller, id).await?)))
 }

@@ -14,20 +14,10 @@ use crate::config::Config;
 pub async fn run(config: Config, command: ApiKeyCommand) -> Result<ExitCode> {
     let (app, _) = open_app(&config).await?;
     match command {
-        ApiKeyCommand::Create {
-            user,
-            name,
-            scopes,
-            expires_in_days,
-            quiet,
-        } => {
-            let (account, workspace_id) = app
-                .account_by_email(&user)
-                .await
-                .map_err(|e| anyhow!(describe(&e)))?;
+        ApiKeyCommand::Create { user, name, scopes, expires_in_days, quiet } => {
+            let (account, workspace_id) = app.account_by_email(&user).await.map_err(|e| anyhow!(describe(&e)))?;
             let scopes = match scopes {
-                Some(raw) => Scopes::parse("--scopes", &raw)
-                    .map_err(|e| anyhow!("{}: {}", e.field, e.message))?,
+                Some(raw) => Scopes::parse("--scopes", &raw).map_err(|e| anyhow!("{}: {}", e.field, e.message))?,
                 None => Scopes::all(),
             };
             let expires_at = match expires_in_days {
@@ -46,12 +36,7 @@ pub async fn run(config: Config, command: ApiKeyCommand) -> Result<ExitCode> {
             if quiet {
                 println!("{}", created.key);
             } else {
-                println!(
-                    "API key for {} ({}): {}",
-                    account.email,
-                    created.api_key.scopes.join(", "),
-                    created.key
-                );
+                println!("API key for {} ({}): {}", account.email, created.api_key.scopes.join(", "), created.key);
                 println!(
                     "Store it now: it is not shown again. Revoke with `herald apikey revoke {}`.",
                     created.api_key.id
@@ -59,22 +44,15 @@ pub async fn run(config: Config, command: ApiKeyCommand) -> Result<ExitCode> {
             }
         }
         ApiKeyCommand::List { user, json } => {
-            let (account, _) = app
-                .account_by_email(&user)
-                .await
-                .map_err(|e| anyhow!(describe(&e)))?;
-            let keys = app
-                .api_keys_of(account.id)
-                .await
-                .map_err(|e| anyhow!(describe(&e)))?;
+            let (account, _) = app.account_by_email(&user).await.map_err(|e| anyhow!(describe(&e)))?;
+            let keys = app.api_keys_of(account.id).await.map_err(|e| anyhow!(describe(&e)))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&keys)?);
             } else {
                 for key in keys {
                     let state = if key.is_active { "active" } else { "revoked" };
-                    let last_used = key
-                        .last_used_at
-                        .map_or_else(|| "never used".to_string(), |t| format!("last used {t}"));
+                    let last_used =
+                        key.last_used_at.map_or_else(|| "never used".to_string(), |t| format!("last used {t}"));
                     println!(
                         "{}  {}…  {:<7}  {}  [{}]  {last_used}",
                         key.id,
@@ -88,9 +66,7 @@ pub async fn run(config: Config, command: ApiKeyCommand) -> Result<ExitCode> {
         }
         ApiKeyCommand::Revoke { id } => {
             let id = parse_id(&id)?;
-            app.revoke_any_api_key(id)
-                .await
-                .map_err(|e| anyhow!(describe(&e)))?;
+            app.revoke_any_api_key(id).await.map_err(|e| anyhow!(describe(&e)))?;
             println!("Revoked API key {id}.");
         }
     }
@@ -98,7 +74,6 @@ pub async fn run(config: Config, command: ApiKeyCommand) -> Result<ExitCode> {
 }
 
 fn parse_id(raw: &str) -> Result<uuid::Uuid> {
-    uuid::Uuid::parse_str(raw.trim()).map_err(|_| {
-        anyhow!("`{raw}` is not an API key id (a UUID, as `herald apikey list` shows)")
-    })
+    uuid::Uuid::parse_str(raw.trim())
+        .map_err(|_| anyhow!("`{raw}` is not an API key id (a UUID, as `herald apikey list` shows)"))
 }

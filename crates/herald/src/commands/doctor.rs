@@ -30,16 +30,10 @@ pub async fn run(config: Config, json: bool) -> Result<ExitCode> {
     let mut warnings = Vec::new();
 
     checks.push(match check_data_dir(&config) {
-        Ok(()) => Check {
-            name: "data directory",
-            ok: true,
-            detail: format!("{} is writable", config.data_dir.display()),
-        },
-        Err(error) => Check {
-            name: "data directory",
-            ok: false,
-            detail: error,
-        },
+        Ok(()) => {
+            Check { name: "data directory", ok: true, detail: format!("{} is writable", config.data_dir.display()) }
+        }
+        Err(error) => Check { name: "data directory", ok: false, detail: error },
     });
 
     match open_store(&config).await {
@@ -54,32 +48,18 @@ pub async fn run(config: Config, json: bool) -> Result<ExitCode> {
                 },
             });
             match store.pending_migrations().await {
-                Ok(pending) if pending.is_empty() => checks.push(Check {
-                    name: "migrations",
-                    ok: true,
-                    detail: "schema is up to date".into(),
-                }),
+                Ok(pending) if pending.is_empty() => {
+                    checks.push(Check { name: "migrations", ok: true, detail: "schema is up to date".into() })
+                }
                 Ok(pending) => checks.push(Check {
                     name: "migrations",
                     ok: false,
-                    detail: format!(
-                        "{} pending ({}); run `herald migrate`",
-                        pending.len(),
-                        pending.join(", ")
-                    ),
+                    detail: format!("{} pending ({}); run `herald migrate`", pending.len(), pending.join(", ")),
                 }),
-                Err(error) => checks.push(Check {
-                    name: "migrations",
-                    ok: false,
-                    detail: error.to_string(),
-                }),
+                Err(error) => checks.push(Check { name: "migrations", ok: false, detail: error.to_string() }),
             }
         }
-        Err(error) => checks.push(Check {
-            name: "database",
-            ok: false,
-            detail: format!("{error:#}"),
-        }),
+        Err(error) => checks.push(Check { name: "database", ok: false, detail: format!("{error:#}") }),
     }
 
     if config.jwt_secret.is_none() || config.encryption_key.is_none() {
@@ -95,52 +75,29 @@ pub async fn run(config: Config, json: bool) -> Result<ExitCode> {
                         secrets.key_fingerprint()
                     ),
                 },
-                Err(error) => Check {
-                    name: "secrets",
-                    ok: false,
-                    detail: format!("{error:#}"),
-                },
+                Err(error) => Check { name: "secrets", ok: false, detail: format!("{error:#}") },
             });
         } else {
-            warnings.push(format!(
-                "no secrets yet: `herald serve` will generate them in {}",
-                path.display()
-            ));
+            warnings.push(format!("no secrets yet: `herald serve` will generate them in {}", path.display()));
         }
     } else {
-        checks.push(Check {
-            name: "secrets",
-            ok: true,
-            detail: "JWT_SECRET and ENCRYPTION_KEY set".into(),
-        });
+        checks.push(Check { name: "secrets", ok: true, detail: "JWT_SECRET and ENCRYPTION_KEY set".into() });
     }
     if config.main_url().starts_with("http://") && !is_local(&config.main_url()) {
-        warnings.push(format!(
-            "MAIN_URL {} is not https: session cookies are not marked Secure",
-            config.main_url()
-        ));
+        warnings.push(format!("MAIN_URL {} is not https: session cookies are not marked Secure", config.main_url()));
     }
     if config.rate_limit == 0 {
         warnings.push("HERALD_RATE_LIMIT=0: the API is not rate limited".into());
     }
 
     let ok = checks.iter().all(|c| c.ok);
-    let report = Report {
-        ok,
-        config: config.redacted(),
-        checks,
-        warnings,
-    };
+    let report = Report { ok, config: config.redacted(), checks, warnings };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_human(&report);
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn print_human(report: &Report) {
@@ -158,24 +115,12 @@ fn print_human(report: &Report) {
     }
     println!("\nChecks:");
     for check in &report.checks {
-        println!(
-            "  [{}] {:<15} {}",
-            if check.ok { " ok " } else { "FAIL" },
-            check.name,
-            check.detail
-        );
+        println!("  [{}] {:<15} {}", if check.ok { " ok " } else { "FAIL" }, check.name, check.detail);
     }
     for warning in &report.warnings {
         println!("  [warn] {warning}");
     }
-    println!(
-        "\n{}",
-        if report.ok {
-            "All checks passed."
-        } else {
-            "Some checks failed."
-        }
-    );
+    println!("\n{}", if report.ok { "All checks passed." } else { "Some checks failed." });
 }
 
 fn check_data_dir(config: &Config) -> Result<(), String> {
@@ -183,17 +128,13 @@ fn check_data_dir(config: &Config) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let probe = dir.join(".doctor-probe");
     std::fs::write(&probe, b"ok").map_err(|e| format!("{} is not writable: {e}", dir.display()))?;
-    std::fs::remove_file(&probe)
-        .map_err(|e| format!("cannot clean up in {}: {e}", dir.display()))?;
+    std::fs::remove_file(&probe).map_err(|e| format!("cannot clean up in {}: {e}", dir.display()))?;
     Ok(())
 }
 
 fn is_local(url: &str) -> bool {
     url::Url::parse(url)
         .ok()
-        .and_then(|u| {
-            u.host_str()
-                .map(|h| matches!(h, "localhost" | "127.0.0.1" | "[::1]"))
-        })
+        .and_then(|u| u.host_str().map(|h| matches!(h, "localhost" | "127.0.0.1" | "[::1]")))
         .unwrap_or(false)
 }

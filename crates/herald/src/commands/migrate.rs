@@ -10,10 +10,7 @@ use crate::config::Config;
 pub async fn run(config: Config, dry_run: bool) -> Result<ExitCode> {
     let store = open_store(&config).await?;
     if dry_run {
-        let pending = store
-            .pending_migrations()
-            .await
-            .context("reading applied migrations")?;
+        let pending = store.pending_migrations().await.context("reading applied migrations")?;
         if pending.is_empty() {
             println!("No pending migrations.");
         } else {

@@ -8,6 +8,8 @@ pub mod user;
 
 use anyhow::{Context, Result};
 use herald_app::{App, AppSettings};
+use herald_core::vault::Vault;
+use herald_providers::Registry;
 use herald_store::{Store, StoreOptions};
 
 use crate::config::{Config, Secrets, load_or_create_secrets};
@@ -17,24 +19,18 @@ use crate::config::{Config, Secrets, load_or_create_secrets};
 pub async fn open_store(config: &Config) -> Result<Store> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!("creating the data directory {}", config.data_dir.display())
-        })?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     }
     let mut options = StoreOptions::new(url.clone());
     options.max_connections = config.database_max_connections;
-    Store::connect(&options)
-        .await
-        .with_context(|| format!("opening the database {}", herald_store::redact_url(&url)))
+    Store::connect(&options).await.with_context(|| format!("opening the database {}", herald_store::redact_url(&url)))
 }
 
 /// The store (migrated) and the application, as every command needs them.
 pub async fn open_app(config: &Config) -> Result<(App, Secrets)> {
     let store = open_store(config).await?;
-    let applied = store
-        .migrate()
-        .await
-        .context("applying database migrations")?;
+    let applied = store.migrate().await.context("applying database migrations")?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "database migrated");
     }
@@ -42,9 +38,9 @@ pub async fn open_app(config: &Config) -> Result<(App, Secrets)> {
     if let Some(path) = &secrets.generated_in {
         tracing::info!(path = %path.display(), "generated JWT_SECRET and ENCRYPTION_KEY (mode 0600); back this file up");
     }
-    let settings = AppSettings {
-        disable_registration: config.disable_registration,
-    };
-    let app = App::new(store, settings, secrets.jwt_secret.expose().as_bytes());
+    let settings = AppSettings { disable_registration: config.disable_registration };
+    let vault = Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?;
+    let providers = Registry::new(&config.providers());
+    let app = App::new(store, settings, secrets.jwt_secret.expose().as_bytes(), vault, providers);
     Ok((app, secrets))
 }

@@ -1,11 +1,18 @@
-//! `herald serve`: the long-running process.
+//! `herald serve`: the long-running process. Starts the roles of
+//! `HERALD_ROLES` — HTTP (web, api, mcp), delivery workers (worker), the
+//! sweeps (scheduler) — and stops them in order on SIGINT/SIGTERM.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use herald_core::vault::Vault;
+use herald_engine::Engine;
+use herald_providers::Registry;
 use herald_web::{AppState, WebConfig};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use super::open_app;
 use crate::config::Config;
@@ -14,42 +21,65 @@ use crate::config::Config;
 const BODY_LIMIT: usize = 1024 * 1024;
 
 pub async fn run(config: Config) -> Result<ExitCode> {
-    let (app, _secrets) = open_app(&config).await?;
+    let (app, secrets) = open_app(&config).await?;
+    let store = app.store().clone();
+    store.spawn_listener();
+    let (stop, stopped) = watch::channel(false);
+
+    let mut roles = JoinSet::new();
+    let engine = Engine::new(
+        store.clone(),
+        Registry::new(&config.providers()),
+        Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?,
+        config.engine(),
+    );
+    if config.has_role("scheduler") {
+        let (engine, stopped) = (engine.clone(), stopped.clone());
+        roles.spawn(async move { engine.run_scheduler(stopped).await });
+    }
+    if config.has_role("worker") {
+        let (engine, stopped) = (engine.clone(), stopped.clone());
+        roles.spawn(async move { engine.run_worker(stopped).await });
+    }
+
+    let serve_api = ["web", "api", "mcp"].iter().any(|role| config.has_role(role));
     let web = WebConfig {
         main_url: config.main_url(),
         rate_limit: config.rate_limit,
         rate_limit_posts: config.rate_limit_posts,
         cors_origins: config.cors_origins(),
         body_limit: BODY_LIMIT,
+        serve_api,
     };
-    let state = AppState {
-        app: app.clone(),
-        config: Arc::new(web),
-    };
+    let state = AppState { app: app.clone(), config: Arc::new(web), shutdown: stopped.clone() };
     let address = format!("{}:{}", config.host, config.port);
-    let listener = TcpListener::bind(&address)
-        .await
-        .with_context(|| format!("listening on {address}"))?;
+    let listener = TcpListener::bind(&address).await.with_context(|| format!("listening on {address}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
     tracing::info!(
         address = %local,
-        database = app.store().backend().name(),
+        database = store.backend().name(),
         roles = %config.roles,
         "Herald {} listening on http://{local} (public URL {})",
         env!("CARGO_PKG_VERSION"),
         config.main_url()
     );
-    if !["web", "api", "mcp"]
-        .iter()
-        .any(|role| config.has_role(role))
-    {
-        tracing::warn!(
-            "HERALD_ROLES has no web, api or mcp role: only /api/health is useful on this node"
-        );
+    if !serve_api {
+        tracing::info!("no web, api or mcp role: serving /api/health only");
     }
-    herald_web::serve(listener, state, shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+
+    let mut http_stopped = stopped.clone();
+    let http = tokio::spawn(herald_web::serve(listener, state, async move {
+        let _ = http_stopped.wait_for(|stop| *stop).await;
+    }));
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    match http.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(%error, "HTTP server stopped with an error"),
+        Err(error) => tracing::error!(%error, "HTTP server task failed"),
+    }
+    while roles.join_next().await.is_some() {}
+    store.close().await.context("closing the database")?;
     tracing::info!("shut down cleanly");
     Ok(ExitCode::SUCCESS)
 }

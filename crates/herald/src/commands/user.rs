@@ -13,41 +13,17 @@ use crate::config::Config;
 pub async fn run(config: Config, command: UserCommand) -> Result<ExitCode> {
     let (app, _) = open_app(&config).await?;
     match command {
-        UserCommand::Create {
-            email,
-            name,
-            timezone,
-            admin,
-            password_stdin,
-        } => {
+        UserCommand::Create { email, name, timezone, admin, password_stdin } => {
             let password = read_password(password_stdin)?;
             let user = app
-                .create_account(NewAccount {
-                    email,
-                    password,
-                    name,
-                    timezone,
-                    admin,
-                })
+                .create_account(NewAccount { email, password, name, timezone, admin })
                 .await
                 .map_err(|e| anyhow::anyhow!(describe(&e)))?;
-            println!(
-                "Created {} account {} ({})",
-                user.role.to_lowercase(),
-                user.email,
-                user.id
-            );
+            println!("Created {} account {} ({})", user.role.to_lowercase(), user.email, user.id);
         }
         UserCommand::List => {
-            for user in app
-                .list_users()
-                .await
-                .map_err(|e| anyhow::anyhow!(describe(&e)))?
-            {
-                println!(
-                    "{}  {:<5}  {}  {}",
-                    user.id, user.role, user.email, user.name
-                );
+            for user in app.list_users().await.map_err(|e| anyhow::anyhow!(describe(&e)))? {
+                println!("{}  {:<5}  {}  {}", user.id, user.role, user.email, user.name);
             }
         }
     }
@@ -57,19 +33,14 @@ pub async fn run(config: Config, command: UserCommand) -> Result<ExitCode> {
 fn read_password(from_stdin: bool) -> Result<String> {
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the password from standard input")?;
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
         return Ok(line.trim_end_matches(['\r', '\n']).to_string());
     }
     if !std::io::stdin().is_terminal() {
         bail!("no terminal to ask for the password on; pass --password-stdin and pipe it in");
     }
-    let password = rpassword::prompt_password("Password (at least 12 characters): ")
-        .context("reading the password")?;
-    let again =
-        rpassword::prompt_password("Repeat the password: ").context("reading the password")?;
+    let password = rpassword::prompt_password("Password (at least 12 characters): ").context("reading the password")?;
+    let again = rpassword::prompt_password("Repeat the password: ").context("reading the password")?;
     if password != again {
         bail!("the two passwords differ");
     }
@@ -79,11 +50,9 @@ fn read_password(from_stdin: bool) -> Result<String> {
 /// A use-case error as one readable line, validation details included.
 pub fn describe(error: &herald_app::AppError) -> String {
     match error {
-        herald_app::AppError::Validation { errors, .. } => errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; "),
+        herald_app::AppError::Validation { errors, .. } => {
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+        }
         other => other.to_string(),
     }
 }

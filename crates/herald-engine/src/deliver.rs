@@ -1,0 +1,168 @@
+//! One delivery: publish each item of a claimed target in order — the post,
+//! then its thread as replies — saving progress after each, so that a retry
+//! resumes after the last item that succeeded.
+
+use herald_providers::{ErrorClass, Provider, ProviderError, PublishRequest, PublishedItem};
+use herald_store::content::{StoredMedia, thread_of};
+use herald_store::repo::{Integrations, Posts};
+use herald_store::{StoreResult, TargetRow, now};
+use serde_json::{Value, json};
+
+use crate::Engine;
+use crate::outcome::Delivery;
+
+/// One item to put on the platform.
+struct Item {
+    content: String,
+    media_urls: Vec<String>,
+}
+
+impl Engine {
+    /// Delivers a claimed target. Storage errors are logged: the lease then
+    /// expires and the sweeper resolves the target.
+    pub(crate) async fn deliver(&self, target: TargetRow, worker: String) {
+        let target_id = target.id;
+        if let Err(error) = self.try_deliver(target, worker).await {
+            tracing::error!(%target_id, %error, "delivery interrupted by a storage error; the lease will expire and be recovered");
+        }
+    }
+
+    async fn try_deliver(&self, target: TargetRow, worker: String) -> StoreResult<()> {
+        let conn = self.store.conn();
+        let (Some(post), Some(integration)) =
+            (Posts(conn).by_id(target.post_id).await?, Integrations(conn).by_id(target.integration_id).await?)
+        else {
+            // Deletion refuses targets in flight, so this is a race with a
+            // cascade we cannot act on; nothing is left to publish to.
+            tracing::warn!(target_id = %target.id, "claimed target lost its post or integration");
+            return Ok(());
+        };
+        let mut delivery = Delivery { target, post, integration, worker };
+        let Some(provider) = self.providers.get(&delivery.integration.platform) else {
+            let message = format!("this version of Herald cannot publish to `{}`", delivery.integration.platform);
+            return self.record_failure(delivery, &ProviderError::invalid(message)).await;
+        };
+        let mut credentials = match self.credentials(&delivery) {
+            Ok(credentials) => credentials,
+            Err(error) => return self.record_failure(delivery, &error).await,
+        };
+        let items = items_of(&delivery, provider.rules().supports_threads);
+        let mut done: Vec<String> =
+            serde_json::from_value(delivery.target.platform_post_ids.clone()).unwrap_or_default();
+        let resumed_at = done.len();
+        let mut refreshed = false;
+        while done.len() < items.len() {
+            let index = done.len();
+            if index > resumed_at && !self.save_progress(&mut delivery).await? {
+                return Ok(());
+            }
+            let request = request_for(&delivery, &items, index, &done, &credentials);
+            match provider.publish(&request).await {
+                Ok(item) => {
+                    if index == 0 {
+                        delivery.target.url = item.url.clone();
+                    }
+                    done.push(item.id);
+                    delivery.target.platform_post_ids = json!(done);
+                    if !self.save_progress(&mut delivery).await? {
+                        return Ok(());
+                    }
+                }
+                Err(error) if error.class == ErrorClass::AuthExpired && !refreshed => {
+                    refreshed = true;
+                    match self.refresh(provider.as_ref(), &delivery, &credentials).await {
+                        Ok(fresh) => credentials = fresh,
+                        Err(error) => return self.record_failure(delivery, &error).await,
+                    }
+                }
+                Err(error) => {
+                    tracing::info!(target_id = %delivery.target.id, class = error.class.name(), %error, "delivery failed");
+                    return self.record_failure(delivery, &error).await;
+                }
+            }
+        }
+        self.record_published(delivery).await
+    }
+
+    fn credentials(&self, delivery: &Delivery) -> Result<Value, ProviderError> {
+        let Some(sealed) = &delivery.integration.credentials else {
+            return Ok(Value::Null);
+        };
+        let unreadable = || {
+            ProviderError::new(
+                ErrorClass::Revoked,
+                "the stored credentials cannot be decrypted (was ENCRYPTION_KEY changed?); reconnect the account",
+            )
+        };
+        let plain = self.vault.decrypt(sealed, delivery.integration.id.as_bytes()).map_err(|_| unreadable())?;
+        serde_json::from_slice(&plain).map_err(|_| unreadable())
+    }
+
+    /// Refreshes expired credentials and stores the new ones encrypted.
+    async fn refresh(
+        &self,
+        provider: &dyn Provider,
+        delivery: &Delivery,
+        credentials: &Value,
+    ) -> Result<Value, ProviderError> {
+        let fresh = provider
+            .refresh(credentials)
+            .await
+            .map_err(|error| ProviderError::new(ErrorClass::Revoked, error.message))?;
+        let sealed = self.vault.encrypt(fresh.to_string().as_bytes(), delivery.integration.id.as_bytes());
+        let integrations = Integrations(self.store.conn());
+        if let Ok(Some(mut row)) = integrations.by_id(delivery.integration.id).await {
+            row.credentials = Some(sealed);
+            row.updated_at = now();
+            if let Err(error) = integrations.update(row).await {
+                tracing::error!(%error, "could not store refreshed credentials");
+            }
+        }
+        tracing::info!(integration_id = %delivery.integration.id, "credentials refreshed");
+        Ok(fresh)
+    }
+}
+
+fn items_of(delivery: &Delivery, supports_threads: bool) -> Vec<Item> {
+    let media = StoredMedia::from_json(&delivery.post.media);
+    let first = Item {
+        content: delivery.target.content_override.clone().unwrap_or_else(|| delivery.post.content.clone()),
+        media_urls: media.urls,
+    };
+    let mut items = vec![first];
+    if supports_threads {
+        items.extend(
+            thread_of(&delivery.post.thread).into_iter().map(|t| Item { content: t.content, media_urls: t.media_urls }),
+        );
+    }
+    items
+}
+
+fn request_for(
+    delivery: &Delivery,
+    items: &[Item],
+    index: usize,
+    done: &[String],
+    credentials: &Value,
+) -> PublishRequest {
+    let item = &items[index];
+    let published = |id: &String| PublishedItem { id: id.clone(), url: None };
+    PublishRequest {
+        target_id: delivery.target.id,
+        post_id: delivery.post.id,
+        integration_id: delivery.integration.id,
+        integration_name: delivery.integration.display_name.clone(),
+        credentials: credentials.clone(),
+        settings: delivery.target.settings.clone(),
+        item_index: index,
+        item_count: items.len(),
+        content: item.content.clone(),
+        media_urls: item.media_urls.clone(),
+        tags: serde_json::from_value(delivery.post.tags.clone()).unwrap_or_default(),
+        scheduled_for: delivery.post.scheduled_for,
+        root: done.first().map(published),
+        reply_to: done.last().map(published),
+        // Stable for this item of this target across every retry.
+        idempotency_key: format!("{}-{index}", delivery.target.id),
+    }
+}

@@ -1,0 +1,222 @@
+//! Writing down what happened to a delivery: target, post status and
+//! events change in one transaction, and only while the lease is ours.
+
+use std::time::Duration;
+
+use herald_core::retry::next_retry_delay;
+use herald_providers::{ErrorClass, ProviderError};
+use herald_store::repo::{Events, Integrations, NewEvent, Posts, Queue};
+use herald_store::{EventRow, IntegrationRow, PostRow, StoreResult, TargetRow, Transaction, now};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::Engine;
+
+/// A delivery in progress: the claimed target with its post and integration.
+pub(crate) struct Delivery {
+    pub target: TargetRow,
+    pub post: PostRow,
+    pub integration: IntegrationRow,
+    pub worker: String,
+}
+
+pub(crate) async fn event(
+    txn: &Transaction,
+    delivery: &Delivery,
+    kind: &'static str,
+    data: serde_json::Value,
+) -> StoreResult<EventRow> {
+    Events(txn)
+        .append(NewEvent {
+            workspace_id: delivery.post.workspace_id,
+            kind,
+            post_id: Some(delivery.post.id),
+            integration_id: Some(delivery.integration.id),
+            actor_type: "SYSTEM",
+            actor_id: None,
+            data,
+        })
+        .await
+}
+
+fn target_data(delivery: &Delivery, target: &TargetRow, post_status: Option<&str>) -> serde_json::Value {
+    json!({
+        "targetId": target.id,
+        "platform": delivery.integration.platform,
+        "integrationName": delivery.integration.display_name,
+        "status": target.status,
+        "url": target.url,
+        "attempts": target.attempts,
+        "error": target.last_error_message,
+        "postStatus": post_status,
+    })
+}
+
+impl Engine {
+    /// Records progress (thread items published so far) and renews the
+    /// lease. `false`: the lease was lost and the delivery must stop.
+    pub(crate) async fn save_progress(&self, delivery: &mut Delivery) -> StoreResult<bool> {
+        delivery.target.lease_expires_at = Some(now() + chrono_duration(self.config.lease));
+        delivery.target.updated_at = now();
+        Queue(self.store.conn()).write_leased(&delivery.target, &delivery.worker).await
+    }
+
+    pub(crate) async fn record_published(&self, mut delivery: Delivery) -> StoreResult<()> {
+        let at = now();
+        let target = &mut delivery.target;
+        target.status = "PUBLISHED".into();
+        target.published_at = Some(at);
+        target.lease_owner = None;
+        target.lease_expires_at = None;
+        target.next_attempt_at = None;
+        target.last_error_class = None;
+        target.last_error_message = None;
+        target.updated_at = at;
+        self.finish(&delivery, "post_published").await
+    }
+
+    /// Classifies a failure: retry later, fail now, or (access revoked)
+    /// fail and ask for the account to be reconnected.
+    pub(crate) async fn record_failure(&self, mut delivery: Delivery, error: &ProviderError) -> StoreResult<()> {
+        let at = now();
+        let retry = match error.class {
+            ErrorClass::Retryable { after } => self.retry_delay(delivery.target.attempts, after),
+            ErrorClass::Unknown => self.retry_delay(delivery.target.attempts, None),
+            ErrorClass::AuthExpired | ErrorClass::Revoked | ErrorClass::Invalid => None,
+        };
+        let target = &mut delivery.target;
+        target.lease_owner = None;
+        target.lease_expires_at = None;
+        target.last_error_class = Some(error.class.name().to_string());
+        target.updated_at = at;
+        match retry {
+            Some(delay) => {
+                target.status = "QUEUED".into();
+                target.next_attempt_at = Some(at + chrono_duration(delay));
+                target.last_error_message = Some(format!("{} (retrying in {} s)", error.message, delay.as_secs()));
+                self.finish(&delivery, "post_retrying").await?;
+                self.store.queue_changed().await;
+                Ok(())
+            }
+            None => {
+                target.status = "FAILED".into();
+                target.next_attempt_at = None;
+                target.last_error_message = Some(match error.class {
+                    ErrorClass::Retryable { .. } | ErrorClass::Unknown => {
+                        format!("gave up after {} attempts: {}", target.attempts, error.message)
+                    }
+                    _ => error.message.clone(),
+                });
+                if matches!(error.class, ErrorClass::Revoked | ErrorClass::AuthExpired) {
+                    self.record_revoked(delivery, error).await
+                } else {
+                    self.finish(&delivery, "post_failed").await
+                }
+            }
+        }
+    }
+
+    fn retry_delay(&self, attempts: i32, after: Option<Duration>) -> Option<Duration> {
+        let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+        next_retry_delay(&self.config.retry, attempts, after, rand::random::<f64>())
+    }
+
+    /// Writes the target (if still ours), re-derives the post status, and
+    /// records `kind`.
+    async fn finish(&self, delivery: &Delivery, kind: &'static str) -> StoreResult<()> {
+        let txn = self.store.begin_write().await?;
+        if !Queue(&txn).write_leased(&delivery.target, &delivery.worker).await? {
+            tracing::warn!(target_id = %delivery.target.id, "lease lost before the outcome was written; another worker owns the target");
+            return Ok(());
+        }
+        let post = Posts(&txn).recompute_status(delivery.post.id).await?;
+        let post_status = post.as_ref().map(|p| p.status.clone());
+        let mut events =
+            vec![event(&txn, delivery, kind, target_data(delivery, &delivery.target, post_status.as_deref())).await?];
+        if let Some(post) = &post
+            && post.status == "PUBLISHED"
+            && kind == "post_published"
+        {
+            events.push(event(&txn, delivery, "post_completed", json!({ "postStatus": post.status })).await?);
+        }
+        txn.commit().await?;
+        tracing::info!(target_id = %delivery.target.id, post_id = %delivery.post.id, status = %delivery.target.status, kind, "delivery recorded");
+        self.store.publish_events(events).await;
+        Ok(())
+    }
+
+    /// Access was revoked (or could not be refreshed): the integration
+    /// needs reconnecting, and its due targets fail with a clear message
+    /// instead of silently waiting.
+    async fn record_revoked(&self, delivery: Delivery, error: &ProviderError) -> StoreResult<()> {
+        let txn = self.store.begin_write().await?;
+        if !Queue(&txn).write_leased(&delivery.target, &delivery.worker).await? {
+            return Ok(());
+        }
+        let mut events = Vec::new();
+        let mut touched_posts = vec![delivery.post.id];
+        if let Some(mut integration) = Integrations(&txn).by_id(delivery.integration.id).await? {
+            integration.status = "NEEDS_RECONNECT".into();
+            integration.updated_at = now();
+            Integrations(&txn).update(integration).await?;
+        }
+        let reason = format!(
+            "the {} integration \"{}\" needs to be reconnected: {}",
+            delivery.integration.platform, delivery.integration.display_name, error.message
+        );
+        let queue = Queue(&txn);
+        for queued in queue.queued_of_integration(delivery.integration.id).await? {
+            if queued.next_attempt_at.is_some_and(|due| due > now()) {
+                continue;
+            }
+            let mut failed = queued.clone();
+            failed.status = "FAILED".into();
+            failed.next_attempt_at = None;
+            failed.last_error_class = Some(ErrorClass::Revoked.name().into());
+            failed.last_error_message = Some(reason.clone());
+            failed.updated_at = now();
+            if queue.resolve(&queued, &failed).await? {
+                touched_posts.push(queued.post_id);
+            }
+        }
+        events.push(
+            event(
+                &txn,
+                &delivery,
+                "integration_needs_reconnect",
+                json!({ "platform": delivery.integration.platform, "reason": reason }),
+            )
+            .await?,
+        );
+        for post_id in dedupe(touched_posts) {
+            let post = Posts(&txn).recompute_status(post_id).await?;
+            events.push(
+                Events(&txn)
+                    .append(NewEvent {
+                        workspace_id: delivery.post.workspace_id,
+                        kind: "post_failed",
+                        post_id: Some(post_id),
+                        integration_id: Some(delivery.integration.id),
+                        actor_type: "SYSTEM",
+                        actor_id: None,
+                        data: json!({ "error": reason, "postStatus": post.map(|p| p.status) }),
+                    })
+                    .await?,
+            );
+        }
+        txn.commit().await?;
+        tracing::warn!(integration_id = %delivery.integration.id, "integration needs reconnecting");
+        self.store.publish_events(events).await;
+        Ok(())
+    }
+}
+
+fn dedupe(mut ids: Vec<Uuid>) -> Vec<Uuid> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+pub(crate) fn chrono_duration(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+}

@@ -1,0 +1,198 @@
+//! Platforms Herald publishes to. Each module implements [`Provider`]; the
+//! engine only ever sees the trait, so adding a platform is adding a module
+//! and registering it in [`Registry::new`].
+
+mod http;
+mod net;
+mod webhook;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use herald_core::platform::PlatformRules;
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use http::HttpClient;
+pub use net::{TargetGuard, is_private_address};
+
+/// How a failure should be handled (DESIGN §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Try again later, no sooner than `after` when the platform said so.
+    Retryable { after: Option<Duration> },
+    /// The token expired: refresh it, then retry once.
+    AuthExpired,
+    /// Access was revoked: the account must be reconnected.
+    Revoked,
+    /// The platform refused the content: retrying cannot help.
+    Invalid,
+    /// Anything else.
+    Unknown,
+}
+
+impl ErrorClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Retryable { .. } => "RETRYABLE",
+            Self::AuthExpired => "AUTH_EXPIRED",
+            Self::Revoked => "REVOKED",
+            Self::Invalid => "INVALID",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    pub class: ErrorClass,
+    /// For people: what the platform said, without secrets.
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
+        Self { class, message: message.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorClass::Invalid, message)
+    }
+}
+
+/// What connecting an account learned from the platform.
+#[derive(Debug, Clone)]
+pub struct ConnectedAccount {
+    pub account_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+    /// Credentials to store (encrypted), possibly normalised.
+    pub credentials: Value,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub scopes: Vec<String>,
+}
+
+/// One item a post puts on a platform: the post itself or a reply of its thread.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PublishedItem {
+    pub id: String,
+    pub url: Option<String>,
+}
+
+/// Everything a provider needs to publish one item.
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    pub target_id: Uuid,
+    pub post_id: Uuid,
+    pub integration_id: Uuid,
+    pub integration_name: String,
+    pub credentials: Value,
+    pub settings: Value,
+    /// 0 for the post itself, then the thread items in order.
+    pub item_index: usize,
+    pub item_count: usize,
+    pub content: String,
+    pub media_urls: Vec<String>,
+    pub tags: Vec<String>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// The first item, when this is a reply.
+    pub root: Option<PublishedItem>,
+    /// The previous item, when this is a reply.
+    pub reply_to: Option<PublishedItem>,
+    /// Stable across retries of the same item: lets a platform drop duplicates.
+    pub idempotency_key: String,
+}
+
+/// What the engine may do with a delivery that a crashed worker may have
+/// sent: whether sending it again can duplicate it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// The platform honours the idempotency key: sending again is safe.
+    ResendWithSameKey,
+    /// Nothing is known: the target becomes UNCONFIRMED and the user is told.
+    Unconfirmable,
+}
+
+/// At most `max` deliveries per integration in any `window` (a platform's
+/// write quota), enforced when targets are claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateBudget {
+    pub max: u32,
+    pub window: Duration,
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn id(&self) -> &'static str;
+
+    fn rules(&self) -> &'static PlatformRules;
+
+    /// How many deliveries to this platform may run at once, per process.
+    fn max_concurrency(&self) -> usize {
+        4
+    }
+
+    fn recovery(&self) -> Recovery {
+        Recovery::Unconfirmable
+    }
+
+    /// Checks credentials against the platform before anything is stored.
+    async fn connect(&self, credentials: &Value) -> Result<ConnectedAccount, ProviderError>;
+
+    /// Exchanges expiring credentials for fresh ones.
+    async fn refresh(&self, _credentials: &Value) -> Result<Value, ProviderError> {
+        Err(ProviderError::new(ErrorClass::Revoked, "these credentials cannot be refreshed; reconnect the account"))
+    }
+
+    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError>;
+
+    /// The platform's own write quota per account, if it has one.
+    fn rate_budget(&self) -> Option<RateBudget> {
+        None
+    }
+}
+
+/// Settings every provider is built from (no globals).
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// Allow user-given URLs on loopback, private and link-local addresses.
+    pub allow_private_targets: bool,
+    pub request_timeout: Duration,
+    /// `HERALD_PROVIDER_<ID>_API_BASE` overrides, by provider id.
+    pub api_base: BTreeMap<String, String>,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        Self { allow_private_targets: false, request_timeout: Duration::from_secs(15), api_base: BTreeMap::new() }
+    }
+}
+
+/// The providers of this build, by id.
+#[derive(Clone)]
+pub struct Registry {
+    providers: BTreeMap<&'static str, Arc<dyn Provider>>,
+}
+
+impl Registry {
+    pub fn new(settings: &ProviderSettings) -> Self {
+        let client = HttpClient::new(settings);
+        let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
+        let webhook = webhook::Webhook::new(client.clone(), settings.allow_private_targets);
+        providers.insert(webhook.id(), Arc::new(webhook));
+        Self { providers }
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<dyn Provider>> {
+        self.providers.get(id).cloned()
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
+        self.providers.values()
+    }
+}

@@ -1,0 +1,201 @@
+//! The publishing queue is the `post_targets` table itself: a due target is
+//! claimed with a lease in one statement, its progress and outcome are
+//! written back only while the lease is still ours, and expired leases and
+//! missed windows are found for the scheduler to resolve.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+};
+use uuid::Uuid;
+
+use crate::entity::{integration, post_target};
+use crate::{StoreResult, TargetRow};
+
+/// What a claim may take.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest<'a> {
+    pub worker: &'a str,
+    pub now: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    /// Targets due before this are missed windows, left to the scheduler.
+    pub not_before: DateTime<Utc>,
+    pub limit: u64,
+    /// Platforms at their concurrency limit in this process.
+    pub skip_platforms: &'a [String],
+    /// Integrations not to claim from (their rate budget is checked apart).
+    pub skip_integrations: &'a [Uuid],
+    /// Claim only from this integration.
+    pub only_integration: Option<Uuid>,
+}
+
+pub struct Queue<'a, C>(pub &'a C);
+
+impl<C: ConnectionTrait> Queue<'_, C> {
+    /// Claims up to `limit` due targets of active integrations, oldest due
+    /// first: each becomes PUBLISHING with our lease and one more attempt,
+    /// all in a single statement. On PostgreSQL rows locked by another
+    /// worker are skipped; on SQLite the caller holds the write lock
+    /// (`Store::begin_write`), which serialises claims.
+    pub async fn claim(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<TargetRow>> {
+        let backend = self.0.get_database_backend();
+        let mut values: Vec<Value> = Vec::new();
+        let mut param = |value: Value| {
+            values.push(value);
+            match backend {
+                DbBackend::Postgres => format!("${}", values.len()),
+                _ => "?".to_string(),
+            }
+        };
+        // Parameters are numbered in the order they are bound, so build the
+        // statement front to back.
+        let worker = param(request.worker.into());
+        let lease = param(request.lease_until.into());
+        let now_set = param(request.now.into());
+        let now_due = param(request.now.into());
+        let not_before = param(request.not_before.into());
+        let mut extra = String::new();
+        if !request.skip_platforms.is_empty() {
+            let list: Vec<String> = request.skip_platforms.iter().map(|p| param(p.clone().into())).collect();
+            extra.push_str(&format!(" AND i.platform NOT IN ({})", list.join(", ")));
+        }
+        if !request.skip_integrations.is_empty() {
+            let list: Vec<String> = request.skip_integrations.iter().map(|id| param((*id).into())).collect();
+            extra.push_str(&format!(" AND t.integration_id NOT IN ({})", list.join(", ")));
+        }
+        if let Some(id) = request.only_integration {
+            extra.push_str(&format!(" AND t.integration_id = {}", param(id.into())));
+        }
+        let limit = param((request.limit as i64).into());
+        let lock = if backend == DbBackend::Postgres { " FOR UPDATE OF t SKIP LOCKED" } else { "" };
+        let sql = format!(
+            "UPDATE post_targets SET status = 'PUBLISHING', lease_owner = {worker}, lease_expires_at = {lease}, \
+             attempts = attempts + 1, updated_at = {now_set} \
+             WHERE id IN (SELECT t.id FROM post_targets t JOIN integrations i ON i.id = t.integration_id \
+             WHERE t.status = 'QUEUED' AND t.next_attempt_at <= {now_due} AND t.next_attempt_at >= {not_before} \
+             AND i.status = 'ACTIVE'{extra} ORDER BY t.next_attempt_at, t.id LIMIT {limit}{lock}) \
+             RETURNING *"
+        );
+        let statement = Statement::from_sql_and_values(backend, sql, values);
+        Ok(post_target::Entity::find().from_raw_sql(statement).all(self.0).await?)
+    }
+
+    /// When the next queued target of an active integration is due.
+    pub async fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(post_target::Entity::find()
+            .select_only()
+            .column_as(Expr::col((post_target::Entity, post_target::Column::NextAttemptAt)).min(), "next")
+            .inner_join(integration::Entity)
+            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(integration::Column::Status.eq("ACTIVE"))
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(self.0)
+            .await?
+            .flatten())
+    }
+
+    /// Writes a target back — progress or outcome — only if `worker` still
+    /// holds its lease. `false` means the lease was lost: someone else now
+    /// owns the target and this worker must not touch it.
+    pub async fn write_leased(&self, row: &TargetRow, worker: &str) -> StoreResult<bool> {
+        let result = post_target::Entity::update_many()
+            .col_expr(post_target::Column::Status, Expr::value(row.status.clone()))
+            .col_expr(post_target::Column::NextAttemptAt, Expr::value(row.next_attempt_at))
+            .col_expr(post_target::Column::LeaseOwner, Expr::value(row.lease_owner.clone()))
+            .col_expr(post_target::Column::LeaseExpiresAt, Expr::value(row.lease_expires_at))
+            .col_expr(post_target::Column::PlatformPostIds, Expr::value(row.platform_post_ids.clone()))
+            .col_expr(post_target::Column::Url, Expr::value(row.url.clone()))
+            .col_expr(post_target::Column::LastErrorClass, Expr::value(row.last_error_class.clone()))
+            .col_expr(post_target::Column::LastErrorMessage, Expr::value(row.last_error_message.clone()))
+            .col_expr(post_target::Column::PublishedAt, Expr::value(row.published_at))
+            .col_expr(post_target::Column::UpdatedAt, Expr::value(row.updated_at))
+            .filter(post_target::Column::Id.eq(row.id))
+            .filter(post_target::Column::Status.eq("PUBLISHING"))
+            .filter(post_target::Column::LeaseOwner.eq(worker))
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Targets whose worker stopped renewing its lease (it crashed, or lost
+    /// the database): the request may or may not have reached the platform.
+    pub async fn expired_leases(&self, now: DateTime<Utc>, limit: u64) -> StoreResult<Vec<TargetRow>> {
+        Ok(post_target::Entity::find()
+            .filter(post_target::Column::Status.eq("PUBLISHING"))
+            .filter(post_target::Column::LeaseExpiresAt.lt(now))
+            .order_by_asc(post_target::Column::LeaseExpiresAt)
+            .limit(limit)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Targets held by one worker (for its shutdown).
+    pub async fn leased_by(&self, worker: &str) -> StoreResult<Vec<TargetRow>> {
+        Ok(post_target::Entity::find()
+            .filter(post_target::Column::Status.eq("PUBLISHING"))
+            .filter(post_target::Column::LeaseOwner.eq(worker))
+            .all(self.0)
+            .await?)
+    }
+
+    /// Queued targets due before `before`: windows missed while Herald was down.
+    pub async fn missed(&self, before: DateTime<Utc>, limit: u64) -> StoreResult<Vec<TargetRow>> {
+        Ok(post_target::Entity::find()
+            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(post_target::Column::NextAttemptAt.lt(before))
+            .order_by_asc(post_target::Column::NextAttemptAt)
+            .limit(limit)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Resolves a target found by `expired_leases` or `missed` into `new`,
+    /// unless it changed since it was `read` (every write moves
+    /// `updated_at`, so it serves as a version).
+    pub async fn resolve(&self, read: &TargetRow, new: &TargetRow) -> StoreResult<bool> {
+        let result = post_target::Entity::update_many()
+            .col_expr(post_target::Column::Status, Expr::value(new.status.clone()))
+            .col_expr(post_target::Column::NextAttemptAt, Expr::value(new.next_attempt_at))
+            .col_expr(post_target::Column::LeaseOwner, Expr::value(new.lease_owner.clone()))
+            .col_expr(post_target::Column::LeaseExpiresAt, Expr::value(new.lease_expires_at))
+            .col_expr(post_target::Column::LastErrorClass, Expr::value(new.last_error_class.clone()))
+            .col_expr(post_target::Column::LastErrorMessage, Expr::value(new.last_error_message.clone()))
+            .col_expr(post_target::Column::UpdatedAt, Expr::value(new.updated_at))
+            .filter(post_target::Column::Id.eq(read.id))
+            .filter(post_target::Column::Status.eq(read.status.clone()))
+            .filter(post_target::Column::UpdatedAt.eq(read.updated_at))
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Queued, due-dated targets of an integration.
+    pub async fn queued_of_integration(&self, integration_id: Uuid) -> StoreResult<Vec<TargetRow>> {
+        Ok(post_target::Entity::find()
+            .filter(post_target::Column::IntegrationId.eq(integration_id))
+            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(post_target::Column::NextAttemptAt.is_not_null())
+            .all(self.0)
+            .await?)
+    }
+
+    /// How many deliveries each integration started since `since`
+    /// (published or in flight): what its rate budget has used.
+    pub async fn budget_used(&self, integration_ids: &[Uuid], since: DateTime<Utc>) -> StoreResult<Vec<(Uuid, i64)>> {
+        if integration_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(post_target::Entity::find()
+            .select_only()
+            .column(post_target::Column::IntegrationId)
+            .column_as(Expr::col(post_target::Column::Id).count(), "used")
+            .filter(post_target::Column::IntegrationId.is_in(integration_ids.iter().copied()))
+            .filter(post_target::Column::Status.is_in(["PUBLISHING", "PUBLISHED", "UNCONFIRMED"]))
+            .filter(post_target::Column::UpdatedAt.gte(since))
+            .group_by(post_target::Column::IntegrationId)
+            .into_tuple()
+            .all(self.0)
+            .await?)
+    }
+}

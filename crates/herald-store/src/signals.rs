@@ -1,0 +1,124 @@
+//! Wake-ups between parts of Herald: "the queue changed" (a post was
+//! created, moved or deleted) and "an event was recorded". Within a process
+//! they travel in memory; on PostgreSQL they also travel between processes
+//! with LISTEN/NOTIFY, so a post created on an API node wakes the workers
+//! on other nodes at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use tokio::sync::{Notify, broadcast};
+use uuid::Uuid;
+
+use crate::repo::Events;
+use crate::{Backend, EventRow, Store};
+
+const QUEUE_CHANNEL: &str = "herald_queue";
+const EVENTS_CHANNEL: &str = "herald_events";
+
+pub(crate) struct Signals {
+    pub node_id: Uuid,
+    pub queue: Arc<Notify>,
+    pub events: broadcast::Sender<EventRow>,
+}
+
+impl Signals {
+    pub fn new() -> Self {
+        Self { node_id: Uuid::new_v4(), queue: Arc::new(Notify::new()), events: broadcast::channel(1024).0 }
+    }
+}
+
+impl Store {
+    /// What the scheduler waits on between due times.
+    pub fn queue_signal(&self) -> Arc<Notify> {
+        self.signals.queue.clone()
+    }
+
+    /// Tells every scheduler that due times changed.
+    pub async fn queue_changed(&self) {
+        self.signals.queue.notify_one();
+        self.notify(QUEUE_CHANNEL, String::new()).await;
+    }
+
+    /// Live events of this process (and, on PostgreSQL, of every node).
+    pub fn subscribe_events(&self) -> broadcast::Receiver<EventRow> {
+        self.signals.events.subscribe()
+    }
+
+    /// Announces events recorded in a committed transaction.
+    pub async fn publish_events(&self, events: Vec<EventRow>) {
+        for event in events {
+            let payload = format!("{} {}", self.signals.node_id, event.id);
+            // No subscriber is not an error: nobody is watching right now.
+            let _ = self.signals.events.send(event);
+            self.notify(EVENTS_CHANNEL, payload).await;
+        }
+    }
+
+    async fn notify(&self, channel: &str, payload: String) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [channel.into(), payload.into()],
+        );
+        if let Err(error) = self.db.execute_raw(statement).await {
+            tracing::warn!(%error, channel, "could not notify other nodes; they will notice at their next poll");
+        }
+    }
+
+    /// On PostgreSQL, relays other nodes' notifications into this process
+    /// for as long as the store lives; reconnects after errors. A no-op on
+    /// SQLite, where there is only one process.
+    pub fn spawn_listener(&self) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = store.listen_once().await {
+                    tracing::warn!(%error, "LISTEN connection lost; reconnecting");
+                }
+                if store.db.get_postgres_connection_pool().is_closed() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    async fn listen_once(&self) -> Result<(), sea_orm::sqlx::Error> {
+        use sea_orm::sqlx::postgres::PgListener;
+        let mut listener = PgListener::connect_with(self.db.get_postgres_connection_pool()).await?;
+        listener.listen_all([QUEUE_CHANNEL, EVENTS_CHANNEL]).await?;
+        // Something may have changed while we were not listening.
+        self.signals.queue.notify_one();
+        loop {
+            let notification = listener.recv().await?;
+            match notification.channel() {
+                QUEUE_CHANNEL => self.signals.queue.notify_one(),
+                EVENTS_CHANNEL => self.relay_event(notification.payload()).await,
+                _ => {}
+            }
+        }
+    }
+
+    async fn relay_event(&self, payload: &str) {
+        let Some((node, id)) = payload.split_once(' ') else { return };
+        if node == self.signals.node_id.to_string() {
+            return;
+        }
+        let Ok(id) = Uuid::parse_str(id) else { return };
+        match Events(&self.db).by_id(id).await {
+            Ok(Some(event)) => {
+                let _ = self.signals.events.send(event);
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "could not load a relayed event"),
+        }
+    }
+}

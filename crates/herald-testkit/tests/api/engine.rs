@@ -1,0 +1,258 @@
+//! The publishing engine end to end: API → queue → worker → webhook
+//! receiver → result, with faults injected at the receiver.
+
+use std::time::Duration;
+
+use herald_store::now;
+use herald_store::repo::{ClaimRequest, Posts, Queue};
+use herald_testkit::{Reply, TestOptions, WebhookReceiver, db_test, id_of};
+use serde_json::json;
+
+const SECRET: &str = "a-webhook-secret-0123456789";
+const WAIT: Duration = Duration::from_secs(15);
+
+fn soon(millis: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::milliseconds(millis)).to_rfc3339()
+}
+
+db_test!(async fn a_scheduled_thread_arrives_once_on_time_in_order(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+
+    let when = soon(1500);
+    let post = api
+        .post("/api/posts", json!({"content": "first", "platforms": [hook], "scheduledFor": when, "thread": [{"content": "second"}, {"content": "third"}]}))
+        .await;
+    let post_id = id_of(post.expect(201));
+    let delivered = receiver.wait_for_accepted(3, WAIT).await;
+    let due: chrono::DateTime<chrono::Utc> = when.parse().unwrap();
+    let lateness = (delivered[0].received_at - due).num_milliseconds();
+    assert!((0..1000).contains(&lateness), "published {lateness} ms after its time");
+    let contents: Vec<&str> = delivered.iter().map(|d| d.body["item"]["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, ["first", "second", "third"]);
+    assert!(delivered.iter().all(|d| d.signature_valid), "every request is signed");
+
+    let done = app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
+    let target = &done["targets"][0];
+    assert_eq!(target["status"], "PUBLISHED");
+    assert_eq!(target["platformPostIds"].as_array().unwrap().len(), 3);
+    assert!(target["url"].as_str().unwrap().starts_with("https://receiver.example/"));
+    assert!(done["publishedAt"].is_string());
+    assert_eq!(done["platformPostIds"][hook.to_string()], target["platformPostIds"][0]);
+    // Each reply points at the item before it, and at the thread's root.
+    let ids = target["platformPostIds"].as_array().unwrap();
+    assert_eq!(delivered[1].body["replyTo"]["id"], ids[0]);
+    assert_eq!(delivered[2].body["replyTo"]["id"], ids[1]);
+    assert_eq!(delivered[2].body["root"]["id"], ids[0]);
+    // Nothing more arrives later: exactly once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.deliveries().len(), 3);
+});
+
+db_test!(async fn rate_limits_and_server_errors_are_retried_with_backoff(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    receiver.push_reply(Reply::Status { status: 429, body: "{\"error\":\"slow down\"}".into(), retry_after: Some(1) });
+    receiver.push_reply(Reply::Status { status: 503, body: "maintenance".into(), retry_after: None });
+    let post = api.post("/api/posts", json!({"content": "persistent", "platforms": [hook]})).await;
+    let post_id = id_of(post.expect(201));
+    let done = app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
+    assert_eq!(done["targets"][0]["attempts"], 3);
+    let all = receiver.deliveries();
+    assert_eq!(all.iter().map(|d| d.status).collect::<Vec<_>>(), [429, 503, 200]);
+    let waited = (all[1].received_at - all[0].received_at).num_milliseconds();
+    assert!(waited >= 1000, "Retry-After: 1 was honoured ({waited} ms)");
+    assert_eq!(all[0].idempotency_key, all[2].idempotency_key, "retries reuse the idempotency key");
+});
+
+db_test!(async fn retries_stop_at_the_limit_and_invalid_content_fails_at_once(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    for _ in 0..3 {
+        receiver.push_reply(Reply::Status { status: 500, body: "boom".into(), retry_after: None });
+    }
+    let post = api.post("/api/posts", json!({"content": "doomed", "platforms": [hook]})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    assert_eq!(failed["targets"][0]["attempts"], 3);
+    assert!(failed["targets"][0]["lastError"]["message"].as_str().unwrap().contains("gave up after 3 attempts"));
+    assert!(failed["errorMessage"].as_str().unwrap().contains("boom"));
+
+    receiver.push_reply(Reply::Status { status: 422, body: "{\"error\":\"text too long for us\"}".into(), retry_after: None });
+    let post = api.post("/api/posts", json!({"content": "refused", "platforms": [hook]})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    let target = &failed["targets"][0];
+    assert_eq!(target["attempts"], 1);
+    assert_eq!(target["lastError"]["class"], "INVALID");
+    assert!(target["lastError"]["message"].as_str().unwrap().contains("text too long for us"));
+});
+
+db_test!(async fn a_revoked_integration_needs_reconnecting_and_fails_its_due_posts(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    receiver.push_reply(Reply::Status { status: 401, body: "{\"error\":\"token revoked\"}".into(), retry_after: None });
+    let post = api.post("/api/posts", json!({"content": "x", "platforms": [hook]})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    assert_eq!(failed["targets"][0]["lastError"]["class"], "REVOKED");
+    assert!(failed["targets"][0]["lastError"]["message"].as_str().unwrap().contains("reconnect"));
+    let integration = api.get(&format!("/api/integrations/{hook}")).await;
+    assert_eq!(integration.expect(200)["status"], "NEEDS_RECONNECT");
+    // New posts to it are refused until it is reconnected.
+    api.post("/api/posts", json!({"content": "y", "platforms": [hook]})).await.expect_error(422, "VALIDATION_FAILED");
+    let again = ada.session.post("/api/integrations", json!({"platform": "webhook", "credentials": {"url": receiver.url(), "secret": SECRET}})).await;
+    assert_eq!(again.expect(200)["status"], "ACTIVE");
+});
+
+db_test!(async fn a_slow_receiver_is_retried_with_the_same_key(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    // Longer than the 3 s provider timeout of the test app.
+    receiver.push_reply(Reply::Delay(Duration::from_secs(4)));
+    let post = api.post("/api/posts", json!({"content": "patience", "platforms": [hook]})).await;
+    let done = app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", Duration::from_secs(20)).await;
+    assert_eq!(done["targets"][0]["attempts"], 2);
+    let raw = receiver.deliveries();
+    assert_eq!(raw.len(), 2);
+    assert_eq!(raw[0].idempotency_key, raw[1].idempotency_key);
+    assert_eq!(receiver.accepted_unique().len(), 1, "a receiver honouring the key processed it once");
+});
+
+db_test!(async fn deleted_and_moved_posts_never_go_out_at_their_old_time(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    let doomed = api.post("/api/posts", json!({"content": "deleted", "platforms": [hook], "scheduledFor": soon(1200)})).await;
+    let moved = api.post("/api/posts", json!({"content": "moved", "platforms": [hook], "scheduledFor": soon(1200)})).await;
+    assert_eq!(api.delete(&format!("/api/posts/{}", id_of(doomed.expect(201)))).await.status, 204);
+    let moved_id = id_of(moved.expect(201));
+    let later = soon(3000);
+    api.put(&format!("/api/posts/{moved_id}"), json!({"scheduledFor": later})).await.expect(200);
+    let delivered = receiver.wait_for_accepted(1, WAIT).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].body["item"]["content"], "moved");
+    let due: chrono::DateTime<chrono::Utc> = later.parse().unwrap();
+    assert!(delivered[0].received_at >= due, "went out at its new time, not the old one");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.deliveries().len(), 1, "the deleted post never went out");
+});
+
+db_test!(async fn missed_windows_fail_and_recent_ones_go_out_at_once(app, TestOptions { run_engine: false, ..TestOptions::default() }) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    let old = id_of(api.post("/api/posts", json!({"content": "old", "platforms": [hook], "scheduledFor": soon(60_000)})).await.expect(201));
+    let recent = id_of(api.post("/api/posts", json!({"content": "recent", "platforms": [hook], "scheduledFor": soon(60_000)})).await.expect(201));
+    // Pretend Herald was down: one was due two days ago, the other an hour ago.
+    for (id, hours) in [(&old, 48), (&recent, 1)] {
+        let posts = Posts(app.store.conn());
+        let mut target = posts.targets_of(&[id.parse().unwrap()]).await.unwrap().remove(0).target;
+        target.next_attempt_at = Some(now() - chrono::Duration::hours(hours));
+        posts.update_target(target).await.unwrap();
+    }
+    app.engine.sweep_once().await.unwrap();
+    let mut worker = herald_engine::Worker::new(app.engine.clone());
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let old = api.get(&format!("/api/posts/{old}")).await;
+    assert_eq!(old.body["status"], "FAILED");
+    assert_eq!(old.body["targets"][0]["lastError"]["class"], "MISSED");
+    assert_eq!(api.get(&format!("/api/posts/{recent}")).await.body["status"], "PUBLISHED");
+    assert_eq!(receiver.deliveries().len(), 1);
+});
+
+db_test!(async fn interrupted_deliveries_are_resent_with_the_key_or_marked_unconfirmed(app, TestOptions { run_engine: false, ..TestOptions::default() }) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    // A platform with no idempotency and no lookup: Herald cannot know.
+    let blind = app.add_integration(&ada, "mastodon").await;
+    let resend = id_of(api.post("/api/posts", json!({"content": "webhook", "platforms": [hook]})).await.expect(201));
+    let unknown = id_of(api.post("/api/posts", json!({"content": "mastodon", "platforms": [blind]})).await.expect(201));
+
+    // A worker claims both, then dies: its lease expires.
+    let at = now();
+    let claim = ClaimRequest {
+        worker: "crashed-worker",
+        now: at,
+        lease_until: at - chrono::Duration::seconds(1),
+        not_before: at - chrono::Duration::hours(24),
+        limit: 10,
+        skip_platforms: &[],
+        skip_integrations: &[],
+        only_integration: None,
+    };
+    let txn = app.store.begin_write().await.unwrap();
+    let claimed = Queue(&txn).claim(&claim).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    for target in claimed {
+        Posts(&txn).recompute_status(target.post_id).await.unwrap();
+    }
+    txn.commit().await.unwrap();
+    assert_eq!(api.get(&format!("/api/posts/{resend}")).await.body["status"], "PUBLISHING");
+    api.delete(&format!("/api/posts/{resend}")).await.expect_error(409, "CONFLICT");
+
+    assert_eq!(app.engine.sweep_once().await.unwrap(), 2);
+    let blind_post = api.get(&format!("/api/posts/{unknown}")).await;
+    assert_eq!(blind_post.body["targets"][0]["status"], "UNCONFIRMED");
+    assert_eq!(blind_post.body["status"], "FAILED");
+    assert!(blind_post.body["errorMessage"].as_str().unwrap().contains("cannot tell whether it arrived"));
+
+    let mut worker = herald_engine::Worker::new(app.engine.clone());
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let done = api.get(&format!("/api/posts/{resend}")).await;
+    assert_eq!(done.body["status"], "PUBLISHED");
+    assert_eq!(done.body["targets"][0]["attempts"], 2);
+    assert_eq!(receiver.deliveries()[0].idempotency_key.as_deref(), Some(format!("{}-0", done.body["targets"][0]["id"].as_str().unwrap()).as_str()));
+});
+
+db_test!(async fn rate_budgets_hold_back_deliveries_at_claim_time(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    ada.session.patch(&format!("/api/integrations/{hook}"), json!({"settings": {"rateBudget": {"max": 2, "windowSeconds": 3600}}})).await.expect(200);
+    for i in 0..4 {
+        api.post("/api/posts", json!({"content": format!("post {i}"), "platforms": [hook]})).await.expect(201);
+    }
+    receiver.wait_for_accepted(2, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.deliveries().len(), 2, "the budget of 2 per hour holds");
+    let queued = api.get("/api/posts?status=SCHEDULED").await;
+    assert_eq!(queued.expect(200)["posts"].as_array().unwrap().len(), 2);
+});
+
+db_test!(async fn events_stream_to_the_owner_only(app) {
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let key = ada.api_key(None).await;
+    let bob_key = bob.api_key(None).await;
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    let http = reqwest::Client::new();
+    let mut ada_stream = http.get(format!("{}/api/events", app.address)).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(ada_stream.headers()["content-type"], "text/event-stream");
+    let mut bob_stream = http.get(format!("{}/api/events", app.address)).bearer_auth(&bob_key).send().await.unwrap();
+    app.with_key(&key).post("/api/posts", json!({"content": "live", "platforms": [hook]})).await.expect(201);
+
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !seen.contains("event: post_published") {
+        let chunk = tokio::time::timeout_at(deadline, ada_stream.chunk()).await.expect("events in time").unwrap().unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: post_created"));
+    assert!(seen.contains("\"kind\":\"post_published\""));
+    let quiet = tokio::time::timeout(Duration::from_millis(300), bob_stream.chunk()).await;
+    assert!(quiet.is_err() || quiet.unwrap().unwrap().is_none_or(|c| !String::from_utf8_lossy(&c).contains("post_")), "bob sees none of ada's events");
+});
