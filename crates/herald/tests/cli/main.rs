@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod delivery;
+
 const BIN: &str = env!("CARGO_BIN_EXE_herald");
 
 /// A `herald` command run in `dir` with a clean environment.
-fn herald(dir: &Path) -> Command {
+pub(crate) fn herald(dir: &Path) -> Command {
     let mut command = Command::new(BIN);
     command.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     command
@@ -34,15 +36,15 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// A running `herald serve`, its stderr captured in a file.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     log: PathBuf,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
-    fn start(mut command: Command, dir: &Path) -> Self {
-        let log = dir.join(format!("serve-{}.log", std::process::id()));
+    pub(crate) fn start(mut command: Command, dir: &Path) -> Self {
+        let log = dir.join(format!("serve-{}.log", uuid_suffix()));
         let file = std::fs::File::create(&log).unwrap();
         let child = command
             .args(["serve", "--port", "0", "--host", "127.0.0.1"])
@@ -65,12 +67,12 @@ impl Server {
         }
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Sends SIGTERM and waits for a clean exit.
-    fn terminate(mut self) -> (bool, String) {
+    pub(crate) fn terminate(mut self) -> (bool, String) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let started = Instant::now();
         loop {
@@ -80,6 +82,14 @@ impl Server {
             assert!(started.elapsed() < Duration::from_secs(15), "herald did not stop on SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl Server {
+    /// SIGKILL: the process gets no chance to clean up.
+    pub(crate) fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -304,4 +314,8 @@ async fn serve_runs_on_postgresql() {
     let dry = run(herald(dir.path()).args(["migrate", "--dry-run"]).env("DATABASE_URL", &url), None);
     assert!(text(&dry.stdout).contains("No pending"));
     admin.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+}
+
+fn uuid_suffix() -> String {
+    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos())
 }
