@@ -4,11 +4,13 @@
 //! role, key scope) and validation happen here, once.
 
 pub mod accounts;
+pub mod analytics;
 pub mod api_keys;
 pub mod caller;
 pub mod error;
 pub mod events;
 pub mod integrations;
+pub mod media;
 pub mod posts;
 pub mod system;
 pub mod views;
@@ -23,10 +25,27 @@ pub use caller::{Caller, Credential};
 pub use error::{AppError, AppResult};
 
 /// Settings the use cases need; the binary fills them from the config.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AppSettings {
     /// Only the first account may register itself.
     pub disable_registration: bool,
+    /// Allow user-given URLs on private, loopback and link-local addresses.
+    pub allow_private_targets: bool,
+    /// Where uploaded media are stored.
+    pub uploads_dir: std::path::PathBuf,
+    /// Public base URL, for links to media.
+    pub main_url: String,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            disable_registration: false,
+            allow_private_targets: false,
+            uploads_dir: std::path::PathBuf::from("./data/uploads"),
+            main_url: "http://localhost:5000".into(),
+        }
+    }
 }
 
 /// The application: cheap to clone, shared by every entry point.
@@ -35,16 +54,22 @@ pub struct App {
     store: Store,
     providers: Registry,
     vault: Vault,
+    fetcher: herald_providers::HttpClient,
     settings: Arc<AppSettings>,
     session_keys: Arc<accounts::SessionKeys>,
 }
 
 impl App {
     pub fn new(store: Store, settings: AppSettings, jwt_secret: &[u8], vault: Vault, providers: Registry) -> Self {
+        let fetcher = herald_providers::HttpClient::new(&herald_providers::ProviderSettings {
+            allow_private_targets: settings.allow_private_targets,
+            ..herald_providers::ProviderSettings::default()
+        });
         Self {
             store,
             providers,
             vault,
+            fetcher,
             settings: Arc::new(settings),
             session_keys: Arc::new(accounts::SessionKeys::new(jwt_secret)),
         }

@@ -4,7 +4,8 @@
 //! with LISTEN/NOTIFY, so a post created on an API node wakes the workers
 //! on other nodes at once.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -21,11 +22,36 @@ pub(crate) struct Signals {
     pub node_id: Uuid,
     pub queue: Arc<Notify>,
     pub events: broadcast::Sender<EventRow>,
+    /// Ids of events already announced in this process, so that a relay
+    /// does not announce them twice.
+    announced: Mutex<VecDeque<Uuid>>,
 }
+
+const ANNOUNCED_MEMORY: usize = 4096;
 
 impl Signals {
     pub fn new() -> Self {
-        Self { node_id: Uuid::new_v4(), queue: Arc::new(Notify::new()), events: broadcast::channel(1024).0 }
+        Self {
+            node_id: Uuid::new_v4(),
+            queue: Arc::new(Notify::new()),
+            events: broadcast::channel(1024).0,
+            announced: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Sends an event to this process's subscribers unless it already was.
+    fn announce(&self, event: EventRow) {
+        if let Ok(mut announced) = self.announced.lock() {
+            if announced.contains(&event.id) {
+                return;
+            }
+            announced.push_back(event.id);
+            if announced.len() > ANNOUNCED_MEMORY {
+                announced.pop_front();
+            }
+        }
+        // No subscriber is not an error: nobody is watching right now.
+        let _ = self.events.send(event);
     }
 }
 
@@ -50,8 +76,7 @@ impl Store {
     pub async fn publish_events(&self, events: Vec<EventRow>) {
         for event in events {
             let payload = format!("{} {}", self.signals.node_id, event.id);
-            // No subscriber is not an error: nobody is watching right now.
-            let _ = self.signals.events.send(event);
+            self.signals.announce(event);
             self.notify(EVENTS_CHANNEL, payload).await;
         }
     }
@@ -91,6 +116,40 @@ impl Store {
         });
     }
 
+    /// Relays events recorded by other processes into this one: LISTEN on
+    /// PostgreSQL; on SQLite, where processes cannot signal each other, by
+    /// reading the event log every `interval` (for `herald mcp` beside a
+    /// running `herald serve`).
+    pub fn spawn_event_relay(&self, interval: Duration) {
+        if self.backend == Backend::Postgres {
+            self.spawn_listener();
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut since = crate::now();
+            loop {
+                tokio::time::sleep(interval).await;
+                match Events(&store.db).since(since, 500).await {
+                    Ok(events) => {
+                        if let Some(last) = events.last() {
+                            since = last.created_at;
+                        }
+                        for event in events {
+                            store.signals.announce(event);
+                        }
+                    }
+                    Err(error) => {
+                        if store.db.get_sqlite_connection_pool().is_closed() {
+                            return;
+                        }
+                        tracing::warn!(%error, "could not read new events");
+                    }
+                }
+            }
+        });
+    }
+
     async fn listen_once(&self) -> Result<(), sea_orm::sqlx::Error> {
         use sea_orm::sqlx::postgres::PgListener;
         let mut listener = PgListener::connect_with(self.db.get_postgres_connection_pool()).await?;
@@ -114,9 +173,7 @@ impl Store {
         }
         let Ok(id) = Uuid::parse_str(id) else { return };
         match Events(&self.db).by_id(id).await {
-            Ok(Some(event)) => {
-                let _ = self.signals.events.send(event);
-            }
+            Ok(Some(event)) => self.signals.announce(event),
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "could not load a relayed event"),
         }

@@ -130,7 +130,12 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
     let vault = Vault::from_hex(TEST_ENCRYPTION_KEY).expect("test key");
     let app = App::new(
         store.clone(),
-        AppSettings { disable_registration: options.disable_registration },
+        AppSettings {
+            disable_registration: options.disable_registration,
+            allow_private_targets: true,
+            uploads_dir: dir.path().join("uploads"),
+            main_url: "http://localhost".into(),
+        },
         b"test-jwt-secret-that-is-long-enough-0123456789",
         vault.clone(),
         Registry::new(&provider_settings),
@@ -155,8 +160,15 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
     let state = AppState { app: app.clone(), config: Arc::new(config), shutdown: stopped.clone() };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
     let address = format!("http://{}", listener.local_addr().expect("local address"));
-    let mut on_shutdown = stopped;
-    tokio::spawn(herald_web::serve(listener, state, async move {
+    let mut on_shutdown = stopped.clone();
+    let mcp = herald_mcp::router(
+        app.clone(),
+        herald_mcp::McpConfig {
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into()],
+            shutdown: stopped.clone(),
+        },
+    );
+    tokio::spawn(herald_web::serve(listener, state, mcp, async move {
         let _ = on_shutdown.wait_for(|stop| *stop).await;
     }));
     Some(TestApp { address, app, store, engine, backend, shutdown: Some(shutdown), _dir: dir, pg_schema })

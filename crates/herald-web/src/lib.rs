@@ -45,12 +45,15 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::api_keys::routes())
         .merge(routes::integrations::routes())
         .merge(routes::posts::routes())
-        .merge(routes::events::routes());
+        .merge(routes::events::routes())
+        .merge(routes::analytics::routes())
+        .merge(routes::media::routes());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
 }
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP application. `extra` holds routes of other entry points
+/// (the MCP server) that share the middleware stack.
+pub fn router(state: AppState, extra: Router) -> Router {
     let (api, spec) = if state.config.serve_api {
         api_router().split_for_parts()
     } else {
@@ -63,6 +66,8 @@ pub fn router(state: AppState) -> Router {
 
     let mut app = api
         .nest("/api", routes::docs::routes(spec_json))
+        .merge(routes::uploads::routes())
+        .merge(extra.with_state(()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(limits, middleware::rate_limit))
@@ -120,8 +125,9 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    extra: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state, extra).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -31,7 +31,7 @@ pub async fn request_id_and_log(request: Request, next: Next) -> Response {
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    let path = redact_keys(request.uri().path());
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let started = Instant::now();
     let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).instrument(span.clone()).await;
@@ -48,6 +48,14 @@ pub async fn request_id_and_log(request: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
+}
+
+/// A path with API keys (`/api/mcp/ptz_…`) masked: keys never reach the logs.
+fn redact_keys(path: &str) -> String {
+    path.split('/')
+        .map(|segment| if herald_core::api_key::looks_like_api_key(segment) { "ptz_****" } else { segment })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The security headers of every response.

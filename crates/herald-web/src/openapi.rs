@@ -27,6 +27,8 @@ use crate::error::ErrorBody;
         (name = "integrations", description = "Connected social accounts"),
         (name = "posts", description = "Drafts, scheduled and published posts"),
         (name = "events", description = "Live updates"),
+        (name = "analytics", description = "How posts and accounts did"),
+        (name = "media", description = "Images and videos to attach"),
     )
 )]
 pub struct ApiDoc;

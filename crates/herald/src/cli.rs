@@ -36,6 +36,12 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Serve MCP on stdin/stdout (for Claude Desktop and other local clients).
+    Mcp {
+        /// The API key the assistant acts with (or $HERALD_API_KEY).
+        #[arg(long, env = "HERALD_API_KEY", hide_env_values = true)]
+        api_key: String,
+    },
     /// Check configuration and database; exit non-zero on a problem.
     Doctor {
         /// Machine-readable output.

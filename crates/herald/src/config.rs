@@ -68,6 +68,9 @@ pub struct Config {
     pub rate_limit_posts: u32,
     /// Comma-separated origins allowed to call the API from a browser.
     pub cors_origins: String,
+    /// Comma-separated extra host names the MCP endpoint answers to
+    /// (loopback and MAIN_URL's host always are).
+    pub mcp_allowed_hosts: String,
     /// Delivery attempts in all before a target fails.
     pub retry_max_attempts: u32,
     /// Delay before the first retry (doubles each time, with jitter).
@@ -105,6 +108,7 @@ impl Default for Config {
             rate_limit: 100,
             rate_limit_posts: 10,
             cors_origins: String::new(),
+            mcp_allowed_hosts: String::new(),
             retry_max_attempts: 5,
             retry_base_seconds: 30.0,
             retry_max_seconds: 3600,
@@ -255,6 +259,22 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(self.provider_timeout_seconds),
             api_base,
         }
+    }
+
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.upload_directory.clone().unwrap_or_else(|| self.data_dir.join("uploads"))
+    }
+
+    /// Hosts the MCP endpoint accepts in `Host`: loopback, MAIN_URL's host,
+    /// and HERALD_MCP_ALLOWED_HOSTS (protection against DNS rebinding).
+    pub fn mcp_allowed_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"].iter().map(|h| h.to_string()).collect();
+        if let Some(host) = url::Url::parse(&self.main_url()).ok().and_then(|u| u.host_str().map(str::to_string)) {
+            hosts.push(host);
+        }
+        hosts.extend(self.mcp_allowed_hosts.split(',').map(str::trim).filter(|h| !h.is_empty()).map(str::to_string));
+        hosts.dedup();
+        hosts
     }
 
     pub fn secrets_file(&self) -> PathBuf {

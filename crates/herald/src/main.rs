@@ -35,6 +35,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // stdout belongs to the MCP protocol under `herald mcp`; logs go to stderr anyway.
     logging::init(&config.log_format, matches!(cli.command, Command::Serve(_)));
     let result = match cli.command {
         Command::Serve(_) => commands::serve::run(config).await,
@@ -42,6 +43,7 @@ async fn main() -> ExitCode {
         Command::User(command) => commands::user::run(config, command).await,
         Command::Apikey(command) => commands::apikey::run(config, command).await,
         Command::Doctor { json } => commands::doctor::run(config, json).await,
+        Command::Mcp { api_key } => commands::mcp::run(config, api_key).await,
     };
     match result {
         Ok(code) => code,

@@ -1,4 +1,5 @@
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::entity::event;
@@ -32,6 +33,17 @@ impl<C: ConnectionTrait> Events<'_, C> {
         }
         .insert(self.0)
         .await?)
+    }
+
+    /// Events recorded at or after `since`, oldest first.
+    pub async fn since(&self, since: DateTime<Utc>, limit: u64) -> StoreResult<Vec<EventRow>> {
+        Ok(event::Entity::find()
+            .filter(event::Column::CreatedAt.gte(since))
+            .order_by_asc(event::Column::CreatedAt)
+            .order_by_asc(event::Column::Id)
+            .limit(limit)
+            .all(self.0)
+            .await?)
     }
 
     pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<EventRow>> {

@@ -1,4 +1,4 @@
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use uuid::Uuid;
 
 use crate::entity::media;
@@ -8,6 +8,10 @@ use crate::{MediaRow, StoreResult};
 pub struct Media<'a, C>(pub &'a C);
 
 impl<C: ConnectionTrait> Media<'_, C> {
+    pub async fn insert(&self, row: MediaRow) -> StoreResult<MediaRow> {
+        Ok(row.into_active_model().reset_all().insert(self.0).await?)
+    }
+
     /// The media items among `ids` that belong to the workspace.
     pub async fn find_many(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<MediaRow>> {
         if ids.is_empty() {

@@ -252,6 +252,17 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         Ok((rows.into_iter().map(|(id, _)| id).collect(), in_flight))
     }
 
+    /// Targets of an integration finished (published, failed or
+    /// unconfirmed) since `since`: what its daily activity is made of.
+    pub async fn finished_targets_of(&self, integration_id: Uuid, since: DateTime<Utc>) -> StoreResult<Vec<TargetRow>> {
+        Ok(post_target::Entity::find()
+            .filter(post_target::Column::IntegrationId.eq(integration_id))
+            .filter(post_target::Column::Status.is_in(["PUBLISHED", "FAILED", "UNCONFIRMED"]))
+            .filter(post_target::Column::UpdatedAt.gte(since))
+            .all(self.0)
+            .await?)
+    }
+
     /// Number of due targets and the oldest due time: the queue lag.
     pub async fn due_summary(&self, now: DateTime<Utc>) -> StoreResult<(u64, Option<DateTime<Utc>>)> {
         let due = post_target::Entity::find()

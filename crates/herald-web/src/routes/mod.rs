@@ -1,9 +1,12 @@
 //! The REST API, one module per resource. Each exports `routes()`.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod auth;
 pub mod docs;
 pub mod events;
 pub mod health;
 pub mod integrations;
+pub mod media;
 pub mod posts;
+pub mod uploads;

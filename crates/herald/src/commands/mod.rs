@@ -2,6 +2,7 @@
 
 pub mod apikey;
 pub mod doctor;
+pub mod mcp;
 pub mod migrate;
 pub mod serve;
 pub mod user;
@@ -38,7 +39,12 @@ pub async fn open_app(config: &Config) -> Result<(App, Secrets)> {
     if let Some(path) = &secrets.generated_in {
         tracing::info!(path = %path.display(), "generated JWT_SECRET and ENCRYPTION_KEY (mode 0600); back this file up");
     }
-    let settings = AppSettings { disable_registration: config.disable_registration };
+    let settings = AppSettings {
+        disable_registration: config.disable_registration,
+        allow_private_targets: config.allow_private_targets,
+        uploads_dir: config.uploads_dir(),
+        main_url: config.main_url(),
+    };
     let vault = Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?;
     let providers = Registry::new(&config.providers());
     let app = App::new(store, settings, secrets.jwt_secret.expose().as_bytes(), vault, providers);

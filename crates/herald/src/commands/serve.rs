@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use herald_core::vault::Vault;
 use herald_engine::Engine;
+use herald_mcp::McpConfig;
 use herald_providers::Registry;
 use herald_web::{AppState, WebConfig};
 use tokio::net::TcpListener;
@@ -67,8 +68,16 @@ pub async fn run(config: Config) -> Result<ExitCode> {
         tracing::info!("no web, api or mcp role: serving /api/health only");
     }
 
+    let mcp = if config.has_role("mcp") {
+        herald_mcp::router(
+            app.clone(),
+            McpConfig { allowed_hosts: config.mcp_allowed_hosts(), shutdown: stopped.clone() },
+        )
+    } else {
+        axum::Router::new()
+    };
     let mut http_stopped = stopped.clone();
-    let http = tokio::spawn(herald_web::serve(listener, state, async move {
+    let http = tokio::spawn(herald_web::serve(listener, state, mcp, async move {
         let _ = http_stopped.wait_for(|stop| *stop).await;
     }));
     shutdown_signal().await;

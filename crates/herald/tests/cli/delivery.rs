@@ -11,7 +11,7 @@ use crate::{Server, herald};
 
 const SECRET: &str = "kill-test-secret-0123456789";
 
-fn with_engine_env(mut command: Command, database_url: Option<&str>) -> Command {
+pub(crate) fn with_engine_env(mut command: Command, database_url: Option<&str>) -> Command {
     command
         .env("HERALD_ALLOW_PRIVATE_TARGETS", "true")
         .env("HERALD_RATE_LIMIT", "0")

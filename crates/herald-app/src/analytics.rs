@@ -1,0 +1,135 @@
+//! Analytics: how each post did on each platform, and an integration's
+//! daily activity. Delivery facts come from the targets; engagement
+//! metrics are added by the platforms that expose them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use herald_core::api_key::Scope;
+use herald_store::now;
+use herald_store::repo::{Integrations, Posts};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::App;
+use crate::caller::Caller;
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetAnalytics {
+    pub integration_id: Uuid,
+    pub platform: String,
+    pub integration_name: String,
+    pub status: String,
+    pub url: Option<String>,
+    pub platform_post_ids: Vec<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub attempts: i32,
+    /// Engagement reported by the platform (likes, reposts, replies …);
+    /// empty until the platform's metrics have been fetched.
+    #[schema(value_type = Object)]
+    pub metrics: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostAnalytics {
+    pub post_id: Uuid,
+    pub status: String,
+    pub published_at: Option<DateTime<Utc>>,
+    pub targets: Vec<TargetAnalytics>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DailyActivity {
+    pub date: NaiveDate,
+    pub published: u32,
+    pub failed: u32,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationAnalytics {
+    pub integration_id: Uuid,
+    pub platform: String,
+    pub days: u32,
+    pub published: u32,
+    pub failed: u32,
+    /// One entry per day, oldest first, days without activity included.
+    pub daily: Vec<DailyActivity>,
+}
+
+impl App {
+    pub async fn post_analytics(&self, caller: &Caller, post_id: Uuid) -> AppResult<PostAnalytics> {
+        caller.require(Scope::AnalyticsRead)?;
+        let posts = Posts(self.store.conn());
+        let post = posts.get(caller.workspace_id, post_id).await?.ok_or(AppError::NotFound("post"))?;
+        let targets = posts.targets_of(&[post_id]).await?;
+        Ok(PostAnalytics {
+            post_id,
+            status: post.status,
+            published_at: post.published_at,
+            targets: targets
+                .into_iter()
+                .map(|t| TargetAnalytics {
+                    integration_id: t.target.integration_id,
+                    platform: t.platform,
+                    integration_name: t.integration_name,
+                    status: t.target.status,
+                    url: t.target.url,
+                    platform_post_ids: serde_json::from_value(t.target.platform_post_ids).unwrap_or_default(),
+                    published_at: t.target.published_at,
+                    attempts: t.target.attempts,
+                    metrics: BTreeMap::new(),
+                })
+                .collect(),
+        })
+    }
+
+    pub async fn integration_analytics(
+        &self,
+        caller: &Caller,
+        integration_id: Uuid,
+        days: Option<u32>,
+    ) -> AppResult<IntegrationAnalytics> {
+        caller.require(Scope::AnalyticsRead)?;
+        let days = days.unwrap_or(30);
+        if !(1..=365).contains(&days) {
+            return Err(herald_core::ValidationError::new("days", "must be between 1 and 365").into());
+        }
+        let integration = Integrations(self.store.conn())
+            .get(caller.workspace_id, integration_id)
+            .await?
+            .ok_or(AppError::NotFound("integration"))?;
+        let today = now().date_naive();
+        let first = today - Duration::days(i64::from(days) - 1);
+        let since = first.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let mut daily: BTreeMap<NaiveDate, DailyActivity> = (0..days)
+            .map(|offset| {
+                let date = first + Duration::days(i64::from(offset));
+                (date, DailyActivity { date, published: 0, failed: 0 })
+            })
+            .collect();
+        for target in Posts(self.store.conn()).finished_targets_of(integration_id, since).await? {
+            let day = target.published_at.unwrap_or(target.updated_at).date_naive();
+            if let Some(entry) = daily.get_mut(&day) {
+                if target.status == "PUBLISHED" {
+                    entry.published += 1;
+                } else {
+                    entry.failed += 1;
+                }
+            }
+        }
+        let daily: Vec<DailyActivity> = daily.into_values().collect();
+        Ok(IntegrationAnalytics {
+            integration_id,
+            platform: integration.platform,
+            days,
+            published: daily.iter().map(|d| d.published).sum(),
+            failed: daily.iter().map(|d| d.failed).sum(),
+            daily,
+        })
+    }
+}

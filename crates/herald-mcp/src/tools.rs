@@ -1,0 +1,473 @@
+//! The MCP tools: their names, argument schemas, descriptions and
+//! annotations, and how each call maps onto the application's use cases —
+//! the same ones the REST API calls, so validation, scopes and events are
+//! identical.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use herald_app::posts::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput, UpdatePostInput};
+use herald_app::{App, AppError, Caller, Credential};
+use herald_core::api_key::Scope;
+use herald_core::post::CreatedVia;
+use rmcp::handler::server::common::schema_for_type;
+use rmcp::model::{Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::times::with_local_times;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlatformArgs {
+    /// A platform id such as `mastodon` or `bluesky`; omit for all.
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThreadItemArgs {
+    /// Text of this reply.
+    pub content: String,
+    #[serde(default)]
+    pub media_urls: Vec<String>,
+    #[serde(default)]
+    pub media_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OverrideArgs {
+    /// Text for this integration instead of the post's content.
+    pub content: Option<String>,
+    /// Platform-specific settings (see get_platform_rules).
+    pub settings: Option<Value>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostArgs {
+    /// The text of the post (the first item of a thread).
+    #[serde(default)]
+    pub content: String,
+    /// Integration ids to publish to (from list_integrations). Drafts may have none.
+    #[serde(default)]
+    pub integration_ids: Vec<Uuid>,
+    /// DRAFT, SCHEDULED or NOW. Default: SCHEDULED when scheduledFor is given, else NOW.
+    pub status: Option<String>,
+    /// When to publish: ISO 8601 with a UTC offset, e.g. 2026-12-01T09:00:00+01:00.
+    pub scheduled_for: Option<String>,
+    /// Follow-up items published as replies, in order.
+    #[serde(default)]
+    pub thread: Vec<ThreadItemArgs>,
+    /// Per-integration changes, keyed by integration id.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, OverrideArgs>,
+    /// Public http(s) URLs of images or videos to attach.
+    #[serde(default)]
+    pub media_urls: Vec<String>,
+    /// Ids returned by upload_media_from_url.
+    #[serde(default)]
+    pub media_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl PostArgs {
+    fn into_input(self) -> CreatePostInput {
+        CreatePostInput {
+            content: self.content,
+            platforms: self.integration_ids,
+            scheduled_for: self.scheduled_for,
+            status: self.status,
+            media_urls: self.media_urls,
+            media_ids: self.media_ids,
+            thread: self.thread.into_iter().map(thread_item).collect(),
+            overrides: overrides(self.overrides),
+            tags: self.tags,
+        }
+    }
+}
+
+fn thread_item(item: ThreadItemArgs) -> ThreadItemInput {
+    ThreadItemInput { content: item.content, media_ids: item.media_ids, media_urls: item.media_urls }
+}
+
+fn overrides(raw: BTreeMap<String, OverrideArgs>) -> BTreeMap<String, OverrideInput> {
+    raw.into_iter().map(|(id, o)| (id, OverrideInput { content: o.content, settings: o.settings })).collect()
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListPostsArgs {
+    /// DRAFT, SCHEDULED, PUBLISHING, PUBLISHED or FAILED.
+    pub status: Option<String>,
+    /// Only posts scheduled at or after this time (ISO 8601 with offset).
+    pub from: Option<String>,
+    /// Only posts scheduled before this time (ISO 8601 with offset).
+    pub to: Option<String>,
+    /// Only posts that target this integration.
+    pub integration_id: Option<Uuid>,
+    /// Page size 1–100 (default 50).
+    pub limit: Option<u64>,
+    /// nextCursor of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostIdArgs {
+    pub post_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdatePostArgs {
+    pub post_id: Uuid,
+    pub content: Option<String>,
+    pub integration_ids: Option<Vec<Uuid>>,
+    /// New time (ISO 8601 with offset).
+    pub scheduled_for: Option<String>,
+    /// DRAFT, SCHEDULED or NOW.
+    pub status: Option<String>,
+    pub thread: Option<Vec<ThreadItemArgs>>,
+    pub overrides: Option<BTreeMap<String, OverrideArgs>>,
+    pub media_urls: Option<Vec<String>>,
+    pub media_ids: Option<Vec<Uuid>>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntegrationIdArgs {
+    pub integration_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntegrationAnalyticsArgs {
+    pub integration_id: Uuid,
+    /// How many days back, 1–365 (default 30).
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MediaArgs {
+    /// Public http(s) URL of an image or video.
+    pub url: String,
+    /// Description for people who cannot see it.
+    pub alt_text: Option<String>,
+}
+
+/// How a tool behaves, for the annotations clients show and for filtering
+/// the list by the key's scopes.
+struct Spec {
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    schema: fn() -> Arc<rmcp::model::JsonObject>,
+    scope: Scope,
+    read_only: bool,
+    destructive: bool,
+    idempotent: bool,
+    /// Reaches outside Herald (social platforms, the web).
+    open_world: bool,
+}
+
+const TIMES: &str = " Times are ISO 8601 with an offset (2026-12-01T09:00:00+01:00); results give them in UTC and in the user's time zone (`…Local`).";
+
+const SPECS: &[Spec] = &[
+    Spec {
+        name: "list_integrations",
+        title: "List connected accounts",
+        description: "Lists the social accounts connected to Herald (id, platform, name, status). Use the ids as integrationIds when creating posts. Only ACTIVE integrations can be scheduled to.",
+        schema: schema_for_type::<NoArgs>,
+        scope: Scope::IntegrationsRead,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "get_platform_rules",
+        title: "Platform rules",
+        description: "What each platform accepts: maximum length as that platform counts it (Mastodon counts URLs as 23, Bluesky counts graphemes, X weighs CJK and emoji double), media limits, whether threads are supported. Check before writing a post.",
+        schema: schema_for_type::<PlatformArgs>,
+        scope: Scope::PostsRead,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "validate_post",
+        title: "Check a post",
+        description: "Dry run of create_post: per-integration lengths, errors and warnings. Saves nothing. Takes the same arguments as create_post.",
+        schema: schema_for_type::<PostArgs>,
+        scope: Scope::PostsRead,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "create_post",
+        title: "Create a post",
+        description: "Creates a post for one or more integrations: status DRAFT (saved, not published), SCHEDULED (needs scheduledFor) or NOW. Optional thread (replies, in order), per-integration overrides, media URLs and tags. Scheduling or publishing needs the posts:publish scope; without it only drafts can be made, for a person to approve.",
+        schema: schema_for_type::<PostArgs>,
+        scope: Scope::PostsWrite,
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: true,
+    },
+    Spec {
+        name: "list_posts",
+        title: "List posts",
+        description: "Lists posts newest first, filtered by status, scheduled time window or integration; pass nextCursor as cursor for more.",
+        schema: schema_for_type::<ListPostsArgs>,
+        scope: Scope::PostsRead,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "get_post",
+        title: "Get a post",
+        description: "One post with the status of each target (QUEUED, PUBLISHING, PUBLISHED, FAILED, UNCONFIRMED), published URLs and errors.",
+        schema: schema_for_type::<PostIdArgs>,
+        scope: Scope::PostsRead,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "update_post",
+        title: "Edit or reschedule a post",
+        description: "Changes a draft or scheduled post: only the fields given are replaced. Refused once publishing started. Changing a scheduled post needs posts:publish.",
+        schema: schema_for_type::<UpdatePostArgs>,
+        scope: Scope::PostsWrite,
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        open_world: true,
+    },
+    Spec {
+        name: "delete_post",
+        title: "Delete a post",
+        description: "Deletes a post from Herald and cancels its pending deliveries. Does not remove anything already published on a platform.",
+        schema: schema_for_type::<PostIdArgs>,
+        scope: Scope::PostsWrite,
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "publish_post",
+        title: "Publish now",
+        description: "Publishes a draft or scheduled post right away. Needs posts:publish.",
+        schema: schema_for_type::<PostIdArgs>,
+        scope: Scope::PostsPublish,
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: true,
+    },
+    Spec {
+        name: "find_next_slot",
+        title: "Next free slot",
+        description: "The next posting slot of an integration (its daily posting times, in its time zone) that no queued post occupies.",
+        schema: schema_for_type::<IntegrationIdArgs>,
+        scope: Scope::PostsRead,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "get_post_analytics",
+        title: "Post analytics",
+        description: "How a post did on each platform: delivery status, URL, publish time and the engagement metrics the platform reports.",
+        schema: schema_for_type::<PostIdArgs>,
+        scope: Scope::AnalyticsRead,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "get_integration_analytics",
+        title: "Account activity",
+        description: "An integration's daily activity over the last `days` days (default 30): posts published and failed per day.",
+        schema: schema_for_type::<IntegrationAnalyticsArgs>,
+        scope: Scope::AnalyticsRead,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "upload_media_from_url",
+        title: "Upload media from a URL",
+        description: "Downloads an image or video from a public http(s) URL into Herald's media library (type checked from the bytes, size limited, no private addresses) and returns its id for mediaIds.",
+        schema: schema_for_type::<MediaArgs>,
+        scope: Scope::PostsWrite,
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: true,
+    },
+];
+
+/// The tools a caller may use. A key sees only the tools its scopes allow,
+/// so a read-only assistant is never offered a write.
+pub fn tools_for(caller: &Caller) -> Vec<Tool> {
+    SPECS
+        .iter()
+        .filter(|spec| match &caller.credential {
+            Credential::ApiKey { scopes, .. } => scopes.contains(spec.scope),
+            Credential::Session => true,
+        })
+        .map(|spec| {
+            let mut description = spec.description.to_string();
+            if !spec.read_only || spec.name.contains("post") {
+                description.push_str(TIMES);
+            }
+            Tool::new(spec.name, description, (spec.schema)()).with_title(spec.title).with_annotations(
+                ToolAnnotations::with_title(spec.title)
+                    .read_only(spec.read_only)
+                    .destructive(spec.destructive)
+                    .idempotent(spec.idempotent)
+                    .open_world(spec.open_world),
+            )
+        })
+        .collect()
+}
+
+pub fn is_known(name: &str) -> bool {
+    SPECS.iter().any(|spec| spec.name == name)
+}
+
+/// A failed call: the REST error code and message, or bad arguments.
+pub enum CallError {
+    App(AppError),
+    Arguments(String),
+}
+
+impl From<AppError> for CallError {
+    fn from(error: AppError) -> Self {
+        Self::App(error)
+    }
+}
+
+fn args<T: for<'de> Deserialize<'de>>(raw: Value) -> Result<T, CallError> {
+    serde_json::from_value(raw).map_err(|e| CallError::Arguments(e.to_string()))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, CallError> {
+    serde_json::to_value(value).map_err(|e| CallError::App(AppError::internal(e)))
+}
+
+/// Runs a tool as `caller`.
+pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: Value) -> Result<Value, CallError> {
+    let post = |value: Value| with_local_times(value, timezone);
+    Ok(match name {
+        "list_integrations" => {
+            let _: NoArgs = args(raw)?;
+            json!({ "integrations": to_json(&app.list_integrations(caller).await?)? })
+        }
+        "get_platform_rules" => {
+            let PlatformArgs { platform } = args(raw)?;
+            caller.require(Scope::PostsRead)?;
+            let rules: Vec<_> = herald_core::platform::PLATFORMS
+                .iter()
+                .filter(|r| platform.as_deref().is_none_or(|p| p == r.id))
+                .collect();
+            if rules.is_empty() {
+                return Err(AppError::from(herald_core::ValidationError::new("platform", "unknown platform")).into());
+            }
+            json!({ "platforms": to_json(&rules)? })
+        }
+        "validate_post" => {
+            let input: PostArgs = args(raw)?;
+            to_json(&app.validate_post(caller, input.into_input()).await?)?
+        }
+        "create_post" => {
+            let input: PostArgs = args(raw)?;
+            post(to_json(&app.create_post(caller, input.into_input(), CreatedVia::Mcp).await?)?)
+        }
+        "list_posts" => {
+            let a: ListPostsArgs = args(raw)?;
+            let query = ListPostsQuery {
+                status: a.status,
+                from: a.from,
+                to: a.to,
+                integration: a.integration_id.map(|id| id.to_string()),
+                limit: a.limit,
+                cursor: a.cursor,
+            };
+            let mut page = to_json(&app.list_posts(caller, query).await?)?;
+            if let Some(posts) = page.get_mut("posts").and_then(Value::as_array_mut) {
+                for item in posts.iter_mut() {
+                    *item = with_local_times(item.take(), timezone);
+                }
+            }
+            page
+        }
+        "get_post" => {
+            let PostIdArgs { post_id } = args(raw)?;
+            post(to_json(&app.get_post(caller, post_id).await?)?)
+        }
+        "update_post" => {
+            let a: UpdatePostArgs = args(raw)?;
+            let input = UpdatePostInput {
+                content: a.content,
+                platforms: a.integration_ids,
+                scheduled_for: a.scheduled_for.map(Some),
+                status: a.status,
+                media_urls: a.media_urls,
+                media_ids: a.media_ids,
+                thread: a.thread.map(|items| items.into_iter().map(thread_item).collect()),
+                overrides: a.overrides.map(overrides),
+                tags: a.tags,
+            };
+            post(to_json(&app.update_post(caller, a.post_id, input).await?)?)
+        }
+        "delete_post" => {
+            let PostIdArgs { post_id } = args(raw)?;
+            app.delete_post(caller, post_id).await?;
+            json!({ "deleted": true, "postId": post_id })
+        }
+        "publish_post" => {
+            let PostIdArgs { post_id } = args(raw)?;
+            post(to_json(&app.publish_post_now(caller, post_id).await?)?)
+        }
+        "find_next_slot" => {
+            let IntegrationIdArgs { integration_id } = args(raw)?;
+            to_json(&app.next_slot(caller, integration_id).await?)?
+        }
+        "get_post_analytics" => {
+            let PostIdArgs { post_id } = args(raw)?;
+            to_json(&app.post_analytics(caller, post_id).await?)?
+        }
+        "get_integration_analytics" => {
+            let a: IntegrationAnalyticsArgs = args(raw)?;
+            to_json(&app.integration_analytics(caller, a.integration_id, a.days).await?)?
+        }
+        "upload_media_from_url" => {
+            let a: MediaArgs = args(raw)?;
+            to_json(&app.upload_media_from_url(caller, &a.url, a.alt_text).await?)?
+        }
+        other => return Err(CallError::Arguments(format!("unknown tool `{other}`"))),
+    })
+}
