@@ -5,7 +5,7 @@
 //
 //   node receiver.js PORT_FILE        listens on 127.0.0.1, a free port,
 //                                     written to PORT_FILE when ready
-//   GET  /count    {"count": N}                     (cheap, for polling)
+//   GET  /count    "COUNT UNIQUE" as text              (cheap, for polling)
 //   GET  /stats    count, unique keys, duplicates, first/last arrival,
 //                  first/last scheduledFor, lateness p50/p99/max (ms)
 //   POST /reset    forgets everything (between scenarios)
@@ -126,7 +126,7 @@ function send(res, status, body) {
 let answerId = 0;
 const server = http.createServer((req, res) => {
   const arrived = nowMs();
-  if (req.method === 'GET' && req.url === '/count') return send(res, 200, { count: state.count });
+  if (req.method === 'GET' && req.url === '/count') return res.end(`${state.count} ${state.keys.size}\n`);
   if (req.method === 'GET' && req.url === '/stats') return send(res, 200, stats());
   if (req.method === 'POST' && req.url === '/reset') {
     req.resume();

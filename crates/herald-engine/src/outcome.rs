@@ -63,6 +63,12 @@ impl Engine {
 
     pub(crate) async fn record_published(&self, mut delivery: Delivery) -> StoreResult<()> {
         let at = now();
+        let platform = delivery.integration.platform.clone();
+        metrics::counter!("herald_targets_published_total", "platform" => platform.clone()).increment(1);
+        if let Some(due) = delivery.post.scheduled_for {
+            let latency = (at - due).to_std().unwrap_or_default().as_secs_f64();
+            metrics::histogram!("herald_publish_latency_seconds", "platform" => platform).record(latency);
+        }
         let target = &mut delivery.target;
         target.status = "PUBLISHED".into();
         target.published_at = Some(at);
@@ -79,6 +85,8 @@ impl Engine {
     /// fail and ask for the account to be reconnected.
     pub(crate) async fn record_failure(&self, mut delivery: Delivery, error: &ProviderError) -> StoreResult<()> {
         let at = now();
+        let platform = delivery.integration.platform.clone();
+        metrics::counter!("herald_provider_errors_total", "platform" => platform.clone(), "class" => error.class.name()).increment(1);
         let retry = match error.class {
             ErrorClass::Retryable { after } => self.retry_delay(delivery.target.attempts, after),
             ErrorClass::Unknown => self.retry_delay(delivery.target.attempts, None),
@@ -99,6 +107,8 @@ impl Engine {
                 Ok(())
             }
             None => {
+                metrics::counter!("herald_targets_failed_total", "platform" => platform, "class" => error.class.name())
+                    .increment(1);
                 target.status = "FAILED".into();
                 target.next_attempt_at = None;
                 target.last_error_message = Some(match error.class {

@@ -48,6 +48,7 @@ pub(crate) async fn sweep(engine: &Engine) -> StoreResult<usize> {
         ));
         failed.updated_at = now();
         if queue.resolve(&read, &failed).await? {
+            metrics::counter!("herald_targets_failed_total", "platform" => "any", "class" => "MISSED").increment(1);
             resolved += 1;
             events.push(target_event(&txn, &failed, "post_failed").await?);
         }
@@ -100,6 +101,7 @@ impl Engine {
                 }
             };
             if Queue(txn).resolve(&read, &next).await? {
+                metrics::counter!("herald_interrupted_deliveries_total", "outcome" => kind).increment(1);
                 resolved += 1;
                 requeued |= next.status == "QUEUED";
                 events.push(target_event(txn, &next, kind).await?);

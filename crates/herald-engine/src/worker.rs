@@ -145,6 +145,7 @@ impl Worker {
         }
         txn.commit().await?;
         if !claimed.is_empty() {
+            metrics::counter!("herald_targets_claimed_total").increment(claimed.len() as u64);
             tracing::debug!(worker = %self.id, count = claimed.len(), "claimed due targets");
         }
         Ok(claimed)

@@ -178,6 +178,20 @@ impl Store {
         Ok(row.map(|r| r.try_get_by_index::<bool>(0)).transpose()?.unwrap_or(false))
     }
 
+    /// Connections open in the pool, and how many of them are idle.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match self.backend {
+            Backend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            Backend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        }
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
         self.db.execute_unprepared("SELECT 1").await?;
@@ -216,6 +230,129 @@ impl Store {
     pub async fn close(self) -> StoreResult<()> {
         Ok(self.db.close().await?)
     }
+
+    /// Writes a consistent copy of a SQLite database to `dest` while other
+    /// connections keep reading and writing (`VACUUM INTO` runs in one read
+    /// transaction). `dest` must not exist.
+    pub async fn snapshot_sqlite_into(&self, dest: &std::path::Path) -> StoreResult<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Db(DbErr::Custom("VACUUM INTO is SQLite only".into())));
+        }
+        let path = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Db(DbErr::Custom(format!("{} is not valid UTF-8", dest.display()))))?;
+        // A string literal rather than a bound parameter: the statement is not
+        // prepared by every driver version, and quoting is all it needs.
+        self.db.execute_unprepared(&format!("VACUUM INTO '{}'", path.replace('\'', "''"))).await?;
+        Ok(())
+    }
+
+    /// Row counts of the main tables, as a backup manifest reports them; a
+    /// table that does not exist yet counts 0.
+    pub async fn row_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        row_counts(&self.db, self.backend).await
+    }
+
+    /// Names of the migrations recorded as applied, in order (including any
+    /// this build does not know, written by a newer Herald).
+    pub async fn applied_migrations(&self) -> StoreResult<Vec<String>> {
+        applied_migrations(&self.db, self.backend).await
+    }
+
+    /// PostgreSQL: opens a read-only repeatable-read transaction and exports
+    /// its snapshot, so that `pg_dump --snapshot` and the row counts see the
+    /// very same data.
+    pub async fn export_pg_snapshot(&self) -> StoreResult<PgSnapshot> {
+        if self.backend != Backend::Postgres {
+            return Err(StoreError::Db(DbErr::Custom("snapshots are exported on PostgreSQL only".into())));
+        }
+        let options = TransactionOptions {
+            isolation_level: Some(sea_orm::IsolationLevel::RepeatableRead),
+            access_mode: Some(sea_orm::AccessMode::ReadOnly),
+            ..TransactionOptions::default()
+        };
+        let txn = self.db.begin_with_options(options).await?;
+        let row = txn.query_one_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_export_snapshot()")).await?;
+        let id = row
+            .map(|r| r.try_get_by_index::<String>(0))
+            .transpose()?
+            .ok_or_else(|| StoreError::Db(DbErr::Custom("pg_export_snapshot() returned nothing".into())))?;
+        Ok(PgSnapshot { txn, id })
+    }
+}
+
+/// Tables whose row counts a backup records.
+pub const COUNTED_TABLES: &[&str] = &["users", "posts", "post_targets", "integrations", "media", "events"];
+
+/// An exported PostgreSQL snapshot; valid until `release`.
+pub struct PgSnapshot {
+    txn: DatabaseTransaction,
+    id: String,
+}
+
+impl PgSnapshot {
+    /// The id to pass to `pg_dump --snapshot`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub async fn row_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        row_counts(&self.txn, Backend::Postgres).await
+    }
+
+    pub async fn applied_migrations(&self) -> StoreResult<Vec<String>> {
+        applied_migrations(&self.txn, Backend::Postgres).await
+    }
+
+    pub async fn release(self) -> StoreResult<()> {
+        Ok(self.txn.commit().await?)
+    }
+}
+
+async fn table_exists<C: ConnectionTrait>(conn: &C, backend: Backend, table: &str) -> StoreResult<bool> {
+    let statement = match backend {
+        Backend::Sqlite => Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+            [table.into()],
+        ),
+        Backend::Postgres => Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1",
+            [table.into()],
+        ),
+    };
+    let row = conn.query_one_raw(statement).await?;
+    Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0) > 0)
+}
+
+async fn row_counts<C: ConnectionTrait>(conn: &C, backend: Backend) -> StoreResult<Vec<(String, i64)>> {
+    let mut counts = Vec::new();
+    for table in COUNTED_TABLES {
+        let count = if table_exists(conn, backend, table).await? {
+            // Table names come from the constant above, never from input.
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let row = conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql)).await?;
+            row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0)
+        } else {
+            0
+        };
+        counts.push((table.to_string(), count));
+    }
+    Ok(counts)
+}
+
+async fn applied_migrations<C: ConnectionTrait>(conn: &C, backend: Backend) -> StoreResult<Vec<String>> {
+    if !table_exists(conn, backend, "seaql_migrations").await? {
+        return Ok(Vec::new());
+    }
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT version FROM seaql_migrations ORDER BY version",
+        ))
+        .await?;
+    rows.iter().map(|r| r.try_get_by_index::<String>(0).map_err(StoreError::from)).collect()
 }
 
 /// A database URL with its password replaced, fit for logs and `doctor`.

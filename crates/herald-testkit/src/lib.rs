@@ -47,6 +47,8 @@ pub struct TestOptions {
     /// Engine tunables, fast by default so tests need not wait.
     pub engine: EngineConfig,
     pub provider_timeout: Duration,
+    /// Token `/metrics` requires, if any.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for TestOptions {
@@ -70,6 +72,7 @@ impl Default for TestOptions {
                 ..EngineConfig::default()
             },
             provider_timeout: Duration::from_secs(3),
+            metrics_token: None,
         }
     }
 }
@@ -142,6 +145,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
     );
     let engine = Engine::new(store.clone(), Registry::new(&provider_settings), vault, options.engine.clone());
     let (shutdown, stopped) = watch::channel(false);
+    herald_web::metrics::install();
     store.spawn_listener();
     if options.run_engine {
         let (worker, scheduler) = (engine.clone(), engine.clone());
@@ -156,6 +160,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
         cors_origins: Vec::new(),
         body_limit: options.body_limit,
         serve_api: true,
+        metrics_token: options.metrics_token.clone(),
     };
     let state = AppState { app: app.clone(), config: Arc::new(config), shutdown: stopped.clone() };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");

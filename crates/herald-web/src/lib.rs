@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod metrics;
 mod middleware;
 mod openapi;
 mod routes;
@@ -67,6 +68,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
     let mut app = api
         .nest("/api", routes::docs::routes(spec_json))
         .merge(routes::uploads::routes())
+        .route("/metrics", axum::routing::get(metrics::render))
         .merge(extra.with_state(()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

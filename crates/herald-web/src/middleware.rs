@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -32,11 +32,22 @@ pub async fn request_id_and_log(request: Request, next: Next) -> Response {
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     let method = request.method().clone();
     let path = redact_keys(request.uri().path());
+    // The route template, not the path: ids must not multiply the series.
+    // Written `/api/posts/:id`, which every Prometheus tool reads easily.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().replace('{', ":").replace('}', ""));
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let started = Instant::now();
     let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed_ms = elapsed * 1000.0;
+    metrics::counter!("herald_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("herald_http_request_duration_seconds", "method" => method.to_string(), "route" => route)
+        .record(elapsed);
     span.in_scope(|| {
         if path == "/api/health" && status == 200 {
             tracing::debug!(status, elapsed_ms, "request finished");

@@ -19,6 +19,8 @@ pub struct WebConfig {
     pub body_limit: usize,
     /// Serve the API (roles `web`, `api` or `mcp`); otherwise only health.
     pub serve_api: bool,
+    /// `HERALD_METRICS_TOKEN`: when set, `/metrics` needs it as a bearer token.
+    pub metrics_token: Option<String>,
 }
 
 impl WebConfig {

@@ -1,4 +1,4 @@
-//! The command line: `herald serve | migrate | user | apikey | doctor`.
+//! The command line: `herald serve | migrate | user | apikey | backup | restore | doctor`.
 
 use std::path::PathBuf;
 
@@ -42,6 +42,10 @@ pub enum Command {
         #[arg(long, env = "HERALD_API_KEY", hide_env_values = true)]
         api_key: String,
     },
+    /// Back up the database, media and secrets into one archive (Herald may keep running).
+    Backup(BackupArgs),
+    /// Restore an archive made by `herald backup` (stop Herald first).
+    Restore(RestoreArgs),
     /// Check configuration and database; exit non-zero on a problem.
     Doctor {
         /// Machine-readable output.
@@ -58,6 +62,34 @@ pub struct ServeArgs {
     /// Port to listen on (default 5000, or $PORT).
     #[arg(long)]
     pub port: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Directory to write `herald-YYYYMMDD-HHMMSS.tar.gz` into (default
+    /// $HERALD_BACKUP_DIR, else <data dir>/backups).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Delete backups in that directory older than this many days (never
+    /// the newest; default $HERALD_BACKUP_KEEP_DAYS, else 7).
+    #[arg(long)]
+    pub keep_days: Option<u32>,
+    /// Print one JSON summary on stdout and nothing else.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup archive (`herald-….tar.gz`).
+    pub file: PathBuf,
+    /// Restore even though the database already has users or posts (the
+    /// current data is moved aside, not deleted).
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON summary on stdout and nothing else.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -71,6 +71,8 @@ pub struct Config {
     /// Comma-separated extra host names the MCP endpoint answers to
     /// (loopback and MAIN_URL's host always are).
     pub mcp_allowed_hosts: String,
+    /// When set, `/metrics` requires `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
     /// Delivery attempts in all before a target fails.
     pub retry_max_attempts: u32,
     /// Delay before the first retry (doubles each time, with jitter).
@@ -86,6 +88,12 @@ pub struct Config {
     pub provider_timeout_seconds: u64,
     /// How long shutdown waits for deliveries in flight.
     pub shutdown_grace_seconds: u64,
+    /// Where backups are written (default `<data dir>/backups`).
+    pub backup_dir: Option<PathBuf>,
+    /// Cron expression (UTC) for backups taken by the scheduler role; unset: none.
+    pub backup_schedule: Option<String>,
+    /// Backups older than this many days are deleted after each backup.
+    pub backup_keep_days: u32,
 }
 
 impl Default for Config {
@@ -109,6 +117,7 @@ impl Default for Config {
             rate_limit_posts: 10,
             cors_origins: String::new(),
             mcp_allowed_hosts: String::new(),
+            metrics_token: None,
             retry_max_attempts: 5,
             retry_base_seconds: 30.0,
             retry_max_seconds: 3600,
@@ -117,6 +126,9 @@ impl Default for Config {
             worker_concurrency: 16,
             provider_timeout_seconds: 15,
             shutdown_grace_seconds: 10,
+            backup_dir: None,
+            backup_schedule: None,
+            backup_keep_days: 7,
         }
     }
 }
@@ -206,6 +218,7 @@ impl Config {
         if self.database_max_connections == 0 {
             bail!("HERALD_DATABASE_MAX_CONNECTIONS must be at least 1");
         }
+        crate::backup::schedule::check(self.backup_schedule.as_deref())?;
         Ok(())
     }
 
@@ -275,6 +288,10 @@ impl Config {
         hosts.extend(self.mcp_allowed_hosts.split(',').map(str::trim).filter(|h| !h.is_empty()).map(str::to_string));
         hosts.dedup();
         hosts
+    }
+
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup_dir.clone().unwrap_or_else(|| self.data_dir.join("backups"))
     }
 
     pub fn secrets_file(&self) -> PathBuf {

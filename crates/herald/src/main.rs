@@ -1,6 +1,7 @@
 //! Herald's composition root: parse the command line, read the
 //! configuration, and run the command.
 
+mod backup;
 mod cli;
 mod commands;
 mod config;
@@ -42,6 +43,8 @@ async fn main() -> ExitCode {
         Command::Migrate { dry_run } => commands::migrate::run(config, dry_run).await,
         Command::User(command) => commands::user::run(config, command).await,
         Command::Apikey(command) => commands::apikey::run(config, command).await,
+        Command::Backup(args) => commands::backup::run(config, args).await,
+        Command::Restore(args) => commands::restore::run(config, args).await,
         Command::Doctor { json } => commands::doctor::run(config, json).await,
         Command::Mcp { api_key } => commands::mcp::run(config, api_key).await,
     };

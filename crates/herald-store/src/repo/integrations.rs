@@ -48,6 +48,11 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
         Ok(integration::Entity::find().filter(integration::Column::Status.eq("ACTIVE")).all(self.0).await?)
     }
 
+    /// Integrations of every workspace that must be reconnected (for `doctor`).
+    pub async fn needing_reconnect(&self) -> StoreResult<Vec<IntegrationRow>> {
+        Ok(integration::Entity::find().filter(integration::Column::Status.eq("NEEDS_RECONNECT")).all(self.0).await?)
+    }
+
     /// Any integration by id, whatever its workspace (for the engine).
     pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<IntegrationRow>> {
         Ok(integration::Entity::find_by_id(id).one(self.0).await?)

@@ -91,3 +91,14 @@ db_test!(async fn scopes_are_enforced_with_403(app) {
     promote.expect_error(403, "FORBIDDEN");
     drafter.put(&format!("/api/posts/{draft_id}"), json!({"content": "edited draft"})).await.expect(200);
 });
+
+db_test!(async fn someone_elses_key_cannot_be_listed_or_revoked(app) {
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let key = ada.api_key(None).await;
+    let ada_keys = ada.session.get("/api/api-keys").await;
+    let id = ada_keys.body[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(bob.session.get("/api/api-keys").await.expect(200), &json!([]));
+    bob.session.delete(&format!("/api/api-keys/{id}")).await.expect_error(404, "NOT_FOUND");
+    app.with_key(&key).get("/api/me").await.expect(200);
+});

@@ -256,3 +256,59 @@ db_test!(async fn events_stream_to_the_owner_only(app) {
     let quiet = tokio::time::timeout(Duration::from_millis(300), bob_stream.chunk()).await;
     assert!(quiet.is_err() || quiet.unwrap().unwrap().is_none_or(|c| !String::from_utf8_lossy(&c).contains("post_")), "bob sees none of ada's events");
 });
+
+db_test!(async fn metrics_describe_real_traffic_in_prometheus_format(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    receiver.push_reply(Reply::Status { status: 500, body: "oops".into(), retry_after: None });
+    let post = api.post("/api/posts", json!({"content": "measured", "platforms": [hook]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    api.get("/api/posts/not-a-uuid").await;
+
+    let scraped = app.anonymous().get("/metrics").await;
+    assert_eq!(scraped.status, 200);
+    assert!(scraped.header("content-type").unwrap().starts_with("text/plain"));
+    let lines = scraped.text.lines().map(|l| Ok(l.to_string()));
+    let parsed = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
+    let find = |name: &str| parsed.samples.iter().filter(|s| s.metric == name).collect::<Vec<_>>();
+    let requests = find("herald_http_requests_total");
+    assert!(requests.iter().any(|s| s.labels.get("route") == Some("/api/posts") && s.labels.get("status") == Some("201")));
+    assert!(requests.iter().any(|s| s.labels.get("route") == Some("/api/posts/:id") && s.labels.get("status") == Some("404")));
+    assert!(!find("herald_http_request_duration_seconds").is_empty());
+    assert!(find("herald_targets_published_total").iter().any(|s| s.labels.get("platform") == Some("webhook")));
+    assert!(find("herald_provider_errors_total").iter().any(|s| s.labels.get("class") == Some("RETRYABLE")));
+    assert!(!find("herald_publish_latency_seconds").is_empty());
+    assert!(!find("herald_targets_claimed_total").is_empty());
+    for gauge in ["herald_build_info", "herald_db_pool_connections", "herald_targets_due", "herald_queue_lag_seconds", "herald_database_up"] {
+        assert!(!find(gauge).is_empty(), "{gauge} missing");
+    }
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_require_a_token() {
+    let options = TestOptions { metrics_token: Some("scrape-token".into()), ..TestOptions::default() };
+    let app = herald_testkit::spawn_app_with(herald_testkit::Backend::Sqlite, options).await.unwrap();
+    app.anonymous().get("/metrics").await.expect_error(401, "UNAUTHORIZED");
+    let scraper = app.with_authorization("Bearer scrape-token");
+    assert_eq!(scraper.get("/metrics").await.status, 200);
+}
+
+db_test!(async fn a_thread_retry_resumes_after_the_last_item_that_succeeded(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    // First item goes through, the second fails once, then everything passes.
+    receiver.push_reply(Reply::Ok);
+    receiver.push_reply(Reply::Status { status: 502, body: "bad gateway".into(), retry_after: None });
+    let post = api
+        .post("/api/posts", json!({"content": "one", "platforms": [hook], "thread": [{"content": "two"}, {"content": "three"}]}))
+        .await;
+    let done = app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    assert_eq!(done["targets"][0]["attempts"], 2);
+    let contents: Vec<String> =
+        receiver.deliveries().iter().map(|d| format!("{}:{}", d.status, d.body["item"]["content"].as_str().unwrap())).collect();
+    assert_eq!(contents, ["200:one", "502:two", "200:two", "200:three"], "the first item was not sent again");
+});

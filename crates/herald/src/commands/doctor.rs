@@ -58,6 +58,7 @@ pub async fn run(config: Config, json: bool) -> Result<ExitCode> {
                 }),
                 Err(error) => checks.push(Check { name: "migrations", ok: false, detail: error.to_string() }),
             }
+            checks.extend(queue_checks(&store).await);
         }
         Err(error) => checks.push(Check { name: "database", ok: false, detail: format!("{error:#}") }),
     }
@@ -83,6 +84,7 @@ pub async fn run(config: Config, json: bool) -> Result<ExitCode> {
     } else {
         checks.push(Check { name: "secrets", ok: true, detail: "JWT_SECRET and ENCRYPTION_KEY set".into() });
     }
+    checks.extend(disk_checks(&config));
     if config.main_url().starts_with("http://") && !is_local(&config.main_url()) {
         warnings.push(format!("MAIN_URL {} is not https: session cookies are not marked Secure", config.main_url()));
     }
@@ -115,12 +117,79 @@ fn print_human(report: &Report) {
     }
     println!("\nChecks:");
     for check in &report.checks {
-        println!("  [{}] {:<15} {}", if check.ok { " ok " } else { "FAIL" }, check.name, check.detail);
+        println!("  [{}] {:<16} {}", if check.ok { " ok " } else { "FAIL" }, check.name, check.detail);
     }
     for warning in &report.warnings {
         println!("  [warn] {warning}");
     }
     println!("\n{}", if report.ok { "All checks passed." } else { "Some checks failed." });
+}
+
+/// Queue lag (how late the oldest due delivery is) and integrations that
+/// need reconnecting: what the seed's health check looked at in Redis.
+async fn queue_checks(store: &herald_store::Store) -> Vec<Check> {
+    use herald_store::repo::{Integrations, Posts};
+    let mut checks = Vec::new();
+    match Posts(store.conn()).due_summary(herald_store::now()).await {
+        Ok((due, oldest)) => {
+            let late = oldest.map_or(0, |t| (herald_store::now() - t).num_seconds().max(0));
+            checks.push(Check {
+                name: "queue",
+                // A minute of lag means no worker is delivering.
+                ok: late < QUEUE_LAG_LIMIT_SECONDS,
+                detail: if due == 0 {
+                    "nothing due".into()
+                } else {
+                    format!(
+                        "{due} deliveries due, the oldest {late} s late{}",
+                        if late >= QUEUE_LAG_LIMIT_SECONDS { " — is a worker running?" } else { "" }
+                    )
+                },
+            });
+        }
+        Err(error) => checks.push(Check { name: "queue", ok: false, detail: error.to_string() }),
+    }
+    match Integrations(store.conn()).needing_reconnect().await {
+        Ok(rows) if rows.is_empty() => {
+            checks.push(Check { name: "integrations", ok: true, detail: "none needs reconnecting".into() })
+        }
+        Ok(rows) => {
+            let names: Vec<String> = rows.iter().map(|r| format!("{} ({})", r.display_name, r.platform)).collect();
+            checks.push(Check {
+                name: "integrations",
+                ok: false,
+                detail: format!("need reconnecting: {}", names.join(", ")),
+            });
+        }
+        Err(error) => checks.push(Check { name: "integrations", ok: false, detail: error.to_string() }),
+    }
+    checks
+}
+
+/// How late the oldest due delivery may be before doctor calls it a problem.
+const QUEUE_LAG_LIMIT_SECONDS: i64 = 60;
+/// Free space below which doctor fails: backups and the database need room.
+const MIN_FREE_BYTES: u64 = 512 * 1024 * 1024;
+
+fn disk_checks(config: &Config) -> Vec<Check> {
+    let mut places = vec![("disk (data)", config.data_dir.clone())];
+    let backups = config.data_dir.join("backups");
+    if backups.exists() {
+        places.push(("disk (backups)", backups));
+    }
+    places
+        .into_iter()
+        .map(|(name, path)| match fs4::available_space(&path) {
+            Ok(free) => Check {
+                name,
+                ok: free >= MIN_FREE_BYTES,
+                detail: format!("{} MB free on {}", free / 1024 / 1024, path.display()),
+            },
+            Err(error) => {
+                Check { name, ok: false, detail: format!("cannot read free space of {}: {error}", path.display()) }
+            }
+        })
+        .collect()
 }
 
 fn check_data_dir(config: &Config) -> Result<(), String> {

@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
 pub mod apikey;
+pub mod backup;
 pub mod doctor;
 pub mod mcp;
 pub mod migrate;
+pub mod restore;
 pub mod serve;
 pub mod user;
 

@@ -22,6 +22,7 @@ use crate::config::Config;
 const BODY_LIMIT: usize = 1024 * 1024;
 
 pub async fn run(config: Config) -> Result<ExitCode> {
+    herald_web::metrics::install();
     let (app, secrets) = open_app(&config).await?;
     let store = app.store().clone();
     store.spawn_listener();
@@ -42,6 +43,9 @@ pub async fn run(config: Config) -> Result<ExitCode> {
         let (engine, stopped) = (engine.clone(), stopped.clone());
         roles.spawn(async move { engine.run_worker(stopped).await });
     }
+    if config.has_role("scheduler") && config.backup_schedule.is_some() {
+        roles.spawn(crate::backup::run_scheduled_backups(config.clone(), store.clone(), stopped.clone()));
+    }
 
     let serve_api = ["web", "api", "mcp"].iter().any(|role| config.has_role(role));
     let web = WebConfig {
@@ -51,6 +55,7 @@ pub async fn run(config: Config) -> Result<ExitCode> {
         cors_origins: config.cors_origins(),
         body_limit: BODY_LIMIT,
         serve_api,
+        metrics_token: config.metrics_token.as_ref().map(|t| t.expose().to_string()).filter(|t| !t.is_empty()),
     };
     let state = AppState { app: app.clone(), config: Arc::new(web), shutdown: stopped.clone() };
     let address = format!("{}:{}", config.host, config.port);

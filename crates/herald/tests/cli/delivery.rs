@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{Server, herald};
 
-const SECRET: &str = "kill-test-secret-0123456789";
+pub(crate) const SECRET: &str = "kill-test-secret-0123456789";
 
 pub(crate) fn with_engine_env(mut command: Command, database_url: Option<&str>) -> Command {
     command
@@ -26,7 +26,7 @@ pub(crate) fn with_engine_env(mut command: Command, database_url: Option<&str>) 
 }
 
 /// Registers, creates a key and connects the receiver; returns (http client with key, integration id).
-async fn set_up(base: &str, receiver: &WebhookReceiver) -> (reqwest::Client, String, String) {
+pub(crate) async fn set_up(base: &str, receiver: &WebhookReceiver) -> (reqwest::Client, String, String) {
     let session = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let registered = session
         .post(format!("{base}/api/auth/register"))
@@ -56,7 +56,7 @@ async fn set_up(base: &str, receiver: &WebhookReceiver) -> (reqwest::Client, Str
     (reqwest::Client::new(), key["key"].as_str().unwrap().to_string(), hook["id"].as_str().unwrap().to_string())
 }
 
-async fn create_posts(
+pub(crate) async fn create_posts(
     client: &reqwest::Client,
     base: &str,
     key: &str,
@@ -85,7 +85,7 @@ async fn create_posts(
     ids
 }
 
-async fn statuses(client: &reqwest::Client, base: &str, key: &str, ids: &[String]) -> Vec<String> {
+pub(crate) async fn statuses(client: &reqwest::Client, base: &str, key: &str, ids: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for id in ids {
         let post: Value =
@@ -156,7 +156,7 @@ async fn sigkill_mid_delivery_loses_nothing_and_duplicates_nothing_on_sqlite() {
     }
 }
 
-async fn fresh_database(label: &str) -> Option<(String, sea_orm::DatabaseConnection, String)> {
+pub(crate) async fn fresh_database(label: &str) -> Option<(String, sea_orm::DatabaseConnection, String)> {
     use sea_orm::{ConnectionTrait, Database};
     let admin_url = std::env::var("HERALD_TEST_PG_URL").ok()?;
     let name = format!("herald_{label}_{}", crate::uuid_suffix());
@@ -166,7 +166,7 @@ async fn fresh_database(label: &str) -> Option<(String, sea_orm::DatabaseConnect
     Some((format!("{base}/{name}"), admin, name))
 }
 
-async fn drop_database(admin: sea_orm::DatabaseConnection, name: &str) {
+pub(crate) async fn drop_database(admin: sea_orm::DatabaseConnection, name: &str) {
     use sea_orm::ConnectionTrait;
     admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
 }

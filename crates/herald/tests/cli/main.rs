@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod delivery;
+mod mcp;
+mod ops;
 
 const BIN: &str = env!("CARGO_BIN_EXE_herald");
 
