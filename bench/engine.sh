@@ -367,6 +367,7 @@ tag_log() {
 }
 
 declare -A R      # results: R[ID.field]
+add_note() { R[$1.note]="${R[$1.note]:+${R[$1.note]}; }$2"; }
 ORDER=()          # result rows in the order they ran
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -396,19 +397,37 @@ run_engine() {
     setup_account "$port" "$dir"
     receiver POST /reset >/dev/null
     if [[ $mode == burst ]]; then
-        local pilot=$((count / 20)) margin_ms
+        local pilot=$((count / 20)) margin_ms chunk created=0 size left elapsed_ms
         ((pilot < 200)) && pilot=200
         ((pilot > 5000)) && pilot=5000
         create_posts "$port" "$pilot" "$(iso_ms $(($(now_ms) + 86400000)))" DRAFT "$dir/pilot.json"
-        # Creation may slow down as the tables grow: 1.5x the pilot's time,
-        # plus 10 s for stopping the API process and starting the workers.
-        margin_ms=$(calc "int($count / $CREATE_RATE * 1500) + 10000")
+        # Creation slows down as the tables grow (and whenever anything else
+        # runs): twice the pilot's time, plus 10 s for stopping the API process
+        # and starting the workers.
+        margin_ms=$(calc "int($count / $CREATE_RATE * 2000) + 10000")
         due_ms=$(( ($(now_ms) + margin_ms + 999) / 1000 * 1000 ))
         last_due_ms=$due_ms
         log "[$id] pilot: $(printf '%.0f' "$CREATE_RATE") posts/s; creating $count posts due at $(iso_ms "$due_ms")"
+        # In 20 chunks: if the rate of the last chunk says the rest cannot be
+        # created in time, go on with the posts created so far (and say so)
+        # rather than create posts that are due before the workers run.
+        chunk=$(( (count + 19) / 20 ))
         start_ms=$(now_ms)
-        create_posts "$port" "$count" "$(iso_ms "$due_ms")" SCHEDULED "$dir/create.json"
-        log "[$id] created $count posts in $(calc "($(now_ms) - $start_ms) / 1000") s ($(printf '%.0f' "$CREATE_RATE")/s)"
+        while ((created < count)); do
+            size=$(( count - created < chunk ? count - created : chunk ))
+            create_posts "$port" "$size" "$(iso_ms "$due_ms")" SCHEDULED "$dir/create.json"
+            created=$((created + size))
+            left=$((count - created))
+            if ((left > 0 && $(now_ms) + $(calc "int($left / $CREATE_RATE * 1000)") > due_ms - 5000)); then
+                log "[$id] WARNING: creation too slow ($(printf '%.0f' "$CREATE_RATE") posts/s); going on with $created posts"
+                add_note "$id" "only $created of $count posts created before the due time"
+                break
+            fi
+        done
+        elapsed_ms=$(( $(now_ms) - start_ms ))
+        count=$created
+        CREATE_RATE=$(calc "$count / ($elapsed_ms / 1000)")
+        log "[$id] created $count posts in $(calc "$elapsed_ms / 1000") s ($(printf '%.0f' "$CREATE_RATE")/s)"
     else
         due_ms=$(( ($(now_ms) + 15000 + 999) / 1000 * 1000 ))
         for ((i = 0; i < count; i++)); do
@@ -434,7 +453,7 @@ run_engine() {
     local early_ms=$((due_ms - $(now_ms)))
     if ((early_ms < 0)); then
         log "[$id] WARNING: the workers started $((-early_ms)) ms after the posts were due; lateness includes it"
-        R[$id.note]="workers started $(calc "-$early_ms / 1000") s late"
+        add_note "$id" "workers started $(calc "-$early_ms / 1000") s late"
     else
         log "[$id] workers ready $(calc "$early_ms / 1000") s before the first post is due"
     fi
@@ -450,7 +469,7 @@ run_engine() {
         ((unique >= count)) && break
         if ((now > deadline_ms)); then
             log "[$id] TIMEOUT: $unique of $count delivered ${TIMEOUT}s after the last due time"
-            R[$id.note]="TIMEOUT after ${TIMEOUT}s"
+            add_note "$id" "TIMEOUT after ${TIMEOUT}s"
             break
         fi
         if ((got != seen)); then
@@ -458,11 +477,11 @@ run_engine() {
             seen_ms=$now
         elif ((now > last_due_ms && now - seen_ms > STALL * 1000)); then
             log "[$id] STALLED: no delivery for ${STALL}s, $unique of $count delivered"
-            R[$id.note]="stalled (${STALL}s without a delivery)"
+            add_note "$id" "stalled (${STALL}s without a delivery)"
             break
         fi
         for pid in "${worker_pids[@]}"; do
-            kill -0 "$pid" 2>/dev/null || { R[$id.note]="a worker process exited"; log "[$id] worker $pid exited"; break 2; }
+            kill -0 "$pid" 2>/dev/null || { add_note "$id" "a worker process exited"; log "[$id] worker $pid exited"; break 2; }
         done
         if ((now - progress_ms >= 10000 && now >= due_ms)); then
             log "[$id] $unique of $count delivered"
@@ -590,7 +609,8 @@ row() { # row ID TARGET_TEXT VERDICT
     printf '%-34s %8s %9s %11s %8s %9s %9s %5s  %-24s %s\n' \
         "${R[$id.label]} (c=${R[$id.conc]})" "${R[$id.count]}" "${R[$id.delivered]}" \
         "$(if [[ $id == D ]]; then echo -; else fmt "${R[$id.rate]}" '%.0f/s'; fi)" "$(fmt "${R[$id.total]}" '%.1f s')" \
-        "$(ms_as_s "${R[$id.p50]}")" "$(ms_as_s "${R[$id.p99]}")" "${R[$id.dups]}" "$2" "$3"
+        "$(ms_as_s "${R[$id.p50]}")" "$(ms_as_s "${R[$id.p99]}")" "${R[$id.dups]}" "$2" \
+        "$3${R[$id.note]:+ — note: ${R[$id.note]}}"
 }
 
 # Throughput targets are for 100k posts; a smaller N is held to the same rate.

@@ -226,6 +226,19 @@ impl App {
         })
     }
 
+    /// Whether a caller's credential still holds: a key revoked or expired
+    /// since a long-lived session (MCP) started must stop working there too.
+    pub async fn still_authorized(&self, caller: &Caller) -> AppResult<()> {
+        let Credential::ApiKey { id, .. } = &caller.credential else { return Ok(()) };
+        let key = ApiKeys(self.store.conn()).by_id(*id).await?;
+        match key {
+            Some(key) if key.is_active && key.expires_at.is_none_or(|at| at > now()) => Ok(()),
+            Some(key) if !key.is_active => Err(AppError::Unauthorized("this API key has been revoked".into())),
+            Some(_) => Err(AppError::Unauthorized("this API key has expired".into())),
+            None => Err(AppError::Unauthorized("invalid API key".into())),
+        }
+    }
+
     /// The signed-in user, as `GET /me` shows them.
     pub async fn me(&self, caller: &Caller) -> AppResult<UserView> {
         let user = Users(self.store.conn()).by_id(caller.user_id).await?.ok_or(AppError::NotFound("user"))?;

@@ -110,6 +110,9 @@ impl ServerHandler for HeraldMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let caller = self.caller(&context.extensions)?;
+        if let Err(error) = self.app.still_authorized(&caller).await {
+            return Err(McpError::invalid_request(error.to_string(), None));
+        }
         Ok(ListToolsResult::with_all_items(tools::tools_for(&caller)))
     }
 
@@ -122,6 +125,9 @@ impl ServerHandler for HeraldMcp {
             return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
         }
         let caller = self.caller(&context.extensions)?;
+        if let Err(error) = self.app.still_authorized(&caller).await {
+            return Ok(tool_error(&error).into());
+        }
         let timezone = match self.app.me(&caller).await {
             Ok(me) => me.timezone,
             Err(error) => return Ok(tool_error(&error).into()),

@@ -30,6 +30,10 @@ pub(crate) fn forward_events(app: App, caller: Caller, peer: Peer<RoleServer>) {
             if !FORWARDED.contains(&event.kind.as_str()) {
                 continue;
             }
+            if app.still_authorized(&caller).await.is_err() {
+                tracing::info!("API key revoked or expired: no more notifications for this MCP session");
+                return;
+            }
             let level = match event.kind.as_str() {
                 "post_failed" | "post_unconfirmed" | "integration_needs_reconnect" => LoggingLevel::Warning,
                 _ => LoggingLevel::Info,

@@ -142,6 +142,11 @@ impl Store {
         if let Some(schema) = &options.schema {
             connect.set_schema_search_path(schema.clone());
         }
+        if backend == Backend::Postgres && is_loopback_without_sslmode(&options.url) {
+            // TLS to a database on the same machine protects nothing, and
+            // preparing it costs ~0.3 s per start; an explicit sslmode wins.
+            connect.map_sqlx_postgres_opts(|opts| opts.ssl_mode(sea_orm::sqlx::postgres::PgSslMode::Disable));
+        }
         let db = Database::connect(connect).await?;
         Ok(Self { db, backend, signals: std::sync::Arc::new(signals::Signals::new()) })
     }
@@ -355,6 +360,22 @@ async fn applied_migrations<C: ConnectionTrait>(conn: &C, backend: Backend) -> S
     rows.iter().map(|r| r.try_get_by_index::<String>(0).map_err(StoreError::from)).collect()
 }
 
+/// A PostgreSQL URL to this machine that does not choose an `sslmode`.
+fn is_loopback_without_sslmode(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else { return false };
+    // `postgres:` is not a special scheme, so IP hosts arrive as text.
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(name)) => {
+            name == "localhost"
+                || name.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    loopback && !parsed.query_pairs().any(|(key, _)| key == "sslmode")
+}
+
 /// A database URL with its password replaced, fit for logs and `doctor`.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -376,5 +397,9 @@ mod tests {
         assert_eq!(redact_url("sqlite://data/herald.db"), "sqlite://data/herald.db");
         assert_eq!(Backend::of_url("postgresql://x"), Some(Backend::Postgres));
         assert_eq!(Backend::of_url("mysql://x"), None);
+        assert!(is_loopback_without_sslmode("postgres://u@127.0.0.1:5432/h"));
+        assert!(is_loopback_without_sslmode("postgres://u@localhost/h"));
+        assert!(!is_loopback_without_sslmode("postgres://u@127.0.0.1/h?sslmode=require"));
+        assert!(!is_loopback_without_sslmode("postgres://u@db.example.com/h"));
     }
 }

@@ -45,6 +45,10 @@ impl<C: ConnectionTrait> ApiKeys<'_, C> {
         Ok(api_key::Entity::find().filter(api_key::Column::KeyHash.eq(key_hash)).one(self.0).await?)
     }
 
+    pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<ApiKeyRow>> {
+        Ok(api_key::Entity::find_by_id(id).one(self.0).await?)
+    }
+
     pub async fn list_for_user(&self, user_id: Uuid) -> StoreResult<Vec<ApiKeyRow>> {
         Ok(api_key::Entity::find()
             .filter(api_key::Column::UserId.eq(user_id))
