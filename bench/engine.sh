@@ -30,6 +30,9 @@
 #                          a delivery (once its last post is due)
 #   BULLMQ_CONCURRENCY=64  BullMQ worker concurrency
 #   CREATE_CONNECTIONS=16  oha connections while creating posts
+#   CREATE_MARGIN          due time = now + CREATE_MARGIN x the creation time
+#                          the pilot predicts + 10 s (default 2 on SQLite,
+#                          3 on PostgreSQL, where creation slows down more)
 #   BENCH_SKIP_BUILD=1     use the existing target/release/herald
 #   BENCH_KEEP=1           keep the work directory (logs, receiver stats, data)
 #   PGHOST / PGPORT / PGUSER  (default 127.0.0.1 / 5432 / postgres)
@@ -401,10 +404,11 @@ run_engine() {
         ((pilot < 200)) && pilot=200
         ((pilot > 5000)) && pilot=5000
         create_posts "$port" "$pilot" "$(iso_ms $(($(now_ms) + 86400000)))" DRAFT "$dir/pilot.json"
-        # Creation slows down as the tables grow (and whenever anything else
-        # runs): twice the pilot's time, plus 10 s for stopping the API process
-        # and starting the workers.
-        margin_ms=$(calc "int($count / $CREATE_RATE * 2000) + 10000")
+        # Creation slows down as the tables grow, more on PostgreSQL, and
+        # whenever anything else runs: CREATE_MARGIN times the pilot's time,
+        # plus 10 s for stopping the API process and starting the workers.
+        local factor=${CREATE_MARGIN:-$([[ $backend == postgres ]] && echo 3 || echo 2)}
+        margin_ms=$(calc "int($count / $CREATE_RATE * $factor * 1000) + 10000")
         due_ms=$(( ($(now_ms) + margin_ms + 999) / 1000 * 1000 ))
         last_due_ms=$due_ms
         log "[$id] pilot: $(printf '%.0f' "$CREATE_RATE") posts/s; creating $count posts due at $(iso_ms "$due_ms")"
@@ -517,6 +521,11 @@ run_engine() {
     R[$id.p99]=$(jq -r '.latenessMs.p99 // "nan"' "$s")
     R[$id.max]=$(jq -r '.latenessMs.max // "nan"' "$s")
     R[$id.create]=${CREATE_RATE:-}
+    # Rate over the first and the second half of the deliveries.
+    local half_ms
+    half_ms=$(jq -r '.arrivalAfterFirstDueMs.p50 // 0' "$s")
+    R[$id.half1]=$(calc "$half_ms > 0 ? ${R[$id.delivered]} / 2 / ($half_ms / 1000) : 0")
+    R[$id.half2]=$(calc "$total_s * 1000 > $half_ms ? ${R[$id.delivered]} / 2 / ($total_s - $half_ms / 1000) : 0")
     # CPU from the due time to the last delivery.
     local wall_s
     wall_s=$(calc "($last_ms - $due_ms) / 1000")
@@ -671,11 +680,13 @@ plain_row() { # rows without a throughput target: duplicates and completeness on
     echo
     echo "Context per run. CPU from the due time to the last delivery, 100% = one core; machine = all $(nproc) cores."
     echo "postgres = every process named postgres (includes other users of the server, if any)."
-    printf '  %-20s %7s %5s %8s %7s %9s %9s %8s  %s\n' run workers c "create/s" herald postgres receiver machine \
-        "Herald log lines: run / shutdown; note"
+    echo "halves = delivered/s over the first and over the second half of the deliveries."
+    printf '  %-20s %7s %5s %8s %11s %7s %9s %9s %8s  %s\n' run workers c "create/s" "halves /s" herald postgres \
+        receiver machine "Herald log lines: run / shutdown; note"
     for id in $(printf '%s\n' "${!R[@]}" | sed -n 's/\.label$//p' | sort); do
-        printf '  %-20s %7s %5s %8s %7s %9s %9s %8s  %s\n' "$id" "${R[$id.workers]}" "${R[$id.conc]}" \
+        printf '  %-20s %7s %5s %8s %11s %7s %9s %9s %8s  %s\n' "$id" "${R[$id.workers]}" "${R[$id.conc]}" \
             "$( [[ -n ${R[$id.create]} ]] && fmt "${R[$id.create]}" '%.0f' || echo -)" \
+            "$(if [[ $id == D ]]; then echo -; else fmt "${R[$id.half1]}" '%.0f' && fmt "${R[$id.half2]}" ' / %.0f'; fi)" \
             "$(fmt "$(calc "${R[$id.cpu]} * 100")" '%.0f%%')" "$(fmt "$(calc "${R[$id.pgcpu]} * 100")" '%.0f%%')" \
             "$(fmt "$(calc "${R[$id.rcpu]} * 100")" '%.0f%%')" "$(fmt "${R[$id.busy]}" '%.0f%%')" \
             "$((${R[$id.issues]} - ${R[$id.shutdown_issues]})) / ${R[$id.shutdown_issues]}${R[$id.note]:+ / ${R[$id.note]}}"

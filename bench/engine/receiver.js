@@ -95,6 +95,7 @@ function percentile(sorted, p) {
 function stats() {
   const s = state;
   const late = s.lateness.slice(0, s.count).sort();
+  const arrived = s.arrival.slice(0, s.count).sort();
   let keysDuplicated = 0;
   for (const times of s.keys.values()) if (times > 1) keysDuplicated += 1;
   const finite = (x) => (Number.isFinite(x) ? x : null);
@@ -108,6 +109,14 @@ function stats() {
     lastArrivalMs: finite(s.lastArrival),
     firstDueMs: finite(s.firstDue),
     lastDueMs: finite(s.lastDue),
+    // When the first 10 %, half and 90 % of the requests had arrived,
+    // in ms after the first due time: shows whether the rate changes as the
+    // queue drains.
+    arrivalAfterFirstDueMs: {
+      p10: arrived.length ? percentile(arrived, 10) - s.firstDue : null,
+      p50: arrived.length ? percentile(arrived, 50) - s.firstDue : null,
+      p90: arrived.length ? percentile(arrived, 90) - s.firstDue : null,
+    },
     latenessMs: {
       min: late.length ? late[0] : null,
       p50: percentile(late, 50),
