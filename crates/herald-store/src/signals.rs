@@ -105,11 +105,13 @@ impl Store {
         let store = self.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(error) = store.listen_once().await {
-                    tracing::warn!(%error, "LISTEN connection lost; reconnecting");
-                }
+                let result = store.listen_once().await;
+                // A closed pool means Herald is shutting down, not a lost connection.
                 if store.db.get_postgres_connection_pool().is_closed() {
                     return;
+                }
+                if let Err(error) = result {
+                    tracing::warn!(%error, "LISTEN connection lost; reconnecting");
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
