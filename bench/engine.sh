@@ -32,7 +32,8 @@
 #   CREATE_CONNECTIONS=16  oha connections while creating posts
 #   CREATE_MARGIN          due time = now + CREATE_MARGIN x the creation time
 #                          the pilot predicts + 10 s (default 2 on SQLite,
-#                          3 on PostgreSQL, where creation slows down more)
+#                          4 on PostgreSQL, where creation slows down more;
+#                          1.3 x the rate an earlier run of the same size saw)
 #   BENCH_SKIP_BUILD=1     use the existing target/release/herald
 #   BENCH_KEEP=1           keep the work directory (logs, receiver stats, data)
 #   PGHOST / PGPORT / PGUSER  (default 127.0.0.1 / 5432 / postgres)
@@ -372,6 +373,7 @@ tag_log() {
 declare -A R      # results: R[ID.field]
 add_note() { R[$1.note]="${R[$1.note]:+${R[$1.note]}; }$2"; }
 ORDER=()          # result rows in the order they ran
+declare -A CREATED_N CREATED_RATE   # largest creation so far per backend: posts, posts/s
 CLK_TCK=$(getconf CLK_TCK)
 
 # run_engine ID LABEL BACKEND WORKERS COUNT CONCURRENCY MODE
@@ -404,14 +406,21 @@ run_engine() {
         ((pilot < 200)) && pilot=200
         ((pilot > 5000)) && pilot=5000
         create_posts "$port" "$pilot" "$(iso_ms $(($(now_ms) + 86400000)))" DRAFT "$dir/pilot.json"
-        # Creation slows down as the tables grow, more on PostgreSQL, and
+        # Creation slows down as the tables grow, much more on PostgreSQL, and
         # whenever anything else runs: CREATE_MARGIN times the pilot's time,
         # plus 10 s for stopping the API process and starting the workers.
-        local factor=${CREATE_MARGIN:-$([[ $backend == postgres ]] && echo 3 || echo 2)}
-        margin_ms=$(calc "int($count / $CREATE_RATE * $factor * 1000) + 10000")
+        # When an earlier run on this backend created at least as many posts,
+        # its overall rate (if slower) with a margin of 1.3 is used instead.
+        local factor=${CREATE_MARGIN:-$([[ $backend == postgres ]] && echo 4 || echo 2)} rate=$CREATE_RATE
+        if ((${CREATED_N[$backend]:-0} >= count)); then
+            rate=$(calc "${CREATED_RATE[$backend]} < $rate ? ${CREATED_RATE[$backend]} : $rate")
+            factor=${CREATE_MARGIN:-1.3}
+        fi
+        margin_ms=$(calc "int($count / $rate * $factor * 1000) + 10000")
         due_ms=$(( ($(now_ms) + margin_ms + 999) / 1000 * 1000 ))
         last_due_ms=$due_ms
-        log "[$id] pilot: $(printf '%.0f' "$CREATE_RATE") posts/s; creating $count posts due at $(iso_ms "$due_ms")"
+        log "[$id] pilot: $(printf '%.0f' "$CREATE_RATE") posts/s; expecting $(printf '%.0f' "$rate")/s x $factor;" \
+            "creating $count posts due at $(iso_ms "$due_ms")"
         # In 20 chunks: if the rate of the last chunk says the rest cannot be
         # created in time, go on with the posts created so far (and say so)
         # rather than create posts that are due before the workers run.
@@ -431,6 +440,10 @@ run_engine() {
         elapsed_ms=$(( $(now_ms) - start_ms ))
         count=$created
         CREATE_RATE=$(calc "$count / ($elapsed_ms / 1000)")
+        if ((count >= ${CREATED_N[$backend]:-0})); then
+            CREATED_N[$backend]=$count
+            CREATED_RATE[$backend]=$CREATE_RATE
+        fi
         log "[$id] created $count posts in $(calc "$elapsed_ms / 1000") s ($(printf '%.0f' "$CREATE_RATE")/s)"
     else
         due_ms=$(( ($(now_ms) + 15000 + 999) / 1000 * 1000 ))
