@@ -249,6 +249,8 @@ unset DATABASE_URL HERALD_CONFIG HERALD_ROLES HERALD_WORKER_CONCURRENCY
 now_ms() { date +%s%3N; }
 iso_ms() { date -u -d "@$(awk -v ms="$1" 'BEGIN { printf "%.3f", ms / 1000 }')" +%Y-%m-%dT%H:%M:%S.%3N+00:00; }
 calc() { awk "BEGIN { print ($*) }"; }
+# div A B: A / B, or 0 when B is 0 (calc would fail on a literal x / 0).
+div() { awk -v a="$1" -v b="$2" 'BEGIN { print (b != 0 ? a / b : 0) }'; }
 fmt() { awk -v x="$1" -v f="$2" 'BEGIN { printf f, x }'; }
 ms_as_s() { if [[ $1 == nan || -z $1 ]]; then echo "-"; else fmt "$(calc "$1 / 1000")" '%.2f s'; fi; }
 free_port() {
@@ -439,7 +441,7 @@ run_engine() {
         done
         elapsed_ms=$(( $(now_ms) - start_ms ))
         count=$created
-        CREATE_RATE=$(calc "$count / ($elapsed_ms / 1000)")
+        CREATE_RATE=$(div "$count" "$(calc "$elapsed_ms / 1000")")
         if ((count >= ${CREATED_N[$backend]:-0})); then
             CREATED_N[$backend]=$count
             CREATED_RATE[$backend]=$CREATE_RATE
@@ -529,7 +531,7 @@ run_engine() {
     R[$id.dups]=$(jq .duplicates "$s")
     R[$id.bad]=$(jq .badRequests "$s")
     R[$id.total]=$total_s
-    R[$id.rate]=$(calc "$total_s > 0 ? $(jq .unique "$s") / $total_s : 0")
+    R[$id.rate]=$(div "$(jq .unique "$s")" "$total_s")
     R[$id.p50]=$(jq -r '.latenessMs.p50 // "nan"' "$s")
     R[$id.p99]=$(jq -r '.latenessMs.p99 // "nan"' "$s")
     R[$id.max]=$(jq -r '.latenessMs.max // "nan"' "$s")
@@ -537,8 +539,8 @@ run_engine() {
     # Rate over the first and the second half of the deliveries.
     local half_ms
     half_ms=$(jq -r '.arrivalAfterFirstDueMs.p50 // 0' "$s")
-    R[$id.half1]=$(calc "$half_ms > 0 ? ${R[$id.delivered]} / 2 / ($half_ms / 1000) : 0")
-    R[$id.half2]=$(calc "$total_s * 1000 > $half_ms ? ${R[$id.delivered]} / 2 / ($total_s - $half_ms / 1000) : 0")
+    R[$id.half1]=$(div "$(calc "${R[$id.delivered]} / 2")" "$(calc "$half_ms / 1000")")
+    R[$id.half2]=$(div "$(calc "${R[$id.delivered]} / 2")" "$(calc "$total_s - $half_ms / 1000")")
     # CPU from the due time to the last delivery.
     local wall_s
     wall_s=$(calc "($last_ms - $due_ms) / 1000")
@@ -590,7 +592,7 @@ tune() {
 read -r t0 i0 <<<"$(machine_cpu)"
 sleep 2
 read -r t1 i1 <<<"$(machine_cpu)"
-BUSY_BEFORE=$(calc "$t1 > $t0 ? 100 * (1 - ($i1 - $i0) / ($t1 - $t0)) : 0")
+BUSY_BEFORE=$(calc "100 * (1 - $(div "$((i1 - i0))" "$((t1 - t0))"))")
 if (($(calc "$BUSY_BEFORE > 10 ? 1 : 0"))); then
     log "WARNING: the machine is $(fmt "$BUSY_BEFORE" '%.0f')% busy before the benchmark; results will be skewed"
 fi
@@ -668,7 +670,9 @@ plain_row() { # rows without a throughput target: duplicates and completeness on
             C) rate_row C "$TARGET_PG2_S" ;;
             D)
                 ok=1; why=()
-                (($(calc "${R[D.p99]} <= $TARGET_D_P99_MS ? 1 : 0"))) || { ok=0; why+=("p99"); }
+                if [[ ${R[D.p99]} == nan ]] || (($(calc "${R[D.p99]} > $TARGET_D_P99_MS ? 1 : 0"))); then
+                    ok=0; why+=("p99")
+                fi
                 [[ ${R[D.delivered]} == "${R[D.count]}" ]] || { ok=0; why+=("missing"); }
                 [[ ${R[D.dups]} == 0 ]] || { ok=0; why+=("duplicates"); }
                 row D "p99 ≤ 1 s, dups 0" "$(verdict "$ok" "$(IFS=,; echo "${why[*]}")")" ;;
@@ -683,7 +687,7 @@ plain_row() { # rows without a throughput target: duplicates and completeness on
             "$(fmt "$(e '.jobsPerSec // 0')" '%.0f/s')" "$(fmt "$(e '.totalSeconds // 0')" '%.1f s')" \
             "$(ms_as_s "$(e '.latenessMs.p50 // "nan"')")" "$(ms_as_s "$(e '.latenessMs.p99 // "nan"')")" \
             "$(e .duplicates)" "(reference)" \
-            "$( [[ -n ${R[A.rate]:-} ]] && fmt "$(calc "$(e '.jobsPerSec // 0') / ${R[A.rate]}")" '%.1fx Herald A')"
+            "$( [[ -n ${R[A.rate]:-} ]] && fmt "$(div "$(e '.jobsPerSec // 0')" "${R[A.rate]}")" '%.1fx Herald A')"
     elif has_scenario E; then
         echo "E BullMQ: not run (Redis unavailable or the run failed; see the log above)"
     fi
