@@ -36,6 +36,44 @@ pub struct PlatformRules {
     pub max_media: usize,
     pub requires_media: bool,
     pub supports_threads: bool,
+    /// MIME types the platform takes as attachments.
+    pub media_types: &'static [&'static str],
+    /// Largest image file, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest video file, in bytes.
+    pub max_video_bytes: u64,
+    /// Shorter limit for the text of an item that carries media, where the
+    /// platform has one (Telegram captions).
+    pub max_caption_length: Option<usize>,
+}
+
+/// What most platforms take.
+const COMMON_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4"];
+const IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+const MB: u64 = 1024 * 1024;
+
+impl PlatformRules {
+    /// Same rules with the platform's media limits.
+    const fn media(mut self, types: &'static [&'static str], max_image_bytes: u64, max_video_bytes: u64) -> Self {
+        self.media_types = types;
+        self.max_image_bytes = max_image_bytes;
+        self.max_video_bytes = max_video_bytes;
+        self
+    }
+
+    const fn caption(mut self, max: usize) -> Self {
+        self.max_caption_length = Some(max);
+        self
+    }
+
+    pub fn accepts_media_type(&self, mime: &str) -> bool {
+        self.media_types.contains(&mime)
+    }
+
+    /// Largest file of this type, in bytes.
+    pub fn max_bytes_for(&self, mime: &str) -> u64 {
+        if mime.starts_with("video/") { self.max_video_bytes } else { self.max_image_bytes }
+    }
 }
 
 const fn rules(
@@ -47,7 +85,19 @@ const fn rules(
     requires_media: bool,
     supports_threads: bool,
 ) -> PlatformRules {
-    PlatformRules { id, name, max_length, counting, max_media, requires_media, supports_threads }
+    PlatformRules {
+        id,
+        name,
+        max_length,
+        counting,
+        max_media,
+        requires_media,
+        supports_threads,
+        media_types: COMMON_MEDIA,
+        max_image_bytes: 8 * MB,
+        max_video_bytes: 50 * MB,
+        max_caption_length: None,
+    }
 }
 
 use LengthCounting::{Characters, CharactersUrlsAs23, Graphemes, Utf16, XWeighted};
@@ -55,14 +105,14 @@ use LengthCounting::{Characters, CharactersUrlsAs23, Graphemes, Utf16, XWeighted
 /// Every platform Herald knows, with its documented limits (platforms.md).
 pub const PLATFORMS: &[PlatformRules] = &[
     rules("webhook", "Webhook", 100_000, Characters, 10, false, true),
-    rules("mastodon", "Mastodon", 500, CharactersUrlsAs23, 4, false, true),
-    rules("bluesky", "Bluesky", 300, Graphemes, 4, false, true),
-    rules("telegram", "Telegram", 4096, Utf16, 10, false, true),
-    rules("discord", "Discord", 2000, Characters, 10, false, true),
-    rules("slack", "Slack", 40_000, Characters, 0, false, true),
+    rules("mastodon", "Mastodon", 500, CharactersUrlsAs23, 4, false, true).media(COMMON_MEDIA, 16 * MB, 99 * MB),
+    rules("bluesky", "Bluesky", 300, Graphemes, 4, false, true).media(IMAGES, 1_000_000, 50 * MB),
+    rules("telegram", "Telegram", 4096, Utf16, 10, false, true).media(COMMON_MEDIA, 10 * MB, 50 * MB).caption(1024),
+    rules("discord", "Discord", 2000, Characters, 10, false, true).media(COMMON_MEDIA, 10 * MB, 10 * MB),
+    rules("slack", "Slack", 40_000, Characters, 0, false, true).media(&[], 0, 0),
     rules("nostr", "Nostr", 10_000, Characters, 4, false, true),
-    rules("lemmy", "Lemmy", 10_000, Characters, 1, false, true),
-    rules("devto", "DEV", 100_000, Characters, 1, false, false),
+    rules("lemmy", "Lemmy", 10_000, Characters, 1, false, true).media(IMAGES, 8 * MB, 0),
+    rules("devto", "DEV", 100_000, Characters, 1, false, false).media(IMAGES, 8 * MB, 0),
     rules("wordpress", "WordPress", 100_000, Characters, 10, false, false),
     rules("x", "X", 280, XWeighted, 4, false, true),
     rules("linkedin", "LinkedIn", 3000, Characters, 9, false, true),

@@ -158,6 +158,7 @@ fn request_for(
         item_count: items.len(),
         content: item.content.clone(),
         media_urls: item.media_urls.clone(),
+        media: Vec::new(),
         tags: serde_json::from_value(delivery.post.tags.clone()).unwrap_or_default(),
         scheduled_for: delivery.post.scheduled_for,
         root: done.first().map(published),

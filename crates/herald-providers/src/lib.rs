@@ -84,6 +84,60 @@ pub struct PublishedItem {
     pub url: Option<String>,
 }
 
+/// A media file of an item, read from Herald's media store (or downloaded
+/// when the post referred to an outside URL) before the provider is called.
+#[derive(Clone)]
+pub struct Attachment {
+    /// Where the file can be fetched publicly (platforms that take URLs).
+    pub url: String,
+    /// Sniffed from the bytes when stored, e.g. `image/png`.
+    pub mime: String,
+    pub alt_text: Option<String>,
+    /// The file itself (platforms that want an upload).
+    pub data: bytes::Bytes,
+}
+
+impl Attachment {
+    pub fn is_image(&self) -> bool {
+        self.mime.starts_with("image/")
+    }
+
+    pub fn is_video(&self) -> bool {
+        self.mime.starts_with("video/")
+    }
+
+    /// A file name with the right extension, for multipart uploads.
+    pub fn file_name(&self, index: usize) -> String {
+        let extension =
+            self.mime.rsplit('/').next().unwrap_or("bin").replace("jpeg", "jpg").replace("quicktime", "mov");
+        format!("media-{index}.{extension}")
+    }
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("url", &self.url)
+            .field("mime", &self.mime)
+            .field("alt_text", &self.alt_text)
+            .field("bytes", &self.data.len())
+            .finish()
+    }
+}
+
+/// How an account is connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthKind {
+    /// `POST /integrations` with credentials the user already has.
+    Credentials,
+    /// An OAuth authorization flow with app credentials from the operator.
+    Oauth,
+}
+
+/// Engagement counters as the platform reports them, e.g. `likes`, `reposts`.
+pub type Metrics = BTreeMap<String, i64>;
+
 /// Everything a provider needs to publish one item.
 #[derive(Debug, Clone)]
 pub struct PublishRequest {
@@ -98,6 +152,9 @@ pub struct PublishRequest {
     pub item_count: usize,
     pub content: String,
     pub media_urls: Vec<String>,
+    /// The item's media with their bytes; empty for providers whose
+    /// [`Provider::wants_media_bytes`] is false.
+    pub media: Vec<Attachment>,
     pub tags: Vec<String>,
     pub scheduled_for: Option<DateTime<Utc>>,
     /// The first item, when this is a reply.
@@ -141,6 +198,30 @@ pub trait Provider: Send + Sync {
         Recovery::Unconfirmable
     }
 
+    fn auth_kind(&self) -> AuthKind {
+        AuthKind::Credentials
+    }
+
+    /// JSON Schema of the credentials `connect` takes (shown by
+    /// `GET /platforms`, used by the web UI to build the connect form).
+    fn credentials_schema(&self) -> Value;
+
+    /// JSON Schema of the per-post settings (`overrides.<id>.settings`).
+    fn settings_schema(&self) -> Value {
+        serde_json::json!({ "type": "object", "properties": {}, "additionalProperties": false })
+    }
+
+    /// Problems with a target's settings, as `(field under settings, message)`,
+    /// checked when a post is created or updated.
+    fn check_settings(&self, _settings: &Value) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Whether `publish` needs the media bytes (an upload) rather than URLs.
+    fn wants_media_bytes(&self) -> bool {
+        true
+    }
+
     /// Checks credentials against the platform before anything is stored.
     async fn connect(&self, credentials: &Value) -> Result<ConnectedAccount, ProviderError>;
 
@@ -150,6 +231,17 @@ pub trait Provider: Send + Sync {
     }
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError>;
+
+    /// Whether [`Provider::fetch_metrics`] reports anything.
+    fn has_metrics(&self) -> bool {
+        false
+    }
+
+    /// Engagement of a published post (its first item), where the platform
+    /// exposes it.
+    async fn fetch_metrics(&self, _credentials: &Value, _item: &PublishedItem) -> Result<Metrics, ProviderError> {
+        Ok(Metrics::new())
+    }
 
     /// The platform's own write quota per account, if it has one.
     fn rate_budget(&self) -> Option<RateBudget> {
@@ -165,6 +257,14 @@ pub struct ProviderSettings {
     pub request_timeout: Duration,
     /// `HERALD_PROVIDER_<ID>_API_BASE` overrides, by provider id.
     pub api_base: BTreeMap<String, String>,
+}
+
+impl ProviderSettings {
+    /// The API base of a platform with a fixed host, unless overridden by
+    /// `HERALD_PROVIDER_<ID>_API_BASE` (tests, proxies), without a trailing slash.
+    pub fn api_base(&self, id: &str, default: &str) -> String {
+        self.api_base.get(id).map_or(default, String::as_str).trim_end_matches('/').to_string()
+    }
 }
 
 impl Default for ProviderSettings {

@@ -70,6 +70,27 @@ impl Provider for Webhook {
         Recovery::ResendWithSameKey
     }
 
+    fn credentials_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "required": ["url", "secret"],
+            "properties": {
+                "url": { "type": "string", "format": "uri", "title": "Webhook URL", "description": "Where each post is POSTed as JSON." },
+                "secret": { "type": "string", "minLength": MIN_SECRET_LEN, "title": "Signing secret", "writeOnly": true,
+                    "description": "Key of the X-Herald-Signature HMAC-SHA256 header." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn settings_schema(&self) -> Value {
+        json!({ "type": "object", "description": "Passed through to the receiver as target.settings." })
+    }
+
+    fn wants_media_bytes(&self) -> bool {
+        false
+    }
+
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
         let creds = credentials(value)?;
         let url = self.guard.check_url(creds.url.trim()).map_err(ProviderError::invalid)?;

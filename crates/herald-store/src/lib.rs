@@ -4,6 +4,7 @@
 //! Repositories are small structs over any `ConnectionTrait`, so the same
 //! code runs on the pool or inside a transaction (`Store::begin_write`).
 
+pub mod blobs;
 pub mod content;
 mod entity;
 mod migration;
