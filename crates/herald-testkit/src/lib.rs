@@ -49,6 +49,9 @@ pub struct TestOptions {
     pub provider_timeout: Duration,
     /// Token `/metrics` requires, if any.
     pub metrics_token: Option<String>,
+    /// `HERALD_PROVIDER_<ID>_API_BASE` overrides by provider id, pointing
+    /// fixed-host platforms (Telegram, DEV, …) at their fakes.
+    pub provider_api_base: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for TestOptions {
@@ -73,6 +76,7 @@ impl Default for TestOptions {
             },
             provider_timeout: Duration::from_secs(3),
             metrics_token: None,
+            provider_api_base: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -128,7 +132,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
     let provider_settings = ProviderSettings {
         allow_private_targets: true,
         request_timeout: options.provider_timeout,
-        ..ProviderSettings::default()
+        api_base: options.provider_api_base.clone(),
     };
     let vault = Vault::from_hex(TEST_ENCRYPTION_KEY).expect("test key");
     let app = App::new(
