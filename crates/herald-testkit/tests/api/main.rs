@@ -7,4 +7,5 @@ mod api_keys;
 mod engine;
 mod http;
 mod integrations;
+mod media;
 mod posts;
