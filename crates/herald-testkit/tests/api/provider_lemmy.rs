@@ -154,3 +154,18 @@ db_test!(async fn a_changed_password_needs_reconnecting(app) {
     let integration = api.get(&format!("/api/integrations/{integration}")).await;
     assert_eq!(integration.expect(200)["status"], "NEEDS_RECONNECT");
 });
+
+db_test!(async fn a_media_url_becomes_the_link_of_the_post(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let lemmy = FakeLemmy::start().await;
+    let integration = connect(&ada, &lemmy).await;
+    let body = json!({"content": "Sunset over the bay", "platforms": [integration], "mediaUrls": ["https://cdn.example.com/sunset.jpg"]});
+    let post_id = id_of(api.post("/api/posts", body).await.expect(201));
+    app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
+    let posts = lemmy.requests_to("/api/v3/post");
+    assert_eq!(
+        posts[0].body,
+        json!({"name": "Sunset over the bay", "community_id": COMMUNITY_ID, "url": "https://cdn.example.com/sunset.jpg"})
+    );
+});

@@ -249,3 +249,17 @@ db_test!(async fn a_real_relay_stores_verifiable_notes(app) {
     assert_eq!(tag_values(&reply, "e")[0][1], ids[0]);
     assert_eq!(tag_values(&reply, "e")[0][3], "root");
 });
+
+db_test!(async fn media_urls_are_appended_with_imeta_tags(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let relay = FakeRelay::start().await;
+    let (nostr, _) = connect(&ada, &[relay.url()]).await;
+    let body = json!({"content": "look", "platforms": [nostr], "mediaUrls": ["https://cdn.example.com/cat.png"]});
+    let post_id = id_of(api.post("/api/posts", body).await.expect(201));
+    app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
+    let event = &relay.received()[0].event;
+    assert_eq!(event["content"], "look\nhttps://cdn.example.com/cat.png");
+    assert_eq!(tag_values(event, "imeta"), vec![vec!["imeta", "url https://cdn.example.com/cat.png", "m image/png"]]);
+    assert_eq!(verify_event(event), Ok(()));
+});
