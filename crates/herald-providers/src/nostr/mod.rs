@@ -215,7 +215,13 @@ impl Provider for Nostr {
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
         let creds = credentials(value, self.allow_private)?;
-        let probes = join_all(creds.relays.iter().map(|url| relay::probe(url, self.allow_private))).await;
+        let probe = |url| async move {
+            match tokio::time::timeout(self.timeout, relay::probe(url, self.allow_private)).await {
+                Ok(result) => result,
+                Err(_) => Err("no WebSocket connection in time".to_string()),
+            }
+        };
+        let probes = join_all(creds.relays.iter().map(probe)).await;
         if !probes.iter().any(Result::is_ok) {
             let said: Vec<String> = creds
                 .relays

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use herald_store::repo::Integrations;
 use herald_testkit::fakes::lemmy::{COMMUNITY_ID, FakeLemmy, PASSWORD, USERNAME};
 use herald_testkit::{Account, db_test, id_of};
 use serde_json::{Value, json};
@@ -27,6 +28,10 @@ db_test!(async fn connecting_logs_in_and_checks_the_community(app) {
     let body = json!({"platform": "lemmy", "credentials": credentials(&lemmy, json!("rust"))});
     let connected = ada.session.post("/api/integrations", body).await;
     let view = connected.expect(201);
+    let integration = Uuid::parse_str(view["id"].as_str().unwrap()).unwrap();
+    let row = Integrations(app.store.conn()).by_id(integration).await.unwrap().unwrap();
+    assert!(!row.credentials.unwrap().contains(PASSWORD), "the password is stored sealed");
+    assert!(!connected.text.contains(PASSWORD) && !connected.text.contains("session-1"));
     let host = lemmy.url().trim_start_matches("http://").split(':').next().unwrap().to_string();
     assert_eq!(view["platformUsername"], format!("{USERNAME}@{host}"));
     assert_eq!(view["name"], "Herald Bot in !rust");

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
+use herald_store::repo::Integrations;
 use herald_testkit::fakes::nostr_relay::{FakeRelay, RelayReply, verify_event};
 use herald_testkit::{Account, db_test, id_of};
 use serde_json::{Value, json};
@@ -47,7 +48,13 @@ fn tag_values<'a>(event: &'a Value, name: &str) -> Vec<Vec<&'a str>> {
 db_test!(async fn connecting_derives_the_key_and_publishes_nothing(app) {
     let ada = app.register("ada@example.com").await;
     let relay = FakeRelay::start().await;
-    let (_, view) = connect(&ada, &[relay.url(), "ws://127.0.0.1:1".into()]).await;
+    let (integration, view) = connect(&ada, &[relay.url(), "ws://127.0.0.1:1".into()]).await;
+    // The key is stored sealed: neither form of it is readable in the database or the API.
+    let row = Integrations(app.store.conn()).by_id(integration).await.unwrap().unwrap();
+    let sealed = row.credentials.unwrap();
+    assert!(!sealed.contains(SECRET) && !sealed.contains(&nsec()));
+    let listed = ada.session.get("/api/integrations").await;
+    assert!(!listed.text.contains(SECRET) && !listed.text.contains(&nsec()));
     let pubkey = view["platformAccountId"].as_str().unwrap();
     assert_eq!(pubkey.len(), 64);
     assert!(view["platformUsername"].as_str().unwrap().starts_with("npub1"));
