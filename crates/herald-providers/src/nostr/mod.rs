@@ -138,6 +138,7 @@ fn mime_from_extension(url: &str) -> Option<&'static str> {
         "webp" => "image/webp",
         "mp4" => "video/mp4",
         "mov" => "video/quicktime",
+        "webm" => "video/webm",
         _ => return None,
     })
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use herald_store::repo::Integrations;
 use herald_testkit::fakes::nostr_relay::{FakeRelay, RelayReply, verify_event};
-use herald_testkit::{Account, db_test, id_of};
+use herald_testkit::{Account, TINY_PNG, db_test, id_of};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
@@ -269,4 +269,19 @@ db_test!(async fn media_urls_are_appended_with_imeta_tags(app) {
     assert_eq!(event["content"], "look\nhttps://cdn.example.com/cat.png");
     assert_eq!(tag_values(event, "imeta"), vec![vec!["imeta", "url https://cdn.example.com/cat.png", "m image/png"]]);
     assert_eq!(verify_event(event), Ok(()));
+});
+
+db_test!(async fn an_uploaded_image_is_linked_from_the_note(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let relay = FakeRelay::start().await;
+    let (nostr, _) = connect(&ada, &[relay.url()]).await;
+    let media = api.upload("photo.png", TINY_PNG.to_vec(), Some("A red pixel")).await.expect(201).clone();
+    let url = media["url"].as_str().unwrap();
+    let body = json!({"content": "uploaded", "platforms": [nostr], "mediaIds": [media["id"]]});
+    let post_id = id_of(api.post("/api/posts", body).await.expect(201));
+    app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
+    let event = &relay.received()[0].event;
+    assert_eq!(event["content"], format!("uploaded\n{url}"));
+    assert_eq!(tag_values(event, "imeta"), vec![vec!["imeta", &format!("url {url}"), "m image/png"]]);
 });
