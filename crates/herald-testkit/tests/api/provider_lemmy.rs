@@ -108,6 +108,14 @@ db_test!(async fn per_post_settings_pick_title_community_link_and_nsfw(app) {
     );
     let lookups = lemmy.requests_to("/api/v3/community");
     assert_eq!(lookups.last().unwrap().query.as_deref(), Some("name=photos"));
+
+    let wrong = json!({"title": "x".repeat(201), "nsfw": "yes", "flair": "hot"});
+    let body = json!({"content": "x", "platforms": [integration], "overrides": {integration.to_string(): {"settings": wrong}}});
+    let refused = api.post("/api/posts", body).await;
+    let error = refused.expect_error(422, "VALIDATION_FAILED").to_string();
+    for field in ["settings.title", "settings.nsfw", "settings.flair"] {
+        assert!(error.contains(field), "{field}: {error}");
+    }
 });
 
 db_test!(async fn a_rate_limited_post_is_retried(app) {
