@@ -2,9 +2,12 @@
 //! join-lemmy.org/api): `POST /api/v3/user/login` → `{jwt}`, `GET
 //! /api/v3/site` with `my_user` for a valid session, `GET /api/v3/community`
 //! by `id` or `name`, `POST /api/v3/post` and `POST /api/v3/comment` with
-//! `Authorization: Bearer <jwt>`. Errors are Lemmy's: `{"error": "<name>"}`
-//! with 400 (`incorrect_login` with 401, missing rows with 404). Tests can
-//! queue error answers, expire every session and require 2FA.
+//! `Authorization: Bearer <jwt>`. Errors are Lemmy 0.19's: `{"error":
+//! "<name>"}` with 400 — `incorrect_login` with 401, missing rows with 404
+//! (its `ResponseError::status_code`); the rate limiter's
+//! `rate_limit_error` is 400 in 0.19 and 429 in later versions, so tests
+//! queue either. Tests can queue error answers, expire every session and
+//! require 2FA.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;

@@ -123,13 +123,15 @@ db_test!(async fn a_rate_limited_post_is_retried(app) {
     let api = app.with_key(&ada.api_key(None).await);
     let lemmy = FakeLemmy::start().await;
     let integration = connect(&ada, &lemmy).await;
-    // Lemmy answers its rate limit as an error name (400 like its other errors).
+    // Lemmy 0.19 answers its rate limit with 400 like its other errors;
+    // later versions with 429. The error name is what counts.
     lemmy.push_error("/api/v3/post", 400, "rate_limit_error");
+    lemmy.push_error("/api/v3/post", 429, "rate_limit_error");
     let post_id = id_of(api.post("/api/posts", json!({"content": "patience", "platforms": [integration]})).await.expect(201));
     let done = app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
-    assert_eq!(done["targets"][0]["attempts"], 2);
+    assert_eq!(done["targets"][0]["attempts"], 3);
     let statuses: Vec<u16> = lemmy.requests_to("/api/v3/post").iter().map(|r| r.status).collect();
-    assert_eq!(statuses, [400, 200]);
+    assert_eq!(statuses, [400, 429, 200]);
 });
 
 db_test!(async fn an_expired_session_logs_in_again_and_publishes(app) {
