@@ -9,3 +9,5 @@ mod http;
 mod integrations;
 mod media;
 mod posts;
+mod provider_lemmy;
+mod provider_nostr;
