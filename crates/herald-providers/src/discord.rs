@@ -27,8 +27,14 @@ use crate::{
     ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem, RateBudget,
 };
 
-const DISCORD_HOSTS: &[&str] =
-    &["discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com", "ptb.discordapp.com", "canary.discordapp.com"];
+const DISCORD_HOSTS: &[&str] = &[
+    "discord.com",
+    "discordapp.com",
+    "ptb.discord.com",
+    "canary.discord.com",
+    "ptb.discordapp.com",
+    "canary.discordapp.com",
+];
 /// `SUPPRESS_EMBEDS` (1 << 2): no link previews.
 const FLAG_SUPPRESS_EMBEDS: u64 = 1 << 2;
 /// `SUPPRESS_NOTIFICATIONS` (1 << 12): a silent message.
@@ -106,7 +112,8 @@ impl Settings {
 /// The JSON body (or `payload_json`) of one execute-webhook call.
 fn payload(request: &PublishRequest, settings: &Settings) -> Value {
     // Users and roles written in the post are pinged; @everyone/@here only when asked.
-    let parse = if settings.mention_everyone { json!(["users", "roles", "everyone"]) } else { json!(["users", "roles"]) };
+    let parse =
+        if settings.mention_everyone { json!(["users", "roles", "everyone"]) } else { json!(["users", "roles"]) };
     let mut body = json!({ "content": request.content, "allowed_mentions": { "parse": parse } });
     if let Some(name) = settings.username.as_deref().filter(|n| !n.trim().is_empty()) {
         body["username"] = json!(name.trim());
@@ -481,8 +488,13 @@ mod tests {
     #[test]
     fn settings_are_checked() {
         let discord = Discord::new(HttpClient::new(&crate::ProviderSettings::default()), false);
-        assert!(discord.check_settings(&json!({"username": "Herald", "threadId": "123", "suppressEmbeds": true})).is_empty());
-        let problems = discord.check_settings(&json!({"username": "Discord bot", "threadId": "x", "threadName": "", "colour": 1}));
+        assert!(
+            discord
+                .check_settings(&json!({"username": "Herald", "threadId": "123", "suppressEmbeds": true}))
+                .is_empty()
+        );
+        let problems =
+            discord.check_settings(&json!({"username": "Discord bot", "threadId": "x", "threadName": "", "colour": 1}));
         let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
         assert_eq!(fields, ["colour", "threadId", "threadName", "username", "threadName"]);
     }

@@ -96,20 +96,39 @@ fn classify(status: u16, wait: Option<std::time::Duration>, body: &str) -> Provi
     let code = body.trim();
     let message = format!("Slack answered {status} {}", excerpt(code));
     match code {
-        "no_service" | "no_service_id" | "no_team" | "team_disabled" | "invalid_token" | "action_prohibited"
-        | "channel_not_found" | "channel_is_archived" | "posting_to_general_channel_denied" => ProviderError::new(
+        "no_service"
+        | "no_service_id"
+        | "no_team"
+        | "team_disabled"
+        | "invalid_token"
+        | "action_prohibited"
+        | "channel_not_found"
+        | "channel_is_archived"
+        | "posting_to_general_channel_denied" => ProviderError::new(
             ErrorClass::Revoked,
             format!("{message} — this webhook can no longer post; create a new one and reconnect"),
         ),
-        "invalid_payload" | "no_text" | "missing_text_or_fallback_or_attachments" | "too_many_attachments"
-        | "user_not_found" | "invalid_blocks" | "invalid_blocks_format" => ProviderError::invalid(message),
+        "invalid_payload"
+        | "no_text"
+        | "missing_text_or_fallback_or_attachments"
+        | "too_many_attachments"
+        | "user_not_found"
+        | "invalid_blocks"
+        | "invalid_blocks_format" => ProviderError::invalid(message),
         "rollup_error" => ProviderError::new(ErrorClass::Retryable { after: wait }, message),
-        _ => ProviderError::new(classify_status(reqwest::StatusCode::from_u16(status).unwrap_or_default(), wait), message),
+        _ => ProviderError::new(
+            classify_status(reqwest::StatusCode::from_u16(status).unwrap_or_default(), wait),
+            message,
+        ),
     }
 }
 
 impl Slack {
-    async fn post(&self, url: url::Url, body: &Value) -> Result<(u16, Option<std::time::Duration>, String), ProviderError> {
+    async fn post(
+        &self,
+        url: url::Url,
+        body: &Value,
+    ) -> Result<(u16, Option<std::time::Duration>, String), ProviderError> {
         let response = self.client.send_secret_url(self.client.inner().post(url).json(body)).await?;
         let status = response.status().as_u16();
         let wait = retry_after(response.headers(), Utc::now());
@@ -188,7 +207,11 @@ impl Provider for Slack {
         let host = url.host_str().unwrap_or("slack").to_string();
         Ok(ConnectedAccount {
             username: if account_id.contains('/') { team.clone() } else { host.clone() },
-            display_name: if account_id.contains('/') { format!("Slack {team}") } else { format!("Slack webhook {host}") },
+            display_name: if account_id.contains('/') {
+                format!("Slack {team}")
+            } else {
+                format!("Slack webhook {host}")
+            },
             account_id,
             avatar_url: None,
             credentials: json!({ "webhookUrl": url.as_str() }),

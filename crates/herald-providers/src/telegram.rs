@@ -57,7 +57,9 @@ fn credentials(value: &Value) -> Result<Credentials, ProviderError> {
     let chat_id = match &value["chatId"] {
         Value::Number(n) => n.to_string(),
         Value::String(s) => normalize_chat(s).ok_or_else(|| {
-            ProviderError::invalid("`chatId` must be a numeric chat id (e.g. -1001234567890) or a public @channelusername")
+            ProviderError::invalid(
+                "`chatId` must be a numeric chat id (e.g. -1001234567890) or a public @channelusername",
+            )
         })?,
         _ => return Err(ProviderError::invalid("`chatId` is required: a numeric chat id or @channelusername")),
     };
@@ -143,11 +145,15 @@ fn classify(status: u16, answer: &Answer) -> ProviderError {
         ),
         401 | 404 => ProviderError::new(
             ErrorClass::Revoked,
-            format!("Telegram: {description} — the bot token is invalid or was revoked; get a new one from @BotFather and reconnect"),
+            format!(
+                "Telegram: {description} — the bot token is invalid or was revoked; get a new one from @BotFather and reconnect"
+            ),
         ),
         403 => ProviderError::new(
             ErrorClass::Revoked,
-            format!("Telegram: {description} — add the bot back to the chat (as an admin allowed to post, for channels) and reconnect"),
+            format!(
+                "Telegram: {description} — add the bot back to the chat (as an admin allowed to post, for channels) and reconnect"
+            ),
         ),
         400 if lower.contains("chat not found") => ProviderError::new(
             ErrorClass::Revoked,
@@ -345,12 +351,7 @@ fn media_group_json(files: &[Attachment], caption: Option<&str>, parse_mode: Opt
 }
 
 /// Fields every multipart send shares (multipart values are strings; objects are JSON).
-fn common_form(
-    creds: &Credentials,
-    settings: &Settings,
-    caption: Option<&str>,
-    reply_to: Option<i64>,
-) -> Form {
+fn common_form(creds: &Credentials, settings: &Settings, caption: Option<&str>, reply_to: Option<i64>) -> Form {
     let mut form = Form::new().text("chat_id", creds.chat_id.clone());
     if let Some(caption) = caption {
         form = form.text("caption", caption.to_string());
@@ -529,27 +530,40 @@ mod tests {
     fn errors_are_classified_as_the_bot_api_documents_them() {
         let limited = classify(
             429,
-            &answer(json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 7", "parameters": {"retry_after": 7}})),
+            &answer(
+                json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 7", "parameters": {"retry_after": 7}}),
+            ),
         );
         assert_eq!(limited.class, ErrorClass::Retryable { after: Some(std::time::Duration::from_secs(7)) });
-        let bad = classify(400, &answer(json!({"ok": false, "error_code": 400, "description": "Bad Request: message is too long"})));
+        let bad = classify(
+            400,
+            &answer(json!({"ok": false, "error_code": 400, "description": "Bad Request: message is too long"})),
+        );
         assert_eq!(bad.class, ErrorClass::Invalid);
         assert_eq!(bad.message, "Telegram: Bad Request: message is too long");
-        let unauthorized = classify(401, &answer(json!({"ok": false, "error_code": 401, "description": "Unauthorized"})));
+        let unauthorized =
+            classify(401, &answer(json!({"ok": false, "error_code": 401, "description": "Unauthorized"})));
         assert_eq!(unauthorized.class, ErrorClass::Revoked);
         let kicked = classify(
             403,
-            &answer(json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was kicked from the channel chat"})),
+            &answer(
+                json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was kicked from the channel chat"}),
+            ),
         );
         assert_eq!(kicked.class, ErrorClass::Revoked);
         assert!(kicked.message.contains("bot was kicked"));
         let migrated = classify(
             400,
-            &answer(json!({"ok": false, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat", "parameters": {"migrate_to_chat_id": -1009876}})),
+            &answer(
+                json!({"ok": false, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat", "parameters": {"migrate_to_chat_id": -1009876}}),
+            ),
         );
         assert_eq!(migrated.class, ErrorClass::Invalid);
         assert!(migrated.message.contains("chatId -1009876"));
-        let gone = classify(400, &answer(json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"})));
+        let gone = classify(
+            400,
+            &answer(json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"})),
+        );
         assert_eq!(gone.class, ErrorClass::Revoked);
         let down = classify(502, &Answer::default());
         assert_eq!(down.class, ErrorClass::Retryable { after: None });

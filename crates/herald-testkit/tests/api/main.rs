@@ -8,3 +8,7 @@ mod engine;
 mod http;
 mod integrations;
 mod posts;
+mod provider_discord;
+mod provider_slack;
+mod provider_support;
+mod provider_telegram;
