@@ -204,7 +204,7 @@ fn find_chat(shared: &Shared, params: &BTreeMap<String, Value>) -> Result<Value,
         .chats
         .iter()
         .find(|chat| {
-            chat["id"].to_string() == wanted
+            chat["id"].as_i64().is_some_and(|id| wanted.parse::<i64>() == Ok(id))
                 || chat["username"].as_str().is_some_and(|u| format!("@{u}").eq_ignore_ascii_case(&wanted))
         })
         .cloned()
