@@ -479,8 +479,10 @@ impl Provider for Telegram {
         let creds = credentials(&request.credentials)?;
         let settings = Settings::from(&request.settings);
         let reply_to = request.reply_to.as_ref().and_then(|item| item.id.parse::<i64>().ok());
-        let text = request.content.trim();
-        let caption = (!text.is_empty() && fits_caption(text)).then_some(text);
+        // Sent as written: leading spaces can matter to MarkdownV2 and code blocks.
+        let text = request.content.as_str();
+        let blank = text.trim().is_empty();
+        let caption = (!blank && fits_caption(text)).then_some(text);
         let media = &request.media;
         let sent = match media.len() {
             0 => return self.send_text(&creds, &settings, text, reply_to).await.map(published),
@@ -488,7 +490,7 @@ impl Provider for Telegram {
             2..=10 => self.send_group(&creds, &settings, media, caption, reply_to).await?,
             n => return Err(ProviderError::invalid(format!("Telegram takes at most 10 files per post, not {n}"))),
         };
-        if text.is_empty() || caption.is_some() {
+        if blank || caption.is_some() {
             return Ok(published(sent));
         }
         // Too long for a caption: the text follows as a reply to the media.
