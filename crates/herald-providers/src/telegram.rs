@@ -5,6 +5,9 @@
 //! requests go through [`HttpClient::send_secret_url`] (reqwest errors carry
 //! the URL) and every message built from an answer has the token scrubbed.
 //!
+//! Connecting checks the bot (`getMe`), the chat (`getChat`) and that the
+//! bot may post there (`getChatMember`), and stores the chat's numeric id.
+//!
 //! One item becomes: `sendMessage` for text; `sendPhoto` / `sendVideo` /
 //! `sendAnimation` (GIF) / `sendDocument` with the text as caption for one
 //! file; `sendMediaGroup` (an album, caption on the first file) for 2–10.
@@ -300,6 +303,23 @@ impl Telegram {
     }
 }
 
+/// Whether a `ChatMember` may post in a chat of this type; the problem if not.
+fn may_post(chat_kind: &str, member: &Value) -> Result<(), &'static str> {
+    let channel = chat_kind == "channel";
+    match member["status"].as_str().unwrap_or_default() {
+        "creator" => Ok(()),
+        "administrator" if channel && member["can_post_messages"] == json!(false) => {
+            Err("is an administrator of the channel but may not post messages: allow it to post")
+        }
+        "administrator" => Ok(()),
+        "member" if !channel => Ok(()),
+        "restricted" if member["can_send_messages"] != json!(false) && !channel => Ok(()),
+        "member" | "restricted" if channel => Err("must be an administrator of the channel, allowed to post messages"),
+        "restricted" => Err("is not allowed to send messages in this chat"),
+        _ => Err("is not a member of this chat: add it (as an administrator allowed to post, for a channel)"),
+    }
+}
+
 fn message(result: Value) -> Result<Message, ProviderError> {
     serde_json::from_value(result)
         .map_err(|_| ProviderError::new(ErrorClass::Unknown, "Telegram answered without the sent message"))
@@ -459,6 +479,13 @@ impl Provider for Telegram {
             })?;
         let chat: Chat = serde_json::from_value(chat)
             .map_err(|_| ProviderError::new(ErrorClass::Unknown, "Telegram answered getChat without a chat"))?;
+        // getChat answers for any public channel; only membership says the bot may post there.
+        if chat.kind != "private" {
+            let query = vec![("chat_id", chat.id.to_string()), ("user_id", bot["id"].to_string())];
+            let member = self.call(&creds.bot_token, "getChatMember", Params::Query(query)).await?;
+            may_post(&chat.kind, &member)
+                .map_err(|problem| ProviderError::invalid(format!("@{bot_name} {problem}")))?;
+        }
         let name = chat.name();
         let username = chat.username.clone().map_or_else(|| name.clone(), |u| format!("@{u}"));
         Ok(ConnectedAccount {
@@ -607,6 +634,19 @@ mod tests {
         assert_eq!(single_method(&file("image/gif")), ("sendAnimation", "animation"));
         assert_eq!(single_method(&file("video/mp4")), ("sendVideo", "video"));
         assert_eq!(single_method(&file("image/jpeg")), ("sendPhoto", "photo"));
+    }
+
+    #[test]
+    fn only_members_allowed_to_post_pass() {
+        assert!(may_post("channel", &json!({"status": "creator"})).is_ok());
+        assert!(may_post("channel", &json!({"status": "administrator", "can_post_messages": true})).is_ok());
+        assert!(may_post("channel", &json!({"status": "administrator", "can_post_messages": false})).is_err());
+        assert!(may_post("channel", &json!({"status": "member"})).is_err());
+        assert!(may_post("supergroup", &json!({"status": "member"})).is_ok());
+        assert!(may_post("group", &json!({"status": "restricted", "can_send_messages": false})).is_err());
+        assert!(may_post("group", &json!({"status": "restricted", "can_send_messages": true})).is_ok());
+        assert!(may_post("supergroup", &json!({"status": "left"})).unwrap_err().contains("not a member"));
+        assert!(may_post("channel", &json!({"status": "kicked"})).is_err());
     }
 
     #[test]

@@ -54,6 +54,8 @@ struct Shared {
 #[derive(Default)]
 struct ChatState {
     chats: Vec<Value>,
+    /// The bot's `ChatMember` by chat id; an administrator allowed to post unless set.
+    membership: BTreeMap<i64, Value>,
     sent: Vec<SentMessage>,
     next_id: i64,
 }
@@ -100,6 +102,12 @@ impl TelegramFake {
     /// `{"id": -1001234567890, "type": "channel", "title": "News", "username": "herald_news"}`.
     pub fn add_chat(&self, chat: Value) {
         self.shared.lock().chats.push(chat);
+    }
+
+    /// The bot's membership of a chat, as `getChatMember` returns it, e.g.
+    /// `{"status": "left"}` or `{"status": "administrator", "can_post_messages": false}`.
+    pub fn set_membership(&self, chat_id: i64, member: Value) {
+        self.shared.lock().membership.insert(chat_id, member);
     }
 
     /// The next `send*` call gets this answer instead.
@@ -185,6 +193,7 @@ fn answer(shared: &Shared, bot: &str, method: &str, recorded: &Recorded) -> Scri
             Ok(chat) => ok(chat),
             Err(e) => e,
         },
+        "getChatMember" => chat_member(shared, &params),
         "sendMessage" | "sendPhoto" | "sendVideo" | "sendAnimation" | "sendDocument" => {
             send_single(shared, method, &params, recorded)
         }
@@ -209,6 +218,24 @@ fn find_chat(shared: &Shared, params: &BTreeMap<String, Value>) -> Result<Value,
         })
         .cloned()
         .ok_or_else(|| error(400, "Bad Request: chat not found"))
+}
+
+fn chat_member(shared: &Shared, params: &BTreeMap<String, Value>) -> Scripted {
+    let chat = match find_chat(shared, params) {
+        Ok(chat) => chat,
+        Err(e) => return e,
+    };
+    let user_id = params.get("user_id").and_then(|v| v.as_str().map(str::to_string).or_else(|| Some(v.to_string())));
+    if user_id.as_deref() != Some(&BOT_ID.to_string()) {
+        return error(400, "Bad Request: user not found");
+    }
+    let chat_id = chat["id"].as_i64().unwrap_or_default();
+    let mut member = shared.lock().membership.get(&chat_id).cloned().unwrap_or_else(|| {
+        json!({ "status": "administrator", "can_be_edited": false, "can_manage_chat": true, "can_post_messages": true,
+            "can_edit_messages": true, "can_delete_messages": true })
+    });
+    member["user"] = json!({ "id": BOT_ID, "is_bot": true, "first_name": "Herald Test", "username": BOT_USERNAME });
+    ok(member)
 }
 
 fn utf16_len(text: &str) -> usize {

@@ -46,6 +46,11 @@ fake_test!(async fn telegram_connect_checks_the_bot_and_the_chat(app, fake = sta
     let error = unknown_chat.expect_error(422, "VALIDATION_FAILED");
     let message = error["message"].as_str().unwrap();
     assert!(message.contains("chat not found") && message.contains("@herald_test_bot"), "{message}");
+    fake.add_chat(json!({"id": -1_009_999, "type": "channel", "title": "Not Ours", "username": "not_ours"}));
+    fake.set_membership(-1_009_999, json!({"status": "left"}));
+    let not_member = connect(json!({"botToken": TOKEN, "chatId": "@not_ours"})).await;
+    let message = not_member.expect_error(422, "VALIDATION_FAILED")["message"].as_str().unwrap().to_string();
+    assert!(message.contains("@herald_test_bot is not a member"), "{message}");
     let malformed = connect(json!({"botToken": "not a token", "chatId": "@herald_news"})).await;
     assert!(malformed.expect_error(422, "VALIDATION_FAILED")["message"].as_str().unwrap().contains("BotFather"));
     assert_eq!(ada.session.get("/api/integrations").await.expect(200), &json!([]), "nothing stored");
@@ -58,9 +63,10 @@ fake_test!(async fn telegram_connect_checks_the_bot_and_the_chat(app, fake = sta
     assert_eq!(integration["name"], "Herald News");
     assert!(!connected.text.contains(TOKEN));
     let calls: Vec<(String, String)> = fake.requests().iter().map(|r| (r.method.clone(), r.path.clone())).collect();
-    assert_eq!(calls.last().unwrap(), &("GET".to_string(), format!("/bot{TOKEN}/getChat")));
+    assert_eq!(calls.last().unwrap(), &("GET".to_string(), format!("/bot{TOKEN}/getChatMember")));
     assert_eq!(fake.calls("getChat").last().unwrap().query["chat_id"], "@herald_news");
-    assert_eq!(fake.calls("getMe").len(), 3, "every well-formed token is checked with getMe first");
+    assert_eq!(fake.calls("getChatMember").last().unwrap().query, [("chat_id".to_string(), CHANNEL_ID.to_string()), ("user_id".to_string(), telegram::BOT_ID.to_string())].into());
+    assert_eq!(fake.calls("getMe").len(), 4, "every well-formed token is checked with getMe first");
     assert!(fake.sent().is_empty(), "connecting posts nothing");
 });
 
