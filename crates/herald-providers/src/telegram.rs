@@ -99,6 +99,8 @@ struct Settings {
     disable_notification: bool,
     disable_link_preview: bool,
     parse_mode: Option<String>,
+    /// A forum topic of a supergroup.
+    message_thread_id: Option<i64>,
 }
 
 impl Settings {
@@ -253,6 +255,9 @@ impl Telegram {
         reply_to: Option<i64>,
     ) -> Result<Message, ProviderError> {
         let mut body = json!({ "chat_id": chat_id_json(&creds.chat_id), "text": text });
+        if let Some(topic) = settings.message_thread_id {
+            body["message_thread_id"] = json!(topic);
+        }
         if let Some(mode) = settings.parse_mode() {
             body["parse_mode"] = json!(mode);
         }
@@ -373,6 +378,9 @@ fn media_group_json(files: &[Attachment], caption: Option<&str>, parse_mode: Opt
 /// Fields every multipart send shares (multipart values are strings; objects are JSON).
 fn common_form(creds: &Credentials, settings: &Settings, caption: Option<&str>, reply_to: Option<i64>) -> Form {
     let mut form = Form::new().text("chat_id", creds.chat_id.clone());
+    if let Some(topic) = settings.message_thread_id {
+        form = form.text("message_thread_id", topic.to_string());
+    }
     if let Some(caption) = caption {
         form = form.text("caption", caption.to_string());
         if let Some(mode) = settings.parse_mode() {
@@ -435,7 +443,8 @@ impl Provider for Telegram {
                 "disableNotification": { "type": "boolean", "default": false, "description": "Send silently: members get no sound." },
                 "disableLinkPreview": { "type": "boolean", "default": false, "description": "No preview of the first link in text posts." },
                 "parseMode": { "type": "string", "enum": ["none", "HTML", "MarkdownV2"], "default": "none",
-                    "description": "How Telegram reads formatting in the text; with MarkdownV2, reserved characters must be escaped." }
+                    "description": "How Telegram reads formatting in the text; with MarkdownV2, reserved characters must be escaped." },
+                "messageThreadId": { "type": "integer", "minimum": 1, "description": "Post into this forum topic of the supergroup." }
             },
             "additionalProperties": false
         })
@@ -454,6 +463,10 @@ impl Provider for Telegram {
                     Some("must be none, HTML or MarkdownV2")
                 }
                 "parseMode" => None,
+                "messageThreadId" if !value.as_i64().is_some_and(|id| id > 0) => {
+                    Some("must be a topic id (a positive integer)")
+                }
+                "messageThreadId" => None,
                 _ => Some("is not a Telegram setting"),
             };
             if let Some(problem) = problem {
@@ -652,7 +665,11 @@ mod tests {
     #[test]
     fn settings_are_checked() {
         let telegram = Telegram::new(HttpClient::new(&ProviderSettings::default()), &ProviderSettings::default());
-        assert!(telegram.check_settings(&json!({"parseMode": "HTML", "disableNotification": true})).is_empty());
+        assert!(
+            telegram
+                .check_settings(&json!({"parseMode": "HTML", "disableNotification": true, "messageThreadId": 7}))
+                .is_empty()
+        );
         let problems = telegram.check_settings(&json!({"parseMode": "Markdown", "disableLinkPreview": "yes", "x": 1}));
         assert_eq!(problems.len(), 3);
         assert_eq!(Settings::from(&json!({"parseMode": "none"})).parse_mode(), None);

@@ -191,10 +191,14 @@ async fn telegram_sends_photos_albums_and_long_captions_as_multipart() {
         attachment("image/jpeg", JPEG, None),
         attachment("video/mp4", MP4, None),
     ];
-    let album = telegram.publish(&request(credentials(), "an album", files, Some(&one.id))).await.unwrap();
+    // In a forum topic, through the settings.
+    let mut in_topic = request(credentials(), "an album", files, Some(&one.id));
+    in_topic.settings = json!({"messageThreadId": 12});
+    let album = telegram.publish(&in_topic).await.unwrap();
     let group = fake.calls("sendMediaGroup").pop().unwrap();
     let fields: Vec<&str> = group.parts.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(fields, ["chat_id", "reply_parameters", "media", "file0", "file1", "file2"]);
+    assert_eq!(fields, ["chat_id", "message_thread_id", "reply_parameters", "media", "file0", "file1", "file2"]);
+    assert_eq!(group.field("message_thread_id").unwrap(), "12");
     assert_eq!(
         serde_json::from_str::<Value>(&group.field("media").unwrap()).unwrap(),
         json!([
