@@ -463,7 +463,7 @@ impl Provider for Telegram {
                     Some("must be none, HTML or MarkdownV2")
                 }
                 "parseMode" => None,
-                "messageThreadId" if !value.as_i64().is_some_and(|id| id > 0) => {
+                "messageThreadId" if value.as_i64().is_none_or(|id| id <= 0) => {
                     Some("must be a topic id (a positive integer)")
                 }
                 "messageThreadId" => None,
