@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use herald_testkit::fakes::Scripted;
 use herald_testkit::fakes::discord::{self, CHANNEL_ID, DiscordFake, GUILD_ID, WEBHOOK_ID};
-use herald_testkit::{TestApp, db_test, id_of};
+use herald_testkit::{TINY_PNG, TestApp, db_test, id_of};
 use serde_json::{Value, json};
 
 use crate::provider_support::{attachment, registry, request};
@@ -166,3 +166,20 @@ async fn discord_sends_files_as_multipart_with_payload_json() {
     assert_eq!(item.id, sent[0].id);
     assert_eq!(item.url, Some(format!("https://discord.com/channels/{GUILD_ID}/{CHANNEL_ID}/{}", sent[0].id)));
 }
+
+db_test!(async fn discord_publishes_uploaded_media_as_multipart(app) {
+    let fake = DiscordFake::start(TOKEN).await;
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let hook = connect(&app, &ada, &fake).await;
+    let png = id_of(api.upload("chart.png", TINY_PNG.to_vec(), Some("a chart")).await.expect(201));
+    let post = api.post("/api/posts", json!({"content": "with a chart", "platforms": [hook], "mediaIds": [png]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    let executed = fake.requests().pop().unwrap();
+    let payload: Value = serde_json::from_str(&executed.field("payload_json").expect("payload_json")).unwrap();
+    assert_eq!(payload["content"], "with a chart");
+    assert_eq!(payload["attachments"], json!([{"id": 0, "filename": "media-0.png", "description": "a chart"}]));
+    let file = executed.part("files[0]").unwrap();
+    assert_eq!((file.content_type.as_deref(), &file.data[..]), (Some("image/png"), TINY_PNG));
+    assert_eq!(fake.sent()[0].files.len(), 1);
+});

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use herald_testkit::fakes::telegram::{self, TelegramFake};
-use herald_testkit::{TestOptions, fake_test, id_of};
+use herald_testkit::{TINY_PNG, TestOptions, fake_test, id_of};
 use serde_json::{Value, json};
 
 use crate::provider_support::{attachment, capture_logs, registry, request};
@@ -247,3 +247,30 @@ async fn telegram_transport_errors_do_not_name_the_url() {
     let error = telegram.publish(&request(credentials(), "x", Vec::new(), None)).await.err().unwrap();
     assert!(!error.message.contains(TOKEN), "{}", error.message);
 }
+
+fake_test!(async fn telegram_publishes_uploaded_media_as_a_photo_and_as_an_album(app, fake = started().await, options(&fake)) {
+    const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;";
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let chat = connect(&app, &ada).await;
+    let png = id_of(api.upload("chart.png", TINY_PNG.to_vec(), Some("a chart")).await.expect(201));
+    let gif = id_of(api.upload("dance.gif", GIF.to_vec(), None).await.expect(201));
+
+    let post = api.post("/api/posts", json!({"content": "one photo", "platforms": [chat], "mediaIds": [png]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    let photo = fake.calls("sendPhoto").pop().expect("sendPhoto");
+    assert_eq!(photo.field("caption").unwrap(), "one photo");
+    let file = photo.part("photo").unwrap();
+    assert_eq!((file.content_type.as_deref(), &file.data[..]), (Some("image/png"), TINY_PNG));
+
+    let post = api.post("/api/posts", json!({"content": "an album", "platforms": [chat], "mediaIds": [png, gif]})).await;
+    let done = app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    let group = fake.calls("sendMediaGroup").pop().expect("sendMediaGroup");
+    assert_eq!(serde_json::from_str::<Value>(&group.field("media").unwrap()).unwrap(), json!([
+        {"type": "photo", "media": "attach://file0", "caption": "an album"},
+        {"type": "photo", "media": "attach://file1"},
+    ]));
+    assert_eq!((&group.part("file0").unwrap().data[..], &group.part("file1").unwrap().data[..]), (TINY_PNG, GIF));
+    let first = fake.sent().iter().rev().find(|m| m.method == "sendMediaGroup" && m.text.is_some()).unwrap().message_id;
+    assert_eq!(done["targets"][0]["platformPostIds"], json!([first.to_string()]));
+});
