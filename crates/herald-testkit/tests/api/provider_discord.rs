@@ -50,6 +50,10 @@ db_test!(async fn discord_publishes_a_thread_as_follow_up_messages_with_the_post
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let hook = connect(&app, &ada, &fake).await;
+    let refused = api.post("/api/posts", json!({"content": "x", "platforms": [hook],
+        "overrides": {hook.clone(): {"settings": {"username": "Discord Official"}}}})).await;
+    let refused = refused.expect_error(422, "VALIDATION_FAILED").to_string();
+    assert!(refused.contains("may not contain"), "{refused}");
     let post = api.post("/api/posts", json!({
         "content": "Release notes @everyone",
         "platforms": [hook],

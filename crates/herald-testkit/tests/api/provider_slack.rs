@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use herald_testkit::fakes::Scripted;
 use herald_testkit::fakes::slack::{self, HOOK, SlackFake, TEAM};
-use herald_testkit::{TestApp, db_test, id_of};
+use herald_testkit::{TINY_PNG, TestApp, db_test, id_of};
 use serde_json::json;
 
 const TOKEN: &str = "xyzSlackHookToken0123456789";
@@ -50,6 +50,10 @@ db_test!(async fn slack_publishes_a_thread_as_messages_in_order_with_escaped_tex
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let hook = connect(&app, &ada, &fake).await;
+    // A webhook cannot upload files: Slack posts take no media.
+    let png = id_of(api.upload("chart.png", TINY_PNG.to_vec(), None).await.expect(201));
+    let refused = api.post("/api/posts", json!({"content": "x", "platforms": [hook], "mediaIds": [png]})).await;
+    refused.expect_error(422, "VALIDATION_FAILED");
     let post = api.post("/api/posts", json!({
         "content": "Deploy <main> & relax", "platforms": [hook], "thread": [{"content": "step 2"}, {"content": "step 3"}],
         "overrides": {hook.clone(): {"settings": {"unfurlLinks": false}}},

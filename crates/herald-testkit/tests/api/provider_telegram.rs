@@ -74,6 +74,10 @@ fake_test!(async fn telegram_publishes_text_and_threads_as_replies_with_the_post
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let chat = connect(&app, &ada).await;
+    let refused = api.post("/api/posts", json!({"content": "x", "platforms": [chat],
+        "overrides": {chat.clone(): {"settings": {"parseMode": "Markdown"}}}})).await;
+    let refused = refused.expect_error(422, "VALIDATION_FAILED").to_string();
+    assert!(refused.contains(&format!("overrides.{chat}.settings.parseMode")), "{refused}");
     let post = api.post("/api/posts", json!({
         "content": "Launch <b>day</b> https://example.com",
         "platforms": [chat],
