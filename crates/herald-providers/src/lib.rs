@@ -4,7 +4,9 @@
 
 mod discord;
 mod http;
+mod lemmy;
 mod net;
+pub mod nostr;
 mod slack;
 mod telegram;
 mod webhook;
@@ -288,6 +290,8 @@ impl Registry {
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
         let private = settings.allow_private_targets;
         providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
+        providers.insert("lemmy", Arc::new(lemmy::Lemmy::new(client.clone(), private)));
+        providers.insert("nostr", Arc::new(nostr::Nostr::new(private, settings.request_timeout)));
         providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));
         providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));
         providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));

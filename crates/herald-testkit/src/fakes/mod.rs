@@ -4,6 +4,8 @@
 //! takes scripted answers (errors, rate limits) for the next requests.
 
 pub mod discord;
+pub mod lemmy;
+pub mod nostr_relay;
 mod recording;
 pub mod slack;
 pub mod telegram;

@@ -10,6 +10,8 @@ mod integrations;
 mod media;
 mod posts;
 mod provider_discord;
+mod provider_lemmy;
+mod provider_nostr;
 mod provider_slack;
 mod provider_support;
 mod provider_telegram;
