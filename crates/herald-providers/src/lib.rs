@@ -2,7 +2,9 @@
 //! engine only ever sees the trait, so adding a platform is adding a module
 //! and registering it in [`Registry::new`].
 
+mod bluesky;
 mod http;
+mod mastodon;
 mod net;
 mod webhook;
 
@@ -283,8 +285,16 @@ impl Registry {
     pub fn new(settings: &ProviderSettings) -> Self {
         let client = HttpClient::new(settings);
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
-        let webhook = webhook::Webhook::new(client.clone(), settings.allow_private_targets);
-        providers.insert(webhook.id(), Arc::new(webhook));
+        let private = settings.allow_private_targets;
+        let bluesky_service = settings.api_base("bluesky", bluesky::DEFAULT_SERVICE);
+        let all: Vec<Arc<dyn Provider>> = vec![
+            Arc::new(bluesky::Bluesky::new(client.clone(), private, bluesky_service)),
+            Arc::new(mastodon::Mastodon::new(client.clone(), private)),
+            Arc::new(webhook::Webhook::new(client.clone(), private)),
+        ];
+        for provider in all {
+            providers.insert(provider.id(), provider);
+        }
         Self { providers }
     }
 
