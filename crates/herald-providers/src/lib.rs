@@ -285,16 +285,10 @@ impl Registry {
     pub fn new(settings: &ProviderSettings) -> Self {
         let client = HttpClient::new(settings);
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
-        let private = settings.allow_private_targets;
-        let bluesky_service = settings.api_base("bluesky", bluesky::DEFAULT_SERVICE);
-        let all: Vec<Arc<dyn Provider>> = vec![
-            Arc::new(bluesky::Bluesky::new(client.clone(), private, bluesky_service)),
-            Arc::new(mastodon::Mastodon::new(client.clone(), private)),
-            Arc::new(webhook::Webhook::new(client.clone(), private)),
-        ];
-        for provider in all {
-            providers.insert(provider.id(), provider);
-        }
+        providers.insert("bluesky", Arc::new(bluesky::Bluesky::new(client.clone(), settings)));
+        providers.insert("mastodon", Arc::new(mastodon::Mastodon::new(client.clone(), settings.allow_private_targets)));
+        let webhook = webhook::Webhook::new(client.clone(), settings.allow_private_targets);
+        providers.insert(webhook.id(), Arc::new(webhook));
         Self { providers }
     }
 

@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use crate::mastodon::normalise_instance;
 use crate::net::TargetGuard;
 use crate::{
-    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest,
-    PublishedItem,
+    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
+    PublishRequest, PublishedItem,
 };
 use facets::{Feature, Span};
 use xrpc::{Session, json_or_error};
@@ -39,8 +39,12 @@ pub struct Bluesky {
 }
 
 impl Bluesky {
-    pub fn new(client: HttpClient, allow_private_targets: bool, default_service: String) -> Self {
-        Self { client, guard: TargetGuard { allow_private: allow_private_targets }, default_service }
+    pub fn new(client: HttpClient, settings: &ProviderSettings) -> Self {
+        Self {
+            client,
+            guard: TargetGuard { allow_private: settings.allow_private_targets },
+            default_service: settings.api_base("bluesky", DEFAULT_SERVICE),
+        }
     }
 
     fn service(&self, service: &str) -> Result<String, ProviderError> {
