@@ -5,6 +5,8 @@
 //! (for an hour), so a delivery interrupted by a crash is sent again with the
 //! same key instead of being marked unconfirmed. Its tokens never expire: a
 //! 401 means the token was revoked or is wrong, and only reconnecting helps.
+//! Media are uploaded again on such a resend; the instance removes
+//! attachments no status uses.
 
 use std::time::Duration;
 
@@ -29,6 +31,9 @@ const VISIBILITIES: [&str; 4] = ["public", "unlisted", "private", "direct"];
 /// 60-second delivery lease; a video that takes longer is retried later.
 const MEDIA_POLL_INTERVAL: Duration = Duration::from_secs(1);
 const MEDIA_POLL_ATTEMPTS: u32 = 30;
+/// Uploads of large files get longer than the client's usual timeout, yet
+/// stay within the engine's delivery lease.
+const MEDIA_UPLOAD_TIMEOUT: Duration = Duration::from_secs(45);
 
 pub struct Mastodon {
     client: HttpClient,
@@ -187,7 +192,13 @@ impl Mastodon {
         if let Some(alt) = media.alt_text.as_deref().filter(|a| !a.trim().is_empty()) {
             form = form.text("description", alt.to_string());
         }
-        let request = self.client.inner().post(format!("{base}/api/v2/media")).bearer_auth(token).multipart(form);
+        let request = self
+            .client
+            .inner()
+            .post(format!("{base}/api/v2/media"))
+            .bearer_auth(token)
+            .timeout(MEDIA_UPLOAD_TIMEOUT)
+            .multipart(form);
         let (status, mut attachment) = json_or_error(self.client.send(request).await?).await?;
         let id = id_of(&attachment)
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Mastodon did not return the media id"))?;
