@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use herald_providers::{Attachment, ErrorClass, ProviderSettings, PublishRequest, Registry};
 use herald_testkit::fakes::bluesky::{BLUESKY_APP_PASSWORD, BLUESKY_DID, FakeBluesky};
-use herald_testkit::{Account, Backend, TestApp, TestOptions, db_test, id_of, spawn_app_with};
+use herald_testkit::{Account, Backend, TINY_PNG, TestApp, TestOptions, db_test, id_of, spawn_app_with};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -301,3 +301,23 @@ async fn bluesky_metrics_come_from_get_posts() {
     assert_eq!(fresh["appPassword"], BLUESKY_APP_PASSWORD);
     assert!(provider.fetch_metrics(&fresh, &published).await.is_ok());
 }
+
+db_test!(async fn bluesky_posts_carry_uploaded_images_as_blobs(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let fake = FakeBluesky::start().await;
+    let id = connect(&ada, credentials(&fake)).await;
+    let media = api.upload("dot.png", TINY_PNG.to_vec(), Some("A single red pixel")).await;
+    let media_id = media.expect(201)["id"].clone();
+    let post = api.post("/api/posts", json!({"content": "look", "platforms": [id], "mediaIds": [media_id]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+
+    let uploads = fake.calls("com.atproto.repo.uploadBlob");
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].body.as_ref(), TINY_PNG);
+    assert_eq!(uploads[0].header("content-type"), Some("image/png"));
+    let embed = &fake.posts()[0]["record"]["embed"];
+    assert_eq!(embed["$type"], "app.bsky.embed.images");
+    assert_eq!(embed["images"][0]["alt"], "A single red pixel");
+    assert_eq!(embed["images"][0]["image"]["size"], TINY_PNG.len());
+});

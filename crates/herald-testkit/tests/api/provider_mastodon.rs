@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use herald_providers::{Attachment, ErrorClass, ProviderSettings, PublishRequest, PublishedItem, Registry};
 use herald_testkit::fakes::mastodon::{FakeMastodon, MASTODON_TOKEN};
-use herald_testkit::{Account, db_test, id_of};
+use herald_testkit::{Account, TINY_PNG, db_test, id_of};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -211,3 +211,27 @@ async fn mastodon_metrics_are_read_from_the_status() {
     let error = provider.fetch_metrics(&request.credentials, &gone).await.unwrap_err();
     assert_eq!(error.class, ErrorClass::Invalid);
 }
+
+db_test!(async fn mastodon_posts_carry_uploaded_media_with_alt_text(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let fake = FakeMastodon::start().await;
+    let id = connect(&ada, &fake).await;
+    let media = api.upload("dot.png", TINY_PNG.to_vec(), Some("A single red pixel")).await;
+    let media_id = media.expect(201)["id"].clone();
+    fake.process_next_upload_slowly(1);
+    let post = api.post("/api/posts", json!({"content": "look", "platforms": [id], "mediaIds": [media_id]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+
+    let uploads = fake.requests_to("/api/v2/media");
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].status, 202);
+    let parts = uploads[0].multipart();
+    let file = parts.iter().find(|p| p.name == "file").unwrap();
+    assert_eq!(file.data, TINY_PNG);
+    assert_eq!(file.content_type.as_deref(), Some("image/png"));
+    assert_eq!(parts.iter().find(|p| p.name == "description").unwrap().text(), "A single red pixel");
+    let status = &fake.statuses()[0];
+    assert_eq!(status["media_attachments"][0]["description"], "A single red pixel");
+    assert_eq!(fake.requests_to("/api/v1/statuses")[0].json()["media_ids"], json!([status["media_attachments"][0]["id"]]));
+});
