@@ -73,7 +73,7 @@ pub(crate) fn normalise_instance(guard: &TargetGuard, raw: &str) -> Result<Strin
 
 /// Per-post settings (`overrides.mastodon.settings`).
 #[derive(Debug, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct Settings {
     visibility: Option<String>,
     spoiler_text: Option<String>,
@@ -81,22 +81,41 @@ struct Settings {
     language: Option<String>,
 }
 
+/// Problems with the settings, by field (what `check_settings` reports).
+fn setting_problems(value: &Value) -> Vec<(String, String)> {
+    let Some(object) = value.as_object() else {
+        return if value.is_null() { Vec::new() } else { vec![(String::new(), "must be an object".into())] };
+    };
+    object
+        .iter()
+        .filter_map(|(key, value)| {
+            let problem = match key.as_str() {
+                "visibility" => (!value.as_str().is_some_and(|v| VISIBILITIES.contains(&v)))
+                    .then(|| format!("must be one of {}", VISIBILITIES.join(", "))),
+                "spoilerText" => (!value.as_str().is_some_and(|v| v.chars().count() <= 500))
+                    .then(|| "must be text of at most 500 characters".into()),
+                "sensitive" => (!value.is_boolean()).then(|| "must be true or false".into()),
+                "language" => {
+                    (!value.as_str().is_some_and(|v| v.len() == 2 && v.chars().all(|c| c.is_ascii_lowercase())))
+                        .then(|| "must be an ISO 639-1 code such as `en`".into())
+                }
+                _ => Some("is not a Mastodon setting (visibility, spoilerText, sensitive, language)".into()),
+            };
+            problem.map(|message| (key.clone(), message))
+        })
+        .collect()
+}
+
 fn settings(value: &Value) -> Result<Settings, String> {
+    let problems = setting_problems(value);
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems.into_iter().map(|(field, message)| format!("{field} {message}")).collect();
+        return Err(format!("invalid Mastodon settings: {}", listed.join("; ")));
+    }
     if value.is_null() {
         return Ok(Settings::default());
     }
-    let parsed: Settings = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
-    if let Some(visibility) = &parsed.visibility
-        && !VISIBILITIES.contains(&visibility.as_str())
-    {
-        return Err(format!("visibility must be one of {}", VISIBILITIES.join(", ")));
-    }
-    if let Some(language) = &parsed.language
-        && !(language.len() == 2 && language.chars().all(|c| c.is_ascii_lowercase()))
-    {
-        return Err("language must be an ISO 639-1 code such as `en`".into());
-    }
-    Ok(parsed)
+    serde_json::from_value(value.clone()).map_err(|e| format!("invalid Mastodon settings: {e}"))
 }
 
 /// The body of `POST /api/v1/statuses`.
@@ -262,10 +281,7 @@ impl Provider for Mastodon {
     }
 
     fn check_settings(&self, value: &Value) -> Vec<(String, String)> {
-        match settings(value) {
-            Ok(_) => Vec::new(),
-            Err(message) => vec![("settings".into(), message)],
-        }
+        setting_problems(value)
     }
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
@@ -397,9 +413,12 @@ mod tests {
         let provider = Mastodon::new(HttpClient::new(&crate::ProviderSettings::default()), false);
         assert!(provider.check_settings(&json!({"visibility": "private"})).is_empty());
         assert!(provider.check_settings(&json!({})).is_empty());
-        assert_eq!(provider.check_settings(&json!({"visibility": "everyone"})).len(), 1);
-        assert_eq!(provider.check_settings(&json!({"language": "english"})).len(), 1);
-        assert_eq!(provider.check_settings(&json!({"colour": "red"})).len(), 1);
+        let problems =
+            provider.check_settings(&json!({"visibility": "everyone", "language": "english", "colour": "red"}));
+        let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
+        assert_eq!(fields, ["colour", "language", "visibility"]);
+        assert!(problems[2].1.contains("public, unlisted, private, direct"));
+        assert!(settings(&json!({"sensitive": "yes"})).unwrap_err().contains("sensitive must be true or false"));
     }
 
     #[test]

@@ -188,29 +188,51 @@ fn post_url(handle: &str, uri: &str) -> Option<String> {
 
 /// Per-post settings (`overrides.bluesky.settings`).
 #[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Settings {
     #[serde(default)]
     langs: Vec<String>,
 }
 
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()))
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Problems with the settings, by field (what `check_settings` reports).
+fn setting_problems(value: &Value) -> Vec<(String, String)> {
+    let Some(object) = value.as_object() else {
+        return if value.is_null() { Vec::new() } else { vec![(String::new(), "must be an object".into())] };
+    };
+    object
+        .iter()
+        .filter_map(|(key, value)| {
+            let problem = match key.as_str() {
+                "langs" => match value.as_array() {
+                    Some(tags) if tags.len() > 3 => Some("takes at most 3 languages".to_string()),
+                    Some(tags) => tags
+                        .iter()
+                        .find(|tag| !tag.as_str().is_some_and(is_language_tag))
+                        .map(|bad| format!("{bad} is not a language tag such as `en` or `pt-BR`")),
+                    None => Some("must be a list of language tags".into()),
+                },
+                _ => Some("is not a Bluesky setting (langs)".into()),
+            };
+            problem.map(|message| (key.clone(), message))
+        })
+        .collect()
+}
+
 fn settings(value: &Value) -> Result<Settings, String> {
+    let problems = setting_problems(value);
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems.into_iter().map(|(field, message)| format!("{field} {message}")).collect();
+        return Err(format!("invalid Bluesky settings: {}", listed.join("; ")));
+    }
     if value.is_null() {
         return Ok(Settings::default());
     }
-    let parsed: Settings = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
-    if parsed.langs.len() > 3 {
-        return Err("langs takes at most 3 languages".into());
-    }
-    let is_tag = |tag: &String| {
-        let mut parts = tag.split('-');
-        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()))
-            && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
-    };
-    if let Some(bad) = parsed.langs.iter().find(|tag| !is_tag(tag)) {
-        return Err(format!("`{bad}` is not a language tag such as `en` or `pt-BR`"));
-    }
-    Ok(parsed)
+    serde_json::from_value(value.clone()).map_err(|e| format!("invalid Bluesky settings: {e}"))
 }
 
 /// Refuses media Bluesky would refuse, before anything is uploaded.
@@ -300,10 +322,7 @@ impl Provider for Bluesky {
     }
 
     fn check_settings(&self, value: &Value) -> Vec<(String, String)> {
-        match settings(value) {
-            Ok(_) => Vec::new(),
-            Err(message) => vec![("settings".into(), message)],
-        }
+        setting_problems(value)
     }
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
@@ -469,6 +488,7 @@ mod tests {
         assert!(settings(&json!({"langs": ["english"]})).is_err());
         assert!(settings(&json!({"langs": ["en", "fr", "de", "it"]})).is_err());
         assert!(settings(&json!({"visibility": "public"})).is_err());
+        assert_eq!(setting_problems(&json!({"langs": "en"}))[0].0, "langs");
     }
 
     #[test]

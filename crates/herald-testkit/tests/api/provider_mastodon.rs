@@ -103,6 +103,13 @@ db_test!(async fn mastodon_refused_content_fails_with_the_instances_message(app)
     let api = app.with_key(&ada.api_key(None).await);
     let fake = FakeMastodon::start().await;
     let id = connect(&ada, &fake).await;
+    // Settings the instance would not understand are refused when the post is made.
+    let bad = json!({"content": "x", "platforms": [id], "overrides": {id.to_string(): {"settings": {"visibility": "everyone"}}}});
+    let refused = api.post("/api/posts", bad).await;
+    let error = refused.expect_error(422, "VALIDATION_FAILED");
+    assert_eq!(error["details"]["errors"][0]["field"], format!("overrides.{id}.settings.visibility"), "{error}");
+    assert!(fake.requests_to("/api/v1/statuses").is_empty());
+
     fake.script("/api/v1/statuses", 422, json!({"error": "Validation failed: Text contains a forbidden word"}));
     let post = api.post("/api/posts", json!({"content": "forbidden", "platforms": [id]})).await;
     let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
