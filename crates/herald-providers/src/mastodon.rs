@@ -92,7 +92,9 @@ fn setting_problems(value: &Value) -> Vec<(String, String)> {
             let problem = match key.as_str() {
                 "visibility" => (!value.as_str().is_some_and(|v| VISIBILITIES.contains(&v)))
                     .then(|| format!("must be one of {}", VISIBILITIES.join(", "))),
-                "spoilerText" => (!value.as_str().is_some_and(|v| v.chars().count() <= 500))
+                "spoilerText" => value
+                    .as_str()
+                    .is_none_or(|v| v.chars().count() > 500)
                     .then(|| "must be text of at most 500 characters".into()),
                 "sensitive" => (!value.is_boolean()).then(|| "must be true or false".into()),
                 "language" => {
