@@ -4,8 +4,10 @@
 
 mod bluesky;
 mod http;
+mod lemmy;
 mod mastodon;
 mod net;
+pub mod nostr;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -286,7 +288,11 @@ impl Registry {
         let client = HttpClient::new(settings);
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
         providers.insert("bluesky", Arc::new(bluesky::Bluesky::new(client.clone(), settings)));
+        let lemmy = lemmy::Lemmy::new(client.clone(), settings.allow_private_targets);
+        providers.insert(lemmy.id(), Arc::new(lemmy));
         providers.insert("mastodon", Arc::new(mastodon::Mastodon::new(client.clone(), settings.allow_private_targets)));
+        let nostr = nostr::Nostr::new(settings.allow_private_targets, settings.request_timeout);
+        providers.insert(nostr.id(), Arc::new(nostr));
         let webhook = webhook::Webhook::new(client.clone(), settings.allow_private_targets);
         providers.insert(webhook.id(), Arc::new(webhook));
         Self { providers }

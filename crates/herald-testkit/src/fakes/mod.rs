@@ -1,8 +1,10 @@
-//! Fake platform servers for end-to-end tests, each written from the
-//! platform's documentation.
+//! Fake platforms for end-to-end tests, each written from the platform's
+//! documentation: same paths, bodies, status codes and error answers.
 
 pub mod bluesky;
+pub mod lemmy;
 pub mod mastodon;
+pub mod nostr_relay;
 mod recorded;
 
 pub use recorded::{Part, Recorded};

@@ -10,4 +10,6 @@ mod integrations;
 mod media;
 mod posts;
 mod provider_bluesky;
+mod provider_lemmy;
 mod provider_mastodon;
+mod provider_nostr;
