@@ -3,11 +3,14 @@
 //! and registering it in [`Registry::new`].
 
 mod bluesky;
+mod discord;
 mod http;
 mod lemmy;
 mod mastodon;
 mod net;
 pub mod nostr;
+mod slack;
+mod telegram;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -287,14 +290,15 @@ impl Registry {
     pub fn new(settings: &ProviderSettings) -> Self {
         let client = HttpClient::new(settings);
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
+        let private = settings.allow_private_targets;
         providers.insert("bluesky", Arc::new(bluesky::Bluesky::new(client.clone(), settings)));
-        let lemmy = lemmy::Lemmy::new(client.clone(), settings.allow_private_targets);
-        providers.insert(lemmy.id(), Arc::new(lemmy));
-        providers.insert("mastodon", Arc::new(mastodon::Mastodon::new(client.clone(), settings.allow_private_targets)));
-        let nostr = nostr::Nostr::new(settings.allow_private_targets, settings.request_timeout);
-        providers.insert(nostr.id(), Arc::new(nostr));
-        let webhook = webhook::Webhook::new(client.clone(), settings.allow_private_targets);
-        providers.insert(webhook.id(), Arc::new(webhook));
+        providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
+        providers.insert("lemmy", Arc::new(lemmy::Lemmy::new(client.clone(), private)));
+        providers.insert("mastodon", Arc::new(mastodon::Mastodon::new(client.clone(), private)));
+        providers.insert("nostr", Arc::new(nostr::Nostr::new(private, settings.request_timeout)));
+        providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));
+        providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));
+        providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));
         Self { providers }
     }
 

@@ -1,10 +1,17 @@
-//! Fake platforms for end-to-end tests, each written from the platform's
-//! documentation: same paths, bodies, status codes and error answers.
+//! Fake platform servers, written from each platform's API documentation:
+//! same paths, methods, auth, request bodies, status codes and error bodies.
+//! Each records every request so a test can assert on what Herald sent, and
+//! takes scripted answers (errors, rate limits) for the next requests.
 
 pub mod bluesky;
+pub mod discord;
 pub mod lemmy;
 pub mod mastodon;
 pub mod nostr_relay;
-mod recorded;
+/// The recording server of the Mastodon and Bluesky fakes.
+pub mod recorded;
+mod recording;
+pub mod slack;
+pub mod telegram;
 
-pub use recorded::{Part, Recorded};
+pub use recording::{FormPart, Recorded, Scripted};
