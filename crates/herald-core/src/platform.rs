@@ -1,7 +1,7 @@
 //! What each platform accepts, and how it counts the length of a post.
 //!
-//! Platforms do not agree on what a "character" is: Mastodon counts code
-//! points but every URL as 23, Bluesky counts grapheme clusters, Telegram
+//! Platforms do not agree on what a "character" is: Mastodon counts grapheme
+//! clusters but every URL as 23, Bluesky counts grapheme clusters, Telegram
 //! counts UTF-16 code units, X weighs most non-Latin characters double. A
 //! post that fits by one count can be rejected by another, so validation
 //! counts the way each target platform does.
@@ -19,8 +19,10 @@ pub enum LengthCounting {
     Graphemes,
     /// UTF-16 code units, as JavaScript's `String.length`.
     Utf16,
-    /// Characters, with every http(s) URL counted as 23.
-    CharactersUrlsAs23,
+    /// Grapheme clusters, with every http(s) URL counted as 23 (Mastodon's
+    /// `StatusLengthValidator`: `mb_chars.grapheme_length` after replacing
+    /// each URL with a 23-character placeholder).
+    GraphemesUrlsAs23,
     /// X's weighted count: URLs 23, Latin-range characters 1, others 2.
     XWeighted,
 }
@@ -103,12 +105,12 @@ const fn rules(
     }
 }
 
-use LengthCounting::{Characters, CharactersUrlsAs23, Graphemes, Utf16, XWeighted};
+use LengthCounting::{Characters, Graphemes, GraphemesUrlsAs23, Utf16, XWeighted};
 
 /// Every platform Herald knows, with its documented limits (platforms.md).
 pub const PLATFORMS: &[PlatformRules] = &[
     rules("webhook", "Webhook", 100_000, Characters, 10, false, true).media(ANY_MEDIA, 50 * MB, 50 * MB),
-    rules("mastodon", "Mastodon", 500, CharactersUrlsAs23, 4, false, true).media(COMMON_MEDIA, 16 * MB, 99 * MB),
+    rules("mastodon", "Mastodon", 500, GraphemesUrlsAs23, 4, false, true).media(COMMON_MEDIA, 16 * MB, 99 * MB),
     rules("bluesky", "Bluesky", 300, Graphemes, 4, false, true).media(IMAGES, 1_000_000, 50 * MB),
     rules("telegram", "Telegram", 4096, Utf16, 10, false, true).media(COMMON_MEDIA, 10 * MB, 50 * MB).caption(1024),
     rules("discord", "Discord", 2000, Characters, 10, false, true).media(COMMON_MEDIA, 10 * MB, 10 * MB),
@@ -146,7 +148,7 @@ pub fn count_length(text: &str, counting: LengthCounting) -> usize {
         Characters => text.chars().count(),
         Graphemes => text.graphemes(true).count(),
         Utf16 => text.encode_utf16().count(),
-        CharactersUrlsAs23 => count_with_short_urls(text, |segment| segment.chars().count()),
+        GraphemesUrlsAs23 => count_with_short_urls(text, |segment| segment.graphemes(true).count()),
         XWeighted => count_with_short_urls(text, x_weight),
     }
 }
@@ -245,13 +247,31 @@ mod tests {
     #[test]
     fn mastodon_counts_each_url_as_23() {
         let long = format!("https://example.com/{}", "a".repeat(100));
-        assert_eq!(count_length(&format!("see {long}"), CharactersUrlsAs23), 4 + 23);
-        assert_eq!(count_length("see https://x.io.", CharactersUrlsAs23), 4 + 23 + 1);
-        assert_eq!(count_length("two http://a.b and https://c.d", CharactersUrlsAs23), 4 + 23 + 5 + 23);
+        assert_eq!(count_length(&format!("see {long}"), GraphemesUrlsAs23), 4 + 23);
+        assert_eq!(count_length("see https://x.io.", GraphemesUrlsAs23), 4 + 23 + 1);
+        assert_eq!(count_length("two http://a.b and https://c.d", GraphemesUrlsAs23), 4 + 23 + 5 + 23);
         // Not a URL: no host after the scheme, or glued to a word.
-        assert_eq!(count_length("https:// x", CharactersUrlsAs23), 10);
-        assert_eq!(count_length("xhttps://a.b", CharactersUrlsAs23), 12);
-        assert_eq!(count_length("(https://a.b)", CharactersUrlsAs23), 1 + 23 + 1);
+        assert_eq!(count_length("https:// x", GraphemesUrlsAs23), 10);
+        assert_eq!(count_length("xhttps://a.b", GraphemesUrlsAs23), 12);
+        assert_eq!(count_length("(https://a.b)", GraphemesUrlsAs23), 1 + 23 + 1);
+    }
+
+    #[test]
+    fn mastodon_and_bluesky_count_emoji_cjk_and_combining_marks_as_people_see_them() {
+        for counting in [GraphemesUrlsAs23, Graphemes] {
+            assert_eq!(count_length("👨‍👩‍👧", counting), 1, "a ZWJ family is one");
+            assert_eq!(count_length("🇫🇷👍🏽", counting), 2, "a flag and a skin-toned thumb");
+            assert_eq!(count_length("日本語のテキスト", counting), 8, "CJK: one each");
+            assert_eq!(count_length("e\u{301}a\u{308}\u{304}", counting), 2, "combining marks join their base");
+            assert_eq!(count_length("한국어", counting), 3);
+            assert_eq!(count_length("\u{1100}\u{1161}\u{11A8}", counting), 1, "conjoining jamo form one syllable");
+        }
+        // Only Mastodon shortens URLs; Bluesky counts the link text itself.
+        let text = "👨‍👩‍👧 日本語 https://example.com/ü";
+        assert_eq!(count_length(text, GraphemesUrlsAs23), 1 + 1 + 3 + 1 + 23);
+        assert_eq!(count_length(text, Graphemes), 1 + 1 + 3 + 1 + 21);
+        assert_eq!(count_length(&"👍🏽".repeat(500), GraphemesUrlsAs23), 500);
+        assert_eq!(count_length(&"e\u{301}".repeat(300), Graphemes), 300);
     }
 
     #[test]

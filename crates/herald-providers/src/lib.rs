@@ -2,9 +2,11 @@
 //! engine only ever sees the trait, so adding a platform is adding a module
 //! and registering it in [`Registry::new`].
 
+mod bluesky;
 mod discord;
 mod http;
 mod lemmy;
+mod mastodon;
 mod net;
 pub mod nostr;
 mod slack;
@@ -289,8 +291,10 @@ impl Registry {
         let client = HttpClient::new(settings);
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
         let private = settings.allow_private_targets;
+        providers.insert("bluesky", Arc::new(bluesky::Bluesky::new(client.clone(), settings)));
         providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
         providers.insert("lemmy", Arc::new(lemmy::Lemmy::new(client.clone(), private)));
+        providers.insert("mastodon", Arc::new(mastodon::Mastodon::new(client.clone(), private)));
         providers.insert("nostr", Arc::new(nostr::Nostr::new(private, settings.request_timeout)));
         providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));
         providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));

@@ -3,9 +3,13 @@
 //! Each records every request so a test can assert on what Herald sent, and
 //! takes scripted answers (errors, rate limits) for the next requests.
 
+pub mod bluesky;
 pub mod discord;
 pub mod lemmy;
+pub mod mastodon;
 pub mod nostr_relay;
+/// The recording server of the Mastodon and Bluesky fakes.
+pub mod recorded;
 mod recording;
 pub mod slack;
 pub mod telegram;

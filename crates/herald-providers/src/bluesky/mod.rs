@@ -1,0 +1,503 @@
+//! `bluesky`: posts through the account's PDS with an app password.
+//!
+//! Connecting creates a session (`com.atproto.server.createSession`) and
+//! keeps it with the credentials. Access tokens live about two hours: an
+//! `ExpiredToken` answer makes the engine call [`Provider::refresh`], which
+//! uses the refresh token and, once that has expired too, signs in again
+//! with the app password. A published item's id carries both the record's
+//! `at://` URI and its CID (`<uri>|<cid>`), because a reply must name its
+//! root and parent by both.
+
+mod facets;
+mod xrpc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use herald_core::platform::{PlatformRules, rules_for};
+use serde_json::{Value, json};
+
+use crate::mastodon::normalise_instance;
+use crate::net::TargetGuard;
+use crate::{
+    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
+    PublishRequest, PublishedItem,
+};
+use facets::{Feature, Span};
+use xrpc::{Session, json_or_error};
+
+pub const DEFAULT_SERVICE: &str = "https://bsky.social";
+/// `app.bsky.embed.images` takes at most this many images…
+const MAX_IMAGES: usize = 4;
+/// …of at most this many bytes each (the lexicon's `maxSize`).
+const MAX_IMAGE_BYTES: usize = 1_000_000;
+
+pub struct Bluesky {
+    client: HttpClient,
+    guard: TargetGuard,
+    /// Used when the user leaves `service` empty (`HERALD_PROVIDER_BLUESKY_API_BASE`).
+    default_service: String,
+}
+
+impl Bluesky {
+    pub fn new(client: HttpClient, settings: &ProviderSettings) -> Self {
+        Self {
+            client,
+            guard: TargetGuard { allow_private: settings.allow_private_targets },
+            default_service: settings.api_base("bluesky", DEFAULT_SERVICE),
+        }
+    }
+
+    fn service(&self, service: &str) -> Result<String, ProviderError> {
+        if service.trim().is_empty() {
+            Ok(self.default_service.clone())
+        } else {
+            normalise_instance(&self.guard, service)
+        }
+    }
+
+    fn xrpc_url(base: &str, method: &str) -> String {
+        format!("{base}/xrpc/{method}")
+    }
+
+    async fn create_session(&self, base: &str, identifier: &str, password: &str) -> Result<Session, ProviderError> {
+        let request = self
+            .client
+            .inner()
+            .post(Self::xrpc_url(base, "com.atproto.server.createSession"))
+            .json(&json!({ "identifier": identifier, "password": password }));
+        let answer = json_or_error(self.client.send(request).await?).await.map_err(|error| {
+            ProviderError::new(error.class, format!("signing in to Bluesky failed: {}", error.message))
+        })?;
+        Session::from_json(answer)
+    }
+
+    async fn refresh_session(&self, base: &str, refresh_jwt: &str) -> Result<Session, ProviderError> {
+        let request = self
+            .client
+            .inner()
+            .post(Self::xrpc_url(base, "com.atproto.server.refreshSession"))
+            .bearer_auth(refresh_jwt);
+        Session::from_json(json_or_error(self.client.send(request).await?).await?)
+    }
+
+    /// `None` when the handle does not resolve: the mention stays plain text.
+    async fn resolve_handle(&self, base: &str, handle: &str) -> Result<Option<String>, ProviderError> {
+        let mut url = url::Url::parse(&Self::xrpc_url(base, "com.atproto.identity.resolveHandle"))
+            .map_err(|_| ProviderError::invalid("the Bluesky service URL is not valid"))?;
+        url.query_pairs_mut().append_pair("handle", handle);
+        match json_or_error(self.client.send(self.client.inner().get(url)).await?).await {
+            Ok(answer) => Ok(answer["did"].as_str().map(str::to_string)),
+            Err(error) if error.class == ErrorClass::Invalid => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Facets of the text, with mentions resolved to DIDs.
+    async fn facets(&self, base: &str, text: &str) -> Result<Vec<Value>, ProviderError> {
+        let mut out = Vec::new();
+        for Span { start, end, feature } in facets::detect(text) {
+            let feature = match feature {
+                Feature::Link(uri) => json!({ "$type": "app.bsky.richtext.facet#link", "uri": uri }),
+                Feature::Tag(tag) => json!({ "$type": "app.bsky.richtext.facet#tag", "tag": tag }),
+                Feature::Mention(handle) => match self.resolve_handle(base, &handle).await? {
+                    Some(did) => json!({ "$type": "app.bsky.richtext.facet#mention", "did": did }),
+                    None => continue,
+                },
+            };
+            out.push(json!({ "index": { "byteStart": start, "byteEnd": end }, "features": [feature] }));
+        }
+        Ok(out)
+    }
+
+    async fn upload_blob(&self, base: &str, token: &str, media: &Attachment) -> Result<Value, ProviderError> {
+        let request = self
+            .client
+            .inner()
+            .post(Self::xrpc_url(base, "com.atproto.repo.uploadBlob"))
+            .bearer_auth(token)
+            .header("content-type", &media.mime)
+            .body(media.data.clone());
+        let answer = json_or_error(self.client.send(request).await?).await?;
+        match &answer["blob"] {
+            Value::Object(_) => Ok(answer["blob"].clone()),
+            _ => Err(ProviderError::new(ErrorClass::Unknown, "Bluesky did not return the uploaded blob")),
+        }
+    }
+}
+
+/// Stored credentials: what the user gave, plus the current session.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Credentials {
+    #[serde(default)]
+    service: String,
+    identifier: String,
+    app_password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    did: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    handle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_jwt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_jwt: Option<String>,
+}
+
+impl Credentials {
+    fn parse(value: &Value) -> Result<Self, ProviderError> {
+        serde_json::from_value(value.clone()).map_err(|_| {
+            ProviderError::invalid("Bluesky credentials need `identifier` (handle or email) and `appPassword`")
+        })
+    }
+
+    fn with_session(mut self, session: Session) -> Self {
+        self.did = Some(session.did);
+        self.handle = Some(session.handle);
+        self.access_jwt = Some(session.access_jwt);
+        self.refresh_jwt = Some(session.refresh_jwt);
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The session parts every authenticated call needs.
+    fn session(&self) -> Result<(&str, &str, &str), ProviderError> {
+        match (&self.did, &self.handle, &self.access_jwt) {
+            (Some(did), Some(handle), Some(token)) => Ok((did, handle, token)),
+            // Refreshing signs in again with the app password.
+            _ => Err(ProviderError::new(ErrorClass::AuthExpired, "no Bluesky session is stored yet")),
+        }
+    }
+}
+
+/// A record reference from a published item's id (`<at-uri>|<cid>`).
+fn strong_ref(item: &PublishedItem) -> Result<Value, ProviderError> {
+    match item.id.split_once('|') {
+        Some((uri, cid)) if uri.starts_with("at://") && !cid.is_empty() => Ok(json!({ "uri": uri, "cid": cid })),
+        _ => Err(ProviderError::invalid(format!("`{}` is not a Bluesky post reference", item.id))),
+    }
+}
+
+/// `at://did/app.bsky.feed.post/<rkey>` → its web address.
+fn post_url(handle: &str, uri: &str) -> Option<String> {
+    let rkey = uri.rsplit('/').next().filter(|k| !k.is_empty())?;
+    Some(format!("https://bsky.app/profile/{handle}/post/{rkey}"))
+}
+
+/// Per-post settings (`overrides.bluesky.settings`).
+#[derive(Debug, Default, serde::Deserialize)]
+struct Settings {
+    #[serde(default)]
+    langs: Vec<String>,
+}
+
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()))
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Problems with the settings, by field (what `check_settings` reports).
+fn setting_problems(value: &Value) -> Vec<(String, String)> {
+    let Some(object) = value.as_object() else {
+        return if value.is_null() { Vec::new() } else { vec![(String::new(), "must be an object".into())] };
+    };
+    object
+        .iter()
+        .filter_map(|(key, value)| {
+            let problem = match key.as_str() {
+                "langs" => match value.as_array() {
+                    Some(tags) if tags.len() > 3 => Some("takes at most 3 languages".to_string()),
+                    Some(tags) => tags
+                        .iter()
+                        .find(|tag| !tag.as_str().is_some_and(is_language_tag))
+                        .map(|bad| format!("{bad} is not a language tag such as `en` or `pt-BR`")),
+                    None => Some("must be a list of language tags".into()),
+                },
+                _ => Some("is not a Bluesky setting (langs)".into()),
+            };
+            problem.map(|message| (key.clone(), message))
+        })
+        .collect()
+}
+
+fn settings(value: &Value) -> Result<Settings, String> {
+    let problems = setting_problems(value);
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems.into_iter().map(|(field, message)| format!("{field} {message}")).collect();
+        return Err(format!("invalid Bluesky settings: {}", listed.join("; ")));
+    }
+    if value.is_null() {
+        return Ok(Settings::default());
+    }
+    serde_json::from_value(value.clone()).map_err(|e| format!("invalid Bluesky settings: {e}"))
+}
+
+/// Refuses media Bluesky would refuse, before anything is uploaded.
+fn check_media(media: &[Attachment]) -> Result<(), ProviderError> {
+    if media.len() > MAX_IMAGES {
+        return Err(ProviderError::invalid(format!("Bluesky takes at most {MAX_IMAGES} images per post")));
+    }
+    for file in media {
+        if !file.is_image() {
+            return Err(ProviderError::invalid(format!(
+                "Herald can only attach images to Bluesky posts, not {}",
+                file.mime
+            )));
+        }
+        if file.data.len() > MAX_IMAGE_BYTES {
+            return Err(ProviderError::invalid(format!(
+                "Bluesky takes images of at most {MAX_IMAGE_BYTES} bytes; this one has {}",
+                file.data.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `app.bsky.feed.post` record.
+fn post_record(
+    request: &PublishRequest,
+    langs: &[String],
+    facets: Vec<Value>,
+    images: Vec<Value>,
+) -> Result<Value, ProviderError> {
+    let mut record = json!({
+        "$type": "app.bsky.feed.post",
+        "text": request.content,
+        "createdAt": Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    });
+    if !langs.is_empty() {
+        record["langs"] = json!(langs);
+    }
+    if !facets.is_empty() {
+        record["facets"] = json!(facets);
+    }
+    if !images.is_empty() {
+        record["embed"] = json!({ "$type": "app.bsky.embed.images", "images": images });
+    }
+    if let Some(parent) = &request.reply_to {
+        let root = request.root.as_ref().unwrap_or(parent);
+        record["reply"] = json!({ "root": strong_ref(root)?, "parent": strong_ref(parent)? });
+    }
+    Ok(record)
+}
+
+#[async_trait]
+impl Provider for Bluesky {
+    fn id(&self) -> &'static str {
+        "bluesky"
+    }
+
+    fn rules(&self) -> &'static PlatformRules {
+        rules_for("bluesky").unwrap_or(&herald_core::platform::PLATFORMS[0])
+    }
+
+    fn credentials_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "required": ["identifier", "appPassword"],
+            "properties": {
+                "service": { "type": "string", "title": "Service", "default": DEFAULT_SERVICE,
+                    "description": "Your PDS; leave empty for bsky.social." },
+                "identifier": { "type": "string", "title": "Handle or email", "description": "e.g. alice.bsky.social" },
+                "appPassword": { "type": "string", "title": "App password", "writeOnly": true,
+                    "description": "Settings → Privacy and security → App passwords. Not your account password." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn settings_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "langs": { "type": "array", "maxItems": 3, "items": { "type": "string" },
+                    "description": "Languages of the post (BCP-47 tags such as en, pt-BR)." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn check_settings(&self, value: &Value) -> Vec<(String, String)> {
+        setting_problems(value)
+    }
+
+    async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
+        let mut creds = Credentials::parse(value)?;
+        creds.identifier = creds.identifier.trim().trim_start_matches('@').to_string();
+        creds.service = creds.service.trim().to_string();
+        if creds.identifier.is_empty() || creds.app_password.is_empty() {
+            return Err(ProviderError::invalid("the handle and the app password must not be empty"));
+        }
+        let base = self.service(&creds.service)?;
+        if !creds.service.is_empty() {
+            creds.service.clone_from(&base);
+        }
+        let session = self.create_session(&base, &creds.identifier, &creds.app_password).await?;
+        let mut url = url::Url::parse(&Self::xrpc_url(&base, "app.bsky.actor.getProfile"))
+            .map_err(|_| ProviderError::invalid("the Bluesky service URL is not valid"))?;
+        url.query_pairs_mut().append_pair("actor", &session.did);
+        let request = self.client.inner().get(url).bearer_auth(&session.access_jwt);
+        let profile = json_or_error(self.client.send(request).await?).await?;
+        let display_name =
+            profile["displayName"].as_str().filter(|n| !n.trim().is_empty()).unwrap_or(&session.handle).to_string();
+        Ok(ConnectedAccount {
+            account_id: session.did.clone(),
+            username: session.handle.clone(),
+            display_name,
+            avatar_url: profile["avatar"].as_str().map(str::to_string),
+            credentials: creds.with_session(session).to_json(),
+            // The session renews itself; only a revoked app password ends it.
+            token_expires_at: None,
+            scopes: Vec::new(),
+        })
+    }
+
+    async fn refresh(&self, value: &Value) -> Result<Value, ProviderError> {
+        let creds = Credentials::parse(value)?;
+        let base = self.service(&creds.service)?;
+        let refreshed = match &creds.refresh_jwt {
+            Some(token) => match self.refresh_session(&base, token).await {
+                Ok(session) => Some(session),
+                // Expired or revoked refresh token: sign in again below.
+                Err(error) if matches!(error.class, ErrorClass::AuthExpired | ErrorClass::Invalid) => None,
+                Err(error) => return Err(error),
+            },
+            None => None,
+        };
+        let session = match refreshed {
+            Some(session) => session,
+            None => self.create_session(&base, &creds.identifier, &creds.app_password).await?,
+        };
+        Ok(creds.with_session(session).to_json())
+    }
+
+    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+        let creds = Credentials::parse(&request.credentials)?;
+        let base = self.service(&creds.service)?;
+        let settings = settings(&request.settings).map_err(ProviderError::invalid)?;
+        check_media(&request.media)?;
+        let (did, handle, token) = creds.session()?;
+        let facets = self.facets(&base, &request.content).await?;
+        let mut images = Vec::with_capacity(request.media.len());
+        for media in &request.media {
+            let blob = self.upload_blob(&base, token, media).await?;
+            images.push(json!({ "alt": media.alt_text.clone().unwrap_or_default(), "image": blob }));
+        }
+        let record = post_record(request, &settings.langs, facets, images)?;
+        let body = json!({ "repo": did, "collection": "app.bsky.feed.post", "record": record });
+        let create = self
+            .client
+            .inner()
+            .post(Self::xrpc_url(&base, "com.atproto.repo.createRecord"))
+            .bearer_auth(token)
+            .json(&body);
+        let created = json_or_error(self.client.send(create).await?).await?;
+        let (Some(uri), Some(cid)) = (created["uri"].as_str(), created["cid"].as_str()) else {
+            return Err(ProviderError::new(ErrorClass::Unknown, "Bluesky did not return the post's uri and cid"));
+        };
+        Ok(PublishedItem { id: format!("{uri}|{cid}"), url: post_url(handle, uri) })
+    }
+
+    fn has_metrics(&self) -> bool {
+        true
+    }
+
+    /// An expired session answers `AuthExpired`: as with `publish`, the
+    /// caller refreshes (and stores) the credentials, then asks again.
+    async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
+        let creds = Credentials::parse(value)?;
+        let base = self.service(&creds.service)?;
+        let (_, _, token) = creds.session()?;
+        let uri = strong_ref(item)?["uri"].as_str().unwrap_or_default().to_string();
+        let mut url = url::Url::parse(&Self::xrpc_url(&base, "app.bsky.feed.getPosts"))
+            .map_err(|_| ProviderError::invalid("the Bluesky service URL is not valid"))?;
+        url.query_pairs_mut().append_pair("uris", &uri);
+        let answer = json_or_error(self.client.send(self.client.inner().get(url).bearer_auth(token)).await?).await?;
+        let Some(post) = answer["posts"].as_array().and_then(|posts| posts.iter().find(|p| p["uri"] == uri.as_str()))
+        else {
+            return Err(ProviderError::invalid("the post no longer exists on Bluesky"));
+        };
+        let count = |field: &str| post[field].as_i64().unwrap_or(0);
+        Ok(Metrics::from([
+            ("likes".to_string(), count("likeCount")),
+            ("reposts".to_string(), count("repostCount")),
+            ("replies".to_string(), count("replyCount")),
+            ("quotes".to_string(), count("quoteCount")),
+        ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn request(content: &str) -> PublishRequest {
+        PublishRequest {
+            target_id: Uuid::nil(),
+            post_id: Uuid::nil(),
+            integration_id: Uuid::nil(),
+            integration_name: "b".into(),
+            credentials: Value::Null,
+            settings: Value::Null,
+            item_index: 0,
+            item_count: 1,
+            content: content.into(),
+            media_urls: Vec::new(),
+            media: Vec::new(),
+            tags: Vec::new(),
+            scheduled_for: None,
+            root: None,
+            reply_to: None,
+            idempotency_key: "k".into(),
+        }
+    }
+
+    fn image(bytes: usize, mime: &str) -> Attachment {
+        Attachment { url: "https://x/y".into(), mime: mime.into(), alt_text: None, data: vec![0u8; bytes].into() }
+    }
+
+    #[test]
+    fn replies_name_root_and_parent_by_uri_and_cid() {
+        let mut reply = request("third");
+        reply.root = Some(PublishedItem { id: "at://did:plc:a/app.bsky.feed.post/1|cid1".into(), url: None });
+        reply.reply_to = Some(PublishedItem { id: "at://did:plc:a/app.bsky.feed.post/2|cid2".into(), url: None });
+        let record = post_record(&reply, &["en".into()], Vec::new(), Vec::new()).unwrap();
+        assert_eq!(record["reply"]["root"], json!({"uri": "at://did:plc:a/app.bsky.feed.post/1", "cid": "cid1"}));
+        assert_eq!(record["reply"]["parent"], json!({"uri": "at://did:plc:a/app.bsky.feed.post/2", "cid": "cid2"}));
+        assert_eq!(record["langs"], json!(["en"]));
+        assert!(record.get("facets").is_none() && record.get("embed").is_none());
+        let created = record["createdAt"].as_str().unwrap();
+        assert!(created.ends_with('Z') && created.len() == 24, "{created}");
+
+        reply.reply_to = Some(PublishedItem { id: "12345".into(), url: None });
+        assert_eq!(post_record(&reply, &[], Vec::new(), Vec::new()).unwrap_err().class, ErrorClass::Invalid);
+    }
+
+    #[test]
+    fn urls_and_settings() {
+        assert_eq!(
+            post_url("alice.test", "at://did:plc:a/app.bsky.feed.post/3kabc").as_deref(),
+            Some("https://bsky.app/profile/alice.test/post/3kabc")
+        );
+        assert!(settings(&json!({"langs": ["en", "pt-BR"]})).is_ok());
+        assert!(settings(&json!({"langs": ["english"]})).is_err());
+        assert!(settings(&json!({"langs": ["en", "fr", "de", "it"]})).is_err());
+        assert!(settings(&json!({"visibility": "public"})).is_err());
+        assert_eq!(setting_problems(&json!({"langs": "en"}))[0].0, "langs");
+    }
+
+    #[test]
+    fn media_is_checked_before_uploading() {
+        assert!(check_media(&[image(1_000_000, "image/png")]).is_ok());
+        let large = check_media(&[image(1_000_001, "image/jpeg")]).unwrap_err();
+        assert_eq!(large.class, ErrorClass::Invalid);
+        assert!(large.message.contains("1000001"));
+        assert!(check_media(&[image(10, "video/mp4")]).is_err());
+        assert!(check_media(&vec![image(10, "image/png"); 5]).is_err());
+    }
+}

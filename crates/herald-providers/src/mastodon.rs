@@ -1,0 +1,449 @@
+//! `mastodon`: statuses on any Mastodon instance with a user's access token
+//! (Preferences → Development → New application, scopes `read write`).
+//!
+//! Mastodon honours the `Idempotency-Key` header on `POST /api/v1/statuses`
+//! (for an hour), so a delivery interrupted by a crash is sent again with the
+//! same key instead of being marked unconfirmed. Its tokens never expire: a
+//! 401 means the token was revoked or is wrong, and only reconnecting helps.
+//! Media are uploaded again on such a resend; the instance removes
+//! attachments no status uses.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use herald_core::platform::{PlatformRules, rules_for};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+use crate::http::{classify_status, excerpt, retry_after};
+use crate::net::TargetGuard;
+use crate::{
+    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest,
+    PublishedItem, Recovery,
+};
+
+const VISIBILITIES: [&str; 4] = ["public", "unlisted", "private", "direct"];
+
+/// How often and how many times to ask about an upload the instance is still
+/// processing (`202` from `POST /api/v2/media`): well within the engine's
+/// 60-second delivery lease; a video that takes longer is retried later.
+const MEDIA_POLL_INTERVAL: Duration = Duration::from_secs(1);
+const MEDIA_POLL_ATTEMPTS: u32 = 30;
+/// Uploads of large files get longer than the client's usual timeout, yet
+/// stay within the engine's delivery lease.
+const MEDIA_UPLOAD_TIMEOUT: Duration = Duration::from_secs(45);
+
+pub struct Mastodon {
+    client: HttpClient,
+    guard: TargetGuard,
+}
+
+impl Mastodon {
+    pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
+        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+    }
+}
+
+/// Stored credentials.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Credentials {
+    instance_url: String,
+    access_token: String,
+}
+
+fn credentials(value: &Value) -> Result<Credentials, ProviderError> {
+    serde_json::from_value(value.clone())
+        .map_err(|_| ProviderError::invalid("Mastodon credentials need `instanceUrl` and `accessToken`"))
+}
+
+/// `mastodon.social` or `https://mastodon.social/` → `https://mastodon.social`.
+pub(crate) fn normalise_instance(guard: &TargetGuard, raw: &str) -> Result<String, ProviderError> {
+    let raw = raw.trim();
+    let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("https://{raw}") };
+    let url = guard.check_url(&with_scheme).map_err(ProviderError::invalid)?;
+    let mut base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        base.push_str(&format!(":{port}"));
+    }
+    Ok(base)
+}
+
+/// Per-post settings (`overrides.mastodon.settings`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Settings {
+    visibility: Option<String>,
+    spoiler_text: Option<String>,
+    sensitive: Option<bool>,
+    language: Option<String>,
+}
+
+/// Problems with the settings, by field (what `check_settings` reports).
+fn setting_problems(value: &Value) -> Vec<(String, String)> {
+    let Some(object) = value.as_object() else {
+        return if value.is_null() { Vec::new() } else { vec![(String::new(), "must be an object".into())] };
+    };
+    object
+        .iter()
+        .filter_map(|(key, value)| {
+            let problem = match key.as_str() {
+                "visibility" => (!value.as_str().is_some_and(|v| VISIBILITIES.contains(&v)))
+                    .then(|| format!("must be one of {}", VISIBILITIES.join(", "))),
+                "spoilerText" => value
+                    .as_str()
+                    .is_none_or(|v| v.chars().count() > 500)
+                    .then(|| "must be text of at most 500 characters".into()),
+                "sensitive" => (!value.is_boolean()).then(|| "must be true or false".into()),
+                "language" => {
+                    (!value.as_str().is_some_and(|v| v.len() == 2 && v.chars().all(|c| c.is_ascii_lowercase())))
+                        .then(|| "must be an ISO 639-1 code such as `en`".into())
+                }
+                _ => Some("is not a Mastodon setting (visibility, spoilerText, sensitive, language)".into()),
+            };
+            problem.map(|message| (key.clone(), message))
+        })
+        .collect()
+}
+
+fn settings(value: &Value) -> Result<Settings, String> {
+    let problems = setting_problems(value);
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems.into_iter().map(|(field, message)| format!("{field} {message}")).collect();
+        return Err(format!("invalid Mastodon settings: {}", listed.join("; ")));
+    }
+    if value.is_null() {
+        return Ok(Settings::default());
+    }
+    serde_json::from_value(value.clone()).map_err(|e| format!("invalid Mastodon settings: {e}"))
+}
+
+/// The body of `POST /api/v1/statuses`.
+fn status_body(request: &PublishRequest, settings: &Settings, media_ids: &[String]) -> Value {
+    let mut body = json!({ "status": request.content });
+    if !media_ids.is_empty() {
+        body["media_ids"] = json!(media_ids);
+    }
+    if let Some(parent) = &request.reply_to {
+        body["in_reply_to_id"] = json!(parent.id);
+    }
+    if let Some(visibility) = &settings.visibility {
+        body["visibility"] = json!(visibility);
+    }
+    if let Some(spoiler) = settings.spoiler_text.as_deref().filter(|s| !s.trim().is_empty()) {
+        body["spoiler_text"] = json!(spoiler);
+    }
+    if let Some(sensitive) = settings.sensitive {
+        body["sensitive"] = json!(sensitive);
+    }
+    if let Some(language) = &settings.language {
+        body["language"] = json!(language);
+    }
+    body
+}
+
+/// Mastodon says when a rate limit resets in `X-RateLimit-Reset` as an
+/// ISO 8601 time, not epoch seconds; `Retry-After` wins when present.
+fn mastodon_retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    retry_after(headers, now).or_else(|| {
+        let reset = headers.get("x-ratelimit-reset")?.to_str().ok()?;
+        let at = DateTime::parse_from_rfc3339(reset.trim()).ok()?.with_timezone(&Utc);
+        Some((at - now).to_std().unwrap_or_default())
+    })
+}
+
+/// Turns an error answer into a provider error with Mastodon's own words.
+fn error_from(status: StatusCode, headers: &HeaderMap, body: &str, now: DateTime<Utc>) -> ProviderError {
+    let said = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or_else(|| excerpt(body));
+    match status.as_u16() {
+        401 => ProviderError::new(
+            ErrorClass::Revoked,
+            format!("Mastodon refused the access token ({said}); it was revoked or is wrong: reconnect the account"),
+        ),
+        422 => ProviderError::invalid(format!("Mastodon refused the post: {said}")),
+        _ => ProviderError::new(
+            classify_status(status, mastodon_retry_after(headers, now)),
+            format!("Mastodon answered {status}: {said}"),
+        ),
+    }
+}
+
+/// Reads a JSON answer, or the error it stands for.
+async fn json_or_error(response: reqwest::Response) -> Result<(StatusCode, Value), ProviderError> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(error_from(status, &headers, &text, Utc::now()));
+    }
+    let value = serde_json::from_str(&text).map_err(|_| {
+        ProviderError::new(
+            ErrorClass::Unknown,
+            format!("Mastodon answered with something else than JSON: {}", excerpt(&text)),
+        )
+    })?;
+    Ok((status, value))
+}
+
+fn id_of(value: &Value) -> Option<String> {
+    match &value["id"] {
+        Value::String(id) if !id.is_empty() => Some(id.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl Mastodon {
+    fn get(&self, base: &str, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client.inner().get(format!("{base}{path}")).bearer_auth(token)
+    }
+
+    /// Uploads one file; waits while the instance processes it.
+    async fn upload(&self, base: &str, token: &str, index: usize, media: &Attachment) -> Result<String, ProviderError> {
+        let part = reqwest::multipart::Part::bytes(media.data.to_vec())
+            .file_name(media.file_name(index))
+            .mime_str(&media.mime)
+            .map_err(|_| ProviderError::invalid(format!("`{}` is not a media type Mastodon takes", media.mime)))?;
+        let mut form = reqwest::multipart::Form::new().part("file", part);
+        if let Some(alt) = media.alt_text.as_deref().filter(|a| !a.trim().is_empty()) {
+            form = form.text("description", alt.to_string());
+        }
+        let request = self
+            .client
+            .inner()
+            .post(format!("{base}/api/v2/media"))
+            .bearer_auth(token)
+            .timeout(MEDIA_UPLOAD_TIMEOUT)
+            .multipart(form);
+        let (status, mut attachment) = json_or_error(self.client.send(request).await?).await?;
+        let id = id_of(&attachment)
+            .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Mastodon did not return the media id"))?;
+        // 200: processed at once; 202: the URL is null until processing ends.
+        let mut polls = 0;
+        while status == StatusCode::ACCEPTED && attachment["url"].is_null() {
+            if polls >= MEDIA_POLL_ATTEMPTS {
+                return Err(ProviderError::new(
+                    ErrorClass::Retryable { after: None },
+                    "Mastodon is still processing the media; trying again later",
+                ));
+            }
+            polls += 1;
+            tokio::time::sleep(MEDIA_POLL_INTERVAL).await;
+            let response = self.client.send(self.get(base, &format!("/api/v1/media/{id}"), token)).await?;
+            // 206 Partial Content while processing, 200 once done.
+            attachment = json_or_error(response).await?.1;
+        }
+        Ok(id)
+    }
+}
+
+#[async_trait]
+impl Provider for Mastodon {
+    fn id(&self) -> &'static str {
+        "mastodon"
+    }
+
+    fn rules(&self) -> &'static PlatformRules {
+        rules_for("mastodon").unwrap_or(&herald_core::platform::PLATFORMS[0])
+    }
+
+    fn recovery(&self) -> Recovery {
+        Recovery::ResendWithSameKey
+    }
+
+    fn credentials_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "required": ["instanceUrl", "accessToken"],
+            "properties": {
+                "instanceUrl": { "type": "string", "title": "Instance", "description": "Your server, e.g. https://mastodon.social" },
+                "accessToken": { "type": "string", "title": "Access token", "writeOnly": true,
+                    "description": "Preferences → Development → New application (scopes read and write), then copy “Your access token”." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn settings_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "visibility": { "type": "string", "enum": VISIBILITIES, "description": "Who sees the post (the account's default otherwise)." },
+                "spoilerText": { "type": "string", "maxLength": 500, "description": "Content warning shown before the text." },
+                "sensitive": { "type": "boolean", "description": "Hide the media behind a warning." },
+                "language": { "type": "string", "pattern": "^[a-z]{2}$", "description": "ISO 639-1 language of the post." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn check_settings(&self, value: &Value) -> Vec<(String, String)> {
+        setting_problems(value)
+    }
+
+    async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
+        let creds = credentials(value)?;
+        let base = normalise_instance(&self.guard, &creds.instance_url)?;
+        let token = creds.access_token.trim();
+        if token.is_empty() {
+            return Err(ProviderError::invalid("the access token is empty"));
+        }
+        let response = self.client.send(self.get(&base, "/api/v1/accounts/verify_credentials", token)).await?;
+        let account = json_or_error(response).await?.1;
+        let id = id_of(&account)
+            .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Mastodon did not say which account this is"))?;
+        let host = base.split("://").nth(1).unwrap_or(&base).to_string();
+        let acct = account["acct"].as_str().or(account["username"].as_str()).unwrap_or(&id);
+        // Local accounts come as `alice`; the full address is what people know.
+        let username = if acct.contains('@') { acct.to_string() } else { format!("{acct}@{host}") };
+        let display_name =
+            account["display_name"].as_str().filter(|n| !n.trim().is_empty()).unwrap_or(&username).to_string();
+        Ok(ConnectedAccount {
+            // Ids are per instance: the host keeps two servers' accounts apart.
+            account_id: format!("{id}@{host}"),
+            username,
+            display_name,
+            avatar_url: account["avatar"].as_str().map(str::to_string),
+            credentials: json!({ "instanceUrl": base, "accessToken": token }),
+            token_expires_at: None,
+            scopes: vec!["read".into(), "write".into()],
+        })
+    }
+
+    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+        let creds = credentials(&request.credentials)?;
+        let base = normalise_instance(&self.guard, &creds.instance_url)?;
+        let settings = settings(&request.settings).map_err(ProviderError::invalid)?;
+        let mut media_ids = Vec::with_capacity(request.media.len());
+        for (index, media) in request.media.iter().enumerate() {
+            media_ids.push(self.upload(&base, &creds.access_token, index, media).await?);
+        }
+        let body = status_body(request, &settings, &media_ids);
+        let post = self
+            .client
+            .inner()
+            .post(format!("{base}/api/v1/statuses"))
+            .bearer_auth(&creds.access_token)
+            .header("Idempotency-Key", &request.idempotency_key)
+            .json(&body);
+        let status = json_or_error(self.client.send(post).await?).await?.1;
+        let id = id_of(&status)
+            .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Mastodon did not return the status id"))?;
+        let url = status["url"].as_str().or(status["uri"].as_str()).map(str::to_string);
+        Ok(PublishedItem { id, url })
+    }
+
+    fn has_metrics(&self) -> bool {
+        true
+    }
+
+    async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
+        let creds = credentials(value)?;
+        let base = normalise_instance(&self.guard, &creds.instance_url)?;
+        let path = format!("/api/v1/statuses/{}", item.id);
+        let status = json_or_error(self.client.send(self.get(&base, &path, &creds.access_token)).await?).await?.1;
+        let count = |field: &str| status[field].as_i64().unwrap_or(0);
+        Ok(Metrics::from([
+            ("likes".to_string(), count("favourites_count")),
+            ("reposts".to_string(), count("reblogs_count")),
+            ("replies".to_string(), count("replies_count")),
+        ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn request(content: &str, settings: Value) -> PublishRequest {
+        PublishRequest {
+            target_id: Uuid::nil(),
+            post_id: Uuid::nil(),
+            integration_id: Uuid::nil(),
+            integration_name: "m".into(),
+            credentials: Value::Null,
+            settings,
+            item_index: 0,
+            item_count: 1,
+            content: content.into(),
+            media_urls: Vec::new(),
+            media: Vec::new(),
+            tags: Vec::new(),
+            scheduled_for: None,
+            root: None,
+            reply_to: None,
+            idempotency_key: "k".into(),
+        }
+    }
+
+    #[test]
+    fn instance_urls_are_normalised_and_guarded() {
+        let guard = TargetGuard { allow_private: false };
+        assert_eq!(normalise_instance(&guard, "mastodon.social").unwrap(), "https://mastodon.social");
+        assert_eq!(normalise_instance(&guard, " https://fosstodon.org/about/ ").unwrap(), "https://fosstodon.org");
+        assert!(normalise_instance(&guard, "http://127.0.0.1:3000").is_err());
+        let open = TargetGuard { allow_private: true };
+        assert_eq!(normalise_instance(&open, "http://127.0.0.1:3000/").unwrap(), "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn status_body_carries_reply_media_and_settings() {
+        let mut reply = request(
+            "second",
+            json!({"visibility": "unlisted", "spoilerText": "cw", "sensitive": true, "language": "fr"}),
+        );
+        reply.reply_to = Some(PublishedItem { id: "1099".into(), url: None });
+        let settings = settings(&reply.settings).unwrap();
+        let body = status_body(&reply, &settings, &["7".into()]);
+        assert_eq!(
+            body,
+            json!({"status": "second", "media_ids": ["7"], "in_reply_to_id": "1099", "visibility": "unlisted",
+                   "spoiler_text": "cw", "sensitive": true, "language": "fr"})
+        );
+        let plain = request("hi", Value::Null);
+        assert_eq!(status_body(&plain, &Settings::default(), &[]), json!({"status": "hi"}));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let provider = Mastodon::new(HttpClient::new(&crate::ProviderSettings::default()), false);
+        assert!(provider.check_settings(&json!({"visibility": "private"})).is_empty());
+        assert!(provider.check_settings(&json!({})).is_empty());
+        let problems =
+            provider.check_settings(&json!({"visibility": "everyone", "language": "english", "colour": "red"}));
+        let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
+        assert_eq!(fields, ["colour", "language", "visibility"]);
+        assert!(problems[2].1.contains("public, unlisted, private, direct"));
+        assert!(settings(&json!({"sensitive": "yes"})).unwrap_err().contains("sensitive must be true or false"));
+    }
+
+    #[test]
+    fn errors_are_classified_with_mastodons_message() {
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let none = HeaderMap::new();
+        let invalid = error_from(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &none,
+            r#"{"error":"Validation failed: Text can't be blank"}"#,
+            now,
+        );
+        assert_eq!(invalid.class, ErrorClass::Invalid);
+        assert!(invalid.message.contains("Text can't be blank"));
+        let revoked = error_from(StatusCode::UNAUTHORIZED, &none, r#"{"error":"The access token was revoked"}"#, now);
+        assert_eq!(revoked.class, ErrorClass::Revoked);
+        let mut limited = HeaderMap::new();
+        limited.insert("x-ratelimit-reset", "2026-01-01T00:02:00.000Z".parse().unwrap());
+        let limit = error_from(StatusCode::TOO_MANY_REQUESTS, &limited, r#"{"error":"Too many requests"}"#, now);
+        assert_eq!(limit.class, ErrorClass::Retryable { after: Some(Duration::from_secs(120)) });
+        limited.insert("retry-after", "5".parse().unwrap());
+        assert_eq!(mastodon_retry_after(&limited, now), Some(Duration::from_secs(5)));
+        let down = error_from(StatusCode::SERVICE_UNAVAILABLE, &none, "<html>", now);
+        assert_eq!(down.class, ErrorClass::Retryable { after: None });
+    }
+}

@@ -1,0 +1,291 @@
+//! A fake Mastodon instance, written from docs.joinmastodon.org: the
+//! account, media and status endpoints Herald uses, with Bearer tokens,
+//! `Idempotency-Key` on statuses, `POST /api/v2/media` answering 202 while
+//! "processing" (then `GET /api/v1/media/:id` 206 until done), and errors as
+//! `{"error": "…"}` with 401, 404, 422 and (scripted) 429 with
+//! `X-RateLimit-Reset` as an ISO 8601 time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use herald_core::platform::{LengthCounting, count_length};
+use serde_json::{Value, json};
+
+use super::recorded::{Answer, FakeServer, Incoming, Recorded, Scripted};
+
+/// The token the fake accepts until [`FakeMastodon::revoke_token`].
+pub const MASTODON_TOKEN: &str = "mastodon-test-token-0123456789";
+/// The instance's `max_characters`.
+const MAX_CHARACTERS: usize = 500;
+
+#[derive(Clone)]
+pub struct FakeMastodon {
+    server: FakeServer,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    revoked: bool,
+    next_id: u64,
+    statuses: Vec<Value>,
+    /// Status id per idempotency key: a repeated key returns the same status.
+    by_key: HashMap<String, String>,
+    media: HashMap<String, Media>,
+    /// How many times each of the next uploads is still "processing" when asked.
+    processing: std::collections::VecDeque<u32>,
+}
+
+struct Media {
+    entity: Value,
+    polls_left: u32,
+}
+
+impl FakeMastodon {
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(State { next_id: 109_000_000_000_000_000, ..State::default() }));
+        let for_server = Arc::clone(&state);
+        let base = Arc::new(Mutex::new(String::new()));
+        let base_for_server = Arc::clone(&base);
+        let server = FakeServer::start(Box::new(move |request| {
+            let base = base_for_server.lock().map(|b| b.clone()).unwrap_or_default();
+            answer(&mut lock(&for_server), &base, request)
+        }))
+        .await;
+        if let Ok(mut b) = base.lock() {
+            *b = server.url();
+        }
+        Self { server, state }
+    }
+
+    /// The instance URL (`http://127.0.0.1:<port>`).
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.server.requests()
+    }
+
+    pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
+        self.server.requests_to(path)
+    }
+
+    /// The statuses created, oldest first.
+    pub fn statuses(&self) -> Vec<Value> {
+        lock(&self.state).statuses.clone()
+    }
+
+    /// From now on the token is refused with 401.
+    pub fn revoke_token(&self) {
+        lock(&self.state).revoked = true;
+    }
+
+    /// The next upload answers 202 and stays processing for `polls` lookups.
+    pub fn process_next_upload_slowly(&self, polls: u32) {
+        lock(&self.state).processing.push_back(polls);
+    }
+
+    /// Sets a status's engagement counters.
+    pub fn set_counts(&self, id: &str, favourites: i64, reblogs: i64, replies: i64) {
+        let mut state = lock(&self.state);
+        if let Some(status) = state.statuses.iter_mut().find(|s| s["id"] == id) {
+            status["favourites_count"] = json!(favourites);
+            status["reblogs_count"] = json!(reblogs);
+            status["replies_count"] = json!(replies);
+        }
+    }
+
+    /// The next request to `path` gets 429 with Mastodon's rate-limit headers.
+    pub fn rate_limit_next(&self, path: &str, reset_in_seconds: i64) {
+        let reset = (chrono::Utc::now() + chrono::Duration::seconds(reset_in_seconds))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.server.script(Scripted {
+            path: path.into(),
+            status: 429,
+            body: json!({"error": "Too many requests"}),
+            headers: vec![
+                ("x-ratelimit-limit".into(), "300".into()),
+                ("x-ratelimit-remaining".into(), "0".into()),
+                ("x-ratelimit-reset".into(), reset),
+            ],
+        });
+    }
+
+    /// Any scripted answer for the next request to `path`.
+    pub fn script(&self, path: &str, status: u16, body: Value) {
+        self.server.script(Scripted { path: path.into(), status, body, headers: Vec::new() });
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn error(status: u16, message: &str) -> Answer {
+    Answer::json(status, json!({ "error": message }))
+}
+
+fn account(base: &str) -> Value {
+    json!({
+        "id": "109348745619200001",
+        "username": "alice",
+        "acct": "alice",
+        "display_name": "Alice Example",
+        "locked": false,
+        "bot": false,
+        "created_at": "2022-11-15T00:00:00.000Z",
+        "note": "<p>Testing</p>",
+        "url": format!("{base}/@alice"),
+        "avatar": format!("{base}/system/accounts/avatars/alice.png"),
+        "avatar_static": format!("{base}/system/accounts/avatars/alice.png"),
+        "followers_count": 3,
+        "following_count": 5,
+        "statuses_count": 7,
+        "source": { "privacy": "public", "sensitive": false, "language": "en", "note": "Testing" }
+    })
+}
+
+fn answer(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
+    match request.bearer() {
+        None => return error(401, "The access token is invalid"),
+        Some(token) if token != MASTODON_TOKEN => return error(401, "The access token is invalid"),
+        Some(_) if state.revoked => return error(401, "The access token was revoked"),
+        Some(_) => {}
+    }
+    let method = request.method.as_str();
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["api", "v1", "accounts", "verify_credentials"]) => Answer::json(200, account(base)),
+        ("GET", ["api", "v2", "instance"]) => Answer::json(
+            200,
+            json!({"domain": "127.0.0.1", "title": "Fake", "configuration": {"statuses": {"max_characters": MAX_CHARACTERS, "max_media_attachments": 4}}}),
+        ),
+        ("POST", ["api", "v2", "media"]) => upload(state, base, request),
+        ("GET", ["api", "v1", "media", id]) => match state.media.get_mut(*id) {
+            None => error(404, "Record not found"),
+            Some(media) if media.polls_left > 0 => {
+                media.polls_left -= 1;
+                let mut entity = media.entity.clone();
+                entity["url"] = Value::Null;
+                Answer::json(206, entity)
+            }
+            Some(media) => Answer::json(200, media.entity.clone()),
+        },
+        ("POST", ["api", "v1", "statuses"]) => create_status(state, base, request),
+        ("GET", ["api", "v1", "statuses", id]) => match state.statuses.iter().find(|s| s["id"] == *id) {
+            Some(status) => Answer::json(200, status.clone()),
+            None => error(404, "Record not found"),
+        },
+        _ => error(404, "Not Found"),
+    }
+}
+
+fn upload(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
+    let parts = request.multipart();
+    let Some(file) = parts.iter().find(|p| p.name == "file" && p.file_name.is_some()) else {
+        return error(422, "Validation failed: File can't be blank");
+    };
+    let mime = file.content_type.clone().unwrap_or_default();
+    let kind = match mime.split('/').next() {
+        Some("image") => "image",
+        Some("video") => "video",
+        _ => return error(422, "Validation failed: File content type is invalid"),
+    };
+    state.next_id += 1;
+    let id = state.next_id.to_string();
+    let description = parts.iter().find(|p| p.name == "description").map(super::recorded::Part::text);
+    let entity = json!({
+        "id": id,
+        "type": kind,
+        "url": format!("{base}/system/media_attachments/files/{id}/original.{}", mime.rsplit('/').next().unwrap_or("bin")),
+        "preview_url": format!("{base}/system/media_attachments/files/{id}/small.jpg"),
+        "remote_url": null,
+        "description": description,
+        "blurhash": "UFBWY:8_0Jxv4mx]t8t64.%M-:IUWGWAt6M}",
+        "meta": { "original": { "size_bytes": file.data.len() } }
+    });
+    let polls = state.processing.pop_front().unwrap_or(0);
+    state.media.insert(id, Media { entity: entity.clone(), polls_left: polls });
+    if polls > 0 {
+        let mut pending = entity;
+        pending["url"] = Value::Null;
+        Answer::json(202, pending)
+    } else {
+        Answer::json(200, entity)
+    }
+}
+
+fn create_status(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
+    let key = request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(existing) = key.as_ref().and_then(|k| state.by_key.get(k))
+        && let Some(status) = state.statuses.iter().find(|s| s["id"] == existing.as_str())
+    {
+        return Answer::json(200, status.clone());
+    }
+    let body = request.json();
+    let text = body["status"].as_str().unwrap_or_default().to_string();
+    let media_ids: Vec<String> = body["media_ids"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    if text.trim().is_empty() && media_ids.is_empty() {
+        return error(422, "Validation failed: Text can't be blank");
+    }
+    // Mastodon counts the content warning with the text.
+    let counted = format!("{}{text}", body["spoiler_text"].as_str().unwrap_or_default());
+    if count_length(&counted, LengthCounting::GraphemesUrlsAs23) > MAX_CHARACTERS {
+        return error(422, &format!("Validation failed: Text character limit of {MAX_CHARACTERS} exceeded"));
+    }
+    if media_ids.len() > 4 {
+        return error(422, "Validation failed: Media attachments can't exceed 4");
+    }
+    let mut attachments = Vec::new();
+    for id in &media_ids {
+        match state.media.get(id) {
+            Some(media) if media.polls_left == 0 => attachments.push(media.entity.clone()),
+            Some(_) => return error(422, "Validation failed: Media attachments are still being processed"),
+            None => return error(422, "Validation failed: Media attachments are invalid"),
+        }
+    }
+    let in_reply_to = body["in_reply_to_id"].as_str().map(str::to_string);
+    if let Some(parent) = &in_reply_to
+        && !state.statuses.iter().any(|s| s["id"] == parent.as_str())
+    {
+        return error(404, "Record not found");
+    }
+    let visibility = body["visibility"].as_str().unwrap_or("public");
+    if !["public", "unlisted", "private", "direct"].contains(&visibility) {
+        return error(422, "Validation failed: Visibility is not included in the list");
+    }
+    state.next_id += 1;
+    let id = state.next_id.to_string();
+    let status = json!({
+        "id": id,
+        "created_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "in_reply_to_id": in_reply_to,
+        "in_reply_to_account_id": in_reply_to.as_ref().map(|_| "109348745619200001"),
+        "sensitive": body["sensitive"].as_bool().unwrap_or(false),
+        "spoiler_text": body["spoiler_text"].as_str().unwrap_or_default(),
+        "visibility": visibility,
+        "language": body["language"].as_str().unwrap_or("en"),
+        "uri": format!("{base}/users/alice/statuses/{id}"),
+        "url": format!("{base}/@alice/{id}"),
+        "replies_count": 0,
+        "reblogs_count": 0,
+        "favourites_count": 0,
+        "content": format!("<p>{}</p>", text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")),
+        "account": account(base),
+        "media_attachments": attachments,
+        "mentions": [],
+        "tags": [],
+        "emojis": [],
+        "card": null,
+        "poll": null
+    });
+    state.statuses.push(status.clone());
+    if let Some(key) = key {
+        state.by_key.insert(key, id);
+    }
+    Answer::json(200, status)
+}
