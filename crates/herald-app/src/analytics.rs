@@ -57,6 +57,9 @@ pub struct DailyActivity {
     pub date: NaiveDate,
     pub published: u32,
     pub failed: u32,
+    /// Engagement of the posts published that day, summed (as last fetched).
+    #[schema(value_type = Object)]
+    pub metrics: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -67,6 +70,9 @@ pub struct IntegrationAnalytics {
     pub days: u32,
     pub published: u32,
     pub failed: u32,
+    /// Engagement over the period, summed.
+    #[schema(value_type = Object)]
+    pub metrics: BTreeMap<String, i64>,
     /// One entry per day, oldest first, days without activity included.
     pub daily: Vec<DailyActivity>,
 }
@@ -130,16 +136,24 @@ impl App {
         let mut daily: BTreeMap<NaiveDate, DailyActivity> = (0..days)
             .map(|offset| {
                 let date = first + Duration::days(i64::from(offset));
-                (date, DailyActivity { date, published: 0, failed: 0 })
+                (date, DailyActivity { date, published: 0, failed: 0, metrics: BTreeMap::new() })
             })
             .collect();
-        for target in Posts(self.store.conn()).finished_targets_of(integration_id, since).await? {
+        let targets = Posts(self.store.conn()).finished_targets_of(integration_id, since).await?;
+        let ids: Vec<Uuid> = targets.iter().filter(|t| t.status == "PUBLISHED").map(|t| t.id).collect();
+        let engagement = Engagement(self.store.conn()).for_targets(&ids).await?;
+        for target in targets {
             let day = target.published_at.unwrap_or(target.updated_at).date_naive();
-            if let Some(entry) = daily.get_mut(&day) {
-                if target.status == "PUBLISHED" {
-                    entry.published += 1;
-                } else {
-                    entry.failed += 1;
+            let Some(entry) = daily.get_mut(&day) else { continue };
+            if target.status != "PUBLISHED" {
+                entry.failed += 1;
+                continue;
+            }
+            entry.published += 1;
+            if let Some(row) = engagement.iter().find(|m| m.target_id == target.id) {
+                let values: BTreeMap<String, i64> = serde_json::from_value(row.metrics.clone()).unwrap_or_default();
+                for (name, value) in values {
+                    *entry.metrics.entry(name).or_default() += value;
                 }
             }
         }
@@ -150,6 +164,10 @@ impl App {
             days,
             published: daily.iter().map(|d| d.published).sum(),
             failed: daily.iter().map(|d| d.failed).sum(),
+            metrics: daily.iter().flat_map(|d| &d.metrics).fold(BTreeMap::new(), |mut totals, (name, value)| {
+                *totals.entry(name.clone()).or_default() += value;
+                totals
+            }),
             daily,
         })
     }

@@ -5,7 +5,7 @@
 use herald_providers::{ErrorClass, Provider, ProviderError, PublishRequest, PublishedItem};
 use herald_store::content::{StoredMedia, thread_of};
 use herald_store::repo::{Integrations, Posts};
-use herald_store::{StoreResult, TargetRow, now};
+use herald_store::{StoreResult, TargetRow};
 use serde_json::{Value, json};
 
 use crate::Engine;
@@ -106,21 +106,9 @@ impl Engine {
         delivery: &Delivery,
         credentials: &Value,
     ) -> Result<Value, ProviderError> {
-        let fresh = provider
-            .refresh(credentials)
+        self.refresh_credentials(provider, &delivery.integration, credentials)
             .await
-            .map_err(|error| ProviderError::new(ErrorClass::Revoked, error.message))?;
-        let sealed = self.vault.encrypt(fresh.to_string().as_bytes(), delivery.integration.id.as_bytes());
-        let integrations = Integrations(self.store.conn());
-        if let Ok(Some(mut row)) = integrations.by_id(delivery.integration.id).await {
-            row.credentials = Some(sealed);
-            row.updated_at = now();
-            if let Err(error) = integrations.update(row).await {
-                tracing::error!(%error, "could not store refreshed credentials");
-            }
-        }
-        tracing::info!(integration_id = %delivery.integration.id, "credentials refreshed");
-        Ok(fresh)
+            .map_err(|error| ProviderError::new(ErrorClass::Revoked, error.message))
     }
 }
 

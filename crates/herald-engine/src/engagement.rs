@@ -6,11 +6,14 @@
 //! in a short transaction, so several scheduler nodes never fetch the same
 //! post twice in one interval and no lock is held across network calls.
 
-use herald_providers::{ErrorClass, PublishedItem};
+use std::collections::HashMap;
+
+use herald_providers::{ErrorClass, ProviderError, PublishedItem};
 use herald_store::repo::Engagement;
 use herald_store::{StoreResult, TargetMetricRow, now};
 use serde_json::Value;
 use tokio::sync::watch;
+use uuid::Uuid;
 
 use crate::Engine;
 
@@ -54,16 +57,34 @@ pub(crate) async fn refresh(engine: &Engine) -> StoreResult<usize> {
     }
     txn.commit().await?;
 
+    // Credentials per integration for this round: decrypted once, and
+    // refreshed at most once when the platform says they expired (Bluesky
+    // sessions last two hours; refreshing per post would churn tokens).
+    let mut credentials: HashMap<Uuid, (Result<Value, ProviderError>, bool)> = HashMap::new();
     for (target, integration, previous) in &due {
         let Some(provider) = engine.providers.get(&integration.platform) else { continue };
         let ids: Vec<String> = serde_json::from_value(target.platform_post_ids.clone()).unwrap_or_default();
         let Some(first) = ids.first() else { continue };
         let item = PublishedItem { id: first.clone(), url: target.url.clone() };
-        let credentials = engine.decrypt_credentials(integration);
-        let result = match credentials {
-            Ok(credentials) => provider.fetch_metrics(&credentials, &item).await,
-            Err(error) => Err(error),
+        let entry =
+            credentials.entry(integration.id).or_insert_with(|| (engine.decrypt_credentials(integration), false));
+        let mut result = match &entry.0 {
+            Ok(current) => provider.fetch_metrics(current, &item).await,
+            Err(error) => Err(error.clone()),
         };
+        if let (Err(error), (Ok(current), refreshed @ false)) = (&result, &mut *entry)
+            && error.class == ErrorClass::AuthExpired
+        {
+            *refreshed = true;
+            result = match engine.refresh_credentials(provider.as_ref(), integration, current).await {
+                Ok(fresh) => {
+                    let answer = provider.fetch_metrics(&fresh, &item).await;
+                    entry.0 = Ok(fresh);
+                    answer
+                }
+                Err(error) => Err(error),
+            };
+        }
         let row = match result {
             Ok(metrics) => TargetMetricRow {
                 target_id: target.id,

@@ -99,6 +99,28 @@ impl Engine {
         engagement::refresh(self).await
     }
 
+    /// Exchanges expired credentials for fresh ones and stores them
+    /// encrypted; the caller decides what a failure means.
+    pub(crate) async fn refresh_credentials(
+        &self,
+        provider: &dyn herald_providers::Provider,
+        integration: &herald_store::IntegrationRow,
+        credentials: &serde_json::Value,
+    ) -> Result<serde_json::Value, herald_providers::ProviderError> {
+        let fresh = provider.refresh(credentials).await?;
+        let sealed = self.vault.encrypt(fresh.to_string().as_bytes(), integration.id.as_bytes());
+        let integrations = herald_store::repo::Integrations(self.store.conn());
+        if let Ok(Some(mut row)) = integrations.by_id(integration.id).await {
+            row.credentials = Some(sealed);
+            row.updated_at = herald_store::now();
+            if let Err(error) = integrations.update(row).await {
+                tracing::error!(%error, "could not store refreshed credentials");
+            }
+        }
+        tracing::info!(integration_id = %integration.id, "credentials refreshed");
+        Ok(fresh)
+    }
+
     /// The decrypted credentials of an integration (sealed with its id as
     /// associated data, so a row copied onto another id cannot be read).
     pub(crate) fn decrypt_credentials(

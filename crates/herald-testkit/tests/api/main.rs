@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api_keys;
+mod engagement;
 mod engine;
 mod http;
 mod integrations;
