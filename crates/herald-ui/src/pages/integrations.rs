@@ -1,0 +1,7 @@
+use axum::Router;
+
+use crate::UiState;
+
+pub fn routes() -> Router<UiState> {
+    Router::new()
+}
