@@ -12,6 +12,7 @@ pub mod events;
 pub mod integrations;
 pub mod media;
 pub mod posts;
+pub mod profile;
 pub mod system;
 pub mod views;
 

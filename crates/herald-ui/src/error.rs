@@ -16,7 +16,7 @@ pub enum UiError {
     TooLarge,
     NotFound,
     Forbidden(String),
-    Internal(String),
+    Internal,
 }
 
 impl From<AppError> for UiError {
@@ -27,7 +27,7 @@ impl From<AppError> for UiError {
             AppError::Forbidden { message, .. } => Self::Forbidden(message),
             other => {
                 tracing::error!(error = %other, cause = ?std::error::Error::source(&other), "page failed");
-                Self::Internal(other.to_string())
+                Self::Internal
             }
         }
     }
@@ -36,7 +36,7 @@ impl From<AppError> for UiError {
 impl From<askama::Error> for UiError {
     fn from(error: askama::Error) -> Self {
         tracing::error!(%error, "template failed to render");
-        Self::Internal(error.to_string())
+        Self::Internal
     }
 }
 
@@ -70,7 +70,7 @@ impl IntoResponse for UiError {
                 (StatusCode::NOT_FOUND, "Not found", "This page does not exist, or it is not yours to see.".into())
             }
             Self::Forbidden(message) => (StatusCode::FORBIDDEN, "Not allowed", message),
-            Self::Internal(_) => (
+            Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "Something went wrong on our side. Try again; if it keeps happening, the server log says why.".into(),
