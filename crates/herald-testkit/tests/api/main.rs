@@ -8,3 +8,4 @@ mod engine;
 mod http;
 mod integrations;
 mod posts;
+mod ui;
