@@ -7,5 +7,6 @@ mod api_keys;
 mod engine;
 mod http;
 mod integrations;
+mod media;
 mod posts;
 mod ui;
