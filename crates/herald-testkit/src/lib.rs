@@ -182,11 +182,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             shutdown: stopped.clone(),
         },
     );
-    let ui = herald_ui::router(
-        app.clone(),
-        Registry::new(&provider_settings),
-        &herald_ui::UiConfig { main_url: "http://localhost".into() },
-    );
+    let ui = herald_ui::router(app.clone(), &herald_ui::UiConfig { main_url: "http://localhost".into() });
     tokio::spawn(herald_web::serve(listener, state, mcp.merge(ui), async move {
         let _ = on_shutdown.wait_for(|stop| *stop).await;
     }));

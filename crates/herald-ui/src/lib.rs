@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use herald_app::App;
-use herald_providers::Registry;
 
 pub use assets::{ASSETS, Asset};
 pub use csrf::CSRF_FIELD;
@@ -25,9 +24,6 @@ pub use csrf::CSRF_FIELD;
 #[derive(Clone)]
 pub struct UiState {
     pub app: App,
-    /// The providers of this build, for their credential schemas (static
-    /// data: the UI never calls a platform itself).
-    pub providers: Registry,
     pub secure_cookies: bool,
 }
 
@@ -39,8 +35,8 @@ pub struct UiConfig {
 }
 
 /// The web UI routes, ready to merge into the HTTP application.
-pub fn router(app: App, providers: Registry, config: &UiConfig) -> Router {
-    let state = UiState { app, providers, secure_cookies: config.main_url.starts_with("https://") };
+pub fn router(app: App, config: &UiConfig) -> Router {
+    let state = UiState { app, secure_cookies: config.main_url.starts_with("https://") };
     pages::routes()
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(Arc::new(state.clone()), csrf::guard))

@@ -76,11 +76,12 @@
       var post = r.body;
       document.querySelectorAll('[data-post-badge="' + postId + '"]').forEach(function (el) { setBadge(el, post.status); });
       (post.targets || []).forEach(function (t) {
-        document.querySelectorAll('[data-target-badge="' + t.id + '"]').forEach(function (el) { setBadge(el, t.status); });
-        document.querySelectorAll('[data-target-link="' + t.id + '"]').forEach(function (el) {
+        var key = post.id + ':' + t.integrationId;
+        document.querySelectorAll('[data-target-badge="' + key + '"]').forEach(function (el) { setBadge(el, t.status); });
+        document.querySelectorAll('[data-target-link="' + key + '"]').forEach(function (el) {
           if (t.url) { el.href = t.url; el.hidden = false; }
         });
-        document.querySelectorAll('[data-target-error="' + t.id + '"]').forEach(function (el) {
+        document.querySelectorAll('[data-target-error="' + key + '"]').forEach(function (el) {
           el.textContent = t.lastError ? t.lastError.message : ''; el.hidden = !t.lastError;
         });
       });

@@ -132,13 +132,14 @@ async fn render(
 ) -> UiResult<IntegrationsPage> {
     let integrations = state.app.list_integrations(&viewer.caller).await?;
     let forms = state
-        .providers
-        .all()
-        .filter(|p| p.auth_kind() == AuthKind::Credentials)
+        .app
+        .platforms()
+        .into_iter()
+        .filter(|p| p.available && p.configured && p.auth_kind == AuthKind::Credentials)
         .map(|p| {
-            let mut fields = fields_from_schema(&p.credentials_schema());
+            let mut fields = fields_from_schema(&p.credentials_schema);
             let (errors, open) = match &failed {
-                Some((platform, given, errors)) if platform == p.id() => {
+                Some((platform, given, errors)) if platform == p.id => {
                     for field in &mut fields {
                         if field.input_type != "password" {
                             field.value = given.get(&field.name).and_then(Value::as_str).unwrap_or_default().into();
@@ -148,7 +149,7 @@ async fn render(
                 }
                 _ => (FieldErrors::default(), false),
             };
-            ConnectForm { platform: p.id().to_string(), name: p.rules().name, fields, errors, open }
+            ConnectForm { platform: p.id.to_string(), name: p.name, fields, errors, open }
         })
         .collect();
     Ok(IntegrationsPage {

@@ -21,7 +21,9 @@ pub struct PostItem {
 }
 
 pub struct TargetItem {
-    pub id: String,
+    /// `<post id>:<integration id>`: stable when a post is edited (its
+    /// target rows are replaced), so live updates still find it.
+    pub key: String,
     pub platform: String,
     pub name: String,
     pub status: String,
@@ -59,9 +61,9 @@ pub fn excerpt(text: &str, max: usize) -> String {
 }
 
 impl TargetItem {
-    pub fn from_view(t: &TargetView) -> Self {
+    pub fn from_view(post_id: uuid::Uuid, t: &TargetView) -> Self {
         Self {
-            id: t.id.to_string(),
+            key: format!("{post_id}:{}", t.integration_id),
             platform: t.platform.clone(),
             name: t.integration_name.clone(),
             status: t.status.clone(),
@@ -85,7 +87,7 @@ impl PostItem {
             media_count: post.media_ids.len() + post.media_urls.len(),
             editable: matches!(post.status.as_str(), "DRAFT" | "SCHEDULED"),
             error: post.error_message.clone(),
-            targets: post.targets.iter().filter(|t| t.status != "CANCELLED").map(TargetItem::from_view).collect(),
+            targets: post.targets.iter().filter(|t| t.status != "CANCELLED").map(|t| TargetItem::from_view(post.id, t)).collect(),
         }
     }
 }

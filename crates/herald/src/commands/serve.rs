@@ -90,7 +90,7 @@ pub async fn run(config: Config) -> Result<ExitCode> {
     // The web UI calls the use cases directly, never the API over HTTP.
     let extra = if config.has_role("web") {
         let ui = herald_ui::UiConfig { main_url: config.main_url() };
-        mcp.merge(herald_ui::router(app.clone(), Registry::new(&config.providers()), &ui))
+        mcp.merge(herald_ui::router(app.clone(), &ui))
     } else {
         mcp
     };
