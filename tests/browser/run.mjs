@@ -225,7 +225,7 @@ async function main() {
   await page.fill('#media-alt', 'The same logo, from a URL');
   await page.click('#media-attach');
   await page.waitForSelector('#media-list figure img[alt="The same logo, from a URL"]');
-  assert.ok(await page.evaluate(() => [...document.querySelectorAll('#media-list img')].every((i) => i.complete && i.naturalWidth > 0)), 'thumbnails load');
+  await page.waitForFunction(() => [...document.querySelectorAll('#media-list img')].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 10000 });
   assert.equal(await page.locator('#previews .preview').count(), 1, 'one preview per selected account');
   assert.equal(await page.locator('#previews .reply').count(), 2, 'the preview shows the thread');
   const inTwoDays = new Date(Date.now() + 2 * 86400e3);
