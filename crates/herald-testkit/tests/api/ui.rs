@@ -22,11 +22,8 @@ struct Page {
 
 impl Browser {
     fn new(app: &TestApp) -> Self {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { http, base: app.address.clone(), csrf: String::new() }
     }
 
@@ -65,8 +62,7 @@ impl Browser {
 
     async fn read(response: reqwest::Response) -> Page {
         let status = response.status().as_u16();
-        let location =
-            response.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         Page { status, location, html: response.text().await.unwrap() }
     }
 
@@ -74,7 +70,15 @@ impl Browser {
     async fn register(&mut self, email: &str) {
         self.get("/register").await;
         let page = self
-            .post("/register", &[("email", email), ("password", herald_testkit::PASSWORD), ("name", "Ada"), ("timezone", "Europe/Paris")])
+            .post(
+                "/register",
+                &[
+                    ("email", email),
+                    ("password", herald_testkit::PASSWORD),
+                    ("name", "Ada"),
+                    ("timezone", "Europe/Paris"),
+                ],
+            )
             .await;
         assert_eq!(page.status, 303, "{}", page.html);
         assert_eq!(page.location, "/integrations?notice=welcome");
@@ -96,8 +100,18 @@ fn csrf_of(html: &str) -> Option<String> {
     Some(html[start..start + 64].to_string())
 }
 
-const PAGES: &[&str] =
-    &["/", "/posts", "/posts/new", "/calendar", "/calendar?view=week", "/calendar?view=day", "/calendar?view=list", "/integrations", "/analytics", "/settings"];
+const PAGES: &[&str] = &[
+    "/",
+    "/posts",
+    "/posts/new",
+    "/calendar",
+    "/calendar?view=week",
+    "/calendar?view=day",
+    "/calendar?view=list",
+    "/integrations",
+    "/analytics",
+    "/settings",
+];
 
 db_test!(async fn pages_send_signed_out_visitors_to_login(app) {
     let mut browser = Browser::new(&app);

@@ -87,7 +87,12 @@ impl PostItem {
             media_count: post.media_ids.len() + post.media_urls.len(),
             editable: matches!(post.status.as_str(), "DRAFT" | "SCHEDULED"),
             error: post.error_message.clone(),
-            targets: post.targets.iter().filter(|t| t.status != "CANCELLED").map(|t| TargetItem::from_view(post.id, t)).collect(),
+            targets: post
+                .targets
+                .iter()
+                .filter(|t| t.status != "CANCELLED")
+                .map(|t| TargetItem::from_view(post.id, t))
+                .collect(),
         }
     }
 }
