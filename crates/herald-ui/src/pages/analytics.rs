@@ -132,10 +132,7 @@ async fn page(
     viewer: Viewer,
     Query(q): Query<AnalyticsQuery>,
 ) -> UiResult<AnalyticsPage> {
-    let days = match q.days {
-        Some(d @ (7 | 30 | 90)) => d,
-        _ => 30,
-    };
+    let days = q.days.filter(|d| [7, 30, 90].contains(d)).unwrap_or(30);
     let integrations = state.app.list_integrations(&viewer.caller).await?;
     let mut accounts = Vec::new();
     for integration in &integrations {
