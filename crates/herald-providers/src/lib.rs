@@ -2,8 +2,13 @@
 //! engine only ever sees the trait, so adding a platform is adding a module
 //! and registering it in [`Registry::new`].
 
+mod discord;
 mod http;
+mod lemmy;
 mod net;
+pub mod nostr;
+mod slack;
+mod telegram;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -283,8 +288,13 @@ impl Registry {
     pub fn new(settings: &ProviderSettings) -> Self {
         let client = HttpClient::new(settings);
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
-        let webhook = webhook::Webhook::new(client.clone(), settings.allow_private_targets);
-        providers.insert(webhook.id(), Arc::new(webhook));
+        let private = settings.allow_private_targets;
+        providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
+        providers.insert("lemmy", Arc::new(lemmy::Lemmy::new(client.clone(), private)));
+        providers.insert("nostr", Arc::new(nostr::Nostr::new(private, settings.request_timeout)));
+        providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));
+        providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));
+        providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));
         Self { providers }
     }
 

@@ -1,0 +1,13 @@
+//! Fake platform servers, written from each platform's API documentation:
+//! same paths, methods, auth, request bodies, status codes and error bodies.
+//! Each records every request so a test can assert on what Herald sent, and
+//! takes scripted answers (errors, rate limits) for the next requests.
+
+pub mod discord;
+pub mod lemmy;
+pub mod nostr_relay;
+mod recording;
+pub mod slack;
+pub mod telegram;
+
+pub use recording::{FormPart, Recorded, Scripted};
