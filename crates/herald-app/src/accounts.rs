@@ -305,7 +305,7 @@ pub async fn hash_password(password: Password) -> AppResult<String> {
     .map_err(|e| AppError::Internal(e.to_string().into()))
 }
 
-async fn verify_password(password: String, hash: String) -> AppResult<bool> {
+pub(crate) async fn verify_password(password: String, hash: String) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())

@@ -13,6 +13,7 @@ pub mod integrations;
 pub mod media;
 pub mod platforms;
 pub mod posts;
+pub mod profile;
 pub mod system;
 pub mod views;
 

@@ -129,6 +129,14 @@ impl App {
         }
     }
 
+    /// The caller's media among `ids`, in the order asked (the composer
+    /// shows thumbnails of a post's attachments). Unknown ids are skipped.
+    pub async fn media_by_ids(&self, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<MediaView>> {
+        caller.require(Scope::PostsRead)?;
+        let rows = Media(self.store.conn()).find_many(caller.workspace_id, ids).await?;
+        Ok(ids.iter().filter_map(|id| rows.iter().find(|row| row.id == *id)).map(|row| self.media_view(row)).collect())
+    }
+
     /// The bytes and type of a stored file, for `/uploads/{key}`.
     pub async fn read_upload(&self, key: &str) -> Option<(Bytes, &'static str)> {
         if !is_storage_key(key) {

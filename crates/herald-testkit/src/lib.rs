@@ -183,7 +183,8 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             shutdown: stopped.clone(),
         },
     );
-    tokio::spawn(herald_web::serve(listener, state, mcp, async move {
+    let ui = herald_ui::router(app.clone(), &herald_ui::UiConfig { main_url: "http://localhost".into() });
+    tokio::spawn(herald_web::serve(listener, state, mcp.merge(ui), async move {
         let _ = on_shutdown.wait_for(|stop| *stop).await;
     }));
     Some(TestApp { address, app, store, engine, backend, shutdown: Some(shutdown), _dir: dir, pg_schema })

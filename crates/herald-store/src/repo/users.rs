@@ -1,5 +1,6 @@
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -58,6 +59,11 @@ impl<C: ConnectionTrait> Users<'_, C> {
         .insert(self.0)
         .await?;
         Ok((user, Membership { workspace_id: workspace.id, role }))
+    }
+
+    /// Writes a user back whole (profile, password, role, disabled flag).
+    pub async fn save(&self, row: UserRow) -> StoreResult<UserRow> {
+        Ok(row.into_active_model().reset_all().update(self.0).await?)
     }
 
     pub async fn count(&self) -> StoreResult<u64> {

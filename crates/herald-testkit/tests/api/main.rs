@@ -18,3 +18,4 @@ mod provider_nostr;
 mod provider_slack;
 mod provider_support;
 mod provider_telegram;
+mod ui;

@@ -87,8 +87,15 @@ pub async fn run(config: Config) -> Result<ExitCode> {
     } else {
         axum::Router::new()
     };
+    // The web UI calls the use cases directly, never the API over HTTP.
+    let extra = if config.has_role("web") {
+        let ui = herald_ui::UiConfig { main_url: config.main_url() };
+        mcp.merge(herald_ui::router(app.clone(), &ui))
+    } else {
+        mcp
+    };
     let mut http_stopped = stopped.clone();
-    let http = tokio::spawn(herald_web::serve(listener, state, mcp, async move {
+    let http = tokio::spawn(herald_web::serve(listener, state, extra, async move {
         let _ = http_stopped.wait_for(|stop| *stop).await;
     }));
     shutdown_signal().await;

@@ -1,0 +1,408 @@
+//! The server-rendered web UI: every page for a signed-in user, redirects
+//! to /login otherwise, CSRF rejection, and the forms without JavaScript
+//! (a form POST answers 303 and does what it says).
+
+use std::time::{Duration, Instant};
+
+use herald_testkit::{TestApp, TestOptions, db_test, in_minutes};
+use serde_json::json;
+
+/// A browser without JavaScript: cookies, no automatic redirects.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+struct Page {
+    status: u16,
+    location: String,
+    html: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        let http =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { http, base: app.address.clone(), csrf: String::new() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let page = Self::read(response).await;
+        if let Some(token) = csrf_of(&page.html) {
+            self.csrf = token;
+        }
+        page
+    }
+
+    /// Submits a form with the CSRF token of the last page seen.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all = vec![("_csrf", self.csrf.clone())];
+        all.extend(fields.iter().map(|(k, v)| (*k, (*v).to_string())));
+        self.post_raw(path, &all).await
+    }
+
+    async fn post_raw(&mut self, path: &str, fields: &[(&str, String)]) -> Page {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let page = Self::read(response).await;
+        if let Some(token) = csrf_of(&page.html) {
+            self.csrf = token;
+        }
+        page
+    }
+
+    async fn read(response: reqwest::Response) -> Page {
+        let status = response.status().as_u16();
+        let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        Page { status, location, html: response.text().await.unwrap() }
+    }
+
+    /// Registers through the form and keeps the session.
+    async fn register(&mut self, email: &str) {
+        self.get("/register").await;
+        let page = self
+            .post(
+                "/register",
+                &[
+                    ("email", email),
+                    ("password", herald_testkit::PASSWORD),
+                    ("name", "Ada"),
+                    ("timezone", "Europe/Paris"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.html);
+        assert_eq!(page.location, "/integrations?notice=welcome");
+        self.get("/").await;
+    }
+
+    /// A JSON API call with the browser's session cookie.
+    async fn api(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap().json().await.unwrap_or(serde_json::Value::Null)
+    }
+}
+
+fn csrf_of(html: &str) -> Option<String> {
+    let start = html.find(r#"name="_csrf" value=""#)? + r#"name="_csrf" value=""#.len();
+    Some(html[start..start + 64].to_string())
+}
+
+const PAGES: &[&str] = &[
+    "/",
+    "/posts",
+    "/posts/new",
+    "/calendar",
+    "/calendar?view=week",
+    "/calendar?view=day",
+    "/calendar?view=list",
+    "/integrations",
+    "/analytics",
+    "/settings",
+];
+
+db_test!(async fn pages_send_signed_out_visitors_to_login(app) {
+    let mut browser = Browser::new(&app);
+    for path in PAGES {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 303, "{path}");
+        assert!(page.location.starts_with("/login"), "{path} → {}", page.location);
+    }
+    assert_eq!(browser.get("/posts").await.location, "/login?next=%2Fposts");
+    let login = browser.get("/login?next=/calendar").await;
+    assert_eq!(login.status, 200);
+    assert!(login.html.contains(r#"name="next" value="/calendar""#));
+    // An open redirect is not followed.
+    assert!(browser.get("/login?next=//evil.example").await.html.contains(r#"name="next" value="/""#));
+});
+
+db_test!(async fn every_page_renders_for_a_signed_in_user(app) {
+    let mut browser = Browser::new(&app);
+    browser.register("ada@example.com").await;
+    let hook = app.add_integration_for_ui(&browser).await;
+    let post = browser
+        .api(reqwest::Method::POST, "/api/posts", Some(json!({ "content": "hello calendar", "platforms": [hook], "scheduledFor": in_minutes(90), "thread": [{"content": "reply"}] })))
+        .await;
+    let post_id = post["id"].as_str().unwrap().to_string();
+    let mut slowest = Duration::ZERO;
+    for path in PAGES.iter().map(|p| (*p).to_string()).chain([format!("/posts/{post_id}/edit")]) {
+        let started = Instant::now();
+        let page = browser.get(&path).await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(page.status, 200, "{path}: {}", page.html);
+        assert!(page.html.contains("<main id=\"main\""), "{path} uses the layout");
+        assert!(page.html.contains("aria-current=\"page\"") || path.contains("/edit"), "{path} marks its nav entry");
+    }
+    // Render budget of the issue (20 ms); an unoptimised test build gets slack.
+    let budget = if cfg!(debug_assertions) { Duration::from_millis(250) } else { Duration::from_millis(20) };
+    assert!(slowest < budget, "slowest page took {slowest:?}");
+    let calendar = browser.get("/calendar?view=list").await.html;
+    assert!(calendar.contains("hello calendar") && calendar.contains(&format!("/calendar/move/{post_id}")));
+    let edit = browser.get(&format!("/posts/{post_id}/edit")).await.html;
+    assert!(edit.contains("hello calendar") && edit.contains(">reply</textarea>"));
+    // Static assets: embedded, typed, cacheable.
+    let css = browser.http.get(format!("{}/static/app.css", browser.base)).send().await.unwrap();
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(css.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(edit.contains("/static/app.js?v=") && edit.contains("/static/composer.js?v="));
+    let immutable = browser.http.get(format!("{}/static/app.js?v=stale", browser.base)).send().await.unwrap();
+    assert_eq!(immutable.headers()["cache-control"], "public, max-age=3600", "only the current hash is immutable");
+});
+
+db_test!(async fn forms_without_a_valid_csrf_token_are_refused(app) {
+    let mut browser = Browser::new(&app);
+    browser.register("ada@example.com").await;
+    let missing = browser.post_raw("/posts/new", &[("content", "x".into()), ("action", "draft".into())]).await;
+    assert_eq!(missing.status, 403);
+    assert!(missing.html.contains("This form has expired"));
+    let wrong = browser.post_raw("/posts/new", &[("_csrf", "0".repeat(64)), ("action", "draft".into())]).await;
+    assert_eq!(wrong.status, 403);
+    // The token is bound to the session: one from before sign-in no longer works.
+    let mut other = Browser::new(&app);
+    other.get("/login").await;
+    let stale = other.csrf.clone();
+    let signed_in = other.post("/login", &[("email", "ada@example.com"), ("password", herald_testkit::PASSWORD)]).await;
+    assert_eq!(signed_in.status, 303);
+    let replay = other.post_raw("/settings/profile", &[("_csrf", stale), ("name", "X".into()), ("timezone", "UTC".into())]).await;
+    assert_eq!(replay.status, 403);
+    // The header works for scripts.
+    let page = browser.get("/settings").await;
+    assert_eq!(page.status, 200);
+    let by_header = browser
+        .http
+        .post(format!("{}/logout", browser.base))
+        .header("x-csrf-token", &browser.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_header.status(), 303);
+    // Nothing was created by the refused forms.
+    let mut fresh = Browser::new(&app);
+    fresh.get("/login").await;
+    fresh.post("/login", &[("email", "ada@example.com"), ("password", herald_testkit::PASSWORD)]).await;
+    let posts = fresh.api(reqwest::Method::GET, "/api/posts", None).await;
+    assert_eq!(posts["posts"].as_array().unwrap().len(), 0);
+});
+
+db_test!(async fn sign_in_errors_are_clear(app) {
+    let mut browser = Browser::new(&app);
+    browser.get("/register").await;
+    let weak = browser.post("/register", &[("email", "ada@example.com"), ("password", "short"), ("timezone", "UTC")]).await;
+    assert_eq!(weak.status, 422);
+    assert!(weak.html.contains("Password must be at least 12 characters"), "{}", weak.html);
+    browser.register("ada@example.com").await;
+    browser.post("/logout", &[]).await;
+
+    let mut stranger = Browser::new(&app);
+    stranger.get("/login").await;
+    let wrong = stranger.post("/login", &[("email", "ada@example.com"), ("password", "not the password!")]).await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.html.contains("Wrong e-mail or password"));
+    let taken = {
+        stranger.get("/register").await;
+        stranger.post("/register", &[("email", "ada@example.com"), ("password", herald_testkit::PASSWORD)]).await
+    };
+    assert_eq!(taken.status, 409);
+    assert!(taken.html.contains("already exists"));
+});
+
+db_test!(async fn registration_disabled_is_explained(app, TestOptions { disable_registration: true, ..TestOptions::default() }) {
+    let mut first = Browser::new(&app);
+    first.register("admin@example.com").await;
+    let mut second = Browser::new(&app);
+    second.get("/register").await;
+    let page = second.post("/register", &[("email", "bob@example.com"), ("password", herald_testkit::PASSWORD)]).await;
+    assert_eq!(page.status, 403);
+    assert!(page.html.contains("registration is disabled"), "{}", page.html);
+    // The admin creates the account instead.
+    first.get("/settings").await;
+    let created = first.post("/settings/users", &[("email", "bob@example.com"), ("name", "Bob"), ("password", herald_testkit::PASSWORD), ("role", "USER")]).await;
+    assert_eq!(created.status, 303, "{}", created.html);
+    let settings = first.get("/settings").await.html;
+    assert!(settings.contains("bob@example.com"));
+});
+
+db_test!(async fn forms_work_without_javascript(app) {
+    let mut browser = Browser::new(&app);
+    browser.register("ada@example.com").await;
+    let receiver = herald_testkit::WebhookReceiver::start("a-long-enough-secret").await;
+
+    // Connect an account with the form generated from the credentials schema.
+    let page = browser.get("/integrations").await;
+    assert!(page.html.contains(r#"name="cred.url""#) && page.html.contains(r#"type="password""#));
+    let bad = browser.post("/integrations/connect", &[("platform", "webhook"), ("cred.url", &receiver.url()), ("cred.secret", "short")]).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.html.contains("at least 16 characters"), "{}", bad.html);
+    let connected = browser
+        .post("/integrations/connect", &[("platform", "webhook"), ("cred.url", &receiver.url()), ("cred.secret", "a-long-enough-secret"), ("name", "Feed")])
+        .await;
+    assert_eq!((connected.status, connected.location.as_str()), (303, "/integrations?notice=connected"));
+    let integrations = browser.api(reqwest::Method::GET, "/api/integrations", None).await;
+    let id = integrations[0]["id"].as_str().unwrap().to_string();
+
+    // Posting times and time zone.
+    browser.get("/integrations").await;
+    let saved = browser.post(&format!("/integrations/{id}"), &[("name", "Feed"), ("posting_times", "09:00, 17:30"), ("timezone", "Europe/Paris")]).await;
+    assert_eq!(saved.status, 303);
+    let bad_times = browser.post(&format!("/integrations/{id}"), &[("name", "Feed"), ("posting_times", "9am"), ("timezone", "UTC")]).await;
+    assert_eq!(bad_times.status, 422);
+    assert!(bad_times.html.contains("is not a time like 09:30"));
+
+    // The composer: a validation error comes back beside its field…
+    browser.get("/posts/new").await;
+    let missing_time = browser.post("/posts/new", &[("content", "hello"), ("platforms", &id), ("action", "schedule")]).await;
+    assert_eq!(missing_time.status, 422);
+    assert!(missing_time.html.contains("pick a date and time"));
+    assert!(missing_time.html.contains(">hello</textarea>"), "the text is kept");
+    // …"next free slot" fills the time…
+    let slot = browser.post("/posts/new", &[("content", "hello"), ("platforms", &id), ("action", "next_slot")]).await;
+    assert_eq!(slot.status, 200);
+    assert!(slot.html.contains(r#"name="scheduled_for" type="datetime-local" value="20"#), "a slot was filled in");
+    // …and a scheduled thread is saved.
+    let at = chrono::Utc::now() + chrono::Duration::days(2);
+    let local = at.with_timezone(&chrono_tz::Europe::Paris).format("%Y-%m-%dT%H:%M").to_string();
+    let scheduled = browser
+        .post("/posts/new", &[("content", "hello"), ("platforms", &id), ("thread", "second"), ("thread", ""), ("scheduled_for", &local), ("action", "schedule")])
+        .await;
+    assert_eq!(scheduled.status, 303, "{}", scheduled.html);
+    assert!(scheduled.location.starts_with("/posts?notice=scheduled&highlight="));
+    let post_id = scheduled.location.rsplit('=').next().unwrap().to_string();
+    let post = browser.api(reqwest::Method::GET, &format!("/api/posts/{post_id}"), None).await;
+    assert_eq!(post["status"], "SCHEDULED");
+    assert_eq!(post["thread"].as_array().unwrap().len(), 1);
+    assert_eq!(post["createdVia"], "UI");
+
+    // Move it with the calendar's form (the keyboard and no-script way).
+    browser.get("/calendar?view=list").await;
+    let later = (at + chrono::Duration::days(1)).with_timezone(&chrono_tz::Europe::Paris).format("%Y-%m-%dT%H:%M").to_string();
+    let moved = browser.post(&format!("/calendar/move/{post_id}"), &[("at", &later), ("back", "/calendar?view=list")]).await;
+    assert_eq!((moved.status, moved.location.as_str()), (303, "/calendar?view=list&notice=moved"));
+    let post = browser.api(reqwest::Method::GET, &format!("/api/posts/{post_id}"), None).await;
+    let when = chrono::DateTime::parse_from_rfc3339(post["scheduledFor"].as_str().unwrap()).unwrap();
+    assert_eq!(when.with_timezone(&chrono_tz::Europe::Paris).format("%Y-%m-%dT%H:%M").to_string(), later);
+
+    // Edit it into a draft, then bulk-delete drafts.
+    browser.get(&format!("/posts/{post_id}/edit")).await;
+    let edited = browser.post(&format!("/posts/{post_id}/edit"), &[("content", "edited"), ("platforms", &id), ("action", "draft")]).await;
+    assert_eq!(edited.status, 303, "{}", edited.html);
+    browser.get("/posts").await;
+    let draft2 = browser.post("/posts/new", &[("content", "another"), ("action", "draft")]).await;
+    assert_eq!(draft2.status, 303);
+    let list = browser.get("/posts?status=DRAFT").await.html;
+    assert!(list.contains("edited") && list.contains("another"));
+    let drafts = browser.api(reqwest::Method::GET, "/api/posts?status=DRAFT", None).await;
+    let ids: Vec<String> = drafts["posts"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 2);
+    let mut fields: Vec<(&str, String)> = vec![("_csrf", browser.csrf.clone())];
+    fields.extend(ids.iter().map(|i| ("ids", i.clone())));
+    let deleted = browser.post_raw("/posts/delete", &fields).await;
+    assert_eq!((deleted.status, deleted.location.as_str()), (303, "/posts?notice=deleted"));
+    let left = browser.api(reqwest::Method::GET, "/api/posts", None).await;
+    assert_eq!(left["posts"].as_array().unwrap().len(), 0);
+
+    // Publish now from the composer; the dashboard shows the result with its link.
+    browser.get("/posts/new").await;
+    let now = browser.post("/posts/new", &[("content", "right away"), ("platforms", &id), ("action", "now")]).await;
+    assert_eq!(now.status, 303, "{}", now.html);
+    let post_id = now.location.rsplit('=').next().unwrap().to_string();
+    app.wait_for_post_status_ui(&browser, &post_id, "PUBLISHED").await;
+    let dashboard = browser.get("/").await.html;
+    assert!(dashboard.contains("right away") && dashboard.contains(r#"data-target-link="#));
+
+    // Disable, then delete the account.
+    browser.get("/integrations").await;
+    assert_eq!(browser.post(&format!("/integrations/{id}/status"), &[("status", "DISABLED")]).await.status, 303);
+    assert!(browser.get("/integrations").await.html.contains("Disabled"));
+    assert_eq!(browser.post(&format!("/integrations/{id}/delete"), &[]).await.status, 303);
+});
+
+db_test!(async fn settings_profile_password_keys_and_users(app) {
+    let mut browser = Browser::new(&app);
+    browser.register("ada@example.com").await;
+    browser.get("/settings").await;
+    let profile = browser.post("/settings/profile", &[("name", "Ada L."), ("timezone", "America/New_York")]).await;
+    assert_eq!(profile.status, 303);
+    let bad_zone = browser.post("/settings/profile", &[("name", "Ada"), ("timezone", "Mars/Olympus")]).await;
+    assert_eq!(bad_zone.status, 422);
+    let me = browser.api(reqwest::Method::GET, "/api/me", None).await;
+    assert_eq!((me["name"].as_str(), me["timezone"].as_str()), (Some("Ada L."), Some("America/New_York")));
+
+    let wrong = browser.post("/settings/password", &[("current_password", "not it at all"), ("new_password", "another long password")]).await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.html.contains("is not your current password"));
+    let changed = browser.post("/settings/password", &[("current_password", herald_testkit::PASSWORD), ("new_password", "another long password")]).await;
+    assert_eq!(changed.status, 303);
+
+    // A key is shown once, with its scopes; then only its prefix.
+    browser.get("/settings").await;
+    let created = browser.post("/settings/api-keys", &[("name", "Assistant"), ("scopes", "posts:read"), ("scopes", "posts:write")]).await;
+    assert_eq!(created.status, 200);
+    let start = created.html.find("value=\"ptz_").unwrap() + 7;
+    let key = &created.html[start..start + 44];
+    assert!(created.html.contains("data-copy=\"new-key\""));
+    let listed = browser.get("/settings").await.html;
+    assert!(!listed.contains(key) && listed.contains(&key[..8]) && listed.contains("posts:read, posts:write"));
+    let keys = browser.api(reqwest::Method::GET, "/api/api-keys", None).await;
+    let key_id = keys[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(browser.post(&format!("/settings/api-keys/{key_id}/revoke"), &[]).await.status, 303);
+    assert_eq!(app.with_key(key).get("/api/posts").await.status, 401);
+
+    // Admin: the first account administers the others.
+    let other = app.register("bob@example.com").await;
+    browser.get("/settings").await;
+    let disabled = browser.post(&format!("/settings/users/{}", other.id), &[("disabled", "true")]).await;
+    assert_eq!(disabled.status, 303);
+    assert_eq!(other.session.get("/api/me").await.status, 403);
+    assert_eq!(browser.post(&format!("/settings/users/{}", other.id), &[("role", "ADMIN")]).await.status, 303);
+    let me_id = me["id"].as_str().unwrap();
+    let self_lock = browser.post(&format!("/settings/users/{me_id}"), &[("disabled", "true")]).await;
+    assert_eq!(self_lock.status, 422);
+    // A non-admin sees no users section and cannot use its forms.
+    let mut bob = Browser::new(&app);
+    let third = app.register("carol@example.com").await;
+    let _ = third;
+    bob.get("/login").await;
+    bob.post("/login", &[("email", "carol@example.com"), ("password", herald_testkit::PASSWORD)]).await;
+    let page = bob.get("/settings").await.html;
+    assert!(!page.contains("id=\"users\""));
+    let refused = bob.post(&format!("/settings/users/{}", other.id), &[("disabled", "false")]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.html.contains("only administrators"));
+});
+
+impl UiHelpers for TestApp {}
+
+trait UiHelpers {
+    /// A webhook account connected through the API with the browser's session.
+    async fn add_integration_for_ui(&self, browser: &Browser) -> String {
+        let receiver = herald_testkit::WebhookReceiver::start("a-long-enough-secret").await;
+        let body = json!({ "platform": "webhook", "credentials": { "url": receiver.url(), "secret": "a-long-enough-secret" } });
+        let created = browser.api(reqwest::Method::POST, "/api/integrations", Some(body)).await;
+        std::mem::forget(receiver);
+        created["id"].as_str().unwrap().to_string()
+    }
+
+    async fn wait_for_post_status_ui(&self, browser: &Browser, id: &str, status: &str) {
+        for _ in 0..100 {
+            let post = browser.api(reqwest::Method::GET, &format!("/api/posts/{id}"), None).await;
+            if post["status"] == status {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("post {id} never became {status}");
+    }
+}

@@ -1,0 +1,374 @@
+//! `/calendar`: month, week, day and list views of scheduled and published
+//! posts, in the viewer's time zone. View, date and filters live in the URL.
+//! `calendar.js` adds drag and drop and keyboard moves; without it, the list
+//! view has a move form per post.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use herald_app::posts::{ListPostsQuery, UpdatePostInput};
+use herald_app::views::PostView;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::UiState;
+use crate::chrome::{Chrome, FieldErrors};
+use crate::error::{UiError, UiResult};
+use crate::fmt;
+use crate::pages::posts::Choice;
+use crate::pages::see_other;
+use crate::pages::view::{excerpt, status_label};
+use crate::session::Viewer;
+
+pub fn routes() -> Router<UiState> {
+    Router::new().route("/calendar", get(calendar)).route("/calendar/move/{id}", post(move_post))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Month,
+    Week,
+    Day,
+    List,
+}
+
+impl View {
+    fn parse(raw: Option<&str>) -> Self {
+        match raw {
+            Some("week") => Self::Week,
+            Some("day") => Self::Day,
+            Some("list") => Self::List,
+            _ => Self::Month,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Month => "month",
+            Self::Week => "week",
+            Self::Day => "day",
+            Self::List => "list",
+        }
+    }
+
+    /// First and last (exclusive) local day shown around `date`.
+    fn range(self, date: NaiveDate) -> (NaiveDate, NaiveDate) {
+        match self {
+            Self::Month | Self::List => {
+                let first = date.with_day(1).unwrap_or(date);
+                let next = first.checked_add_months(chrono::Months::new(1)).unwrap_or(first);
+                if self == Self::List {
+                    return (first, next);
+                }
+                let start = first - Duration::days(i64::from(first.weekday().num_days_from_monday()));
+                let end_pad = (7 - next.weekday().num_days_from_monday()) % 7;
+                (start, next + Duration::days(i64::from(end_pad)))
+            }
+            Self::Week => {
+                let start = date - Duration::days(i64::from(date.weekday().num_days_from_monday()));
+                (start, start + Duration::days(7))
+            }
+            Self::Day => (date, date + Duration::days(1)),
+        }
+    }
+
+    /// The date one step back or forward.
+    fn step(self, date: NaiveDate, forward: bool) -> NaiveDate {
+        let months = chrono::Months::new(1);
+        match (self, forward) {
+            (Self::Month | Self::List, true) => date.checked_add_months(months).unwrap_or(date),
+            (Self::Month | Self::List, false) => date.checked_sub_months(months).unwrap_or(date),
+            (Self::Week, true) => date + Duration::days(7),
+            (Self::Week, false) => date - Duration::days(7),
+            (Self::Day, true) => date + Duration::days(1),
+            (Self::Day, false) => date - Duration::days(1),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CalendarQuery {
+    view: Option<String>,
+    date: Option<String>,
+    integration: Option<String>,
+    status: Option<String>,
+    notice: Option<String>,
+}
+
+pub struct Chip {
+    pub id: String,
+    pub time: String,
+    pub label: String,
+    pub platform: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub movable: bool,
+    /// `datetime-local` value of its time, for the move form.
+    pub at: String,
+    pub accounts: String,
+}
+
+pub struct Day {
+    pub date: String,
+    pub label: String,
+    pub long_label: String,
+    pub in_range: bool,
+    pub today: bool,
+    pub chips: Vec<Chip>,
+    /// Chips by hour (week and day views).
+    pub hours: Vec<Vec<Chip>>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/calendar.html")]
+struct CalendarPage {
+    c: Chrome,
+    view: &'static str,
+    heading: String,
+    date: String,
+    prev: String,
+    next: String,
+    today: String,
+    days: Vec<Day>,
+    views: Vec<(String, &'static str, bool)>,
+    integrations: Vec<Choice>,
+    statuses: Vec<Choice>,
+    legend: Vec<(String, String)>,
+    rows: Vec<HourRow>,
+    empty: bool,
+}
+
+/// One hour across the shown days (week and day views).
+pub struct HourRow {
+    pub label: String,
+    pub cells: Vec<HourCell>,
+}
+
+pub struct HourCell {
+    pub date: String,
+    pub long_label: String,
+    pub at: String,
+    pub chips: Vec<Chip>,
+}
+
+fn local_midnight(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&naive).earliest().map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc))
+}
+
+async fn posts_between(
+    state: &UiState,
+    viewer: &Viewer,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    integration: Option<String>,
+    status: Option<String>,
+) -> UiResult<Vec<PostView>> {
+    let mut posts = Vec::new();
+    let mut cursor = None;
+    // A month holds at most a few hundred posts; stop at 1000 to bound the page.
+    for _ in 0..10 {
+        let query = ListPostsQuery {
+            from: Some(from.to_rfc3339()),
+            to: Some(to.to_rfc3339()),
+            integration: integration.clone(),
+            status: status.clone(),
+            limit: Some(100),
+            cursor,
+        };
+        let page = state.app.list_posts(&viewer.caller, query).await?;
+        posts.extend(page.posts);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(posts)
+}
+
+fn link(view: View, date: NaiveDate, query: &CalendarQuery) -> String {
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    url.append_pair("view", view.as_str()).append_pair("date", &date.format("%Y-%m-%d").to_string());
+    if let Some(i) = query.integration.as_deref().filter(|s| !s.is_empty()) {
+        url.append_pair("integration", i);
+    }
+    if let Some(s) = query.status.as_deref().filter(|s| !s.is_empty()) {
+        url.append_pair("status", s);
+    }
+    format!("/calendar?{}", url.finish())
+}
+
+async fn calendar(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    Query(query): Query<CalendarQuery>,
+) -> UiResult<CalendarPage> {
+    let tz = viewer.tz;
+    let view = View::parse(query.view.as_deref());
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let date = query.date.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).unwrap_or(today);
+    let (start, end) = view.range(date);
+    let integration = query.integration.clone().filter(|s| !s.is_empty());
+    let status = query.status.clone().filter(|s| !s.is_empty());
+    let posts =
+        posts_between(&state, &viewer, local_midnight(start, tz), local_midnight(end, tz), integration, status).await?;
+    let integrations = state.app.list_integrations(&viewer.caller).await?;
+
+    let mut days: Vec<Day> = Vec::new();
+    let mut day = start;
+    while day < end {
+        days.push(Day {
+            date: day.format("%Y-%m-%d").to_string(),
+            label: if day.day() == 1 { day.format("%-d %b").to_string() } else { day.format("%-d").to_string() },
+            long_label: day.format("%A %-d %B").to_string(),
+            in_range: view != View::Month || day.month() == date.month(),
+            today: day == today,
+            chips: Vec::new(),
+            hours: (0..24).map(|_| Vec::new()).collect(),
+        });
+        day += Duration::days(1);
+    }
+    let mut sorted: Vec<&PostView> = posts.iter().filter(|p| p.scheduled_for.is_some()).collect();
+    sorted.sort_by_key(|p| p.scheduled_for);
+    let empty = sorted.is_empty();
+    for post in sorted {
+        let Some(at) = post.scheduled_for.or(post.published_at) else { continue };
+        let local = at.with_timezone(&tz);
+        let key = local.date_naive().format("%Y-%m-%d").to_string();
+        let Some(slot) = days.iter_mut().find(|d| d.date == key) else { continue };
+        let live: Vec<_> = post.targets.iter().filter(|t| t.status != "CANCELLED").collect();
+        let chip = Chip {
+            id: post.id.to_string(),
+            time: local.format("%H:%M").to_string(),
+            label: excerpt(&post.content, 40),
+            platform: live.first().map_or_else(|| "none".to_string(), |t| t.platform.clone()),
+            status: post.status.clone(),
+            status_label: status_label(&post.status),
+            movable: matches!(post.status.as_str(), "DRAFT" | "SCHEDULED"),
+            at: fmt::input_value(at, tz),
+            accounts: live.iter().map(|t| t.integration_name.as_str()).collect::<Vec<_>>().join(", "),
+        };
+        let hour = local.hour() as usize;
+        if view == View::Week || view == View::Day {
+            if let Some(bucket) = slot.hours.get_mut(hour) {
+                bucket.push(chip);
+            }
+        } else {
+            slot.chips.push(chip);
+        }
+    }
+    let heading = match view {
+        View::Month | View::List => date.format("%B %Y").to_string(),
+        View::Week => format!("Week of {}", start.format("%-d %B %Y")),
+        View::Day => date.format("%A %-d %B %Y").to_string(),
+    };
+    let views = [View::Month, View::Week, View::Day, View::List]
+        .iter()
+        .map(|v| (link(*v, date, &query), label_of(*v), *v == view))
+        .collect();
+    let rows = (0..24)
+        .map(|hour| HourRow {
+            label: format!("{hour:02}:00"),
+            cells: days
+                .iter_mut()
+                .map(|d| HourCell {
+                    date: d.date.clone(),
+                    long_label: d.long_label.clone(),
+                    at: format!("{}T{hour:02}:00", d.date),
+                    chips: d.hours.get_mut(hour).map(std::mem::take).unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect();
+    let selected_integration = query.integration.clone().unwrap_or_default();
+    let selected_status = query.status.clone().unwrap_or_default();
+    Ok(CalendarPage {
+        c: Chrome::new(&viewer, "calendar", "Calendar").with_notice(query.notice.as_deref()),
+        view: view.as_str(),
+        heading,
+        date: date.format("%Y-%m-%d").to_string(),
+        prev: link(view, view.step(date, false), &query),
+        next: link(view, view.step(date, true), &query),
+        today: link(view, today, &query),
+        days,
+        views,
+        integrations: std::iter::once(Choice { value: String::new(), label: "All accounts".into(), selected: false })
+            .chain(integrations.iter().map(|i| Choice {
+                value: i.id.to_string(),
+                label: i.name.clone(),
+                selected: selected_integration == i.id.to_string(),
+            }))
+            .collect(),
+        statuses: [
+            ("", "Any status"),
+            ("DRAFT", "Drafts"),
+            ("SCHEDULED", "Scheduled"),
+            ("PUBLISHED", "Published"),
+            ("FAILED", "Failed"),
+        ]
+        .iter()
+        .map(|(v, l)| Choice { value: (*v).into(), label: (*l).into(), selected: selected_status == *v })
+        .collect(),
+        legend: integrations.iter().map(|i| (i.platform.clone(), i.name.clone())).collect(),
+        rows,
+        empty,
+    })
+}
+
+fn label_of(view: View) -> &'static str {
+    match view {
+        View::Month => "Month",
+        View::Week => "Week",
+        View::Day => "Day",
+        View::List => "List",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct MoveForm {
+    at: String,
+    back: Option<String>,
+}
+
+/// The no-script and keyboard way to reschedule: a time, then "Move".
+async fn move_post(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    Path(id): Path<Uuid>,
+    Form(form): Form<MoveForm>,
+) -> UiResult<Response> {
+    let at = fmt::parse_local(&form.at, viewer.tz)
+        .ok_or_else(|| UiError::Forbidden(format!("`{}` is not a time in {}", form.at, viewer.tz.name())))?;
+    let update = UpdatePostInput { scheduled_for: Some(Some(at.to_rfc3339())), ..Default::default() };
+    if let Err(error) = state.app.update_post(&viewer.caller, id, update).await {
+        let errors = FieldErrors::from_app(error)?;
+        let message = errors.general.or_else(|| errors.fields.first().map(|(f, m)| format!("{f}: {m}")));
+        return Err(UiError::Forbidden(message.unwrap_or_else(|| "this post cannot be moved".into())));
+    }
+    let back = form.back.filter(|b| b.starts_with("/calendar")).unwrap_or_else(|| "/calendar".into());
+    let separator = if back.contains('?') { '&' } else { '?' };
+    Ok(see_other(&format!("{back}{separator}notice=moved")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_view_covers_whole_weeks() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let (start, end) = View::Month.range(date);
+        assert_eq!(start, NaiveDate::from_ymd_opt(2026, 10, 26).unwrap(), "the Monday before 1 November");
+        assert_eq!(end, NaiveDate::from_ymd_opt(2026, 12, 7).unwrap());
+        assert_eq!((end - start).num_days() % 7, 0);
+        let (ws, we) = View::Week.range(date);
+        assert_eq!(ws.weekday(), chrono::Weekday::Mon);
+        assert_eq!((we - ws).num_days(), 7);
+        assert_eq!(View::Month.step(NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(), true).month(), 2);
+    }
+}

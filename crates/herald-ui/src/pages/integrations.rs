@@ -1,0 +1,312 @@
+//! `/integrations`: connected accounts with their status and posting
+//! times, and connect forms built from each platform's credentials schema.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use herald_app::integrations::{ConnectIntegrationInput, UpdateIntegrationInput};
+use herald_providers::AuthKind;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::UiState;
+use crate::chrome::{Chrome, FieldErrors};
+use crate::error::UiResult;
+use crate::pages::see_other;
+use crate::pages::view::status_label;
+use crate::session::Viewer;
+
+pub fn routes() -> Router<UiState> {
+    Router::new()
+        .route("/integrations", get(page))
+        .route("/integrations/connect", post(connect))
+        .route("/integrations/{id}", post(update))
+        .route("/integrations/{id}/status", post(set_status))
+        .route("/integrations/{id}/delete", post(delete))
+}
+
+/// One input of a connect form, from a property of the credentials schema.
+pub struct CredentialField {
+    pub name: String,
+    pub label: String,
+    pub hint: String,
+    pub input_type: &'static str,
+    pub required: bool,
+    pub value: String,
+}
+
+pub struct ConnectForm {
+    pub platform: String,
+    pub name: &'static str,
+    pub fields: Vec<CredentialField>,
+    pub errors: FieldErrors,
+    pub open: bool,
+}
+
+pub struct IntegrationRow {
+    pub id: String,
+    pub name: String,
+    pub platform: String,
+    pub platform_name: &'static str,
+    pub username: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub posting_times: String,
+    pub timezone: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/integrations.html")]
+struct IntegrationsPage {
+    c: Chrome,
+    integrations: Vec<IntegrationRow>,
+    forms: Vec<ConnectForm>,
+    errors: FieldErrors,
+}
+
+/// Builds form fields from a JSON Schema's `properties`, in schema order.
+pub fn fields_from_schema(schema: &Value) -> Vec<CredentialField> {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return Vec::new() };
+    properties
+        .iter()
+        .map(|(name, property)| {
+            let text = |key: &str| property.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+            let secret = property.get("writeOnly").and_then(Value::as_bool).unwrap_or(false)
+                || text("format") == "password"
+                || ["password", "secret", "token", "key"].iter().any(|s| name.to_lowercase().contains(s));
+            let input_type = if secret {
+                "password"
+            } else if text("format") == "uri" {
+                "url"
+            } else {
+                "text"
+            };
+            let title = text("title");
+            CredentialField {
+                name: name.clone(),
+                label: if title.is_empty() { name.clone() } else { title },
+                hint: text("description"),
+                input_type,
+                required: required.contains(&name.as_str()),
+                value: property.get("default").and_then(Value::as_str).unwrap_or_default().to_string(),
+            }
+        })
+        .collect()
+}
+
+fn posting_times_text(times: &[u16]) -> String {
+    times.iter().map(|m| format!("{:02}:{:02}", m / 60, m % 60)).collect::<Vec<_>>().join(", ")
+}
+
+/// "09:00, 13:30" → minutes after midnight; the bad entries are reported.
+fn parse_times(raw: &str) -> Result<Vec<i64>, String> {
+    raw.split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let (h, m) = t.split_once(':').ok_or_else(|| format!("`{t}` is not a time like 09:30"))?;
+            match (h.parse::<i64>(), m.parse::<i64>()) {
+                (Ok(h), Ok(m)) if (0..24).contains(&h) && (0..60).contains(&m) => Ok(h * 60 + m),
+                _ => Err(format!("`{t}` is not a time like 09:30")),
+            }
+        })
+        .collect()
+}
+
+async fn render(
+    state: &UiState,
+    viewer: &Viewer,
+    notice: Option<&str>,
+    failed: Option<(String, Map<String, Value>, FieldErrors)>,
+    errors: FieldErrors,
+) -> UiResult<IntegrationsPage> {
+    let integrations = state.app.list_integrations(&viewer.caller).await?;
+    let forms = state
+        .app
+        .platforms()
+        .into_iter()
+        .filter(|p| p.available && p.configured && p.auth_kind == AuthKind::Credentials)
+        .map(|p| {
+            let mut fields = fields_from_schema(&p.credentials_schema);
+            let (errors, open) = match &failed {
+                Some((platform, given, errors)) if platform == p.id => {
+                    for field in &mut fields {
+                        if field.input_type != "password" {
+                            field.value = given.get(&field.name).and_then(Value::as_str).unwrap_or_default().into();
+                        }
+                    }
+                    (FieldErrors { fields: errors.fields.clone(), general: errors.general.clone() }, true)
+                }
+                _ => (FieldErrors::default(), false),
+            };
+            ConnectForm { platform: p.id.to_string(), name: p.name, fields, errors, open }
+        })
+        .collect();
+    Ok(IntegrationsPage {
+        c: Chrome::new(viewer, "integrations", "Accounts").with_notice(notice),
+        integrations: integrations
+            .iter()
+            .map(|i| IntegrationRow {
+                id: i.id.to_string(),
+                name: i.name.clone(),
+                platform: i.platform.clone(),
+                platform_name: herald_core::platform::rules_for(&i.platform).map_or("Unknown", |r| r.name),
+                username: i.platform_username.clone(),
+                status: i.status.clone(),
+                status_label: status_label(&i.status),
+                posting_times: posting_times_text(&i.posting_times),
+                timezone: i.timezone.clone(),
+            })
+            .collect(),
+        forms,
+        errors,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    notice: Option<String>,
+}
+
+async fn page(State(state): State<UiState>, viewer: Viewer, Query(q): Query<PageQuery>) -> UiResult<IntegrationsPage> {
+    render(&state, &viewer, q.notice.as_deref(), None, FieldErrors::default()).await
+}
+
+async fn connect(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> UiResult<Response> {
+    let mut platform = String::new();
+    let mut name = None;
+    let mut credentials = Map::new();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "platform" => platform = value,
+            "name" => name = Some(value.trim().to_string()).filter(|n| !n.is_empty()),
+            other => {
+                if let Some(field) = other.strip_prefix("cred.")
+                    && !value.is_empty()
+                {
+                    credentials.insert(field.to_string(), Value::String(value));
+                }
+            }
+        }
+    }
+    let input =
+        ConnectIntegrationInput { platform: platform.clone(), credentials: Value::Object(credentials.clone()), name };
+    match state.app.connect_integration(&viewer.caller, input).await {
+        Ok(_) => Ok(see_other("/integrations?notice=connected")),
+        Err(error) => {
+            let errors = FieldErrors::from_app(error)?;
+            let page =
+                render(&state, &viewer, None, Some((platform, credentials, errors)), FieldErrors::default()).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdateForm {
+    name: String,
+    posting_times: String,
+    timezone: String,
+}
+
+async fn update(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    Path(id): Path<Uuid>,
+    Form(form): Form<UpdateForm>,
+) -> UiResult<Response> {
+    let times = match parse_times(&form.posting_times) {
+        Ok(times) => times,
+        Err(message) => {
+            let errors = FieldErrors::general(format!("Posting times: {message}"));
+            let page = render(&state, &viewer, None, None, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let input = UpdateIntegrationInput {
+        name: Some(form.name),
+        posting_times: Some(times),
+        timezone: Some(form.timezone.trim().to_string()),
+        ..Default::default()
+    };
+    match state.app.update_integration(&viewer.caller, id, input).await {
+        Ok(_) => Ok(see_other("/integrations?notice=saved")),
+        Err(error) => {
+            let errors = FieldErrors::from_app(error)?;
+            let page = render(&state, &viewer, None, None, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusForm {
+    status: String,
+}
+
+async fn set_status(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    Path(id): Path<Uuid>,
+    Form(form): Form<StatusForm>,
+) -> UiResult<Response> {
+    let input = UpdateIntegrationInput { status: Some(form.status), ..Default::default() };
+    match state.app.update_integration(&viewer.caller, id, input).await {
+        Ok(_) => Ok(see_other("/integrations?notice=saved")),
+        Err(error) => {
+            let errors = FieldErrors::from_app(error)?;
+            let page = render(&state, &viewer, None, None, errors).await?;
+            Ok((StatusCode::CONFLICT, page).into_response())
+        }
+    }
+}
+
+async fn delete(State(state): State<UiState>, viewer: Viewer, Path(id): Path<Uuid>) -> UiResult<Response> {
+    state.app.delete_integration(&viewer.caller, id).await?;
+    Ok(see_other("/integrations?notice=deleted"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_properties_become_labelled_inputs() {
+        let schema = serde_json::json!({
+            "type": "object", "required": ["url"],
+            "properties": {
+                "url": { "type": "string", "format": "uri", "title": "Webhook URL", "description": "Where" },
+                "secret": { "type": "string", "writeOnly": true },
+                "chatId": { "type": "string" }
+            }
+        });
+        let fields = fields_from_schema(&schema);
+        let url = fields.iter().find(|f| f.name == "url").unwrap();
+        assert_eq!((url.input_type, url.required, url.label.as_str()), ("url", true, "Webhook URL"));
+        assert_eq!(fields.iter().find(|f| f.name == "secret").unwrap().input_type, "password");
+        assert_eq!(fields.iter().find(|f| f.name == "chatId").unwrap().input_type, "text");
+    }
+
+    #[test]
+    fn posting_times_read_as_clock_times() {
+        assert_eq!(parse_times("09:00, 13:30").unwrap(), vec![540, 810]);
+        assert_eq!(parse_times("").unwrap(), Vec::<i64>::new());
+        assert!(parse_times("25:00").is_err());
+        assert!(parse_times("9am").is_err());
+        assert_eq!(posting_times_text(&[540, 810]), "09:00, 13:30");
+    }
+}

@@ -1,0 +1,40 @@
+//! One module per page (or group of pages); each exports its routes.
+
+mod analytics;
+mod auth;
+mod calendar;
+mod composer;
+mod dashboard;
+mod integrations;
+mod posts;
+mod settings;
+pub mod view;
+
+use axum::Router;
+use serde::Deserialize;
+
+use crate::UiState;
+
+pub fn routes() -> Router<UiState> {
+    Router::new()
+        .merge(auth::routes())
+        .merge(dashboard::routes())
+        .merge(composer::routes())
+        .merge(calendar::routes())
+        .merge(posts::routes())
+        .merge(integrations::routes())
+        .merge(analytics::routes())
+        .merge(settings::routes())
+}
+
+/// `?notice=` after a redirect.
+#[derive(Debug, Default, Deserialize)]
+pub struct Notice {
+    pub notice: Option<String>,
+}
+
+/// A redirect after a successful form (303: the browser follows with GET).
+pub fn see_other(to: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    axum::response::Redirect::to(to).into_response()
+}

@@ -1,0 +1,111 @@
+//! View models shared by several pages: posts and their targets as the
+//! lists show them, with times already in the viewer's zone.
+
+use chrono_tz::Tz;
+use herald_app::views::{PostView, TargetView};
+
+use crate::fmt;
+
+pub struct PostItem {
+    pub id: String,
+    pub excerpt: String,
+    pub status: String,
+    pub status_label: &'static str,
+    /// When it goes (or went) out, in the viewer's zone; empty for undated drafts.
+    pub when: String,
+    pub thread_len: usize,
+    pub media_count: usize,
+    pub editable: bool,
+    pub error: Option<String>,
+    pub targets: Vec<TargetItem>,
+}
+
+pub struct TargetItem {
+    /// `<post id>:<integration id>`: stable when a post is edited (its
+    /// target rows are replaced), so live updates still find it.
+    pub key: String,
+    pub platform: String,
+    pub name: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub url: Option<String>,
+    pub error: Option<String>,
+}
+
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "DRAFT" => "Draft",
+        "SCHEDULED" => "Scheduled",
+        "PUBLISHING" => "Publishing",
+        "PUBLISHED" => "Published",
+        "FAILED" => "Failed",
+        "QUEUED" => "Queued",
+        "UNCONFIRMED" => "Unconfirmed",
+        "CANCELLED" => "Cancelled",
+        "ACTIVE" => "Active",
+        "NEEDS_RECONNECT" => "Needs reconnect",
+        "DISABLED" => "Disabled",
+        _ => "Unknown",
+    }
+}
+
+/// The first line of a text, cut at a word near `max` characters.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    if line.chars().count() <= max {
+        return if line.is_empty() { "(no text)".into() } else { line.to_string() };
+    }
+    let cut: String = line.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head).to_string();
+    format!("{cut}…")
+}
+
+impl TargetItem {
+    pub fn from_view(post_id: uuid::Uuid, t: &TargetView) -> Self {
+        Self {
+            key: format!("{post_id}:{}", t.integration_id),
+            platform: t.platform.clone(),
+            name: t.integration_name.clone(),
+            status: t.status.clone(),
+            status_label: status_label(&t.status),
+            url: t.url.clone(),
+            error: t.last_error.as_ref().map(|e| e.message.clone()),
+        }
+    }
+}
+
+impl PostItem {
+    pub fn from_view(post: &PostView, tz: Tz) -> Self {
+        let when = post.published_at.or(post.scheduled_for);
+        Self {
+            id: post.id.to_string(),
+            excerpt: excerpt(&post.content, 110),
+            status: post.status.clone(),
+            status_label: status_label(&post.status),
+            when: fmt::local_opt(when, tz),
+            thread_len: post.thread.len(),
+            media_count: post.media_ids.len() + post.media_urls.len(),
+            editable: matches!(post.status.as_str(), "DRAFT" | "SCHEDULED"),
+            error: post.error_message.clone(),
+            targets: post
+                .targets
+                .iter()
+                .filter(|t| t.status != "CANCELLED")
+                .map(|t| TargetItem::from_view(post.id, t))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_cut_at_a_word() {
+        assert_eq!(excerpt("hello world", 20), "hello world");
+        assert_eq!(excerpt("\n\nsecond line first", 50), "second line first");
+        assert_eq!(excerpt("one two three four", 10), "one two…");
+        assert_eq!(excerpt("", 10), "(no text)");
+    }
+}

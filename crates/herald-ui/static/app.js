@@ -1,0 +1,101 @@
+// Herald: progressive enhancement shared by every page. Pages work without it.
+'use strict';
+(function () {
+  var body = document.body;
+  var csrf = body.getAttribute('data-csrf') || '';
+
+  // JSON helper for /api calls (session cookie + CSRF header).
+  window.herald = {
+    csrf: csrf,
+    api: function (method, path, data) {
+      var opts = { method: method, credentials: 'same-origin', headers: { 'x-csrf-token': csrf } };
+      if (data instanceof FormData) { opts.body = data; }
+      else if (data !== undefined) { opts.body = JSON.stringify(data); opts.headers['content-type'] = 'application/json'; }
+      return fetch(path, opts).then(function (r) {
+        return r.text().then(function (t) {
+          var json = null; try { json = t ? JSON.parse(t) : null; } catch (e) { json = null; }
+          return { ok: r.ok, status: r.status, body: json };
+        });
+      });
+    },
+    announce: function (text) {
+      var live = document.getElementById('live-region');
+      if (live) { live.textContent = ''; setTimeout(function () { live.textContent = text; }, 50); }
+    }
+  };
+
+  // The browser's own time zone as the default on the registration form.
+  document.querySelectorAll('[data-autotz]').forEach(function (input) {
+    try {
+      var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (tz && (!input.value || input.value === 'UTC')) { input.value = tz; }
+    } catch (e) { /* keep UTC */ }
+  });
+
+  // Confirmation before destructive actions.
+  document.addEventListener('submit', function (e) {
+    var msg = e.target.getAttribute && e.target.getAttribute('data-confirm');
+    if (msg && !window.confirm(msg)) { e.preventDefault(); }
+  });
+
+  // Copy buttons (API keys shown once).
+  document.querySelectorAll('[data-copy]').forEach(function (btn) {
+    btn.hidden = false;
+    btn.addEventListener('click', function () {
+      var el = document.getElementById(btn.getAttribute('data-copy'));
+      if (!el) { return; }
+      var text = el.value || el.textContent;
+      var done = function () { btn.textContent = 'Copied'; window.herald.announce('Copied to the clipboard'); };
+      if (navigator.clipboard) { navigator.clipboard.writeText(text).then(done, function () { el.select && el.select(); }); }
+      else if (el.select) { el.select(); document.execCommand('copy'); done(); }
+    });
+  });
+
+  // "Select all" checkboxes for bulk actions.
+  document.querySelectorAll('[data-select-all]').forEach(function (box) {
+    box.addEventListener('change', function () {
+      document.querySelectorAll('input[name="' + box.getAttribute('data-select-all') + '"]').forEach(function (c) {
+        if (!c.disabled) { c.checked = box.checked; }
+      });
+    });
+  });
+
+  // Live status: post events re-read the post and update its badges.
+  if (!body.hasAttribute('data-live') || !window.EventSource) { return; }
+  var labels = { QUEUED: 'Queued', PUBLISHING: 'Publishing', PUBLISHED: 'Published', FAILED: 'Failed',
+    UNCONFIRMED: 'Unconfirmed', CANCELLED: 'Cancelled', DRAFT: 'Draft', SCHEDULED: 'Scheduled' };
+  function setBadge(el, status) {
+    el.className = el.className.replace(/\bst-[A-Z_]+/g, '').trim() + ' st-' + status;
+    el.textContent = labels[status] || status;
+    el.setAttribute('data-status', status);
+  }
+  function refresh(postId) {
+    if (!document.querySelector('[data-post="' + postId + '"]')) { return; }
+    window.herald.api('GET', '/api/posts/' + postId).then(function (r) {
+      if (!r.ok || !r.body) { return; }
+      var post = r.body;
+      document.querySelectorAll('[data-post-badge="' + postId + '"]').forEach(function (el) { setBadge(el, post.status); });
+      (post.targets || []).forEach(function (t) {
+        var key = post.id + ':' + t.integrationId;
+        document.querySelectorAll('[data-target-badge="' + key + '"]').forEach(function (el) { setBadge(el, t.status); });
+        document.querySelectorAll('[data-target-link="' + key + '"]').forEach(function (el) {
+          if (t.url) { el.href = t.url; el.hidden = false; }
+        });
+        document.querySelectorAll('[data-target-error="' + key + '"]').forEach(function (el) {
+          el.textContent = t.lastError ? t.lastError.message : ''; el.hidden = !t.lastError;
+        });
+      });
+      window.herald.announce('Post ' + (labels[post.status] || post.status).toLowerCase());
+      document.dispatchEvent(new CustomEvent('herald:post', { detail: post }));
+    });
+  }
+  var kinds = ['post_created', 'post_scheduled', 'post_updated', 'post_published', 'post_retrying', 'post_failed',
+    'post_unconfirmed', 'post_completed', 'post_publishing', 'post_deleted'];
+  var source = new EventSource('/api/events');
+  kinds.forEach(function (kind) {
+    source.addEventListener(kind, function (e) {
+      try { var ev = JSON.parse(e.data); if (ev.postId) { refresh(ev.postId); } } catch (err) { /* ignore */ }
+    });
+  });
+  window.addEventListener('pagehide', function () { source.close(); });
+})();

@@ -1,0 +1,86 @@
+// Calendar: drag a post to another day or hour, or move it with Alt+arrows.
+'use strict';
+(function () {
+  var cal = document.getElementById('calendar');
+  if (!cal) { return; }
+  var view = cal.getAttribute('data-view');
+  var tz = document.body.getAttribute('data-tz') || 'UTC';
+
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+  // Local wall-clock arithmetic on "YYYY-MM-DDTHH:MM" strings (no zone needed).
+  function shift(at, days, hours) {
+    var m = /^(\d+)-(\d+)-(\d+)T(\d+):(\d+)/.exec(at);
+    var d = new Date(Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5]));
+    d.setUTCDate(d.getUTCDate() + days); d.setUTCHours(d.getUTCHours() + hours);
+    return d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) + 'T' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+  }
+  function zoned(date) {
+    var parts = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(date);
+    var get = function (t) { return parts.find(function (p) { return p.type === t; }).value; };
+    return get('year') + '-' + get('month') + '-' + get('day') + 'T' + get('hour') + ':' + get('minute');
+  }
+  function toIso(local) {
+    var m = /^(\d+)-(\d+)-(\d+)T(\d+):(\d+)/.exec(local);
+    var want = Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5]), guess = want;
+    for (var i = 0; i < 2; i++) {
+      var s = /^(\d+)-(\d+)-(\d+)T(\d+):(\d+)/.exec(zoned(new Date(guess)));
+      guess -= Date.UTC(+s[1], s[2] - 1, +s[3], +s[4], +s[5]) - want;
+    }
+    return new Date(guess).toISOString();
+  }
+
+  function move(chip, at) {
+    window.herald.api('PUT', '/api/posts/' + chip.getAttribute('data-post'), { scheduledFor: toIso(at) }).then(function (r) {
+      if (r.ok) {
+        var url = new URL(window.location.href);
+        url.searchParams.set('notice', 'moved');
+        url.searchParams.set('focus', chip.getAttribute('data-post'));
+        window.location.assign(url.toString());
+      } else {
+        var msg = r.body && r.body.error ? r.body.error.message : 'The post could not be moved.';
+        window.herald.announce(msg); window.alert(msg);
+      }
+    });
+  }
+
+  // Drag and drop onto days (month) or hour slots (week, day).
+  var dragged = null;
+  cal.addEventListener('dragstart', function (e) {
+    var chip = e.target.closest && e.target.closest('[data-movable]');
+    if (!chip) { e.preventDefault(); return; }
+    dragged = chip; chip.classList.add('dragging');
+    e.dataTransfer.effectAllowed = 'move';
+    e.dataTransfer.setData('text/plain', chip.getAttribute('data-post'));
+  });
+  cal.addEventListener('dragend', function () { if (dragged) { dragged.classList.remove('dragging'); } dragged = null; });
+  function target(e) { return e.target.closest && e.target.closest('[data-date]'); }
+  cal.addEventListener('dragover', function (e) { var t = target(e); if (dragged && t) { e.preventDefault(); t.classList.add('drop'); } });
+  cal.addEventListener('dragleave', function (e) { var t = target(e); if (t) { t.classList.remove('drop'); } });
+  cal.addEventListener('drop', function (e) {
+    var t = target(e);
+    if (!dragged || !t) { return; }
+    e.preventDefault(); t.classList.remove('drop');
+    var at = dragged.getAttribute('data-at');
+    var time = at.slice(11);
+    var slotAt = t.getAttribute('data-at');
+    var next = slotAt ? slotAt.slice(0, 13) + at.slice(13) : t.getAttribute('data-date') + 'T' + time;
+    if (next !== at) { move(dragged, next); }
+  });
+
+  // Keyboard: Alt+←/→ one day; Alt+↑/↓ one week (month) or one hour (week, day).
+  cal.addEventListener('keydown', function (e) {
+    var chip = e.target.closest && e.target.closest('[data-movable]');
+    if (!chip || !e.altKey) { return; }
+    var days = 0, hours = 0;
+    if (e.key === 'ArrowLeft') { days = -1; } else if (e.key === 'ArrowRight') { days = 1; }
+    else if (e.key === 'ArrowUp') { if (view === 'month') { days = -7; } else { hours = -1; } }
+    else if (e.key === 'ArrowDown') { if (view === 'month') { days = 7; } else { hours = 1; } }
+    else { return; }
+    e.preventDefault();
+    move(chip, shift(chip.getAttribute('data-at'), days, hours));
+  });
+
+  // After a move, focus returns to the moved post.
+  var focus = new URL(window.location.href).searchParams.get('focus');
+  if (focus) { var el = cal.querySelector('[data-post="' + focus + '"]'); if (el) { el.focus(); } }
+})();
