@@ -58,6 +58,14 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
         Ok(integration::Entity::find_by_id(id).one(self.0).await?)
     }
 
+    /// Integrations by id, whatever their workspace (for the engine).
+    pub async fn by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<IntegrationRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(integration::Entity::find().filter(integration::Column::Id.is_in(ids.iter().copied())).all(self.0).await?)
+    }
+
     /// The integrations among `ids` that belong to the workspace.
     pub async fn find_many(&self, workspace_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<IntegrationRow>> {
         if ids.is_empty() {
