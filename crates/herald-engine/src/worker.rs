@@ -218,7 +218,9 @@ impl Worker {
     /// platform). Read at every claim, so a changed budget applies at once.
     async fn budgeted(&self) -> StoreResult<Vec<(Uuid, RateBudget)>> {
         let mut list = Vec::new();
-        for integration in Integrations(self.engine.store.conn()).all_active().await? {
+        let platforms: Vec<&str> =
+            self.engine.providers.all().filter(|p| p.rate_budget().is_some()).map(|p| p.id()).collect();
+        for integration in Integrations(self.engine.store.conn()).active_with_budget(&platforms).await? {
             let from_provider = self.engine.providers.get(&integration.platform).and_then(|p| p.rate_budget());
             if let Some(budget) = budget_from_settings(&integration.settings).or(from_provider) {
                 list.push((integration.id, budget));

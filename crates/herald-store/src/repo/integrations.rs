@@ -1,4 +1,8 @@
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+};
 use uuid::Uuid;
 
 use crate::entity::integration;
@@ -46,6 +50,23 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
     /// Every active integration, in any workspace (for the engine).
     pub async fn all_active(&self) -> StoreResult<Vec<IntegrationRow>> {
         Ok(integration::Entity::find().filter(integration::Column::Status.eq("ACTIVE")).all(self.0).await?)
+    }
+
+    /// Active integrations that may have a rate budget: those of `platforms`
+    /// (whose provider sets one) and those whose settings mention
+    /// `rateBudget`. The engine reads them at every claim, so it must not
+    /// load every integration there is.
+    pub async fn active_with_budget(&self, platforms: &[&str]) -> StoreResult<Vec<IntegrationRow>> {
+        // jsonb has no LIKE; its text form does.
+        let settings_text = match self.0.get_database_backend() {
+            DbBackend::Postgres => "CAST(settings AS TEXT) LIKE '%\"rateBudget\"%'",
+            _ => "settings LIKE '%\"rateBudget\"%'",
+        };
+        let mut any = Condition::any().add(Expr::cust(settings_text));
+        if !platforms.is_empty() {
+            any = any.add(integration::Column::Platform.is_in(platforms.iter().copied()));
+        }
+        Ok(integration::Entity::find().filter(integration::Column::Status.eq("ACTIVE")).filter(any).all(self.0).await?)
     }
 
     /// Integrations of every workspace that must be reconnected (for `doctor`).
