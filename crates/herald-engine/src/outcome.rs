@@ -20,6 +20,14 @@ pub(crate) struct Outcome {
     pub kind: &'static str,
 }
 
+/// Outcomes written in a transaction, to announce once it is committed.
+pub(crate) struct Recorded {
+    events: Vec<EventRow>,
+    retrying: bool,
+    /// Target, post and event kind of each outcome written.
+    written: Vec<(Uuid, Uuid, &'static str)>,
+}
+
 /// A delivery in progress: the claimed target with its post and integration.
 pub(crate) struct Delivery {
     pub target: TargetRow,
@@ -144,15 +152,11 @@ impl Engine {
         next_retry_delay(&self.config.retry, attempts, after, rand::random::<f64>())
     }
 
-    /// Writes finished deliveries in one transaction: each target (if still
-    /// ours), the status of their posts, and one event per state change.
+    /// Writes finished deliveries within `txn`: each target (if still ours),
+    /// the status of their posts, and one event per state change.
     /// Deliveries whose lease was lost are left to the worker that owns
-    /// them now. Announces the events once committed.
-    pub(crate) async fn record_outcomes(&self, outcomes: &[Outcome]) -> StoreResult<()> {
-        if outcomes.is_empty() {
-            return Ok(());
-        }
-        let txn = self.store.begin_write().await?;
+    /// them now. Announce the result once `txn` is committed.
+    pub(crate) async fn write_outcomes(&self, txn: &Transaction, outcomes: &[Outcome]) -> StoreResult<Recorded> {
         let mut ours: Vec<&Outcome> = Vec::with_capacity(outcomes.len());
         // One statement per worker (a worker writes only its own outcomes).
         let mut by_worker: HashMap<&str, Vec<&Outcome>> = HashMap::new();
@@ -161,7 +165,7 @@ impl Engine {
         }
         for (worker, group) in by_worker {
             let rows: Vec<&TargetRow> = group.iter().map(|o| &o.delivery.target).collect();
-            let written: HashSet<Uuid> = Queue(&txn).write_leased_many(&rows, worker).await?.into_iter().collect();
+            let written: HashSet<Uuid> = Queue(txn).write_leased_many(&rows, worker).await?.into_iter().collect();
             for outcome in group {
                 if written.contains(&outcome.delivery.target.id) {
                     ours.push(outcome);
@@ -171,7 +175,7 @@ impl Engine {
             }
         }
         let posts = dedupe(ours.iter().map(|o| o.delivery.post.id).collect());
-        let changed = Posts(&txn).recompute_statuses(&posts).await?;
+        let changed = Posts(txn).recompute_statuses(&posts).await?;
         let mut events = Vec::with_capacity(ours.len() * 2);
         let mut completed = Vec::new();
         let mut seen = HashSet::new();
@@ -185,17 +189,21 @@ impl Engine {
         }
         // After every target event of the batch, as when written one by one.
         events.extend(completed);
-        let events = Events(&txn).append_many(events).await?;
-        txn.commit().await?;
-        for outcome in &ours {
-            let delivery = &outcome.delivery;
-            tracing::info!(target_id = %delivery.target.id, post_id = %delivery.post.id, status = %delivery.target.status, kind = outcome.kind, "delivery recorded");
+        let events = Events(txn).append_many(events).await?;
+        let retrying = ours.iter().any(|o| o.kind == "post_retrying");
+        let written = ours.iter().map(|o| (o.delivery.target.id, o.delivery.post.id, o.kind)).collect();
+        Ok(Recorded { events, retrying, written })
+    }
+
+    /// After the commit: live events, and a wake-up when a retry was queued.
+    pub(crate) async fn announce(&self, recorded: Recorded) {
+        for (target_id, post_id, kind) in recorded.written {
+            tracing::info!(%target_id, %post_id, kind, "delivery recorded");
         }
-        self.store.publish_events(events).await;
-        if ours.iter().any(|o| o.kind == "post_retrying") {
+        self.store.publish_events(recorded.events).await;
+        if recorded.retrying {
             self.store.queue_changed().await;
         }
-        Ok(())
     }
 
     /// Access was revoked (or could not be refreshed): the integration

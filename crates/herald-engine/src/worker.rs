@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::Engine;
-use crate::outcome::{Delivery, Outcome, chrono_duration};
+use crate::outcome::{Delivery, Outcome, Recorded, chrono_duration};
 
 /// Pause when due work exists but none may be claimed (all platforms busy
 /// or budgets spent), so the loop does not spin.
@@ -69,9 +69,6 @@ impl Worker {
         let min_claim = (concurrency / 8).max(1);
         while !*shutdown.borrow() {
             self.collect_finished();
-            if let Err(error) = self.write_outcomes().await {
-                tracing::error!(%error, "writing delivery outcomes failed; retrying shortly");
-            }
             let free = concurrency.saturating_sub(self.in_flight.len());
             if free < min_claim && !self.in_flight.is_empty() {
                 tokio::select! {
@@ -80,10 +77,10 @@ impl Worker {
                 }
                 continue;
             }
-            let claimed = match self.claim_and_start().await {
+            let claimed = match self.turn(true).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
-                    tracing::error!(%error, "claiming due targets failed; retrying shortly");
+                    tracing::error!(%error, "writing outcomes or claiming due targets failed; retrying shortly");
                     0
                 }
             };
@@ -102,15 +99,62 @@ impl Worker {
         self.drain().await;
     }
 
-    /// Claims what is due and may be taken now, and starts delivering it.
-    /// Returns how many targets were claimed.
+    /// Writes the outcomes of finished deliveries, claims what is due and
+    /// may be taken now, and starts delivering it. Returns how many targets
+    /// were claimed.
     pub async fn claim_and_start(&mut self) -> StoreResult<usize> {
+        self.turn(true).await
+    }
+
+    /// Delivers everything due now, waits for it and writes the outcomes
+    /// (tests drive the engine with this).
+    pub async fn run_once(&mut self) -> StoreResult<usize> {
+        let claimed = self.claim_and_start().await?;
+        while let Some(done) = self.in_flight.join_next().await {
+            self.finished(done);
+        }
+        self.turn(false).await?;
+        Ok(claimed)
+    }
+
+    /// One transaction (one commit, one fsync on PostgreSQL): the outcomes
+    /// collected so far, then, when `claim`, a claim for the free slots. The
+    /// worker is the only writer of its hot path, so claims and outcomes
+    /// never queue for SQLite's write lock behind each other. If the
+    /// transaction fails the outcomes are kept for the next turn (a lease
+    /// lost meanwhile is detected then), a few times.
+    async fn turn(&mut self, claim: bool) -> StoreResult<usize> {
         self.collect_finished();
-        let free = self.engine.config.concurrency.saturating_sub(self.in_flight.len());
-        if free == 0 {
+        let free = if claim { self.engine.config.concurrency.saturating_sub(self.in_flight.len()) } else { 0 };
+        if free == 0 && self.outcomes.is_empty() {
             return Ok(0);
         }
-        let claimed = self.claim(free).await?;
+        let budgets = if free > 0 { self.budgeted().await? } else { Vec::new() };
+        let result = self.write_and_claim(free, budgets).await;
+        let (recorded, claimed) = match result {
+            Ok(done) => {
+                self.outcomes.clear();
+                self.failed_writes = 0;
+                done
+            }
+            Err(error) => {
+                if !self.outcomes.is_empty() {
+                    self.failed_writes += 1;
+                    if self.failed_writes >= WRITE_ATTEMPTS {
+                        tracing::error!(
+                            dropped = self.outcomes.len(),
+                            "giving up writing delivery outcomes; their leases will expire and be recovered"
+                        );
+                        self.outcomes.clear();
+                        self.failed_writes = 0;
+                    }
+                }
+                return Err(error);
+            }
+        };
+        if let Some(recorded) = recorded {
+            self.engine.announce(recorded).await;
+        }
         let count = claimed.len();
         for (delivery, credentials) in claimed {
             let platform = delivery.integration.platform.clone();
@@ -124,21 +168,28 @@ impl Worker {
         Ok(count)
     }
 
-    /// Delivers everything due now, waits for it and writes the outcomes
-    /// (tests drive the engine with this).
-    pub async fn run_once(&mut self) -> StoreResult<usize> {
-        let claimed = self.claim_and_start().await?;
-        while let Some(done) = self.in_flight.join_next().await {
-            self.finished(done);
-        }
-        self.write_outcomes().await?;
-        Ok(claimed)
+    async fn write_and_claim(
+        &self,
+        free: usize,
+        budgets: Vec<(Uuid, RateBudget)>,
+    ) -> StoreResult<(Option<Recorded>, Vec<(Delivery, Result<Value, ProviderError>)>)> {
+        let txn = self.engine.store.begin_write().await?;
+        let recorded =
+            if self.outcomes.is_empty() { None } else { Some(self.engine.write_outcomes(&txn, &self.outcomes).await?) };
+        let claimed = if free > 0 { self.claim(&txn, free, budgets).await? } else { Vec::new() };
+        txn.commit().await?;
+        Ok((recorded, claimed))
     }
 
-    /// Claims up to `free` targets in one transaction, with their posts and
+    /// Claims up to `free` targets within `txn`, with their posts and
     /// integrations (read once for the batch) and the integrations'
     /// decrypted credentials.
-    async fn claim(&mut self, free: usize) -> StoreResult<Vec<(Delivery, Result<Value, ProviderError>)>> {
+    async fn claim(
+        &self,
+        txn: &Transaction,
+        free: usize,
+        budgets: Vec<(Uuid, RateBudget)>,
+    ) -> StoreResult<Vec<(Delivery, Result<Value, ProviderError>)>> {
         let skip_platforms: Vec<String> = self
             .engine
             .providers
@@ -146,7 +197,6 @@ impl Worker {
             .filter(|p| self.per_platform.get(p.id()).copied().unwrap_or(0) >= p.max_concurrency())
             .map(|p| p.id().to_string())
             .collect();
-        let budgets = self.budgeted().await?;
         let budgeted: Vec<Uuid> = budgets.iter().map(|(id, _)| *id).collect();
         let now = now();
         let config = &self.engine.config;
@@ -160,8 +210,7 @@ impl Worker {
             skip_integrations: &budgeted,
             only_integration: None,
         };
-        let txn = self.engine.store.begin_write().await?;
-        let queue = Queue(&txn);
+        let queue = Queue(txn);
         let mut claimed = queue.claim(&request).await?;
         // Integrations with a write quota are claimed one by one, never
         // more than what is left of their budget.
@@ -170,7 +219,7 @@ impl Worker {
             if left == 0 {
                 break;
             }
-            let remaining = self.remaining_budget(&txn, integration, budget).await?;
+            let remaining = self.remaining_budget(txn, integration, budget).await?;
             if remaining == 0 {
                 continue;
             }
@@ -180,17 +229,15 @@ impl Worker {
             claimed.extend(queue.claim(&request).await?);
         }
         if claimed.is_empty() {
-            txn.commit().await?;
             return Ok(Vec::new());
         }
         let post_ids = sorted_unique(claimed.iter().map(|t| t.post_id));
-        Posts(&txn).recompute_statuses(&post_ids).await?;
-        let posts: HashMap<Uuid, PostRow> =
-            Posts(&txn).by_ids(&post_ids).await?.into_iter().map(|p| (p.id, p)).collect();
+        let mut posts = Posts(txn).by_ids(&post_ids).await?;
+        Posts(txn).recompute_loaded(&mut posts).await?;
+        let posts: HashMap<Uuid, PostRow> = posts.into_iter().map(|p| (p.id, p)).collect();
         let integration_ids = sorted_unique(claimed.iter().map(|t| t.integration_id));
         let integrations: HashMap<Uuid, IntegrationRow> =
-            Integrations(&txn).by_ids(&integration_ids).await?.into_iter().map(|i| (i.id, i)).collect();
-        txn.commit().await?;
+            Integrations(txn).by_ids(&integration_ids).await?.into_iter().map(|i| (i.id, i)).collect();
         metrics::counter!("herald_targets_claimed_total").increment(claimed.len() as u64);
         tracing::debug!(worker = %self.id, count = claimed.len(), "claimed due targets");
         let credentials: HashMap<Uuid, Result<Value, ProviderError>> =
@@ -254,33 +301,6 @@ impl Worker {
         }
     }
 
-    /// Writes the outcomes collected so far. On failure they are kept for
-    /// the next turn (a lease lost meanwhile is detected then), a few times.
-    async fn write_outcomes(&mut self) -> StoreResult<()> {
-        if self.outcomes.is_empty() {
-            return Ok(());
-        }
-        match self.engine.record_outcomes(&self.outcomes).await {
-            Ok(()) => {
-                self.outcomes.clear();
-                self.failed_writes = 0;
-                Ok(())
-            }
-            Err(error) => {
-                self.failed_writes += 1;
-                if self.failed_writes >= WRITE_ATTEMPTS {
-                    tracing::error!(
-                        dropped = self.outcomes.len(),
-                        "giving up writing delivery outcomes; their leases will expire and be recovered"
-                    );
-                    self.outcomes.clear();
-                    self.failed_writes = 0;
-                }
-                Err(error)
-            }
-        }
-    }
-
     async fn time_to_next_due(&self, claimed: usize) -> Duration {
         let poll = self.engine.config.poll_interval;
         match Queue(self.engine.store.conn()).next_due().await {
@@ -321,8 +341,8 @@ impl Worker {
         }
         // What was delivered is written before the rest is released.
         for _ in 0..WRITE_ATTEMPTS {
-            match self.write_outcomes().await {
-                Ok(()) => break,
+            match self.turn(false).await {
+                Ok(_) => break,
                 Err(error) => tracing::error!(%error, "could not write delivery outcomes at shutdown"),
             }
         }

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use herald_core::post::{PostStatus, TargetState, TargetStatus, aggregate_status};
 
@@ -151,18 +151,26 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     /// whatever their number (the engine recomputes a whole claim or outcome
     /// batch). Returns the posts whose status changed, by id.
     pub async fn recompute_statuses(&self, post_ids: &[Uuid]) -> StoreResult<HashMap<Uuid, PostRow>> {
-        let mut changed = HashMap::new();
-        if post_ids.is_empty() {
+        let mut posts = self.by_ids(post_ids).await?;
+        let changed = self.recompute_loaded(&mut posts).await?;
+        Ok(posts.into_iter().filter(|p| changed.contains(&p.id)).map(|p| (p.id, p)).collect())
+    }
+
+    /// `recompute_statuses` for posts already read: updates them in place
+    /// and returns the ids of those whose status changed.
+    pub async fn recompute_loaded(&self, posts: &mut [PostRow]) -> StoreResult<HashSet<Uuid>> {
+        let mut changed = HashSet::new();
+        if posts.is_empty() {
             return Ok(changed);
         }
-        let posts = self.by_ids(post_ids).await?;
+        let ids: Vec<Uuid> = posts.iter().map(|p| p.id).collect();
         let mut targets: HashMap<Uuid, Vec<TargetWithIntegration>> = HashMap::new();
-        for target in self.targets_of(post_ids).await? {
+        for target in self.targets_of(&ids).await? {
             targets.entry(target.target.post_id).or_default().push(target);
         }
-        for mut post in posts {
+        for post in posts.iter_mut() {
             let (status, published_at, error_message) =
-                derive_status(&post, targets.get(&post.id).map_or(&[][..], Vec::as_slice));
+                derive_status(post, targets.get(&post.id).map_or(&[][..], Vec::as_slice));
             if post.status == status.as_str()
                 && post.published_at == published_at
                 && post.error_message == error_message
@@ -173,9 +181,9 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             post.published_at = published_at;
             post.error_message = error_message;
             post.updated_at = crate::now();
-            changed.insert(post.id, post);
+            changed.insert(post.id);
         }
-        self.write_statuses(changed.values()).await?;
+        self.write_statuses(posts.iter().filter(|p| changed.contains(&p.id))).await?;
         Ok(changed)
     }
 
