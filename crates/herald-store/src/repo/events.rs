@@ -5,6 +5,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::sql::pow2_chunks;
 use crate::entity::event;
 use crate::{EventRow, StoreResult, now};
 
@@ -54,9 +55,10 @@ impl<C: ConnectionTrait> Events<'_, C> {
                 created_at: now(),
             })
             .collect();
-        // Within both backends' parameter limits (9 columns a row).
-        for chunk in rows.chunks(1000) {
-            let models = chunk.iter().map(|row| row.clone().into_active_model());
+        // Power-of-two chunks (few statement shapes, see `padded`), within
+        // both backends' parameter limits (9 columns a row).
+        for range in pow2_chunks(rows.len(), 1024) {
+            let models = rows[range].iter().map(|row| row.clone().into_active_model());
             event::Entity::insert_many(models).exec(self.0).await?;
         }
         Ok(rows)

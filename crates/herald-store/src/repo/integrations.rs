@@ -5,6 +5,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::sql::padded;
 use crate::entity::integration;
 use crate::{IntegrationRow, StoreResult};
 
@@ -84,7 +85,7 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(integration::Entity::find().filter(integration::Column::Id.is_in(ids.iter().copied())).all(self.0).await?)
+        Ok(integration::Entity::find().filter(integration::Column::Id.is_in(padded(ids))).all(self.0).await?)
     }
 
     /// The integrations among `ids` that belong to the workspace.

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use herald_core::post::{PostStatus, TargetState, TargetStatus, aggregate_status};
 
-use super::sql::{Params, ROWS_PER_STATEMENT};
+use super::sql::{Params, ROWS_PER_STATEMENT, padded};
 use crate::entity::{integration, post, post_target};
 use crate::{PostRow, StoreResult, TargetRow};
 
@@ -117,7 +117,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             return Ok(Vec::new());
         }
         let rows = post_target::Entity::find()
-            .filter(post_target::Column::PostId.is_in(post_ids.iter().copied()))
+            .filter(post_target::Column::PostId.is_in(padded(post_ids)))
             .order_by_asc(post_target::Column::CreatedAt)
             .order_by_asc(post_target::Column::Id)
             .find_also_related(integration::Entity)
@@ -191,6 +191,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     async fn write_statuses<'p>(&self, posts: impl Iterator<Item = &'p PostRow>) -> StoreResult<()> {
         let posts: Vec<&PostRow> = posts.collect();
         for chunk in posts.chunks(ROWS_PER_STATEMENT) {
+            let chunk = &padded(chunk)[..];
             let mut params = Params::new(self.0.get_database_backend());
             let status = params.case(chunk, |p| p.id, |p| p.status.clone().into());
             let published_at = params.case(chunk, |p| p.id, |p| p.published_at.into());
@@ -211,7 +212,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(post::Entity::find().filter(post::Column::Id.is_in(ids.iter().copied())).all(self.0).await?)
+        Ok(post::Entity::find().filter(post::Column::Id.is_in(padded(ids))).all(self.0).await?)
     }
 
     /// Writes every column of a target row back.

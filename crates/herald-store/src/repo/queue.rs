@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::sql::{Params, ROWS_PER_STATEMENT};
+use super::sql::{Params, ROWS_PER_STATEMENT, padded};
 use crate::entity::{integration, post_target};
 use crate::{StoreResult, TargetRow};
 
@@ -124,6 +124,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
     pub async fn write_leased_many(&self, rows: &[&TargetRow], worker: &str) -> StoreResult<Vec<Uuid>> {
         let mut written = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let chunk = &padded(chunk)[..];
             let mut p = Params::new(self.0.get_database_backend());
             let id = |t: &&TargetRow| t.id;
             let status = p.case(chunk, id, |t| t.status.clone().into());

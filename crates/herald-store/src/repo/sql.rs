@@ -7,7 +7,34 @@ use uuid::Uuid;
 
 /// Rows per batched statement: with a dozen parameters a row this stays far
 /// below both backends' limits (SQLite 32766, PostgreSQL 65535).
-pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+pub(crate) const ROWS_PER_STATEMENT: usize = 512;
+
+/// `rows` padded to the next power of two by repeating the last one, so that
+/// batched statements come in a handful of shapes: PostgreSQL then parses
+/// and plans each shape once per connection (sqlx caches prepared
+/// statements) instead of once per batch size. Repeating a row is harmless
+/// in `IN (…)` lists and `CASE` arms.
+pub(crate) fn padded<T: Clone>(rows: &[T]) -> Vec<T> {
+    let mut padded = rows.to_vec();
+    if let Some(last) = rows.last() {
+        padded.resize(rows.len().next_power_of_two(), last.clone());
+    }
+    padded
+}
+
+/// Splits `len` rows into power-of-two chunks of at most `max` (a power of
+/// two), for inserts, where rows cannot be repeated.
+pub(crate) fn pow2_chunks(len: usize, max: usize) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    while start < len {
+        let left = len - start;
+        let size = if left >= max { max } else { 1 << (usize::BITS - 1 - left.leading_zeros()) };
+        chunks.push(start..start + size);
+        start += size;
+    }
+    chunks
+}
 
 pub(crate) struct Params {
     backend: DbBackend,
@@ -48,5 +75,20 @@ impl Params {
 
     pub fn statement(self, sql: String) -> Statement {
         Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_come_in_power_of_two_shapes() {
+        assert_eq!(padded(&[1, 2, 3]), vec![1, 2, 3, 3]);
+        assert_eq!(padded(&[1, 2]), vec![1, 2]);
+        assert!(padded::<u8>(&[]).is_empty());
+        assert_eq!(pow2_chunks(37, 16), vec![0..16, 16..32, 32..36, 36..37]);
+        assert_eq!(pow2_chunks(8, 16), vec![0..8]);
+        assert!(pow2_chunks(0, 16).is_empty());
     }
 }
