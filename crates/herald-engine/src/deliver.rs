@@ -5,15 +5,18 @@
 use herald_providers::{ErrorClass, Provider, ProviderError, PublishRequest, PublishedItem};
 use herald_store::content::{StoredMedia, thread_of};
 use herald_store::repo::Integrations;
-use herald_store::{IntegrationRow, StoreResult, now};
+use herald_store::{StoreResult, now};
 use serde_json::{Value, json};
 
 use crate::Engine;
+use crate::media::ItemMedia;
 use crate::outcome::{Delivery, Outcome};
+use uuid::Uuid;
 
 /// One item to put on the platform.
 struct Item {
     content: String,
+    media_ids: Vec<Uuid>,
     media_urls: Vec<String>,
 }
 
@@ -60,7 +63,15 @@ impl Engine {
             if index > resumed_at && !self.save_progress(&mut delivery).await? {
                 return Ok(None);
             }
-            let request = request_for(&delivery, &items, index, &done, &credentials);
+            let item = &items[index];
+            let media = match self
+                .item_media(delivery.post.workspace_id, &item.media_ids, &item.media_urls, provider.wants_media_bytes())
+                .await
+            {
+                Ok(media) => media,
+                Err(error) => return self.record_failure(delivery, &error).await,
+            };
+            let request = request_for(&delivery, &items, index, &done, &credentials, media);
             match provider.publish(&request).await {
                 Ok(item) => {
                     if index == 0 {
@@ -84,21 +95,6 @@ impl Engine {
             }
         }
         Ok(Some(self.record_published(delivery)))
-    }
-
-    /// An integration's decrypted credentials.
-    pub(crate) fn credentials(&self, integration: &IntegrationRow) -> Result<Value, ProviderError> {
-        let Some(sealed) = &integration.credentials else {
-            return Ok(Value::Null);
-        };
-        let unreadable = || {
-            ProviderError::new(
-                ErrorClass::Revoked,
-                "the stored credentials cannot be decrypted (was ENCRYPTION_KEY changed?); reconnect the account",
-            )
-        };
-        let plain = self.vault.decrypt(sealed, integration.id.as_bytes()).map_err(|_| unreadable())?;
-        serde_json::from_slice(&plain).map_err(|_| unreadable())
     }
 
     /// Refreshes expired credentials and stores the new ones encrypted.
@@ -130,13 +126,16 @@ fn items_of(delivery: &Delivery, supports_threads: bool) -> Vec<Item> {
     let media = StoredMedia::from_json(&delivery.post.media);
     let first = Item {
         content: delivery.target.content_override.clone().unwrap_or_else(|| delivery.post.content.clone()),
+        media_ids: media.ids,
         media_urls: media.urls,
     };
     let mut items = vec![first];
     if supports_threads {
-        items.extend(
-            thread_of(&delivery.post.thread).into_iter().map(|t| Item { content: t.content, media_urls: t.media_urls }),
-        );
+        items.extend(thread_of(&delivery.post.thread).into_iter().map(|t| Item {
+            content: t.content,
+            media_ids: t.media_ids,
+            media_urls: t.media_urls,
+        }));
     }
     items
 }
@@ -147,6 +146,7 @@ fn request_for(
     index: usize,
     done: &[String],
     credentials: &Value,
+    media: ItemMedia,
 ) -> PublishRequest {
     let item = &items[index];
     let published = |id: &String| PublishedItem { id: id.clone(), url: None };
@@ -160,8 +160,8 @@ fn request_for(
         item_index: index,
         item_count: items.len(),
         content: item.content.clone(),
-        media_urls: item.media_urls.clone(),
-        media: Vec::new(),
+        media_urls: media.urls,
+        media: media.attachments,
         tags: serde_json::from_value(delivery.post.tags.clone()).unwrap_or_default(),
         scheduled_for: delivery.post.scheduled_for,
         root: done.first().map(published),

@@ -241,7 +241,7 @@ impl Worker {
         metrics::counter!("herald_targets_claimed_total").increment(claimed.len() as u64);
         tracing::debug!(worker = %self.id, count = claimed.len(), "claimed due targets");
         let credentials: HashMap<Uuid, Result<Value, ProviderError>> =
-            integrations.values().map(|i| (i.id, self.engine.credentials(i))).collect();
+            integrations.values().map(|i| (i.id, self.engine.decrypt_credentials(i))).collect();
         let mut deliveries = Vec::with_capacity(claimed.len());
         for target in claimed {
             let (Some(post), Some(integration), Some(credentials)) = (

@@ -3,7 +3,9 @@
 //! and registering it in [`Registry::new`].
 
 mod http;
+mod lemmy;
 mod net;
+pub mod nostr;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -16,7 +18,7 @@ use herald_core::platform::PlatformRules;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use http::HttpClient;
+pub use http::{HttpClient, classify_status, excerpt, retry_after};
 pub use net::{TargetGuard, is_private_address};
 
 /// How a failure should be handled (DESIGN §5).
@@ -283,6 +285,10 @@ impl Registry {
     pub fn new(settings: &ProviderSettings) -> Self {
         let client = HttpClient::new(settings);
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
+        let lemmy = lemmy::Lemmy::new(client.clone(), settings.allow_private_targets);
+        providers.insert(lemmy.id(), Arc::new(lemmy));
+        let nostr = nostr::Nostr::new(settings.allow_private_targets, settings.request_timeout);
+        providers.insert(nostr.id(), Arc::new(nostr));
         let webhook = webhook::Webhook::new(client.clone(), settings.allow_private_targets);
         providers.insert(webhook.id(), Arc::new(webhook));
         Self { providers }

@@ -53,7 +53,11 @@ pub struct Config {
     /// 64 hex characters (AES-256 key for provider credentials).
     pub encryption_key: Option<Secret>,
     pub upload_directory: Option<PathBuf>,
+    /// `local` (files under the upload directory) or `s3`.
     pub storage_provider: String,
+    /// With `storage_provider = "s3"`: `s3://bucket[/prefix]`; credentials,
+    /// region and endpoint from the usual `AWS_*` variables.
+    pub media_bucket_url: Option<String>,
     #[serde(deserialize_with = "flexible_bool")]
     pub disable_registration: bool,
     /// Comma-separated subset of web, api, mcp, worker, scheduler.
@@ -88,6 +92,10 @@ pub struct Config {
     pub provider_timeout_seconds: u64,
     /// How long shutdown waits for deliveries in flight.
     pub shutdown_grace_seconds: u64,
+    /// How often engagement metrics of a published post are refreshed.
+    pub metrics_interval_seconds: u64,
+    /// Posts older than this many days no longer have their metrics refreshed.
+    pub metrics_window_days: u64,
     /// Where backups are written (default `<data dir>/backups`).
     pub backup_dir: Option<PathBuf>,
     /// Cron expression (UTC) for backups taken by the scheduler role; unset: none.
@@ -109,6 +117,7 @@ impl Default for Config {
             encryption_key: None,
             upload_directory: None,
             storage_provider: "local".into(),
+            media_bucket_url: None,
             disable_registration: false,
             roles: ROLES.join(","),
             log_format: "text".into(),
@@ -126,6 +135,8 @@ impl Default for Config {
             worker_concurrency: 16,
             provider_timeout_seconds: 15,
             shutdown_grace_seconds: 10,
+            metrics_interval_seconds: 3600,
+            metrics_window_days: 30,
             backup_dir: None,
             backup_schedule: None,
             backup_keep_days: 7,
@@ -254,6 +265,8 @@ impl Config {
             },
             concurrency: self.worker_concurrency,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
+            metrics_interval: Duration::from_secs(self.metrics_interval_seconds.max(60)),
+            metrics_window: Duration::from_secs(self.metrics_window_days * 24 * 3600),
             ..herald_engine::EngineConfig::default()
         }
     }
@@ -276,6 +289,20 @@ impl Config {
 
     pub fn uploads_dir(&self) -> PathBuf {
         self.upload_directory.clone().unwrap_or_else(|| self.data_dir.join("uploads"))
+    }
+
+    /// Where media files are kept (`STORAGE_PROVIDER`).
+    pub fn media_store(&self) -> Result<herald_store::blobs::Blobs> {
+        match self.storage_provider.as_str() {
+            "local" => Ok(herald_store::blobs::Blobs::local(&self.uploads_dir())?),
+            "s3" => {
+                let Some(url) = self.media_bucket_url.as_deref() else {
+                    bail!("STORAGE_PROVIDER=s3 needs HERALD_MEDIA_BUCKET_URL=s3://bucket[/prefix]");
+                };
+                Ok(herald_store::blobs::Blobs::s3(url)?)
+            }
+            other => bail!("STORAGE_PROVIDER must be `local` or `s3`, not `{other}`"),
+        }
     }
 
     /// Hosts the MCP endpoint accepts in `Host`: loopback, MAIN_URL's host,

@@ -7,4 +7,7 @@ mod api_keys;
 mod engine;
 mod http;
 mod integrations;
+mod media;
 mod posts;
+mod provider_lemmy;
+mod provider_nostr;

@@ -10,7 +10,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261126_000002_queue_claim_order"
+        "m20261126_000003_queue_claim_order"
     }
 }
 
