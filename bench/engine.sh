@@ -8,6 +8,9 @@
 #   D  SQLite, 100 posts spread over one minute (one every 0.6 s): lateness
 #   E  BullMQ (the reference product's queue): N delayed jobs due at the same
 #      time, no-op processor, jobs/s
+#   F  BullMQ doing the same work as a Herald delivery: each job sends the
+#      webhook provider's signed JSON POST to the same receiver (equivalent
+#      work; its state lives in Redis, in memory, not in a durable database)
 #
 # Posts are created through the API (oha) by a process with HERALD_ROLES=web,api
 # (no deliveries), scheduled far enough ahead; that process is stopped and the
@@ -19,7 +22,7 @@
 #        N=10000 ./bench/engine.sh         quicker run
 # Tunables (environment):
 #   N=100000               posts in A, B, C and jobs in E
-#   SCENARIOS="A B C D E"  which scenarios to run
+#   SCENARIOS="A B C D E F" which scenarios to run
 #   CONCURRENCY="16 32 64" HERALD_WORKER_CONCURRENCY values; with several, each
 #                          backend is tuned first on SWEEP_N posts (one process)
 #                          and the fastest value is used for its scenarios
@@ -40,7 +43,7 @@
 set -euo pipefail
 
 N=${N:-100000}
-SCENARIOS=${SCENARIOS:-A B C D E}
+SCENARIOS=${SCENARIOS:-A B C D E F}
 CONCURRENCY=${CONCURRENCY:-16 32 64}
 SWEEP_N=${SWEEP_N:-5000}
 D_POSTS=${D_POSTS:-100}
@@ -65,7 +68,7 @@ TARGET_D_P99_MS=1000    # lateness p99 at 100 posts/minute
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HELPERS=$ROOT/bench/engine
-HERALD=$ROOT/target/release/herald
+HERALD=${CARGO_TARGET_DIR:-$ROOT/target}/release/herald
 OHA=${OHA:-$HOME/.cargo/bin/oha}
 BULLMQ_VERSION=$(sed -n 's/.*"bullmq": *"\([^"]*\)".*/\1/p' "$HELPERS/package.json")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench-engine.XXXXXX")
@@ -152,6 +155,8 @@ need() { # need COMMAND DEBIAN_PACKAGE
 }
 
 has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+# BullMQ scenarios need Redis and the bullmq package.
+has_bullmq() { has_scenario E || has_scenario F; }
 
 need curl curl
 need jq jq
@@ -164,7 +169,7 @@ if has_scenario B || has_scenario C; then
     need psql postgresql-client
     need pg_isready postgresql-client
 fi
-if has_scenario E; then
+if has_bullmq; then
     need redis-cli redis-tools
 fi
 
@@ -179,7 +184,7 @@ if [[ ! -x $OHA ]]; then
 fi
 log "load generator: $("$OHA" --version)"
 
-if has_scenario E; then
+if has_bullmq; then
     installed=$(node -p "try { require('$HELPERS/node_modules/bullmq/package.json').version } catch { '' }")
     if [[ $installed != "$BULLMQ_VERSION" ]]; then
         log "installing bullmq@$BULLMQ_VERSION into bench/engine/node_modules (npm install --prefix)"
@@ -222,7 +227,7 @@ if has_scenario B || has_scenario C; then
 fi
 
 REDIS_OK=""
-if has_scenario E; then
+if has_bullmq; then
     if ! redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1; then
         need redis-server redis-server
         log "Redis is not running; starting redis-server on $REDIS_HOST:$REDIS_PORT"
@@ -234,7 +239,7 @@ if has_scenario E; then
     if redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1; then
         REDIS_OK=1
     else
-        log "Redis at $REDIS_HOST:$REDIS_PORT is not usable: scenario E is skipped"
+        log "Redis at $REDIS_HOST:$REDIS_PORT is not usable: scenarios E and F are skipped"
     fi
 fi
 
@@ -610,16 +615,40 @@ if [[ -n $PG_OK ]]; then
 fi
 has_scenario D && run_engine D "D SQLite, $D_POSTS posts over ${D_SPAN}s" sqlite 1 "$D_POSTS" "${BEST[sqlite]}" spread
 
+# run_bullmq ID MODE(noop|http) -> JSON line on stdout (empty on failure)
+run_bullmq() {
+    local id=$1 mode=$2 json
+    local -a envs=(BULLMQ_TIMEOUT_MS=$((TIMEOUT * 1000)))
+    [[ $mode == http ]] && envs+=(BULLMQ_HTTP_URL="http://127.0.0.1:$RECEIVER_PORT/hook")
+    BULLMQ_USED=1
+    json=$(env "${envs[@]}" node "$HELPERS/bullmq.js" "$N" "$BULLMQ_CONCURRENCY" \
+        "$QUEUE_NAME-$id" "$REDIS_HOST" "$REDIS_PORT" 2>"$WORK/bullmq-$id.log") || {
+        log "[$id] BullMQ run failed: $(tail -n 5 "$WORK/bullmq-$id.log")"
+        json=""
+    }
+    printf '%s' "$json"
+}
+
 E_JSON=""
 if has_scenario E && [[ -n $REDIS_OK ]]; then
-    log "[E] BullMQ $BULLMQ_VERSION: $N delayed jobs, concurrency $BULLMQ_CONCURRENCY"
-    BULLMQ_USED=1
-    E_JSON=$(BULLMQ_TIMEOUT_MS=$((TIMEOUT * 1000)) node "$HELPERS/bullmq.js" "$N" "$BULLMQ_CONCURRENCY" \
-        "$QUEUE_NAME" "$REDIS_HOST" "$REDIS_PORT" 2>"$WORK/bullmq.log") || {
-        log "[E] BullMQ run failed: $(tail -n 5 "$WORK/bullmq.log")"
-        E_JSON=""
-    }
+    log "[E] BullMQ $BULLMQ_VERSION: $N delayed jobs, concurrency $BULLMQ_CONCURRENCY, no-op processor"
+    E_JSON=$(run_bullmq E noop)
     [[ -n $E_JSON ]] && log "[E] $E_JSON"
+fi
+F_JSON=""
+F_STATS=""
+if has_scenario F && [[ -n $REDIS_OK ]]; then
+    log "[F] BullMQ $BULLMQ_VERSION: $N delayed jobs, concurrency $BULLMQ_CONCURRENCY, each a signed webhook POST"
+    receiver POST /reset >/dev/null
+    F_JSON=$(run_bullmq F http)
+    sleep "$SETTLE"
+    F_STATS=$(receiver GET /stats)
+    [[ -n $F_JSON ]] && log "[F] $F_JSON"
+fi
+REDIS_PERSISTENCE=""
+if [[ -n $REDIS_OK ]] && has_bullmq; then
+    REDIS_PERSISTENCE="appendonly $(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" config get appendonly 2>/dev/null | tail -n1), \
+save \"$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" config get save 2>/dev/null | tail -n1)\""
 fi
 
 # --- summary ------------------------------------------------------------------
@@ -680,16 +709,36 @@ plain_row() { # rows without a throughput target: duplicates and completeness on
             *) ;;
         esac
     done
+    # ratio RATE: "<x>x Herald A, <y>x Herald C" for the scenarios that ran.
+    ratio() {
+        local out="" id
+        for id in A C; do
+            [[ -n ${R[$id.rate]:-} ]] || continue
+            out+="${out:+, }$(fmt "$(div "$1" "${R[$id.rate]}")" "%.2fx Herald $id")"
+        done
+        echo "$out"
+    }
     if [[ -n $E_JSON ]]; then
         e() { jq -r "$1" <<<"$E_JSON"; }
         printf '%-34s %8s %9s %11s %8s %9s %9s %5s  %-24s %s\n' \
-            "E BullMQ $BULLMQ_VERSION (c=$BULLMQ_CONCURRENCY)" "$(e .n)" "$(e .completed)" \
+            "E BullMQ $BULLMQ_VERSION no-op (c=$BULLMQ_CONCURRENCY)" "$(e .n)" "$(e .completed)" \
             "$(fmt "$(e '.jobsPerSec // 0')" '%.0f/s')" "$(fmt "$(e '.totalSeconds // 0')" '%.1f s')" \
             "$(ms_as_s "$(e '.latenessMs.p50 // "nan"')")" "$(ms_as_s "$(e '.latenessMs.p99 // "nan"')")" \
-            "$(e .duplicates)" "(reference)" \
-            "$( [[ -n ${R[A.rate]:-} ]] && fmt "$(div "$(e '.jobsPerSec // 0')" "${R[A.rate]}")" '%.1fx Herald A')"
+            "$(e .duplicates)" "(reference)" "$(ratio "$(e '.jobsPerSec // 0')")"
     elif has_scenario E; then
         echo "E BullMQ: not run (Redis unavailable or the run failed; see the log above)"
+    fi
+    if [[ -n $F_JSON ]]; then
+        f() { jq -r "$1" <<<"$F_JSON"; }
+        fs() { jq -r "$1" <<<"${F_STATS:-null}"; }
+        printf '%-34s %8s %9s %11s %8s %9s %9s %5s  %-24s %s\n' \
+            "F BullMQ $BULLMQ_VERSION + POST (c=$BULLMQ_CONCURRENCY)" "$(f .n)" "$(fs '.unique // 0')" \
+            "$(fmt "$(f '.jobsPerSec // 0')" '%.0f/s')" "$(fmt "$(f '.totalSeconds // 0')" '%.1f s')" \
+            "$(ms_as_s "$(fs '.latenessMs.p50 // "nan"')")" "$(ms_as_s "$(fs '.latenessMs.p99 // "nan"')")" \
+            "$(fs '.duplicates // 0')" "(equivalent work)" \
+            "$(ratio "$(f '.jobsPerSec // 0')")$( [[ $(f '.failed // 0') != 0 ]] && echo " — $(f .failed) jobs failed")"
+    elif has_scenario F; then
+        echo "F BullMQ + POST: not run (Redis unavailable or the run failed; see the log above)"
     fi
     if has_scenario B || has_scenario C; then
         [[ -n $PG_OK ]] || echo "B, C: skipped (PostgreSQL unavailable)"
@@ -720,7 +769,15 @@ plain_row() { # rows without a throughput target: duplicates and completeness on
         echo "$line"
     done
     if [[ -n $E_JSON ]]; then
-        echo "  BullMQ: enqueued at $(fmt "$(jq '.enqueueRate' <<<"$E_JSON")" '%.0f') jobs/s (addBulk), no-op processor, removeOnComplete"
+        echo "  BullMQ E: enqueued at $(fmt "$(jq '.enqueueRate' <<<"$E_JSON")" '%.0f') jobs/s (addBulk), no-op processor, removeOnComplete"
+    fi
+    if [[ -n $F_JSON ]]; then
+        echo "  BullMQ F: enqueued at $(fmt "$(jq '.enqueueRate' <<<"$F_JSON")" '%.0f') jobs/s; each job sends the webhook provider's signed POST"
+        echo "    to the receiver (lateness and duplicates as the receiver saw them), removeOnComplete"
+    fi
+    if [[ -n $REDIS_PERSISTENCE ]]; then
+        echo "  Like for like: Herald A-D = a signed HTTP POST per post plus durable state (lease, attempt, outcome, post status,"
+        echo "    events) in SQLite/PostgreSQL; BullMQ E = queue bookkeeping only; F = the same POST, job state in Redis ($REDIS_PERSISTENCE)."
     fi
     # Herald's log lines of every run, grouped by message.
     for id in "${ORDER[@]}"; do

@@ -11,9 +11,18 @@
 //    runs until N jobs have completed or the timeout passes.
 // Prints one JSON line: enqueue rate, jobs/s (N / (last completion - T)),
 // lateness p50/p99 (processor start - job due time), duplicates.
+//
+// BULLMQ_HTTP_URL=http://… makes the processor do what a Herald delivery
+// does instead of nothing: the webhook provider's signed JSON POST
+// (X-Herald-Signature HMAC-SHA256, Idempotency-Key, the same body shape) to
+// that URL over keep-alive connections, failing the job unless it answers
+// 2xx. Job state stays in Redis (in memory; durable only as far as the
+// server's own persistence settings make it).
 'use strict';
 
 const path = require('path');
+const http = require('http');
+const crypto = require('crypto');
 const { Queue, Worker } = require(path.join(__dirname, 'node_modules', 'bullmq'));
 
 const [nArg, concArg, name, host = '127.0.0.1', portArg = '6379'] = process.argv.slice(2);
@@ -38,7 +47,7 @@ async function addDelayed(queue, count, due) {
     for (let i = 0; i < size; i += 1) {
       jobs.push({
         name: 'publish',
-        data: { content: 'post', n: start + i },
+        data: { content: 'post', n: start + i, due },
         opts: { delay, removeOnComplete: true, removeOnFail: true },
       });
     }
@@ -50,6 +59,63 @@ function percentile(sorted, p) {
   if (sorted.length === 0) return null;
   const rank = Math.ceil((p / 100) * sorted.length) - 1;
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
+}
+
+const HTTP_URL = process.env.BULLMQ_HTTP_URL ? new URL(process.env.BULLMQ_HTTP_URL) : null;
+const SECRET = 'bench-secret-0123456789';
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+// The webhook provider's request (crates/herald-providers/src/webhook.rs).
+function deliver(job) {
+  const key = `${job.id}-0`;
+  const body = JSON.stringify({
+    event: 'post.publish',
+    idempotencyKey: key,
+    sentAt: new Date().toISOString(),
+    post: { id: String(job.id), tags: [], scheduledFor: new Date(job.data.due).toISOString() },
+    item: { index: 0, of: 1, content: job.data.content, mediaUrls: [] },
+    replyTo: null,
+    root: null,
+    integration: { id: 'bench', name: 'bench' },
+    target: { id: String(job.id), settings: {} },
+  });
+  const signature = `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`;
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: HTTP_URL.hostname,
+        port: HTTP_URL.port,
+        path: HTTP_URL.pathname,
+        method: 'POST',
+        agent,
+        timeout: 30_000,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-herald-signature': signature,
+          'idempotency-key': key,
+          'x-herald-event': 'post.publish',
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('end', () => {
+          if (res.statusCode < 200 || res.statusCode > 299) return reject(new Error(`receiver answered ${res.statusCode}`));
+          let answer = null;
+          try {
+            answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            answer = null;
+          }
+          resolve(answer && answer.id ? String(answer.id) : key);
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 async function main() {
@@ -78,6 +144,7 @@ async function main() {
   let started = 0;
   let duplicates = 0;
   let completed = 0;
+  let failed = 0;
   let firstDone = Infinity;
   let lastDone = -Infinity;
   const worker = new Worker(
@@ -88,6 +155,9 @@ async function main() {
       else seen.add(job.id);
       if (started < N) lateness[started] = at - (job.timestamp + (job.opts.delay || 0));
       started += 1;
+      // The platform id is the job's result, as Herald stores it on the target.
+      if (HTTP_URL) return deliver(job);
+      return undefined;
     },
     { connection, concurrency: CONCURRENCY },
   );
@@ -97,12 +167,16 @@ async function main() {
     if (at < firstDone) firstDone = at;
     if (at > lastDone) lastDone = at;
   });
+  worker.on('failed', (job, error) => {
+    failed += 1;
+    if (failed <= 5) log(`job failed: ${error.message}`);
+  });
   worker.on('error', (error) => log(`worker error: ${error.message}`));
   await worker.waitUntilReady();
 
   const deadline = due + TIMEOUT_MS;
-  while (completed < N && Date.now() < deadline) await sleep(50);
-  const timedOut = completed < N;
+  while (completed + failed < N && Date.now() < deadline) await sleep(50);
+  const timedOut = completed + failed < N;
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
@@ -112,11 +186,13 @@ async function main() {
   process.stdout.write(
     `${JSON.stringify({
       n: N,
+      mode: HTTP_URL ? 'http' : 'noop',
       concurrency: CONCURRENCY,
       enqueueSeconds: (e1 - e0) / 1000,
       enqueueRate,
       enqueueOverran,
       completed,
+      failed,
       timedOut,
       duplicates,
       totalSeconds: total,

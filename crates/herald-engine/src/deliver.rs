@@ -3,14 +3,13 @@
 //! resumes after the last item that succeeded.
 
 use herald_providers::{ErrorClass, Provider, ProviderError, PublishRequest, PublishedItem};
+use herald_store::StoreResult;
 use herald_store::content::{StoredMedia, thread_of};
-use herald_store::repo::{Integrations, Posts};
-use herald_store::{StoreResult, TargetRow};
 use serde_json::{Value, json};
 
 use crate::Engine;
 use crate::media::ItemMedia;
-use crate::outcome::Delivery;
+use crate::outcome::{Delivery, Outcome};
 use uuid::Uuid;
 
 /// One item to put on the platform.
@@ -21,31 +20,35 @@ struct Item {
 }
 
 impl Engine {
-    /// Delivers a claimed target. Storage errors are logged: the lease then
-    /// expires and the sweeper resolves the target.
-    pub(crate) async fn deliver(&self, target: TargetRow, worker: String) {
-        let target_id = target.id;
-        if let Err(error) = self.try_deliver(target, worker).await {
-            tracing::error!(%target_id, %error, "delivery interrupted by a storage error; the lease will expire and be recovered");
+    /// Delivers a claimed target (with its integration's credentials, read
+    /// once per claim batch) and returns what the worker must write. Storage
+    /// errors are logged: the lease then expires and the sweeper resolves the
+    /// target.
+    pub(crate) async fn deliver(
+        &self,
+        delivery: Delivery,
+        credentials: Result<Value, ProviderError>,
+    ) -> Option<Outcome> {
+        let target_id = delivery.target.id;
+        match self.try_deliver(delivery, credentials).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                tracing::error!(%target_id, %error, "delivery interrupted by a storage error; the lease will expire and be recovered");
+                None
+            }
         }
     }
 
-    async fn try_deliver(&self, target: TargetRow, worker: String) -> StoreResult<()> {
-        let conn = self.store.conn();
-        let (Some(post), Some(integration)) =
-            (Posts(conn).by_id(target.post_id).await?, Integrations(conn).by_id(target.integration_id).await?)
-        else {
-            // Deletion refuses targets in flight, so this is a race with a
-            // cascade we cannot act on; nothing is left to publish to.
-            tracing::warn!(target_id = %target.id, "claimed target lost its post or integration");
-            return Ok(());
-        };
-        let mut delivery = Delivery { target, post, integration, worker };
+    async fn try_deliver(
+        &self,
+        mut delivery: Delivery,
+        credentials: Result<Value, ProviderError>,
+    ) -> StoreResult<Option<Outcome>> {
         let Some(provider) = self.providers.get(&delivery.integration.platform) else {
             let message = format!("this version of Herald cannot publish to `{}`", delivery.integration.platform);
             return self.record_failure(delivery, &ProviderError::invalid(message)).await;
         };
-        let mut credentials = match self.credentials(&delivery) {
+        let mut credentials = match credentials {
             Ok(credentials) => credentials,
             Err(error) => return self.record_failure(delivery, &error).await,
         };
@@ -57,7 +60,7 @@ impl Engine {
         while done.len() < items.len() {
             let index = done.len();
             if index > resumed_at && !self.save_progress(&mut delivery).await? {
-                return Ok(());
+                return Ok(None);
             }
             let item = &items[index];
             let media = match self
@@ -74,10 +77,8 @@ impl Engine {
                         delivery.target.url = item.url.clone();
                     }
                     done.push(item.id);
+                    // Saved before the next item is sent, or with the outcome.
                     delivery.target.platform_post_ids = json!(done);
-                    if !self.save_progress(&mut delivery).await? {
-                        return Ok(());
-                    }
                 }
                 Err(error) if error.class == ErrorClass::AuthExpired && !refreshed => {
                     refreshed = true;
@@ -92,11 +93,7 @@ impl Engine {
                 }
             }
         }
-        self.record_published(delivery).await
-    }
-
-    fn credentials(&self, delivery: &Delivery) -> Result<Value, ProviderError> {
-        self.decrypt_credentials(&delivery.integration)
+        Ok(Some(self.record_published(delivery)))
     }
 
     /// Refreshes expired credentials and stores the new ones encrypted.

@@ -1,6 +1,7 @@
 //! Writing down what happened to a delivery: target, post status and
 //! events change in one transaction, and only while the lease is ours.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use herald_core::retry::next_retry_delay;
@@ -12,6 +13,21 @@ use uuid::Uuid;
 
 use crate::Engine;
 
+/// What a finished delivery has to write: its target as the attempt left
+/// it, and the event that records the change.
+pub(crate) struct Outcome {
+    pub delivery: Delivery,
+    pub kind: &'static str,
+}
+
+/// Outcomes written in a transaction, to announce once it is committed.
+pub(crate) struct Recorded {
+    events: Vec<EventRow>,
+    retrying: bool,
+    /// Target, post and event kind of each outcome written.
+    written: Vec<(Uuid, Uuid, &'static str)>,
+}
+
 /// A delivery in progress: the claimed target with its post and integration.
 pub(crate) struct Delivery {
     pub target: TargetRow,
@@ -20,23 +36,25 @@ pub(crate) struct Delivery {
     pub worker: String,
 }
 
+fn new_event(delivery: &Delivery, kind: &'static str, data: serde_json::Value) -> NewEvent {
+    NewEvent {
+        workspace_id: delivery.post.workspace_id,
+        kind,
+        post_id: Some(delivery.post.id),
+        integration_id: Some(delivery.integration.id),
+        actor_type: "SYSTEM",
+        actor_id: None,
+        data,
+    }
+}
+
 pub(crate) async fn event(
     txn: &Transaction,
     delivery: &Delivery,
     kind: &'static str,
     data: serde_json::Value,
 ) -> StoreResult<EventRow> {
-    Events(txn)
-        .append(NewEvent {
-            workspace_id: delivery.post.workspace_id,
-            kind,
-            post_id: Some(delivery.post.id),
-            integration_id: Some(delivery.integration.id),
-            actor_type: "SYSTEM",
-            actor_id: None,
-            data,
-        })
-        .await
+    Events(txn).append(new_event(delivery, kind, data)).await
 }
 
 fn target_data(delivery: &Delivery, target: &TargetRow, post_status: Option<&str>) -> serde_json::Value {
@@ -61,7 +79,7 @@ impl Engine {
         Queue(self.store.conn()).write_leased(&delivery.target, &delivery.worker).await
     }
 
-    pub(crate) async fn record_published(&self, mut delivery: Delivery) -> StoreResult<()> {
+    pub(crate) fn record_published(&self, mut delivery: Delivery) -> Outcome {
         let at = now();
         let platform = delivery.integration.platform.clone();
         metrics::counter!("herald_targets_published_total", "platform" => platform.clone()).increment(1);
@@ -78,12 +96,17 @@ impl Engine {
         target.last_error_class = None;
         target.last_error_message = None;
         target.updated_at = at;
-        self.finish(&delivery, "post_published").await
+        Outcome { delivery, kind: "post_published" }
     }
 
     /// Classifies a failure: retry later, fail now, or (access revoked)
-    /// fail and ask for the account to be reconnected.
-    pub(crate) async fn record_failure(&self, mut delivery: Delivery, error: &ProviderError) -> StoreResult<()> {
+    /// fail and ask for the account to be reconnected. Revocation is written
+    /// at once; the other outcomes are returned for the worker to write.
+    pub(crate) async fn record_failure(
+        &self,
+        mut delivery: Delivery,
+        error: &ProviderError,
+    ) -> StoreResult<Option<Outcome>> {
         let at = now();
         let platform = delivery.integration.platform.clone();
         metrics::counter!("herald_provider_errors_total", "platform" => platform.clone(), "class" => error.class.name()).increment(1);
@@ -102,9 +125,7 @@ impl Engine {
                 target.status = "QUEUED".into();
                 target.next_attempt_at = Some(at + chrono_duration(delay));
                 target.last_error_message = Some(format!("{} (retrying in {} s)", error.message, delay.as_secs()));
-                self.finish(&delivery, "post_retrying").await?;
-                self.store.queue_changed().await;
-                Ok(())
+                Ok(Some(Outcome { delivery, kind: "post_retrying" }))
             }
             None => {
                 metrics::counter!("herald_targets_failed_total", "platform" => platform, "class" => error.class.name())
@@ -118,9 +139,9 @@ impl Engine {
                     _ => error.message.clone(),
                 });
                 if matches!(error.class, ErrorClass::Revoked | ErrorClass::AuthExpired) {
-                    self.record_revoked(delivery, error).await
+                    self.record_revoked(delivery, error).await.map(|()| None)
                 } else {
-                    self.finish(&delivery, "post_failed").await
+                    Ok(Some(Outcome { delivery, kind: "post_failed" }))
                 }
             }
         }
@@ -131,28 +152,58 @@ impl Engine {
         next_retry_delay(&self.config.retry, attempts, after, rand::random::<f64>())
     }
 
-    /// Writes the target (if still ours), re-derives the post status, and
-    /// records `kind`.
-    async fn finish(&self, delivery: &Delivery, kind: &'static str) -> StoreResult<()> {
-        let txn = self.store.begin_write().await?;
-        if !Queue(&txn).write_leased(&delivery.target, &delivery.worker).await? {
-            tracing::warn!(target_id = %delivery.target.id, "lease lost before the outcome was written; another worker owns the target");
-            return Ok(());
+    /// Writes finished deliveries within `txn`: each target (if still ours),
+    /// the status of their posts, and one event per state change.
+    /// Deliveries whose lease was lost are left to the worker that owns
+    /// them now. Announce the result once `txn` is committed.
+    pub(crate) async fn write_outcomes(&self, txn: &Transaction, outcomes: &[Outcome]) -> StoreResult<Recorded> {
+        let mut ours: Vec<&Outcome> = Vec::with_capacity(outcomes.len());
+        // One statement per worker (a worker writes only its own outcomes).
+        let mut by_worker: HashMap<&str, Vec<&Outcome>> = HashMap::new();
+        for outcome in outcomes {
+            by_worker.entry(outcome.delivery.worker.as_str()).or_default().push(outcome);
         }
-        let post = Posts(&txn).recompute_status(delivery.post.id).await?;
-        let post_status = post.as_ref().map(|p| p.status.clone());
-        let mut events =
-            vec![event(&txn, delivery, kind, target_data(delivery, &delivery.target, post_status.as_deref())).await?];
-        if let Some(post) = &post
-            && post.status == "PUBLISHED"
-            && kind == "post_published"
-        {
-            events.push(event(&txn, delivery, "post_completed", json!({ "postStatus": post.status })).await?);
+        for (worker, group) in by_worker {
+            let rows: Vec<&TargetRow> = group.iter().map(|o| &o.delivery.target).collect();
+            let written: HashSet<Uuid> = Queue(txn).write_leased_many(&rows, worker).await?.into_iter().collect();
+            for outcome in group {
+                if written.contains(&outcome.delivery.target.id) {
+                    ours.push(outcome);
+                } else {
+                    tracing::warn!(target_id = %outcome.delivery.target.id, "lease lost before the outcome was written; another worker owns the target");
+                }
+            }
         }
-        txn.commit().await?;
-        tracing::info!(target_id = %delivery.target.id, post_id = %delivery.post.id, status = %delivery.target.status, kind, "delivery recorded");
-        self.store.publish_events(events).await;
-        Ok(())
+        let posts = dedupe(ours.iter().map(|o| o.delivery.post.id).collect());
+        let changed = Posts(txn).recompute_statuses(&posts).await?;
+        let mut events = Vec::with_capacity(ours.len() * 2);
+        let mut completed = Vec::new();
+        let mut seen = HashSet::new();
+        for outcome in &ours {
+            let delivery = &outcome.delivery;
+            let post_status = changed.get(&delivery.post.id).map(|p| p.status.as_str());
+            events.push(new_event(delivery, outcome.kind, target_data(delivery, &delivery.target, post_status)));
+            if post_status == Some("PUBLISHED") && outcome.kind == "post_published" && seen.insert(delivery.post.id) {
+                completed.push(new_event(delivery, "post_completed", json!({ "postStatus": "PUBLISHED" })));
+            }
+        }
+        // After every target event of the batch, as when written one by one.
+        events.extend(completed);
+        let events = Events(txn).append_many(events).await?;
+        let retrying = ours.iter().any(|o| o.kind == "post_retrying");
+        let written = ours.iter().map(|o| (o.delivery.target.id, o.delivery.post.id, o.kind)).collect();
+        Ok(Recorded { events, retrying, written })
+    }
+
+    /// After the commit: live events, and a wake-up when a retry was queued.
+    pub(crate) async fn announce(&self, recorded: Recorded) {
+        for (target_id, post_id, kind) in recorded.written {
+            tracing::info!(%target_id, %post_id, kind, "delivery recorded");
+        }
+        self.store.publish_events(recorded.events).await;
+        if recorded.retrying {
+            self.store.queue_changed().await;
+        }
     }
 
     /// Access was revoked (or could not be refreshed): the integration

@@ -2,18 +2,19 @@
 //! what is due within the concurrency limits and rate budgets, deliver, and
 //! on shutdown finish or release what is in flight.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use herald_providers::RateBudget;
+use herald_providers::{ProviderError, RateBudget};
 use herald_store::repo::{ClaimRequest, Integrations, Posts, Queue};
-use herald_store::{StoreResult, TargetRow, Transaction, now};
+use herald_store::{IntegrationRow, PostRow, StoreResult, Transaction, now};
+use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::Engine;
-use crate::outcome::chrono_duration;
+use crate::outcome::{Delivery, Outcome, Recorded, chrono_duration};
 
 /// Pause when due work exists but none may be claimed (all platforms busy
 /// or budgets spent), so the loop does not spin.
@@ -22,14 +23,37 @@ const BLOCKED_PAUSE: Duration = Duration::from_millis(250);
 pub struct Worker {
     engine: Engine,
     id: String,
-    in_flight: JoinSet<String>,
+    in_flight: JoinSet<Finished>,
     per_platform: BTreeMap<String, usize>,
+    /// Outcomes of finished deliveries, written in one transaction per turn
+    /// of the loop: the worker is the only writer of its hot path, so claims
+    /// and outcomes never wait on each other for SQLite's write lock.
+    outcomes: Vec<Outcome>,
+    /// Turns in a row the outcomes could not be written.
+    failed_writes: u32,
 }
+
+/// What a delivery task hands back.
+struct Finished {
+    platform: String,
+    outcome: Option<Outcome>,
+}
+
+/// Outcomes that could not be written this many turns in a row are given
+/// up: their leases expire and the sweeper resolves the targets.
+const WRITE_ATTEMPTS: u32 = 3;
 
 impl Worker {
     pub fn new(engine: Engine) -> Self {
         let id = format!("worker-{}", &Uuid::new_v4().simple().to_string()[..12]);
-        Self { engine, id, in_flight: JoinSet::new(), per_platform: BTreeMap::new() }
+        Self {
+            engine,
+            id,
+            in_flight: JoinSet::new(),
+            per_platform: BTreeMap::new(),
+            outcomes: Vec::new(),
+            failed_writes: 0,
+        }
     }
 
     pub fn id(&self) -> &str {
@@ -39,19 +63,32 @@ impl Worker {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, concurrency = self.engine.config.concurrency, "delivery worker started");
         let signal = self.engine.store.queue_signal();
+        let concurrency = self.engine.config.concurrency;
+        // Under load, claim once a few slots are free rather than for every
+        // single finished delivery: fewer, larger claim transactions.
+        let min_claim = (concurrency / 8).max(1);
         while !*shutdown.borrow() {
-            let claimed = match self.claim_and_start().await {
+            self.collect_finished();
+            let free = concurrency.saturating_sub(self.in_flight.len());
+            if free < min_claim && !self.in_flight.is_empty() {
+                tokio::select! {
+                    _ = shutdown.changed() => {}
+                    Some(done) = self.in_flight.join_next() => self.finished(done),
+                }
+                continue;
+            }
+            let claimed = match self.turn(true).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
-                    tracing::error!(%error, "claiming due targets failed; retrying shortly");
+                    tracing::error!(%error, "writing outcomes or claiming due targets failed; retrying shortly");
                     0
                 }
             };
-            let free = self.engine.config.concurrency.saturating_sub(self.in_flight.len());
+            let free = concurrency.saturating_sub(self.in_flight.len());
             if claimed > 0 && free > 0 {
                 continue; // more may be due right now
             }
-            let wait = self.time_to_next_due(claimed).await;
+            let wait = if free == 0 { self.engine.config.poll_interval } else { self.time_to_next_due(claimed).await };
             tokio::select! {
                 _ = shutdown.changed() => {}
                 () = signal.notified() => {}
@@ -62,41 +99,97 @@ impl Worker {
         self.drain().await;
     }
 
-    /// Claims what is due and may be taken now, and starts delivering it.
-    /// Returns how many targets were claimed.
+    /// Writes the outcomes of finished deliveries, claims what is due and
+    /// may be taken now, and starts delivering it. Returns how many targets
+    /// were claimed.
     pub async fn claim_and_start(&mut self) -> StoreResult<usize> {
-        while let Some(done) = self.in_flight.try_join_next() {
-            self.finished(done);
-        }
-        let free = self.engine.config.concurrency.saturating_sub(self.in_flight.len());
-        if free == 0 {
-            return Ok(0);
-        }
-        let claimed = self.claim(free).await?;
-        let count = claimed.len();
-        for target in claimed {
-            let platform = self.platform_of(&target).await;
-            *self.per_platform.entry(platform.clone()).or_default() += 1;
-            let engine = self.engine.clone();
-            let worker = self.id.clone();
-            self.in_flight.spawn(async move {
-                engine.deliver(target, worker).await;
-                platform
-            });
-        }
-        Ok(count)
+        self.turn(true).await
     }
 
-    /// Delivers everything due now and waits for it (tests drive the engine with this).
+    /// Delivers everything due now, waits for it and writes the outcomes
+    /// (tests drive the engine with this).
     pub async fn run_once(&mut self) -> StoreResult<usize> {
         let claimed = self.claim_and_start().await?;
         while let Some(done) = self.in_flight.join_next().await {
             self.finished(done);
         }
+        self.turn(false).await?;
         Ok(claimed)
     }
 
-    async fn claim(&mut self, free: usize) -> StoreResult<Vec<TargetRow>> {
+    /// One transaction (one commit, one fsync on PostgreSQL): the outcomes
+    /// collected so far, then, when `claim`, a claim for the free slots. The
+    /// worker is the only writer of its hot path, so claims and outcomes
+    /// never queue for SQLite's write lock behind each other. If the
+    /// transaction fails the outcomes are kept for the next turn (a lease
+    /// lost meanwhile is detected then), a few times.
+    async fn turn(&mut self, claim: bool) -> StoreResult<usize> {
+        self.collect_finished();
+        let free = if claim { self.engine.config.concurrency.saturating_sub(self.in_flight.len()) } else { 0 };
+        if free == 0 && self.outcomes.is_empty() {
+            return Ok(0);
+        }
+        let budgets = if free > 0 { self.budgeted().await? } else { Vec::new() };
+        let result = self.write_and_claim(free, budgets).await;
+        let (recorded, claimed) = match result {
+            Ok(done) => {
+                self.outcomes.clear();
+                self.failed_writes = 0;
+                done
+            }
+            Err(error) => {
+                if !self.outcomes.is_empty() {
+                    self.failed_writes += 1;
+                    if self.failed_writes >= WRITE_ATTEMPTS {
+                        tracing::error!(
+                            dropped = self.outcomes.len(),
+                            "giving up writing delivery outcomes; their leases will expire and be recovered"
+                        );
+                        self.outcomes.clear();
+                        self.failed_writes = 0;
+                    }
+                }
+                return Err(error);
+            }
+        };
+        if let Some(recorded) = recorded {
+            self.engine.announce(recorded).await;
+        }
+        let count = claimed.len();
+        for (delivery, credentials) in claimed {
+            let platform = delivery.integration.platform.clone();
+            *self.per_platform.entry(platform.clone()).or_default() += 1;
+            let engine = self.engine.clone();
+            self.in_flight.spawn(async move {
+                let outcome = engine.deliver(delivery, credentials).await;
+                Finished { platform, outcome }
+            });
+        }
+        Ok(count)
+    }
+
+    async fn write_and_claim(
+        &self,
+        free: usize,
+        budgets: Vec<(Uuid, RateBudget)>,
+    ) -> StoreResult<(Option<Recorded>, Vec<(Delivery, Result<Value, ProviderError>)>)> {
+        let txn = self.engine.store.begin_write().await?;
+        let recorded =
+            if self.outcomes.is_empty() { None } else { Some(self.engine.write_outcomes(&txn, &self.outcomes).await?) };
+        let claimed = if free > 0 { self.claim(&txn, free, budgets).await? } else { Vec::new() };
+        txn.commit().await?;
+        Ok((recorded, claimed))
+    }
+
+    /// Claims up to `free` targets within `txn`, with their posts and
+    /// integrations (read once for the batch) and the integrations'
+    /// decrypted credentials.
+    async fn claim(
+        &self,
+        txn: &Transaction,
+        free: usize,
+        budgets: Vec<(Uuid, RateBudget)>,
+    ) -> StoreResult<Vec<(Delivery, Result<Value, ProviderError>)>> {
         let skip_platforms: Vec<String> = self
             .engine
             .providers
@@ -104,7 +197,6 @@ impl Worker {
             .filter(|p| self.per_platform.get(p.id()).copied().unwrap_or(0) >= p.max_concurrency())
             .map(|p| p.id().to_string())
             .collect();
-        let budgets = self.budgeted().await?;
         let budgeted: Vec<Uuid> = budgets.iter().map(|(id, _)| *id).collect();
         let now = now();
         let config = &self.engine.config;
@@ -118,8 +210,7 @@ impl Worker {
             skip_integrations: &budgeted,
             only_integration: None,
         };
-        let txn = self.engine.store.begin_write().await?;
-        let queue = Queue(&txn);
+        let queue = Queue(txn);
         let mut claimed = queue.claim(&request).await?;
         // Integrations with a write quota are claimed one by one, never
         // more than what is left of their budget.
@@ -128,7 +219,7 @@ impl Worker {
             if left == 0 {
                 break;
             }
-            let remaining = self.remaining_budget(&txn, integration, budget).await?;
+            let remaining = self.remaining_budget(txn, integration, budget).await?;
             if remaining == 0 {
                 continue;
             }
@@ -137,25 +228,46 @@ impl Worker {
             request.limit = left.min(remaining) as u64;
             claimed.extend(queue.claim(&request).await?);
         }
-        let mut posts: Vec<Uuid> = claimed.iter().map(|t| t.post_id).collect();
-        posts.sort_unstable();
-        posts.dedup();
-        for post in posts {
-            Posts(&txn).recompute_status(post).await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
         }
-        txn.commit().await?;
-        if !claimed.is_empty() {
-            metrics::counter!("herald_targets_claimed_total").increment(claimed.len() as u64);
-            tracing::debug!(worker = %self.id, count = claimed.len(), "claimed due targets");
+        let post_ids = sorted_unique(claimed.iter().map(|t| t.post_id));
+        let mut posts = Posts(txn).by_ids(&post_ids).await?;
+        Posts(txn).recompute_loaded(&mut posts).await?;
+        let posts: HashMap<Uuid, PostRow> = posts.into_iter().map(|p| (p.id, p)).collect();
+        let integration_ids = sorted_unique(claimed.iter().map(|t| t.integration_id));
+        let integrations: HashMap<Uuid, IntegrationRow> =
+            Integrations(txn).by_ids(&integration_ids).await?.into_iter().map(|i| (i.id, i)).collect();
+        metrics::counter!("herald_targets_claimed_total").increment(claimed.len() as u64);
+        tracing::debug!(worker = %self.id, count = claimed.len(), "claimed due targets");
+        let credentials: HashMap<Uuid, Result<Value, ProviderError>> =
+            integrations.values().map(|i| (i.id, self.engine.decrypt_credentials(i))).collect();
+        let mut deliveries = Vec::with_capacity(claimed.len());
+        for target in claimed {
+            let (Some(post), Some(integration), Some(credentials)) = (
+                posts.get(&target.post_id),
+                integrations.get(&target.integration_id),
+                credentials.get(&target.integration_id),
+            ) else {
+                // Deletion refuses targets in flight, so this is a race with a
+                // cascade we cannot act on; nothing is left to publish to.
+                tracing::warn!(target_id = %target.id, "claimed target lost its post or integration");
+                continue;
+            };
+            let delivery =
+                Delivery { target, post: post.clone(), integration: integration.clone(), worker: self.id.clone() };
+            deliveries.push((delivery, credentials.clone()));
         }
-        Ok(claimed)
+        Ok(deliveries)
     }
 
     /// Active integrations with a write quota (from their settings or their
     /// platform). Read at every claim, so a changed budget applies at once.
     async fn budgeted(&self) -> StoreResult<Vec<(Uuid, RateBudget)>> {
         let mut list = Vec::new();
-        for integration in Integrations(self.engine.store.conn()).all_active().await? {
+        let platforms: Vec<&str> =
+            self.engine.providers.all().filter(|p| p.rate_budget().is_some()).map(|p| p.id()).collect();
+        for integration in Integrations(self.engine.store.conn()).active_with_budget(&platforms).await? {
             let from_provider = self.engine.providers.get(&integration.platform).and_then(|p| p.rate_budget());
             if let Some(budget) = budget_from_settings(&integration.settings).or(from_provider) {
                 list.push((integration.id, budget));
@@ -171,21 +283,21 @@ impl Worker {
         Ok(usize::try_from(i64::from(budget.max) - used).unwrap_or(0))
     }
 
-    async fn platform_of(&self, target: &TargetRow) -> String {
-        match Integrations(self.engine.store.conn()).by_id(target.integration_id).await {
-            Ok(Some(integration)) => integration.platform,
-            _ => String::new(),
-        }
-    }
-
-    fn finished(&mut self, done: Result<String, tokio::task::JoinError>) {
+    fn finished(&mut self, done: Result<Finished, tokio::task::JoinError>) {
         match done {
-            Ok(platform) => {
+            Ok(Finished { platform, outcome }) => {
                 if let Some(count) = self.per_platform.get_mut(&platform) {
                     *count = count.saturating_sub(1);
                 }
+                self.outcomes.extend(outcome);
             }
             Err(error) => tracing::error!(%error, "a delivery task panicked; its lease will be recovered"),
+        }
+    }
+
+    fn collect_finished(&mut self) {
+        while let Some(done) = self.in_flight.try_join_next() {
+            self.finished(done);
         }
     }
 
@@ -227,6 +339,13 @@ impl Worker {
                 }
             }
         }
+        // What was delivered is written before the rest is released.
+        for _ in 0..WRITE_ATTEMPTS {
+            match self.turn(false).await {
+                Ok(_) => break,
+                Err(error) => tracing::error!(%error, "could not write delivery outcomes at shutdown"),
+            }
+        }
         match self.engine.release_leases_of(&self.id).await {
             Ok(0) => {}
             Ok(released) => tracing::info!(released, "released leases of unfinished deliveries"),
@@ -234,6 +353,13 @@ impl Worker {
         }
         tracing::info!(worker = %self.id, "delivery worker stopped");
     }
+}
+
+fn sorted_unique(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// `settings.rateBudget = {"max": 17, "windowSeconds": 86400}` on an integration.

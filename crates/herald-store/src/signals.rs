@@ -4,7 +4,7 @@
 //! with LISTEN/NOTIFY, so a post created on an API node wakes the workers
 //! on other nodes at once.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,11 +23,22 @@ pub(crate) struct Signals {
     pub queue: Arc<Notify>,
     pub events: broadcast::Sender<EventRow>,
     /// Ids of events already announced in this process, so that a relay
-    /// does not announce them twice.
-    announced: Mutex<VecDeque<Uuid>>,
+    /// does not announce them twice (a set for the look-up, a queue to
+    /// forget the oldest).
+    announced: Mutex<Announced>,
+}
+
+#[derive(Default)]
+struct Announced {
+    order: VecDeque<Uuid>,
+    ids: HashSet<Uuid>,
 }
 
 const ANNOUNCED_MEMORY: usize = 4096;
+
+/// A NOTIFY payload must stay under 8000 bytes: node id plus this many
+/// event ids (37 bytes each) per notification.
+const IDS_PER_NOTIFY: usize = 200;
 
 impl Signals {
     pub fn new() -> Self {
@@ -35,19 +46,21 @@ impl Signals {
             node_id: Uuid::new_v4(),
             queue: Arc::new(Notify::new()),
             events: broadcast::channel(1024).0,
-            announced: Mutex::new(VecDeque::new()),
+            announced: Mutex::new(Announced::default()),
         }
     }
 
     /// Sends an event to this process's subscribers unless it already was.
     fn announce(&self, event: EventRow) {
         if let Ok(mut announced) = self.announced.lock() {
-            if announced.contains(&event.id) {
+            if !announced.ids.insert(event.id) {
                 return;
             }
-            announced.push_back(event.id);
-            if announced.len() > ANNOUNCED_MEMORY {
-                announced.pop_front();
+            announced.order.push_back(event.id);
+            if announced.order.len() > ANNOUNCED_MEMORY
+                && let Some(oldest) = announced.order.pop_front()
+            {
+                announced.ids.remove(&oldest);
             }
         }
         // No subscriber is not an error: nobody is watching right now.
@@ -73,10 +86,21 @@ impl Store {
     }
 
     /// Announces events recorded in a committed transaction.
+    /// Other nodes hear of them in one notification per batch of ids.
     pub async fn publish_events(&self, events: Vec<EventRow>) {
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
         for event in events {
-            let payload = format!("{} {}", self.signals.node_id, event.id);
             self.signals.announce(event);
+        }
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        for chunk in ids.chunks(IDS_PER_NOTIFY) {
+            let mut payload = self.signals.node_id.to_string();
+            for id in chunk {
+                payload.push(' ');
+                payload.push_str(&id.to_string());
+            }
             self.notify(EVENTS_CHANNEL, payload).await;
         }
     }
@@ -168,16 +192,24 @@ impl Store {
         }
     }
 
+    /// Announces the events another node listed in a notification
+    /// (`NODE_ID EVENT_ID…`). Nothing is read when no one here listens.
     async fn relay_event(&self, payload: &str) {
-        let Some((node, id)) = payload.split_once(' ') else { return };
-        if node == self.signals.node_id.to_string() {
+        let mut words = payload.split(' ');
+        if words.next().is_none_or(|node| node == self.signals.node_id.to_string()) {
             return;
         }
-        let Ok(id) = Uuid::parse_str(id) else { return };
-        match Events(&self.db).by_id(id).await {
-            Ok(Some(event)) => self.signals.announce(event),
-            Ok(None) => {}
-            Err(error) => tracing::warn!(%error, "could not load a relayed event"),
+        if self.signals.events.receiver_count() == 0 {
+            return;
+        }
+        let ids: Vec<Uuid> = words.filter_map(|id| Uuid::parse_str(id).ok()).collect();
+        match Events(&self.db).by_ids(&ids).await {
+            Ok(events) => {
+                for event in events {
+                    self.signals.announce(event);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not load relayed events"),
         }
     }
 }

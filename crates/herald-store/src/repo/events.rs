@@ -1,7 +1,11 @@
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
 use uuid::Uuid;
 
+use super::sql::pow2_chunks;
 use crate::entity::event;
 use crate::{EventRow, StoreResult, now};
 
@@ -33,6 +37,44 @@ impl<C: ConnectionTrait> Events<'_, C> {
         }
         .insert(self.0)
         .await?)
+    }
+
+    /// Appends several events in one statement, in order.
+    pub async fn append_many(&self, new: Vec<NewEvent>) -> StoreResult<Vec<EventRow>> {
+        let rows: Vec<EventRow> = new
+            .into_iter()
+            .map(|new| EventRow {
+                id: Uuid::now_v7(),
+                workspace_id: new.workspace_id,
+                kind: new.kind.to_string(),
+                post_id: new.post_id,
+                integration_id: new.integration_id,
+                actor_type: new.actor_type.to_string(),
+                actor_id: new.actor_id,
+                data: new.data,
+                created_at: now(),
+            })
+            .collect();
+        // Power-of-two chunks (few statement shapes, see `padded`), within
+        // both backends' parameter limits (9 columns a row).
+        for range in pow2_chunks(rows.len(), 1024) {
+            let models = rows[range].iter().map(|row| row.clone().into_active_model());
+            event::Entity::insert_many(models).exec(self.0).await?;
+        }
+        Ok(rows)
+    }
+
+    /// Events with these ids (for relaying other nodes' events).
+    pub async fn by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<EventRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(event::Entity::find()
+            .filter(event::Column::Id.is_in(ids.iter().copied()))
+            .order_by_asc(event::Column::CreatedAt)
+            .order_by_asc(event::Column::Id)
+            .all(self.0)
+            .await?)
     }
 
     /// Events recorded at or after `since`, oldest first.

@@ -1,6 +1,11 @@
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+};
 use uuid::Uuid;
 
+use super::sql::padded;
 use crate::entity::integration;
 use crate::{IntegrationRow, StoreResult};
 
@@ -48,6 +53,23 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
         Ok(integration::Entity::find().filter(integration::Column::Status.eq("ACTIVE")).all(self.0).await?)
     }
 
+    /// Active integrations that may have a rate budget: those of `platforms`
+    /// (whose provider sets one) and those whose settings mention
+    /// `rateBudget`. The engine reads them at every claim, so it must not
+    /// load every integration there is.
+    pub async fn active_with_budget(&self, platforms: &[&str]) -> StoreResult<Vec<IntegrationRow>> {
+        // jsonb has no LIKE; its text form does.
+        let settings_text = match self.0.get_database_backend() {
+            DbBackend::Postgres => "CAST(settings AS TEXT) LIKE '%\"rateBudget\"%'",
+            _ => "settings LIKE '%\"rateBudget\"%'",
+        };
+        let mut any = Condition::any().add(Expr::cust(settings_text));
+        if !platforms.is_empty() {
+            any = any.add(integration::Column::Platform.is_in(platforms.iter().copied()));
+        }
+        Ok(integration::Entity::find().filter(integration::Column::Status.eq("ACTIVE")).filter(any).all(self.0).await?)
+    }
+
     /// Integrations of every workspace that must be reconnected (for `doctor`).
     pub async fn needing_reconnect(&self) -> StoreResult<Vec<IntegrationRow>> {
         Ok(integration::Entity::find().filter(integration::Column::Status.eq("NEEDS_RECONNECT")).all(self.0).await?)
@@ -56,6 +78,14 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
     /// Any integration by id, whatever its workspace (for the engine).
     pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<IntegrationRow>> {
         Ok(integration::Entity::find_by_id(id).one(self.0).await?)
+    }
+
+    /// Integrations by id, whatever their workspace (for the engine).
+    pub async fn by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<IntegrationRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(integration::Entity::find().filter(integration::Column::Id.is_in(padded(ids))).all(self.0).await?)
     }
 
     /// The integrations among `ids` that belong to the workspace.

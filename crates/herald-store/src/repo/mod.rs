@@ -8,6 +8,7 @@ mod integrations;
 mod media;
 mod posts;
 mod queue;
+mod sql;
 mod users;
 
 pub use api_keys::{ApiKeys, NewApiKeyRow};

@@ -6,8 +6,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use std::collections::{HashMap, HashSet};
+
 use herald_core::post::{PostStatus, TargetState, TargetStatus, aggregate_status};
 
+use super::sql::{Params, ROWS_PER_STATEMENT, padded};
 use crate::entity::{integration, post, post_target};
 use crate::{PostRow, StoreResult, TargetRow};
 
@@ -114,7 +117,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             return Ok(Vec::new());
         }
         let rows = post_target::Entity::find()
-            .filter(post_target::Column::PostId.is_in(post_ids.iter().copied()))
+            .filter(post_target::Column::PostId.is_in(padded(post_ids)))
             .order_by_asc(post_target::Column::CreatedAt)
             .order_by_asc(post_target::Column::Id)
             .find_also_related(integration::Entity)
@@ -140,42 +143,76 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     /// `publishedAt` when every target is published, an error summary when
     /// the post failed. Returns the post when its status changed.
     pub async fn recompute_status(&self, post_id: Uuid) -> StoreResult<Option<PostRow>> {
-        let Some(mut post) = post::Entity::find_by_id(post_id).one(self.0).await? else { return Ok(None) };
-        let targets = self.targets_of(&[post_id]).await?;
-        let states: Vec<TargetState> = targets
-            .iter()
-            .map(|t| TargetState {
-                status: TargetStatus::parse(&t.target.status).unwrap_or(TargetStatus::Failed),
-                attempted: t.target.attempts > 0,
-            })
-            .collect();
-        let status = aggregate_status(post.status == PostStatus::Draft.as_str(), &states);
-        let published_at = match status {
-            PostStatus::Published => targets.iter().filter_map(|t| t.target.published_at).max(),
-            _ => None,
-        };
-        let error_message = match status {
-            PostStatus::Failed => Some(
-                targets
-                    .iter()
-                    .filter(|t| matches!(t.target.status.as_str(), "FAILED" | "UNCONFIRMED"))
-                    .map(|t| {
-                        let why = t.target.last_error_message.as_deref().unwrap_or("failed");
-                        format!("{} ({}): {why}", t.integration_name, t.platform)
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            _ => None,
-        };
-        if post.status == status.as_str() && post.published_at == published_at && post.error_message == error_message {
-            return Ok(None);
+        let mut changed = self.recompute_statuses(&[post_id]).await?;
+        Ok(changed.remove(&post_id))
+    }
+
+    /// `recompute_status` for many posts at once, in three statements
+    /// whatever their number (the engine recomputes a whole claim or outcome
+    /// batch). Returns the posts whose status changed, by id.
+    pub async fn recompute_statuses(&self, post_ids: &[Uuid]) -> StoreResult<HashMap<Uuid, PostRow>> {
+        let mut posts = self.by_ids(post_ids).await?;
+        let changed = self.recompute_loaded(&mut posts).await?;
+        Ok(posts.into_iter().filter(|p| changed.contains(&p.id)).map(|p| (p.id, p)).collect())
+    }
+
+    /// `recompute_statuses` for posts already read: updates them in place
+    /// and returns the ids of those whose status changed.
+    pub async fn recompute_loaded(&self, posts: &mut [PostRow]) -> StoreResult<HashSet<Uuid>> {
+        let mut changed = HashSet::new();
+        if posts.is_empty() {
+            return Ok(changed);
         }
-        post.status = status.as_str().to_string();
-        post.published_at = published_at;
-        post.error_message = error_message;
-        post.updated_at = crate::now();
-        Ok(Some(self.update(post).await?))
+        let ids: Vec<Uuid> = posts.iter().map(|p| p.id).collect();
+        let mut targets: HashMap<Uuid, Vec<TargetWithIntegration>> = HashMap::new();
+        for target in self.targets_of(&ids).await? {
+            targets.entry(target.target.post_id).or_default().push(target);
+        }
+        for post in posts.iter_mut() {
+            let (status, published_at, error_message) =
+                derive_status(post, targets.get(&post.id).map_or(&[][..], Vec::as_slice));
+            if post.status == status.as_str()
+                && post.published_at == published_at
+                && post.error_message == error_message
+            {
+                continue;
+            }
+            post.status = status.as_str().to_string();
+            post.published_at = published_at;
+            post.error_message = error_message;
+            post.updated_at = crate::now();
+            changed.insert(post.id);
+        }
+        self.write_statuses(posts.iter().filter(|p| changed.contains(&p.id))).await?;
+        Ok(changed)
+    }
+
+    /// Writes the derived columns of `posts` in one statement.
+    async fn write_statuses<'p>(&self, posts: impl Iterator<Item = &'p PostRow>) -> StoreResult<()> {
+        let posts: Vec<&PostRow> = posts.collect();
+        for chunk in posts.chunks(ROWS_PER_STATEMENT) {
+            let chunk = &padded(chunk)[..];
+            let mut params = Params::new(self.0.get_database_backend());
+            let status = params.case(chunk, |p| p.id, |p| p.status.clone().into());
+            let published_at = params.case(chunk, |p| p.id, |p| p.published_at.into());
+            let error_message = params.case(chunk, |p| p.id, |p| p.error_message.clone().into());
+            let updated_at = params.case(chunk, |p| p.id, |p| p.updated_at.into());
+            let ids = params.list(chunk, |p| p.id);
+            let sql = format!(
+                "UPDATE posts SET status = {status}, published_at = {published_at}, \
+                 error_message = {error_message}, updated_at = {updated_at} WHERE id IN ({ids})"
+            );
+            self.0.execute_raw(params.statement(sql)).await?;
+        }
+        Ok(())
+    }
+
+    /// Posts by id, whatever their workspace (for the engine).
+    pub async fn by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<PostRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(post::Entity::find().filter(post::Column::Id.is_in(padded(ids))).all(self.0).await?)
     }
 
     /// Writes every column of a target row back.
@@ -278,4 +315,38 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             .flatten();
         Ok((count, oldest))
     }
+}
+
+/// A post's status, `publishedAt` and error summary as its targets make them.
+fn derive_status(
+    post: &PostRow,
+    targets: &[TargetWithIntegration],
+) -> (PostStatus, Option<DateTime<Utc>>, Option<String>) {
+    let states: Vec<TargetState> = targets
+        .iter()
+        .map(|t| TargetState {
+            status: TargetStatus::parse(&t.target.status).unwrap_or(TargetStatus::Failed),
+            attempted: t.target.attempts > 0,
+        })
+        .collect();
+    let status = aggregate_status(post.status == PostStatus::Draft.as_str(), &states);
+    let published_at = match status {
+        PostStatus::Published => targets.iter().filter_map(|t| t.target.published_at).max(),
+        _ => None,
+    };
+    let error_message = match status {
+        PostStatus::Failed => Some(
+            targets
+                .iter()
+                .filter(|t| matches!(t.target.status.as_str(), "FAILED" | "UNCONFIRMED"))
+                .map(|t| {
+                    let why = t.target.last_error_message.as_deref().unwrap_or("failed");
+                    format!("{} ({}): {why}", t.integration_name, t.platform)
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => None,
+    };
+    (status, published_at, error_message)
 }

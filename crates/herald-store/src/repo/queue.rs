@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::sql::{Params, ROWS_PER_STATEMENT, padded};
 use crate::entity::{integration, post_target};
 use crate::{StoreResult, TargetRow};
 
@@ -116,6 +117,40 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             .exec(self.0)
             .await?;
         Ok(result.rows_affected == 1)
+    }
+
+    /// `write_leased` for many targets in one statement. Returns the ids of
+    /// the rows written: the others' leases were lost.
+    pub async fn write_leased_many(&self, rows: &[&TargetRow], worker: &str) -> StoreResult<Vec<Uuid>> {
+        let mut written = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let chunk = &padded(chunk)[..];
+            let mut p = Params::new(self.0.get_database_backend());
+            let id = |t: &&TargetRow| t.id;
+            let status = p.case(chunk, id, |t| t.status.clone().into());
+            let next_attempt_at = p.case(chunk, id, |t| t.next_attempt_at.into());
+            let lease_owner = p.case(chunk, id, |t| t.lease_owner.clone().into());
+            let lease_expires_at = p.case(chunk, id, |t| t.lease_expires_at.into());
+            let platform_post_ids = p.case(chunk, id, |t| t.platform_post_ids.clone().into());
+            let url = p.case(chunk, id, |t| t.url.clone().into());
+            let last_error_class = p.case(chunk, id, |t| t.last_error_class.clone().into());
+            let last_error_message = p.case(chunk, id, |t| t.last_error_message.clone().into());
+            let published_at = p.case(chunk, id, |t| t.published_at.into());
+            let updated_at = p.case(chunk, id, |t| t.updated_at.into());
+            let ids = p.list(chunk, id);
+            let worker = p.bind(worker);
+            let sql = format!(
+                "UPDATE post_targets SET status = {status}, next_attempt_at = {next_attempt_at}, \
+                 lease_owner = {lease_owner}, lease_expires_at = {lease_expires_at}, \
+                 platform_post_ids = {platform_post_ids}, url = {url}, last_error_class = {last_error_class}, \
+                 last_error_message = {last_error_message}, published_at = {published_at}, updated_at = {updated_at} \
+                 WHERE id IN ({ids}) AND status = 'PUBLISHING' AND lease_owner = {worker} RETURNING id"
+            );
+            for row in self.0.query_all_raw(p.statement(sql)).await? {
+                written.push(row.try_get_by_index::<Uuid>(0)?);
+            }
+        }
+        Ok(written)
     }
 
     /// Targets whose worker stopped renewing its lease (it crashed, or lost

@@ -1,0 +1,94 @@
+//! Building raw statements that touch many rows at once (the engine writes
+//! whole batches in one statement): numbered or positional parameters, and
+//! `CASE id WHEN … THEN … END` columns.
+
+use sea_orm::{DbBackend, Statement, Value};
+use uuid::Uuid;
+
+/// Rows per batched statement: with a dozen parameters a row this stays far
+/// below both backends' limits (SQLite 32766, PostgreSQL 65535).
+pub(crate) const ROWS_PER_STATEMENT: usize = 512;
+
+/// `rows` padded to the next power of two by repeating the last one, so that
+/// batched statements come in a handful of shapes: PostgreSQL then parses
+/// and plans each shape once per connection (sqlx caches prepared
+/// statements) instead of once per batch size. Repeating a row is harmless
+/// in `IN (…)` lists and `CASE` arms.
+pub(crate) fn padded<T: Clone>(rows: &[T]) -> Vec<T> {
+    let mut padded = rows.to_vec();
+    if let Some(last) = rows.last() {
+        padded.resize(rows.len().next_power_of_two(), last.clone());
+    }
+    padded
+}
+
+/// Splits `len` rows into power-of-two chunks of at most `max` (a power of
+/// two), for inserts, where rows cannot be repeated.
+pub(crate) fn pow2_chunks(len: usize, max: usize) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    while start < len {
+        let left = len - start;
+        let size = if left >= max { max } else { 1 << (usize::BITS - 1 - left.leading_zeros()) };
+        chunks.push(start..start + size);
+        start += size;
+    }
+    chunks
+}
+
+pub(crate) struct Params {
+    backend: DbBackend,
+    values: Vec<Value>,
+}
+
+impl Params {
+    pub fn new(backend: DbBackend) -> Self {
+        Self { backend, values: Vec::new() }
+    }
+
+    /// Binds a value; returns its placeholder. Placeholders are numbered in
+    /// binding order, so build a statement front to back.
+    pub fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_string(),
+        }
+    }
+
+    /// `CASE id WHEN <id> THEN <value> … END`: a per-row value.
+    pub fn case<T>(&mut self, rows: &[T], id: impl Fn(&T) -> Uuid, value: impl Fn(&T) -> Value) -> String {
+        let mut sql = String::from("CASE id");
+        for row in rows {
+            let when = self.bind(id(row));
+            let then = self.bind(value(row));
+            sql.push_str(&format!(" WHEN {when} THEN {then}"));
+        }
+        sql.push_str(" END");
+        sql
+    }
+
+    /// `<p1>, <p2>, …` for an `IN (…)` list.
+    pub fn list<T>(&mut self, rows: &[T], id: impl Fn(&T) -> Uuid) -> String {
+        rows.iter().map(|row| self.bind(id(row))).collect::<Vec<_>>().join(", ")
+    }
+
+    pub fn statement(self, sql: String) -> Statement {
+        Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_come_in_power_of_two_shapes() {
+        assert_eq!(padded(&[1, 2, 3]), vec![1, 2, 3, 3]);
+        assert_eq!(padded(&[1, 2]), vec![1, 2]);
+        assert!(padded::<u8>(&[]).is_empty());
+        assert_eq!(pow2_chunks(37, 16), vec![0..16, 16..32, 32..36, 36..37]);
+        assert_eq!(pow2_chunks(8, 16), vec![0..8]);
+        assert!(pow2_chunks(0, 16).is_empty());
+    }
+}
