@@ -2,9 +2,12 @@
 //! engine only ever sees the trait, so adding a platform is adding a module
 //! and registering it in [`Registry::new`].
 
+mod article;
+mod devto;
 mod http;
 mod net;
 mod webhook;
+mod wordpress;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -283,8 +286,11 @@ impl Registry {
     pub fn new(settings: &ProviderSettings) -> Self {
         let client = HttpClient::new(settings);
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
+        providers.insert("devto", Arc::new(devto::Devto::new(client.clone(), settings)));
         let webhook = webhook::Webhook::new(client.clone(), settings.allow_private_targets);
         providers.insert(webhook.id(), Arc::new(webhook));
+        providers
+            .insert("wordpress", Arc::new(wordpress::Wordpress::new(client.clone(), settings.allow_private_targets)));
         Self { providers }
     }
 
