@@ -8,6 +8,7 @@
 //! unset; `scripts/test` sets it whenever PostgreSQL is reachable.
 
 mod client;
+pub mod fakes;
 mod fixtures;
 mod receiver;
 

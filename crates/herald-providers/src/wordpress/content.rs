@@ -138,16 +138,14 @@ pub fn check_settings(settings: &Value) -> Vec<(String, String)> {
     {
         problems.push(("status".into(), format!("must be one of {}", STATUSES.join(", "))));
     }
-    match settings.get("date") {
-        Some(date) => {
-            if !date.as_str().is_some_and(|d| DateTime::parse_from_rfc3339(d).is_ok()) {
-                problems.push(("date".into(), "must be an ISO 8601 date and time with its offset".into()));
-            }
-        }
-        None if status.and_then(Value::as_str) == Some("future") => {
-            problems.push(("date".into(), "is required when status is `future`".into()));
-        }
-        None => {}
+    let date = settings.get("date");
+    if let Some(date) = date
+        && date.as_str().is_none_or(|d| DateTime::parse_from_rfc3339(d).is_err())
+    {
+        problems.push(("date".into(), "must be an ISO 8601 date and time with its offset".into()));
+    }
+    if date.is_none() && status.and_then(Value::as_str) == Some("future") {
+        problems.push(("date".into(), "is required when status is `future`".into()));
     }
     for key in ["title", "excerpt"] {
         if settings.get(key).is_some_and(|v| !v.is_string()) {

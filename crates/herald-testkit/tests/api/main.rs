@@ -8,3 +8,5 @@ mod engine;
 mod http;
 mod integrations;
 mod posts;
+mod provider_devto;
+mod provider_wordpress;

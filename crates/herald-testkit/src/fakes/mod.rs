@@ -1,0 +1,7 @@
+//! Fake platform servers for end-to-end tests, each written from the
+//! platform's documentation: same paths, methods, auth headers, bodies,
+//! status codes and error answers.
+
+pub mod devto;
+pub mod recording;
+pub mod wordpress;
