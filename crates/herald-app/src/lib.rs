@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod integrations;
 pub mod media;
+pub mod platforms;
 pub mod posts;
 pub mod system;
 pub mod views;
@@ -31,20 +32,13 @@ pub struct AppSettings {
     pub disable_registration: bool,
     /// Allow user-given URLs on private, loopback and link-local addresses.
     pub allow_private_targets: bool,
-    /// Where uploaded media are stored.
-    pub uploads_dir: std::path::PathBuf,
     /// Public base URL, for links to media.
     pub main_url: String,
 }
 
 impl Default for AppSettings {
     fn default() -> Self {
-        Self {
-            disable_registration: false,
-            allow_private_targets: false,
-            uploads_dir: std::path::PathBuf::from("./data/uploads"),
-            main_url: "http://localhost:5000".into(),
-        }
+        Self { disable_registration: false, allow_private_targets: false, main_url: "http://localhost:5000".into() }
     }
 }
 
@@ -55,12 +49,20 @@ pub struct App {
     providers: Registry,
     vault: Vault,
     fetcher: herald_providers::HttpClient,
+    media: herald_store::blobs::Blobs,
     settings: Arc<AppSettings>,
     session_keys: Arc<accounts::SessionKeys>,
 }
 
 impl App {
-    pub fn new(store: Store, settings: AppSettings, jwt_secret: &[u8], vault: Vault, providers: Registry) -> Self {
+    pub fn new(
+        store: Store,
+        settings: AppSettings,
+        jwt_secret: &[u8],
+        vault: Vault,
+        providers: Registry,
+        media: herald_store::blobs::Blobs,
+    ) -> Self {
         let fetcher = herald_providers::HttpClient::new(&herald_providers::ProviderSettings {
             allow_private_targets: settings.allow_private_targets,
             ..herald_providers::ProviderSettings::default()
@@ -70,6 +72,7 @@ impl App {
             providers,
             vault,
             fetcher,
+            media,
             settings: Arc::new(settings),
             session_keys: Arc::new(accounts::SessionKeys::new(jwt_secret)),
         }

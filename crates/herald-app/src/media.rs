@@ -1,7 +1,8 @@
-//! Media: files fetched from a URL (uploads by form come with the web UI),
-//! their type sniffed from the bytes, stored under the uploads directory
-//! and served at `/uploads/{key}`.
+//! Media: files uploaded (multipart) or fetched from a URL, their type
+//! sniffed from the bytes, stored in the blob store (local disk or S3) and
+//! served at `/uploads/{key}`.
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use herald_core::api_key::Scope;
 use herald_providers::TargetGuard;
@@ -9,6 +10,8 @@ use herald_store::repo::Media;
 use herald_store::{MediaRow, now};
 use serde::Serialize;
 use uuid::Uuid;
+
+pub use herald_core::media::sniff;
 
 use crate::App;
 use crate::caller::Caller;
@@ -27,20 +30,6 @@ pub struct MediaView {
     pub size: i64,
     pub alt_text: Option<String>,
     pub created_at: DateTime<Utc>,
-}
-
-/// The type of a file from its first bytes; the extension it is stored with.
-pub fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
-    match bytes {
-        [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, ..] => Some(("image/png", "png")),
-        [0xff, 0xd8, 0xff, ..] => Some(("image/jpeg", "jpg")),
-        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some(("image/gif", "gif")),
-        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some(("image/webp", "webp")),
-        [0x1a, 0x45, 0xdf, 0xa3, ..] => Some(("video/webm", "webm")),
-        [_, _, _, _, b'f', b't', b'y', b'p', b'q', b't', b' ', b' ', ..] => Some(("video/quicktime", "mov")),
-        [_, _, _, _, b'f', b't', b'y', b'p', ..] => Some(("video/mp4", "mp4")),
-        _ => None,
-    }
 }
 
 /// A storage key as Herald writes them: `<uuid>.<extension>`. Anything else
@@ -62,11 +51,7 @@ impl App {
         let invalid = |message: String| AppError::from(herald_core::ValidationError::new("url", message));
         let guard = TargetGuard { allow_private: self.settings.allow_private_targets };
         let url = guard.check_url(url.trim()).map_err(invalid)?;
-        if let Some(alt) = &alt_text
-            && alt.chars().count() > 1500
-        {
-            return Err(herald_core::ValidationError::new("altText", "must be at most 1500 characters").into());
-        }
+        check_alt_text(alt_text.as_deref())?;
         let response = self
             .fetcher
             .send(self.fetcher.inner().get(url.as_str()))
@@ -79,15 +64,42 @@ impl App {
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| invalid(format!("the download failed: {e}")))? {
             if bytes.len() + chunk.len() > MAX_MEDIA_BYTES {
-                return Err(invalid(format!("the file is larger than {} MB", MAX_MEDIA_BYTES / 1024 / 1024)));
+                return Err(invalid(too_large()));
             }
             bytes.extend_from_slice(&chunk);
         }
-        let (mime, extension) =
-            sniff(&bytes).ok_or_else(|| invalid("the file is not a PNG, JPEG, GIF, WebP, MP4, MOV or WebM".into()))?;
+        self.store_media(caller, "url", Bytes::from(bytes), alt_text).await
+    }
+
+    /// `POST /media` (multipart): a file sent by the user.
+    pub async fn upload_media(&self, caller: &Caller, bytes: Bytes, alt_text: Option<String>) -> AppResult<MediaView> {
+        caller.require(Scope::PostsWrite)?;
+        check_alt_text(alt_text.as_deref())?;
+        if bytes.len() > MAX_MEDIA_BYTES {
+            return Err(herald_core::ValidationError::new("file", too_large()).into());
+        }
+        if bytes.is_empty() {
+            return Err(herald_core::ValidationError::new("file", "is empty").into());
+        }
+        self.store_media(caller, "file", bytes, alt_text).await
+    }
+
+    /// Checks the type from the bytes, stores the file, records it.
+    async fn store_media(
+        &self,
+        caller: &Caller,
+        field: &str,
+        bytes: Bytes,
+        alt_text: Option<String>,
+    ) -> AppResult<MediaView> {
+        let (mime, extension) = sniff(&bytes).ok_or_else(|| {
+            herald_core::ValidationError::new(field, "the file is not a PNG, JPEG, GIF, WebP, MP4, MOV or WebM")
+        })?;
         let id = Uuid::now_v7();
         let key = format!("{id}.{extension}");
-        self.store_file(&key, &bytes).await?;
+        let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        let (width, height) = image_size(&key, &bytes);
+        self.media.put(&key, bytes).await.map_err(AppError::internal)?;
         let row = Media(self.store.conn())
             .insert(MediaRow {
                 id,
@@ -95,10 +107,10 @@ impl App {
                 created_by: Some(caller.user_id),
                 storage_key: key,
                 mime: mime.to_string(),
-                size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-                width: None,
-                height: None,
-                alt_text,
+                size,
+                width,
+                height,
+                alt_text: alt_text.filter(|alt| !alt.trim().is_empty()),
                 created_at: now(),
             })
             .await?;
@@ -106,19 +118,10 @@ impl App {
         Ok(self.media_view(&row))
     }
 
-    /// Writes a file under the uploads directory, atomically.
-    async fn store_file(&self, key: &str, bytes: &[u8]) -> AppResult<()> {
-        let dir = &self.settings.uploads_dir;
-        tokio::fs::create_dir_all(dir).await.map_err(AppError::internal)?;
-        let partial = dir.join(format!(".{key}.part"));
-        tokio::fs::write(&partial, bytes).await.map_err(AppError::internal)?;
-        tokio::fs::rename(&partial, dir.join(key)).await.map_err(AppError::internal)
-    }
-
     pub fn media_view(&self, row: &MediaRow) -> MediaView {
         MediaView {
             id: row.id,
-            url: format!("{}/uploads/{}", self.settings.main_url.trim_end_matches('/'), row.storage_key),
+            url: public_media_url(&self.settings.main_url, &row.storage_key),
             mime: row.mime.clone(),
             size: row.size,
             alt_text: row.alt_text.clone(),
@@ -127,14 +130,70 @@ impl App {
     }
 
     /// The bytes and type of a stored file, for `/uploads/{key}`.
-    pub async fn read_upload(&self, key: &str) -> Option<(Vec<u8>, &'static str)> {
+    pub async fn read_upload(&self, key: &str) -> Option<(Bytes, &'static str)> {
         if !is_storage_key(key) {
             return None;
         }
-        let bytes = tokio::fs::read(self.settings.uploads_dir.join(key)).await.ok()?;
+        let bytes = match self.media.get(key).await {
+            Ok(bytes) => bytes?,
+            Err(error) => {
+                tracing::error!(%error, key, "reading an upload failed");
+                return None;
+            }
+        };
         let (mime, _) = sniff(&bytes)?;
         Some((bytes, mime))
     }
+}
+
+/// Where a stored file is served publicly.
+pub fn public_media_url(main_url: &str, key: &str) -> String {
+    format!("{}/uploads/{key}", main_url.trim_end_matches('/'))
+}
+
+fn too_large() -> String {
+    format!("the file is larger than {} MB", MAX_MEDIA_BYTES / 1024 / 1024)
+}
+
+fn check_alt_text(alt_text: Option<&str>) -> AppResult<()> {
+    if alt_text.is_some_and(|alt| alt.chars().count() > 1500) {
+        return Err(herald_core::ValidationError::new("altText", "must be at most 1500 characters").into());
+    }
+    Ok(())
+}
+
+/// Pixel size of PNG, GIF and JPEG images, read from their headers
+/// (thumbnails and platform limits want it; videos are left unknown).
+fn image_size(key: &str, bytes: &[u8]) -> (Option<i32>, Option<i32>) {
+    let le16 = |at: usize| bytes.get(at..at + 2).map(|b| i32::from(u16::from_le_bytes([b[0], b[1]])));
+    let be32 = |at: usize| {
+        bytes.get(at..at + 4).and_then(|b| i32::try_from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok())
+    };
+    match key.rsplit('.').next() {
+        Some("png") => (be32(16), be32(20)),
+        Some("gif") => (le16(6), le16(8)),
+        Some("jpg") => jpeg_size(bytes).map_or((None, None), |(w, h)| (Some(w), Some(h))),
+        _ => (None, None),
+    }
+}
+
+/// Walks the JPEG segments to the start-of-frame marker.
+fn jpeg_size(bytes: &[u8]) -> Option<(i32, i32)> {
+    let mut at = 2;
+    while at + 9 < bytes.len() {
+        if bytes[at] != 0xff {
+            return None;
+        }
+        let marker = bytes[at + 1];
+        let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+        if matches!(marker, 0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf) {
+            let height = i32::from(u16::from_be_bytes([bytes[at + 5], bytes[at + 6]]));
+            let width = i32::from(u16::from_be_bytes([bytes[at + 7], bytes[at + 8]]));
+            return Some((width, height));
+        }
+        at += 2 + length;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -142,15 +201,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn types_come_from_the_bytes() {
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some(("image/png", "png")));
-        assert_eq!(sniff(b"\xff\xd8\xff\xe0"), Some(("image/jpeg", "jpg")));
-        assert_eq!(sniff(b"GIF89a.."), Some(("image/gif", "gif")));
-        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(("image/webp", "webp")));
-        assert_eq!(sniff(b"\0\0\0\x18ftypmp42"), Some(("video/mp4", "mp4")));
-        assert_eq!(sniff(b"\0\0\0\x14ftypqt  "), Some(("video/quicktime", "mov")));
-        assert_eq!(sniff(b"<html>"), None);
-        assert_eq!(sniff(b""), None);
+    fn image_sizes_come_from_headers() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&640u32.to_be_bytes());
+        png.extend_from_slice(&480u32.to_be_bytes());
+        assert_eq!(image_size("a.png", &png), (Some(640), Some(480)));
+        assert_eq!(image_size("a.gif", b"GIF89a\x20\x03\x58\x02"), (Some(800), Some(600)));
+        let jpeg = [0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0, 0xff, 0xc0, 0, 17, 8, 0, 100, 0, 200, 3];
+        assert_eq!(image_size("a.jpg", &jpeg), (Some(200), Some(100)));
+        assert_eq!(image_size("a.mp4", b"whatever"), (None, None));
+        assert_eq!(image_size("a.png", b"short"), (None, None));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod api_key;
 pub mod compose;
+pub mod media;
 pub mod platform;
 pub mod post;
 pub mod retry;

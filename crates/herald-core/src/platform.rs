@@ -49,6 +49,9 @@ pub struct PlatformRules {
 
 /// What most platforms take.
 const COMMON_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4"];
+/// Everything Herald recognises (platforms that pass links on).
+const ANY_MEDIA: &[&str] =
+    &["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4", "video/quicktime", "video/webm"];
 const IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
 const MB: u64 = 1024 * 1024;
 
@@ -104,7 +107,7 @@ use LengthCounting::{Characters, CharactersUrlsAs23, Graphemes, Utf16, XWeighted
 
 /// Every platform Herald knows, with its documented limits (platforms.md).
 pub const PLATFORMS: &[PlatformRules] = &[
-    rules("webhook", "Webhook", 100_000, Characters, 10, false, true),
+    rules("webhook", "Webhook", 100_000, Characters, 10, false, true).media(ANY_MEDIA, 50 * MB, 50 * MB),
     rules("mastodon", "Mastodon", 500, CharactersUrlsAs23, 4, false, true).media(COMMON_MEDIA, 16 * MB, 99 * MB),
     rules("bluesky", "Bluesky", 300, Graphemes, 4, false, true).media(IMAGES, 1_000_000, 50 * MB),
     rules("telegram", "Telegram", 4096, Utf16, 10, false, true).media(COMMON_MEDIA, 10 * MB, 50 * MB).caption(1024),

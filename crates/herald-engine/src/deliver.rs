@@ -9,11 +9,14 @@ use herald_store::{StoreResult, TargetRow, now};
 use serde_json::{Value, json};
 
 use crate::Engine;
+use crate::media::ItemMedia;
 use crate::outcome::Delivery;
+use uuid::Uuid;
 
 /// One item to put on the platform.
 struct Item {
     content: String,
+    media_ids: Vec<Uuid>,
     media_urls: Vec<String>,
 }
 
@@ -56,7 +59,15 @@ impl Engine {
             if index > resumed_at && !self.save_progress(&mut delivery).await? {
                 return Ok(());
             }
-            let request = request_for(&delivery, &items, index, &done, &credentials);
+            let item = &items[index];
+            let media = match self
+                .item_media(delivery.post.workspace_id, &item.media_ids, &item.media_urls, provider.wants_media_bytes())
+                .await
+            {
+                Ok(media) => media,
+                Err(error) => return self.record_failure(delivery, &error).await,
+            };
+            let request = request_for(&delivery, &items, index, &done, &credentials, media);
             match provider.publish(&request).await {
                 Ok(item) => {
                     if index == 0 {
@@ -127,13 +138,16 @@ fn items_of(delivery: &Delivery, supports_threads: bool) -> Vec<Item> {
     let media = StoredMedia::from_json(&delivery.post.media);
     let first = Item {
         content: delivery.target.content_override.clone().unwrap_or_else(|| delivery.post.content.clone()),
+        media_ids: media.ids,
         media_urls: media.urls,
     };
     let mut items = vec![first];
     if supports_threads {
-        items.extend(
-            thread_of(&delivery.post.thread).into_iter().map(|t| Item { content: t.content, media_urls: t.media_urls }),
-        );
+        items.extend(thread_of(&delivery.post.thread).into_iter().map(|t| Item {
+            content: t.content,
+            media_ids: t.media_ids,
+            media_urls: t.media_urls,
+        }));
     }
     items
 }
@@ -144,6 +158,7 @@ fn request_for(
     index: usize,
     done: &[String],
     credentials: &Value,
+    media: ItemMedia,
 ) -> PublishRequest {
     let item = &items[index];
     let published = |id: &String| PublishedItem { id: id.clone(), url: None };
@@ -157,8 +172,8 @@ fn request_for(
         item_index: index,
         item_count: items.len(),
         content: item.content.clone(),
-        media_urls: item.media_urls.clone(),
-        media: Vec::new(),
+        media_urls: media.urls,
+        media: media.attachments,
         tags: serde_json::from_value(delivery.post.tags.clone()).unwrap_or_default(),
         scheduled_for: delivery.post.scheduled_for,
         root: done.first().map(published),

@@ -8,6 +8,7 @@
 //! duplicates by idempotency key, and is otherwise marked UNCONFIRMED.
 
 mod deliver;
+mod media;
 mod outcome;
 mod sweeper;
 mod worker;
@@ -20,6 +21,7 @@ use herald_providers::Registry;
 use herald_store::Store;
 use tokio::sync::watch;
 
+pub use media::MediaSource;
 pub use worker::Worker;
 
 /// Tunables, with the defaults a production instance wants.
@@ -62,11 +64,12 @@ pub struct Engine {
     pub providers: Registry,
     pub vault: Vault,
     pub config: EngineConfig,
+    pub media: MediaSource,
 }
 
 impl Engine {
-    pub fn new(store: Store, providers: Registry, vault: Vault, config: EngineConfig) -> Self {
-        Self { store, providers, vault, config }
+    pub fn new(store: Store, providers: Registry, vault: Vault, config: EngineConfig, media: MediaSource) -> Self {
+        Self { store, providers, vault, config, media }
     }
 
     /// Runs delivery workers until `shutdown` turns true, then finishes or

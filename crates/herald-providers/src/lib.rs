@@ -19,7 +19,7 @@ use herald_core::platform::PlatformRules;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use http::HttpClient;
+pub use http::{HttpClient, classify_status, excerpt, retry_after};
 pub use net::{TargetGuard, is_private_address};
 
 /// How a failure should be handled (DESIGN §5).

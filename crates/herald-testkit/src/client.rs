@@ -50,6 +50,25 @@ impl Client {
         self.send_raw(method, path, body.as_ref().map(|(b, t)| (b.as_str(), *t))).await
     }
 
+    /// `POST` of a multipart form (file uploads).
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Resp {
+        let mut request = self.http.post(format!("{}{path}", self.base)).multipart(form);
+        if let Some(value) = &self.authorization {
+            request = request.header("authorization", value);
+        }
+        Self::read(request.send().await.expect("request reaches the server")).await
+    }
+
+    /// Uploads a file into the media library; returns the media JSON.
+    pub async fn upload(&self, name: &str, bytes: Vec<u8>, alt_text: Option<&str>) -> Resp {
+        let mut form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+        if let Some(alt) = alt_text {
+            form = form.text("altText", alt.to_string());
+        }
+        self.post_multipart("/api/media", form).await
+    }
+
     /// Sends a body as given, with a chosen content type.
     pub async fn send_raw(&self, method: Method, path: &str, body: Option<(&str, &str)>) -> Resp {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
@@ -59,7 +78,10 @@ impl Client {
         if let Some((body, content_type)) = body {
             request = request.header("content-type", content_type).body(body.to_string());
         }
-        let response = request.send().await.expect("request reaches the server");
+        Self::read(request.send().await.expect("request reaches the server")).await
+    }
+
+    async fn read(response: reqwest::Response) -> Resp {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("response body");

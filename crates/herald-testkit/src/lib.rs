@@ -19,15 +19,17 @@ use std::time::Duration;
 use herald_app::{App, AppSettings};
 use herald_core::retry::RetryPolicy;
 use herald_core::vault::Vault;
+use herald_engine::MediaSource;
 pub use herald_engine::{Engine, EngineConfig};
-use herald_providers::{ProviderSettings, Registry};
+use herald_providers::{HttpClient, ProviderSettings, Registry};
+use herald_store::blobs::Blobs;
 use herald_store::{Store, StoreOptions};
 use herald_web::{AppState, WebConfig};
 use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::watch;
 
 pub use client::{Client, Resp};
-pub use fixtures::{Account, PASSWORD, id_of, in_minutes};
+pub use fixtures::{Account, PASSWORD, TINY_PNG, id_of, in_minutes};
 pub use receiver::{Delivery, Reply, WebhookReceiver};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,19 +138,24 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
         api_base: options.provider_api_base.clone(),
     };
     let vault = Vault::from_hex(TEST_ENCRYPTION_KEY).expect("test key");
+    // Bound first: media URLs point at this server.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
+    let address = format!("http://{}", listener.local_addr().expect("local address"));
+    let blobs = Blobs::local(&dir.path().join("uploads")).expect("uploads directory");
     let app = App::new(
         store.clone(),
         AppSettings {
             disable_registration: options.disable_registration,
             allow_private_targets: true,
-            uploads_dir: dir.path().join("uploads"),
-            main_url: "http://localhost".into(),
+            main_url: address.clone(),
         },
         b"test-jwt-secret-that-is-long-enough-0123456789",
         vault.clone(),
         Registry::new(&provider_settings),
+        blobs.clone(),
     );
-    let engine = Engine::new(store.clone(), Registry::new(&provider_settings), vault, options.engine.clone());
+    let media = MediaSource { blobs, public_url: address.clone(), fetcher: HttpClient::new(&provider_settings) };
+    let engine = Engine::new(store.clone(), Registry::new(&provider_settings), vault, options.engine.clone(), media);
     let (shutdown, stopped) = watch::channel(false);
     herald_web::metrics::install();
     store.spawn_listener();
@@ -168,8 +175,6 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
         metrics_token: options.metrics_token.clone(),
     };
     let state = AppState { app: app.clone(), config: Arc::new(config), shutdown: stopped.clone() };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
-    let address = format!("http://{}", listener.local_addr().expect("local address"));
     let mut on_shutdown = stopped.clone();
     let mcp = herald_mcp::router(
         app.clone(),
@@ -186,6 +191,11 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
 
 impl TestApp {
     /// A client without credentials.
+    /// Where this app keeps uploaded files.
+    pub fn uploads_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("uploads")
+    }
+
     pub fn anonymous(&self) -> Client {
         Client::new(&self.address, None)
     }

@@ -48,7 +48,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::posts::routes())
         .merge(routes::events::routes())
         .merge(routes::analytics::routes())
-        .merge(routes::media::routes());
+        .merge(routes::media::routes())
+        .merge(routes::platforms::routes());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
 }
 

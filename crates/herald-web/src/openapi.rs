@@ -29,6 +29,7 @@ use crate::error::ErrorBody;
         (name = "events", description = "Live updates"),
         (name = "analytics", description = "How posts and accounts did"),
         (name = "media", description = "Images and videos to attach"),
+        (name = "platforms", description = "What Herald publishes to, and each platform's rules"),
     )
 )]
 pub struct ApiDoc;

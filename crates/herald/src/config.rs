@@ -53,7 +53,11 @@ pub struct Config {
     /// 64 hex characters (AES-256 key for provider credentials).
     pub encryption_key: Option<Secret>,
     pub upload_directory: Option<PathBuf>,
+    /// `local` (files under the upload directory) or `s3`.
     pub storage_provider: String,
+    /// With `storage_provider = "s3"`: `s3://bucket[/prefix]`; credentials,
+    /// region and endpoint from the usual `AWS_*` variables.
+    pub media_bucket_url: Option<String>,
     #[serde(deserialize_with = "flexible_bool")]
     pub disable_registration: bool,
     /// Comma-separated subset of web, api, mcp, worker, scheduler.
@@ -109,6 +113,7 @@ impl Default for Config {
             encryption_key: None,
             upload_directory: None,
             storage_provider: "local".into(),
+            media_bucket_url: None,
             disable_registration: false,
             roles: ROLES.join(","),
             log_format: "text".into(),
@@ -276,6 +281,20 @@ impl Config {
 
     pub fn uploads_dir(&self) -> PathBuf {
         self.upload_directory.clone().unwrap_or_else(|| self.data_dir.join("uploads"))
+    }
+
+    /// Where media files are kept (`STORAGE_PROVIDER`).
+    pub fn media_store(&self) -> Result<herald_store::blobs::Blobs> {
+        match self.storage_provider.as_str() {
+            "local" => Ok(herald_store::blobs::Blobs::local(&self.uploads_dir())?),
+            "s3" => {
+                let Some(url) = self.media_bucket_url.as_deref() else {
+                    bail!("STORAGE_PROVIDER=s3 needs HERALD_MEDIA_BUCKET_URL=s3://bucket[/prefix]");
+                };
+                Ok(herald_store::blobs::Blobs::s3(url)?)
+            }
+            other => bail!("STORAGE_PROVIDER must be `local` or `s3`, not `{other}`"),
+        }
     }
 
     /// Hosts the MCP endpoint accepts in `Host`: loopback, MAIN_URL's host,

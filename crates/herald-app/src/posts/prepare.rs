@@ -8,8 +8,8 @@ use herald_core::ValidationErrors;
 use herald_core::compose::{PostDraft, TargetDraft, TargetReport, ThreadItemDraft, validate_post};
 use herald_core::post::PublishMode;
 use herald_core::schedule::parse_timestamp;
-use herald_store::TargetRow;
 use herald_store::repo::{Integrations, Media};
+use herald_store::{MediaRow, TargetRow};
 use uuid::Uuid;
 
 use super::input::CreatePostInput;
@@ -137,7 +137,7 @@ impl App {
             }
         }
 
-        self.check_media_ids(caller, input, &mut errors).await?;
+        let media = self.check_media_ids(caller, input, &mut errors).await?;
 
         let draft = PostDraft {
             content: input.content.clone(),
@@ -168,6 +168,32 @@ impl App {
         };
         let (reports, core_errors) = validate_post(&draft, now);
         errors.0.extend(core_errors.0);
+        for integration in ids.iter().filter_map(|id| by_id.get(id)) {
+            let Some(provider) = self.providers.get(&integration.platform) else { continue };
+            let rules = provider.rules();
+            let field = format!("overrides.{}.settings", integration.id);
+            if let Some(settings) = overrides.get(&integration.id).and_then(|o| o.settings.as_ref()) {
+                for (key, message) in provider.check_settings(settings) {
+                    errors.push(format!("{field}.{key}"), message);
+                }
+            }
+            for row in &media {
+                if !rules.accepts_media_type(&row.mime) {
+                    errors.push("media", format!("{} does not accept {} files", rules.name, row.mime));
+                } else if u64::try_from(row.size).unwrap_or(u64::MAX) > rules.max_bytes_for(&row.mime) {
+                    errors.push(
+                        "media",
+                        format!(
+                            "{} accepts {} files up to {:.1} MB; this one is {:.1} MB",
+                            rules.name,
+                            row.mime,
+                            rules.max_bytes_for(&row.mime) as f64 / 1_048_576.0,
+                            row.size as f64 / 1_048_576.0
+                        ),
+                    );
+                }
+            }
+        }
 
         let targets = ids
             .iter()
@@ -189,14 +215,14 @@ impl App {
         caller: &Caller,
         input: &CreatePostInput,
         errors: &mut ValidationErrors,
-    ) -> AppResult<()> {
+    ) -> AppResult<Vec<MediaRow>> {
         let mut wanted: Vec<(String, Uuid)> =
             input.media_ids.iter().enumerate().map(|(i, id)| (format!("mediaIds[{i}]"), *id)).collect();
         for (t, item) in input.thread.iter().enumerate() {
             wanted.extend(item.media_ids.iter().enumerate().map(|(i, id)| (format!("thread[{t}].mediaIds[{i}]"), *id)));
         }
         if wanted.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let ids: Vec<Uuid> = wanted.iter().map(|(_, id)| *id).collect();
         let found = Media(self.store.conn()).find_many(caller.workspace_id, &ids).await?;
@@ -205,6 +231,6 @@ impl App {
                 errors.push(field, format!("no uploaded media with id {id} in this workspace"));
             }
         }
-        Ok(())
+        Ok(found)
     }
 }

@@ -7,6 +7,7 @@ mod api_keys;
 mod engine;
 mod http;
 mod integrations;
+mod media;
 mod posts;
 mod provider_devto;
 mod provider_wordpress;

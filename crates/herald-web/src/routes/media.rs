@@ -1,17 +1,76 @@
 use axum::Json;
-use axum::extract::State;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
-use herald_app::media::MediaView;
+use herald_app::media::{MAX_MEDIA_BYTES, MediaView};
 use serde::Deserialize;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(media_from_url))
+    OpenApiRouter::new()
+        .routes(routes!(media_from_url))
+        // Files are larger than JSON bodies: this route alone takes up to the media limit.
+        .routes(routes!(upload_media).layer(DefaultBodyLimit::max(MAX_MEDIA_BYTES + MULTIPART_OVERHEAD)))
+}
+
+/// Room for the multipart boundaries and the alt text field.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// `multipart/form-data` body of `POST /media`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documents the form for OpenAPI only
+struct UploadForm {
+    /// The file: PNG, JPEG, GIF, WebP, MP4, MOV or WebM, at most 50 MB.
+    #[schema(format = Binary, value_type = String)]
+    file: Vec<u8>,
+    /// Description for people who cannot see it (≤ 1500 characters).
+    alt_text: Option<String>,
+}
+
+/// Uploads a file into the media library (multipart form with `file` and
+/// optionally `altText`). The type is checked from the bytes. Use the id
+/// in `mediaIds`.
+#[utoipa::path(post, path = "/media", tag = "media",
+    request_body(content_type = "multipart/form-data", content = UploadForm),
+    responses(
+        (status = 201, description = "Stored", body = MediaView),
+        (status = 413, description = "Larger than 50 MB", body = ErrorBody),
+        (status = 422, description = "No file, empty, or not a supported type", body = ErrorBody),
+    ))]
+async fn upload_media(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    mut form: Multipart,
+) -> ApiResult<(StatusCode, Json<MediaView>)> {
+    let mut file = None;
+    let mut alt_text = None;
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("file") => file = Some(field.bytes().await.map_err(multipart_error)?),
+            Some("altText" | "alt_text" | "alt") => alt_text = Some(field.text().await.map_err(multipart_error)?),
+            // Unknown fields are skipped, not buffered.
+            _ => {}
+        }
+    }
+    let Some(file) = file else {
+        return Err(herald_app::AppError::from(herald_core::ValidationError::new("file", "is required")).into());
+    };
+    Ok((StatusCode::CREATED, Json(state.app.upload_media(&caller, file, alt_text).await?)))
+}
+
+fn multipart_error(error: MultipartError) -> ApiError {
+    let status = error.status();
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("the file is larger than {} MB", MAX_MEDIA_BYTES / 1024 / 1024)
+    } else {
+        format!("the multipart form could not be read: {}", error.body_text())
+    };
+    ApiError::new(status, crate::error::code_for_status(status), message)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -8,5 +8,6 @@ pub mod events;
 pub mod health;
 pub mod integrations;
 pub mod media;
+pub mod platforms;
 pub mod posts;
 pub mod uploads;

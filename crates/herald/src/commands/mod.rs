@@ -44,11 +44,11 @@ pub async fn open_app(config: &Config) -> Result<(App, Secrets)> {
     let settings = AppSettings {
         disable_registration: config.disable_registration,
         allow_private_targets: config.allow_private_targets,
-        uploads_dir: config.uploads_dir(),
         main_url: config.main_url(),
     };
     let vault = Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?;
     let providers = Registry::new(&config.providers());
-    let app = App::new(store, settings, secrets.jwt_secret.expose().as_bytes(), vault, providers);
+    let media = config.media_store()?;
+    let app = App::new(store, settings, secrets.jwt_secret.expose().as_bytes(), vault, providers, media);
     Ok((app, secrets))
 }

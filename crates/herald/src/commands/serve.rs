@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use herald_core::vault::Vault;
-use herald_engine::Engine;
+use herald_engine::{Engine, MediaSource};
 use herald_mcp::McpConfig;
-use herald_providers::Registry;
+use herald_providers::{HttpClient, Registry};
 use herald_web::{AppState, WebConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -29,11 +29,17 @@ pub async fn run(config: Config) -> Result<ExitCode> {
     let (stop, stopped) = watch::channel(false);
 
     let mut roles = JoinSet::new();
+    let media = MediaSource {
+        blobs: config.media_store()?,
+        public_url: config.main_url(),
+        fetcher: HttpClient::new(&config.providers()),
+    };
     let engine = Engine::new(
         store.clone(),
         Registry::new(&config.providers()),
         Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?,
         config.engine(),
+        media,
     );
     if config.has_role("scheduler") {
         let (engine, stopped) = (engine.clone(), stopped.clone());

@@ -1,0 +1,67 @@
+//! The platform catalog: what Herald can publish to, how each platform is
+//! connected, the rules validation applies, and the JSON schemas of each
+//! platform's credentials and per-post settings (the web UI builds its
+//! connect forms and counters from them).
+
+use herald_core::platform::{PLATFORMS, PlatformRules};
+use herald_providers::AuthKind;
+use serde::Serialize;
+
+use crate::App;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformView {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub auth_kind: AuthKind,
+    /// This build has a provider for it.
+    pub available: bool,
+    /// It can be connected now (credential platforms always; OAuth
+    /// platforms once the operator has set the app's credentials).
+    pub configured: bool,
+    pub rules: PlatformRules,
+    /// Engagement metrics are fetched after publishing.
+    pub metrics: bool,
+    /// JSON Schema of `credentials` in `POST /integrations`.
+    #[schema(value_type = Object)]
+    pub credentials_schema: serde_json::Value,
+    /// JSON Schema of `overrides.<integrationId>.settings` in posts.
+    #[schema(value_type = Object)]
+    pub settings_schema: serde_json::Value,
+}
+
+impl App {
+    /// Every platform Herald knows, those it can publish to first.
+    pub fn platforms(&self) -> Vec<PlatformView> {
+        let mut views: Vec<PlatformView> = PLATFORMS
+            .iter()
+            .map(|rules| match self.providers.get(rules.id) {
+                Some(provider) => PlatformView {
+                    id: rules.id,
+                    name: rules.name,
+                    auth_kind: provider.auth_kind(),
+                    available: true,
+                    configured: provider.auth_kind() == AuthKind::Credentials,
+                    rules: provider.rules().clone(),
+                    metrics: provider.has_metrics(),
+                    credentials_schema: provider.credentials_schema(),
+                    settings_schema: provider.settings_schema(),
+                },
+                None => PlatformView {
+                    id: rules.id,
+                    name: rules.name,
+                    auth_kind: AuthKind::Oauth,
+                    available: false,
+                    configured: false,
+                    rules: rules.clone(),
+                    metrics: false,
+                    credentials_schema: serde_json::json!({}),
+                    settings_schema: serde_json::json!({}),
+                },
+            })
+            .collect();
+        views.sort_by_key(|view| !view.available);
+        views
+    }
+}

@@ -1,0 +1,106 @@
+use std::time::Duration;
+
+use herald_testkit::{TINY_PNG, WebhookReceiver, db_test, id_of};
+use serde_json::json;
+
+const SECRET: &str = "media-test-secret-0123456789";
+
+db_test!(async fn a_file_is_uploaded_served_and_delivered_with_its_post(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+
+    let uploaded = api.upload("photo.png", TINY_PNG.to_vec(), Some("A single red pixel")).await;
+    let media = uploaded.expect(201).clone();
+    assert_eq!(media["mime"], "image/png");
+    assert_eq!(media["size"], TINY_PNG.len());
+    assert_eq!(media["altText"], "A single red pixel");
+    let url = media["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/uploads/", app.address)), "{url}");
+
+    // Served publicly (platforms fetch it), with its sniffed type.
+    let served = reqwest::get(url).await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().await.unwrap().as_ref(), TINY_PNG);
+
+    // The post carries it to the platform, after being checked against its rules.
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    let post = api.post("/api/posts", json!({"content": "with a picture", "platforms": [hook], "status": "NOW", "mediaIds": [media["id"]]})).await;
+    let post_id = id_of(post.expect(201));
+    let delivered = receiver.wait_for_accepted(1, Duration::from_secs(15)).await;
+    assert_eq!(delivered[0].body["item"]["mediaUrls"], json!([url]));
+    app.wait_for_post_status(&api, &post_id, "PUBLISHED", Duration::from_secs(15)).await;
+
+    // Someone else's workspace cannot use it.
+    let bob = app.register("bob@example.com").await;
+    let bob_hook = app.connect_webhook(&bob, &receiver, SECRET).await;
+    let refused = bob.session.post("/api/posts", json!({"content": "x", "platforms": [bob_hook], "status": "NOW", "mediaIds": [media["id"]]})).await;
+    assert!(refused.expect_error(422, "VALIDATION_FAILED").to_string().contains("no uploaded media"));
+});
+
+db_test!(async fn uploads_are_checked(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+
+    let text = api.upload("notes.txt", b"just text".to_vec(), None).await;
+    let error = text.expect_error(422, "VALIDATION_FAILED");
+    assert!(error["message"].as_str().unwrap().contains("not a PNG"), "{error}");
+
+    let empty = api.upload("empty.png", Vec::new(), None).await;
+    empty.expect_error(422, "VALIDATION_FAILED");
+
+    let no_file = api.post_multipart("/api/media", reqwest::multipart::Form::new().text("altText", "alone")).await;
+    let error = no_file.expect_error(422, "VALIDATION_FAILED");
+    assert_eq!(error["details"]["errors"][0]["field"], "file");
+
+    let long_alt = "a".repeat(1501);
+    api.upload("photo.png", TINY_PNG.to_vec(), Some(&long_alt)).await.expect_error(422, "VALIDATION_FAILED");
+
+    // Over 50 MB: refused before it is all read.
+    let mut huge = TINY_PNG.to_vec();
+    huge.resize(51 * 1024 * 1024, 0);
+    api.upload("huge.png", huge, None).await.expect_error(413, "PAYLOAD_TOO_LARGE");
+
+    let read_only = app.with_key(&ada.api_key(Some(&["posts:read"])).await);
+    read_only.upload("photo.png", TINY_PNG.to_vec(), None).await.expect_error(403, "FORBIDDEN");
+    app.anonymous().upload("photo.png", TINY_PNG.to_vec(), None).await.expect_error(401, "UNAUTHORIZED");
+
+    // Nothing was stored by the refused uploads.
+    assert_eq!(std::fs::read_dir(app.uploads_dir()).map(|d| d.count()).unwrap_or(0), 0);
+});
+
+db_test!(async fn a_file_is_fetched_from_a_url(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let first = api.upload("photo.png", TINY_PNG.to_vec(), None).await;
+    let url = first.expect(201)["url"].as_str().unwrap().to_string();
+
+    let copied = api.post("/api/media/from-url", json!({"url": url, "altText": "copy"})).await;
+    let copied = copied.expect(201);
+    assert_eq!(copied["mime"], "image/png");
+    assert_ne!(copied["url"], url);
+
+    let missing = api.post("/api/media/from-url", json!({"url": format!("{}/uploads/nothing.png", app.address)})).await;
+    missing.expect_error(422, "VALIDATION_FAILED");
+    let not_url = api.post("/api/media/from-url", json!({"url": "file:///etc/passwd"})).await;
+    not_url.expect_error(422, "VALIDATION_FAILED");
+});
+
+db_test!(async fn the_platform_catalog_describes_every_platform(app) {
+    let catalog = app.anonymous().get("/api/platforms").await;
+    let catalog = catalog.expect(200).as_array().unwrap().clone();
+    let webhook = catalog.iter().find(|p| p["id"] == "webhook").unwrap();
+    assert_eq!(webhook["authKind"], "credentials");
+    assert_eq!(webhook["available"], true);
+    assert_eq!(webhook["configured"], true);
+    assert_eq!(webhook["credentialsSchema"]["required"], json!(["url", "secret"]));
+    assert_eq!(webhook["rules"]["maxLength"], 100_000);
+    assert_eq!(webhook["rules"]["supportsThreads"], true);
+    assert!(webhook["rules"]["mediaTypes"].as_array().unwrap().contains(&json!("image/png")));
+    let x = catalog.iter().find(|p| p["id"] == "x").unwrap();
+    assert_eq!(x["rules"]["counting"], "xWeighted");
+    // Platforms this build can publish to come first.
+    let first_unavailable = catalog.iter().position(|p| p["available"] == false).unwrap_or(catalog.len());
+    assert!(catalog[first_unavailable..].iter().all(|p| p["available"] == false));
+});
