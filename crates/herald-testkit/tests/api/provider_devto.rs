@@ -181,3 +181,45 @@ devto_test!(async fn devto_refusals_fail_at_once_with_the_platform_message(app, 
     assert_eq!(target["lastError"]["message"], "DEV refused the article: Body markdown has already been taken");
     assert!(failed["errorMessage"].as_str().unwrap().contains("Body markdown has already been taken"));
 });
+
+devto_test!(async fn devto_settings_are_validated_before_anything_is_stored(app, fake) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let devto = connect(&ada).await;
+    let settings = json!({"tags": ["rust", "web-dev", "a", "b", "c"], "published": "yes"});
+    let body = json!({"content": "Title\nbody", "platforms": [devto], "overrides": {devto.to_string(): {"settings": settings}}});
+    let report = api.post("/api/posts/validate", body.clone()).await;
+    let report = report.expect(200);
+    assert_eq!(report["valid"], false);
+    let errors: Vec<(String, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_string(), e["message"].as_str().unwrap().to_string()))
+        .collect();
+    let field = |key: &str| format!("overrides.{devto}.settings.{key}");
+    assert_eq!(
+        errors,
+        [
+            (field("tags"), "DEV takes at most 4 tags, got 5".to_string()),
+            (field("tags"), "DEV tags are letters and digits only: \"web-dev\"".to_string()),
+            (field("published"), "must be true or false".to_string()),
+        ]
+    );
+    api.post("/api/posts", body).await.expect_error(422, "VALIDATION_FAILED");
+    assert_eq!(api.get("/api/posts").await.expect(200)["posts"], json!([]));
+    assert!(article_requests(&fake).is_empty());
+});
+
+devto_test!(async fn devto_uses_the_first_uploaded_image_as_the_cover(app, fake) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let devto = connect(&ada).await;
+    let uploaded = api.upload("cover.png", herald_testkit::TINY_PNG.to_vec(), Some("Cover")).await;
+    let media = uploaded.expect(201).clone();
+    let post = api.post("/api/posts", json!({"content": "With a cover\nbody", "platforms": [devto], "mediaIds": [media["id"]]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    let article = article_requests(&fake)[0].json();
+    assert_eq!(article["article"]["main_image"], media["url"]);
+    assert!(media["url"].as_str().unwrap().starts_with(&format!("{}/uploads/", app.address)));
+});

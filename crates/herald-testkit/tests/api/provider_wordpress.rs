@@ -304,3 +304,47 @@ async fn wordpress_uploads_media_then_features_the_first_image() {
 fn bytes_of(data: &'static [u8]) -> axum::body::Bytes {
     axum::body::Bytes::from_static(data)
 }
+
+db_test!(async fn wordpress_uploaded_media_go_to_the_library_and_feature_the_post(app) {
+    let fake = WordpressFake::start("ada", PASSWORD).await;
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let wordpress = connect(&ada, &fake).await;
+    let uploaded = api.upload("pixel.png", herald_testkit::TINY_PNG.to_vec(), Some("A red pixel")).await;
+    let media_id = uploaded.expect(201)["id"].clone();
+    let post = api.post("/api/posts", json!({"content": "A picture\nSee below.", "platforms": [wordpress], "mediaIds": [media_id]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+
+    let library = fake.media();
+    assert_eq!(library.len(), 1);
+    assert_eq!(library[0].bytes.as_ref(), herald_testkit::TINY_PNG);
+    assert_eq!(library[0].mime, "image/png");
+    assert_eq!(library[0].file_name, "media-0.png");
+    assert_eq!(library[0].alt_text, "A red pixel");
+    let post = &fake.posts()[0];
+    assert_eq!(post["featured_media"], library[0].id);
+    let html = post["content"]["raw"].as_str().unwrap();
+    assert!(html.ends_with(&format!("<img src=\"{}\" alt=\"A red pixel\" /></figure>", library[0].source_url)), "{html}");
+});
+
+db_test!(async fn wordpress_settings_are_validated_before_anything_is_stored(app) {
+    let fake = WordpressFake::start("ada", PASSWORD).await;
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let wordpress = connect(&ada, &fake).await;
+    let settings = json!({"status": "future", "tags": [0]});
+    let body = json!({"content": "Later\nbody", "platforms": [wordpress], "overrides": {wordpress.to_string(): {"settings": settings}}});
+    let report = api.post("/api/posts/validate", body).await;
+    let fields: Vec<String> =
+        report.expect(200)["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, [format!("overrides.{wordpress}.settings.date"), format!("overrides.{wordpress}.settings.tags")]);
+
+    // A scheduled post on WordPress itself.
+    let settings = json!({"status": "future", "date": "2030-01-02T09:30:00+01:00"});
+    let body = json!({"content": "Later\nbody", "platforms": [wordpress], "overrides": {wordpress.to_string(): {"settings": settings}}});
+    let post = api.post("/api/posts", body).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    let sent = calls(&fake, "POST", "/wp/v2/posts")[0].json();
+    assert_eq!(sent["status"], "future");
+    assert_eq!(sent["date_gmt"], "2030-01-02T08:30:00");
+});
