@@ -78,6 +78,12 @@ fn site_key(site: &url::Url) -> String {
     format!("{host}{port}{}", site.path().trim_end_matches('/'))
 }
 
+/// The site part of a redirect to one of its REST URLs.
+fn site_of_location(location: &str) -> &str {
+    let cut = ["/wp-json", "/?rest_route", "?rest_route"].iter().filter_map(|marker| location.find(marker)).min();
+    cut.map_or(location, |at| &location[..at])
+}
+
 impl Wordpress {
     /// `users/me` under `/wp-json/`, else under `?rest_route=`; which one worked.
     async fn whoami(&self, creds: &Credentials) -> Result<(Value, RestStyle), ProviderError> {
@@ -87,6 +93,15 @@ impl Wordpress {
             let response =
                 self.client.send(site.request(Method::GET, "/wp/v2/users/me", &[("context", "edit")])).await?;
             let status = response.status();
+            // Redirects are not followed (they could lead past the SSRF guard), but say where to.
+            if status.is_redirection() {
+                let location = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default();
+                return Err(ProviderError::invalid(format!(
+                    "{} redirects to {}; connect with that address as the site URL",
+                    creds.site,
+                    site_of_location(location)
+                )));
+            }
             let after = crate::http::retry_after(response.headers(), chrono::Utc::now());
             let text = response.text().await.unwrap_or_default();
             if status.is_success() {
@@ -265,5 +280,41 @@ impl Provider for Wordpress {
             ProviderError::new(ErrorClass::Unknown, "WordPress accepted the post but did not answer with its id")
         })?;
         Ok(PublishedItem { id: id.to_string(), url: created["link"].as_str().map(str::to_string) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_suggest_the_site_address() {
+        assert_eq!(
+            site_of_location("https://www.example.com/wp-json/wp/v2/users/me?context=edit"),
+            "https://www.example.com"
+        );
+        assert_eq!(
+            site_of_location("https://example.com/blog/?rest_route=/wp/v2/users/me"),
+            "https://example.com/blog"
+        );
+        assert_eq!(site_of_location("https://example.com/login"), "https://example.com/login");
+    }
+
+    #[test]
+    fn accounts_are_named_by_site_and_user() {
+        let site = url::Url::parse("https://example.com:8443/blog/").unwrap();
+        assert_eq!(site_key(&site), "example.com:8443/blog");
+        let guard = TargetGuard { allow_private: false };
+        let creds = credentials(
+            &json!({"siteUrl": "https://example.com/blog/", "username": "ada", "applicationPassword": "ab12 cd34"}),
+            &guard,
+        )
+        .unwrap();
+        assert_eq!(creds.site.as_str(), "https://example.com/blog");
+        assert_eq!(creds.password, "ab12cd34");
+        assert_eq!(creds.style, RestStyle::Pretty);
+        let private = json!({"siteUrl": "http://10.0.0.1", "username": "ada", "applicationPassword": "x"});
+        assert!(credentials(&private, &guard).err().unwrap().message.contains("HERALD_ALLOW_PRIVATE_TARGETS"));
+        assert!(credentials(&json!({"siteUrl": "https://example.com"}), &guard).is_err());
     }
 }
