@@ -9,7 +9,7 @@ use herald_providers::{Attachment, ProviderSettings, PublishRequest, Registry};
 use herald_store::repo::Integrations;
 use herald_testkit::fakes::recording::RecordedRequest;
 use herald_testkit::fakes::wordpress::WordpressFake;
-use herald_testkit::{Account, TestApp, db_test, id_of};
+use herald_testkit::{Account, TestApp, TestOptions, db_test, id_of};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -347,4 +347,47 @@ db_test!(async fn wordpress_settings_are_validated_before_anything_is_stored(app
     let sent = calls(&fake, "POST", "/wp/v2/posts")[0].json();
     assert_eq!(sent["status"], "future");
     assert_eq!(sent["date_gmt"], "2030-01-02T08:30:00");
+});
+
+/// DEV pointed at a closed port: its connect fails without leaving the machine.
+fn unreachable_devto() -> TestOptions {
+    let api_base = [("devto".to_string(), "http://127.0.0.1:9".to_string())].into();
+    TestOptions { provider_api_base: api_base, ..TestOptions::default() }
+}
+
+db_test!(async fn wordpress_and_devto_secrets_stay_out_of_logs_answers_and_the_database(app, unreachable_devto()) {
+    let logs = herald_testkit::logs::CapturedLogs::install();
+    let fake = WordpressFake::start("ada", PASSWORD).await;
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let mut wrong = credentials(&fake);
+    wrong["applicationPassword"] = json!("Zz99 Zz99 Zz99 Zz99 Zz99 Zz99");
+    let refused = ada.session.post("/api/integrations", json!({"platform": "wordpress", "credentials": wrong})).await;
+    refused.expect(422);
+    let wordpress = connect(&ada, &fake).await;
+    fake.revoke_password();
+    let post = api.post("/api/posts", json!({"content": "Secret\nbody", "platforms": [wordpress]})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    // A DEV key refused at connect goes through the same paths.
+    let devto_key = "devto-key-that-must-not-leak-123";
+    let dev = ada.session.post("/api/integrations", json!({"platform": "devto", "credentials": {"apiKey": devto_key}})).await;
+    assert_eq!(dev.status, 503, "{}", dev.text);
+
+    let compact: String = PASSWORD.chars().filter(|c| !c.is_whitespace()).collect();
+    let secrets = [PASSWORD, compact.as_str(), "Zz99Zz99Zz99Zz99Zz99Zz99", devto_key];
+    let answers = [refused.text.as_str(), &failed.to_string(), &dev.text];
+    for secret in secrets {
+        for text in answers {
+            assert!(!text.contains(secret), "{secret} in an answer: {text}");
+        }
+        if let Some(logs) = &logs {
+            let text = logs.text();
+            assert!(!text.contains(secret), "{secret} in the logs");
+        }
+        assert_eq!(herald_testkit::logs::files_containing(app.data_dir(), secret), Vec::<String>::new());
+    }
+    if let Some(logs) = &logs {
+        assert!(logs.text().contains("wordpress"), "the logs were captured");
+    }
+    assert_no_secret_leaks(&app, &ada, &[]).await;
 });
