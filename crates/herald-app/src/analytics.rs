@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use herald_core::api_key::Scope;
 use herald_store::now;
-use herald_store::repo::{Integrations, Posts};
+use herald_store::repo::{Engagement, Integrations, Posts};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -30,6 +30,16 @@ pub struct TargetAnalytics {
     /// empty until the platform's metrics have been fetched.
     #[schema(value_type = Object)]
     pub metrics: BTreeMap<String, i64>,
+    /// When the platform was last asked; `null` before the first time.
+    pub metrics_fetched_at: Option<DateTime<Utc>>,
+    /// Why the last attempt to read the metrics failed, if it did.
+    pub metrics_error: Option<String>,
+}
+
+struct MetricsView {
+    values: BTreeMap<String, i64>,
+    fetched_at: DateTime<Utc>,
+    last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -67,6 +77,15 @@ impl App {
         let posts = Posts(self.store.conn());
         let post = posts.get(caller.workspace_id, post_id).await?.ok_or(AppError::NotFound("post"))?;
         let targets = posts.targets_of(&[post_id]).await?;
+        let ids: Vec<Uuid> = targets.iter().map(|t| t.target.id).collect();
+        let engagement = Engagement(self.store.conn()).for_targets(&ids).await?;
+        let metrics_of = |id: Uuid| {
+            engagement.iter().find(|m| m.target_id == id).map(|m| MetricsView {
+                values: serde_json::from_value(m.metrics.clone()).unwrap_or_default(),
+                fetched_at: m.fetched_at,
+                last_error: m.last_error.clone(),
+            })
+        };
         Ok(PostAnalytics {
             post_id,
             status: post.status,
@@ -82,7 +101,9 @@ impl App {
                     platform_post_ids: serde_json::from_value(t.target.platform_post_ids).unwrap_or_default(),
                     published_at: t.target.published_at,
                     attempts: t.target.attempts,
-                    metrics: BTreeMap::new(),
+                    metrics: metrics_of(t.target.id).map(|m| m.values.clone()).unwrap_or_default(),
+                    metrics_fetched_at: metrics_of(t.target.id).map(|m| m.fetched_at),
+                    metrics_error: metrics_of(t.target.id).and_then(|m| m.last_error),
                 })
                 .collect(),
         })

@@ -113,7 +113,7 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("telegram", "Telegram", 4096, Utf16, 10, false, true).media(COMMON_MEDIA, 10 * MB, 50 * MB).caption(1024),
     rules("discord", "Discord", 2000, Characters, 10, false, true).media(COMMON_MEDIA, 10 * MB, 10 * MB),
     rules("slack", "Slack", 40_000, Characters, 0, false, true).media(&[], 0, 0),
-    rules("nostr", "Nostr", 10_000, Characters, 4, false, true),
+    rules("nostr", "Nostr", 10_000, Characters, 4, false, true).media(ANY_MEDIA, 50 * MB, 50 * MB),
     rules("lemmy", "Lemmy", 10_000, Characters, 1, false, true).media(IMAGES, 8 * MB, 0),
     rules("devto", "DEV", 100_000, Characters, 1, false, false).media(IMAGES, 8 * MB, 0),
     rules("wordpress", "WordPress", 100_000, Characters, 10, false, false),

@@ -96,17 +96,7 @@ impl Engine {
     }
 
     fn credentials(&self, delivery: &Delivery) -> Result<Value, ProviderError> {
-        let Some(sealed) = &delivery.integration.credentials else {
-            return Ok(Value::Null);
-        };
-        let unreadable = || {
-            ProviderError::new(
-                ErrorClass::Revoked,
-                "the stored credentials cannot be decrypted (was ENCRYPTION_KEY changed?); reconnect the account",
-            )
-        };
-        let plain = self.vault.decrypt(sealed, delivery.integration.id.as_bytes()).map_err(|_| unreadable())?;
-        serde_json::from_slice(&plain).map_err(|_| unreadable())
+        self.decrypt_credentials(&delivery.integration)
     }
 
     /// Refreshes expired credentials and stores the new ones encrypted.

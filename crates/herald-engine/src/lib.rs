@@ -8,6 +8,7 @@
 //! duplicates by idempotency key, and is otherwise marked UNCONFIRMED.
 
 mod deliver;
+mod engagement;
 mod media;
 mod outcome;
 mod sweeper;
@@ -41,6 +42,12 @@ pub struct EngineConfig {
     pub sweep_interval: Duration,
     /// How long shutdown waits for deliveries in flight.
     pub shutdown_grace: Duration,
+    /// How often a published post's engagement metrics are refreshed.
+    pub metrics_interval: Duration,
+    /// Posts older than this are no longer refreshed.
+    pub metrics_window: Duration,
+    /// Pause between two rounds of the metrics job.
+    pub metrics_poll: Duration,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +60,9 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_secs(5),
             sweep_interval: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
+            metrics_interval: Duration::from_secs(3600),
+            metrics_window: Duration::from_secs(30 * 24 * 3600),
+            metrics_poll: Duration::from_secs(60),
         }
     }
 }
@@ -81,7 +91,31 @@ impl Engine {
     /// Runs the singleton sweeps (expired leases, missed windows) until
     /// `shutdown` turns true. On PostgreSQL only one node sweeps at a time.
     pub async fn run_scheduler(&self, shutdown: watch::Receiver<bool>) {
-        sweeper::run(self.clone(), shutdown).await;
+        tokio::join!(sweeper::run(self.clone(), shutdown.clone()), engagement::run(self.clone(), shutdown));
+    }
+
+    /// One round of the engagement metrics job, for tests.
+    pub async fn refresh_metrics_once(&self) -> Result<usize, herald_store::StoreError> {
+        engagement::refresh(self).await
+    }
+
+    /// The decrypted credentials of an integration (sealed with its id as
+    /// associated data, so a row copied onto another id cannot be read).
+    pub(crate) fn decrypt_credentials(
+        &self,
+        integration: &herald_store::IntegrationRow,
+    ) -> Result<serde_json::Value, herald_providers::ProviderError> {
+        let Some(sealed) = &integration.credentials else {
+            return Ok(serde_json::Value::Null);
+        };
+        let unreadable = || {
+            herald_providers::ProviderError::new(
+                herald_providers::ErrorClass::Revoked,
+                "the stored credentials cannot be decrypted (was ENCRYPTION_KEY changed?); reconnect the account",
+            )
+        };
+        let plain = self.vault.decrypt(sealed, integration.id.as_bytes()).map_err(|_| unreadable())?;
+        serde_json::from_slice(&plain).map_err(|_| unreadable())
     }
 
     /// One sweep, for tests and for start-up.

@@ -5,7 +5,9 @@
 mod article;
 mod devto;
 mod http;
+mod lemmy;
 mod net;
+pub mod nostr;
 mod webhook;
 mod wordpress;
 
@@ -287,6 +289,10 @@ impl Registry {
         let client = HttpClient::new(settings);
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
         providers.insert("devto", Arc::new(devto::Devto::new(client.clone(), settings)));
+        let lemmy = lemmy::Lemmy::new(client.clone(), settings.allow_private_targets);
+        providers.insert(lemmy.id(), Arc::new(lemmy));
+        let nostr = nostr::Nostr::new(settings.allow_private_targets, settings.request_timeout);
+        providers.insert(nostr.id(), Arc::new(nostr));
         let webhook = webhook::Webhook::new(client.clone(), settings.allow_private_targets);
         providers.insert(webhook.id(), Arc::new(webhook));
         providers

@@ -92,6 +92,10 @@ pub struct Config {
     pub provider_timeout_seconds: u64,
     /// How long shutdown waits for deliveries in flight.
     pub shutdown_grace_seconds: u64,
+    /// How often engagement metrics of a published post are refreshed.
+    pub metrics_interval_seconds: u64,
+    /// Posts older than this many days no longer have their metrics refreshed.
+    pub metrics_window_days: u64,
     /// Where backups are written (default `<data dir>/backups`).
     pub backup_dir: Option<PathBuf>,
     /// Cron expression (UTC) for backups taken by the scheduler role; unset: none.
@@ -131,6 +135,8 @@ impl Default for Config {
             worker_concurrency: 16,
             provider_timeout_seconds: 15,
             shutdown_grace_seconds: 10,
+            metrics_interval_seconds: 3600,
+            metrics_window_days: 30,
             backup_dir: None,
             backup_schedule: None,
             backup_keep_days: 7,
@@ -259,6 +265,8 @@ impl Config {
             },
             concurrency: self.worker_concurrency,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
+            metrics_interval: Duration::from_secs(self.metrics_interval_seconds.max(60)),
+            metrics_window: Duration::from_secs(self.metrics_window_days * 24 * 3600),
             ..herald_engine::EngineConfig::default()
         }
     }

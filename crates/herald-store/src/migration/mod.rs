@@ -8,11 +8,12 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial;
+mod m20261126_000002_target_metrics;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_initial::Migration)]
+        vec![Box::new(m20261126_000001_initial::Migration), Box::new(m20261126_000002_target_metrics::Migration)]
     }
 }

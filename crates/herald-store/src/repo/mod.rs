@@ -2,6 +2,7 @@
 //! transaction: `Users(store.conn())`, `Posts(&txn)`.
 
 mod api_keys;
+mod engagement;
 mod events;
 mod integrations;
 mod media;
@@ -10,6 +11,7 @@ mod queue;
 mod users;
 
 pub use api_keys::{ApiKeys, NewApiKeyRow};
+pub use engagement::Engagement;
 pub use events::{Events, NewEvent};
 pub use integrations::Integrations;
 pub use media::Media;

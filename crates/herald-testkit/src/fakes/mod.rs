@@ -3,5 +3,7 @@
 //! status codes and error answers.
 
 pub mod devto;
+pub mod lemmy;
+pub mod nostr_relay;
 pub mod recording;
 pub mod wordpress;

@@ -10,4 +10,6 @@ mod integrations;
 mod media;
 mod posts;
 mod provider_devto;
+mod provider_lemmy;
+mod provider_nostr;
 mod provider_wordpress;

@@ -1,0 +1,581 @@
+//! `lemmy`: link/text posts in a community of a Lemmy instance (API v3),
+//! thread items as a comment chain under the post.
+//!
+//! Lemmy has no API tokens: a session JWT comes from logging in with the
+//! account's password. The password is stored (encrypted) alongside the JWT
+//! so that when the instance stops honouring the JWT (`not_logged_in`,
+//! expiry, a logout elsewhere) `refresh` can log in again without the user.
+//! Lemmy keeps no idempotency keys, so an interrupted delivery stays
+//! unconfirmed rather than risking a second post.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use herald_core::platform::{PlatformRules, rules_for};
+use reqwest::StatusCode;
+use serde_json::{Map, Value, json};
+
+use crate::http::{classify_status, excerpt, retry_after};
+use crate::net::TargetGuard;
+use crate::{ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem};
+
+/// Lemmy refuses longer post titles (`post_title_too_long`).
+pub const MAX_TITLE_CHARS: usize = 200;
+
+pub struct Lemmy {
+    client: HttpClient,
+    guard: TargetGuard,
+}
+
+impl Lemmy {
+    pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
+        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+    }
+}
+
+/// A community given as its number or its name (`name` or `name@instance`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CommunityRef {
+    Id(i64),
+    Name(String),
+}
+
+impl CommunityRef {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Number(n) => n.as_i64().filter(|id| *id > 0).map(Self::Id),
+            Value::String(s) => {
+                let s = s.trim().trim_start_matches('!');
+                match s.parse::<i64>() {
+                    Ok(id) if id > 0 => Some(Self::Id(id)),
+                    _ if !s.is_empty() && !s.contains(char::is_whitespace) => Some(Self::Name(s.to_string())),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn query(&self) -> (&'static str, String) {
+        match self {
+            Self::Id(id) => ("id", id.to_string()),
+            Self::Name(name) => ("name", name.clone()),
+        }
+    }
+}
+
+struct Credentials {
+    base: url::Url,
+    username: String,
+    password: String,
+    community: CommunityRef,
+    jwt: Option<String>,
+}
+
+impl Credentials {
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.base.as_str().trim_end_matches('/'))
+    }
+
+    fn to_value(&self, community_id: i64, jwt: &str) -> Value {
+        json!({
+            "instanceUrl": self.base.as_str().trim_end_matches('/'),
+            "username": self.username,
+            "password": self.password,
+            "communityId": community_id,
+            "jwt": jwt,
+        })
+    }
+}
+
+fn credentials(value: &Value, guard: &TargetGuard) -> Result<Credentials, ProviderError> {
+    let shape = || {
+        ProviderError::invalid(
+            "lemmy credentials need `instanceUrl`, `username`, `password` and `communityId` (a number or a community name)",
+        )
+    };
+    let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let (Some(instance), Some(username), Some(password)) = (text("instanceUrl"), text("username"), text("password"))
+    else {
+        return Err(shape());
+    };
+    let community = value.get("communityId").and_then(CommunityRef::from_value).ok_or_else(shape)?;
+    let mut base = guard.check_url(instance).map_err(ProviderError::invalid)?;
+    base.set_query(None);
+    base.set_fragment(None);
+    Ok(Credentials {
+        base,
+        username: username.to_string(),
+        // Passwords may legitimately start or end with spaces.
+        password: value.get("password").and_then(Value::as_str).unwrap_or(password).to_string(),
+        community,
+        jwt: text("jwt").map(str::to_string),
+    })
+}
+
+/// Maps a Lemmy error answer (`{"error": "<name>"}`, mostly with 400) to a
+/// class: the error name says more than the status.
+pub fn classify(status: StatusCode, error: &str, after: Option<std::time::Duration>) -> ErrorClass {
+    match error {
+        "rate_limit_error" => ErrorClass::Retryable { after },
+        "not_logged_in" => ErrorClass::AuthExpired,
+        "incorrect_login" | "site_ban" | "banned" | "deleted" | "person_is_banned_from_site" | "email_not_verified" => {
+            ErrorClass::Revoked
+        }
+        "couldnt_find_community"
+        | "not_found"
+        | "invalid_community"
+        | "banned_from_community"
+        | "person_is_banned_from_community"
+        | "only_mods_can_post_in_community"
+        | "locked"
+        | "post_is_locked"
+        | "language_not_allowed"
+        | "invalid_post_title"
+        | "post_title_too_long"
+        | "invalid_body_field"
+        | "invalid_url"
+        | "blocked_url"
+        | "invalid_url_scheme"
+        | "url_length_overflow"
+        | "slurs"
+        | "max_comment_depth_reached"
+        | "couldnt_find_post"
+        | "couldnt_find_comment"
+        | "cannot_create_post_or_comment_in_deleted_or_removed_community" => ErrorClass::Invalid,
+        _ => classify_status(status, after),
+    }
+}
+
+/// A readable error from a failed answer; never includes credentials.
+async fn failure(response: reqwest::Response) -> ProviderError {
+    let status = response.status();
+    let after = retry_after(response.headers(), Utc::now());
+    let text = response.text().await.unwrap_or_default();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let Some(error) = body["error"].as_str() else {
+        return ProviderError::new(
+            classify_status(status, after),
+            format!("Lemmy answered {status}: {}", excerpt(&text)),
+        );
+    };
+    let detail = body["message"].as_str().map(|m| format!(" ({})", excerpt(m))).unwrap_or_default();
+    let message = match error {
+        "not_logged_in" => "Lemmy no longer accepts the session (not_logged_in)".to_string(),
+        "incorrect_login" => {
+            "Lemmy refused the username or password (incorrect_login); reconnect the account".to_string()
+        }
+        "rate_limit_error" => "Lemmy's rate limit was reached (rate_limit_error)".to_string(),
+        _ => format!("Lemmy answered {status}: {error}{detail}"),
+    };
+    ProviderError::new(classify(status, error, after), message)
+}
+
+impl Lemmy {
+    async fn send_json(&self, request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
+        let response = self.client.send(request).await?;
+        if !response.status().is_success() {
+            return Err(failure(response).await);
+        }
+        response.json::<Value>().await.map_err(|_| {
+            ProviderError::new(ErrorClass::Unknown, "Lemmy answered with something that is not the expected JSON")
+        })
+    }
+
+    /// `POST /api/v3/user/login` → a session JWT.
+    async fn login(&self, creds: &Credentials) -> Result<String, ProviderError> {
+        let body = json!({ "username_or_email": creds.username, "password": creds.password });
+        let request = self.client.inner().post(creds.endpoint("/api/v3/user/login")).json(&body);
+        let answer = match self.send_json(request).await {
+            Ok(answer) => answer,
+            Err(error) if error.message.contains("missing_totp_token") => {
+                return Err(ProviderError::new(
+                    ErrorClass::Revoked,
+                    "this Lemmy account uses two-factor authentication, which Herald cannot answer when it logs in \
+                     again later; use an account (e.g. a bot account) without 2FA (missing_totp_token)",
+                ));
+            }
+            Err(error) => return Err(error),
+        };
+        match answer["jwt"].as_str().filter(|jwt| !jwt.is_empty()) {
+            Some(jwt) => Ok(jwt.to_string()),
+            None if answer["verify_email_sent"] == true => Err(ProviderError::new(
+                ErrorClass::Revoked,
+                "Lemmy gave no session: the account's email address is not verified yet",
+            )),
+            None => Err(ProviderError::new(
+                ErrorClass::Revoked,
+                "Lemmy gave no session: the account may still await approval by the instance's admins",
+            )),
+        }
+    }
+
+    /// `GET /api/v3/community?id=` (or `?name=`) → (id, name).
+    async fn community(
+        &self,
+        creds: &Credentials,
+        jwt: &str,
+        community: &CommunityRef,
+    ) -> Result<(i64, String), ProviderError> {
+        let (key, value) = community.query();
+        let mut url = url::Url::parse(&creds.endpoint("/api/v3/community"))
+            .map_err(|_| ProviderError::invalid("the instance URL cannot take an API path"))?;
+        url.query_pairs_mut().append_pair(key, &value);
+        let request = self.client.inner().get(url).bearer_auth(jwt);
+        let answer = self.send_json(request).await.map_err(|mut error| {
+            if error.class == ErrorClass::Invalid || error.message.contains("not_found") {
+                error.message = format!("the community was not found on this instance: {}", error.message);
+                error.class = ErrorClass::Invalid;
+            }
+            error
+        })?;
+        let found = &answer["community_view"]["community"];
+        let id = found["id"].as_i64().ok_or_else(|| ProviderError::invalid("Lemmy did not describe the community"))?;
+        Ok((id, found["name"].as_str().unwrap_or_default().to_string()))
+    }
+
+    async fn create(&self, creds: &Credentials, jwt: &str, path: &str, body: &Value) -> Result<Value, ProviderError> {
+        self.send_json(self.client.inner().post(creds.endpoint(path)).bearer_auth(jwt).json(body)).await
+    }
+}
+
+/// The post's title: `settings.title`, else the first line of the text.
+/// The second value is whether the whole first line made it into the title.
+pub fn title_for(content: &str, settings: &Value) -> (String, bool) {
+    if let Some(title) = settings["title"].as_str().map(str::trim).filter(|t| !t.is_empty()) {
+        return (truncate(title), false);
+    }
+    let first = content.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("");
+    if first.is_empty() {
+        return ("Untitled".into(), false);
+    }
+    let title = truncate(first);
+    let whole = title == first;
+    (title, whole)
+}
+
+fn truncate(text: &str) -> String {
+    if text.chars().count() <= MAX_TITLE_CHARS {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(MAX_TITLE_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// `POST /api/v3/post` body. The text becomes the body; when the title was
+/// taken whole from the first line, the body is the rest (not repeated).
+pub fn post_body(request: &PublishRequest, community_id: i64) -> Value {
+    let settings = &request.settings;
+    let (name, whole_first_line) = title_for(&request.content, settings);
+    let body = if whole_first_line {
+        let trimmed = request.content.trim_start();
+        trimmed.split_once('\n').map(|(_, rest)| rest.trim().to_string()).unwrap_or_default()
+    } else {
+        request.content.trim().to_string()
+    };
+    let link = settings["url"].as_str().map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
+    let mut media = request.media_urls.iter().cloned();
+    let url = link.or_else(|| media.next());
+    let mut body = body;
+    // Media past the one the post links to go into the body as images.
+    for extra in media {
+        body.push_str(&format!("\n\n![]({extra})"));
+    }
+    let mut post = Map::new();
+    post.insert("name".into(), json!(name));
+    post.insert("community_id".into(), json!(community_id));
+    let body = body.trim().to_string();
+    if !body.is_empty() {
+        post.insert("body".into(), json!(body));
+    }
+    if let Some(url) = url {
+        post.insert("url".into(), json!(url));
+    }
+    if let Some(nsfw) = settings["nsfw"].as_bool() {
+        post.insert("nsfw".into(), json!(nsfw));
+    }
+    if let Some(language) = settings["languageId"].as_i64() {
+        post.insert("language_id".into(), json!(language));
+    }
+    Value::Object(post)
+}
+
+/// `POST /api/v3/comment` body: replies to the post, or to the previous comment.
+pub fn comment_body(request: &PublishRequest) -> Result<Value, ProviderError> {
+    let number = |item: &PublishedItem| {
+        item.id.parse::<i64>().map_err(|_| ProviderError::invalid(format!("`{}` is not a Lemmy id", item.id)))
+    };
+    let root = request.root.as_ref().ok_or_else(|| ProviderError::invalid("a reply without the post it belongs to"))?;
+    let mut content = request.content.trim().to_string();
+    for url in &request.media_urls {
+        content.push_str(&format!("\n\n![]({url})"));
+    }
+    let mut comment = json!({ "content": content.trim(), "post_id": number(root)? });
+    if let Some(parent) = request.reply_to.as_ref().filter(|parent| request.item_index > 1 && parent.id != root.id) {
+        comment["parent_id"] = json!(number(parent)?);
+    }
+    if let Some(language) = request.settings["languageId"].as_i64() {
+        comment["language_id"] = json!(language);
+    }
+    Ok(comment)
+}
+
+#[async_trait]
+impl Provider for Lemmy {
+    fn id(&self) -> &'static str {
+        "lemmy"
+    }
+
+    fn rules(&self) -> &'static PlatformRules {
+        rules_for("lemmy").unwrap_or(&herald_core::platform::PLATFORMS[0])
+    }
+
+    fn credentials_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "required": ["instanceUrl", "username", "password", "communityId"],
+            "properties": {
+                "instanceUrl": { "type": "string", "format": "uri", "title": "Instance URL", "description": "e.g. https://lemmy.world" },
+                "username": { "type": "string", "title": "Username or email" },
+                "password": { "type": "string", "title": "Password", "writeOnly": true,
+                    "description": "Kept encrypted: Lemmy has no API tokens, so Herald logs in again when its session ends. Accounts with two-factor authentication are not supported." },
+                "communityId": { "title": "Community", "description": "The community's number, or its name (e.g. `technology` or `technology@lemmy.world`).",
+                    "oneOf": [{ "type": "integer", "minimum": 1 }, { "type": "string", "minLength": 1 }] }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn settings_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "title": { "type": "string", "maxLength": MAX_TITLE_CHARS, "description": "Post title; defaults to the first line of the text." },
+                "communityId": { "description": "Post to this community instead (number or name).",
+                    "oneOf": [{ "type": "integer", "minimum": 1 }, { "type": "string", "minLength": 1 }] },
+                "url": { "type": "string", "format": "uri", "description": "Link of a link post; defaults to the first media URL." },
+                "nsfw": { "type": "boolean" },
+                "languageId": { "type": "integer", "minimum": 0, "description": "Lemmy language id." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn check_settings(&self, settings: &Value) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let Some(object) = settings.as_object() else {
+            return vec![(String::new(), "settings must be an object".into())];
+        };
+        for (key, value) in object {
+            let problem = match key.as_str() {
+                "title" => match value.as_str() {
+                    Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
+                        Some(format!("at most {MAX_TITLE_CHARS} characters"))
+                    }
+                    Some(_) => None,
+                    None => Some("must be a string".into()),
+                },
+                "communityId" => {
+                    CommunityRef::from_value(value).is_none().then(|| "must be a community number or name".into())
+                }
+                "url" => match value.as_str().map(|u| url::Url::parse(u.trim())) {
+                    Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => None,
+                    _ => Some("must be an http or https URL".into()),
+                },
+                "nsfw" => (!value.is_boolean()).then(|| "must be true or false".into()),
+                "languageId" => (value.as_i64().is_none_or(|id| id < 0)).then(|| "must be a language number".into()),
+                _ => Some("is not a Lemmy setting".into()),
+            };
+            if let Some(problem) = problem {
+                problems.push((key.clone(), problem));
+            }
+        }
+        problems
+    }
+
+    fn wants_media_bytes(&self) -> bool {
+        false
+    }
+
+    async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
+        let creds = credentials(value, &self.guard)?;
+        let jwt = self.login(&creds).await.map_err(|mut error| {
+            if error.message.contains("incorrect_login") {
+                error.message = "Lemmy refused the username or password".into();
+            }
+            error
+        })?;
+        let site = self.send_json(self.client.inner().get(creds.endpoint("/api/v3/site")).bearer_auth(&jwt)).await?;
+        let person = &site["my_user"]["local_user_view"]["person"];
+        let (Some(person_id), Some(name)) = (person["id"].as_i64(), person["name"].as_str()) else {
+            return Err(ProviderError::invalid("Lemmy did not tell who is logged in (no my_user in /api/v3/site)"));
+        };
+        let (community_id, community_name) = self.community(&creds, &jwt, &creds.community).await?;
+        let host = creds.base.host_str().unwrap_or_default().to_string();
+        let shown = person["display_name"].as_str().filter(|d| !d.trim().is_empty()).unwrap_or(name);
+        Ok(ConnectedAccount {
+            // The community is part of the integration: the same person
+            // posting to two communities is two integrations.
+            account_id: format!("{person_id}@{host}/c/{community_id}"),
+            username: format!("{name}@{host}"),
+            display_name: format!("{shown} in !{community_name}"),
+            avatar_url: person["avatar"].as_str().map(str::to_string),
+            credentials: creds.to_value(community_id, &jwt),
+            token_expires_at: None,
+            scopes: Vec::new(),
+        })
+    }
+
+    async fn refresh(&self, value: &Value) -> Result<Value, ProviderError> {
+        let creds = credentials(value, &self.guard)?;
+        let jwt = self.login(&creds).await?;
+        let mut fresh = value.clone();
+        fresh["jwt"] = json!(jwt);
+        Ok(fresh)
+    }
+
+    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+        let creds = credentials(&request.credentials, &self.guard)?;
+        // A missing session is an expired one: refreshing logs in.
+        let jwt = creds.jwt.clone().ok_or_else(|| ProviderError::new(ErrorClass::AuthExpired, "no Lemmy session"))?;
+        if request.item_index == 0 {
+            let community_id = match request.settings.get("communityId").and_then(CommunityRef::from_value) {
+                Some(CommunityRef::Id(id)) => id,
+                Some(named) => self.community(&creds, &jwt, &named).await?.0,
+                None => match &creds.community {
+                    CommunityRef::Id(id) => *id,
+                    named => self.community(&creds, &jwt, named).await?.0,
+                },
+            };
+            let answer = self.create(&creds, &jwt, "/api/v3/post", &post_body(request, community_id)).await?;
+            let post = &answer["post_view"]["post"];
+            let id = post["id"]
+                .as_i64()
+                .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Lemmy returned no post id"))?;
+            Ok(PublishedItem { id: id.to_string(), url: post["ap_id"].as_str().map(str::to_string) })
+        } else {
+            let answer = self.create(&creds, &jwt, "/api/v3/comment", &comment_body(request)?).await?;
+            let comment = &answer["comment_view"]["comment"];
+            let id = comment["id"]
+                .as_i64()
+                .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Lemmy returned no comment id"))?;
+            Ok(PublishedItem { id: id.to_string(), url: comment["ap_id"].as_str().map(str::to_string) })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn request(index: usize, content: &str, settings: Value) -> PublishRequest {
+        PublishRequest {
+            target_id: Uuid::now_v7(),
+            post_id: Uuid::now_v7(),
+            integration_id: Uuid::now_v7(),
+            integration_name: "l".into(),
+            credentials: json!({}),
+            settings,
+            item_index: index,
+            item_count: 3,
+            content: content.into(),
+            media_urls: Vec::new(),
+            media: Vec::new(),
+            tags: Vec::new(),
+            scheduled_for: None,
+            root: None,
+            reply_to: None,
+            idempotency_key: String::new(),
+        }
+    }
+
+    #[test]
+    fn titles_come_from_settings_or_the_first_line() {
+        assert_eq!(title_for("\n  Hello world \nmore", &json!({})), ("Hello world".to_string(), true));
+        assert_eq!(title_for("text", &json!({"title": " Mine "})), ("Mine".to_string(), false));
+        let long = "x".repeat(250);
+        let (title, whole) = title_for(&long, &json!({}));
+        assert_eq!(title.chars().count(), MAX_TITLE_CHARS);
+        assert!(title.ends_with('…') && !whole);
+        assert_eq!(title_for("", &json!({})).0, "Untitled");
+    }
+
+    #[test]
+    fn post_bodies_follow_the_api() {
+        let req = request(0, "Headline\n\nThe story.", json!({}));
+        assert_eq!(post_body(&req, 7), json!({"name": "Headline", "community_id": 7, "body": "The story."}));
+        let mut req = request(
+            0,
+            "Just one line",
+            json!({"title": "T", "url": "https://a.example", "nsfw": true, "languageId": 37}),
+        );
+        req.media_urls = vec!["https://cdn.example/1.png".into()];
+        assert_eq!(
+            post_body(&req, 7),
+            json!({"name": "T", "community_id": 7, "body": "Just one line\n\n![](https://cdn.example/1.png)", "url": "https://a.example", "nsfw": true, "language_id": 37})
+        );
+        let mut req = request(0, "Photo", json!({}));
+        req.media_urls = vec!["https://cdn.example/1.png".into()];
+        assert_eq!(post_body(&req, 2), json!({"name": "Photo", "community_id": 2, "url": "https://cdn.example/1.png"}));
+    }
+
+    #[test]
+    fn comments_chain_under_the_post() {
+        let mut first = request(1, "reply one", json!({}));
+        first.root = Some(PublishedItem { id: "10".into(), url: None });
+        first.reply_to = first.root.clone();
+        assert_eq!(comment_body(&first).unwrap(), json!({"content": "reply one", "post_id": 10}));
+        let mut second = request(2, "reply two", json!({}));
+        second.root = first.root.clone();
+        second.reply_to = Some(PublishedItem { id: "55".into(), url: None });
+        assert_eq!(comment_body(&second).unwrap(), json!({"content": "reply two", "post_id": 10, "parent_id": 55}));
+        second.root = Some(PublishedItem { id: "abc".into(), url: None });
+        assert_eq!(comment_body(&second).unwrap_err().class, ErrorClass::Invalid);
+    }
+
+    #[test]
+    fn errors_are_classified_by_name() {
+        let bad = StatusCode::BAD_REQUEST;
+        let after = Some(std::time::Duration::from_secs(3));
+        assert_eq!(classify(bad, "rate_limit_error", after), ErrorClass::Retryable { after });
+        assert_eq!(
+            classify(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", None),
+            ErrorClass::Retryable { after: None }
+        );
+        assert_eq!(classify(bad, "not_logged_in", None), ErrorClass::AuthExpired);
+        assert_eq!(classify(StatusCode::UNAUTHORIZED, "incorrect_login", None), ErrorClass::Revoked);
+        assert_eq!(classify(bad, "couldnt_find_community", None), ErrorClass::Invalid);
+        assert_eq!(classify(StatusCode::NOT_FOUND, "not_found", None), ErrorClass::Invalid);
+        assert_eq!(classify(StatusCode::BAD_GATEWAY, "unknown", None), ErrorClass::Retryable { after: None });
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let lemmy = Lemmy::new(HttpClient::new(&crate::ProviderSettings::default()), false);
+        assert!(
+            lemmy
+                .check_settings(
+                    &json!({"title": "t", "communityId": "rust", "url": "https://x.example", "nsfw": false})
+                )
+                .is_empty()
+        );
+        let problems = lemmy.check_settings(
+            &json!({"title": "x".repeat(201), "communityId": 0, "url": "ftp://x", "nsfw": "yes", "flair": 1}),
+        );
+        let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
+        assert_eq!(fields, ["communityId", "flair", "nsfw", "title", "url"]);
+    }
+
+    #[tokio::test]
+    async fn credentials_are_checked_before_any_request() {
+        let lemmy = Lemmy::new(HttpClient::new(&crate::ProviderSettings::default()), false);
+        let missing = lemmy.connect(&json!({"instanceUrl": "https://lemmy.example", "username": "u"})).await;
+        assert!(missing.unwrap_err().message.contains("communityId"));
+        let private = lemmy
+            .connect(&json!({"instanceUrl": "http://127.0.0.1:1", "username": "u", "password": "p", "communityId": 1}))
+            .await;
+        assert!(private.unwrap_err().message.contains("HERALD_ALLOW_PRIVATE_TARGETS"));
+    }
+}
