@@ -38,6 +38,13 @@ impl HttpClient {
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
         request.send().await.map_err(|error| transport_error(&error))
     }
+
+    /// Like [`HttpClient::send`], for URLs that are themselves secrets (a bot
+    /// token in the path, a webhook URL): reqwest puts the URL in its error
+    /// messages, and those end up in logs and in the post's stored error.
+    pub async fn send_secret_url(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
+        request.send().await.map_err(|error| transport_error(&error.without_url()))
+    }
 }
 
 fn transport_error(error: &reqwest::Error) -> ProviderError {

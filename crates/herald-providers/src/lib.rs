@@ -4,10 +4,13 @@
 
 mod article;
 mod devto;
+mod discord;
 mod http;
 mod lemmy;
 mod net;
 pub mod nostr;
+mod slack;
+mod telegram;
 mod webhook;
 mod wordpress;
 
@@ -288,15 +291,15 @@ impl Registry {
     pub fn new(settings: &ProviderSettings) -> Self {
         let client = HttpClient::new(settings);
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
+        let private = settings.allow_private_targets;
         providers.insert("devto", Arc::new(devto::Devto::new(client.clone(), settings)));
-        let lemmy = lemmy::Lemmy::new(client.clone(), settings.allow_private_targets);
-        providers.insert(lemmy.id(), Arc::new(lemmy));
-        let nostr = nostr::Nostr::new(settings.allow_private_targets, settings.request_timeout);
-        providers.insert(nostr.id(), Arc::new(nostr));
-        let webhook = webhook::Webhook::new(client.clone(), settings.allow_private_targets);
-        providers.insert(webhook.id(), Arc::new(webhook));
-        providers
-            .insert("wordpress", Arc::new(wordpress::Wordpress::new(client.clone(), settings.allow_private_targets)));
+        providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
+        providers.insert("lemmy", Arc::new(lemmy::Lemmy::new(client.clone(), private)));
+        providers.insert("nostr", Arc::new(nostr::Nostr::new(private, settings.request_timeout)));
+        providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));
+        providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));
+        providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));
+        providers.insert("wordpress", Arc::new(wordpress::Wordpress::new(client.clone(), private)));
         Self { providers }
     }
 

@@ -270,3 +270,34 @@ macro_rules! db_test {
         }
     };
 }
+
+/// Like [`db_test!`], for tests that need a fake platform started before the
+/// app (its address goes into the app's options):
+///
+/// ```text
+/// fake_test!(async fn publishes(app, fake = TelegramFake::start(TOKEN).await, options_for(&fake)) { ... });
+/// ```
+#[macro_export]
+macro_rules! fake_test {
+    (async fn $name:ident($app:ident, $fake:ident = $start:expr, $options:expr) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $fake = $start;
+                #[allow(unused_variables)]
+                let $app = $crate::spawn_app_with($crate::Backend::Sqlite, $options).await.expect("SQLite app");
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let $fake = $start;
+                let Some($app) = $crate::spawn_app_with($crate::Backend::Postgres, $options).await else { return };
+                $body
+            }
+        }
+    };
+}

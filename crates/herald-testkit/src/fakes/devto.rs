@@ -20,7 +20,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use super::recording::{RecordedRequest, Script, Scripted, json_response, serve};
+use super::json_api::{RecordedRequest, Script, Scripted, json_response, serve};
 
 pub const USER_ID: u64 = 1234;
 pub const USERNAME: &str = "ada_dev";

@@ -1,9 +1,16 @@
-//! Fake platform servers for end-to-end tests, each written from the
-//! platform's documentation: same paths, methods, auth headers, bodies,
-//! status codes and error answers.
+//! Fake platform servers, written from each platform's API documentation:
+//! same paths, methods, auth, request bodies, status codes and error bodies.
+//! Each records every request so a test can assert on what Herald sent, and
+//! takes scripted answers (errors, rate limits) for the next requests.
 
 pub mod devto;
+pub mod discord;
+pub mod json_api;
 pub mod lemmy;
 pub mod nostr_relay;
-pub mod recording;
+mod recording;
+pub mod slack;
+pub mod telegram;
 pub mod wordpress;
+
+pub use recording::{FormPart, Recorded, Scripted};

@@ -24,7 +24,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use super::recording::{RecordedRequest, Script, Scripted, json_response, serve};
+use super::json_api::{RecordedRequest, Script, Scripted, json_response, serve};
 
 pub const USER_ID: u64 = 7;
 

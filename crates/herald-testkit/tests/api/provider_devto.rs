@@ -48,7 +48,7 @@ async fn connect(account: &herald_testkit::Account) -> Uuid {
 }
 
 /// Requests Herald made to create articles.
-fn article_requests(fake: &DevtoFake) -> Vec<herald_testkit::fakes::recording::RecordedRequest> {
+fn article_requests(fake: &DevtoFake) -> Vec<herald_testkit::fakes::json_api::RecordedRequest> {
     fake.requests().into_iter().filter(|r| r.method == "POST" && r.path == "/api/articles").collect()
 }
 

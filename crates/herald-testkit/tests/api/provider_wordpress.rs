@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use herald_providers::{Attachment, ProviderSettings, PublishRequest, Registry};
 use herald_store::repo::Integrations;
-use herald_testkit::fakes::recording::RecordedRequest;
+use herald_testkit::fakes::json_api::RecordedRequest;
 use herald_testkit::fakes::wordpress::WordpressFake;
 use herald_testkit::{Account, TestApp, TestOptions, db_test, id_of};
 use serde_json::{Value, json};

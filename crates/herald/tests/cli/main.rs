@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 mod delivery;
 mod mcp;
 mod ops;
+mod secrets;
 
 const BIN: &str = env!("CARGO_BIN_EXE_herald");
 

@@ -1,0 +1,501 @@
+//! `discord`: posts through a channel webhook
+//! (<https://discord.com/developers/docs/resources/webhook#execute-webhook>).
+//!
+//! The webhook URL is the credential (its last segment is a token), so
+//! requests go through [`HttpClient::send_secret_url`] and the URL never
+//! appears in an error. Any host serving Discord's webhook path
+//! (`/api[/vN]/webhooks/<id>/<token>`) is accepted — Discord-compatible
+//! servers and proxies — behind the SSRF guard; Discord's own hosts must be
+//! reached over https.
+//!
+//! Threads: a webhook cannot reply to a message. With the `threadId` setting
+//! every item goes into that thread; with `threadName` (forum and media
+//! channels) the first item opens a new post of that name and the rest go
+//! into it (a forum post's thread id is its first message's id); otherwise
+//! thread items follow as separate messages in the channel, in order.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use herald_core::platform::{PlatformRules, rules_for};
+use reqwest::multipart::{Form, Part};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::http::{excerpt, retry_after};
+use crate::net::TargetGuard;
+use crate::{
+    ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem, RateBudget,
+};
+
+const DISCORD_HOSTS: &[&str] = &[
+    "discord.com",
+    "discordapp.com",
+    "ptb.discord.com",
+    "canary.discord.com",
+    "ptb.discordapp.com",
+    "canary.discordapp.com",
+];
+/// `SUPPRESS_EMBEDS` (1 << 2): no link previews.
+const FLAG_SUPPRESS_EMBEDS: u64 = 1 << 2;
+/// `SUPPRESS_NOTIFICATIONS` (1 << 12): a silent message.
+const FLAG_SUPPRESS_NOTIFICATIONS: u64 = 1 << 12;
+
+pub struct Discord {
+    client: HttpClient,
+    guard: TargetGuard,
+}
+
+impl Discord {
+    pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
+        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+    }
+}
+
+/// A checked webhook URL and its webhook id. No `Debug`: the URL is a secret.
+struct Hook {
+    url: url::Url,
+    id: String,
+}
+
+fn parse_hook(raw: &str, guard: &TargetGuard) -> Result<Hook, ProviderError> {
+    let shape = "`webhookUrl` must be a Discord webhook URL like https://discord.com/api/webhooks/<id>/<token> \
+                 (channel settings → Integrations → Webhooks → Copy Webhook URL)";
+    let mut url = guard.check_url(raw.trim()).map_err(|e| ProviderError::invalid(e.replace(raw.trim(), "the URL")))?;
+    // A pasted `?wait=…`/`?thread_id=…` would fight the parameters Herald sets.
+    url.set_query(None);
+    url.set_fragment(None);
+    let segments: Vec<String> =
+        url.path_segments().map(|s| s.filter(|p| !p.is_empty()).map(str::to_string).collect()).unwrap_or_default();
+    let (id, token) = match segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["api", "webhooks", id, token] => (id.to_string(), token.to_string()),
+        ["api", version, "webhooks", id, token] if version.starts_with('v') => (id.to_string(), token.to_string()),
+        _ => return Err(ProviderError::invalid(shape)),
+    };
+    let token_ok = !token.is_empty() && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) || !token_ok {
+        return Err(ProviderError::invalid(shape));
+    }
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    if DISCORD_HOSTS.contains(&host.as_str()) && url.scheme() != "https" {
+        return Err(ProviderError::invalid("Discord webhook URLs must use https"));
+    }
+    Ok(Hook { url, id })
+}
+
+fn hook_of(credentials: &Value, guard: &TargetGuard) -> Result<Hook, ProviderError> {
+    let raw = credentials["webhookUrl"].as_str().unwrap_or_default();
+    if raw.is_empty() {
+        return Err(ProviderError::invalid("`webhookUrl` is required"));
+    }
+    parse_hook(raw, guard)
+}
+
+/// Per-post settings (`overrides.<id>.settings`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Settings {
+    username: Option<String>,
+    avatar_url: Option<String>,
+    thread_id: Option<String>,
+    thread_name: Option<String>,
+    suppress_embeds: bool,
+    suppress_notifications: bool,
+    mention_everyone: bool,
+}
+
+impl Settings {
+    fn from(value: &Value) -> Self {
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+}
+
+/// The JSON body (or `payload_json`) of one execute-webhook call.
+fn payload(request: &PublishRequest, settings: &Settings) -> Value {
+    // Users and roles written in the post are pinged; @everyone/@here only when asked.
+    let parse =
+        if settings.mention_everyone { json!(["users", "roles", "everyone"]) } else { json!(["users", "roles"]) };
+    let mut body = json!({ "content": request.content, "allowed_mentions": { "parse": parse } });
+    if let Some(name) = settings.username.as_deref().filter(|n| !n.trim().is_empty()) {
+        body["username"] = json!(name.trim());
+    }
+    if let Some(avatar) = settings.avatar_url.as_deref().filter(|a| !a.trim().is_empty()) {
+        body["avatar_url"] = json!(avatar.trim());
+    }
+    let flags = if settings.suppress_embeds { FLAG_SUPPRESS_EMBEDS } else { 0 }
+        | if settings.suppress_notifications { FLAG_SUPPRESS_NOTIFICATIONS } else { 0 };
+    if flags != 0 {
+        body["flags"] = json!(flags);
+    }
+    if settings.thread_id.is_none()
+        && request.item_index == 0
+        && let Some(name) = settings.thread_name.as_deref().filter(|n| !n.trim().is_empty())
+    {
+        body["thread_name"] = json!(name.trim());
+    }
+    if !request.media.is_empty() {
+        let attachments: Vec<Value> = request
+            .media
+            .iter()
+            .enumerate()
+            .map(|(index, file)| {
+                let mut attachment = json!({ "id": index, "filename": file.file_name(index) });
+                if let Some(alt) = file.alt_text.as_deref().filter(|a| !a.is_empty()) {
+                    attachment["description"] = json!(alt);
+                }
+                attachment
+            })
+            .collect();
+        body["attachments"] = Value::Array(attachments);
+    }
+    body
+}
+
+/// The thread an item goes to, if any.
+fn thread_of(request: &PublishRequest, settings: &Settings) -> Option<String> {
+    if let Some(id) = settings.thread_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+        return Some(id.to_string());
+    }
+    let opened_by_first = settings.thread_name.as_deref().is_some_and(|n| !n.trim().is_empty());
+    if opened_by_first && request.item_index > 0 {
+        return request.root.as_ref().map(|root| root.id.clone());
+    }
+    None
+}
+
+/// Discord's error body: `{code, message, errors}` or, when limited, `{message, retry_after, global}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ErrorBody {
+    code: Option<u64>,
+    message: Option<String>,
+    errors: Option<Value>,
+    retry_after: Option<f64>,
+}
+
+/// `content: Must be 2000 or fewer in length.` from the nested `errors` object.
+fn field_errors(errors: &Value, path: &str, out: &mut Vec<String>) {
+    let Some(object) = errors.as_object() else { return };
+    for (key, value) in object {
+        if key == "_errors" {
+            for error in value.as_array().into_iter().flatten() {
+                let message = error["message"].as_str().unwrap_or("invalid");
+                out.push(if path.is_empty() { message.to_string() } else { format!("{path}: {message}") });
+            }
+        } else {
+            let nested = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            field_errors(value, &nested, out);
+        }
+    }
+}
+
+fn classify(status: u16, header_wait: Option<std::time::Duration>, text: &str) -> ProviderError {
+    let body: ErrorBody = serde_json::from_str(text).unwrap_or_default();
+    let mut message = body.message.clone().unwrap_or_else(|| format!("HTTP {status} {}", excerpt(text)));
+    if let Some(errors) = &body.errors {
+        let mut fields = Vec::new();
+        field_errors(errors, "", &mut fields);
+        if !fields.is_empty() {
+            message = format!("{message} ({})", fields.join("; "));
+        }
+    }
+    let message = format!("Discord: {}", message.trim());
+    // 10015 Unknown Webhook, 50027 Invalid Webhook Token.
+    let gone = matches!(body.code, Some(10015 | 50027)) || status == 401 || status == 404;
+    match status {
+        429 => {
+            let from_body = body.retry_after.map(|s| std::time::Duration::from_secs_f64(s.max(0.0).ceil()));
+            ProviderError::new(ErrorClass::Retryable { after: header_wait.max(from_body) }, message)
+        }
+        _ if gone => ProviderError::new(
+            ErrorClass::Revoked,
+            format!("{message} — the webhook was deleted or its URL changed; create a new one and reconnect"),
+        ),
+        403 => ProviderError::new(ErrorClass::Revoked, message),
+        400..=499 => ProviderError::invalid(message),
+        500..=599 => ProviderError::new(ErrorClass::Retryable { after: header_wait }, message),
+        _ => ProviderError::new(ErrorClass::Unknown, message),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SentMessage {
+    id: String,
+    channel_id: String,
+}
+
+#[async_trait]
+impl Provider for Discord {
+    fn id(&self) -> &'static str {
+        "discord"
+    }
+
+    fn rules(&self) -> &'static PlatformRules {
+        rules_for("discord").unwrap_or(&herald_core::platform::PLATFORMS[0])
+    }
+
+    /// Discord allows a webhook about 30 messages a minute.
+    fn rate_budget(&self) -> Option<RateBudget> {
+        Some(RateBudget { max: 30, window: std::time::Duration::from_secs(60) })
+    }
+
+    fn credentials_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "required": ["webhookUrl"],
+            "properties": {
+                "webhookUrl": { "type": "string", "format": "uri", "title": "Webhook URL", "writeOnly": true,
+                    "description": "Channel settings → Integrations → Webhooks → Copy Webhook URL (https://discord.com/api/webhooks/…)." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn settings_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "username": { "type": "string", "minLength": 1, "maxLength": 80, "description": "Name shown instead of the webhook's." },
+                "avatarUrl": { "type": "string", "format": "uri", "description": "Avatar shown instead of the webhook's." },
+                "threadId": { "type": "string", "pattern": "^[0-9]+$", "description": "Post every item into this existing thread." },
+                "threadName": { "type": "string", "minLength": 1, "maxLength": 100,
+                    "description": "Forum/media channels: open a new post with this title; thread items go into it." },
+                "suppressEmbeds": { "type": "boolean", "default": false, "description": "No link previews." },
+                "suppressNotifications": { "type": "boolean", "default": false, "description": "Send silently (@silent)." },
+                "mentionEveryone": { "type": "boolean", "default": false, "description": "Let @everyone and @here in the text ping the channel." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn check_settings(&self, settings: &Value) -> Vec<(String, String)> {
+        let Some(object) = settings.as_object() else {
+            return vec![(String::new(), "must be an object".into())];
+        };
+        let mut problems = Vec::new();
+        for (key, value) in object {
+            let text = value.as_str().map(str::trim);
+            let problem = match key.as_str() {
+                "username" => match text {
+                    Some(name) if (1..=80).contains(&name.chars().count()) => {
+                        let lower = name.to_lowercase();
+                        (lower.contains("discord") || lower.contains("clyde"))
+                            .then_some("may not contain \"discord\" or \"clyde\"")
+                    }
+                    _ => Some("must be 1 to 80 characters"),
+                },
+                "avatarUrl" => (!text.is_some_and(|u| u.starts_with("https://") || u.starts_with("http://")))
+                    .then_some("must be an http(s) URL"),
+                "threadId" => (!text.is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())))
+                    .then_some("must be a thread id (digits)"),
+                "threadName" => (!text.is_some_and(|n| (1..=100).contains(&n.chars().count())))
+                    .then_some("must be 1 to 100 characters"),
+                "suppressEmbeds" | "suppressNotifications" | "mentionEveryone" => {
+                    (!value.is_boolean()).then_some("must be true or false")
+                }
+                _ => Some("is not a Discord setting"),
+            };
+            if let Some(problem) = problem {
+                problems.push((key.clone(), problem.to_string()));
+            }
+        }
+        if object.contains_key("threadId") && object.contains_key("threadName") {
+            problems.push(("threadName".into(), "give either threadId or threadName, not both".into()));
+        }
+        problems
+    }
+
+    async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
+        let hook = hook_of(value, &self.guard)?;
+        let response = self.client.send_secret_url(self.client.inner().get(hook.url.clone())).await?;
+        let status = response.status().as_u16();
+        let headers_wait = retry_after(response.headers(), Utc::now());
+        let text = response.text().await.unwrap_or_default();
+        if !(200..300).contains(&status) {
+            return Err(classify(status, headers_wait, &text));
+        }
+        let webhook: Value = serde_json::from_str(&text)
+            .map_err(|_| ProviderError::new(ErrorClass::Unknown, "Discord answered without the webhook"))?;
+        let id = webhook["id"].as_str().unwrap_or(&hook.id).to_string();
+        let name = webhook["name"].as_str().filter(|n| !n.is_empty()).unwrap_or("Discord webhook").to_string();
+        let guild_id = webhook["guild_id"].as_str().map(str::to_string);
+        let channel_id = webhook["channel_id"].as_str().map(str::to_string);
+        let avatar_url =
+            webhook["avatar"].as_str().map(|hash| format!("https://cdn.discordapp.com/avatars/{id}/{hash}.png"));
+        Ok(ConnectedAccount {
+            account_id: id,
+            username: name.clone(),
+            display_name: name,
+            avatar_url,
+            credentials: json!({ "webhookUrl": hook.url.as_str(), "guildId": guild_id, "channelId": channel_id }),
+            token_expires_at: None,
+            scopes: Vec::new(),
+        })
+    }
+
+    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+        let hook = hook_of(&request.credentials, &self.guard)?;
+        let settings = Settings::from(&request.settings);
+        let mut url = hook.url.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("wait", "true");
+            if let Some(thread) = thread_of(request, &settings) {
+                query.append_pair("thread_id", &thread);
+            }
+        }
+        let body = payload(request, &settings);
+        let builder = self.client.inner().post(url);
+        let builder = if request.media.is_empty() {
+            builder.json(&body)
+        } else {
+            let json_part = Part::text(body.to_string())
+                .mime_str("application/json")
+                .map_err(|_| ProviderError::invalid("could not build the Discord request"))?;
+            let mut form = Form::new().part("payload_json", json_part);
+            for (index, file) in request.media.iter().enumerate() {
+                let part = Part::stream(reqwest::Body::from(file.data.clone()))
+                    .file_name(file.file_name(index))
+                    .mime_str(&file.mime)
+                    .map_err(|_| ProviderError::invalid(format!("`{}` cannot be sent to Discord", file.mime)))?;
+                form = form.part(format!("files[{index}]"), part);
+            }
+            builder.multipart(form)
+        };
+        let response = self.client.send_secret_url(builder).await?;
+        let status = response.status().as_u16();
+        let headers_wait = retry_after(response.headers(), Utc::now());
+        let text = response.text().await.unwrap_or_default();
+        if !(200..300).contains(&status) {
+            return Err(classify(status, headers_wait, &text));
+        }
+        let sent: SentMessage = serde_json::from_str(&text)
+            .map_err(|_| ProviderError::new(ErrorClass::Unknown, "Discord answered without the message"))?;
+        let url = request.credentials["guildId"]
+            .as_str()
+            .map(|guild| format!("https://discord.com/channels/{guild}/{}/{}", sent.channel_id, sent.id));
+        Ok(PublishedItem { id: sent.id, url })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Attachment, PublishedItem};
+
+    fn guard() -> TargetGuard {
+        TargetGuard { allow_private: false }
+    }
+
+    fn request(index: usize, settings: Value) -> PublishRequest {
+        PublishRequest {
+            target_id: uuid::Uuid::nil(),
+            post_id: uuid::Uuid::nil(),
+            integration_id: uuid::Uuid::nil(),
+            integration_name: "hook".into(),
+            credentials: Value::Null,
+            settings,
+            item_index: index,
+            item_count: 2,
+            content: "hello @everyone".into(),
+            media_urls: Vec::new(),
+            media: Vec::new(),
+            tags: Vec::new(),
+            scheduled_for: None,
+            root: (index > 0).then(|| PublishedItem { id: "111".into(), url: None }),
+            reply_to: (index > 0).then(|| PublishedItem { id: "111".into(), url: None }),
+            idempotency_key: "k".into(),
+        }
+    }
+
+    #[test]
+    fn webhook_urls_are_recognised() {
+        for ok in [
+            "https://discord.com/api/webhooks/123/abc-DEF_9",
+            "https://discordapp.com/api/webhooks/123/abc",
+            "https://ptb.discord.com/api/v10/webhooks/123/abc?wait=false",
+            "https://canary.discord.com/api/webhooks/123/abc/",
+            "https://chat.example.org/api/webhooks/123/abc",
+        ] {
+            let hook = parse_hook(ok, &guard()).ok().unwrap_or_else(|| panic!("{ok}"));
+            assert_eq!(hook.id, "123");
+            assert_eq!(hook.url.query(), None);
+        }
+        for bad in [
+            "http://discord.com/api/webhooks/123/abc",
+            "https://discord.com/api/webhooks/abc/abc",
+            "https://discord.com/channels/1/2",
+            "https://discord.com/api/webhooks/123/a%2Fb",
+            "http://127.0.0.1/api/webhooks/1/abc",
+        ] {
+            assert!(parse_hook(bad, &guard()).is_err(), "{bad}");
+        }
+        let message = parse_hook("http://127.0.0.1/api/webhooks/1/secret-token", &guard()).err().unwrap().message;
+        assert!(!message.contains("secret-token"), "{message}");
+    }
+
+    #[test]
+    fn payloads_follow_the_settings() {
+        let plain = payload(&request(0, json!({})), &Settings::default());
+        assert_eq!(plain, json!({"content": "hello @everyone", "allowed_mentions": {"parse": ["users", "roles"]}}));
+        let settings = json!({"username": "Herald", "avatarUrl": "https://x.test/a.png", "suppressEmbeds": true,
+            "suppressNotifications": true, "threadName": "Launch", "mentionEveryone": true});
+        let mut first = request(0, settings.clone());
+        first.media.push(Attachment {
+            url: "u".into(),
+            mime: "image/png".into(),
+            alt_text: Some("a cat".into()),
+            data: bytes::Bytes::from_static(b"png"),
+        });
+        let parsed = Settings::from(&settings);
+        assert_eq!(
+            payload(&first, &parsed),
+            json!({"content": "hello @everyone", "allowed_mentions": {"parse": ["users", "roles", "everyone"]},
+                "username": "Herald", "avatar_url": "https://x.test/a.png", "flags": 4100, "thread_name": "Launch",
+                "attachments": [{"id": 0, "filename": "media-0.png", "description": "a cat"}]})
+        );
+        assert_eq!(thread_of(&first, &parsed), None);
+        let second = request(1, settings);
+        assert!(payload(&second, &parsed).get("thread_name").is_none());
+        assert_eq!(thread_of(&second, &parsed).as_deref(), Some("111"), "follow-ups go into the new forum post");
+        let fixed = Settings::from(&json!({"threadId": "999"}));
+        assert_eq!(thread_of(&request(0, json!({})), &fixed).as_deref(), Some("999"));
+        assert_eq!(thread_of(&request(1, json!({})), &Settings::default()), None);
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let limited = classify(
+            429,
+            Some(std::time::Duration::from_secs(1)),
+            r#"{"message": "You are being rate limited.", "retry_after": 2.5, "global": false}"#,
+        );
+        assert_eq!(limited.class, ErrorClass::Retryable { after: Some(std::time::Duration::from_secs(3)) });
+        let invalid = classify(
+            400,
+            None,
+            r#"{"code": 50035, "message": "Invalid Form Body", "errors": {"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}}}"#,
+        );
+        assert_eq!(invalid.class, ErrorClass::Invalid);
+        assert_eq!(invalid.message, "Discord: Invalid Form Body (content: Must be 2000 or fewer in length.)");
+        let unknown = classify(404, None, r#"{"message": "Unknown Webhook", "code": 10015}"#);
+        assert_eq!(unknown.class, ErrorClass::Revoked);
+        assert!(unknown.message.starts_with("Discord: Unknown Webhook"));
+        let token = classify(401, None, r#"{"message": "Invalid Webhook Token", "code": 50027}"#);
+        assert_eq!(token.class, ErrorClass::Revoked);
+        assert_eq!(classify(502, None, "<html>").class, ErrorClass::Retryable { after: None });
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let discord = Discord::new(HttpClient::new(&crate::ProviderSettings::default()), false);
+        assert!(
+            discord
+                .check_settings(&json!({"username": "Herald", "threadId": "123", "suppressEmbeds": true}))
+                .is_empty()
+        );
+        let problems =
+            discord.check_settings(&json!({"username": "Discord bot", "threadId": "x", "threadName": "", "colour": 1}));
+        let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
+        assert_eq!(fields, ["colour", "threadId", "threadName", "username", "threadName"]);
+    }
+}

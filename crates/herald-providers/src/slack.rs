@@ -1,0 +1,274 @@
+//! `slack`: posts through an incoming webhook
+//! (<https://api.slack.com/messaging/webhooks>).
+//!
+//! The webhook URL is the credential, so requests go through
+//! [`HttpClient::send_secret_url`]. Slack has nothing to read an incoming
+//! webhook with, and connecting must not post a visible message, so
+//! `connect` POSTs an empty JSON object: Slack answers `400 no_text` for a
+//! live hook (nothing is posted) and `404 no_service`, `403 invalid_token`,
+//! `410 channel_is_archived`, … for a broken one. `hooks.slack.com` URLs
+//! must be https and under `/services/`; other hosts (Slack GovSlack,
+//! Slack-compatible servers, proxies) are accepted behind the SSRF guard.
+//!
+//! A webhook answers a plain `ok` and no message id, so the item's
+//! idempotency key stands in as its id and there is no URL. Webhooks cannot
+//! reply in a thread: thread items follow as messages, in order. They cannot
+//! upload files either, so Slack's rules allow no media.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use herald_core::platform::{PlatformRules, rules_for};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::http::{classify_status, excerpt, retry_after};
+use crate::net::TargetGuard;
+use crate::{ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem};
+
+pub struct Slack {
+    client: HttpClient,
+    guard: TargetGuard,
+}
+
+impl Slack {
+    pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
+        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+    }
+}
+
+fn hook_url(credentials: &Value, guard: &TargetGuard) -> Result<url::Url, ProviderError> {
+    let raw = credentials["webhookUrl"].as_str().map(str::trim).unwrap_or_default();
+    if raw.is_empty() {
+        return Err(ProviderError::invalid("`webhookUrl` is required (https://hooks.slack.com/services/…)"));
+    }
+    let url = guard.check_url(raw).map_err(|e| ProviderError::invalid(e.replace(raw, "the URL")))?;
+    if url.host_str().is_some_and(|h| h.eq_ignore_ascii_case("hooks.slack.com"))
+        && (url.scheme() != "https" || !url.path().starts_with("/services/"))
+    {
+        return Err(ProviderError::invalid(
+            "`webhookUrl` must look like https://hooks.slack.com/services/T…/B…/… (your app → Incoming Webhooks → Copy)",
+        ));
+    }
+    Ok(url)
+}
+
+/// `T…/B…` of `/services/T…/B…/<token>`: the workspace and the hook, not
+/// secret; other URLs are known by a hash.
+fn account_id(url: &url::Url) -> String {
+    let segments: Vec<&str> = url.path_segments().map(|s| s.filter(|p| !p.is_empty()).collect()).unwrap_or_default();
+    match segments.as_slice() {
+        ["services", team, hook, _token] => format!("{team}/{hook}"),
+        _ => hex::encode(&Sha256::digest(url.as_str().as_bytes())[..12]),
+    }
+}
+
+/// Per-post settings (`overrides.<id>.settings`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Settings {
+    unfurl_links: Option<bool>,
+    unfurl_media: Option<bool>,
+    raw_text: bool,
+}
+
+/// Slack reads `&`, `<` and `>` as markup (links, mentions); a post is
+/// plain text unless `rawText` asks for Slack's syntax.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn payload(content: &str, settings: &Value) -> Value {
+    let settings: Settings = serde_json::from_value(settings.clone()).unwrap_or_default();
+    let text = if settings.raw_text { content.to_string() } else { escape(content) };
+    let mut body = json!({ "text": text });
+    if let Some(unfurl) = settings.unfurl_links {
+        body["unfurl_links"] = json!(unfurl);
+    }
+    if let Some(unfurl) = settings.unfurl_media {
+        body["unfurl_media"] = json!(unfurl);
+    }
+    body
+}
+
+/// Slack's documented answers (plain-text bodies) by meaning.
+fn classify(status: u16, wait: Option<std::time::Duration>, body: &str) -> ProviderError {
+    let code = body.trim();
+    let message = format!("Slack answered {status} {}", excerpt(code));
+    match code {
+        "no_service"
+        | "no_service_id"
+        | "no_team"
+        | "team_disabled"
+        | "invalid_token"
+        | "action_prohibited"
+        | "channel_not_found"
+        | "channel_is_archived"
+        | "posting_to_general_channel_denied" => ProviderError::new(
+            ErrorClass::Revoked,
+            format!("{message} — this webhook can no longer post; create a new one and reconnect"),
+        ),
+        "invalid_payload"
+        | "no_text"
+        | "missing_text_or_fallback_or_attachments"
+        | "too_many_attachments"
+        | "user_not_found"
+        | "invalid_blocks"
+        | "invalid_blocks_format" => ProviderError::invalid(message),
+        "rollup_error" => ProviderError::new(ErrorClass::Retryable { after: wait }, message),
+        _ => ProviderError::new(
+            classify_status(reqwest::StatusCode::from_u16(status).unwrap_or_default(), wait),
+            message,
+        ),
+    }
+}
+
+impl Slack {
+    async fn post(
+        &self,
+        url: url::Url,
+        body: &Value,
+    ) -> Result<(u16, Option<std::time::Duration>, String), ProviderError> {
+        let response = self.client.send_secret_url(self.client.inner().post(url).json(body)).await?;
+        let status = response.status().as_u16();
+        let wait = retry_after(response.headers(), Utc::now());
+        Ok((status, wait, response.text().await.unwrap_or_default()))
+    }
+}
+
+#[async_trait]
+impl Provider for Slack {
+    fn id(&self) -> &'static str {
+        "slack"
+    }
+
+    fn rules(&self) -> &'static PlatformRules {
+        rules_for("slack").unwrap_or(&herald_core::platform::PLATFORMS[0])
+    }
+
+    fn wants_media_bytes(&self) -> bool {
+        false
+    }
+
+    fn credentials_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "required": ["webhookUrl"],
+            "properties": {
+                "webhookUrl": { "type": "string", "format": "uri", "title": "Incoming webhook URL", "writeOnly": true,
+                    "description": "From your Slack app → Incoming Webhooks → Add New Webhook to Workspace (https://hooks.slack.com/services/…). Checked without posting anything." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn settings_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "unfurlLinks": { "type": "boolean", "description": "Show previews of links (Slack's default: only for media links)." },
+                "unfurlMedia": { "type": "boolean", "description": "Show previews of media links (Slack's default: true)." },
+                "rawText": { "type": "boolean", "default": false,
+                    "description": "Send the text as written so Slack syntax like <https://example.com|label> or <@U123> works; by default & < > show literally." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn check_settings(&self, settings: &Value) -> Vec<(String, String)> {
+        let Some(object) = settings.as_object() else {
+            return vec![(String::new(), "must be an object".into())];
+        };
+        object
+            .iter()
+            .filter_map(|(key, value)| match key.as_str() {
+                "unfurlLinks" | "unfurlMedia" | "rawText" if value.is_boolean() => None,
+                "unfurlLinks" | "unfurlMedia" | "rawText" => Some((key.clone(), "must be true or false".to_string())),
+                _ => Some((key.clone(), "is not a Slack setting".to_string())),
+            })
+            .collect()
+    }
+
+    async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
+        let url = hook_url(value, &self.guard)?;
+        let (status, wait, body) = self.post(url.clone(), &json!({})).await?;
+        let alive = match status {
+            // Refused for lack of text: the hook exists and nothing was posted.
+            400 => matches!(body.trim(), "no_text" | "missing_text_or_fallback_or_attachments" | "invalid_payload"),
+            // A Slack-compatible server that took the empty message.
+            200..=299 => true,
+            _ => false,
+        };
+        if !alive {
+            return Err(classify(status, wait, &body));
+        }
+        let account_id = account_id(&url);
+        let team = account_id.split('/').next().unwrap_or_default().to_string();
+        let host = url.host_str().unwrap_or("slack").to_string();
+        Ok(ConnectedAccount {
+            username: if account_id.contains('/') { team.clone() } else { host.clone() },
+            display_name: if account_id.contains('/') {
+                format!("Slack {team}")
+            } else {
+                format!("Slack webhook {host}")
+            },
+            account_id,
+            avatar_url: None,
+            credentials: json!({ "webhookUrl": url.as_str() }),
+            token_expires_at: None,
+            scopes: Vec::new(),
+        })
+    }
+
+    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+        let url = hook_url(&request.credentials, &self.guard)?;
+        let (status, wait, body) = self.post(url, &payload(&request.content, &request.settings)).await?;
+        if !(200..300).contains(&status) {
+            return Err(classify(status, wait, &body));
+        }
+        Ok(PublishedItem { id: request.idempotency_key.clone(), url: None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_named_without_their_token() {
+        let guard = TargetGuard { allow_private: false };
+        let url = hook_url(&json!({"webhookUrl": "https://hooks.slack.com/services/T000/B000/XXXX"}), &guard).unwrap();
+        assert_eq!(account_id(&url), "T000/B000");
+        for bad in ["http://hooks.slack.com/services/T/B/X", "https://hooks.slack.com/workflows/T/A/1/x", ""] {
+            assert!(hook_url(&json!({"webhookUrl": bad}), &guard).is_err(), "{bad}");
+        }
+        let private = hook_url(&json!({"webhookUrl": "http://127.0.0.1/services/T/B/secret"}), &guard).err().unwrap();
+        assert!(!private.message.contains("secret"));
+        let other = hook_url(&json!({"webhookUrl": "https://chat.example.org/hooks/abc"}), &guard).unwrap();
+        assert_eq!(account_id(&other).len(), 24);
+    }
+
+    #[test]
+    fn text_is_escaped_unless_raw() {
+        assert_eq!(payload("a < b & c > d", &json!({})), json!({"text": "a &lt; b &amp; c &gt; d"}));
+        assert_eq!(
+            payload("<https://x.test|x>", &json!({"rawText": true, "unfurlLinks": false})),
+            json!({"text": "<https://x.test|x>", "unfurl_links": false})
+        );
+    }
+
+    #[test]
+    fn documented_errors_are_classified() {
+        assert_eq!(classify(404, None, "no_service").class, ErrorClass::Revoked);
+        assert_eq!(classify(403, None, "invalid_token").class, ErrorClass::Revoked);
+        assert_eq!(classify(410, None, "channel_is_archived").class, ErrorClass::Revoked);
+        assert_eq!(classify(403, None, "action_prohibited").class, ErrorClass::Revoked);
+        let invalid = classify(400, None, "invalid_payload");
+        assert_eq!(invalid.class, ErrorClass::Invalid);
+        assert_eq!(invalid.message, "Slack answered 400 invalid_payload");
+        let wait = Some(std::time::Duration::from_secs(2));
+        assert_eq!(classify(429, wait, "rate_limited").class, ErrorClass::Retryable { after: wait });
+        assert_eq!(classify(500, None, "rollup_error").class, ErrorClass::Retryable { after: None });
+        assert_eq!(classify(503, None, "").class, ErrorClass::Retryable { after: None });
+    }
+}
