@@ -2,7 +2,9 @@
 //! engine only ever sees the trait, so adding a platform is adding a module
 //! and registering it in [`Registry::new`].
 
+mod article;
 mod bluesky;
+mod devto;
 mod discord;
 mod http;
 mod lemmy;
@@ -12,6 +14,7 @@ pub mod nostr;
 mod slack;
 mod telegram;
 mod webhook;
+mod wordpress;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -292,6 +295,7 @@ impl Registry {
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
         let private = settings.allow_private_targets;
         providers.insert("bluesky", Arc::new(bluesky::Bluesky::new(client.clone(), settings)));
+        providers.insert("devto", Arc::new(devto::Devto::new(client.clone(), settings)));
         providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
         providers.insert("lemmy", Arc::new(lemmy::Lemmy::new(client.clone(), private)));
         providers.insert("mastodon", Arc::new(mastodon::Mastodon::new(client.clone(), private)));
@@ -299,6 +303,7 @@ impl Registry {
         providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));
         providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));
         providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));
+        providers.insert("wordpress", Arc::new(wordpress::Wordpress::new(client.clone(), private)));
         Self { providers }
     }
 

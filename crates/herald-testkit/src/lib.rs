@@ -10,6 +10,7 @@
 mod client;
 pub mod fakes;
 mod fixtures;
+pub mod logs;
 mod receiver;
 
 use std::sync::Arc;
@@ -195,6 +196,11 @@ impl TestApp {
     /// Where this app keeps uploaded files.
     pub fn uploads_dir(&self) -> std::path::PathBuf {
         self._dir.path().join("uploads")
+    }
+
+    /// The app's temporary data directory (the SQLite file lives here).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn anonymous(&self) -> Client {

@@ -4,7 +4,9 @@
 //! takes scripted answers (errors, rate limits) for the next requests.
 
 pub mod bluesky;
+pub mod devto;
 pub mod discord;
+pub mod json_api;
 pub mod lemmy;
 pub mod mastodon;
 pub mod nostr_relay;
@@ -13,5 +15,6 @@ pub mod recorded;
 mod recording;
 pub mod slack;
 pub mod telegram;
+pub mod wordpress;
 
 pub use recording::{FormPart, Recorded, Scripted};

@@ -1,0 +1,320 @@
+//! `wordpress`: posts on a self-hosted (or WordPress.com Business) site
+//! through its REST API, authenticated with an application password
+//! (Users → Profile → Application Passwords) over HTTP Basic auth.
+//!
+//! Connecting reads `/wp/v2/users/me?context=edit` — which also tells
+//! whether the user may publish — first under `/wp-json/`, then, for sites
+//! with plain permalinks where that path 404s, under `/?rest_route=`; the
+//! style that worked is stored with the credentials. Publishing uploads the
+//! media first (raw bytes to `/wp/v2/media`), resolves category and tag
+//! names to ids, then creates the post with the first image as its featured
+//! image. Errors are `WP_Error` JSON: `{code, message, data: {status}}`.
+
+mod api;
+mod content;
+
+use async_trait::async_trait;
+use herald_core::platform::{PlatformRules, rules_for};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::article::text_setting;
+use crate::net::TargetGuard;
+use crate::{
+    Attachment, ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem,
+};
+use api::{RestStyle, Site, error_from, id_of, normalise_application_password};
+use content::{Term, Uploaded, build_post, terms};
+
+pub struct Wordpress {
+    client: HttpClient,
+    guard: TargetGuard,
+}
+
+impl Wordpress {
+    pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
+        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+    }
+}
+
+/// Credentials as stored: the site URL normalised, the password without its spaces.
+struct Credentials {
+    site: url::Url,
+    username: String,
+    password: String,
+    style: RestStyle,
+}
+
+fn credentials(value: &Value, guard: &TargetGuard) -> Result<Credentials, ProviderError> {
+    let missing = || {
+        ProviderError::invalid(
+            "WordPress credentials need `siteUrl`, `username` and `applicationPassword` \
+             (created under Users → Profile → Application Passwords)",
+        )
+    };
+    let site = text_setting(value, "siteUrl").ok_or_else(missing)?;
+    let username = text_setting(value, "username").ok_or_else(missing)?;
+    let password = normalise_application_password(&text_setting(value, "applicationPassword").ok_or_else(missing)?);
+    if password.is_empty() {
+        return Err(missing());
+    }
+    let mut site = guard.check_url(site.trim_end_matches('/')).map_err(ProviderError::invalid)?;
+    site.set_query(None);
+    site.set_fragment(None);
+    Ok(Credentials { site, username, password, style: RestStyle::parse(value["restStyle"].as_str()) })
+}
+
+impl Credentials {
+    fn site<'a>(&'a self, client: &'a HttpClient, style: RestStyle) -> Site<'a> {
+        Site { client, base: self.site.clone(), style, username: &self.username, password: &self.password }
+    }
+}
+
+/// The site URL without its scheme and trailing slash: with the user id, it
+/// names an account (user 1 exists on every site).
+fn site_key(site: &url::Url) -> String {
+    let host = site.host_str().unwrap_or_default();
+    let port = site.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{host}{port}{}", site.path().trim_end_matches('/'))
+}
+
+/// The site part of a redirect to one of its REST URLs.
+fn site_of_location(location: &str) -> &str {
+    let cut = ["/wp-json", "/?rest_route", "?rest_route"].iter().filter_map(|marker| location.find(marker)).min();
+    cut.map_or(location, |at| &location[..at])
+}
+
+impl Wordpress {
+    /// `users/me` under `/wp-json/`, else under `?rest_route=`; which one worked.
+    async fn whoami(&self, creds: &Credentials) -> Result<(Value, RestStyle), ProviderError> {
+        let mut last = None;
+        for style in [RestStyle::Pretty, RestStyle::Plain] {
+            let site = creds.site(&self.client, style);
+            let response =
+                self.client.send(site.request(Method::GET, "/wp/v2/users/me", &[("context", "edit")])).await?;
+            let status = response.status();
+            // Redirects are not followed (they could lead past the SSRF guard), but say where to.
+            if status.is_redirection() {
+                let location = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default();
+                return Err(ProviderError::invalid(format!(
+                    "{} redirects to {}; connect with that address as the site URL",
+                    creds.site,
+                    site_of_location(location)
+                )));
+            }
+            let after = crate::http::retry_after(response.headers(), chrono::Utc::now());
+            let text = response.text().await.unwrap_or_default();
+            if status.is_success() {
+                let me = serde_json::from_str(&text).map_err(|_| {
+                    ProviderError::invalid(format!(
+                        "{} does not look like a WordPress site: its REST API answered with something else than JSON",
+                        creds.site
+                    ))
+                })?;
+                return Ok((me, style));
+            }
+            let error = error_from(status, after, &text, "the connection");
+            if status != StatusCode::NOT_FOUND {
+                return Err(error);
+            }
+            last = Some(error);
+        }
+        Err(ProviderError::invalid(format!(
+            "no WordPress REST API found at {} (tried /wp-json/ and ?rest_route=): {}",
+            creds.site,
+            last.map(|e| e.message).unwrap_or_default()
+        )))
+    }
+
+    async fn upload(&self, site: &Site<'_>, index: usize, file: &Attachment) -> Result<Uploaded, ProviderError> {
+        let request = site
+            .request(Method::POST, "/wp/v2/media", &[])
+            .header("content-type", &file.mime)
+            .header("content-disposition", format!("attachment; filename=\"{}\"", file.file_name(index)))
+            .body(file.data.clone());
+        let media = site.call(request, "uploading a media file").await?;
+        let id = id_of(&media["id"])
+            .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "WordPress did not answer the upload with an id"))?;
+        let source_url = media["source_url"].as_str().unwrap_or_default().to_string();
+        let alt_text = file.alt_text.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_string);
+        // The upload body is the file itself, so the alt text is set in a second request.
+        if let Some(alt) = &alt_text {
+            let route = format!("/wp/v2/media/{id}");
+            site.call(site.request(Method::POST, &route, &[]).json(&json!({ "alt_text": alt })), "setting alt text")
+                .await?;
+        }
+        Ok(Uploaded { id, source_url, alt_text, is_image: file.is_image() })
+    }
+
+    /// Ids of categories or tags, looking names up and creating missing ones.
+    async fn term_ids(&self, site: &Site<'_>, taxonomy: &str, wanted: Vec<Term>) -> Result<Vec<u64>, ProviderError> {
+        let route = format!("/wp/v2/{taxonomy}");
+        let mut ids = Vec::new();
+        for term in wanted {
+            let id = match term {
+                Term::Id(id) => id,
+                Term::Name(name) => self.term_named(site, &route, taxonomy, &name).await?,
+            };
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn term_named(&self, site: &Site<'_>, route: &str, taxonomy: &str, name: &str) -> Result<u64, ProviderError> {
+        let what = format!("looking up the {taxonomy} `{name}`");
+        let found =
+            site.call(site.request(Method::GET, route, &[("search", name), ("per_page", "100")]), &what).await?;
+        let wanted = name.to_lowercase();
+        let existing = found.as_array().into_iter().flatten().find(|term| {
+            term["name"].as_str().is_some_and(|n| n.to_lowercase() == wanted)
+                || term["slug"].as_str().is_some_and(|s| s == wanted)
+        });
+        if let Some(id) = existing.and_then(|term| id_of(&term["id"])) {
+            return Ok(id);
+        }
+        let response = self.client.send(site.request(Method::POST, route, &[]).json(&json!({ "name": name }))).await?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        // Created meanwhile, or the search missed it (it matches HTML-escaped names): WordPress says which.
+        if answer["code"] == "term_exists"
+            && let Some(id) = id_of(&answer["data"]["term_id"])
+        {
+            return Ok(id);
+        }
+        if !status.is_success() {
+            return Err(error_from(status, None, &text, &format!("creating the {taxonomy} `{name}`")));
+        }
+        id_of(&answer["id"]).ok_or_else(|| {
+            ProviderError::new(ErrorClass::Unknown, format!("WordPress created the {taxonomy} `{name}` without an id"))
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for Wordpress {
+    fn id(&self) -> &'static str {
+        "wordpress"
+    }
+
+    fn rules(&self) -> &'static PlatformRules {
+        rules_for("wordpress").unwrap_or(&herald_core::platform::PLATFORMS[0])
+    }
+
+    fn credentials_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "required": ["siteUrl", "username", "applicationPassword"],
+            "properties": {
+                "siteUrl": { "type": "string", "format": "uri", "title": "Site URL",
+                    "description": "The address of the WordPress site, e.g. https://blog.example.com." },
+                "username": { "type": "string", "minLength": 1, "title": "Username" },
+                "applicationPassword": { "type": "string", "minLength": 1, "title": "Application password", "writeOnly": true,
+                    "description": "Created under Users → Profile → Application Passwords; spaces may be kept." }
+            },
+            "additionalProperties": false
+        })
+    }
+
+    fn settings_schema(&self) -> Value {
+        content::settings_schema()
+    }
+
+    fn check_settings(&self, settings: &Value) -> Vec<(String, String)> {
+        content::check_settings(settings)
+    }
+
+    async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
+        let creds = credentials(value, &self.guard)?;
+        let (me, style) = self.whoami(&creds).await?;
+        let id = id_of(&me["id"]).ok_or_else(|| {
+            ProviderError::invalid("WordPress did not say which user the application password belongs to")
+        })?;
+        let username = me["username"].as_str().or(me["slug"].as_str()).unwrap_or(&creds.username).to_string();
+        // `capabilities` is only present with context=edit; trust the site when it is missing.
+        if me["capabilities"]["publish_posts"] == Value::Bool(false) {
+            let roles: Vec<&str> = me["roles"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            return Err(ProviderError::invalid(format!(
+                "the WordPress user `{username}` may not publish posts (role: {}); give them the Author role or higher",
+                if roles.is_empty() { "unknown".to_string() } else { roles.join(", ") }
+            )));
+        }
+        let avatars = me["avatar_urls"].as_object();
+        let avatar = avatars.and_then(|a| {
+            a.iter().max_by_key(|(size, _)| size.parse::<u32>().unwrap_or(0)).and_then(|(_, url)| url.as_str())
+        });
+        Ok(ConnectedAccount {
+            account_id: format!("{}#{id}", site_key(&creds.site)),
+            display_name: me["name"].as_str().filter(|n| !n.is_empty()).unwrap_or(&username).to_string(),
+            username,
+            avatar_url: avatar.map(str::to_string),
+            credentials: json!({
+                "siteUrl": creds.site.as_str().trim_end_matches('/'),
+                "username": creds.username,
+                "applicationPassword": creds.password,
+                "restStyle": style.as_str(),
+            }),
+            token_expires_at: None,
+            scopes: Vec::new(),
+        })
+    }
+
+    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+        if request.item_index > 0 {
+            return Err(ProviderError::invalid("WordPress posts have no threads"));
+        }
+        let creds = credentials(&request.credentials, &self.guard)?;
+        let site = creds.site(&self.client, creds.style);
+        let mut media = Vec::with_capacity(request.media.len());
+        for (index, file) in request.media.iter().enumerate() {
+            media.push(self.upload(&site, index, file).await?);
+        }
+        let categories = self.term_ids(&site, "categories", terms(&request.settings, "categories", &[])).await?;
+        let tags = self.term_ids(&site, "tags", terms(&request.settings, "tags", &request.tags)).await?;
+        let post = build_post(&request.content, &request.settings, &media, &categories, &tags)?;
+        let created =
+            site.call(site.request(Method::POST, "/wp/v2/posts", &[]).json(&post), "creating the post").await?;
+        let id = id_of(&created["id"]).ok_or_else(|| {
+            ProviderError::new(ErrorClass::Unknown, "WordPress accepted the post but did not answer with its id")
+        })?;
+        Ok(PublishedItem { id: id.to_string(), url: created["link"].as_str().map(str::to_string) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_suggest_the_site_address() {
+        assert_eq!(
+            site_of_location("https://www.example.com/wp-json/wp/v2/users/me?context=edit"),
+            "https://www.example.com"
+        );
+        assert_eq!(
+            site_of_location("https://example.com/blog/?rest_route=/wp/v2/users/me"),
+            "https://example.com/blog"
+        );
+        assert_eq!(site_of_location("https://example.com/login"), "https://example.com/login");
+    }
+
+    #[test]
+    fn accounts_are_named_by_site_and_user() {
+        let site = url::Url::parse("https://example.com:8443/blog/").unwrap();
+        assert_eq!(site_key(&site), "example.com:8443/blog");
+        let guard = TargetGuard { allow_private: false };
+        let creds = credentials(
+            &json!({"siteUrl": "https://example.com/blog/", "username": "ada", "applicationPassword": "ab12 cd34"}),
+            &guard,
+        )
+        .unwrap();
+        assert_eq!(creds.site.as_str(), "https://example.com/blog");
+        assert_eq!(creds.password, "ab12cd34");
+        assert_eq!(creds.style, RestStyle::Pretty);
+        let private = json!({"siteUrl": "http://10.0.0.1", "username": "ada", "applicationPassword": "x"});
+        assert!(credentials(&private, &guard).err().unwrap().message.contains("HERALD_ALLOW_PRIVATE_TARGETS"));
+        assert!(credentials(&json!({"siteUrl": "https://example.com"}), &guard).is_err());
+    }
+}
