@@ -42,7 +42,7 @@
     switch (counting) {
       case 'graphemes': return graphemes(text).length;
       case 'utf16': return text.length;
-      case 'charactersUrlsAs23': return withUrls(text, function (s) { return Array.from(s).length; });
+      case 'graphemesUrlsAs23': return withUrls(text, function (s) { return graphemes(s).length; });
       case 'xWeighted': return withUrls(text, xWeight);
       default: return Array.from(text).length;
     }
