@@ -241,8 +241,6 @@
     var box = form.querySelector('[data-errors="media"]');
     box.innerHTML = ''; if (msg) { var p = document.createElement('p'); p.className = 'field-error'; p.textContent = msg; box.appendChild(p); }
   }
-  var fileBox = document.getElementById('upload-file');
-  fileBox.hidden = false;
   document.getElementById('media-file').addEventListener('change', function (e) {
     var file = e.target.files[0];
     if (!file) { return; }

@@ -60,6 +60,22 @@ impl Browser {
         page
     }
 
+    /// Submits the composer as a browser without JavaScript does when a
+    /// file is chosen: multipart, the CSRF token in the action's query.
+    async fn post_with_file(&mut self, path: &str, fields: &[(&str, &str)], file: &[u8]) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        form = form.part("media_file", reqwest::multipart::Part::bytes(file.to_vec()).file_name("photo.png"));
+        let url = format!("{}{path}?_csrf={}", self.base, self.csrf);
+        let page = Self::read(self.http.post(url).multipart(form).send().await.unwrap()).await;
+        if let Some(token) = csrf_of(&page.html) {
+            self.csrf = token;
+        }
+        page
+    }
+
     async fn read(response: reqwest::Response) -> Page {
         let status = response.status().as_u16();
         let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
@@ -406,3 +422,37 @@ trait UiHelpers {
         panic!("post {id} never became {status}");
     }
 }
+
+db_test!(async fn the_composer_takes_a_file_without_javascript(app) {
+    let mut browser = Browser::new(&app);
+    browser.register("ada@example.com").await;
+    let receiver = herald_testkit::WebhookReceiver::start("a-long-enough-secret").await;
+    browser.get("/integrations").await;
+    browser
+        .post("/integrations/connect", &[("platform", "webhook"), ("cred.url", &receiver.url()), ("cred.secret", "a-long-enough-secret")])
+        .await;
+    let integrations = browser.api(reqwest::Method::GET, "/api/integrations", None).await;
+    let id = integrations[0]["id"].as_str().unwrap().to_string();
+
+    let page = browser.get("/posts/new").await;
+    assert!(page.html.contains(r#"enctype="multipart/form-data""#) && page.html.contains(r#"name="media_file""#));
+    // "Attach" stores the file and shows it; the alt text goes with it.
+    let attached = browser
+        .post_with_file("/posts/new", &[("content", "a picture"), ("platforms", &id), ("media_alt", "One red pixel"), ("action", "attach")], herald_testkit::TINY_PNG)
+        .await;
+    assert_eq!(attached.status, 200, "{}", attached.html);
+    assert!(attached.html.contains("Alt: One red pixel"), "{}", attached.html);
+    let media_id = attached.html.split(r#"name="media" value=""#).nth(1).unwrap().split('"').next().unwrap().to_string();
+
+    // Saving as a draft keeps it; a file that is not media is refused beside the media field.
+    let saved = browser.post("/posts/new", &[("content", "a picture"), ("platforms", &id), ("media", &media_id), ("action", "draft")]).await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    let post_id = saved.location.rsplit('=').next().unwrap().to_string();
+    let post = browser.api(reqwest::Method::GET, &format!("/api/posts/{post_id}"), None).await;
+    assert_eq!(post["mediaIds"], json!([media_id]));
+    browser.get("/posts/new").await;
+    let refused = browser.post_with_file("/posts/new", &[("content", "x"), ("action", "attach")], b"not an image").await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.html.contains("not a PNG"), "{}", refused.html);
+    assert!(refused.html.contains(">x</textarea>"), "the text is kept");
+});

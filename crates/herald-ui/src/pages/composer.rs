@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use herald_app::media::MediaView;
+use herald_app::media::{MAX_MEDIA_BYTES, MediaView};
 use herald_app::posts::{CreatePostInput, OverrideInput, ThreadItemInput, UpdatePostInput};
 use herald_app::views::{IntegrationView, PostView};
 use herald_core::platform::PLATFORMS;
@@ -29,9 +30,51 @@ use crate::pages::see_other;
 use crate::session::Viewer;
 
 pub fn routes() -> Router<UiState> {
+    // The form carries a file when it is sent without JavaScript.
+    let upload_limit = DefaultBodyLimit::max(MAX_MEDIA_BYTES + 256 * 1024);
     Router::new()
-        .route("/posts/new", get(new_page).post(submit_new))
-        .route("/posts/{id}/edit", get(edit_page).post(submit_edit))
+        .route("/posts/new", get(new_page).post(submit_new).layer(upload_limit))
+        .route("/posts/{id}/edit", get(edit_page).post(submit_edit).layer(upload_limit))
+}
+
+/// The composer's fields, sent url-encoded or (with a file chosen, without
+/// JavaScript) as multipart.
+struct ComposerForm {
+    pairs: Vec<(String, String)>,
+    file: Option<Bytes>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for ComposerForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            let Form(pairs) = Form::<Vec<(String, String)>>::from_request(request, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            return Ok(Self { pairs, file: None });
+        }
+        let mut form = Multipart::from_request(request, state).await.map_err(IntoResponse::into_response)?;
+        let mut pairs = Vec::new();
+        let mut file = None;
+        let too_large = |_| UiError::TooLarge.into_response();
+        while let Some(field) = form.next_field().await.map_err(too_large)? {
+            let name = field.name().unwrap_or_default().to_string();
+            if name == "media_file" {
+                let bytes = field.bytes().await.map_err(too_large)?;
+                // An empty file input still sends a part.
+                file = Some(bytes).filter(|b| !b.is_empty());
+            } else {
+                pairs.push((name, field.text().await.map_err(too_large)?));
+            }
+        }
+        Ok(Self { pairs, file })
+    }
 }
 
 /// What the form holds, parsed from its fields (or from a stored post).
@@ -289,21 +332,17 @@ async fn edit_page(State(state): State<UiState>, viewer: Viewer, Path(id): Path<
     Ok(render(&state, &viewer, Some(id), &draft, FieldErrors::default(), Vec::new()).await?.into_response())
 }
 
-async fn submit_new(
-    State(state): State<UiState>,
-    viewer: Viewer,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> UiResult<Response> {
-    submit(&state, &viewer, None, Draft::from_pairs(pairs)).await
+async fn submit_new(State(state): State<UiState>, viewer: Viewer, form: ComposerForm) -> UiResult<Response> {
+    submit(&state, &viewer, None, Draft::from_pairs(form.pairs), form.file).await
 }
 
 async fn submit_edit(
     State(state): State<UiState>,
     viewer: Viewer,
     Path(id): Path<Uuid>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: ComposerForm,
 ) -> UiResult<Response> {
-    submit(&state, &viewer, Some(id), Draft::from_pairs(pairs)).await
+    submit(&state, &viewer, Some(id), Draft::from_pairs(form.pairs), form.file).await
 }
 
 fn create_input(draft: &Draft, status: &str, at: Option<String>) -> CreatePostInput {
@@ -320,12 +359,36 @@ fn create_input(draft: &Draft, status: &str, at: Option<String>) -> CreatePostIn
     }
 }
 
-async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, mut draft: Draft) -> UiResult<Response> {
+async fn submit(
+    state: &UiState,
+    viewer: &Viewer,
+    post_id: Option<Uuid>,
+    mut draft: Draft,
+    file: Option<Bytes>,
+) -> UiResult<Response> {
     let rerender = |errors: FieldErrors, reports: Vec<String>, draft: Draft| async move {
         let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
         let page = render(state, viewer, post_id, &draft, errors, reports).await?;
         Ok::<Response, UiError>((status, page).into_response())
     };
+    // A file chosen without JavaScript is stored first, whatever the button.
+    if let Some(bytes) = file {
+        let alt = Some(draft.media_alt.trim().to_string()).filter(|a| !a.is_empty());
+        match state.app.upload_media(&viewer.caller, bytes, alt).await {
+            Ok(media) => {
+                draft.media.push(media.id);
+                draft.media_alt.clear();
+                if draft.action == "attach" && draft.media_from_url.trim().is_empty() {
+                    return rerender(FieldErrors::default(), Vec::new(), draft).await;
+                }
+            }
+            Err(error) => {
+                let mut errors = FieldErrors::from_app(error)?;
+                errors.fields.iter_mut().for_each(|(field, _)| *field = "media".into());
+                return rerender(errors, Vec::new(), draft).await;
+            }
+        }
+    }
     match draft.action.as_str() {
         "attach" => {
             let url = draft.media_from_url.trim().to_string();
