@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use herald_core::platform::{PlatformRules, rules_for};
+use herald_core::platform::PlatformRules;
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 
@@ -194,7 +194,7 @@ impl Provider for Devto {
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        rules_for("devto").unwrap_or(&herald_core::platform::PLATFORMS[0])
+        crate::rules_of("devto")
     }
 
     fn max_concurrency(&self) -> usize {

@@ -16,7 +16,7 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use herald_core::platform::{PlatformRules, rules_for};
+use herald_core::platform::PlatformRules;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -230,7 +230,7 @@ impl Provider for Discord {
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        rules_for("discord").unwrap_or(&herald_core::platform::PLATFORMS[0])
+        crate::rules_of("discord")
     }
 
     /// Discord allows a webhook about 30 messages a minute.

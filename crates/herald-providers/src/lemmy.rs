@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use herald_core::platform::{PlatformRules, rules_for};
+use herald_core::platform::PlatformRules;
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 
@@ -327,7 +327,7 @@ impl Provider for Lemmy {
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        rules_for("lemmy").unwrap_or(&herald_core::platform::PLATFORMS[0])
+        crate::rules_of("lemmy")
     }
 
     fn credentials_schema(&self) -> Value {

@@ -259,6 +259,29 @@ pub trait Provider: Send + Sync {
     }
 }
 
+/// The rules row of a platform. Every provider has its own row (a test
+/// checks), so the fallback to the first row is never taken.
+pub(crate) fn rules_of(id: &str) -> &'static PlatformRules {
+    herald_core::platform::rules_for(id).unwrap_or(&herald_core::platform::PLATFORMS[0])
+}
+
+/// Per-post settings checked by `problems`, then read into `T`; the error
+/// lists every problem and names the platform.
+pub(crate) fn read_settings<T: serde::de::DeserializeOwned + Default>(
+    platform: &str,
+    value: &Value,
+    problems: Vec<(String, String)>,
+) -> Result<T, String> {
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems.into_iter().map(|(field, message)| format!("{field} {message}")).collect();
+        return Err(format!("invalid {platform} settings: {}", listed.join("; ")));
+    }
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(value.clone()).map_err(|e| format!("invalid {platform} settings: {e}"))
+}
+
 /// Settings every provider is built from (no globals).
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
@@ -313,5 +336,24 @@ impl Registry {
 
     pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
         self.providers.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_provider_has_its_own_rules() {
+        let registry = Registry::new(&ProviderSettings::default());
+        for provider in registry.all() {
+            assert_eq!(
+                provider.rules().id,
+                provider.id(),
+                "{} has no row in herald_core::platform::PLATFORMS",
+                provider.id()
+            );
+        }
+        assert!(registry.all().count() >= 10);
     }
 }

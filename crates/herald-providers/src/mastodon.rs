@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use herald_core::platform::{PlatformRules, rules_for};
+use herald_core::platform::PlatformRules;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -109,15 +109,7 @@ fn setting_problems(value: &Value) -> Vec<(String, String)> {
 }
 
 fn settings(value: &Value) -> Result<Settings, String> {
-    let problems = setting_problems(value);
-    if !problems.is_empty() {
-        let listed: Vec<String> = problems.into_iter().map(|(field, message)| format!("{field} {message}")).collect();
-        return Err(format!("invalid Mastodon settings: {}", listed.join("; ")));
-    }
-    if value.is_null() {
-        return Ok(Settings::default());
-    }
-    serde_json::from_value(value.clone()).map_err(|e| format!("invalid Mastodon settings: {e}"))
+    crate::read_settings("Mastodon", value, setting_problems(value))
 }
 
 /// The body of `POST /api/v1/statuses`.
@@ -249,7 +241,7 @@ impl Provider for Mastodon {
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        rules_for("mastodon").unwrap_or(&herald_core::platform::PLATFORMS[0])
+        crate::rules_of("mastodon")
     }
 
     fn recovery(&self) -> Recovery {

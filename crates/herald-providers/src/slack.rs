@@ -17,7 +17,7 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use herald_core::platform::{PlatformRules, rules_for};
+use herald_core::platform::PlatformRules;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -143,7 +143,7 @@ impl Provider for Slack {
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        rules_for("slack").unwrap_or(&herald_core::platform::PLATFORMS[0])
+        crate::rules_of("slack")
     }
 
     fn wants_media_bytes(&self) -> bool {

@@ -17,7 +17,7 @@
 //! with `reply_parameters`.
 
 use async_trait::async_trait;
-use herald_core::platform::{PlatformRules, rules_for};
+use herald_core::platform::PlatformRules;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -414,7 +414,7 @@ impl Provider for Telegram {
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        rules_for("telegram").unwrap_or(&herald_core::platform::PLATFORMS[0])
+        crate::rules_of("telegram")
     }
 
     /// Telegram lets a bot post about 20 messages a minute to one group.

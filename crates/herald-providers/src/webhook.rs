@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use herald_core::platform::{PlatformRules, rules_for};
+use herald_core::platform::PlatformRules;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -59,7 +59,7 @@ impl Provider for Webhook {
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        rules_for("webhook").unwrap_or(&herald_core::platform::PLATFORMS[0])
+        crate::rules_of("webhook")
     }
 
     fn max_concurrency(&self) -> usize {

@@ -13,7 +13,7 @@ mod xrpc;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use herald_core::platform::{PlatformRules, rules_for};
+use herald_core::platform::PlatformRules;
 use serde_json::{Value, json};
 
 use crate::mastodon::normalise_instance;
@@ -224,15 +224,7 @@ fn setting_problems(value: &Value) -> Vec<(String, String)> {
 }
 
 fn settings(value: &Value) -> Result<Settings, String> {
-    let problems = setting_problems(value);
-    if !problems.is_empty() {
-        let listed: Vec<String> = problems.into_iter().map(|(field, message)| format!("{field} {message}")).collect();
-        return Err(format!("invalid Bluesky settings: {}", listed.join("; ")));
-    }
-    if value.is_null() {
-        return Ok(Settings::default());
-    }
-    serde_json::from_value(value.clone()).map_err(|e| format!("invalid Bluesky settings: {e}"))
+    crate::read_settings("Bluesky", value, setting_problems(value))
 }
 
 /// Refuses media Bluesky would refuse, before anything is uploaded.
@@ -292,7 +284,7 @@ impl Provider for Bluesky {
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        rules_for("bluesky").unwrap_or(&herald_core::platform::PLATFORMS[0])
+        crate::rules_of("bluesky")
     }
 
     fn credentials_schema(&self) -> Value {

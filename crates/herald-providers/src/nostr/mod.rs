@@ -24,7 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
-use herald_core::platform::{PlatformRules, rules_for};
+use herald_core::platform::PlatformRules;
 use serde_json::{Value, json};
 
 use self::event::{Event, Keys, TEXT_NOTE, to_bech32};
@@ -187,7 +187,7 @@ impl Provider for Nostr {
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        rules_for("nostr").unwrap_or(&herald_core::platform::PLATFORMS[0])
+        crate::rules_of("nostr")
     }
 
     fn recovery(&self) -> Recovery {

@@ -14,7 +14,7 @@ mod api;
 mod content;
 
 use async_trait::async_trait;
-use herald_core::platform::{PlatformRules, rules_for};
+use herald_core::platform::PlatformRules;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -200,7 +200,7 @@ impl Provider for Wordpress {
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        rules_for("wordpress").unwrap_or(&herald_core::platform::PLATFORMS[0])
+        crate::rules_of("wordpress")
     }
 
     fn credentials_schema(&self) -> Value {
