@@ -54,6 +54,10 @@ db_test!(async fn uploads_are_checked(app) {
     let error = no_file.expect_error(422, "VALIDATION_FAILED");
     assert_eq!(error["details"]["errors"][0]["field"], "file");
 
+    let not_multipart = api.post("/api/media", json!({"url": "https://example.com/a.png"})).await;
+    let error = not_multipart.expect_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    assert!(error["message"].as_str().unwrap().contains("multipart/form-data"), "{error}");
+
     let long_alt = "a".repeat(1501);
     api.upload("photo.png", TINY_PNG.to_vec(), Some(&long_alt)).await.expect_error(422, "VALIDATION_FAILED");
 

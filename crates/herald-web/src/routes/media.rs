@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::extract::multipart::MultipartError;
+use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use herald_app::media::{MAX_MEDIA_BYTES, MediaView};
@@ -40,13 +40,21 @@ struct UploadForm {
     responses(
         (status = 201, description = "Stored", body = MediaView),
         (status = 413, description = "Larger than 50 MB", body = ErrorBody),
+        (status = 415, description = "Not a multipart form", body = ErrorBody),
         (status = 422, description = "No file, empty, or not a supported type", body = ErrorBody),
     ))]
 async fn upload_media(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    mut form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<MediaView>)> {
+    let mut form = form.map_err(|_| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the file as multipart/form-data with a `file` field (and optionally `altText`)",
+        )
+    })?;
     let mut file = None;
     let mut alt_text = None;
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
