@@ -232,8 +232,8 @@ impl Worker {
             return Ok(Vec::new());
         }
         let post_ids = sorted_unique(claimed.iter().map(|t| t.post_id));
-        let mut posts = Posts(txn).by_ids(&post_ids).await?;
-        Posts(txn).recompute_loaded(&mut posts).await?;
+        Posts(txn).mark_publishing(&post_ids, now).await?;
+        let posts = Posts(txn).by_ids(&post_ids).await?;
         let posts: HashMap<Uuid, PostRow> = posts.into_iter().map(|p| (p.id, p)).collect();
         let integration_ids = sorted_unique(claimed.iter().map(|t| t.integration_id));
         let integrations: HashMap<Uuid, IntegrationRow> =

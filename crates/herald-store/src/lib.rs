@@ -140,6 +140,11 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+                    // Pages read through a shared mapping instead of being
+                    // copied into each connection's 2 MB page cache: a busy
+                    // queue's working set is larger than that, and misses
+                    // cost a read() each (a fifth of the worker's CPU).
+                    .pragma("mmap_size", "268435456")
             });
         if let Some(schema) = &options.schema {
             connect.set_schema_search_path(schema.clone());

@@ -16,6 +16,6 @@ pub use engagement::Engagement;
 pub use events::{Events, NewEvent};
 pub use integrations::Integrations;
 pub use media::Media;
-pub use posts::{InFlight, PostCursor, PostFilter, Posts, TargetWithIntegration};
+pub use posts::{DerivedStatus, InFlight, PostCursor, PostFilter, Posts, TargetWithIntegration};
 pub use queue::{ClaimRequest, Queue};
 pub use users::{Membership, NewUser, Users};

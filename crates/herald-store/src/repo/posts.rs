@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use herald_core::post::{PostStatus, TargetState, TargetStatus, aggregate_status};
 
@@ -141,63 +141,106 @@ impl<C: ConnectionTrait> Posts<'_, C> {
 
     /// Re-derives a post's status from its targets after they changed:
     /// `publishedAt` when every target is published, an error summary when
-    /// the post failed. Returns the post when its status changed.
-    pub async fn recompute_status(&self, post_id: Uuid) -> StoreResult<Option<PostRow>> {
+    /// the post failed. Returns the new status when it changed.
+    pub async fn recompute_status(&self, post_id: Uuid) -> StoreResult<Option<DerivedStatus>> {
         let mut changed = self.recompute_statuses(&[post_id]).await?;
         Ok(changed.remove(&post_id))
     }
 
-    /// `recompute_status` for many posts at once, in three statements
-    /// whatever their number (the engine recomputes a whole claim or outcome
-    /// batch). Returns the posts whose status changed, by id.
-    pub async fn recompute_statuses(&self, post_ids: &[Uuid]) -> StoreResult<HashMap<Uuid, PostRow>> {
-        let mut posts = self.by_ids(post_ids).await?;
-        let changed = self.recompute_loaded(&mut posts).await?;
-        Ok(posts.into_iter().filter(|p| changed.contains(&p.id)).map(|p| (p.id, p)).collect())
-    }
-
-    /// `recompute_statuses` for posts already read: updates them in place
-    /// and returns the ids of those whose status changed.
-    pub async fn recompute_loaded(&self, posts: &mut [PostRow]) -> StoreResult<HashSet<Uuid>> {
-        let mut changed = HashSet::new();
-        if posts.is_empty() {
-            return Ok(changed);
-        }
-        let ids: Vec<Uuid> = posts.iter().map(|p| p.id).collect();
-        let mut targets: HashMap<Uuid, Vec<TargetWithIntegration>> = HashMap::new();
-        for target in self.targets_of(&ids).await? {
-            targets.entry(target.target.post_id).or_default().push(target);
-        }
-        for post in posts.iter_mut() {
-            let (status, published_at, error_message) =
-                derive_status(post, targets.get(&post.id).map_or(&[][..], Vec::as_slice));
-            if post.status == status.as_str()
-                && post.published_at == published_at
-                && post.error_message == error_message
-            {
-                continue;
+    /// `recompute_status` for many posts at once, in two statements whatever
+    /// their number (the engine recomputes a whole outcome batch). Reads
+    /// only the columns the derivation needs. Returns the posts whose status
+    /// changed, by id.
+    pub async fn recompute_statuses(&self, post_ids: &[Uuid]) -> StoreResult<HashMap<Uuid, DerivedStatus>> {
+        let mut changed = HashMap::new();
+        let mut written = Vec::new();
+        for chunk in post_ids.chunks(ROWS_PER_STATEMENT) {
+            for (id, current, targets) in self.status_inputs(&padded(chunk)).await? {
+                let derived = derive_status(&current, &targets);
+                if derived.status != current.status
+                    || derived.published_at != current.published_at
+                    || derived.error_message != current.error_message
+                {
+                    written.push((id, derived.clone()));
+                    changed.insert(id, derived);
+                }
             }
-            post.status = status.as_str().to_string();
-            post.published_at = published_at;
-            post.error_message = error_message;
-            post.updated_at = crate::now();
-            changed.insert(post.id);
         }
-        self.write_statuses(posts.iter().filter(|p| changed.contains(&p.id))).await?;
+        self.write_statuses(&written).await?;
         Ok(changed)
     }
 
-    /// Writes the derived columns of `posts` in one statement.
-    async fn write_statuses<'p>(&self, posts: impl Iterator<Item = &'p PostRow>) -> StoreResult<()> {
-        let posts: Vec<&PostRow> = posts.collect();
+    /// The posts' current derived columns and their targets' states, in
+    /// target creation order, in one statement.
+    async fn status_inputs(&self, post_ids: &[Uuid]) -> StoreResult<Vec<(Uuid, DerivedStatus, Vec<TargetSummary>)>> {
+        let mut params = Params::new(self.0.get_database_backend());
+        let ids = params.list(post_ids, |id| *id);
+        let sql = format!(
+            "SELECT p.id, p.workspace_id, p.status, p.published_at, p.error_message, \
+             t.status, t.attempts, t.published_at, t.last_error_message, i.platform, i.display_name \
+             FROM posts p LEFT JOIN post_targets t ON t.post_id = p.id \
+             LEFT JOIN integrations i ON i.id = t.integration_id \
+             WHERE p.id IN ({ids}) ORDER BY p.id, t.created_at, t.id"
+        );
+        let mut posts: Vec<(Uuid, DerivedStatus, Vec<TargetSummary>)> = Vec::new();
+        for row in self.0.query_all_raw(params.statement(sql)).await? {
+            let id: Uuid = row.try_get_by_index(0)?;
+            if posts.last().is_none_or(|(last, _, _)| *last != id) {
+                let current = DerivedStatus {
+                    workspace_id: row.try_get_by_index(1)?,
+                    status: row.try_get_by_index(2)?,
+                    published_at: row.try_get_by_index(3)?,
+                    error_message: row.try_get_by_index(4)?,
+                };
+                posts.push((id, current, Vec::new()));
+            }
+            let Some(status) = row.try_get_by_index::<Option<String>>(5)? else {
+                continue; // a post without targets
+            };
+            let target = TargetSummary {
+                status,
+                attempts: row.try_get_by_index(6)?,
+                published_at: row.try_get_by_index(7)?,
+                last_error_message: row.try_get_by_index(8)?,
+                platform: row.try_get_by_index::<Option<String>>(9)?.unwrap_or_default(),
+                integration_name: row.try_get_by_index::<Option<String>>(10)?.unwrap_or_default(),
+            };
+            if let Some((_, _, targets)) = posts.last_mut() {
+                targets.push(target);
+            }
+        }
+        Ok(posts)
+    }
+
+    /// Claimed posts are publishing: a claimed target is neither final nor
+    /// queued, so the derivation gives PUBLISHING whatever the others are
+    /// (drafts have no claimable targets, and are left alone all the same).
+    /// One statement, without reading the targets back.
+    pub async fn mark_publishing(&self, post_ids: &[Uuid], at: DateTime<Utc>) -> StoreResult<()> {
+        for chunk in post_ids.chunks(ROWS_PER_STATEMENT) {
+            let mut params = Params::new(self.0.get_database_backend());
+            let updated_at = params.bind(at);
+            let ids = params.list(&padded(chunk), |id| *id);
+            let sql = format!(
+                "UPDATE posts SET status = 'PUBLISHING', published_at = NULL, error_message = NULL, \
+                 updated_at = {updated_at} WHERE id IN ({ids}) AND status NOT IN ('PUBLISHING', 'DRAFT')"
+            );
+            self.0.execute_raw(params.statement(sql)).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the derived columns of posts in one statement per chunk.
+    async fn write_statuses(&self, posts: &[(Uuid, DerivedStatus)]) -> StoreResult<()> {
+        let updated_at = crate::now();
         for chunk in posts.chunks(ROWS_PER_STATEMENT) {
             let chunk = &padded(chunk)[..];
             let mut params = Params::new(self.0.get_database_backend());
-            let status = params.case(chunk, |p| p.id, |p| p.status.clone().into());
-            let published_at = params.case(chunk, |p| p.id, |p| p.published_at.into());
-            let error_message = params.case(chunk, |p| p.id, |p| p.error_message.clone().into());
-            let updated_at = params.case(chunk, |p| p.id, |p| p.updated_at.into());
-            let ids = params.list(chunk, |p| p.id);
+            let status = params.case(chunk, |p| p.0, |p| p.1.status.clone().into());
+            let published_at = params.case(chunk, |p| p.0, |p| p.1.published_at.into());
+            let error_message = params.case(chunk, |p| p.0, |p| p.1.error_message.clone().into());
+            let updated_at = params.bind(updated_at);
+            let ids = params.list(chunk, |p| p.0);
             let sql = format!(
                 "UPDATE posts SET status = {status}, published_at = {published_at}, \
                  error_message = {error_message}, updated_at = {updated_at} WHERE id IN ({ids})"
@@ -317,30 +360,46 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     }
 }
 
-/// A post's status, `publishedAt` and error summary as its targets make them.
-fn derive_status(
-    post: &PostRow,
-    targets: &[TargetWithIntegration],
-) -> (PostStatus, Option<DateTime<Utc>>, Option<String>) {
+/// A post's derived columns: its status, `publishedAt` and error summary as
+/// its targets make them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedStatus {
+    pub workspace_id: Uuid,
+    pub status: String,
+    pub published_at: Option<DateTime<Utc>>,
+    pub error_message: Option<String>,
+}
+
+/// What the derivation reads of a target.
+struct TargetSummary {
+    status: String,
+    attempts: i32,
+    published_at: Option<DateTime<Utc>>,
+    last_error_message: Option<String>,
+    platform: String,
+    integration_name: String,
+}
+
+fn derive_status(current: &DerivedStatus, targets: &[TargetSummary]) -> DerivedStatus {
     let states: Vec<TargetState> = targets
         .iter()
         .map(|t| TargetState {
-            status: TargetStatus::parse(&t.target.status).unwrap_or(TargetStatus::Failed),
-            attempted: t.target.attempts > 0,
+            status: TargetStatus::parse(&t.status).unwrap_or(TargetStatus::Failed),
+            attempted: t.attempts > 0,
         })
         .collect();
-    let status = aggregate_status(post.status == PostStatus::Draft.as_str(), &states);
+    let status = aggregate_status(current.status == PostStatus::Draft.as_str(), &states);
     let published_at = match status {
-        PostStatus::Published => targets.iter().filter_map(|t| t.target.published_at).max(),
+        PostStatus::Published => targets.iter().filter_map(|t| t.published_at).max(),
         _ => None,
     };
     let error_message = match status {
         PostStatus::Failed => Some(
             targets
                 .iter()
-                .filter(|t| matches!(t.target.status.as_str(), "FAILED" | "UNCONFIRMED"))
+                .filter(|t| matches!(t.status.as_str(), "FAILED" | "UNCONFIRMED"))
                 .map(|t| {
-                    let why = t.target.last_error_message.as_deref().unwrap_or("failed");
+                    let why = t.last_error_message.as_deref().unwrap_or("failed");
                     format!("{} ({}): {why}", t.integration_name, t.platform)
                 })
                 .collect::<Vec<_>>()
@@ -348,5 +407,10 @@ fn derive_status(
         ),
         _ => None,
     };
-    (status, published_at, error_message)
+    DerivedStatus {
+        workspace_id: current.workspace_id,
+        status: status.as_str().to_string(),
+        published_at,
+        error_message,
+    }
 }
