@@ -384,6 +384,21 @@ async function composerExtras(page, base, receiver, api) {
   await page.check(`#set-${discord}-suppressEmbeds`);
   await page.waitForFunction((id) => !document.querySelector(`[data-errors="overrides.${id}.settings.username"]`).textContent, discord);
   await shoot(page, 'composer-extras');
+  // The contract with preview.js: window.herald.preview(p) gets each reply's
+  // media and the account's settings (wrapped, so a real preview.js still draws).
+  const p = await page.evaluate(() => {
+    const real = window.herald.preview;
+    let seen = null;
+    window.herald.preview = (arg) => { seen = arg; return real ? real(arg) : '<article class="preview">stub</article>'; };
+    document.getElementById('content').dispatchEvent(new Event('input', { bubbles: true }));
+    if (real) { window.herald.preview = real; } else { delete window.herald.preview; }
+    return seen;
+  });
+  assert.equal(p.platform, 'discord');
+  assert.equal(p.account.name, 'Dev chat');
+  assert.equal(p.media[0].altText, 'A bar chart of downloads');
+  assert.deepEqual(p.replies.map((r) => r.media.map((m) => m.altText)), [['The changelog'], []]);
+  assert.deepEqual(p.settings, { username: 'Herald', suppressEmbeds: true });
   await page.click('#do-draft');
   await page.waitForURL(/notice=draft/);
   const postId = new URL(page.url()).searchParams.get('highlight');

@@ -380,4 +380,6 @@
   buildTabs();
   relabel();
   update();
+  // Scripts loaded after this one (preview.js) have run by then: draw the previews again.
+  document.addEventListener('DOMContentLoaded', update);
 })();

@@ -5,6 +5,7 @@
 //! form posts here and comes back with the errors beside their fields; with
 //! it, `composer.js` adds live counters, previews, uploads and validation.
 
+mod files;
 mod form;
 mod settings;
 
@@ -17,7 +18,6 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use herald_app::AppError;
 use herald_app::media::{MAX_MEDIA_BYTES, MediaView};
 use herald_app::posts::UpdatePostInput;
 use herald_app::views::IntegrationView;
@@ -27,7 +27,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use self::form::{ComposerForm, Draft, PendingFile};
+use self::files::{errors_at, merge, save_alt_texts, store_files};
+use self::form::{ComposerForm, Draft};
 use self::settings::{SettingField, SettingsDraft};
 use crate::UiState;
 use crate::chrome::{Chrome, FieldErrors};
@@ -316,67 +317,6 @@ async fn submit_edit(
     form: ComposerForm,
 ) -> UiResult<Response> {
     submit(&state, &viewer, Some(id), form).await
-}
-
-/// A use-case error as field errors, all placed at `field` (an upload's
-/// `file` is the media box here); `Err` for errors a form cannot show.
-fn errors_at(field: &str, error: AppError) -> Result<FieldErrors, AppError> {
-    let mut errors = FieldErrors::from_app(error)?;
-    errors.fields.iter_mut().for_each(|(f, _)| *f = field.to_string());
-    Ok(errors)
-}
-
-fn merge(into: &mut FieldErrors, more: FieldErrors) {
-    into.fields.extend(more.fields);
-    into.general = into.general.take().or(more.general);
-}
-
-/// Saves alt texts changed beside attached files. They belong to the files,
-/// not to the post, so they are saved whatever the button.
-async fn save_alt_texts(state: &UiState, viewer: &Viewer, draft: &Draft) -> UiResult<FieldErrors> {
-    let mut errors = FieldErrors::default();
-    if draft.alt_texts.is_empty() {
-        return Ok(errors);
-    }
-    let ids: Vec<Uuid> = draft.alt_texts.keys().copied().collect();
-    for media in state.app.media_by_ids(&viewer.caller, &ids).await? {
-        let typed = draft.alt_texts.get(&media.id).map_or("", |t| t.trim());
-        if typed == media.alt_text.as_deref().unwrap_or_default().trim() {
-            continue;
-        }
-        let alt = Some(typed.to_string()).filter(|a| !a.is_empty());
-        if let Err(error) = state.app.update_media_alt_text(&viewer.caller, media.id, alt).await {
-            merge(&mut errors, errors_at(&format!("media_alt.{}", media.id), error)?);
-        }
-    }
-    Ok(errors)
-}
-
-/// Stores files chosen without JavaScript and attaches each to its item.
-async fn store_files(
-    state: &UiState,
-    viewer: &Viewer,
-    draft: &mut Draft,
-    files: Vec<PendingFile>,
-) -> UiResult<FieldErrors> {
-    let mut errors = FieldErrors::default();
-    for file in files {
-        let (field, alt) = match file.reply {
-            None => ("media".to_string(), Some(draft.media_alt.trim().to_string()).filter(|a| !a.is_empty())),
-            Some(i) => (format!("thread[{i}].mediaIds"), None),
-        };
-        match state.app.upload_media(&viewer.caller, file.bytes, alt).await {
-            Ok(media) => match file.reply.and_then(|i| draft.thread.get_mut(i)) {
-                Some(reply) => reply.media.push(media.id),
-                None => {
-                    draft.media.push(media.id);
-                    draft.media_alt.clear();
-                }
-            },
-            Err(error) => merge(&mut errors, errors_at(&field, error)?),
-        }
-    }
-    Ok(errors)
 }
 
 async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: ComposerForm) -> UiResult<Response> {
