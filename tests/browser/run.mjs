@@ -2,7 +2,8 @@
 // binary with a fresh data directory:
 //   register → connect an account → compose a scheduled thread with media →
 //   see it on the calendar → drag it to another day → see it publish with
-//   its status changing live → see it on the dashboard.
+//   its status changing live → see it on the dashboard; then the composer's
+//   alt text editing, per-reply media and per-account settings.
 // Every page is checked with axe-core (no serious or critical violation) and
 // screenshotted at 1280 and 375 px wide into target/screenshots/.
 //
@@ -319,6 +320,8 @@ async function main() {
   assert.match(key, /^ptz_[A-Za-z0-9]{40}$/);
   await shoot(page, 'settings');
 
+  await composerExtras(page, base, receiver, api); // ui-composer block, defined below main()
+
   // Sign out (a CSRF-protected form).
   await page.click('text=Sign out');
   await page.waitForURL(/\/login\?notice=signed-out/);
@@ -330,6 +333,88 @@ async function main() {
   assert.deepEqual(violations, [], 'no serious or critical accessibility violation');
   log('all browser checks passed');
 }
+
+// ==== ui-composer: alt text edited after upload, a reply with its own image,
+// a per-account platform setting (a Discord account whose webhook is the
+// test receiver). Runs after the main flow: its deliveries do not shift the
+// receiver's numbering the main flow checks. ====
+async function composerExtras(page, base, receiver, api) {
+  await page.goto(`${base}/integrations`);
+  await page.click('#connect-discord summary');
+  await page.fill('#discord-webhookUrl', `${receiver.base}/api/webhooks/42/a-token`);
+  await page.fill('#discord-name', 'Dev chat');
+  await page.click('#connect-discord button[type=submit]');
+  await page.waitForURL(/notice=connected/);
+  const discord = (await api('/api/integrations')).body.find((i) => i.platform === 'discord').id;
+  const altSaved = () => page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/media/'));
+
+  await page.goto(`${base}/posts/new`);
+  await page.check(`input[name=platforms][value="${discord}"]`);
+  await page.fill('#content', 'Release notes, with pictures');
+  // An image uploaded without alt text is flagged; describing it afterwards saves at once.
+  await page.setInputFiles('#media-file', { name: 'chart.png', mimeType: 'image/png', buffer: PNG });
+  const fig = page.locator('#media-list figure').first();
+  await fig.locator('[data-no-alt]').waitFor({ state: 'visible' });
+  let saved = altSaved();
+  await fig.locator('[data-alt-for]').fill('A bar chart of downloads');
+  await fig.locator('[data-alt-for]').press('Tab');
+  assert.equal((await saved).status(), 200, 'alt text saved with PATCH /api/media/{id}');
+  assert.ok(await fig.locator('[data-no-alt]').isHidden(), 'the warning goes once the image is described');
+  // A reply with its own image (and its own alt text), kept when replies move.
+  await page.click('#thread-add');
+  await page.fill('#thread-0', 'Screenshot of the changelog:');
+  await page.setInputFiles('#thread-file-0', { name: 'changelog.png', mimeType: 'image/png', buffer: PNG });
+  const replyFig = page.locator('#thread-items li:nth-child(1) .reply-media figure');
+  await replyFig.waitFor();
+  saved = altSaved();
+  await replyFig.locator('[data-alt-for]').fill('The changelog');
+  await replyFig.locator('[data-alt-for]').press('Tab');
+  assert.equal((await saved).status(), 200);
+  await page.click('#thread-add');
+  await page.fill('#thread-1', 'Thanks to every contributor.');
+  await page.click('#thread-items li:nth-child(2) >> text=Move up');
+  assert.equal(await page.locator('#thread-items li:nth-child(2) .reply-media figure').count(), 1, 'the image moved with its reply');
+  await page.click('#thread-items li:nth-child(1) >> text=Move down');
+  await page.locator('#previews .reply img[alt="The changelog"]').waitFor();
+  // A Discord setting in the account's tab; a bad value is explained beside it.
+  await page.click(`#tab-${discord}`);
+  await page.fill(`#set-${discord}-username`, 'Discord bot');
+  await page.waitForFunction((id) => /may not contain/.test(document.querySelector(`[data-errors="overrides.${id}.settings.username"]`).textContent), discord);
+  await page.fill(`#set-${discord}-username`, 'Herald');
+  await page.check(`#set-${discord}-suppressEmbeds`);
+  await page.waitForFunction((id) => !document.querySelector(`[data-errors="overrides.${id}.settings.username"]`).textContent, discord);
+  await shoot(page, 'composer-extras');
+  // The contract with preview.js: window.herald.preview(p) gets each reply's
+  // media and the account's settings (wrapped, so a real preview.js still draws).
+  const p = await page.evaluate(() => {
+    const real = window.herald.preview;
+    let seen = null;
+    window.herald.preview = (arg) => { seen = arg; return real ? real(arg) : '<article class="preview">stub</article>'; };
+    document.getElementById('content').dispatchEvent(new Event('input', { bubbles: true }));
+    if (real) { window.herald.preview = real; } else { delete window.herald.preview; }
+    return seen;
+  });
+  assert.equal(p.platform, 'discord');
+  assert.equal(p.account.name, 'Dev chat');
+  assert.equal(p.media[0].altText, 'A bar chart of downloads');
+  assert.deepEqual(p.replies.map((r) => r.media.map((m) => m.altText)), [['The changelog'], []]);
+  assert.deepEqual(p.settings, { username: 'Herald', suppressEmbeds: true });
+  await page.click('#do-draft');
+  await page.waitForURL(/notice=draft/);
+  const postId = new URL(page.url()).searchParams.get('highlight');
+  const post = (await api(`/api/posts/${postId}`)).body;
+  assert.equal(post.mediaIds.length, 1);
+  assert.deepEqual(post.thread.map((t) => t.mediaIds.length), [1, 0], 'the first reply has its image');
+  assert.deepEqual(post.targets[0].settings, { username: 'Herald', suppressEmbeds: true });
+  // The edit page shows it all again.
+  await page.goto(`${base}/posts/${postId}/edit`);
+  assert.equal(await page.inputValue('#media-list [data-alt-for]'), 'A bar chart of downloads');
+  assert.equal(await page.inputValue('#thread-items [data-alt-for]'), 'The changelog');
+  assert.equal(await page.inputValue(`#set-${discord}-username`), 'Herald');
+  assert.ok(await page.isChecked(`#set-${discord}-suppressEmbeds`));
+  log('composer: alt text, reply media and settings');
+}
+// ==== end of the ui-composer block ====
 
 let failed = false;
 try {

@@ -118,6 +118,25 @@ impl App {
         Ok(self.media_view(&row))
     }
 
+    /// `PATCH /media/{id}`: replaces the alt text (`None` or blank clears
+    /// it). Media of another workspace answers "not found", like a missing one.
+    pub async fn update_media_alt_text(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        alt_text: Option<String>,
+    ) -> AppResult<MediaView> {
+        caller.require(Scope::PostsWrite)?;
+        check_alt_text(alt_text.as_deref())?;
+        let alt_text = alt_text.filter(|alt| !alt.trim().is_empty());
+        let row = Media(self.store.conn())
+            .set_alt_text(caller.workspace_id, id, alt_text)
+            .await?
+            .ok_or(AppError::NotFound("media"))?;
+        tracing::info!(media_id = %row.id, "alt text updated");
+        Ok(self.media_view(&row))
+    }
+
     pub fn media_view(&self, row: &MediaRow) -> MediaView {
         MediaView {
             id: row.id,

@@ -202,6 +202,18 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
     if rules.requires_media && draft.media_count == 0 {
         errors.push(ValidationError::new("media", format!("{} needs at least one media item", rules.name)));
     }
+    // Replies carry their own media; without threads they are not published at all.
+    if rules.supports_threads {
+        for (i, item) in draft.thread.iter().enumerate().filter(|(_, item)| item.media_count > rules.max_media) {
+            errors.push(ValidationError::new(
+                format!("thread[{i}].mediaIds"),
+                format!(
+                    "{} accepts at most {} media items; this reply has {}",
+                    rules.name, rules.max_media, item.media_count
+                ),
+            ));
+        }
+    }
     TargetReport {
         integration_id: target.integration_id,
         platform: target.platform.clone(),
@@ -315,6 +327,21 @@ mod tests {
         {
             assert!(got.contains(&expected), "{expected} missing in {got:?}");
         }
+    }
+
+    #[test]
+    fn each_reply_is_held_to_the_media_limit_of_threaded_platforms() {
+        let mut post = draft(PublishMode::Now, "hi", vec![target("mastodon")]);
+        post.thread = vec![
+            ThreadItemDraft { content: "ok".into(), media_count: 4 },
+            ThreadItemDraft { content: "".into(), media_count: 5 },
+        ];
+        let (reports, errors) = validate_post(&post, now());
+        assert_eq!(fields(&errors), vec!["thread[1].mediaIds"]);
+        assert!(reports[0].errors[0].message.contains("this reply has 5"));
+        // A platform without threads publishes no reply, so their media do not count.
+        post.targets = vec![target("devto")];
+        assert!(!fields(&validate_post(&post, now()).1).iter().any(|f| f.ends_with("mediaIds")));
     }
 
     #[test]

@@ -50,9 +50,31 @@
 
   function selected() {
     return Array.prototype.filter.call(form.querySelectorAll('input[name="platforms"]'), function (b) { return b.checked; })
-      .map(function (b) { return { id: b.value, platform: b.getAttribute('data-platform'), name: b.getAttribute('data-name') }; });
+      .map(function (b) { return { id: b.value, platform: b.getAttribute('data-platform'), name: b.getAttribute('data-name'), handle: b.getAttribute('data-handle'), avatar: b.getAttribute('data-avatar') }; });
   }
   function overrideOf(id) { var t = document.getElementById('override-' + id); return t && t.value.trim() ? t.value : null; }
+  // An account's settings object, built as the server builds it from the
+  // same fields: only what differs from the platform's default; stored
+  // keys the form cannot show (the hidden JSON) are kept.
+  function settingsOf(id) {
+    var out = {};
+    try { out = JSON.parse(form.querySelector('input[name="settings_extra.' + id + '"]').value) || {}; } catch (e) { out = {}; }
+    form.querySelectorAll('[data-settings="' + id + '"] [data-setting]').forEach(function (el) {
+      var name = el.getAttribute('data-setting'), kind = el.getAttribute('data-kind'), v = el.value.trim();
+      var num = function (s) { return el.hasAttribute('data-numbers') && /^-?\d+$/.test(s) ? Number(s) : s; };
+      if (kind === 'checkbox') { if (el.checked !== el.hasAttribute('data-default-on')) { out[name] = el.checked; } }
+      else if (kind === 'list') { var items = v.split(',').map(function (x) { return x.trim(); }).filter(Boolean).map(num); if (items.length) { out[name] = items; } }
+      else if (v) { out[name] = num(v); }
+    });
+    return Object.keys(out).length ? out : null;
+  }
+  // Files attached to one item (the post's grid or a reply's), as previews want them.
+  function mediaIn(grid) {
+    return grid ? Array.prototype.map.call(grid.querySelectorAll('figure'), function (f) {
+      var alt = f.querySelector('[data-alt-for]');
+      return { id: f.getAttribute('data-media'), url: f.getAttribute('data-url'), mime: f.getAttribute('data-mime'), altText: alt ? alt.value.trim() : '' };
+    }) : [];
+  }
   function counterHtml(parts) {
     return parts.map(function (p) {
       var r = rules[p.platform] || { maxLength: 100000, counting: 'characters', name: p.platform };
@@ -98,14 +120,20 @@
     });
   }
 
-  // ---- Thread editor ----
+  // ---- Thread editor: each reply has its text, its own media and controls ----
   var list = document.getElementById('thread-items');
+  // Numbers in labels and the ids/error boxes that follow a reply's place.
   function relabel() {
     Array.prototype.forEach.call(list.children, function (li, i) {
-      li.querySelector('label').textContent = 'Reply ' + (i + 1);
-      li.querySelector('textarea').id = 'thread-' + i;
-      li.querySelector('label').htmlFor = 'thread-' + i;
-      li.querySelector('[data-errors]').setAttribute('data-errors', 'thread[' + i + ']');
+      li.querySelectorAll('[data-n="reply"]').forEach(function (n) { n.textContent = i + 1; });
+      var t = li.querySelector('textarea'), f = li.querySelector('input[type=file]'), boxes = li.querySelectorAll(':scope > [data-errors]');
+      t.id = 'thread-' + i; li.querySelector('label').htmlFor = t.id;
+      f.id = 'thread-file-' + i; li.querySelector('.reply-upload label').htmlFor = f.id;
+      boxes[0].setAttribute('data-errors', 'thread[' + i + ']');
+      boxes[boxes.length - 1].setAttribute('data-errors', 'thread[' + i + '].mediaIds');
+    });
+    form.querySelectorAll('.media-grid').forEach(function (g) {
+      g.querySelectorAll('figure').forEach(function (fig, k) { fig.querySelectorAll('[data-n="media"]').forEach(function (n) { n.textContent = k + 1; }); });
     });
   }
   function controls(li) {
@@ -123,15 +151,21 @@
     });
     li.appendChild(bar);
   }
-  Array.prototype.forEach.call(list.children, function (li) {
-    if (!li.querySelector('textarea').value.trim()) { li.remove(); } else { controls(li); }
+  // The server's empty last box (the no-script way to add a reply) is the
+  // pattern for new ones; empty replies without media are dropped.
+  // With script, a chosen file is uploaded at once: no "Upload" buttons.
+  form.querySelectorAll('[data-upload-button]').forEach(function (b) { b.hidden = true; });
+  var blank = list.lastElementChild ? list.lastElementChild.cloneNode(true) : null;
+  Array.prototype.forEach.call(list.querySelectorAll('.thread-item'), function (li) {
+    if (!li.querySelector('textarea').value.trim() && !li.querySelector('figure')) { li.remove(); } else { controls(li); }
   });
   var addBtn = document.getElementById('thread-add');
-  addBtn.hidden = false;
-  document.getElementById('thread-hint').textContent = 'Replies are published in order after the first post.';
+  addBtn.hidden = !blank;
+  document.getElementById('thread-hint').textContent = 'Replies are published in order after the first post, each with its own images.';
   addBtn.addEventListener('click', function () {
-    var li = document.createElement('li'); li.className = 'thread-item';
-    li.innerHTML = '<label></label><textarea name="thread" rows="3"></textarea><p class="counters" aria-live="polite"></p><div data-errors=""></div>';
+    var li = blank.cloneNode(true);
+    li.querySelectorAll('figure, .field-error').forEach(function (x) { x.remove(); });
+    li.querySelector('textarea').value = '';
     list.appendChild(li); controls(li); relabel(); li.querySelector('textarea').focus(); update();
   });
 
@@ -145,19 +179,27 @@
       var t = p.querySelector('textarea');
       p.querySelector('.counters').innerHTML = t.value ? counterHtml([{ platform: t.getAttribute('data-platform'), text: t.value }]) : '';
     });
-    var replies = Array.prototype.map.call(list.querySelectorAll('textarea'), function (t) { return t.value; });
+    var items = Array.prototype.map.call(list.children, function (li) { return { text: li.querySelector('textarea').value, media: mediaIn(li.querySelector('.reply-media')) }; });
     list.querySelectorAll('.thread-item').forEach(function (li, i) {
-      li.querySelector('.counters').innerHTML = counterHtml(accounts.map(function (a) { return { platform: a.platform, text: replies[i] || '', label: a.name }; }));
+      li.querySelector('.counters').innerHTML = counterHtml(accounts.map(function (a) { return { platform: a.platform, text: items[i].text, label: a.name }; }));
     });
-    var thumbs = Array.prototype.map.call(document.querySelectorAll('#media-list img'), function (img) { return img.outerHTML; }).join('');
+    var media = mediaIn(mediaList);
+    var thumbs = function (m) { return m.length ? '<div class="media-grid">' + m.filter(function (x) { return /^image\//.test(x.mime); }).map(function (x) { return '<img src="' + esc(x.url) + '" alt="' + esc(x.altText) + '">'; }).join('') + '</div>' : ''; };
     var html = accounts.map(function (a) {
       var r = rules[a.platform] || { name: a.platform };
       var text = overrideOf(a.id) || content;
-      var rest = r.supportsThreads === false ? [] : replies.filter(function (x) { return x.trim(); });
+      // The replies that will be published there (none where there are no threads).
+      var replies = r.supportsThreads === false ? [] : items.filter(function (x) { return x.text.trim() || x.media.length; });
+      // A platform look-alike when preview.js is loaded (window.herald.preview(p) → HTML).
+      if (window.herald.preview) {
+        try {
+          return window.herald.preview({ platform: a.platform, platformName: r.name, account: { name: a.name, handle: a.handle, avatarUrl: a.avatar },
+            text: text, media: media, replies: replies, settings: settingsOf(a.id) || {} });
+        } catch (e) { console.error(e); }
+      }
       return '<article class="preview pf-' + esc(a.platform) + '" aria-label="Preview on ' + esc(a.name) + '"><header><span class="avatar" aria-hidden="true"></span>' +
-        esc(a.name) + ' <span class="muted small">' + esc(r.name) + '</span></header><div class="body">' + esc(text || '…') + '</div>' +
-        (thumbs ? '<div class="media-grid">' + thumbs + '</div>' : '') +
-        rest.map(function (x) { return '<div class="reply body">' + esc(x) + '</div>'; }).join('') + '</article>';
+        esc(a.name) + ' <span class="muted small">' + esc(r.name) + '</span></header><div class="body">' + esc(text || '…') + '</div>' + thumbs(media) +
+        replies.map(function (x) { return '<div class="reply"><div class="body">' + esc(x.text) + '</div>' + thumbs(x.media) + '</div>'; }).join('') + '</article>';
     }).join('');
     document.getElementById('previews').innerHTML = html || '<p class="muted">Select an account to see how the post will look there.</p>';
     scheduleValidation();
@@ -187,14 +229,19 @@
   var timer = null;
   function body(status) {
     var overrides = {};
-    selected().forEach(function (a) { var t = overrideOf(a.id); if (t) { overrides[a.id] = { content: t }; } });
+    selected().forEach(function (a) {
+      var t = overrideOf(a.id), s = settingsOf(a.id);
+      if (t || s) { overrides[a.id] = {}; if (t) { overrides[a.id].content = t; } if (s) { overrides[a.id].settings = s; } }
+    });
     var at = toIso(document.getElementById('scheduled-for').value);
     return {
       content: document.getElementById('content').value,
       platforms: selected().map(function (a) { return a.id; }),
       status: status || (at ? 'SCHEDULED' : 'DRAFT'), scheduledFor: at,
       mediaIds: Array.prototype.map.call(form.querySelectorAll('input[name="media"]'), function (i) { return i.value; }),
-      thread: Array.prototype.map.call(list.querySelectorAll('textarea'), function (t) { return { content: t.value }; }).filter(function (t) { return t.content.trim(); }),
+      thread: Array.prototype.map.call(list.children, function (li) {
+        return { content: li.querySelector('textarea').value, mediaIds: mediaIn(li.querySelector('.reply-media')).map(function (m) { return m.id; }) };
+      }).filter(function (t) { return t.content.trim() || t.mediaIds.length; }),
       overrides: overrides
     };
   }
@@ -206,6 +253,7 @@
       (r.body.targets || []).forEach(function (t) { errors = errors.concat(t.errors || []); });
       if (r.body.error && r.body.error.details && Array.isArray(r.body.error.details)) { errors = errors.concat(r.body.error.details); }
       var boxes = form.querySelectorAll('[data-errors]');
+      boxes = Array.prototype.filter.call(boxes, function (b) { return b.getAttribute('data-errors').indexOf('media_alt.') !== 0; });
       boxes.forEach(function (b) { b.innerHTML = ''; });
       var seen = {};
       errors.forEach(function (e) {
@@ -222,36 +270,53 @@
     });
   }
 
-  // ---- Media: upload a file or fetch a URL ----
+  // ---- Media: upload a file or fetch a URL, for the post or a reply ----
   var mediaList = document.getElementById('media-list');
-  function addMedia(m) {
-    var fig = document.createElement('figure'); fig.setAttribute('data-media', m.id);
-    var alt = m.altText || '';
-    fig.innerHTML = '<input type="hidden" name="media" value="' + esc(m.id) + '">' +
-      (/^image\//.test(m.mime) ? '<img src="' + esc(m.url) + '" alt="' + esc(alt) + '">' : '<p>' + esc(m.mime) + '</p>') +
-      '<figcaption class="small">' + (alt ? 'Alt: ' + esc(alt) : '<span class="error-text">No alt text</span>') + '</figcaption>';
-    var rm = document.createElement('button'); rm.type = 'button'; rm.className = 'btn small ghost'; rm.textContent = 'Remove';
-    rm.addEventListener('click', function () { fig.remove(); update(); });
-    fig.appendChild(rm);
-    mediaList.appendChild(fig);
-    window.herald.announce('Media attached');
+  // A thumbnail as the server draws it (components/media_thumb.html).
+  function addMedia(m, grid, inputName) {
+    var fig = document.createElement('figure'), alt = m.altText || '', kind = /^image\//.test(m.mime) ? 'image' : 'video', id = esc(m.id);
+    var where = kind + ' <span data-n="media"></span>' + (inputName === 'thread_media' ? ' of reply <span data-n="reply"></span>' : '');
+    fig.setAttribute('data-media', m.id); fig.setAttribute('data-mime', m.mime); fig.setAttribute('data-url', m.url);
+    fig.innerHTML = '<input type="hidden" name="' + inputName + '" value="' + id + '">' +
+      (kind === 'image' ? '<img src="' + esc(m.url) + '" alt="' + esc(alt) + '">' : '<p class="small">' + esc(m.mime) + '</p>') +
+      '<figcaption><label for="alt-' + id + '" class="small">Alt text for ' + where + '</label><input id="alt-' + id + '" name="media_alt.' + id +
+      '" value="' + esc(alt) + '" maxlength="1500" data-alt-for="' + id + '" aria-describedby="alt-' + id + '-none"><p class="error-text small" id="alt-' + id +
+      '-none" data-no-alt' + (alt ? ' hidden' : '') + '>No alt text</p><div data-errors="media_alt.' + id + '"></div></figcaption>' +
+      '<button type="submit" name="action" value="remove:' + id + '" class="btn small ghost" data-remove-media>Remove<span class="sr-only"> ' + where + '</span></button>';
+    grid.appendChild(fig);
+    relabel();
+    window.herald.announce(alt ? 'Media attached' : 'Media attached; add its alt text');
     update();
+    return fig;
   }
-  function mediaError(msg) {
-    var box = form.querySelector('[data-errors="media"]');
+  function showError(box, msg) {
     box.innerHTML = ''; if (msg) { var p = document.createElement('p'); p.className = 'field-error'; p.textContent = msg; box.appendChild(p); }
   }
-  document.getElementById('media-file').addEventListener('change', function (e) {
-    var file = e.target.files[0];
-    if (!file) { return; }
+  function failed(r, what) { return r.body && r.body.error ? r.body.error.message : what + ' (' + r.status + ').'; }
+  function upload(input, alt, grid, inputName, box) {
     var data = new FormData();
-    data.append('file', file);
-    var alt = document.getElementById('media-alt').value.trim();
+    data.append('file', input.files[0]);
     if (alt) { data.append('altText', alt); }
-    mediaError('');
-    api('POST', '/api/media', data).then(function (r) {
-      if (r.ok) { addMedia(r.body); e.target.value = ''; document.getElementById('media-alt').value = ''; }
-      else { mediaError(r.body && r.body.error ? r.body.error.message : 'The upload failed (' + r.status + ').'); }
+    showError(box, '');
+    return api('POST', '/api/media', data).then(function (r) {
+      if (!r.ok) { showError(box, failed(r, 'The upload failed')); return null; }
+      input.value = '';
+      return addMedia(r.body, grid, inputName);
+    });
+  }
+  var mediaBox = form.querySelector('[data-errors="media"]');
+  document.getElementById('media-file').addEventListener('change', function (e) {
+    if (!e.target.files[0]) { return; }
+    var alt = document.getElementById('media-alt');
+    upload(e.target, alt.value.trim(), mediaList, 'media', mediaBox).then(function (fig) { if (fig) { alt.value = ''; } });
+  });
+  // A reply's own file: uploaded at once; its alt text is typed on the thumbnail.
+  list.addEventListener('change', function (e) {
+    var li = e.target.closest('.thread-item');
+    if (e.target.name !== 'thread_file' || !e.target.files[0] || !li) { return; }
+    var boxes = li.querySelectorAll(':scope > [data-errors]');
+    upload(e.target, '', li.querySelector('.reply-media'), 'thread_media', boxes[boxes.length - 1]).then(function (fig) {
+      if (fig) { fig.querySelector('[data-alt-for]').focus(); }
     });
   });
   document.getElementById('media-attach').addEventListener('click', function (e) {
@@ -259,10 +324,40 @@
     if (!url) { return; }
     e.preventDefault();
     var alt = document.getElementById('media-alt').value.trim();
-    mediaError('');
+    showError(mediaBox, '');
     api('POST', '/api/media/from-url', { url: url, altText: alt || null }).then(function (r) {
-      if (r.ok) { addMedia(r.body); document.getElementById('media-url').value = ''; document.getElementById('media-alt').value = ''; }
-      else { mediaError(r.body && r.body.error ? r.body.error.message : 'Could not fetch it (' + r.status + ').'); }
+      if (r.ok) { addMedia(r.body, mediaList, 'media'); document.getElementById('media-url').value = ''; document.getElementById('media-alt').value = ''; }
+      else { showError(mediaBox, failed(r, 'Could not fetch it')); }
+    });
+  });
+  // Remove one file (the no-script button submits "remove:<id>").
+  form.addEventListener('click', function (e) {
+    var b = e.target.closest('[data-remove-media]');
+    if (!b) { return; }
+    e.preventDefault();
+    var fig = b.closest('figure'), grid = fig.parentNode;
+    fig.remove(); relabel(); update();
+    window.herald.announce('Media removed');
+    (grid.closest('.thread-item') || form.querySelector('#media')).querySelector('input[type=file]').focus();
+  });
+  // Alt text: the warning follows what is typed; a change is saved at once.
+  form.addEventListener('input', function (e) {
+    var fig = e.target.hasAttribute('data-alt-for') && e.target.closest('figure');
+    if (!fig) { return; }
+    fig.querySelector('[data-no-alt]').hidden = !!e.target.value.trim();
+    var img = fig.querySelector('img'); if (img) { img.alt = e.target.value.trim(); }
+  });
+  // Enter in an alt text saves it (instead of submitting the whole form).
+  form.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' && e.target.hasAttribute('data-alt-for')) { e.preventDefault(); e.target.dispatchEvent(new Event('change', { bubbles: true })); }
+  });
+  form.addEventListener('change', function (e) {
+    var input = e.target;
+    if (!input.hasAttribute('data-alt-for')) { return; }
+    var box = input.closest('figure').querySelector('[data-errors]');
+    api('PATCH', '/api/media/' + input.getAttribute('data-alt-for'), { altText: input.value.trim() || null }).then(function (r) {
+      showError(box, r.ok ? '' : failed(r, 'The alt text was not saved'));
+      if (r.ok) { window.herald.announce(r.body.altText ? 'Alt text saved' : 'Alt text removed'); }
     });
   });
 
@@ -285,4 +380,6 @@
   buildTabs();
   relabel();
   update();
+  // Scripts loaded after this one (preview.js) have run by then: draw the previews again.
+  document.addEventListener('DOMContentLoaded', update);
 })();

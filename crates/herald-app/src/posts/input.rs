@@ -10,8 +10,11 @@ use uuid::Uuid;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThreadItemInput {
     pub content: String,
+    /// Uploaded media published with this reply (ids from `POST /media`),
+    /// checked against each platform's media rules like the post's own.
     #[serde(default)]
     pub media_ids: Vec<Uuid>,
+    /// Outside media URLs published with this reply.
     #[serde(default)]
     pub media_urls: Vec<String>,
 }

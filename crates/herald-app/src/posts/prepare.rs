@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use herald_core::ValidationErrors;
 use herald_core::compose::{PostDraft, TargetDraft, TargetReport, ThreadItemDraft, validate_post};
+use herald_core::platform::PlatformRules;
 use herald_core::post::PublishMode;
 use herald_core::schedule::parse_timestamp;
 use herald_store::repo::{Integrations, Media};
@@ -177,20 +178,10 @@ impl App {
                     errors.push(format!("{field}.{key}"), message);
                 }
             }
-            for row in &media {
-                if !rules.accepts_media_type(&row.mime) {
-                    errors.push("media", format!("{} does not accept {} files", rules.name, row.mime));
-                } else if u64::try_from(row.size).unwrap_or(u64::MAX) > rules.max_bytes_for(&row.mime) {
-                    errors.push(
-                        "media",
-                        format!(
-                            "{} accepts {} files up to {:.1} MB; this one is {:.1} MB",
-                            rules.name,
-                            row.mime,
-                            rules.max_bytes_for(&row.mime) as f64 / 1_048_576.0,
-                            row.size as f64 / 1_048_576.0
-                        ),
-                    );
+            check_media_rules(&mut errors, rules, "media", &media.main);
+            if rules.supports_threads {
+                for (i, rows) in media.replies.iter().enumerate() {
+                    check_media_rules(&mut errors, rules, &format!("thread[{i}].mediaIds"), rows);
                 }
             }
         }
@@ -210,19 +201,21 @@ impl App {
         Ok(Prepared { mode, publish_at, errors, reports, targets })
     }
 
+    /// Resolves `mediaIds` and each reply's `mediaIds` in the workspace;
+    /// unknown ids (or another workspace's) are reported by their path.
     async fn check_media_ids(
         &self,
         caller: &Caller,
         input: &CreatePostInput,
         errors: &mut ValidationErrors,
-    ) -> AppResult<Vec<MediaRow>> {
+    ) -> AppResult<AttachedMedia> {
         let mut wanted: Vec<(String, Uuid)> =
             input.media_ids.iter().enumerate().map(|(i, id)| (format!("mediaIds[{i}]"), *id)).collect();
         for (t, item) in input.thread.iter().enumerate() {
             wanted.extend(item.media_ids.iter().enumerate().map(|(i, id)| (format!("thread[{t}].mediaIds[{i}]"), *id)));
         }
         if wanted.is_empty() {
-            return Ok(Vec::new());
+            return Ok(AttachedMedia::default());
         }
         let ids: Vec<Uuid> = wanted.iter().map(|(_, id)| *id).collect();
         let found = Media(self.store.conn()).find_many(caller.workspace_id, &ids).await?;
@@ -231,6 +224,39 @@ impl App {
                 errors.push(field, format!("no uploaded media with id {id} in this workspace"));
             }
         }
-        Ok(found)
+        let rows_of = |ids: &[Uuid]| -> Vec<MediaRow> {
+            ids.iter().filter_map(|id| found.iter().find(|m| m.id == *id)).cloned().collect()
+        };
+        Ok(AttachedMedia {
+            main: rows_of(&input.media_ids),
+            replies: input.thread.iter().map(|item| rows_of(&item.media_ids)).collect(),
+        })
+    }
+}
+
+/// The uploaded media a post uses: the first item's and each reply's.
+#[derive(Default)]
+struct AttachedMedia {
+    main: Vec<MediaRow>,
+    replies: Vec<Vec<MediaRow>>,
+}
+
+/// Type and size of one item's media against a platform's rules.
+fn check_media_rules(errors: &mut ValidationErrors, rules: &PlatformRules, field: &str, rows: &[MediaRow]) {
+    for row in rows {
+        if !rules.accepts_media_type(&row.mime) {
+            errors.push(field, format!("{} does not accept {} files", rules.name, row.mime));
+        } else if u64::try_from(row.size).unwrap_or(u64::MAX) > rules.max_bytes_for(&row.mime) {
+            errors.push(
+                field,
+                format!(
+                    "{} accepts {} files up to {:.1} MB; this one is {:.1} MB",
+                    rules.name,
+                    row.mime,
+                    rules.max_bytes_for(&row.mime) as f64 / 1_048_576.0,
+                    row.size as f64 / 1_048_576.0
+                ),
+            );
+        }
     }
 }

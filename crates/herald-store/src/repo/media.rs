@@ -1,4 +1,4 @@
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::entity::media;
@@ -22,5 +22,21 @@ impl<C: ConnectionTrait> Media<'_, C> {
             .filter(media::Column::Id.is_in(ids.iter().copied()))
             .all(self.0)
             .await?)
+    }
+
+    /// Replaces the alt text of one of the workspace's media items; `None`
+    /// when there is no such item in that workspace.
+    pub async fn set_alt_text(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        alt_text: Option<String>,
+    ) -> StoreResult<Option<MediaRow>> {
+        let Some(row) = self.find_many(workspace_id, &[id]).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        let mut active = row.into_active_model();
+        active.alt_text = Set(alt_text);
+        Ok(Some(active.update(self.0).await?))
     }
 }

@@ -82,6 +82,7 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/analytics/integrations/{id}", "get"),
         ("/api/media", "post"),
         ("/api/media/from-url", "post"),
+        ("/api/media/{id}", "patch"),
         ("/api/platforms", "get"),
         ("/api/integrations/{id}", "get"),
         ("/api/integrations/{id}", "patch"),

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api_keys;
+mod browser;
 mod engagement;
 mod engine;
 mod http;
@@ -21,3 +22,4 @@ mod provider_support;
 mod provider_telegram;
 mod provider_wordpress;
 mod ui;
+mod ui_composer;

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use herald_testkit::fakes::mastodon::{FakeMastodon, MASTODON_TOKEN};
 use herald_testkit::{TINY_PNG, WebhookReceiver, db_test, id_of};
 use serde_json::json;
 
@@ -89,6 +90,49 @@ db_test!(async fn a_file_is_fetched_from_a_url(app) {
     missing.expect_error(422, "VALIDATION_FAILED");
     let not_url = api.post("/api/media/from-url", json!({"url": "file:///etc/passwd"})).await;
     not_url.expect_error(422, "VALIDATION_FAILED");
+});
+
+db_test!(async fn alt_text_can_be_changed_after_upload(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let media = api.upload("photo.png", TINY_PNG.to_vec(), None).await.expect(201).clone();
+    let path = format!("/api/media/{}", media["id"].as_str().unwrap());
+    assert_eq!(media["altText"], serde_json::Value::Null);
+
+    let updated = api.patch(&path, json!({"altText": "A single red pixel"})).await;
+    let updated = updated.expect(200);
+    assert_eq!(updated["altText"], "A single red pixel");
+    assert_eq!((&updated["id"], &updated["url"]), (&media["id"], &media["url"]));
+    // The session (web UI) may do it too; null and blank both clear it.
+    let cleared = ada.session.patch(&path, json!({"altText": null})).await;
+    assert_eq!(cleared.expect(200)["altText"], serde_json::Value::Null);
+    api.patch(&path, json!({"altText": "again"})).await.expect(200);
+    assert_eq!(api.patch(&path, json!({"altText": "  "})).await.expect(200)["altText"], serde_json::Value::Null);
+
+    // The new text is what the platform gets.
+    api.patch(&path, json!({"altText": "Described later"})).await.expect(200);
+    let fake = FakeMastodon::start().await;
+    let credentials = json!({"instanceUrl": fake.url(), "accessToken": MASTODON_TOKEN});
+    let mastodon = id_of(ada.session.post("/api/integrations", json!({"platform": "mastodon", "credentials": credentials})).await.expect(201));
+    let post = api.post("/api/posts", json!({"content": "x", "platforms": [mastodon], "mediaIds": [media["id"]]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", Duration::from_secs(15)).await;
+    assert_eq!(fake.statuses()[0]["media_attachments"][0]["description"], "Described later");
+
+    // Same rules as an upload, errors in the JSON format.
+    let long = api.patch(&path, json!({"altText": "a".repeat(1501)})).await;
+    assert_eq!(long.expect_error(422, "VALIDATION_FAILED")["details"]["errors"][0]["field"], "altText");
+    api.patch(&path, json!({})).await.expect_error(422, "VALIDATION_FAILED");
+    api.patch(&path, json!({"alt": "typo"})).await.expect_error(422, "VALIDATION_FAILED");
+    api.patch(&path, json!({"altText": 5})).await.expect_error(422, "VALIDATION_FAILED");
+
+    // Only in the owner's workspace; anything else is not found.
+    let bob = app.register("bob@example.com").await;
+    bob.session.patch(&path, json!({"altText": "mine now"})).await.expect_error(404, "NOT_FOUND");
+    api.patch(&format!("/api/media/{}", uuid::Uuid::now_v7()), json!({"altText": "x"})).await.expect_error(404, "NOT_FOUND");
+    api.patch("/api/media/not-an-id", json!({"altText": "x"})).await.expect_error(404, "NOT_FOUND");
+    let read_only = app.with_key(&ada.api_key(Some(&["posts:read"])).await);
+    read_only.patch(&path, json!({"altText": "x"})).await.expect_error(403, "FORBIDDEN");
+    app.anonymous().patch(&path, json!({"altText": "x"})).await.expect_error(401, "UNAUTHORIZED");
 });
 
 db_test!(async fn the_platform_catalog_describes_every_platform(app) {

@@ -235,3 +235,58 @@ db_test!(async fn published_or_publishing_posts_cannot_be_edited(app) {
 fn urlencode(raw: &str) -> String {
     raw.replace('+', "%2B").replace(':', "%3A")
 }
+
+db_test!(async fn replies_carry_their_own_media_checked_per_platform(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = herald_testkit::WebhookReceiver::start("a-long-enough-secret").await;
+    let hook = app.connect_webhook(&ada, &receiver, "a-long-enough-secret").await;
+    let png = |api: &herald_testkit::Client| {
+        let api = api.clone();
+        async move { id_of(api.upload("dot.png", herald_testkit::TINY_PNG.to_vec(), None).await.expect(201)) }
+    };
+    let (first, second) = (png(&api).await, png(&api).await);
+
+    // Each reply's media go out with that reply, not with the first item.
+    let post = api
+        .post("/api/posts", json!({"content": "one", "platforms": [hook], "mediaIds": [first],
+            "thread": [{"content": "two", "mediaIds": [second]}, {"content": "three"}]}))
+        .await;
+    let post = post.expect(201).clone();
+    assert_eq!(post["thread"][0]["mediaIds"], json!([second]));
+    let delivered = receiver.wait_for_accepted(3, std::time::Duration::from_secs(15)).await;
+    let urls = |i: usize| delivered.iter().find(|d| d.body["item"]["index"] == i).unwrap().body["item"]["mediaUrls"].clone();
+    assert!(urls(0)[0].as_str().unwrap().contains("/uploads/"));
+    assert_ne!(urls(0), urls(1));
+    assert_eq!(urls(1).as_array().unwrap().len(), 1);
+    assert_eq!(urls(2), json!([]));
+
+    // A platform's media rules apply to each reply, reported at that reply.
+    let slack = app.add_integration(&ada, "slack").await;
+    let mastodon = app.add_integration(&ada, "mastodon").await;
+    let mut five = Vec::new();
+    for _ in 0..5 {
+        five.push(png(&api).await);
+    }
+    let report = api
+        .post("/api/posts/validate", json!({"content": "x", "platforms": [slack, mastodon], "scheduledFor": in_minutes(60),
+            "thread": [{"content": "a", "mediaIds": [first]}, {"content": "b", "mediaIds": five}]}))
+        .await;
+    let report = report.expect(200);
+    let errors: Vec<(String, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_string(), e["message"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(errors.contains(&("thread[0].mediaIds".into(), "Slack does not accept image/png files".into())), "{errors:?}");
+    assert!(errors.iter().any(|(f, m)| f == "thread[1].mediaIds" && m.contains("Mastodon accepts at most 4")), "{errors:?}");
+    assert!(!errors.iter().any(|(f, _)| f == "media"), "the first item has no media: {errors:?}");
+
+    // Someone else's upload is unknown, at its exact path.
+    let bob = app.register("bob@example.com").await;
+    let bobs = id_of(bob.session.upload("dot.png", herald_testkit::TINY_PNG.to_vec(), None).await.expect(201));
+    let refused = api.post("/api/posts", json!({"content": "x", "status": "DRAFT", "thread": [{"content": "y", "mediaIds": [bobs]}]})).await;
+    let error = refused.expect_error(422, "VALIDATION_FAILED");
+    assert_eq!(error["details"]["errors"][0]["field"], "thread[0].mediaIds[0]");
+});

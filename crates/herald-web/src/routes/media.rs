@@ -8,12 +8,13 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiId, ApiJson, Auth};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(media_from_url))
+        .routes(routes!(update_media))
         // Files are larger than JSON bodies: this route alone takes up to the media limit.
         .routes(routes!(upload_media).layer(DefaultBodyLimit::max(MAX_MEDIA_BYTES + MULTIPART_OVERHEAD)))
 }
@@ -102,4 +103,39 @@ async fn media_from_url(
     ApiJson(input): ApiJson<FromUrlInput>,
 ) -> ApiResult<(StatusCode, Json<MediaView>)> {
     Ok((StatusCode::CREATED, Json(state.app.upload_media_from_url(&caller, &input.url, input.alt_text).await?)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateMediaInput {
+    /// Description for people who cannot see it (≤ 1500 characters);
+    /// `null` or an empty string removes it. Required: a misspelt field
+    /// must not pass for "no change".
+    #[serde(deserialize_with = "nullable")]
+    #[schema(required = true)]
+    alt_text: Option<String>,
+}
+
+/// `Option<String>` that must be present, `null` allowed (a plain `Option`
+/// field would let a missing one through as `None`).
+fn nullable<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(deserializer)
+}
+
+/// Changes the alt text of an uploaded file, e.g. after it was attached.
+/// Posts that use it publish the new text from then on.
+#[utoipa::path(patch, path = "/media/{id}", tag = "media", request_body = UpdateMediaInput,
+    params(("id" = uuid::Uuid, Path, description = "Media id")),
+    responses(
+        (status = 200, description = "The media item with its new alt text", body = MediaView),
+        (status = 404, description = "No such media in your workspace", body = ErrorBody),
+        (status = 422, description = "Missing `altText`, or longer than 1500 characters", body = ErrorBody),
+    ))]
+async fn update_media(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+    ApiJson(input): ApiJson<UpdateMediaInput>,
+) -> ApiResult<Json<MediaView>> {
+    Ok(Json(state.app.update_media_alt_text(&caller, id, input.alt_text).await?))
 }

@@ -1,0 +1,441 @@
+//! The composer: `/posts/new` and `/posts/{id}/edit`. One text for every
+//! selected account, per-account text and platform settings, a thread whose
+//! replies carry their own media, alt text on every file, a time in the
+//! viewer's zone; draft, schedule or publish now. Without JavaScript the
+//! form posts here and comes back with the errors beside their fields; with
+//! it, `composer.js` adds live counters, previews, uploads and validation.
+
+mod files;
+mod form;
+mod settings;
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use herald_app::media::{MAX_MEDIA_BYTES, MediaView};
+use herald_app::posts::UpdatePostInput;
+use herald_app::views::IntegrationView;
+use herald_core::platform::PLATFORMS;
+use herald_core::post::CreatedVia;
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use self::files::{errors_at, merge, save_alt_texts, store_files};
+use self::form::{ComposerForm, Draft};
+use self::settings::{SettingField, SettingsDraft};
+use crate::UiState;
+use crate::chrome::{Chrome, FieldErrors};
+use crate::error::{UiError, UiResult};
+use crate::fmt;
+use crate::pages::see_other;
+use crate::session::Viewer;
+
+pub fn routes() -> Router<UiState> {
+    // The form carries a file when it is sent without JavaScript.
+    let upload_limit = DefaultBodyLimit::max(MAX_MEDIA_BYTES + 256 * 1024);
+    Router::new()
+        .route("/posts/new", get(new_page).post(submit_new).layer(upload_limit))
+        .route("/posts/{id}/edit", get(edit_page).post(submit_edit).layer(upload_limit))
+}
+
+/// The workspace's accounts and each one's settings schema, read once per request.
+struct Accounts {
+    integrations: Vec<IntegrationView>,
+    schemas: BTreeMap<Uuid, Value>,
+}
+
+impl Accounts {
+    async fn load(state: &UiState, viewer: &Viewer) -> UiResult<Self> {
+        let integrations = state.app.list_integrations(&viewer.caller).await?;
+        let by_platform: BTreeMap<&str, Value> =
+            state.app.platforms().into_iter().map(|p| (p.id, p.settings_schema)).collect();
+        let schemas = integrations
+            .iter()
+            .filter_map(|i| by_platform.get(i.platform.as_str()).map(|schema| (i.id, schema.clone())))
+            .collect();
+        Ok(Self { integrations, schemas })
+    }
+
+    /// The settings schema of an integration; an empty one when unknown
+    /// (its stored settings are then kept as they are).
+    fn schema(&self, id: Uuid) -> Value {
+        self.schemas.get(&id).cloned().unwrap_or_else(|| serde_json::json!({}))
+    }
+}
+
+pub struct AccountOption {
+    pub id: String,
+    pub name: String,
+    pub platform: String,
+    pub platform_name: &'static str,
+    /// For previews: `@handle` and picture of the account.
+    pub handle: String,
+    pub avatar_url: String,
+    pub checked: bool,
+    pub active: bool,
+    pub override_text: String,
+    pub max_length: usize,
+    pub settings: Vec<SettingField>,
+    /// Stored settings the form has no input for (JSON), sent back unchanged.
+    pub settings_extra: String,
+}
+
+/// An attached file with its alt text input.
+pub struct Thumb {
+    pub id: String,
+    pub url: String,
+    pub mime: String,
+    pub is_image: bool,
+    /// "image" or "video", for labels.
+    pub kind: &'static str,
+    /// As typed (after a failed submit) or as stored.
+    pub alt: String,
+    /// 1-based place among its item's files, for labels.
+    pub position: usize,
+}
+
+pub struct ReplySlot {
+    pub index: usize,
+    pub text: String,
+    pub media: Vec<Thumb>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/composer.html")]
+struct ComposerPage {
+    c: Chrome,
+    heading: &'static str,
+    action_url: String,
+    accounts: Vec<AccountOption>,
+    content: String,
+    thread: Vec<ReplySlot>,
+    media: Vec<Thumb>,
+    scheduled_for: String,
+    tags: String,
+    errors: FieldErrors,
+    /// Every `data-errors` box of the page: an error shows in the one whose
+    /// key is the longest prefix of its field (as `composer.js` does).
+    boxes: Vec<String>,
+    /// Per-account counts from the last check (no-script users).
+    reports: Vec<String>,
+    rules_json: String,
+    media_from_url: String,
+    media_alt: String,
+    accept: &'static str,
+}
+
+/// File types the upload inputs offer (the server checks the bytes anyway).
+const ACCEPT: &str = "image/png,image/jpeg,image/gif,image/webp,video/mp4,video/quicktime,video/webm";
+
+impl ComposerPage {
+    /// Errors for the box `key`; those matching no box go to `content`.
+    fn error_for(&self, key: &str) -> Vec<&str> {
+        self.errors
+            .fields
+            .iter()
+            .filter(|(field, _)| {
+                let best = self.boxes.iter().filter(|b| field.starts_with(b.as_str())).max_by_key(|b| b.len());
+                best.map_or("content", String::as_str) == key
+            })
+            .map(|(_, message)| message.as_str())
+            .collect()
+    }
+}
+
+/// The platform rules as JSON for the live counters (also `GET /api/platforms`).
+fn rules_json() -> String {
+    serde_json::to_string(PLATFORMS).unwrap_or_else(|_| "[]".into())
+}
+
+async fn render(
+    state: &UiState,
+    viewer: &Viewer,
+    accounts: &Accounts,
+    post_id: Option<Uuid>,
+    draft: &Draft,
+    errors: FieldErrors,
+    reports: Vec<String>,
+) -> UiResult<ComposerPage> {
+    let found = state.app.media_by_ids(&viewer.caller, &draft.media_ids()).await?;
+    let thumbs = |ids: &[Uuid]| -> Vec<Thumb> {
+        ids.iter()
+            .filter_map(|id| found.iter().find(|m| m.id == *id))
+            .enumerate()
+            .map(|(i, m)| thumb(m, i + 1, draft.alt_texts.get(&m.id)))
+            .collect()
+    };
+    let mut boxes: Vec<String> =
+        ["platforms", "content", "thread", "media", "scheduledFor", "tags"].map(String::from).to_vec();
+    let options: Vec<AccountOption> = accounts
+        .integrations
+        .iter()
+        .filter(|i| i.status != "DISABLED" || draft.platforms.contains(&i.id))
+        .map(|i| {
+            let rules = herald_core::platform::rules_for(&i.platform);
+            let schema = accounts.schema(i.id);
+            let form = draft
+                .settings
+                .get(&i.id)
+                .cloned()
+                .unwrap_or_else(|| SettingsDraft::from_settings(&schema, &serde_json::json!({})));
+            let fields = settings::fields(&schema, &form);
+            boxes.push(format!("overrides.{}", i.id));
+            boxes.extend(fields.iter().map(|f| format!("overrides.{}.settings.{}", i.id, f.name)));
+            AccountOption {
+                id: i.id.to_string(),
+                name: i.name.clone(),
+                platform: i.platform.clone(),
+                platform_name: rules.map_or("Unknown", |r| r.name),
+                handle: i.platform_username.clone(),
+                avatar_url: i.avatar_url.clone().unwrap_or_default(),
+                checked: draft.platforms.contains(&i.id),
+                active: i.is_active,
+                override_text: draft.overrides.get(&i.id).cloned().unwrap_or_default(),
+                max_length: rules.map_or(0, |r| r.max_length),
+                settings: fields,
+                settings_extra: form.extra_json(),
+            }
+        })
+        .collect();
+    let mut thread: Vec<ReplySlot> = draft
+        .thread
+        .iter()
+        .enumerate()
+        .map(|(index, reply)| ReplySlot { index, text: reply.text.clone(), media: thumbs(&reply.media) })
+        .collect();
+    // One empty box: without script, that is how an item is added.
+    thread.push(ReplySlot { index: thread.len(), text: String::new(), media: Vec::new() });
+    for slot in &thread {
+        boxes.push(format!("thread[{}]", slot.index));
+        boxes.push(format!("thread[{}].mediaIds", slot.index));
+    }
+    let media = thumbs(&draft.media);
+    boxes.extend(found.iter().map(|m| format!("media_alt.{}", m.id)));
+    let (heading, action_url, title) = match post_id {
+        Some(id) => ("Edit post", format!("/posts/{id}/edit"), "Edit post"),
+        None => ("New post", "/posts/new".to_string(), "New post"),
+    };
+    Ok(ComposerPage {
+        c: Chrome::new(viewer, "compose", title),
+        heading,
+        action_url,
+        accounts: options,
+        content: draft.content.clone(),
+        thread,
+        media,
+        scheduled_for: draft.scheduled_for.clone(),
+        tags: draft.tags.clone(),
+        errors,
+        boxes,
+        reports,
+        rules_json: rules_json(),
+        media_from_url: draft.media_from_url.clone(),
+        media_alt: draft.media_alt.clone(),
+        accept: ACCEPT,
+    })
+}
+
+fn thumb(media: &MediaView, position: usize, typed: Option<&String>) -> Thumb {
+    let is_image = media.mime.starts_with("image/");
+    Thumb {
+        id: media.id.to_string(),
+        url: media.url.clone(),
+        mime: media.mime.clone(),
+        is_image,
+        kind: if is_image { "image" } else { "video" },
+        alt: typed.cloned().or_else(|| media.alt_text.clone()).unwrap_or_default(),
+        position,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NewQuery {
+    /// Duplicate this post (a failed one, to send again).
+    from: Option<Uuid>,
+    /// Prefilled time (`datetime-local`, from a calendar slot).
+    at: Option<String>,
+    integration: Option<Uuid>,
+}
+
+async fn new_page(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    Query(query): Query<NewQuery>,
+) -> UiResult<ComposerPage> {
+    let accounts = Accounts::load(&state, &viewer).await?;
+    let mut draft = match query.from {
+        Some(id) => {
+            let post = state.app.get_post(&viewer.caller, id).await?;
+            let mut draft = Draft::from_post(&post, viewer.tz, |id| accounts.schema(id));
+            draft.scheduled_for.clear();
+            draft
+        }
+        None => Draft::default(),
+    };
+    if let Some(at) = query.at.filter(|at| fmt::parse_local(at, viewer.tz).is_some()) {
+        draft.scheduled_for = at;
+    }
+    if let Some(id) = query.integration {
+        draft.platforms.push(id);
+    }
+    if draft.platforms.is_empty()
+        && let [only] = accounts.integrations.as_slice()
+    {
+        // With one account, there is nothing to choose.
+        draft.platforms.push(only.id);
+    }
+    render(&state, &viewer, &accounts, None, &draft, FieldErrors::default(), Vec::new()).await
+}
+
+async fn edit_page(State(state): State<UiState>, viewer: Viewer, Path(id): Path<Uuid>) -> UiResult<Response> {
+    let post = state.app.get_post(&viewer.caller, id).await?;
+    if !matches!(post.status.as_str(), "DRAFT" | "SCHEDULED") {
+        // Published or failed posts are history: start a copy instead.
+        return Ok(see_other(&format!("/posts/new?from={id}")));
+    }
+    let accounts = Accounts::load(&state, &viewer).await?;
+    let draft = Draft::from_post(&post, viewer.tz, |id| accounts.schema(id));
+    let page = render(&state, &viewer, &accounts, Some(id), &draft, FieldErrors::default(), Vec::new()).await?;
+    Ok(page.into_response())
+}
+
+async fn submit_new(State(state): State<UiState>, viewer: Viewer, form: ComposerForm) -> UiResult<Response> {
+    submit(&state, &viewer, None, form).await
+}
+
+async fn submit_edit(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    Path(id): Path<Uuid>,
+    form: ComposerForm,
+) -> UiResult<Response> {
+    submit(&state, &viewer, Some(id), form).await
+}
+
+async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: ComposerForm) -> UiResult<Response> {
+    let accounts = Accounts::load(state, viewer).await?;
+    let (mut draft, files) = Draft::from_parts(form.parts);
+    let rerender = |errors: FieldErrors, reports: Vec<String>, draft: Draft| {
+        let accounts = &accounts;
+        async move {
+            let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let page = render(state, viewer, accounts, post_id, &draft, errors, reports).await?;
+            Ok::<Response, UiError>((status, page).into_response())
+        }
+    };
+    let uploaded = !files.is_empty();
+    let mut errors = save_alt_texts(state, viewer, &draft).await?;
+    merge(&mut errors, store_files(state, viewer, &mut draft, files).await?);
+    if !errors.is_empty() {
+        return rerender(errors, Vec::new(), draft).await;
+    }
+    match draft.action.as_str() {
+        "attach" => {
+            let url = draft.media_from_url.trim().to_string();
+            if url.is_empty() {
+                if !uploaded {
+                    errors.fields.push(("media".into(), "choose a file or enter its URL first".into()));
+                }
+                return rerender(errors, Vec::new(), draft).await;
+            }
+            let alt = Some(draft.media_alt.trim().to_string()).filter(|a| !a.is_empty());
+            match state.app.upload_media_from_url(&viewer.caller, &url, alt).await {
+                Ok(media) => {
+                    draft.media.push(media.id);
+                    draft.media_from_url.clear();
+                    draft.media_alt.clear();
+                }
+                Err(error) => errors = errors_at("media", error)?,
+            }
+            return rerender(errors, Vec::new(), draft).await;
+        }
+        // A reply's "Upload": its file was stored above.
+        "upload" => return rerender(errors, Vec::new(), draft).await,
+        "remove_media" => {
+            draft.media.clear();
+            return rerender(errors, Vec::new(), draft).await;
+        }
+        "next_slot" => {
+            let errors = match draft.platforms.first() {
+                Some(id) => match state.app.next_slot(&viewer.caller, *id).await {
+                    Ok(slot) => {
+                        draft.scheduled_for = fmt::input_value(slot.slot, viewer.tz);
+                        FieldErrors::default()
+                    }
+                    Err(error) => FieldErrors::from_app(error)?,
+                },
+                None => FieldErrors {
+                    fields: vec![("scheduledFor".into(), "choose an account first: slots belong to accounts".into())],
+                    general: None,
+                },
+            };
+            return rerender(errors, Vec::new(), draft).await;
+        }
+        action => {
+            if let Some(id) = action.strip_prefix("remove:").and_then(|id| Uuid::parse_str(id).ok()) {
+                draft.remove_media(id);
+                return rerender(errors, Vec::new(), draft).await;
+            }
+        }
+    }
+    let (status, at) = match draft.mode(viewer.tz) {
+        Ok(mode) => mode,
+        Err(field_error) => {
+            return rerender(FieldErrors { fields: vec![field_error], general: None }, Vec::new(), draft).await;
+        }
+    };
+    let input = draft.input(status, at.clone(), |id| accounts.schema(id));
+    if draft.action == "check" {
+        let report = state.app.validate_post(&viewer.caller, input).await?;
+        let reports = report
+            .targets
+            .iter()
+            .map(|t| format!("{}: {} of {} characters", t.platform, t.length, t.max_length))
+            .collect();
+        let errors = FieldErrors {
+            fields: report
+                .errors
+                .into_iter()
+                .chain(report.targets.into_iter().flat_map(|t| t.errors))
+                .map(|e| (e.field, e.message))
+                .collect(),
+            general: None,
+        };
+        return rerender(errors, reports, draft).await;
+    }
+    let saved = match post_id {
+        None => state.app.create_post(&viewer.caller, input, CreatedVia::Ui).await,
+        Some(id) => {
+            let update = UpdatePostInput {
+                content: Some(input.content),
+                platforms: Some(input.platforms),
+                scheduled_for: Some(at),
+                status: Some(status.into()),
+                media_urls: Some(Vec::new()),
+                media_ids: Some(input.media_ids),
+                thread: Some(input.thread),
+                overrides: Some(input.overrides),
+                tags: Some(input.tags),
+            };
+            state.app.update_post(&viewer.caller, id, update).await
+        }
+    };
+    match saved {
+        Ok(post) => {
+            let notice = match status {
+                "DRAFT" => "draft",
+                "NOW" => "publishing",
+                _ => "scheduled",
+            };
+            Ok(see_other(&format!("/posts?notice={notice}&highlight={}", post.id)))
+        }
+        Err(error) => rerender(FieldErrors::from_app(error)?, Vec::new(), draft).await,
+    }
+}
