@@ -149,15 +149,17 @@
     list.querySelectorAll('.thread-item').forEach(function (li, i) {
       li.querySelector('.counters').innerHTML = counterHtml(accounts.map(function (a) { return { platform: a.platform, text: replies[i] || '', label: a.name }; }));
     });
-    var thumbs = Array.prototype.map.call(document.querySelectorAll('#media-list img'), function (img) { return img.outerHTML; }).join('');
+    var media = Array.prototype.map.call(document.querySelectorAll('#media-list figure'), function (f) {
+      var img = f.querySelector('img'), p = f.querySelector('p');
+      return { url: img ? img.getAttribute('src') : '', mime: img ? 'image/*' : (p ? p.textContent : ''), altText: img ? img.alt : '' };
+    });
     var html = accounts.map(function (a) {
       var r = rules[a.platform] || { name: a.platform };
-      var text = overrideOf(a.id) || content;
+      var box = form.querySelector('input[name="platforms"][value="' + a.id + '"]');
       var rest = r.supportsThreads === false ? [] : replies.filter(function (x) { return x.trim(); });
-      return '<article class="preview pf-' + esc(a.platform) + '" aria-label="Preview on ' + esc(a.name) + '"><header><span class="avatar" aria-hidden="true"></span>' +
-        esc(a.name) + ' <span class="muted small">' + esc(r.name) + '</span></header><div class="body">' + esc(text || '…') + '</div>' +
-        (thumbs ? '<div class="media-grid">' + thumbs + '</div>' : '') +
-        rest.map(function (x) { return '<div class="reply body">' + esc(x) + '</div>'; }).join('') + '</article>';
+      return window.herald.preview({ platform: a.platform, platformName: r.name, text: overrideOf(a.id) || content, media: media, settings: {},
+        account: { name: a.name, handle: box.getAttribute('data-handle'), avatarUrl: box.getAttribute('data-avatar') },
+        replies: rest.map(function (x) { return { text: x, media: [] }; }) });
     }).join('');
     document.getElementById('previews').innerHTML = html || '<p class="muted">Select an account to see how the post will look there.</p>';
     scheduleValidation();

@@ -182,6 +182,9 @@ pub struct AccountOption {
     pub name: String,
     pub platform: String,
     pub platform_name: &'static str,
+    /// The account's handle and avatar, for the previews.
+    pub handle: String,
+    pub avatar_url: String,
     pub checked: bool,
     pub active: bool,
     pub override_text: String,
@@ -244,6 +247,8 @@ async fn render(
                 name: i.name.clone(),
                 platform: i.platform.clone(),
                 platform_name: rules.map_or("Unknown", |r| r.name),
+                handle: i.platform_username.clone(),
+                avatar_url: i.avatar_url.clone().unwrap_or_default(),
                 checked: draft.platforms.contains(&i.id),
                 active: i.is_active,
                 override_text: draft.overrides.get(&i.id).cloned().unwrap_or_default(),
