@@ -413,6 +413,42 @@ async function main() {
     log('previews checked');
   }
 
+  // 8. Drafts without a date wait beside the calendar: drag one onto a day,
+  // or focus one and press Alt + an arrow key.
+  {
+    const draft = async (content) => {
+      const r = await api('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content, status: 'DRAFT' }) });
+      assert.ok(r.body && r.body.id, JSON.stringify(r.body));
+      return r.body.id;
+    };
+    const dragged = await draft('An idea for later');
+    const keyed = await draft('Another idea');
+    await page.goto(`${base}/calendar?view=month&date=${day}`);
+    await page.locator(`#undated [data-post="${dragged}"]`).waitFor();
+    await shoot(page, 'calendar-undated');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shoot(page, 'calendar-undated-dark');
+    await page.emulateMedia({ colorScheme: null });
+    await page.locator(`#undated [data-post="${dragged}"]`).dragTo(page.locator(`#calendar .day[data-date="${day}"]`));
+    await page.waitForURL(/notice=moved/);
+    await page.locator(`#calendar .day[data-date="${day}"] [data-post="${dragged}"]`).waitFor();
+    let placed = (await api(`/api/posts/${dragged}`)).body;
+    assert.equal(placed.status, 'DRAFT', 'a date alone does not schedule it');
+    assert.equal(localInput(new Date(placed.scheduledFor)), `${day}T09:00`, 'dropped on a day: 09:00');
+    assert.equal(await page.locator(`#undated [data-post="${dragged}"]`).count(), 0, 'it left the panel');
+    // The keyboard: Alt+→ puts it on the shown date, then it moves like any post.
+    await page.goto(`${base}/calendar?view=month&date=${day}`);
+    await page.locator(`#undated [data-post="${keyed}"]`).focus();
+    await page.keyboard.press('Alt+ArrowRight');
+    await page.waitForURL(/focus=/);
+    await page.locator(`#calendar .day[data-date="${day}"] [data-post="${keyed}"]`).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('data-post')), keyed, 'focus follows it');
+    assert.equal(await page.locator('#undated').count(), 0, 'no undated draft left: no panel');
+    placed = (await api(`/api/posts/${keyed}`)).body;
+    assert.equal(localInput(new Date(placed.scheduledFor)), `${day}T09:00`);
+    log('undated drafts placed');
+  }
+
   // Sign out (a CSRF-protected form).
   await page.click('text=Sign out');
   await page.waitForURL(/\/login\?notice=signed-out/);
