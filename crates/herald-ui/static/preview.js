@@ -60,14 +60,14 @@
   const isImg = (m) => !m.mime || /^image\//.test(m.mime);
   // A grid of 1–4 (3 is one tall and two), more in rows of three; ALT as the platforms badge it.
   function media(list, max, cls) {
-    list = (list || []).slice(0, max);
+    list = list.slice(0, max);
     return list.length ? `<div class="pv-media n${Math.min(list.length, 5)}${cls || ''}">${list.map((m) => {
       const src = own(m.url), alt = m.altText || '', kind = isImg(m) ? 'Image' : 'Video';
       return '<span class="pv-m">' + (src && isImg(m) ? `<img src="${esc(src)}" alt="${esc(alt)}">${alt ? '<span class="pv-alt" aria-hidden="true">ALT</span>' : ''}`
         : `<span class="pv-file" role="img" aria-label="${esc(kind + (alt ? ': ' + alt : ''))}">${isImg(m) ? '▣' : '▶'}</span>`) + '</span>';
     }).join('')}</div>` : '';
   }
-  const cover = (p) => media((p.media || []).filter(isImg), 1, ' pv-cover');
+  const cover = (p) => media(p.media.filter(isImg), 1, ' pv-cover');
   function avatar(a) {
     const src = own(a.avatarUrl);
     return src ? `<img class="pv-av" src="${esc(src)}" alt="">` : `<span class="pv-av" aria-hidden="true">${esc((Array.from(a.name)[0] || '?').toUpperCase())}</span>`;
@@ -76,8 +76,8 @@
   const npub = (a) => a.handle.length > 24 ? a.handle.slice(0, 12) + '…' + a.handle.slice(-6) : a.handle;
   const head = (name, sub, time, badge) => `<header class="pv-hd"><b class="pv-name">${esc(name)}</b>${badge ? ` <span class="pv-badge">${badge}</span>` : ''}` +
     (sub ? ` <span class="pv-handle">${esc(sub)}</span>` : '') + (time ? ` <span class="pv-time">${esc(time)}</span>` : '') + '</header>';
-  const items = (p) => [{ text: p.text, media: p.media }].concat(p.replies.filter((r) => r && (String(r.text || '').trim() || (r.media || []).length))
-    .map((r) => ({ text: String(r.text || ''), media: r.media || [] })));
+  const items = (p) => [{ text: p.text, media: p.media }].concat(p.replies.filter((r) => r && String(r.text || '').trim())
+    .map((r) => ({ text: String(r.text), media: r.media || [] })));
   const hm = (d) => d.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
   const words = (s) => String(s).split(/\s+/).filter(Boolean);
   // Blogs and Lemmy take settings.title, else the first line (the rest is the body).
@@ -106,7 +106,7 @@
     const a = p.account;
     let prev = '', out = '';
     const bubble = (inner, reply, photo) => `<div class="pv-bubble${reply ? ' reply' : ''}${photo ? ' ph' : ''}">` +
-      (prev ? `<span class="pv-quote"><b>${esc(a.name)}</b> ${esc(prev)}</span>` : '') + `${inner}<span class="pv-foot">${ic('eye')} 1 · ${esc(hm(d))}</span></div>`;
+      (prev ? `<span class="pv-quote"><b>${esc(a.name)}</b> ${esc(prev)}</span>` : '') + `${inner}<span class="pv-foot">${ic('eye')} 1 · ${hm(d)}</span></div>`;
     items(p).forEach((it, i) => {
       const m = it.media.slice(0, 10), long = m.length && it.text.length > 1024;
       if (m.length) { out += bubble(media(m, 10) + (long || !it.text ? '' : rich(it.text, {})), i, 1); prev = 'Photo'; }
@@ -143,7 +143,7 @@
     const s = p.settings, t = titled(p.text, s), a = p.account;
     const tags = [].concat(s.tags || []).map((g) => String(g).replace(/^#/, '').toLowerCase()).slice(0, 4);
     return `${cover(p)}<div class="pv-art"><div class="pv-by">${avatar(a)}<span><b class="pv-name">${esc(a.name)}</b><br><span class="pv-time">` +
-      `${esc(d.toLocaleDateString([], { month: 'short', day: 'numeric' }))}</span></span></div><p class="pv-title">${esc(t.title)}</p>` +
+      `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })}</span></span></div><p class="pv-title">${esc(t.title)}</p>` +
       (tags.length ? `<p class="pv-tags">${tags.map((g) => `<span>#${esc(g)}</span>`).join(' ')}</p>` : '') +
       `<p class="pv-meta">${Math.max(1, Math.round(words(t.body).length / 275))} min read</p></div>`;
   };

@@ -174,6 +174,10 @@ db_test!(async fn every_page_renders_for_a_signed_in_user(app) {
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
     assert!(css.headers()["cache-control"].to_str().unwrap().contains("max-age"));
     assert!(edit.contains("/static/app.js?v=") && edit.contains("/static/composer.js?v="));
+    // The previews' script comes first: composer.js calls it.
+    let (preview, composer) = (edit.find("/static/preview.js?v="), edit.find("/static/composer.js?v="));
+    assert!(preview.is_some() && preview < composer, "preview.js loads before composer.js");
+    assert!(edit.contains(r#"data-handle=""#) && edit.contains(r#"data-avatar=""#), "the accounts carry what previews show");
     let immutable = browser.http.get(format!("{}/static/app.js?v=stale", browser.base)).send().await.unwrap();
     assert_eq!(immutable.headers()["cache-control"], "public, max-age=3600", "only the current hash is immutable");
 });
