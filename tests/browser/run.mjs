@@ -322,6 +322,136 @@ async function main() {
 
   await composerExtras(page, base, receiver, api); // ui-composer block, defined below main()
 
+  // 7. Previews in each platform's look. A fake Mastodon instance answers the
+  // account check, so the composer has two platforms: Mastodon and the webhook.
+  {
+    const fake = createServer((req, res) => {
+      if (req.url.startsWith('/api/v1/accounts/verify_credentials') && req.headers.authorization === 'Bearer a-mastodon-token') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        // The avatar is on another origin: the CSP blocks it, so the preview must not ask for it.
+        return res.end(JSON.stringify({ id: '1', username: 'ada', acct: 'ada', display_name: 'Ada Lovelace', avatar: `http://127.0.0.1:${fake.address().port}/avatar.png` }));
+      }
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"error":"not found"}');
+    });
+    await new Promise((ok) => fake.listen(0, '127.0.0.1', ok));
+    cleanups.push(() => fake.close());
+    const instance = `http://127.0.0.1:${fake.address().port}`;
+    const connected = await api('/api/integrations', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ platform: 'mastodon', credentials: { instanceUrl: instance, accessToken: 'a-mastodon-token' } }) });
+    assert.ok(connected.status < 300, JSON.stringify(connected.body));
+
+    await page.goto(`${base}/posts/new`);
+    for (const box of await page.locator('input[name=platforms]').all()) { await box.check(); }
+    await page.fill('#content', 'Herald 1.0 <img src=x onerror="window.__xss=1"> #herald with @ada@example.social https://example.com/releases/herald-1-0-and-more');
+    await page.click('#thread-add');
+    await page.fill('#thread-0', 'Thanks to everyone who tested it.');
+    await page.fill('#media-url', `${receiver.base}/image.png`);
+    await page.fill('#media-alt', 'An indigo square');
+    await page.click('#media-attach');
+    await page.waitForSelector('#previews .pv-mastodon img[alt="An indigo square"]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#previews img')].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 10000 });
+    const masto = page.locator('#previews article[aria-label="Preview on Mastodon (Ada Lovelace)"]');
+    assert.equal(await masto.locator('.pv-st').count(), 2, 'the post and its reply');
+    assert.equal(await masto.locator('.pv-st.more').count(), 1, 'a line joins the thread');
+    assert.equal((await masto.locator('.pv-name').first().textContent()), 'Ada Lovelace');
+    assert.equal((await masto.locator('.pv-handle').first().textContent()), `@ada@${instance.slice(7)}`);
+    assert.equal((await masto.locator('.pv-time').first().textContent()), 'now');
+    assert.equal(await masto.locator('.pv-tag').first().textContent(), '#herald');
+    assert.equal(await masto.locator('.pv-at').first().textContent(), '@ada@example.social');
+    assert.equal(await masto.locator('.pv-link').first().textContent(), 'example.com/releases/herald-1-…', 'URLs shortened as Mastodon does');
+    assert.equal(await masto.locator('.pv-act svg[aria-hidden="true"]').count(), 8, 'reply, boost, favourite, bookmark under each');
+    assert.equal(await masto.locator('img.pv-av').count(), 0, 'a remote avatar is not requested (CSP)');
+    const hook = page.locator('#previews article[aria-label="Preview on Webhook (Team feed)"]');
+    assert.equal(await hook.locator('pre.pv-json').count(), 2, 'one request per item');
+    assert.match(await hook.locator('pre.pv-json').first().textContent(), /"content": "Herald 1.0 <img src=x onerror=\\"window.__xss=1\\">/);
+    assert.equal(await page.locator('#previews img[src="x"]').count(), 0, 'user text is escaped');
+
+    // Every platform's look, drawn from the same post (the gallery sits under the live previews).
+    await page.evaluate(() => {
+      const media = [...document.querySelectorAll('#media-list img')].map((i) => ({ url: i.getAttribute('src'), mime: 'image/png', altText: i.alt }));
+      const looks = [['mastodon', 'Mastodon', { spoilerText: 'Release news' }], ['bluesky', 'Bluesky', {}], ['telegram', 'Telegram', {}],
+        ['discord', 'Discord', {}], ['slack', 'Slack', {}], ['nostr', 'Nostr', {}], ['lemmy', 'Lemmy', { community: 'rust' }],
+        ['devto', 'DEV', { tags: ['rust', 'release'] }], ['wordpress', 'WordPress', {}], ['x', 'X', {}]];
+      const gallery = document.createElement('div');
+      gallery.id = 'pv-gallery';
+      gallery.innerHTML = looks.map(([platform, platformName, settings]) => window.herald.preview({
+        platform, platformName, settings, media,
+        account: { name: 'Herald team', handle: platform === 'nostr' ? 'npub1h3ra1dt3amqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq0x2k' : 'herald@example.social', avatarUrl: '' },
+        text: 'Herald 1.0 is out <img src=x onerror="window.__xss=1">\nRelease notes: https://example.com/releases/herald-1-0-and-more #herald @ada **bold** `code`',
+        replies: [{ text: 'Thanks to everyone who tested it.', media: [] }],
+      })).join('');
+      document.getElementById('previews').after(gallery);
+    });
+    const look = (id) => page.locator(`#pv-gallery .pv-${id}`);
+    assert.match(await look('mastodon').locator('details.pv-cw > summary').first().textContent(), /^Release newsShow more/);
+    assert.equal(await look('mastodon').locator('details.pv-cw[open]').count(), 0, 'the warning hides the text');
+    assert.equal(await look('bluesky').locator('.pv-link').first().textContent(), 'example.com/releases/her...', 'URLs shortened as Bluesky does');
+    assert.equal(await look('bluesky').locator('.pv-act').first().textContent(), ' 0 0 0');
+    assert.equal(await look('telegram').locator('.pv-bubble.ph img[alt="An indigo square"]').count(), 1, 'the photo on top of its caption');
+    assert.equal(await look('telegram').locator('.pv-bubble').count(), 2);
+    assert.match(await look('telegram').locator('.pv-foot').first().textContent(), /1 · \d/);
+    assert.equal(await look('discord').locator('.pv-badge').textContent(), 'APP');
+    assert.equal(await look('discord').locator('.pv-text b').first().textContent(), 'bold', 'Markdown');
+    assert.equal(await look('discord').locator('.pv-msg.reply .pv-av').count(), 0, 'a follow-up message has no header');
+    assert.equal(await look('slack').locator('.pv-thread > .pv-meta').textContent(), '1 reply');
+    assert.match(await look('nostr').locator('.pv-handle').first().textContent(), /^npub1h3ra1dt…qq0x2k$/);
+    assert.equal(await look('lemmy').locator('.pv-votes').count(), 1);
+    assert.equal(await look('lemmy').locator('.pv-title').textContent(), 'Herald 1.0 is out <img src=x onerror="window.__xss=1">', 'the first line is the title');
+    assert.match(await look('lemmy').locator('.pv-meta').first().textContent(), /to !rust/);
+    assert.equal(await look('lemmy').locator('.pv-comment').count(), 1, 'the reply is a comment');
+    assert.equal(await look('devto').locator('.pv-cover img').count(), 1);
+    assert.equal(await look('devto').locator('.pv-tags').textContent(), '#rust #release');
+    assert.match(await look('devto').locator('.pv-meta').textContent(), /^\d+ min read$/);
+    assert.equal(await look('devto').locator('.reply').count(), 0, 'an article has no thread');
+    assert.equal(await look('wordpress').locator('.pv-title').textContent(), 'Herald 1.0 is out <img src=x onerror="window.__xss=1">');
+    assert.equal(await look('x').locator('pre.pv-json').count(), 2, 'no look of its own: the JSON card');
+    assert.equal(await page.locator('#pv-gallery img[src="x"]').count(), 0);
+    assert.equal(await page.evaluate(() => window.__xss), undefined, 'no script ran from the text');
+    await page.locator('#pv-gallery').scrollIntoViewIfNeeded();
+    await shoot(page, 'previews');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shoot(page, 'previews-dark');
+    await page.emulateMedia({ colorScheme: null });
+    log('previews checked');
+  }
+
+  // 8. Drafts without a date wait beside the calendar: drag one onto a day,
+  // or focus one and press Alt + an arrow key.
+  {
+    const draft = async (content) => {
+      const r = await api('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content, status: 'DRAFT' }) });
+      assert.ok(r.body && r.body.id, JSON.stringify(r.body));
+      return r.body.id;
+    };
+    const dragged = await draft('An idea for later');
+    const keyed = await draft('Another idea');
+    await page.goto(`${base}/calendar?view=month&date=${day}`);
+    await page.locator(`#undated [data-post="${dragged}"]`).waitFor();
+    await shoot(page, 'calendar-undated');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shoot(page, 'calendar-undated-dark');
+    await page.emulateMedia({ colorScheme: null });
+    await page.locator(`#undated [data-post="${dragged}"]`).dragTo(page.locator(`#calendar .day[data-date="${day}"]`));
+    await page.waitForURL(/notice=moved/);
+    await page.locator(`#calendar .day[data-date="${day}"] [data-post="${dragged}"]`).waitFor();
+    let placed = (await api(`/api/posts/${dragged}`)).body;
+    assert.equal(placed.status, 'DRAFT', 'a date alone does not schedule it');
+    assert.equal(localInput(new Date(placed.scheduledFor)), `${day}T09:00`, 'dropped on a day: 09:00');
+    assert.equal(await page.locator(`#undated [data-post="${dragged}"]`).count(), 0, 'it left the panel');
+    // The keyboard: Alt+→ puts it on the shown date, then it moves like any post.
+    await page.goto(`${base}/calendar?view=month&date=${day}`);
+    await page.locator(`#undated [data-post="${keyed}"]`).focus();
+    await page.keyboard.press('Alt+ArrowRight');
+    await page.waitForURL(/focus=/);
+    await page.locator(`#calendar .day[data-date="${day}"] [data-post="${keyed}"]`).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('data-post')), keyed, 'focus follows it');
+    assert.equal(await page.locator(`#undated [data-post="${keyed}"]`).count(), 0, 'it left the panel');
+    placed = (await api(`/api/posts/${keyed}`)).body;
+    assert.equal(localInput(new Date(placed.scheduledFor)), `${day}T09:00`);
+    log('undated drafts placed');
+  }
+
   // Sign out (a CSRF-protected form).
   await page.click('text=Sign out');
   await page.waitForURL(/\/login\?notice=signed-out/);

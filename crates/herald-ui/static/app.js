@@ -21,6 +21,21 @@
     announce: function (text) {
       var live = document.getElementById('live-region');
       if (live) { live.textContent = ''; setTimeout(function () { live.textContent = text; }, 50); }
+    },
+    // "YYYY-MM-DDTHH:MM" of a Date in the user's time zone (body data-tz).
+    zoned: function (date) {
+      var f = new Intl.DateTimeFormat('en-CA', { timeZone: body.getAttribute('data-tz') || 'UTC', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+      var parts = f.formatToParts(date), get = function (t) { return parts.find(function (p) { return p.type === t; }).value; };
+      return get('year') + '-' + get('month') + '-' + get('day') + 'T' + get('hour') + ':' + get('minute');
+    },
+    // The ISO instant of such a local time (null if blank): guess, then
+    // correct twice by the zone's offset (enough across DST changes).
+    toIso: function (local) {
+      var utc = function (s) { var m = /^(\d+)-(\d+)-(\d+)T(\d+):(\d+)/.exec(s); return m && Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5]); };
+      var want = utc(local || ''), guess = want;
+      if (!want) { return null; }
+      for (var i = 0; i < 2; i++) { guess -= utc(window.herald.zoned(new Date(guess))) - want; }
+      return new Date(guess).toISOString();
     }
   };
 

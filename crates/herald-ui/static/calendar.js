@@ -1,10 +1,13 @@
-// Calendar: drag a post to another day or hour, or move it with Alt+arrows.
+// Calendar: drag a post to another day or hour, or move it with Alt+arrows;
+// the same for drafts without a date, from their panel (#undated).
 'use strict';
 (function () {
   var cal = document.getElementById('calendar');
   if (!cal) { return; }
+  var panel = document.getElementById('undated');
+  // Chips are picked up in the calendar and in the panel; they land only in the calendar.
+  var sources = panel ? [cal, panel] : [cal];
   var view = cal.getAttribute('data-view');
-  var tz = document.body.getAttribute('data-tz') || 'UTC';
 
   function pad(n) { return (n < 10 ? '0' : '') + n; }
   // Local wall-clock arithmetic on "YYYY-MM-DDTHH:MM" strings (no zone needed).
@@ -14,20 +17,7 @@
     d.setUTCDate(d.getUTCDate() + days); d.setUTCHours(d.getUTCHours() + hours);
     return d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) + 'T' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
   }
-  function zoned(date) {
-    var parts = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(date);
-    var get = function (t) { return parts.find(function (p) { return p.type === t; }).value; };
-    return get('year') + '-' + get('month') + '-' + get('day') + 'T' + get('hour') + ':' + get('minute');
-  }
-  function toIso(local) {
-    var m = /^(\d+)-(\d+)-(\d+)T(\d+):(\d+)/.exec(local);
-    var want = Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5]), guess = want;
-    for (var i = 0; i < 2; i++) {
-      var s = /^(\d+)-(\d+)-(\d+)T(\d+):(\d+)/.exec(zoned(new Date(guess)));
-      guess -= Date.UTC(+s[1], s[2] - 1, +s[3], +s[4], +s[5]) - want;
-    }
-    return new Date(guess).toISOString();
-  }
+  var toIso = window.herald.toIso;
 
   function move(chip, at) {
     window.herald.api('PUT', '/api/posts/' + chip.getAttribute('data-post'), { scheduledFor: toIso(at) }).then(function (r) {
@@ -45,14 +35,16 @@
 
   // Drag and drop onto days (month) or hour slots (week, day).
   var dragged = null;
-  cal.addEventListener('dragstart', function (e) {
-    var chip = e.target.closest && e.target.closest('[data-movable]');
-    if (!chip) { e.preventDefault(); return; }
-    dragged = chip; chip.classList.add('dragging');
-    e.dataTransfer.effectAllowed = 'move';
-    e.dataTransfer.setData('text/plain', chip.getAttribute('data-post'));
+  sources.forEach(function (el) {
+    el.addEventListener('dragstart', function (e) {
+      var chip = e.target.closest && e.target.closest('[data-movable]');
+      if (!chip) { e.preventDefault(); return; }
+      dragged = chip; chip.classList.add('dragging');
+      e.dataTransfer.effectAllowed = 'move';
+      e.dataTransfer.setData('text/plain', chip.getAttribute('data-post'));
+    });
+    el.addEventListener('dragend', function () { if (dragged) { dragged.classList.remove('dragging'); } dragged = null; });
   });
-  cal.addEventListener('dragend', function () { if (dragged) { dragged.classList.remove('dragging'); } dragged = null; });
   function target(e) { return e.target.closest && e.target.closest('[data-date]'); }
   cal.addEventListener('dragover', function (e) { var t = target(e); if (dragged && t) { e.preventDefault(); t.classList.add('drop'); } });
   cal.addEventListener('dragleave', function (e) { var t = target(e); if (t) { t.classList.remove('drop'); } });
@@ -60,17 +52,24 @@
     var t = target(e);
     if (!dragged || !t) { return; }
     e.preventDefault(); t.classList.remove('drop');
-    var at = dragged.getAttribute('data-at');
-    var time = at.slice(11);
+    // An undated draft lands at 09:00 on a day, on the hour in a slot.
+    var at = dragged.getAttribute('data-at') || '';
+    var time = at.slice(11) || '09:00';
     var slotAt = t.getAttribute('data-at');
-    var next = slotAt ? slotAt.slice(0, 13) + at.slice(13) : t.getAttribute('data-date') + 'T' + time;
+    var next = slotAt ? slotAt.slice(0, 13) + (at.slice(13) || ':00') : t.getAttribute('data-date') + 'T' + time;
     if (next !== at) { move(dragged, next); }
   });
 
   // Keyboard: Alt+←/→ one day; Alt+↑/↓ one week (month) or one hour (week, day).
-  cal.addEventListener('keydown', function (e) {
+  // An undated draft has no day to move from: any Alt+arrow puts it on the shown date.
+  sources.forEach(function (el) { el.addEventListener('keydown', keyMove); });
+  function keyMove(e) {
     var chip = e.target.closest && e.target.closest('[data-movable]');
     if (!chip || !e.altKey) { return; }
+    if (!chip.getAttribute('data-at')) {
+      if (/^Arrow/.test(e.key)) { e.preventDefault(); move(chip, panel.getAttribute('data-place-at')); }
+      return;
+    }
     var days = 0, hours = 0;
     if (e.key === 'ArrowLeft') { days = -1; } else if (e.key === 'ArrowRight') { days = 1; }
     else if (e.key === 'ArrowUp') { if (view === 'month') { days = -7; } else { hours = -1; } }
@@ -78,7 +77,7 @@
     else { return; }
     e.preventDefault();
     move(chip, shift(chip.getAttribute('data-at'), days, hours));
-  });
+  }
 
   // After a move, focus returns to the moved post.
   var focus = new URL(window.location.href).searchParams.get('focus');

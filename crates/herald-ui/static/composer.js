@@ -5,7 +5,6 @@
   var form = document.getElementById('composer');
   if (!form) { return; }
   var api = window.herald.api;
-  var tz = document.body.getAttribute('data-tz') || 'UTC';
   var rules = {};
   try { JSON.parse(form.getAttribute('data-rules')).forEach(function (r) { rules[r.id] = r; }); } catch (e) { /* none */ }
   // Prefer the server's catalog when it offers one.
@@ -184,46 +183,20 @@
       li.querySelector('.counters').innerHTML = counterHtml(accounts.map(function (a) { return { platform: a.platform, text: items[i].text, label: a.name }; }));
     });
     var media = mediaIn(mediaList);
-    var thumbs = function (m) { return m.length ? '<div class="media-grid">' + m.filter(function (x) { return /^image\//.test(x.mime); }).map(function (x) { return '<img src="' + esc(x.url) + '" alt="' + esc(x.altText) + '">'; }).join('') + '</div>' : ''; };
     var html = accounts.map(function (a) {
       var r = rules[a.platform] || { name: a.platform };
-      var text = overrideOf(a.id) || content;
       // The replies that will be published there (none where there are no threads).
       var replies = r.supportsThreads === false ? [] : items.filter(function (x) { return x.text.trim() || x.media.length; });
-      // A platform look-alike when preview.js is loaded (window.herald.preview(p) → HTML).
-      if (window.herald.preview) {
-        try {
-          return window.herald.preview({ platform: a.platform, platformName: r.name, account: { name: a.name, handle: a.handle, avatarUrl: a.avatar },
-            text: text, media: media, replies: replies, settings: settingsOf(a.id) || {} });
-        } catch (e) { console.error(e); }
-      }
-      return '<article class="preview pf-' + esc(a.platform) + '" aria-label="Preview on ' + esc(a.name) + '"><header><span class="avatar" aria-hidden="true"></span>' +
-        esc(a.name) + ' <span class="muted small">' + esc(r.name) + '</span></header><div class="body">' + esc(text || '…') + '</div>' + thumbs(media) +
-        replies.map(function (x) { return '<div class="reply"><div class="body">' + esc(x.text) + '</div>' + thumbs(x.media) + '</div>'; }).join('') + '</article>';
+      // A platform look-alike, drawn by preview.js.
+      return window.herald.preview({ platform: a.platform, platformName: r.name, account: { name: a.name, handle: a.handle, avatarUrl: a.avatar },
+        text: overrideOf(a.id) || content, media: media, replies: replies, settings: settingsOf(a.id) || {} });
     }).join('');
     document.getElementById('previews').innerHTML = html || '<p class="muted">Select an account to see how the post will look there.</p>';
     scheduleValidation();
   }
 
   // ---- Time zone math for the schedule field ----
-  function zoned(date) {
-    var parts = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(date);
-    var get = function (t) { return parts.find(function (p) { return p.type === t; }).value; };
-    return get('year') + '-' + get('month') + '-' + get('day') + 'T' + get('hour') + ':' + get('minute');
-  }
-  function toIso(local) {
-    if (!local) { return null; }
-    var m = /^(\d+)-(\d+)-(\d+)T(\d+):(\d+)/.exec(local);
-    if (!m) { return null; }
-    var guess = Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5]);
-    for (var i = 0; i < 2; i++) {
-      var shown = zoned(new Date(guess));
-      var s = /^(\d+)-(\d+)-(\d+)T(\d+):(\d+)/.exec(shown);
-      var diff = Date.UTC(+s[1], s[2] - 1, +s[3], +s[4], +s[5]) - Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5]);
-      guess -= diff;
-    }
-    return new Date(guess).toISOString();
-  }
+  var zoned = window.herald.zoned, toIso = window.herald.toIso;
 
   // ---- Validation by the server, shown beside each field ----
   var timer = null;

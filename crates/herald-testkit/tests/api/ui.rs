@@ -67,6 +67,10 @@ db_test!(async fn every_page_renders_for_a_signed_in_user(app) {
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
     assert!(css.headers()["cache-control"].to_str().unwrap().contains("max-age"));
     assert!(edit.contains("/static/app.js?v=") && edit.contains("/static/composer.js?v="));
+    // The previews' script comes first: composer.js calls it.
+    let (preview, composer) = (edit.find("/static/preview.js?v="), edit.find("/static/composer.js?v="));
+    assert!(preview.is_some() && preview < composer, "preview.js loads before composer.js");
+    assert!(edit.contains(r#"data-handle=""#) && edit.contains(r#"data-avatar=""#), "the accounts carry what previews show");
     let immutable = browser.http.get(format!("{}/static/app.js?v=stale", browser.base)).send().await.unwrap();
     assert_eq!(immutable.headers()["cache-control"], "public, max-age=3600", "only the current hash is immutable");
 });
@@ -348,4 +352,47 @@ db_test!(async fn the_composer_takes_a_file_without_javascript(app) {
     assert_eq!(refused.status, 422);
     assert!(refused.html.contains("not a PNG"), "{}", refused.html);
     assert!(refused.html.contains(">x</textarea>"), "the text is kept");
+});
+
+db_test!(async fn undated_drafts_wait_beside_the_calendar_and_get_a_date_without_javascript(app) {
+    let mut browser = Browser::new(&app);
+    browser.register("ada@example.com").await;
+    let hook = app.add_integration_for_ui(&browser).await;
+    let draft = browser
+        .api(reqwest::Method::POST, "/api/posts", Some(json!({ "content": "an idea for later", "platforms": [hook], "status": "DRAFT" })))
+        .await;
+    let draft_id = draft["id"].as_str().unwrap().to_string();
+    // A draft that has a date is on the calendar already, not in the panel.
+    browser
+        .api(reqwest::Method::POST, "/api/posts", Some(json!({ "content": "a dated draft", "platforms": [hook], "status": "DRAFT", "scheduledFor": in_minutes(60) })))
+        .await;
+
+    let page = browser.get("/calendar").await.html;
+    let panel = &page[page.find(r#"id="undated""#).expect("the panel is shown")..];
+    assert!(panel.contains("Drafts without a date"));
+    assert!(panel.contains("an idea for later") && !panel.contains("a dated draft"), "{panel}");
+    assert!(panel.contains(&format!(r#"href="/posts/{draft_id}/edit""#)), "a link to edit it");
+    assert!(panel.contains(&format!(r#"action="/calendar/move/{draft_id}""#)), "a form to give it a date");
+    // A filter on another status hides it.
+    assert!(!browser.get("/calendar?status=SCHEDULED").await.html.contains(r#"id="undated""#));
+
+    // The panel's form, as a browser without JavaScript sends it.
+    let paris = chrono_tz::Europe::Paris;
+    let day = (chrono::Utc::now() + chrono::Duration::days(3)).with_timezone(&paris).format("%Y-%m-%d").to_string();
+    let at = format!("{day}T10:30");
+    let back = format!("/calendar?view=month&date={day}");
+    browser.get(&back).await;
+    let moved = browser.post(&format!("/calendar/move/{draft_id}"), &[("at", &at), ("back", &back)]).await;
+    assert_eq!((moved.status, moved.location.as_str()), (303, format!("{back}&notice=moved").as_str()));
+    let post = browser.api(reqwest::Method::GET, &format!("/api/posts/{draft_id}"), None).await;
+    assert_eq!(post["status"], "DRAFT", "a date alone does not schedule it");
+    let when = chrono::DateTime::parse_from_rfc3339(post["scheduledFor"].as_str().unwrap()).unwrap();
+    assert_eq!(when.with_timezone(&paris).format("%Y-%m-%dT%H:%M").to_string(), at);
+
+    // Now it is in its day, and the panel has nothing left to show.
+    let page = browser.get(&back).await.html;
+    assert!(!page.contains(r#"id="undated""#));
+    let cell = &page[page.find(&format!(r#"data-date="{day}""#)).unwrap()..];
+    let cell = &cell[..cell.find("+ New").unwrap()];
+    assert!(cell.contains(&format!(r#"data-post="{draft_id}""#)), "{cell}");
 });

@@ -1,7 +1,8 @@
 //! `/calendar`: month, week, day and list views of scheduled and published
 //! posts, in the viewer's time zone. View, date and filters live in the URL.
 //! `calendar.js` adds drag and drop and keyboard moves; without it, the list
-//! view has a move form per post.
+//! view has a move form per post. Drafts without a date wait in a panel
+//! beside the calendar, each with a form that gives it one.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -141,6 +142,13 @@ struct CalendarPage {
     legend: Vec<(String, String)>,
     rows: Vec<HourRow>,
     empty: bool,
+    /// Drafts without a date (the "Drafts without a date" panel).
+    undated: Vec<Chip>,
+    /// Where a form sends the viewer back to: this very view.
+    here: String,
+    /// Where the keyboard puts an undated draft: the shown date, 09:00.
+    place_at: String,
+    place_label: String,
 }
 
 /// One hour across the shown days (week and day views).
@@ -191,6 +199,49 @@ async fn posts_between(
     Ok(posts)
 }
 
+/// Undated drafts shown at most: the panel is a reminder, `/posts` has them all.
+const UNDATED_SHOWN: usize = 50;
+
+/// Drafts without a date, newest first. The API lists drafts with and
+/// without one; a few pages are read to find enough undated ones.
+async fn undated_drafts(state: &UiState, viewer: &Viewer, integration: Option<String>) -> UiResult<Vec<PostView>> {
+    let mut drafts = Vec::new();
+    let mut cursor = None;
+    for _ in 0..5 {
+        let query = ListPostsQuery {
+            status: Some("DRAFT".into()),
+            integration: integration.clone(),
+            limit: Some(100),
+            cursor,
+            ..ListPostsQuery::default()
+        };
+        let page = state.app.list_posts(&viewer.caller, query).await?;
+        drafts.extend(page.posts.into_iter().filter(|p| p.scheduled_for.is_none()));
+        match page.next_cursor {
+            Some(next) if drafts.len() < UNDATED_SHOWN => cursor = Some(next),
+            _ => break,
+        }
+    }
+    drafts.truncate(UNDATED_SHOWN);
+    Ok(drafts)
+}
+
+/// A post as the calendar shows it; `at` is its time, none for an undated draft.
+fn chip(post: &PostView, at: Option<DateTime<Utc>>, tz: Tz) -> Chip {
+    let live: Vec<_> = post.targets.iter().filter(|t| t.status != "CANCELLED").collect();
+    Chip {
+        id: post.id.to_string(),
+        time: at.map(|at| at.with_timezone(&tz).format("%H:%M").to_string()).unwrap_or_default(),
+        label: excerpt(&post.content, 40),
+        platform: live.first().map_or_else(|| "none".to_string(), |t| t.platform.clone()),
+        status: post.status.clone(),
+        status_label: status_label(&post.status),
+        movable: matches!(post.status.as_str(), "DRAFT" | "SCHEDULED"),
+        at: at.map(|at| fmt::input_value(at, tz)).unwrap_or_default(),
+        accounts: live.iter().map(|t| t.integration_name.as_str()).collect::<Vec<_>>().join(", "),
+    }
+}
+
 fn link(view: View, date: NaiveDate, query: &CalendarQuery) -> String {
     let mut url = url::form_urlencoded::Serializer::new(String::new());
     url.append_pair("view", view.as_str()).append_pair("date", &date.format("%Y-%m-%d").to_string());
@@ -215,6 +266,11 @@ async fn calendar(
     let (start, end) = view.range(date);
     let integration = query.integration.clone().filter(|s| !s.is_empty());
     let status = query.status.clone().filter(|s| !s.is_empty());
+    // Undated drafts only belong to a view that shows drafts.
+    let undated = match status.as_deref() {
+        None | Some("DRAFT") => undated_drafts(&state, &viewer, integration.clone()).await?,
+        Some(_) => Vec::new(),
+    };
     let posts =
         posts_between(&state, &viewer, local_midnight(start, tz), local_midnight(end, tz), integration, status).await?;
     let integrations = state.app.list_integrations(&viewer.caller).await?;
@@ -241,18 +297,7 @@ async fn calendar(
         let local = at.with_timezone(&tz);
         let key = local.date_naive().format("%Y-%m-%d").to_string();
         let Some(slot) = days.iter_mut().find(|d| d.date == key) else { continue };
-        let live: Vec<_> = post.targets.iter().filter(|t| t.status != "CANCELLED").collect();
-        let chip = Chip {
-            id: post.id.to_string(),
-            time: local.format("%H:%M").to_string(),
-            label: excerpt(&post.content, 40),
-            platform: live.first().map_or_else(|| "none".to_string(), |t| t.platform.clone()),
-            status: post.status.clone(),
-            status_label: status_label(&post.status),
-            movable: matches!(post.status.as_str(), "DRAFT" | "SCHEDULED"),
-            at: fmt::input_value(at, tz),
-            accounts: live.iter().map(|t| t.integration_name.as_str()).collect::<Vec<_>>().join(", "),
-        };
+        let chip = chip(post, Some(at), tz);
         let hour = local.hour() as usize;
         if view == View::Week || view == View::Day {
             if let Some(bucket) = slot.hours.get_mut(hour) {
@@ -317,6 +362,10 @@ async fn calendar(
         legend: integrations.iter().map(|i| (i.platform.clone(), i.name.clone())).collect(),
         rows,
         empty,
+        undated: undated.iter().map(|post| chip(post, None, tz)).collect(),
+        here: link(view, date, &query),
+        place_at: format!("{}T09:00", date.format("%Y-%m-%d")),
+        place_label: date.format("%A %-d %B").to_string(),
     })
 }
 
