@@ -48,18 +48,20 @@ impl Engine {
                 ProviderError::invalid(format!("media {id} was deleted from the library; edit the post"))
             })?;
             let url = format!("{}/uploads/{}", self.media.public_url.trim_end_matches('/'), row.storage_key);
-            if with_bytes {
-                let data =
-                    self.media.blobs.get(&row.storage_key).await.map_err(|e| storage(&e))?.ok_or_else(|| {
-                        ProviderError::invalid(format!("the file of media {id} is missing from storage"))
-                    })?;
-                media.attachments.push(Attachment {
-                    url: url.clone(),
-                    mime: row.mime.clone(),
-                    alt_text: row.alt_text.clone(),
-                    data,
-                });
-            }
+            // Providers that link media by URL still get its type and alt text.
+            let data = if with_bytes {
+                self.media.blobs.get(&row.storage_key).await.map_err(|e| storage(&e))?.ok_or_else(|| {
+                    ProviderError::invalid(format!("the file of media {id} is missing from storage"))
+                })?
+            } else {
+                Bytes::new()
+            };
+            media.attachments.push(Attachment {
+                url: url.clone(),
+                mime: row.mime.clone(),
+                alt_text: row.alt_text.clone(),
+                data,
+            });
             media.urls.push(url);
         }
         for url in media_urls {

@@ -103,7 +103,8 @@ pub struct Attachment {
     /// Sniffed from the bytes when stored, e.g. `image/png`.
     pub mime: String,
     pub alt_text: Option<String>,
-    /// The file itself (platforms that want an upload).
+    /// The file itself (platforms that want an upload); empty for providers
+    /// whose [`Provider::wants_media_bytes`] is false.
     pub data: bytes::Bytes,
 }
 
@@ -162,8 +163,9 @@ pub struct PublishRequest {
     pub item_count: usize,
     pub content: String,
     pub media_urls: Vec<String>,
-    /// The item's media with their bytes; empty for providers whose
-    /// [`Provider::wants_media_bytes`] is false.
+    /// The item's media: every file of Herald's library (with its type and
+    /// alt text), and, for providers whose [`Provider::wants_media_bytes`] is
+    /// true, outside URLs too; bytes only for those providers.
     pub media: Vec<Attachment>,
     pub tags: Vec<String>,
     pub scheduled_for: Option<DateTime<Utc>>,
