@@ -23,7 +23,9 @@
 # Tunables (environment):
 #   N=100000               posts in A, B, C and jobs in E
 #   SCENARIOS="A B C D E F" which scenarios to run
-#   CONCURRENCY="16 32 64" HERALD_WORKER_CONCURRENCY values; with several, each
+#   CONCURRENCY="32 64 128" HERALD_WORKER_CONCURRENCY values (webhook deliveries
+#                          may use them all: HERALD_PROVIDER_WEBHOOK_CONCURRENCY
+#                          is set to the same value); with several, each
 #                          backend is tuned first on SWEEP_N posts (one process)
 #                          and the fastest value is used for its scenarios
 #   SWEEP_N=5000           posts per tuning run (at most N)
@@ -44,7 +46,7 @@ set -euo pipefail
 
 N=${N:-100000}
 SCENARIOS=${SCENARIOS:-A B C D E F}
-CONCURRENCY=${CONCURRENCY:-16 32 64}
+CONCURRENCY=${CONCURRENCY:-32 64 128}
 SWEEP_N=${SWEEP_N:-5000}
 D_POSTS=${D_POSTS:-100}
 D_SPAN=${D_SPAN:-60}
@@ -249,7 +251,7 @@ fi
 # the caller's environment that would change what is measured are dropped.
 export HERALD_RATE_LIMIT=0 HERALD_RATE_LIMIT_POSTS=0 HERALD_ALLOW_PRIVATE_TARGETS=true
 export HERALD_LOG_FORMAT=json RUST_LOG=warn
-unset DATABASE_URL HERALD_CONFIG HERALD_ROLES HERALD_WORKER_CONCURRENCY
+unset DATABASE_URL HERALD_CONFIG HERALD_ROLES HERALD_WORKER_CONCURRENCY HERALD_PROVIDER_WEBHOOK_CONCURRENCY
 
 now_ms() { date +%s%3N; }
 iso_ms() { date -u -d "@$(awk -v ms="$1" 'BEGIN { printf "%.3f", ms / 1000 }')" +%Y-%m-%dT%H:%M:%S.%3N+00:00; }
@@ -285,7 +287,8 @@ start_receiver() {
 HERALD_PID=""
 start_herald() {
     local logfile=$1 roles=$2 port=$3 dir=$4 url=$5 conc=$6 pid
-    local -a envs=(HERALD_ROLES="$roles" HERALD_WORKER_CONCURRENCY="$conc")
+    # The receiver is ours: the webhook platform may use every slot.
+    local -a envs=(HERALD_ROLES="$roles" HERALD_WORKER_CONCURRENCY="$conc" HERALD_PROVIDER_WEBHOOK_CONCURRENCY="$conc")
     [[ -n $url ]] && envs+=(DATABASE_URL="$url")
     (cd "$WORK" && exec env "${envs[@]}" "$HERALD" serve --host 127.0.0.1 --port "$port" --data-dir "$dir") \
         >>"$logfile" 2>&1 &

@@ -36,6 +36,9 @@ pub struct EngineConfig {
     pub retry: RetryPolicy,
     /// Deliveries in flight per process.
     pub concurrency: usize,
+    /// Deliveries in flight per process for one platform, where set
+    /// (`HERALD_PROVIDER_<ID>_CONCURRENCY`); otherwise the provider's own limit.
+    pub platform_concurrency: std::collections::BTreeMap<String, usize>,
     /// Longest sleep between two looks at the queue (wake-ups usually come sooner).
     pub poll_interval: Duration,
     /// How often expired leases and missed windows are looked for.
@@ -57,6 +60,7 @@ impl Default for EngineConfig {
             missed_grace: Duration::from_secs(24 * 3600),
             retry: RetryPolicy::default(),
             concurrency: 16,
+            platform_concurrency: std::collections::BTreeMap::new(),
             poll_interval: Duration::from_secs(5),
             sweep_interval: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
@@ -80,6 +84,18 @@ pub struct Engine {
 impl Engine {
     pub fn new(store: Store, providers: Registry, vault: Vault, config: EngineConfig, media: MediaSource) -> Self {
         Self { store, providers, vault, config, media }
+    }
+
+    /// Deliveries of a platform one process may have in flight: the
+    /// configured override, else the provider's limit (1 for an unknown one).
+    pub fn platform_concurrency(&self, platform: &str) -> usize {
+        self.config
+            .platform_concurrency
+            .get(platform)
+            .copied()
+            .or_else(|| self.providers.get(platform).map(|p| p.max_concurrency()))
+            .unwrap_or(1)
+            .max(1)
     }
 
     /// Runs delivery workers until `shutdown` turns true, then finishes or

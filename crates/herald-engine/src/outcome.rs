@@ -190,17 +190,20 @@ impl Engine {
         // After every target event of the batch, as when written one by one.
         events.extend(completed);
         let events = Events(txn).append_many(events).await?;
+        self.store.notify_events_in(txn, &events).await?;
         let retrying = ours.iter().any(|o| o.kind == "post_retrying");
         let written = ours.iter().map(|o| (o.delivery.target.id, o.delivery.post.id, o.kind)).collect();
         Ok(Recorded { events, retrying, written })
     }
 
-    /// After the commit: live events, and a wake-up when a retry was queued.
+    /// After the commit: live events in this process (other nodes were
+    /// notified by the transaction, see `write_outcomes`), and a wake-up
+    /// when a retry was queued.
     pub(crate) async fn announce(&self, recorded: Recorded) {
         for (target_id, post_id, kind) in recorded.written {
             tracing::info!(%target_id, %post_id, kind, "delivery recorded");
         }
-        self.store.publish_events(recorded.events).await;
+        self.store.announce_events(recorded.events);
         if recorded.retrying {
             self.store.queue_changed().await;
         }

@@ -2,11 +2,11 @@
 //! what is due within the concurrency limits and rate budgets, deliver, and
 //! on shutdown finish or release what is in flight.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use herald_providers::{ProviderError, RateBudget};
-use herald_store::repo::{ClaimRequest, Integrations, Posts, Queue};
+use herald_store::repo::{ClaimRequest, DueTarget, Integrations, Posts, Queue};
 use herald_store::{IntegrationRow, PostRow, StoreResult, Transaction, now};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -31,7 +31,22 @@ pub struct Worker {
     outcomes: Vec<Outcome>,
     /// Turns in a row the outcomes could not be written.
     failed_writes: u32,
+    /// Platforms whose due targets the last claim left waiting for a free
+    /// slot (at their concurrency limit), and until when it is known that
+    /// nothing else is due: claims then wait for those platforms' slots
+    /// instead of searching the whole queue for other work at every turn.
+    held_back: HeldBack,
 }
+
+#[derive(Default)]
+struct HeldBack {
+    platforms: BTreeSet<String>,
+    nothing_else_until: Option<Instant>,
+}
+
+/// How long "only capped platforms have due targets" is trusted: a target
+/// of another platform that falls due meanwhile waits at most this long.
+const NOTHING_ELSE_FOR: Duration = Duration::from_millis(500);
 
 /// What a delivery task hands back.
 struct Finished {
@@ -53,6 +68,7 @@ impl Worker {
             per_platform: BTreeMap::new(),
             outcomes: Vec::new(),
             failed_writes: 0,
+            held_back: HeldBack::default(),
         }
     }
 
@@ -63,14 +79,12 @@ impl Worker {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, concurrency = self.engine.config.concurrency, "delivery worker started");
         let signal = self.engine.store.queue_signal();
-        let concurrency = self.engine.config.concurrency;
-        // Under load, claim once a few slots are free rather than for every
-        // single finished delivery: fewer, larger claim transactions.
-        let min_claim = (concurrency / 8).max(1);
         while !*shutdown.borrow() {
             self.collect_finished();
-            let free = concurrency.saturating_sub(self.in_flight.len());
-            if free < min_claim && !self.in_flight.is_empty() {
+            // Under load, claim once a few slots are free rather than for
+            // every single finished delivery: fewer, larger transactions.
+            let (claimable, min_claim) = self.claimable();
+            if claimable < min_claim && !self.in_flight.is_empty() {
                 tokio::select! {
                     _ = shutdown.changed() => {}
                     Some(done) = self.in_flight.join_next() => self.finished(done),
@@ -84,19 +98,37 @@ impl Worker {
                     0
                 }
             };
-            let free = concurrency.saturating_sub(self.in_flight.len());
+            let free = self.engine.config.concurrency.saturating_sub(self.in_flight.len());
             if claimed > 0 && free > 0 {
                 continue; // more may be due right now
             }
             let wait = if free == 0 { self.engine.config.poll_interval } else { self.time_to_next_due(claimed).await };
             tokio::select! {
                 _ = shutdown.changed() => {}
-                () = signal.notified() => {}
+                () = signal.notified() => self.held_back = HeldBack::default(),
                 Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => self.finished(done),
                 () = tokio::time::sleep(wait) => {}
             }
         }
         self.drain().await;
+    }
+
+    /// Slots a claim could fill now, and the fewest worth a transaction.
+    /// While only platforms at their concurrency limit have due targets,
+    /// that is their free slots, not the worker's.
+    fn claimable(&self) -> (usize, usize) {
+        let free = self.engine.config.concurrency.saturating_sub(self.in_flight.len());
+        let min_claim = (self.engine.config.concurrency / 8).max(1);
+        if self.held_back.nothing_else_until.is_none_or(|until| Instant::now() >= until) {
+            return (free, min_claim);
+        }
+        let (mut room, mut capacity) = (0, 0);
+        for platform in &self.held_back.platforms {
+            let cap = self.engine.platform_concurrency(platform);
+            capacity += cap;
+            room += cap.saturating_sub(self.per_platform.get(platform).copied().unwrap_or(0));
+        }
+        (room.min(free), min_claim.min((capacity / 8).max(1)))
     }
 
     /// Writes the outcomes of finished deliveries, claims what is due and
@@ -169,7 +201,7 @@ impl Worker {
     }
 
     async fn write_and_claim(
-        &self,
+        &mut self,
         free: usize,
         budgets: Vec<(Uuid, RateBudget)>,
     ) -> StoreResult<(Option<Recorded>, Vec<(Delivery, Result<Value, ProviderError>)>)> {
@@ -181,21 +213,23 @@ impl Worker {
         Ok((recorded, claimed))
     }
 
-    /// Claims up to `free` targets within `txn`, with their posts and
-    /// integrations (read once for the batch) and the integrations'
-    /// decrypted credentials.
+    /// Claims up to `free` targets within `txn`, no platform beyond its
+    /// concurrency limit, with their posts and integrations (read once for
+    /// the batch) and the integrations' decrypted credentials.
     async fn claim(
-        &self,
+        &mut self,
         txn: &Transaction,
         free: usize,
         budgets: Vec<(Uuid, RateBudget)>,
     ) -> StoreResult<Vec<(Delivery, Result<Value, ProviderError>)>> {
-        let skip_platforms: Vec<String> = self
+        let mut room: HashMap<String, usize> = self
             .engine
             .providers
             .all()
-            .filter(|p| self.per_platform.get(p.id()).copied().unwrap_or(0) >= p.max_concurrency())
-            .map(|p| p.id().to_string())
+            .map(|p| {
+                let busy = self.per_platform.get(p.id()).copied().unwrap_or(0);
+                (p.id().to_string(), self.engine.platform_concurrency(p.id()).saturating_sub(busy))
+            })
             .collect();
         let budgeted: Vec<Uuid> = budgets.iter().map(|(id, _)| *id).collect();
         let now = now();
@@ -206,16 +240,40 @@ impl Worker {
             lease_until: now + chrono_duration(config.lease),
             not_before: now - chrono_duration(config.missed_grace),
             limit: free as u64,
-            skip_platforms: &skip_platforms,
+            skip_platforms: &[],
             skip_integrations: &budgeted,
             only_integration: None,
         };
         let queue = Queue(txn);
-        let mut claimed = queue.claim(&request).await?;
+        let mut picked = Vec::new();
+        let mut held_back = BTreeSet::new();
+        // The oldest due targets first, whatever their platform: an index
+        // range read of `free` rows.
+        pick(queue.due(&request).await?, &mut room, &mut picked, &mut held_back);
+        // Targets of platforms at their limit filled that window: look past
+        // them for other platforms' due targets. Excluding platforms makes
+        // the database read every due target of theirs, so once a look finds
+        // nothing else it is not repeated for a while.
+        let nothing_else = self.held_back.nothing_else_until.is_some_and(|until| Instant::now() < until);
+        if held_back.is_empty() {
+            self.held_back = HeldBack::default();
+        } else if picked.len() < free && !nothing_else {
+            let full: Vec<String> = room.iter().filter(|(_, left)| **left == 0).map(|(p, _)| p.clone()).collect();
+            let limit = (free - picked.len()) as u64;
+            let others = queue.due(&ClaimRequest { skip_platforms: &full, limit, ..request.clone() }).await?;
+            let found = others.len() as u64;
+            pick(others, &mut room, &mut picked, &mut held_back);
+            let until = (found < limit).then(|| Instant::now() + NOTHING_ELSE_FOR);
+            self.held_back = HeldBack { platforms: held_back, nothing_else_until: until };
+        } else if nothing_else {
+            self.held_back.platforms.extend(held_back);
+        } else {
+            self.held_back = HeldBack { platforms: held_back, nothing_else_until: None };
+        }
         // Integrations with a write quota are claimed one by one, never
         // more than what is left of their budget.
         for (integration, budget) in budgets {
-            let left = free.saturating_sub(claimed.len());
+            let left = free.saturating_sub(picked.len());
             if left == 0 {
                 break;
             }
@@ -226,11 +284,12 @@ impl Worker {
             request.only_integration = Some(integration);
             request.skip_integrations = &[];
             request.limit = left.min(remaining) as u64;
-            claimed.extend(queue.claim(&request).await?);
+            pick(queue.due(&request).await?, &mut room, &mut picked, &mut BTreeSet::new());
         }
-        if claimed.is_empty() {
+        if picked.is_empty() {
             return Ok(Vec::new());
         }
+        let claimed = queue.take(&picked, &self.id, request.lease_until, now).await?;
         let post_ids = sorted_unique(claimed.iter().map(|t| t.post_id));
         Posts(txn).mark_publishing(&post_ids, now).await?;
         let posts = Posts(txn).by_ids(&post_ids).await?;
@@ -355,6 +414,26 @@ impl Worker {
     }
 }
 
+/// Takes due targets in order while their platform has a free slot; the
+/// platforms of those left are noted in `held_back`.
+fn pick(due: Vec<DueTarget>, room: &mut HashMap<String, usize>, picked: &mut Vec<Uuid>, held_back: &mut BTreeSet<String>) {
+    for target in due {
+        match room.get_mut(&target.platform) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                picked.push(target.id);
+            }
+            // A platform without a provider is claimed all the same: the
+            // delivery fails it with a clear message instead of leaving it
+            // queued for ever.
+            None => picked.push(target.id),
+            Some(_) => {
+                held_back.insert(target.platform);
+            }
+        }
+    }
+}
+
 fn sorted_unique(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
     let mut ids: Vec<Uuid> = ids.collect();
     ids.sort_unstable();
@@ -373,6 +452,19 @@ fn budget_from_settings(settings: &serde_json::Value) -> Option<RateBudget> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn due_targets_are_picked_in_order_within_each_platform_limit() {
+        let due = |platform: &str| DueTarget { id: Uuid::now_v7(), integration_id: Uuid::nil(), platform: platform.into() };
+        let targets = vec![due("webhook"), due("webhook"), due("mastodon"), due("webhook"), due("unknown")];
+        let ids: Vec<Uuid> = targets.iter().map(|t| t.id).collect();
+        let mut room = HashMap::from([("webhook".to_string(), 2), ("mastodon".to_string(), 0)]);
+        let (mut picked, mut held_back) = (Vec::new(), BTreeSet::new());
+        pick(targets, &mut room, &mut picked, &mut held_back);
+        assert_eq!(picked, vec![ids[0], ids[1], ids[4]]);
+        assert_eq!(held_back, BTreeSet::from(["mastodon".to_string(), "webhook".to_string()]));
+        assert_eq!(room["webhook"], 0);
+    }
 
     #[test]
     fn budgets_come_from_integration_settings() {

@@ -89,20 +89,52 @@ impl Store {
     /// Other nodes hear of them in one notification per batch of ids.
     pub async fn publish_events(&self, events: Vec<EventRow>) {
         let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        self.announce_events(events);
+        for payload in self.event_payloads(&ids) {
+            self.notify(EVENTS_CHANNEL, payload).await;
+        }
+    }
+
+    /// Tells other nodes, within `txn`, of events it records: PostgreSQL
+    /// delivers the notification at commit, so this costs no commit of its
+    /// own (the delivery loop's hot path). Announce them in this process with
+    /// [`Store::announce_events`] once `txn` is committed.
+    pub async fn notify_events_in(&self, txn: &impl ConnectionTrait, events: &[EventRow]) -> crate::StoreResult<()> {
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        for payload in self.event_payloads(&ids) {
+            let statement = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [EVENTS_CHANNEL.into(), payload.into()],
+            );
+            txn.execute_raw(statement).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends committed events to this process's subscribers only.
+    pub fn announce_events(&self, events: Vec<EventRow>) {
         for event in events {
             self.signals.announce(event);
         }
+    }
+
+    /// `NODE_ID EVENT_ID…` payloads for other nodes; none on SQLite, where
+    /// there is only one process.
+    fn event_payloads(&self, ids: &[Uuid]) -> Vec<String> {
         if self.backend != Backend::Postgres {
-            return;
+            return Vec::new();
         }
-        for chunk in ids.chunks(IDS_PER_NOTIFY) {
-            let mut payload = self.signals.node_id.to_string();
-            for id in chunk {
-                payload.push(' ');
-                payload.push_str(&id.to_string());
-            }
-            self.notify(EVENTS_CHANNEL, payload).await;
-        }
+        ids.chunks(IDS_PER_NOTIFY)
+            .map(|chunk| {
+                let mut payload = self.signals.node_id.to_string();
+                for id in chunk {
+                    payload.push(' ');
+                    payload.push_str(&id.to_string());
+                }
+                payload
+            })
+            .collect()
     }
 
     async fn notify(&self, channel: &str, payload: String) {

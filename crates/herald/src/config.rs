@@ -230,6 +230,7 @@ impl Config {
             bail!("HERALD_DATABASE_MAX_CONNECTIONS must be at least 1");
         }
         crate::backup::schedule::check(self.backup_schedule.as_deref())?;
+        platform_concurrency()?;
         Ok(())
     }
 
@@ -264,6 +265,8 @@ impl Config {
                 max_delay: Duration::from_secs(self.retry_max_seconds),
             },
             concurrency: self.worker_concurrency,
+            // Checked by `validate`; a bad value read since is ignored.
+            platform_concurrency: platform_concurrency().unwrap_or_default(),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
             metrics_interval: Duration::from_secs(self.metrics_interval_seconds.max(60)),
             metrics_window: Duration::from_secs(self.metrics_window_days * 24 * 3600),
@@ -454,6 +457,22 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
     Ok(())
 }
 
+/// `HERALD_PROVIDER_<ID>_CONCURRENCY` overrides: deliveries of one platform a
+/// process may have in flight (e.g. more for your own webhook receiver).
+fn platform_concurrency() -> Result<std::collections::BTreeMap<String, usize>> {
+    let mut limits = std::collections::BTreeMap::new();
+    for (name, value) in std::env::vars() {
+        let Some(id) = name.strip_prefix("HERALD_PROVIDER_").and_then(|rest| rest.strip_suffix("_CONCURRENCY")) else {
+            continue;
+        };
+        match value.trim().parse::<usize>() {
+            Ok(limit) if limit > 0 => limits.insert(id.to_lowercase(), limit),
+            _ => bail!("{name} must be a whole number of at least 1, not {value:?}"),
+        };
+    }
+    Ok(limits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,3 +523,4 @@ mod tests {
         random_hex(8)
     }
 }
+

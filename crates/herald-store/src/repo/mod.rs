@@ -17,5 +17,5 @@ pub use events::{Events, NewEvent};
 pub use integrations::Integrations;
 pub use media::Media;
 pub use posts::{DerivedStatus, InFlight, PostCursor, PostFilter, Posts, TargetWithIntegration};
-pub use queue::{ClaimRequest, Queue};
+pub use queue::{ClaimRequest, DueTarget, Queue};
 pub use users::{Membership, NewUser, Users};

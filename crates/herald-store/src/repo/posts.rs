@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
 };
 use uuid::Uuid;
 
@@ -233,6 +233,32 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     /// Writes the derived columns of posts in one statement per chunk.
     async fn write_statuses(&self, posts: &[(Uuid, DerivedStatus)]) -> StoreResult<()> {
         let updated_at = crate::now();
+        if posts.is_empty() {
+            return Ok(());
+        }
+        if self.0.get_database_backend() == DbBackend::Postgres {
+            // One JSON parameter: a single statement shape whatever the
+            // batch size, no `CASE` arms (see `Queue::write_leased_many`).
+            let batch: Vec<serde_json::Value> = posts
+                .iter()
+                .map(|(id, p)| {
+                    serde_json::json!({
+                        "id": id, "status": p.status, "published_at": p.published_at, "error_message": p.error_message,
+                    })
+                })
+                .collect();
+            let sql = "UPDATE posts AS p SET status = u.status, published_at = u.published_at, \
+                 error_message = u.error_message, updated_at = $2 \
+                 FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, status text, published_at timestamptz, \
+                 error_message text) WHERE p.id = u.id";
+            let statement = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                [serde_json::Value::Array(batch).into(), updated_at.into()],
+            );
+            self.0.execute_raw(statement).await?;
+            return Ok(());
+        }
         for chunk in posts.chunks(ROWS_PER_STATEMENT) {
             let chunk = &padded(chunk)[..];
             let mut params = Params::new(self.0.get_database_backend());

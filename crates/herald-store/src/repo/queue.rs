@@ -5,12 +5,10 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
 use uuid::Uuid;
 
-use super::sql::{Params, ROWS_PER_STATEMENT, padded};
+use super::sql::{Params, ROWS_PER_STATEMENT, padded, status_filter};
 use crate::entity::{integration, post_target};
 use crate::{StoreResult, TargetRow};
 
@@ -31,55 +29,91 @@ pub struct ClaimRequest<'a> {
     pub only_integration: Option<Uuid>,
 }
 
+/// A due target as a claim sees it.
+#[derive(Debug, Clone)]
+pub struct DueTarget {
+    pub id: Uuid,
+    pub integration_id: Uuid,
+    pub platform: String,
+}
+
 pub struct Queue<'a, C>(pub &'a C);
 
 impl<C: ConnectionTrait> Queue<'_, C> {
     /// Claims up to `limit` due targets of active integrations, oldest due
-    /// first: each becomes PUBLISHING with our lease and one more attempt,
-    /// all in a single statement. On PostgreSQL rows locked by another
-    /// worker are skipped; on SQLite the caller holds the write lock
-    /// (`Store::begin_write`), which serialises claims.
+    /// first: [`Queue::due`] then [`Queue::take`] (the caller holds a write
+    /// transaction, `Store::begin_write`).
     pub async fn claim(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<TargetRow>> {
-        let backend = self.0.get_database_backend();
-        let mut values: Vec<Value> = Vec::new();
-        let mut param = |value: Value| {
-            values.push(value);
-            match backend {
-                DbBackend::Postgres => format!("${}", values.len()),
-                _ => "?".to_string(),
-            }
-        };
-        // Parameters are numbered in the order they are bound, so build the
-        // statement front to back.
-        let worker = param(request.worker.into());
-        let lease = param(request.lease_until.into());
-        let now_set = param(request.now.into());
-        let now_due = param(request.now.into());
-        let not_before = param(request.not_before.into());
+        let due: Vec<Uuid> = self.due(request).await?.into_iter().map(|t| t.id).collect();
+        self.take(&due, request.worker, request.lease_until, request.now).await
+    }
+
+    /// Up to `limit` due targets of active integrations, oldest due first,
+    /// with their platform, for the caller to choose from within each
+    /// platform's concurrency. On PostgreSQL the rows are locked until the
+    /// transaction ends and rows another worker locked are skipped; on SQLite
+    /// the caller holds the write lock (`Store::begin_write`), which
+    /// serialises claims.
+    pub async fn due(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<DueTarget>> {
+        let mut p = Params::new(self.0.get_database_backend());
+        // Placeholders are numbered in binding order: build front to back.
+        let now = p.bind(request.now);
+        let not_before = p.bind(request.not_before);
         let mut extra = String::new();
         if !request.skip_platforms.is_empty() {
-            let list: Vec<String> = request.skip_platforms.iter().map(|p| param(p.clone().into())).collect();
+            let list: Vec<String> = request.skip_platforms.iter().map(|id| p.bind(id.as_str())).collect();
             extra.push_str(&format!(" AND i.platform NOT IN ({})", list.join(", ")));
         }
         if !request.skip_integrations.is_empty() {
-            let list: Vec<String> = request.skip_integrations.iter().map(|id| param((*id).into())).collect();
+            let list: Vec<String> = request.skip_integrations.iter().map(|id| p.bind(*id)).collect();
             extra.push_str(&format!(" AND t.integration_id NOT IN ({})", list.join(", ")));
         }
         if let Some(id) = request.only_integration {
-            extra.push_str(&format!(" AND t.integration_id = {}", param(id.into())));
+            extra.push_str(&format!(" AND t.integration_id = {}", p.bind(id)));
         }
-        let limit = param((request.limit as i64).into());
-        let lock = if backend == DbBackend::Postgres { " FOR UPDATE OF t SKIP LOCKED" } else { "" };
+        let limit = p.bind(i64::try_from(request.limit).unwrap_or(i64::MAX));
+        let lock = if self.0.get_database_backend() == DbBackend::Postgres { " FOR UPDATE OF t SKIP LOCKED" } else { "" };
         let sql = format!(
-            "UPDATE post_targets SET status = 'PUBLISHING', lease_owner = {worker}, lease_expires_at = {lease}, \
-             attempts = attempts + 1, updated_at = {now_set} \
-             WHERE id IN (SELECT t.id FROM post_targets t JOIN integrations i ON i.id = t.integration_id \
-             WHERE t.status = 'QUEUED' AND t.next_attempt_at <= {now_due} AND t.next_attempt_at >= {not_before} \
-             AND i.status = 'ACTIVE'{extra} ORDER BY t.next_attempt_at, t.id LIMIT {limit}{lock}) \
-             RETURNING *"
+            "SELECT t.id, t.integration_id, i.platform FROM post_targets t JOIN integrations i ON i.id = t.integration_id \
+             WHERE t.status = 'QUEUED' AND t.next_attempt_at <= {now} AND t.next_attempt_at >= {not_before} \
+             AND i.status = 'ACTIVE'{extra} ORDER BY t.next_attempt_at, t.id LIMIT {limit}{lock}"
         );
-        let statement = Statement::from_sql_and_values(backend, sql, values);
-        Ok(post_target::Entity::find().from_raw_sql(statement).all(self.0).await?)
+        let mut due = Vec::new();
+        for row in self.0.query_all_raw(p.statement(sql)).await? {
+            due.push(DueTarget {
+                id: row.try_get_by_index(0)?,
+                integration_id: row.try_get_by_index(1)?,
+                platform: row.try_get_by_index(2)?,
+            });
+        }
+        Ok(due)
+    }
+
+    /// Claims these due targets (from [`Queue::due`], in the same
+    /// transaction): each becomes PUBLISHING with the worker's lease and one
+    /// more attempt, in one statement per chunk.
+    pub async fn take(
+        &self,
+        ids: &[Uuid],
+        worker: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<TargetRow>> {
+        let mut taken = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let mut p = Params::new(self.0.get_database_backend());
+            let worker = p.bind(worker);
+            let lease = p.bind(lease_until);
+            let now = p.bind(now);
+            let ids = p.list(&padded(chunk), |id| *id);
+            let current_status = status_filter(self.0.get_database_backend(), "status");
+            let sql = format!(
+                "UPDATE post_targets SET status = 'PUBLISHING', lease_owner = {worker}, lease_expires_at = {lease}, \
+                 attempts = attempts + 1, updated_at = {now} WHERE id IN ({ids}) AND {current_status} = 'QUEUED' RETURNING *"
+            );
+            taken.extend(post_target::Entity::find().from_raw_sql(p.statement(sql)).all(self.0).await?);
+        }
+        Ok(taken)
     }
 
     /// When the next queued target of an active integration is due.
@@ -122,6 +156,9 @@ impl<C: ConnectionTrait> Queue<'_, C> {
     /// `write_leased` for many targets in one statement. Returns the ids of
     /// the rows written: the others' leases were lost.
     pub async fn write_leased_many(&self, rows: &[&TargetRow], worker: &str) -> StoreResult<Vec<Uuid>> {
+        if self.0.get_database_backend() == DbBackend::Postgres {
+            return self.write_leased_many_pg(rows, worker).await;
+        }
         let mut written = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let chunk = &padded(chunk)[..];
@@ -139,16 +176,59 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             let updated_at = p.case(chunk, id, |t| t.updated_at.into());
             let ids = p.list(chunk, id);
             let worker = p.bind(worker);
+            let current_status = status_filter(self.0.get_database_backend(), "status");
             let sql = format!(
                 "UPDATE post_targets SET status = {status}, next_attempt_at = {next_attempt_at}, \
                  lease_owner = {lease_owner}, lease_expires_at = {lease_expires_at}, \
                  platform_post_ids = {platform_post_ids}, url = {url}, last_error_class = {last_error_class}, \
                  last_error_message = {last_error_message}, published_at = {published_at}, updated_at = {updated_at} \
-                 WHERE id IN ({ids}) AND status = 'PUBLISHING' AND lease_owner = {worker} RETURNING id"
+                 WHERE id IN ({ids}) AND {current_status} = 'PUBLISHING' AND lease_owner = {worker} RETURNING id"
             );
             for row in self.0.query_all_raw(p.statement(sql)).await? {
                 written.push(row.try_get_by_index::<Uuid>(0)?);
             }
+        }
+        Ok(written)
+    }
+
+    /// `write_leased_many` on PostgreSQL: the rows travel as one JSON
+    /// parameter, so the statement has a single shape whatever the batch
+    /// size (parsed and planned once per connection) and no `CASE` arms.
+    async fn write_leased_many_pg(&self, rows: &[&TargetRow], worker: &str) -> StoreResult<Vec<Uuid>> {
+        let batch: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "id": t.id,
+                    "status": t.status,
+                    "next_attempt_at": t.next_attempt_at,
+                    "lease_owner": t.lease_owner,
+                    "lease_expires_at": t.lease_expires_at,
+                    "platform_post_ids": t.platform_post_ids,
+                    "url": t.url,
+                    "last_error_class": t.last_error_class,
+                    "last_error_message": t.last_error_message,
+                    "published_at": t.published_at,
+                    "updated_at": t.updated_at,
+                })
+            })
+            .collect();
+        let sql = "UPDATE post_targets AS t SET status = u.status, next_attempt_at = u.next_attempt_at, \
+             lease_owner = u.lease_owner, lease_expires_at = u.lease_expires_at, \
+             platform_post_ids = u.platform_post_ids, url = u.url, last_error_class = u.last_error_class, \
+             last_error_message = u.last_error_message, published_at = u.published_at, updated_at = u.updated_at \
+             FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, status text, next_attempt_at timestamptz, \
+             lease_owner text, lease_expires_at timestamptz, platform_post_ids jsonb, url text, \
+             last_error_class text, last_error_message text, published_at timestamptz, updated_at timestamptz) \
+             WHERE t.id = u.id AND t.status = 'PUBLISHING' AND t.lease_owner = $2 RETURNING t.id";
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [serde_json::Value::Array(batch).into(), worker.into()],
+        );
+        let mut written = Vec::with_capacity(rows.len());
+        for row in self.0.query_all_raw(statement).await? {
+            written.push(row.try_get_by_index::<Uuid>(0)?);
         }
         Ok(written)
     }

@@ -36,6 +36,19 @@ pub(crate) fn pow2_chunks(len: usize, max: usize) -> Vec<std::ops::Range<usize>>
     chunks
 }
 
+/// A status filter beside `id IN (…)` that SQLite must not use an index
+/// for. Without table statistics SQLite takes `status = ?` as selective and
+/// reads every row of that status through `idx_targets_due` (all queued
+/// targets: a 100,000-post backlog at every claim) instead of looking the ids
+/// up; a unary `+` makes the term unusable for an index. PostgreSQL plans
+/// from statistics and has no unary `+` for text.
+pub(crate) fn status_filter(backend: DbBackend, column: &str) -> String {
+    match backend {
+        DbBackend::Postgres => column.to_string(),
+        _ => format!("+{column}"),
+    }
+}
+
 pub(crate) struct Params {
     backend: DbBackend,
     values: Vec<Value>,

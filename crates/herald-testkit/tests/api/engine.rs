@@ -312,3 +312,32 @@ db_test!(async fn a_thread_retry_resumes_after_the_last_item_that_succeeded(app)
         receiver.deliveries().iter().map(|d| format!("{}:{}", d.status, d.body["item"]["content"].as_str().unwrap())).collect();
     assert_eq!(contents, ["200:one", "502:two", "200:two", "200:three"], "the first item was not sent again");
 });
+
+fn two_webhooks_at_a_time() -> TestOptions {
+    let mut options = TestOptions::default();
+    options.engine.platform_concurrency.insert("webhook".into(), 2);
+    options
+}
+
+db_test!(async fn a_platform_never_has_more_deliveries_in_flight_than_its_limit(app, two_webhooks_at_a_time()) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    let slow = Duration::from_millis(400);
+    for _ in 0..6 {
+        receiver.push_reply(Reply::Delay(slow));
+    }
+    for i in 0..6 {
+        api.post("/api/posts", json!({"content": format!("post {i}"), "platforms": [hook]})).await.expect(201);
+    }
+    let arrived = receiver.wait_for_accepted(6, WAIT).await;
+    // Each request is answered 400 ms after it arrives: with at most two in
+    // flight, no three arrive within less than that.
+    let mut times: Vec<_> = arrived.iter().map(|d| d.received_at).collect();
+    times.sort();
+    for window in times.windows(3) {
+        let span = window[2] - window[0];
+        assert!(span >= chrono::Duration::milliseconds(350), "three deliveries in flight at once: {times:?}");
+    }
+});
