@@ -5,8 +5,9 @@
 //! requests go through [`HttpClient::send_secret_url`] (reqwest errors carry
 //! the URL) and every message built from an answer has the token scrubbed.
 //!
-//! Connecting checks the bot (`getMe`), the chat (`getChat`) and that the
-//! bot may post there (`getChatMember`), and stores the chat's numeric id.
+//! Connecting checks the bot (`getMe`) and the chat (`getChat`), and stores
+//! the chat's numeric id. `getChatMember` is asked too, best-effort: connect
+//! only fails when it positively says the bot may not post there.
 //!
 //! One item becomes: `sendMessage` for text; `sendPhoto` / `sendVideo` /
 //! `sendAnimation` (GIF) / `sendDocument` with the text as caption for one
@@ -148,12 +149,17 @@ fn classify(status: u16, answer: &Answer) -> ProviderError {
             ErrorClass::Retryable { after: parameters.and_then(|p| p.retry_after).map(std::time::Duration::from_secs) },
             format!("Telegram: {description}"),
         ),
-        401 | 404 => ProviderError::new(
+        401 => ProviderError::new(
             ErrorClass::Revoked,
             format!(
                 "Telegram: {description} — the bot token is invalid or was revoked; get a new one from @BotFather and reconnect"
             ),
         ),
+        // A bad token answers 401; 404 means the method is unknown, i.e. the
+        // request did not reach the Bot API it was meant for.
+        404 => ProviderError::invalid(format!(
+            "Telegram: {description} — unknown Bot API method; check the API base URL (HERALD_PROVIDER_TELEGRAM_API_BASE)"
+        )),
         403 => ProviderError::new(
             ErrorClass::Revoked,
             format!(
@@ -308,7 +314,31 @@ impl Telegram {
     }
 }
 
-/// Whether a `ChatMember` may post in a chat of this type; the problem if not.
+impl Telegram {
+    /// Fails only when `getChatMember` positively says the bot may not post.
+    /// Any error from it (a channel hiding its member list, a proxy without
+    /// the method) skips the check: the first delivery will tell.
+    async fn check_membership(
+        &self,
+        token: &str,
+        chat: &Chat,
+        bot_id: &Value,
+        bot_name: &str,
+    ) -> Result<(), ProviderError> {
+        let query = vec![("chat_id", chat.id.to_string()), ("user_id", bot_id.to_string())];
+        match self.call(token, "getChatMember", Params::Query(query)).await {
+            Ok(member) => may_post(&chat.kind, &member)
+                .map_err(|problem| ProviderError::invalid(format!("@{bot_name} {problem}"))),
+            Err(error) => {
+                tracing::warn!(chat_id = chat.id, error = %error, "Telegram getChatMember failed; membership not checked");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Whether a `ChatMember` may post in a chat of this type; the problem if it
+/// positively may not. A status this code does not know passes.
 fn may_post(chat_kind: &str, member: &Value) -> Result<(), &'static str> {
     let channel = chat_kind == "channel";
     match member["status"].as_str().unwrap_or_default() {
@@ -321,7 +351,10 @@ fn may_post(chat_kind: &str, member: &Value) -> Result<(), &'static str> {
         "restricted" if member["can_send_messages"] != json!(false) && !channel => Ok(()),
         "member" | "restricted" if channel => Err("must be an administrator of the channel, allowed to post messages"),
         "restricted" => Err("is not allowed to send messages in this chat"),
-        _ => Err("is not a member of this chat: add it (as an administrator allowed to post, for a channel)"),
+        "left" | "kicked" => {
+            Err("is not a member of this chat: add it (as an administrator allowed to post, for a channel)")
+        }
+        _ => Ok(()),
     }
 }
 
@@ -494,10 +527,7 @@ impl Provider for Telegram {
             .map_err(|_| ProviderError::new(ErrorClass::Unknown, "Telegram answered getChat without a chat"))?;
         // getChat answers for any public channel; only membership says the bot may post there.
         if chat.kind != "private" {
-            let query = vec![("chat_id", chat.id.to_string()), ("user_id", bot["id"].to_string())];
-            let member = self.call(&creds.bot_token, "getChatMember", Params::Query(query)).await?;
-            may_post(&chat.kind, &member)
-                .map_err(|problem| ProviderError::invalid(format!("@{bot_name} {problem}")))?;
+            self.check_membership(&creds.bot_token, &chat, &bot["id"], &bot_name).await?;
         }
         let name = chat.name();
         let username = chat.username.clone().map_or_else(|| name.clone(), |u| format!("@{u}"));
@@ -586,6 +616,10 @@ mod tests {
         let unauthorized =
             classify(401, &answer(json!({"ok": false, "error_code": 401, "description": "Unauthorized"})));
         assert_eq!(unauthorized.class, ErrorClass::Revoked);
+        let unknown_method =
+            classify(404, &answer(json!({"ok": false, "error_code": 404, "description": "Not Found"})));
+        assert_eq!(unknown_method.class, ErrorClass::Invalid);
+        assert!(unknown_method.message.contains("unknown Bot API method"), "{}", unknown_method.message);
         let kicked = classify(
             403,
             &answer(
@@ -660,6 +694,7 @@ mod tests {
         assert!(may_post("group", &json!({"status": "restricted", "can_send_messages": true})).is_ok());
         assert!(may_post("supergroup", &json!({"status": "left"})).unwrap_err().contains("not a member"));
         assert!(may_post("channel", &json!({"status": "kicked"})).is_err());
+        assert!(may_post("channel", &json!({"status": "some_future_status"})).is_ok(), "only a clear no refuses");
     }
 
     #[test]

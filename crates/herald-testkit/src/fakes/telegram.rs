@@ -56,6 +56,8 @@ struct ChatState {
     chats: Vec<Value>,
     /// The bot's `ChatMember` by chat id; an administrator allowed to post unless set.
     membership: BTreeMap<i64, Value>,
+    /// Methods that answer this whatever is asked (see [`TelegramFake::fail_method`]).
+    failing: BTreeMap<String, Scripted>,
     sent: Vec<SentMessage>,
     next_id: i64,
 }
@@ -108,6 +110,12 @@ impl TelegramFake {
     /// `{"status": "left"}` or `{"status": "administrator", "can_post_messages": false}`.
     pub fn set_membership(&self, chat_id: i64, member: Value) {
         self.shared.lock().membership.insert(chat_id, member);
+    }
+
+    /// Every later call to `method` gets this answer, e.g. `getChatMember`
+    /// answering `400 Bad Request: member list is inaccessible`.
+    pub fn fail_method(&self, method: &str, reply: Scripted) {
+        self.shared.lock().failing.insert(method.to_string(), reply);
     }
 
     /// The next `send*` call gets this answer instead.
@@ -177,6 +185,9 @@ fn answer(shared: &Shared, bot: &str, method: &str, recorded: &Recorded) -> Scri
     let Some(token) = bot.strip_prefix("bot") else { return error(404, "Not Found") };
     if token != shared.token {
         return error(401, "Unauthorized");
+    }
+    if let Some(failing) = shared.lock().failing.get(method).cloned() {
+        return failing;
     }
     if method.starts_with("send")
         && let Some(scripted) = shared.journal.next_scripted()

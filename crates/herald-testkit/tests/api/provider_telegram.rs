@@ -70,6 +70,24 @@ fake_test!(async fn telegram_connect_checks_the_bot_and_the_chat(app, fake = sta
     assert!(fake.sent().is_empty(), "connecting posts nothing");
 });
 
+fake_test!(async fn telegram_membership_check_is_best_effort(app, fake = started().await, options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let connect = || ada.session.post("/api/integrations", json!({"platform": "telegram", "credentials": {"botToken": TOKEN, "chatId": "@herald_news"}}));
+    // A channel that hides its member list from the bot: connect still works.
+    fake.fail_method("getChatMember", telegram::error(400, "Bad Request: member list is inaccessible"));
+    connect().await.expect(201);
+    // A Bot API without the method (404 means unknown method, not a bad token).
+    fake.fail_method("getChatMember", telegram::error(404, "Not Found"));
+    let reconnected = connect().await;
+    assert_eq!(reconnected.expect(200)["status"], "ACTIVE", "{}", reconnected.text);
+    assert_eq!(fake.calls("getChatMember").len(), 2);
+
+    // A 404 anywhere else is a wrong API base, not a revoked token.
+    fake.fail_method("getMe", telegram::error(404, "Not Found"));
+    let error = connect().await.expect_error(422, "VALIDATION_FAILED")["message"].as_str().unwrap().to_string();
+    assert!(error.contains("unknown Bot API method") && !error.contains("revoked"), "{error}");
+});
+
 fake_test!(async fn telegram_publishes_text_and_threads_as_replies_with_the_post_settings(app, fake = started().await, options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
