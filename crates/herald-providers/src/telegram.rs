@@ -11,7 +11,10 @@
 //!
 //! One item becomes: `sendMessage` for text; `sendPhoto` / `sendVideo` /
 //! `sendAnimation` (GIF) / `sendDocument` with the text as caption for one
-//! file; `sendMediaGroup` (an album, caption on the first file) for 2–10.
+//! file; for 2–10 files, `sendMediaGroup` albums (photos with videos,
+//! documents with documents) and a `sendAnimation` per GIF, which albums
+//! cannot hold — sent in the order their first file comes, the caption on
+//! the first.
 //! A caption may hold 1024 UTF-16 units: longer text is sent after the media,
 //! as a reply to it, and that text message is the item Herald records (so a
 //! thread reads on from the text). Thread items reply to the previous item
@@ -299,7 +302,7 @@ impl Telegram {
         &self,
         creds: &Credentials,
         settings: &Settings,
-        files: &[Attachment],
+        files: &[&Attachment],
         caption: Option<&str>,
         reply_to: Option<i64>,
     ) -> Result<Message, ProviderError> {
@@ -311,6 +314,28 @@ impl Telegram {
         let result = self.call(&creds.bot_token, "sendMediaGroup", Params::Multipart(form)).await?;
         let first = result.as_array().and_then(|messages| messages.first()).cloned().unwrap_or(Value::Null);
         message(first)
+    }
+
+    /// Every file of an item, in [`batches`]; all reply to the same message,
+    /// the caption goes on the first send. Answers the first message.
+    async fn send_files(
+        &self,
+        creds: &Credentials,
+        settings: &Settings,
+        files: &[Attachment],
+        caption: Option<&str>,
+        reply_to: Option<i64>,
+    ) -> Result<Message, ProviderError> {
+        let mut first: Option<Message> = None;
+        for batch in batches(files) {
+            let caption = if first.is_none() { caption } else { None };
+            let sent = match batch.as_slice() {
+                [file] => self.send_one(creds, settings, file, caption, reply_to).await?,
+                files => self.send_group(creds, settings, files, caption, reply_to).await?,
+            };
+            first.get_or_insert(sent);
+        }
+        first.ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Telegram: no file was sent"))
     }
 }
 
@@ -374,6 +399,40 @@ fn reply_parameters(message_id: i64) -> Value {
     json!({ "message_id": message_id, "allow_sending_without_reply": true })
 }
 
+/// Which files may share a `sendMediaGroup` album: photos and videos
+/// together, documents only with documents; GIFs with nothing (albums take
+/// no animations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AlbumKind {
+    Visual,
+    Animation,
+    Document,
+}
+
+fn album_kind(file: &Attachment) -> AlbumKind {
+    if file.mime == "image/gif" {
+        AlbumKind::Animation
+    } else if file.is_image() || file.is_video() {
+        AlbumKind::Visual
+    } else {
+        AlbumKind::Document
+    }
+}
+
+/// The sends of a multi-file item: one album per kind that may be grouped,
+/// one message per GIF, in the order their first file comes.
+fn batches(files: &[Attachment]) -> Vec<Vec<&Attachment>> {
+    let mut batches: Vec<(AlbumKind, Vec<&Attachment>)> = Vec::new();
+    for file in files {
+        let kind = album_kind(file);
+        match batches.iter_mut().find(|(k, _)| *k == kind && kind != AlbumKind::Animation) {
+            Some((_, batch)) => batch.push(file),
+            None => batches.push((kind, vec![file])),
+        }
+    }
+    batches.into_iter().map(|(_, batch)| batch).collect()
+}
+
 /// Method and file field for a single file, by type.
 fn single_method(file: &Attachment) -> (&'static str, &'static str) {
     if file.mime == "image/gif" {
@@ -387,14 +446,17 @@ fn single_method(file: &Attachment) -> (&'static str, &'static str) {
     }
 }
 
-/// The `media` array of `sendMediaGroup`. Albums take photos and videos only:
-/// a GIF goes in as a photo (Telegram shows its first frame).
-fn media_group_json(files: &[Attachment], caption: Option<&str>, parse_mode: Option<&str>) -> Value {
+/// The `media` array of `sendMediaGroup` (files of one [`AlbumKind`], see [`batches`]).
+fn media_group_json(files: &[&Attachment], caption: Option<&str>, parse_mode: Option<&str>) -> Value {
     let items: Vec<Value> = files
         .iter()
         .enumerate()
         .map(|(index, file)| {
-            let kind = if file.is_video() { "video" } else { "photo" };
+            let kind = match album_kind(file) {
+                AlbumKind::Visual if file.is_video() => "video",
+                AlbumKind::Visual => "photo",
+                AlbumKind::Animation | AlbumKind::Document => "document",
+            };
             let mut item = json!({ "type": kind, "media": format!("attach://file{index}") });
             if let (0, Some(caption)) = (index, caption) {
                 item["caption"] = json!(caption);
@@ -556,8 +618,7 @@ impl Provider for Telegram {
         let media = &request.media;
         let sent = match media.len() {
             0 => return self.send_text(&creds, &settings, text, reply_to).await.map(published),
-            1 => self.send_one(&creds, &settings, &media[0], caption, reply_to).await?,
-            2..=10 => self.send_group(&creds, &settings, media, caption, reply_to).await?,
+            1..=10 => self.send_files(&creds, &settings, media, caption, reply_to).await?,
             n => return Err(ProviderError::invalid(format!("Telegram takes at most 10 files per post, not {n}"))),
         };
         if blank || caption.is_some() {
@@ -670,7 +731,7 @@ mod tests {
             alt_text: None,
             data: bytes::Bytes::from_static(b"x"),
         };
-        let media = media_group_json(&[file("image/png"), file("video/mp4")], Some("hello"), Some("HTML"));
+        let media = media_group_json(&[&file("image/png"), &file("video/mp4")], Some("hello"), Some("HTML"));
         assert_eq!(
             media,
             json!([
@@ -679,6 +740,15 @@ mod tests {
             ])
         );
         assert_eq!(single_method(&file("image/gif")), ("sendAnimation", "animation"));
+        let mixed =
+            [file("image/gif"), file("image/png"), file("application/pdf"), file("video/mp4"), file("image/gif")];
+        let kinds: Vec<Vec<&str>> =
+            batches(&mixed).iter().map(|batch| batch.iter().map(|f| f.mime.as_str()).collect()).collect();
+        assert_eq!(
+            kinds,
+            [vec!["image/gif"], vec!["image/png", "video/mp4"], vec!["application/pdf"], vec!["image/gif"]],
+            "GIFs alone, photos with videos, documents apart, in order of first appearance"
+        );
         assert_eq!(single_method(&file("video/mp4")), ("sendVideo", "video"));
         assert_eq!(single_method(&file("image/jpeg")), ("sendPhoto", "photo"));
     }
