@@ -4,7 +4,8 @@
 //!
 //! Connecting reads `/wp/v2/users/me?context=edit` — which also tells
 //! whether the user may publish — first under `/wp-json/`, then, for sites
-//! with plain permalinks where that path 404s, under `/?rest_route=`; the
+//! with plain permalinks where that path 404s (or, behind nginx, serves the
+//! front page), under `/?rest_route=`; the
 //! style that worked is stored with the credentials. Publishing uploads the
 //! media first (raw bytes to `/wp/v2/media`), resolves category and tag
 //! names to ids, then creates the post with the first image as its featured
@@ -105,13 +106,21 @@ impl Wordpress {
             let after = crate::http::retry_after(response.headers(), chrono::Utc::now());
             let text = response.text().await.unwrap_or_default();
             if status.is_success() {
-                let me = serde_json::from_str(&text).map_err(|_| {
-                    ProviderError::invalid(format!(
-                        "{} does not look like a WordPress site: its REST API answered with something else than JSON",
-                        creds.site
-                    ))
-                })?;
-                return Ok((me, style));
+                match serde_json::from_str(&text) {
+                    Ok(me) => return Ok((me, style)),
+                    // Plain permalinks behind nginx's `try_files … /index.php?$args`:
+                    // `/wp-json/…` is the front page, with a 200.
+                    Err(_) if style == RestStyle::Pretty => {
+                        last = Some(ProviderError::invalid("/wp-json/ answered a page, not JSON"));
+                        continue;
+                    }
+                    Err(_) => {
+                        return Err(ProviderError::invalid(format!(
+                            "{} does not look like a WordPress site: its REST API answered with something else than JSON",
+                            creds.site
+                        )));
+                    }
+                }
             }
             let error = error_from(status, after, &text, "the connection");
             if status != StatusCode::NOT_FOUND {

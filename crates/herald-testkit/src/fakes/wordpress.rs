@@ -6,6 +6,9 @@
 //! `/wp-json/...`). Requests authenticate with HTTP Basic auth and an
 //! application password, which WordPress compares after dropping
 //! everything but letters and digits (so the spaces it shows are optional).
+//! Behind nginx with `try_files $uri $uri/ /index.php?$args` (see
+//! [`WordpressFake::serve_front_page_for_unknown_paths`]) a plain-permalink
+//! site answers `/wp-json/...` with its front page and a 200 instead.
 //! Errors are `WP_Error` JSON `{code, message, data: {status}}`; what a user
 //! may do follows their role (`publish_posts`, `upload_files`, `edit_posts`).
 //! Media are created from the raw request body with a `Content-Disposition`
@@ -60,6 +63,7 @@ struct Site {
     password: String,
     role: String,
     pretty_permalinks: bool,
+    front_page_fallback: bool,
     requests: Vec<RecordedRequest>,
     script: Script,
     next_id: u64,
@@ -80,6 +84,7 @@ impl WordpressFake {
                 password: password.to_string(),
                 role: "administrator".into(),
                 pretty_permalinks: true,
+                front_page_fallback: false,
                 requests: Vec::new(),
                 script: Script::default(),
                 next_id: 100,
@@ -102,6 +107,13 @@ impl WordpressFake {
     /// `false`: the site uses plain permalinks and `/wp-json/` is a 404 page.
     pub fn set_pretty_permalinks(&self, pretty: bool) {
         self.lock().pretty_permalinks = pretty;
+    }
+
+    /// The web server hands every unknown path to WordPress's front page
+    /// (nginx `try_files … /index.php?$args`): with plain permalinks,
+    /// `/wp-json/...` answers the home page's HTML with a 200.
+    pub fn serve_front_page_for_unknown_paths(&self) {
+        self.lock().front_page_fallback = true;
     }
 
     /// `administrator`, `editor`, `author`, `contributor` or `subscriber`.
@@ -177,10 +189,14 @@ async fn handle(
         None
     };
     let Some(route) = route else {
-        request.status = 404;
+        let (status, page) = if site.front_page_fallback {
+            (StatusCode::OK, "<!doctype html><html><body><h1>Ada's blog</h1><p>Latest posts</p></body></html>")
+        } else {
+            (StatusCode::NOT_FOUND, "<!doctype html><html><body><h1>Page not found</h1></body></html>")
+        };
+        request.status = status.as_u16();
         site.requests.push(request);
-        let page = "<!doctype html><html><body><h1>Page not found</h1></body></html>";
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")], page).into_response();
+        return (status, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")], page).into_response();
     };
     let (status, answer, retry_after) = site.answer(&request, &route);
     request.status = status;

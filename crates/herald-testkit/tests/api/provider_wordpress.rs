@@ -106,6 +106,22 @@ db_test!(async fn wordpress_sites_with_plain_permalinks_are_reached_through_rest
     assert_eq!(done["targets"][0]["url"], fake.posts()[0]["link"]);
 });
 
+db_test!(async fn wordpress_behind_nginx_with_plain_permalinks_falls_back_to_rest_route(app) {
+    let fake = WordpressFake::start("ada", PASSWORD).await;
+    fake.set_pretty_permalinks(false);
+    fake.serve_front_page_for_unknown_paths();
+    let ada = app.register("ada@example.com").await;
+    let connected = ada.session.post("/api/integrations", json!({"platform": "wordpress", "credentials": credentials(&fake)})).await;
+    assert_eq!(connected.status, 201, "{}", connected.text);
+    let tried: Vec<(String, u16)> = fake.requests().iter().map(|r| (r.path.clone(), r.status)).collect();
+    assert_eq!(tried, [("/wp-json/wp/v2/users/me".to_string(), 200), ("/".to_string(), 200)]);
+    let id = Uuid::parse_str(connected.body["id"].as_str().unwrap()).unwrap();
+    let api = app.with_key(&ada.api_key(None).await);
+    let post = api.post("/api/posts", json!({"content": "Via rest_route\nbody", "platforms": [id]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    assert_eq!(calls(&fake, "POST", "/wp/v2/posts")[0].path, "/");
+});
+
 db_test!(async fn wordpress_publishes_escaped_html_with_a_title_and_terms(app) {
     let fake = WordpressFake::start("ada", PASSWORD).await;
     let news = fake.add_term("categories", "News");
