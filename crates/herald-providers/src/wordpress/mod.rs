@@ -24,7 +24,7 @@ use crate::net::TargetGuard;
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem,
 };
-use api::{RestStyle, Site, error_from, id_of, normalise_application_password};
+use api::{Answer, RestStyle, Site, error_from, id_of, normalise_application_password};
 use content::{Term, Uploaded, build_post, terms};
 
 pub struct Wordpress {
@@ -183,9 +183,9 @@ impl Wordpress {
         if let Some(id) = existing.and_then(|term| id_of(&term["id"])) {
             return Ok(id);
         }
-        let response = self.client.send(site.request(Method::POST, route, &[]).json(&json!({ "name": name }))).await?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        let what = format!("creating the {taxonomy} `{name}`");
+        let Answer { status, text, .. } =
+            site.send(site.request(Method::POST, route, &[]).json(&json!({ "name": name })), &what).await?;
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         // Created meanwhile, or the search missed it (it matches HTML-escaped names): WordPress says which.
         if answer["code"] == "term_exists"
@@ -194,7 +194,7 @@ impl Wordpress {
             return Ok(id);
         }
         if !status.is_success() {
-            return Err(error_from(status, None, &text, &format!("creating the {taxonomy} `{name}`")));
+            return Err(error_from(status, None, &text, &what));
         }
         id_of(&answer["id"]).ok_or_else(|| {
             ProviderError::new(ErrorClass::Unknown, format!("WordPress created the {taxonomy} `{name}` without an id"))

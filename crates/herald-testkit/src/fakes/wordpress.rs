@@ -66,6 +66,8 @@ struct Site {
     front_page_fallback: bool,
     requests: Vec<RecordedRequest>,
     script: Script,
+    /// `(endpoint, Location)`: the next request to the endpoint is redirected.
+    redirects: Vec<(String, String)>,
     next_id: u64,
     posts: Vec<Value>,
     media: Vec<MediaItem>,
@@ -87,6 +89,7 @@ impl WordpressFake {
                 front_page_fallback: false,
                 requests: Vec::new(),
                 script: Script::default(),
+                redirects: Vec::new(),
                 next_id: 100,
                 posts: Vec::new(),
                 media: Vec::new(),
@@ -114,6 +117,12 @@ impl WordpressFake {
     /// `/wp-json/...` answers the home page's HTML with a 200.
     pub fn serve_front_page_for_unknown_paths(&self) {
         self.lock().front_page_fallback = true;
+    }
+
+    /// The next request to `endpoint` (e.g. `"POST /wp/v2/posts"`) answers
+    /// `301 Moved Permanently` to `location`, as a site that moved does.
+    pub fn redirect(&self, endpoint: &str, location: &str) {
+        self.lock().redirects.push((endpoint.to_string(), location.to_string()));
     }
 
     /// `administrator`, `editor`, `author`, `contributor` or `subscriber`.
@@ -198,6 +207,13 @@ async fn handle(
         site.requests.push(request);
         return (status, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")], page).into_response();
     };
+    let endpoint = format!("{} {route}", request.method);
+    if let Some(at) = site.redirects.iter().position(|(e, _)| *e == endpoint) {
+        let (_, location) = site.redirects.remove(at);
+        request.status = 301;
+        site.requests.push(request);
+        return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response();
+    }
     let (status, answer, retry_after) = site.answer(&request, &route);
     request.status = status;
     site.requests.push(request);

@@ -122,6 +122,29 @@ db_test!(async fn wordpress_behind_nginx_with_plain_permalinks_falls_back_to_res
     assert_eq!(calls(&fake, "POST", "/wp/v2/posts")[0].path, "/");
 });
 
+db_test!(async fn wordpress_redirects_and_failed_uploads_are_not_retried(app) {
+    let fake = WordpressFake::start("ada", PASSWORD).await;
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let wordpress = connect(&ada, &fake).await;
+
+    fake.redirect("POST /wp/v2/posts", "https://blog.example.com/wp-json/wp/v2/posts");
+    let post = api.post("/api/posts", json!({"content": "Moved\nbody", "platforms": [wordpress]})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    let target = &failed["targets"][0];
+    assert_eq!((target["lastError"]["class"].as_str(), target["attempts"].as_u64()), (Some("INVALID"), Some(1)));
+    assert!(target["lastError"]["message"].as_str().unwrap().contains("https://blog.example.com/wp-json/wp/v2/posts"), "{target}");
+
+    let sideload = json!({"code": "rest_upload_sideload_error", "message": "Sorry, this file type is not permitted for security reasons.", "data": {"status": 500}});
+    fake.script("POST /wp/v2/media", 500, sideload, None);
+    let media = id_of(api.upload("pixel.png", herald_testkit::TINY_PNG.to_vec(), None).await.expect(201));
+    let post = api.post("/api/posts", json!({"content": "Picture\nbody", "platforms": [wordpress], "mediaIds": [media]})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    let target = &failed["targets"][0];
+    assert_eq!((target["lastError"]["class"].as_str(), target["attempts"].as_u64()), (Some("INVALID"), Some(1)), "{target}");
+    assert_eq!(calls(&fake, "POST", "/wp/v2/media").len(), 1, "the file was sent once");
+});
+
 db_test!(async fn wordpress_publishes_escaped_html_with_a_title_and_terms(app) {
     let fake = WordpressFake::start("ada", PASSWORD).await;
     let news = fake.add_term("categories", "News");
