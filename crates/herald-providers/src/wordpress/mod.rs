@@ -193,6 +193,9 @@ impl Wordpress {
         {
             return Ok(id);
         }
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            return Err(term_refused(taxonomy, name, &text));
+        }
         if !status.is_success() {
             return Err(error_from(status, None, &text, &what));
         }
@@ -200,6 +203,23 @@ impl Wordpress {
             ProviderError::new(ErrorClass::Unknown, format!("WordPress created the {taxonomy} `{name}` without an id"))
         })
     }
+}
+
+/// Creating a term was refused. WordPress asks `edit_terms` for categories
+/// (hierarchical: Editor and up) but only `assign_terms` for tags (anyone
+/// who may edit posts); the login itself worked a moment earlier, so the
+/// account is fine and only this post's terms need changing.
+fn term_refused(taxonomy: &str, name: &str, body: &str) -> ProviderError {
+    let said = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "not allowed".into());
+    let hint = if taxonomy == "categories" {
+        "use an existing category, or give the user the Editor role (creating categories needs it)"
+    } else {
+        "use an existing tag, or give the user a role that may edit posts"
+    };
+    ProviderError::invalid(format!("WordPress did not allow creating the {taxonomy} `{name}`: {said} — {hint}"))
 }
 
 #[async_trait]

@@ -10,7 +10,10 @@
 //! [`WordpressFake::serve_front_page_for_unknown_paths`]) a plain-permalink
 //! site answers `/wp-json/...` with its front page and a 200 instead.
 //! Errors are `WP_Error` JSON `{code, message, data: {status}}`; what a user
-//! may do follows their role (`publish_posts`, `upload_files`, `edit_posts`).
+//! may do follows their role (`publish_posts`, `upload_files`, `edit_posts`;
+//! creating a category needs `edit_terms`, i.e. `manage_categories`, Editor
+//! and up, a tag only `assign_terms`, i.e. `edit_posts`, as the terms
+//! controller checks hierarchical and flat taxonomies differently).
 //! Media are created from the raw request body with a `Content-Disposition`
 //! file name; tags and categories are searched with `?search=` and created
 //! with `{name}` (`term_exists` when they already exist).
@@ -229,6 +232,16 @@ fn capabilities(role: &str) -> (bool, bool, bool) {
     }
 }
 
+/// Whether the role may create a term of the taxonomy: categories are
+/// hierarchical (`edit_terms` → `manage_categories`), tags are not
+/// (`assign_terms` → `edit_posts`).
+fn may_create_term(role: &str, taxonomy: &str) -> bool {
+    match taxonomy {
+        "categories" => matches!(role, "administrator" | "editor"),
+        _ => capabilities(role).0,
+    }
+}
+
 impl Site {
     fn take_id(&mut self) -> u64 {
         self.next_id += 1;
@@ -355,6 +368,9 @@ impl Site {
     }
 
     fn create_term(&mut self, taxonomy: &str, body: &Value) -> Answer {
+        if !may_create_term(&self.role, taxonomy) {
+            return wp_error(403, "rest_cannot_create", "Sorry, you are not allowed to create terms in this taxonomy.");
+        }
         let name = body["name"].as_str().unwrap_or_default().trim().to_string();
         if name.is_empty() {
             return wp_error(400, "rest_missing_callback_param", "Missing parameter(s): name");

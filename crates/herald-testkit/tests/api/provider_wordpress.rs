@@ -122,6 +122,29 @@ db_test!(async fn wordpress_behind_nginx_with_plain_permalinks_falls_back_to_res
     assert_eq!(calls(&fake, "POST", "/wp/v2/posts")[0].path, "/");
 });
 
+db_test!(async fn wordpress_authors_may_create_tags_but_not_categories(app) {
+    let fake = WordpressFake::start("ada", PASSWORD).await;
+    fake.set_role("author");
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let wordpress = connect(&ada, &fake).await;
+
+    let post = api.post("/api/posts", json!({"content": "Tagged\nbody", "platforms": [wordpress], "tags": ["brand new"]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    assert!(fake.terms("tags").iter().any(|(_, name)| name == "brand new"));
+
+    let settings = json!({"categories": ["Announcements"]});
+    let post = api.post("/api/posts", json!({"content": "Filed\nbody", "platforms": [wordpress],
+        "overrides": {wordpress.to_string(): {"settings": settings}}})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    let error = &failed["targets"][0]["lastError"];
+    assert_eq!(error["class"], "INVALID", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("not allowed to create terms") && message.contains("Editor role"), "{message}");
+    assert_eq!(api.get(&format!("/api/integrations/{wordpress}")).await.expect(200)["status"], "ACTIVE");
+    assert_eq!(fake.posts().len(), 1);
+});
+
 db_test!(async fn wordpress_redirects_and_failed_uploads_are_not_retried(app) {
     let fake = WordpressFake::start("ada", PASSWORD).await;
     let ada = app.register("ada@example.com").await;
