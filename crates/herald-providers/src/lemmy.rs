@@ -21,6 +21,24 @@ use crate::{ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, P
 /// Lemmy refuses longer post titles (`post_title_too_long`).
 pub const MAX_TITLE_CHARS: usize = 200;
 
+/// Why Lemmy would refuse a post title (`invalid_post_title`), if it would:
+/// its `is_valid_post_title` wants no newline and a match of `.*\S{3,200}.*`,
+/// i.e. three non-space characters in a row somewhere.
+pub fn title_problem(title: &str) -> Option<String> {
+    if title.contains('\n') {
+        return Some("must be a single line".into());
+    }
+    if title.trim().chars().count() > MAX_TITLE_CHARS {
+        return Some(format!("at most {MAX_TITLE_CHARS} characters"));
+    }
+    let mut run = 0;
+    let has_word = title.chars().any(|c| {
+        run = if c.is_whitespace() { 0 } else { run + 1 };
+        run >= 3
+    });
+    (!has_word).then(|| "needs at least 3 non-space characters in a row (Lemmy's rule)".into())
+}
+
 pub struct Lemmy {
     client: HttpClient,
     guard: TargetGuard,
@@ -350,7 +368,8 @@ impl Provider for Lemmy {
         json!({
             "type": "object",
             "properties": {
-                "title": { "type": "string", "maxLength": MAX_TITLE_CHARS, "description": "Post title; defaults to the first line of the text." },
+                "title": { "type": "string", "maxLength": MAX_TITLE_CHARS, "pattern": "^[^\n]*\\S{3}[^\n]*$",
+                    "description": "Post title, one line with at least 3 non-space characters in a row; defaults to the first line of the text." },
                 "communityId": { "description": "Post to this community instead (number or name).",
                     "oneOf": [{ "type": "integer", "minimum": 1 }, { "type": "string", "minLength": 1 }] },
                 "url": { "type": "string", "format": "uri", "description": "Link of a link post; defaults to the first media URL." },
@@ -369,10 +388,7 @@ impl Provider for Lemmy {
         for (key, value) in object {
             let problem = match key.as_str() {
                 "title" => match value.as_str() {
-                    Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
-                        Some(format!("at most {MAX_TITLE_CHARS} characters"))
-                    }
-                    Some(_) => None,
+                    Some(title) => title_problem(title),
                     None => Some("must be a string".into()),
                 },
                 "communityId" => {
@@ -447,7 +463,14 @@ impl Provider for Lemmy {
                     named => self.community(&creds, &jwt, named).await?.0,
                 },
             };
-            let answer = self.create(&creds, &jwt, "/api/v3/post", &post_body(request, community_id)).await?;
+            let body = post_body(request, community_id);
+            if let Some(problem) = body["name"].as_str().and_then(title_problem) {
+                return Err(ProviderError::invalid(format!(
+                    "the Lemmy title `{}` {problem}; set one in the post's Lemmy settings (title)",
+                    body["name"].as_str().unwrap_or_default()
+                )));
+            }
+            let answer = self.create(&creds, &jwt, "/api/v3/post", &body).await?;
             let post = &answer["post_view"]["post"];
             let id = post["id"]
                 .as_i64()
@@ -500,6 +523,20 @@ mod tests {
         assert_eq!(title.chars().count(), MAX_TITLE_CHARS);
         assert!(title.ends_with('…') && !whole);
         assert_eq!(title_for("", &json!({})).0, "Untitled");
+    }
+
+    #[test]
+    fn titles_follow_lemmys_rule() {
+        // The cases of Lemmy's own `regex_checks` and `test_valid_post_title`.
+        assert!(title_problem("hi").is_some());
+        assert!(title_problem("him").is_none());
+        assert!(title_problem("n\n\n\n\nanother").is_some());
+        assert!(title_problem("hello there!\n this is a test.").is_some());
+        assert!(title_problem("hello there! this is a test.").is_none());
+        assert!(title_problem("   POST TITLE 😃😃😃😃😃").is_none());
+        assert!(title_problem("\n \n \n \n    \t\t").is_some());
+        assert!(title_problem("a b c d e").is_some(), "three in a row, not three in all");
+        assert!(title_problem(&"x".repeat(201)).is_some());
     }
 
     #[test]
@@ -557,7 +594,7 @@ mod tests {
         assert!(
             lemmy
                 .check_settings(
-                    &json!({"title": "t", "communityId": "rust", "url": "https://x.example", "nsfw": false})
+                    &json!({"title": "The title", "communityId": "rust", "url": "https://x.example", "nsfw": false})
                 )
                 .is_empty()
         );
@@ -566,6 +603,8 @@ mod tests {
         );
         let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
         assert_eq!(fields, ["communityId", "flair", "nsfw", "title", "url"]);
+        assert_eq!(lemmy.check_settings(&json!({"title": "Hi"})).len(), 1);
+        assert_eq!(lemmy.check_settings(&json!({"title": "Two\nlines"})).len(), 1);
     }
 
     #[tokio::test]

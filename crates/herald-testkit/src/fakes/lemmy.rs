@@ -243,6 +243,12 @@ async fn community(
     record(&state, &method, &uri, &headers, &Value::Null, answer)
 }
 
+/// Lemmy's `is_valid_post_title`: no newline, and `.*\S{3,200}.*` matches
+/// (three non-whitespace characters in a row).
+fn valid_post_title(title: &str) -> bool {
+    !title.contains('\n') && title.split(char::is_whitespace).any(|word| word.chars().count() >= 3)
+}
+
 async fn create_post(
     State(state): State<Shared>,
     method: Method,
@@ -256,11 +262,11 @@ async fn create_post(
             return error(400, "not_logged_in");
         }
         let name = body["name"].as_str().unwrap_or_default();
-        if name.trim().is_empty() {
-            return error(400, "invalid_post_title");
-        }
         if name.chars().count() > 200 {
             return error(400, "post_title_too_long");
+        }
+        if !valid_post_title(name) {
+            return error(400, "invalid_post_title");
         }
         let mut s = lock(&state);
         let Some(community) = body["community_id"].as_i64().and_then(|id| s.communities.get(&id).cloned()) else {

@@ -118,6 +118,28 @@ db_test!(async fn per_post_settings_pick_title_community_link_and_nsfw(app) {
     }
 });
 
+db_test!(async fn titles_lemmy_would_refuse_are_reported_per_field(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let lemmy = FakeLemmy::start().await;
+    let integration = connect(&ada, &lemmy).await;
+    for title in ["Hi", "a b c d", "Two\nlines"] {
+        let body = json!({"content": "Body", "platforms": [integration],
+            "overrides": {integration.to_string(): {"settings": {"title": title}}}});
+        let report = api.post("/api/posts/validate", body).await;
+        let report = report.expect(200);
+        assert_eq!(report["valid"], false, "{title:?}: {report}");
+        assert!(report.to_string().contains(&format!("overrides.{integration}.settings.title")), "{title:?}: {report}");
+    }
+    // A title taken from the first line is checked before anything is sent.
+    let post_id = id_of(api.post("/api/posts", json!({"content": "Hi\n\nthere", "platforms": [integration]})).await.expect(201));
+    let failed = app.wait_for_post_status(&api, &post_id, "FAILED", WAIT).await;
+    let error = &failed["targets"][0]["lastError"];
+    assert_eq!(error["class"], "INVALID");
+    assert!(error["message"].as_str().unwrap().contains("3 non-space characters"), "{error}");
+    assert!(lemmy.requests_to("/api/v3/post").is_empty());
+});
+
 db_test!(async fn a_rate_limited_post_is_retried(app) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
