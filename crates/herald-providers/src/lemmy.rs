@@ -16,7 +16,9 @@ use serde_json::{Map, Value, json};
 
 use crate::http::{classify_status, excerpt, retry_after};
 use crate::net::TargetGuard;
-use crate::{ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem};
+use crate::{
+    ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest, PublishedItem,
+};
 
 /// Lemmy refuses longer post titles (`post_title_too_long`).
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -448,6 +450,32 @@ impl Provider for Lemmy {
         let mut fresh = value.clone();
         fresh["jwt"] = json!(jwt);
         Ok(fresh)
+    }
+
+    fn has_metrics(&self) -> bool {
+        true
+    }
+
+    /// `GET /api/v3/post?id=` → `post_view.counts`, named as Lemmy names
+    /// them (a vote is not a like: there are downvotes too); comments are
+    /// the post's replies.
+    async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
+        let creds = credentials(value, &self.guard)?;
+        let jwt = creds.jwt.clone().ok_or_else(|| ProviderError::new(ErrorClass::AuthExpired, "no Lemmy session"))?;
+        let id =
+            item.id.parse::<i64>().map_err(|_| ProviderError::invalid(format!("`{}` is not a Lemmy id", item.id)))?;
+        let mut url = url::Url::parse(&creds.endpoint("/api/v3/post"))
+            .map_err(|_| ProviderError::invalid("the instance URL cannot take an API path"))?;
+        url.query_pairs_mut().append_pair("id", &id.to_string());
+        let answer = self.send_json(self.client.inner().get(url).bearer_auth(&jwt)).await?;
+        let counts = &answer["post_view"]["counts"];
+        let count = |name: &str| counts[name].as_i64().unwrap_or(0);
+        Ok(Metrics::from([
+            ("upvotes".to_string(), count("upvotes")),
+            ("downvotes".to_string(), count("downvotes")),
+            ("score".to_string(), count("score")),
+            ("replies".to_string(), count("comments")),
+        ]))
     }
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {

@@ -140,6 +140,29 @@ db_test!(async fn titles_lemmy_would_refuse_are_reported_per_field(app) {
     assert!(lemmy.requests_to("/api/v3/post").is_empty());
 });
 
+db_test!(async fn published_posts_get_their_votes_and_comment_count(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let lemmy = FakeLemmy::start().await;
+    let integration = connect(&ada, &lemmy).await;
+    let body = json!({"content": "Votes please\n\nbody", "platforms": [integration], "thread": [{"content": "a comment"}]});
+    let post_id = id_of(api.post("/api/posts", body).await.expect(201));
+    let done = app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
+    let lemmy_post: i64 = done["targets"][0]["platformPostIds"][0].as_str().unwrap().parse().unwrap();
+
+    lemmy.set_votes(lemmy_post, 12, 2);
+    // The session expired meanwhile: the round logs in again and asks once more.
+    lemmy.expire_sessions();
+    assert_eq!(app.engine.refresh_metrics_once().await.unwrap(), 1);
+    let analytics = api.get(&format!("/api/analytics/{post_id}")).await;
+    let target = &analytics.expect(200)["targets"][0];
+    assert_eq!(target["metrics"], json!({"upvotes": 12, "downvotes": 2, "score": 10, "replies": 1}), "{target}");
+    assert!(target["metricsError"].is_null());
+    let asked = lemmy.requests().into_iter().filter(|r| r.method == "GET" && r.path == "/api/v3/post").collect::<Vec<_>>();
+    assert_eq!(asked.iter().map(|r| r.status).collect::<Vec<_>>(), [400, 200]);
+    assert_eq!(asked[1].query.as_deref(), Some(format!("id={lemmy_post}").as_str()));
+});
+
 db_test!(async fn a_rate_limited_post_is_retried(app) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
