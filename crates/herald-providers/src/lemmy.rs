@@ -309,6 +309,12 @@ pub fn post_body(request: &PublishRequest, community_id: i64) -> Value {
         post.insert("body".into(), json!(body));
     }
     if let Some(url) = url {
+        // Lemmy 0.19.4+ describes an image link with `alt_text` (older
+        // versions ignore the field). Only attachments carry alt text.
+        let alt = request.media.iter().find(|file| file.url == url).and_then(|file| file.alt_text.as_deref());
+        if let Some(alt) = alt.map(str::trim).filter(|alt| !alt.is_empty()) {
+            post.insert("alt_text".into(), json!(alt));
+        }
         post.insert("url".into(), json!(url));
     }
     if let Some(nsfw) = settings["nsfw"].as_bool() {
@@ -584,6 +590,18 @@ mod tests {
         let mut req = request(0, "Photo", json!({}));
         req.media_urls = vec!["https://cdn.example/1.png".into()];
         assert_eq!(post_body(&req, 2), json!({"name": "Photo", "community_id": 2, "url": "https://cdn.example/1.png"}));
+        req.media = vec![crate::Attachment {
+            url: "https://cdn.example/1.png".into(),
+            mime: "image/png".into(),
+            alt_text: Some(" A red pixel ".into()),
+            data: bytes::Bytes::new(),
+        }];
+        assert_eq!(
+            post_body(&req, 2),
+            json!({"name": "Photo", "community_id": 2, "url": "https://cdn.example/1.png", "alt_text": "A red pixel"})
+        );
+        req.settings = json!({"url": "https://a.example"});
+        assert!(post_body(&req, 2).get("alt_text").is_none(), "the alt text describes the image, not a link");
     }
 
     #[test]

@@ -288,7 +288,8 @@ async fn create_post(
         let id = s.next_id;
         // The author's own upvote counts from the start.
         let view = json!({
-            "post": { "id": id, "name": name, "body": body["body"], "url": body["url"], "creator_id": PERSON_ID, "community_id": body["community_id"], "nsfw": body["nsfw"].as_bool().unwrap_or(false),
+            "post": { "id": id, "name": name, "body": body["body"], "url": body["url"], "alt_text": body["alt_text"],
+                "creator_id": PERSON_ID, "community_id": body["community_id"], "nsfw": body["nsfw"].as_bool().unwrap_or(false),
                 "ap_id": format!("https://lemmy.example/post/{id}"), "local": true, "language_id": body["language_id"].as_i64().unwrap_or(0) },
             "creator": person(),
             "community": { "id": body["community_id"], "name": community },

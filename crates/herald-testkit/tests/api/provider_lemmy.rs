@@ -229,3 +229,18 @@ db_test!(async fn a_media_url_becomes_the_link_of_the_post(app) {
         json!({"name": "Sunset over the bay", "community_id": COMMUNITY_ID, "url": "https://cdn.example.com/sunset.jpg"})
     );
 });
+
+#[tokio::test]
+async fn an_image_link_carries_its_alt_text() {
+    let lemmy = FakeLemmy::start().await;
+    let provider = crate::provider_support::registry(&[]).get("lemmy").unwrap();
+    let stored = provider.connect(&credentials(&lemmy, json!(COMMUNITY_ID))).await.unwrap().credentials;
+    let image = crate::provider_support::attachment("image/png", herald_testkit::TINY_PNG, Some("A red pixel"));
+    let url = image.url.clone();
+    let mut request = crate::provider_support::request(stored, "A picture", vec![image], None);
+    // Lemmy links the image by URL: only its alt text matters here, not its bytes.
+    request.media[0].data = axum::body::Bytes::new();
+    provider.publish(&request).await.unwrap();
+    let sent = &lemmy.requests_to("/api/v3/post")[0].body;
+    assert_eq!((sent["url"].as_str(), sent["alt_text"].as_str()), (Some(url.as_str()), Some("A red pixel")));
+}
