@@ -11,8 +11,10 @@
 //! Threads: a webhook cannot reply to a message. With the `threadId` setting
 //! every item goes into that thread; with `threadName` (forum and media
 //! channels) the first item opens a new post of that name and the rest go
-//! into it (a forum post's thread id is its first message's id); otherwise
-//! thread items follow as separate messages in the channel, in order.
+//! into it; otherwise thread items follow as separate messages in the
+//! channel, in order. A forum post is a thread: its first item is recorded
+//! by the thread's id (the answered message's `channel_id`), which is what
+//! the following items need as `thread_id`.
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -199,9 +201,18 @@ fn classify(status: u16, header_wait: Option<std::time::Duration>, text: &str) -
         }
     }
     let message = format!("Discord: {}", message.trim());
-    // 10015 Unknown Webhook, 50027 Invalid Webhook Token.
-    let gone = matches!(body.code, Some(10015 | 50027)) || status == 401 || status == 404;
+    // 10015 Unknown Webhook, 50027 Invalid Webhook Token; a bare 401/404
+    // (no JSON code) is the webhook path itself missing. Any other coded
+    // 404 is about something else the request named.
+    let gone = match body.code {
+        Some(code) => matches!(code, 10015 | 50027),
+        None => status == 401 || status == 404,
+    };
     match status {
+        // 10003 Unknown Channel: the `threadId` setting names no thread the webhook can reach.
+        _ if body.code == Some(10003) => ProviderError::invalid(format!(
+            "{message} — thread not found: check the threadId setting (the thread may have been deleted)"
+        )),
         429 => {
             let from_body = body.retry_after.map(|s| std::time::Duration::from_secs_f64(s.max(0.0).ceil()));
             ProviderError::new(ErrorClass::Retryable { after: header_wait.max(from_body) }, message)
@@ -373,7 +384,9 @@ impl Provider for Discord {
         let url = request.credentials["guildId"]
             .as_str()
             .map(|guild| format!("https://discord.com/channels/{guild}/{}/{}", sent.channel_id, sent.id));
-        Ok(PublishedItem { id: sent.id, url })
+        // A new forum post is known by its thread, where the next items go.
+        let id = if body.get("thread_name").is_some() { sent.channel_id } else { sent.id };
+        Ok(PublishedItem { id, url })
     }
 }
 
@@ -482,6 +495,12 @@ mod tests {
         assert!(unknown.message.starts_with("Discord: Unknown Webhook"));
         let token = classify(401, None, r#"{"message": "Invalid Webhook Token", "code": 50027}"#);
         assert_eq!(token.class, ErrorClass::Revoked);
+        assert_eq!(classify(404, None, "<html>not found</html>").class, ErrorClass::Revoked, "no webhook at this path");
+        let thread = classify(404, None, r#"{"message": "Unknown Channel", "code": 10003}"#);
+        assert_eq!(thread.class, ErrorClass::Invalid);
+        assert!(thread.message.contains("thread not found"), "{}", thread.message);
+        let other = classify(404, None, r#"{"message": "Unknown Message", "code": 10008}"#);
+        assert_eq!(other.class, ErrorClass::Invalid);
         assert_eq!(classify(502, None, "<html>").class, ErrorClass::Retryable { after: None });
     }
 

@@ -16,10 +16,30 @@ use serde_json::{Map, Value, json};
 
 use crate::http::{classify_status, excerpt, retry_after};
 use crate::net::TargetGuard;
-use crate::{ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem};
+use crate::{
+    ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest, PublishedItem,
+};
 
 /// Lemmy refuses longer post titles (`post_title_too_long`).
 pub const MAX_TITLE_CHARS: usize = 200;
+
+/// Why Lemmy would refuse a post title (`invalid_post_title`), if it would:
+/// its `is_valid_post_title` wants no newline and a match of `.*\S{3,200}.*`,
+/// i.e. three non-space characters in a row somewhere.
+pub fn title_problem(title: &str) -> Option<String> {
+    if title.contains('\n') {
+        return Some("must be a single line".into());
+    }
+    if title.trim().chars().count() > MAX_TITLE_CHARS {
+        return Some(format!("at most {MAX_TITLE_CHARS} characters"));
+    }
+    let mut run = 0;
+    let has_word = title.chars().any(|c| {
+        run = if c.is_whitespace() { 0 } else { run + 1 };
+        run >= 3
+    });
+    (!has_word).then(|| "needs at least 3 non-space characters in a row (Lemmy's rule)".into())
+}
 
 pub struct Lemmy {
     client: HttpClient,
@@ -289,6 +309,12 @@ pub fn post_body(request: &PublishRequest, community_id: i64) -> Value {
         post.insert("body".into(), json!(body));
     }
     if let Some(url) = url {
+        // Lemmy 0.19.4+ describes an image link with `alt_text` (older
+        // versions ignore the field). Only attachments carry alt text.
+        let alt = request.media.iter().find(|file| file.url == url).and_then(|file| file.alt_text.as_deref());
+        if let Some(alt) = alt.map(str::trim).filter(|alt| !alt.is_empty()) {
+            post.insert("alt_text".into(), json!(alt));
+        }
         post.insert("url".into(), json!(url));
     }
     if let Some(nsfw) = settings["nsfw"].as_bool() {
@@ -350,7 +376,8 @@ impl Provider for Lemmy {
         json!({
             "type": "object",
             "properties": {
-                "title": { "type": "string", "maxLength": MAX_TITLE_CHARS, "description": "Post title; defaults to the first line of the text." },
+                "title": { "type": "string", "maxLength": MAX_TITLE_CHARS, "pattern": "^[^\n]*\\S{3}[^\n]*$",
+                    "description": "Post title, one line with at least 3 non-space characters in a row; defaults to the first line of the text." },
                 "communityId": { "description": "Post to this community instead (number or name).",
                     "oneOf": [{ "type": "integer", "minimum": 1 }, { "type": "string", "minLength": 1 }] },
                 "url": { "type": "string", "format": "uri", "description": "Link of a link post; defaults to the first media URL." },
@@ -369,10 +396,7 @@ impl Provider for Lemmy {
         for (key, value) in object {
             let problem = match key.as_str() {
                 "title" => match value.as_str() {
-                    Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
-                        Some(format!("at most {MAX_TITLE_CHARS} characters"))
-                    }
-                    Some(_) => None,
+                    Some(title) => title_problem(title),
                     None => Some("must be a string".into()),
                 },
                 "communityId" => {
@@ -434,6 +458,32 @@ impl Provider for Lemmy {
         Ok(fresh)
     }
 
+    fn has_metrics(&self) -> bool {
+        true
+    }
+
+    /// `GET /api/v3/post?id=` → `post_view.counts`, named as Lemmy names
+    /// them (a vote is not a like: there are downvotes too); comments are
+    /// the post's replies.
+    async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
+        let creds = credentials(value, &self.guard)?;
+        let jwt = creds.jwt.clone().ok_or_else(|| ProviderError::new(ErrorClass::AuthExpired, "no Lemmy session"))?;
+        let id =
+            item.id.parse::<i64>().map_err(|_| ProviderError::invalid(format!("`{}` is not a Lemmy id", item.id)))?;
+        let mut url = url::Url::parse(&creds.endpoint("/api/v3/post"))
+            .map_err(|_| ProviderError::invalid("the instance URL cannot take an API path"))?;
+        url.query_pairs_mut().append_pair("id", &id.to_string());
+        let answer = self.send_json(self.client.inner().get(url).bearer_auth(&jwt)).await?;
+        let counts = &answer["post_view"]["counts"];
+        let count = |name: &str| counts[name].as_i64().unwrap_or(0);
+        Ok(Metrics::from([
+            ("upvotes".to_string(), count("upvotes")),
+            ("downvotes".to_string(), count("downvotes")),
+            ("score".to_string(), count("score")),
+            ("replies".to_string(), count("comments")),
+        ]))
+    }
+
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
         let creds = credentials(&request.credentials, &self.guard)?;
         // A missing session is an expired one: refreshing logs in.
@@ -447,7 +497,14 @@ impl Provider for Lemmy {
                     named => self.community(&creds, &jwt, named).await?.0,
                 },
             };
-            let answer = self.create(&creds, &jwt, "/api/v3/post", &post_body(request, community_id)).await?;
+            let body = post_body(request, community_id);
+            if let Some(problem) = body["name"].as_str().and_then(title_problem) {
+                return Err(ProviderError::invalid(format!(
+                    "the Lemmy title `{}` {problem}; set one in the post's Lemmy settings (title)",
+                    body["name"].as_str().unwrap_or_default()
+                )));
+            }
+            let answer = self.create(&creds, &jwt, "/api/v3/post", &body).await?;
             let post = &answer["post_view"]["post"];
             let id = post["id"]
                 .as_i64()
@@ -503,6 +560,20 @@ mod tests {
     }
 
     #[test]
+    fn titles_follow_lemmys_rule() {
+        // The cases of Lemmy's own `regex_checks` and `test_valid_post_title`.
+        assert!(title_problem("hi").is_some());
+        assert!(title_problem("him").is_none());
+        assert!(title_problem("n\n\n\n\nanother").is_some());
+        assert!(title_problem("hello there!\n this is a test.").is_some());
+        assert!(title_problem("hello there! this is a test.").is_none());
+        assert!(title_problem("   POST TITLE 😃😃😃😃😃").is_none());
+        assert!(title_problem("\n \n \n \n    \t\t").is_some());
+        assert!(title_problem("a b c d e").is_some(), "three in a row, not three in all");
+        assert!(title_problem(&"x".repeat(201)).is_some());
+    }
+
+    #[test]
     fn post_bodies_follow_the_api() {
         let req = request(0, "Headline\n\nThe story.", json!({}));
         assert_eq!(post_body(&req, 7), json!({"name": "Headline", "community_id": 7, "body": "The story."}));
@@ -519,6 +590,18 @@ mod tests {
         let mut req = request(0, "Photo", json!({}));
         req.media_urls = vec!["https://cdn.example/1.png".into()];
         assert_eq!(post_body(&req, 2), json!({"name": "Photo", "community_id": 2, "url": "https://cdn.example/1.png"}));
+        req.media = vec![crate::Attachment {
+            url: "https://cdn.example/1.png".into(),
+            mime: "image/png".into(),
+            alt_text: Some(" A red pixel ".into()),
+            data: bytes::Bytes::new(),
+        }];
+        assert_eq!(
+            post_body(&req, 2),
+            json!({"name": "Photo", "community_id": 2, "url": "https://cdn.example/1.png", "alt_text": "A red pixel"})
+        );
+        req.settings = json!({"url": "https://a.example"});
+        assert!(post_body(&req, 2).get("alt_text").is_none(), "the alt text describes the image, not a link");
     }
 
     #[test]
@@ -557,7 +640,7 @@ mod tests {
         assert!(
             lemmy
                 .check_settings(
-                    &json!({"title": "t", "communityId": "rust", "url": "https://x.example", "nsfw": false})
+                    &json!({"title": "The title", "communityId": "rust", "url": "https://x.example", "nsfw": false})
                 )
                 .is_empty()
         );
@@ -566,6 +649,8 @@ mod tests {
         );
         let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
         assert_eq!(fields, ["communityId", "flair", "nsfw", "title", "url"]);
+        assert_eq!(lemmy.check_settings(&json!({"title": "Hi"})).len(), 1);
+        assert_eq!(lemmy.check_settings(&json!({"title": "Two\nlines"})).len(), 1);
     }
 
     #[tokio::test]

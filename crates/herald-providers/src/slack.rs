@@ -116,6 +116,11 @@ fn classify(status: u16, wait: Option<std::time::Duration>, body: &str) -> Provi
         | "invalid_blocks"
         | "invalid_blocks_format" => ProviderError::invalid(message),
         "rollup_error" => ProviderError::new(ErrorClass::Retryable { after: wait }, message),
+        // A webhook has nothing to refresh: refused credentials mean a new hook.
+        _ if status == 401 => ProviderError::new(
+            ErrorClass::Revoked,
+            format!("{message} — this webhook is no longer accepted; create a new one and reconnect"),
+        ),
         _ => ProviderError::new(
             classify_status(reqwest::StatusCode::from_u16(status).unwrap_or_default(), wait),
             message,
@@ -263,6 +268,7 @@ mod tests {
         assert_eq!(classify(403, None, "invalid_token").class, ErrorClass::Revoked);
         assert_eq!(classify(410, None, "channel_is_archived").class, ErrorClass::Revoked);
         assert_eq!(classify(403, None, "action_prohibited").class, ErrorClass::Revoked);
+        assert_eq!(classify(401, None, "").class, ErrorClass::Revoked, "a webhook cannot be refreshed");
         let invalid = classify(400, None, "invalid_payload");
         assert_eq!(invalid.class, ErrorClass::Invalid);
         assert_eq!(invalid.message, "Slack answered 400 invalid_payload");

@@ -5,12 +5,16 @@
 //! requests go through [`HttpClient::send_secret_url`] (reqwest errors carry
 //! the URL) and every message built from an answer has the token scrubbed.
 //!
-//! Connecting checks the bot (`getMe`), the chat (`getChat`) and that the
-//! bot may post there (`getChatMember`), and stores the chat's numeric id.
+//! Connecting checks the bot (`getMe`) and the chat (`getChat`), and stores
+//! the chat's numeric id. `getChatMember` is asked too, best-effort: connect
+//! only fails when it positively says the bot may not post there.
 //!
 //! One item becomes: `sendMessage` for text; `sendPhoto` / `sendVideo` /
 //! `sendAnimation` (GIF) / `sendDocument` with the text as caption for one
-//! file; `sendMediaGroup` (an album, caption on the first file) for 2–10.
+//! file; for 2–10 files, `sendMediaGroup` albums (photos with videos,
+//! documents with documents) and a `sendAnimation` per GIF, which albums
+//! cannot hold — sent in the order their first file comes, the caption on
+//! the first.
 //! A caption may hold 1024 UTF-16 units: longer text is sent after the media,
 //! as a reply to it, and that text message is the item Herald records (so a
 //! thread reads on from the text). Thread items reply to the previous item
@@ -148,12 +152,17 @@ fn classify(status: u16, answer: &Answer) -> ProviderError {
             ErrorClass::Retryable { after: parameters.and_then(|p| p.retry_after).map(std::time::Duration::from_secs) },
             format!("Telegram: {description}"),
         ),
-        401 | 404 => ProviderError::new(
+        401 => ProviderError::new(
             ErrorClass::Revoked,
             format!(
                 "Telegram: {description} — the bot token is invalid or was revoked; get a new one from @BotFather and reconnect"
             ),
         ),
+        // A bad token answers 401; 404 means the method is unknown, i.e. the
+        // request did not reach the Bot API it was meant for.
+        404 => ProviderError::invalid(format!(
+            "Telegram: {description} — unknown Bot API method; check the API base URL (HERALD_PROVIDER_TELEGRAM_API_BASE)"
+        )),
         403 => ProviderError::new(
             ErrorClass::Revoked,
             format!(
@@ -293,7 +302,7 @@ impl Telegram {
         &self,
         creds: &Credentials,
         settings: &Settings,
-        files: &[Attachment],
+        files: &[&Attachment],
         caption: Option<&str>,
         reply_to: Option<i64>,
     ) -> Result<Message, ProviderError> {
@@ -306,9 +315,55 @@ impl Telegram {
         let first = result.as_array().and_then(|messages| messages.first()).cloned().unwrap_or(Value::Null);
         message(first)
     }
+
+    /// Every file of an item, in [`batches`]; all reply to the same message,
+    /// the caption goes on the first send. Answers the first message.
+    async fn send_files(
+        &self,
+        creds: &Credentials,
+        settings: &Settings,
+        files: &[Attachment],
+        caption: Option<&str>,
+        reply_to: Option<i64>,
+    ) -> Result<Message, ProviderError> {
+        let mut first: Option<Message> = None;
+        for batch in batches(files) {
+            let caption = if first.is_none() { caption } else { None };
+            let sent = match batch.as_slice() {
+                [file] => self.send_one(creds, settings, file, caption, reply_to).await?,
+                files => self.send_group(creds, settings, files, caption, reply_to).await?,
+            };
+            first.get_or_insert(sent);
+        }
+        first.ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Telegram: no file was sent"))
+    }
 }
 
-/// Whether a `ChatMember` may post in a chat of this type; the problem if not.
+impl Telegram {
+    /// Fails only when `getChatMember` positively says the bot may not post.
+    /// Any error from it (a channel hiding its member list, a proxy without
+    /// the method) skips the check: the first delivery will tell.
+    async fn check_membership(
+        &self,
+        token: &str,
+        chat: &Chat,
+        bot_id: &Value,
+        bot_name: &str,
+    ) -> Result<(), ProviderError> {
+        let query = vec![("chat_id", chat.id.to_string()), ("user_id", bot_id.to_string())];
+        match self.call(token, "getChatMember", Params::Query(query)).await {
+            Ok(member) => may_post(&chat.kind, &member)
+                .map_err(|problem| ProviderError::invalid(format!("@{bot_name} {problem}"))),
+            Err(error) => {
+                tracing::warn!(chat_id = chat.id, error = %error, "Telegram getChatMember failed; membership not checked");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Whether a `ChatMember` may post in a chat of this type; the problem if it
+/// positively may not. A status this code does not know passes.
 fn may_post(chat_kind: &str, member: &Value) -> Result<(), &'static str> {
     let channel = chat_kind == "channel";
     match member["status"].as_str().unwrap_or_default() {
@@ -321,7 +376,10 @@ fn may_post(chat_kind: &str, member: &Value) -> Result<(), &'static str> {
         "restricted" if member["can_send_messages"] != json!(false) && !channel => Ok(()),
         "member" | "restricted" if channel => Err("must be an administrator of the channel, allowed to post messages"),
         "restricted" => Err("is not allowed to send messages in this chat"),
-        _ => Err("is not a member of this chat: add it (as an administrator allowed to post, for a channel)"),
+        "left" | "kicked" => {
+            Err("is not a member of this chat: add it (as an administrator allowed to post, for a channel)")
+        }
+        _ => Ok(()),
     }
 }
 
@@ -341,6 +399,40 @@ fn reply_parameters(message_id: i64) -> Value {
     json!({ "message_id": message_id, "allow_sending_without_reply": true })
 }
 
+/// Which files may share a `sendMediaGroup` album: photos and videos
+/// together, documents only with documents; GIFs with nothing (albums take
+/// no animations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AlbumKind {
+    Visual,
+    Animation,
+    Document,
+}
+
+fn album_kind(file: &Attachment) -> AlbumKind {
+    if file.mime == "image/gif" {
+        AlbumKind::Animation
+    } else if file.is_image() || file.is_video() {
+        AlbumKind::Visual
+    } else {
+        AlbumKind::Document
+    }
+}
+
+/// The sends of a multi-file item: one album per kind that may be grouped,
+/// one message per GIF, in the order their first file comes.
+fn batches(files: &[Attachment]) -> Vec<Vec<&Attachment>> {
+    let mut batches: Vec<(AlbumKind, Vec<&Attachment>)> = Vec::new();
+    for file in files {
+        let kind = album_kind(file);
+        match batches.iter_mut().find(|(k, _)| *k == kind && kind != AlbumKind::Animation) {
+            Some((_, batch)) => batch.push(file),
+            None => batches.push((kind, vec![file])),
+        }
+    }
+    batches.into_iter().map(|(_, batch)| batch).collect()
+}
+
 /// Method and file field for a single file, by type.
 fn single_method(file: &Attachment) -> (&'static str, &'static str) {
     if file.mime == "image/gif" {
@@ -354,14 +446,17 @@ fn single_method(file: &Attachment) -> (&'static str, &'static str) {
     }
 }
 
-/// The `media` array of `sendMediaGroup`. Albums take photos and videos only:
-/// a GIF goes in as a photo (Telegram shows its first frame).
-fn media_group_json(files: &[Attachment], caption: Option<&str>, parse_mode: Option<&str>) -> Value {
+/// The `media` array of `sendMediaGroup` (files of one [`AlbumKind`], see [`batches`]).
+fn media_group_json(files: &[&Attachment], caption: Option<&str>, parse_mode: Option<&str>) -> Value {
     let items: Vec<Value> = files
         .iter()
         .enumerate()
         .map(|(index, file)| {
-            let kind = if file.is_video() { "video" } else { "photo" };
+            let kind = match album_kind(file) {
+                AlbumKind::Visual if file.is_video() => "video",
+                AlbumKind::Visual => "photo",
+                AlbumKind::Animation | AlbumKind::Document => "document",
+            };
             let mut item = json!({ "type": kind, "media": format!("attach://file{index}") });
             if let (0, Some(caption)) = (index, caption) {
                 item["caption"] = json!(caption);
@@ -494,10 +589,7 @@ impl Provider for Telegram {
             .map_err(|_| ProviderError::new(ErrorClass::Unknown, "Telegram answered getChat without a chat"))?;
         // getChat answers for any public channel; only membership says the bot may post there.
         if chat.kind != "private" {
-            let query = vec![("chat_id", chat.id.to_string()), ("user_id", bot["id"].to_string())];
-            let member = self.call(&creds.bot_token, "getChatMember", Params::Query(query)).await?;
-            may_post(&chat.kind, &member)
-                .map_err(|problem| ProviderError::invalid(format!("@{bot_name} {problem}")))?;
+            self.check_membership(&creds.bot_token, &chat, &bot["id"], &bot_name).await?;
         }
         let name = chat.name();
         let username = chat.username.clone().map_or_else(|| name.clone(), |u| format!("@{u}"));
@@ -526,8 +618,7 @@ impl Provider for Telegram {
         let media = &request.media;
         let sent = match media.len() {
             0 => return self.send_text(&creds, &settings, text, reply_to).await.map(published),
-            1 => self.send_one(&creds, &settings, &media[0], caption, reply_to).await?,
-            2..=10 => self.send_group(&creds, &settings, media, caption, reply_to).await?,
+            1..=10 => self.send_files(&creds, &settings, media, caption, reply_to).await?,
             n => return Err(ProviderError::invalid(format!("Telegram takes at most 10 files per post, not {n}"))),
         };
         if blank || caption.is_some() {
@@ -586,6 +677,10 @@ mod tests {
         let unauthorized =
             classify(401, &answer(json!({"ok": false, "error_code": 401, "description": "Unauthorized"})));
         assert_eq!(unauthorized.class, ErrorClass::Revoked);
+        let unknown_method =
+            classify(404, &answer(json!({"ok": false, "error_code": 404, "description": "Not Found"})));
+        assert_eq!(unknown_method.class, ErrorClass::Invalid);
+        assert!(unknown_method.message.contains("unknown Bot API method"), "{}", unknown_method.message);
         let kicked = classify(
             403,
             &answer(
@@ -636,7 +731,7 @@ mod tests {
             alt_text: None,
             data: bytes::Bytes::from_static(b"x"),
         };
-        let media = media_group_json(&[file("image/png"), file("video/mp4")], Some("hello"), Some("HTML"));
+        let media = media_group_json(&[&file("image/png"), &file("video/mp4")], Some("hello"), Some("HTML"));
         assert_eq!(
             media,
             json!([
@@ -645,6 +740,15 @@ mod tests {
             ])
         );
         assert_eq!(single_method(&file("image/gif")), ("sendAnimation", "animation"));
+        let mixed =
+            [file("image/gif"), file("image/png"), file("application/pdf"), file("video/mp4"), file("image/gif")];
+        let kinds: Vec<Vec<&str>> =
+            batches(&mixed).iter().map(|batch| batch.iter().map(|f| f.mime.as_str()).collect()).collect();
+        assert_eq!(
+            kinds,
+            [vec!["image/gif"], vec!["image/png", "video/mp4"], vec!["application/pdf"], vec!["image/gif"]],
+            "GIFs alone, photos with videos, documents apart, in order of first appearance"
+        );
         assert_eq!(single_method(&file("video/mp4")), ("sendVideo", "video"));
         assert_eq!(single_method(&file("image/jpeg")), ("sendPhoto", "photo"));
     }
@@ -660,6 +764,7 @@ mod tests {
         assert!(may_post("group", &json!({"status": "restricted", "can_send_messages": true})).is_ok());
         assert!(may_post("supergroup", &json!({"status": "left"})).unwrap_err().contains("not a member"));
         assert!(may_post("channel", &json!({"status": "kicked"})).is_err());
+        assert!(may_post("channel", &json!({"status": "some_future_status"})).is_ok(), "only a clear no refuses");
     }
 
     #[test]

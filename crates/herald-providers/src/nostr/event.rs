@@ -79,7 +79,13 @@ impl Keys {
     /// depends on the secret key and the message), so the same content,
     /// time and tags always give the same event, byte for byte — what lets
     /// a retry resend exactly what a relay may already have.
+    ///
+    /// Control characters NIP-01 has no short escape for are dropped from
+    /// the content and the tags first (see [`without_unnamed_controls`]).
     pub fn sign(&self, created_at: i64, kind: u16, tags: Vec<Vec<String>>, content: String) -> Result<Event, String> {
+        let tags: Vec<Vec<String>> =
+            tags.iter().map(|tag| tag.iter().map(|value| without_unnamed_controls(value)).collect()).collect();
+        let content = without_unnamed_controls(&content);
         let pubkey = self.public_hex();
         let id = event_id(&pubkey, created_at, kind, &tags, &content);
         let signature = self.signing.sign_prehash(&id).map_err(|_| "could not sign the event".to_string())?;
@@ -95,11 +101,22 @@ impl Keys {
     }
 }
 
+/// NIP-01 names seven escapes (`\n`, `"`, `\\`, `\r`, `\t`, `\b`, `\f`) and
+/// says "all other characters verbatim", yet JSON encoders (serde_json,
+/// JavaScript's `JSON.stringify`) write the remaining C0 controls as
+/// `\u00xx`. Relays differ on which reading they hash, so those characters
+/// (U+0000–U+001F other than `\n`, `\r`, `\t`, `\b`, `\f`) are removed: what
+/// is left has one serialization under either reading.
+pub fn without_unnamed_controls(text: &str) -> String {
+    let named = |c: char| matches!(c, '\n' | '\r' | '\t' | '\u{8}' | '\u{c}');
+    text.chars().filter(|&c| c > '\u{1f}' || named(c)).collect()
+}
+
 /// `[0, pubkey, created_at, kind, tags, content]` as NIP-01 serializes it:
-/// compact JSON, UTF-8, with only `\n`, `"`, `\\`, `\r`, `\t`, `\b`, `\f`
-/// escaped by their short forms, other control characters as `\u00xx`,
-/// and everything else verbatim. serde_json's compact output is exactly
-/// that (and matches JavaScript's `JSON.stringify`, which most clients use).
+/// compact JSON, UTF-8, with `\n`, `"`, `\\`, `\r`, `\t`, `\b`, `\f` escaped
+/// by their short forms and everything else verbatim. serde_json's compact
+/// output is exactly that for text without other control characters, which
+/// [`Keys::sign`] removes first.
 pub fn canonical(pubkey: &str, created_at: i64, kind: u16, tags: &[Vec<String>], content: &str) -> String {
     json!([0, pubkey, created_at, kind, tags, content]).to_string()
 }
@@ -228,6 +245,18 @@ mod tests {
             text,
             "[0,\"ab\",7,1,[[\"t\",\"x\"]],\"line\\nquote\\\" back\\\\ cr\\r tab\\t bs\\b ff\\f nul\\u0000 esc\\u001b del\u{7f} é 🎉 </script>\"]"
         );
+    }
+
+    #[test]
+    fn control_characters_without_a_short_escape_are_dropped_before_signing() {
+        let keys = Keys::parse("7f7ff03d123792d6ac594bfa67bf6d0c0ab55b6b1fdb6249303fe861f1ccba9a").unwrap();
+        let content = "a\u{0}b\u{1b}c\u{1f}d\n\r\t\u{8}\u{c}\u{7f}é".to_string();
+        let event = keys.sign(7, TEXT_NOTE, tags(&[&["t", "x\u{1}y"]]), content).unwrap();
+        assert_eq!(event.content, "abcd\n\r\t\u{8}\u{c}\u{7f}é");
+        assert_eq!(event.tags, tags(&[&["t", "xy"]]));
+        let text = canonical(&event.pubkey, event.created_at, event.kind, &event.tags, &event.content);
+        assert!(!text.contains("\\u00"), "no escape outside NIP-01's seven: {text}");
+        assert!(verify(&event));
     }
 
     #[test]

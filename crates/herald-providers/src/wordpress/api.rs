@@ -31,6 +31,13 @@ impl RestStyle {
     }
 }
 
+/// An answer that was not a redirect.
+pub struct Answer {
+    pub status: StatusCode,
+    pub after: Option<Duration>,
+    pub text: String,
+}
+
 /// A site and the user Herald acts as.
 pub struct Site<'a> {
     pub client: &'a HttpClient,
@@ -67,12 +74,25 @@ impl Site<'_> {
             .header("accept", "application/json")
     }
 
-    /// Sends a request and reads a JSON answer, mapping errors.
-    pub async fn call(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Value, ProviderError> {
+    /// Sends a request; the status and body of any answer but a redirect,
+    /// which is not followed (it could lead past the SSRF guard) but named.
+    pub async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Answer, ProviderError> {
         let response = self.client.send(request).await?;
         let status = response.status();
+        if status.is_redirection() {
+            let location = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("nowhere");
+            return Err(ProviderError::invalid(format!(
+                "WordPress answered {what} with {status}, a redirect to {location}; \
+                 reconnect with the site's current address"
+            )));
+        }
         let after = retry_after(response.headers(), Utc::now());
-        let text = response.text().await.unwrap_or_default();
+        Ok(Answer { status, after, text: response.text().await.unwrap_or_default() })
+    }
+
+    /// Sends a request and reads a JSON answer, mapping errors.
+    pub async fn call(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Value, ProviderError> {
+        let Answer { status, after, text } = self.send(request, what).await?;
         if !status.is_success() {
             return Err(error_from(status, after, &text, what));
         }
@@ -110,6 +130,12 @@ pub fn error_from(status: StatusCode, after: Option<Duration>, body: &str, what:
     }
     let coded = if code.is_empty() { said.clone() } else { format!("{said} [{code}]") };
     match status.as_u16() {
+        // The site could not take the file (`rest_upload_sideload_error`,
+        // `rest_upload_unknown_error`, quota, type…), 500 or not: a retry
+        // would upload it again, into the library, for the same outcome.
+        _ if code.starts_with("rest_upload_") => ProviderError::invalid(format!(
+            "WordPress refused {what}: {coded} (not retried: each attempt would upload the file again)"
+        )),
         401 => {
             let hint = if code == "rest_not_logged_in" {
                 "the site did not see the login: it may strip the Authorization header, or need HTTPS for application passwords"
@@ -217,6 +243,10 @@ mod tests {
             "WordPress refused creating the post: Invalid parameter(s): status (status: status is not one of publish, \
              future, draft, pending, private.) [rest_invalid_param]"
         );
+        let upload = r#"{"code":"rest_upload_sideload_error","message":"Sorry, you are not allowed to upload this file type.","data":{"status":500}}"#;
+        let error = error_from(StatusCode::INTERNAL_SERVER_ERROR, None, upload, "uploading a media file");
+        assert_eq!(error.class, ErrorClass::Invalid, "a retry would upload the file again");
+        assert!(error.message.contains("[rest_upload_sideload_error]"), "{}", error.message);
         let busy = error_from(StatusCode::TOO_MANY_REQUESTS, Some(Duration::from_secs(5)), "", "x");
         assert_eq!(busy.class, ErrorClass::Retryable { after: Some(Duration::from_secs(5)) });
         assert_eq!(

@@ -4,7 +4,8 @@
 //!
 //! Connecting reads `/wp/v2/users/me?context=edit` — which also tells
 //! whether the user may publish — first under `/wp-json/`, then, for sites
-//! with plain permalinks where that path 404s, under `/?rest_route=`; the
+//! with plain permalinks where that path 404s (or, behind nginx, serves the
+//! front page), under `/?rest_route=`; the
 //! style that worked is stored with the credentials. Publishing uploads the
 //! media first (raw bytes to `/wp/v2/media`), resolves category and tag
 //! names to ids, then creates the post with the first image as its featured
@@ -23,7 +24,7 @@ use crate::net::TargetGuard;
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem,
 };
-use api::{RestStyle, Site, error_from, id_of, normalise_application_password};
+use api::{Answer, RestStyle, Site, error_from, id_of, normalise_application_password};
 use content::{Term, Uploaded, build_post, terms};
 
 pub struct Wordpress {
@@ -105,13 +106,21 @@ impl Wordpress {
             let after = crate::http::retry_after(response.headers(), chrono::Utc::now());
             let text = response.text().await.unwrap_or_default();
             if status.is_success() {
-                let me = serde_json::from_str(&text).map_err(|_| {
-                    ProviderError::invalid(format!(
-                        "{} does not look like a WordPress site: its REST API answered with something else than JSON",
-                        creds.site
-                    ))
-                })?;
-                return Ok((me, style));
+                match serde_json::from_str(&text) {
+                    Ok(me) => return Ok((me, style)),
+                    // Plain permalinks behind nginx's `try_files … /index.php?$args`:
+                    // `/wp-json/…` is the front page, with a 200.
+                    Err(_) if style == RestStyle::Pretty => {
+                        last = Some(ProviderError::invalid("/wp-json/ answered a page, not JSON"));
+                        continue;
+                    }
+                    Err(_) => {
+                        return Err(ProviderError::invalid(format!(
+                            "{} does not look like a WordPress site: its REST API answered with something else than JSON",
+                            creds.site
+                        )));
+                    }
+                }
             }
             let error = error_from(status, after, &text, "the connection");
             if status != StatusCode::NOT_FOUND {
@@ -174,9 +183,9 @@ impl Wordpress {
         if let Some(id) = existing.and_then(|term| id_of(&term["id"])) {
             return Ok(id);
         }
-        let response = self.client.send(site.request(Method::POST, route, &[]).json(&json!({ "name": name }))).await?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        let what = format!("creating the {taxonomy} `{name}`");
+        let Answer { status, text, .. } =
+            site.send(site.request(Method::POST, route, &[]).json(&json!({ "name": name })), &what).await?;
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         // Created meanwhile, or the search missed it (it matches HTML-escaped names): WordPress says which.
         if answer["code"] == "term_exists"
@@ -184,13 +193,33 @@ impl Wordpress {
         {
             return Ok(id);
         }
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            return Err(term_refused(taxonomy, name, &text));
+        }
         if !status.is_success() {
-            return Err(error_from(status, None, &text, &format!("creating the {taxonomy} `{name}`")));
+            return Err(error_from(status, None, &text, &what));
         }
         id_of(&answer["id"]).ok_or_else(|| {
             ProviderError::new(ErrorClass::Unknown, format!("WordPress created the {taxonomy} `{name}` without an id"))
         })
     }
+}
+
+/// Creating a term was refused. WordPress asks `edit_terms` for categories
+/// (hierarchical: Editor and up) but only `assign_terms` for tags (anyone
+/// who may edit posts); the login itself worked a moment earlier, so the
+/// account is fine and only this post's terms need changing.
+fn term_refused(taxonomy: &str, name: &str, body: &str) -> ProviderError {
+    let said = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "not allowed".into());
+    let hint = if taxonomy == "categories" {
+        "use an existing category, or give the user the Editor role (creating categories needs it)"
+    } else {
+        "use an existing tag, or give the user a role that may edit posts"
+    };
+    ProviderError::invalid(format!("WordPress did not allow creating the {taxonomy} `{name}`: {said} — {hint}"))
 }
 
 #[async_trait]

@@ -5,10 +5,13 @@
 //! `POST` executes it: a JSON body, or `multipart/form-data` with
 //! `payload_json` and `files[n]`; `?wait=true` answers the message object,
 //! otherwise `204`; `?thread_id=` posts into a thread; `thread_name` opens a
-//! forum post (forum channels only; the thread id is the first message's id).
+//! forum post (forum channels only), whose thread the answered message's
+//! `channel_id` names. The fake gives that thread an id of its own, unlike
+//! its first message's, so nothing can lean on the two being equal.
 //! Errors are Discord's `{code, message, errors?}`: 401 `Invalid Webhook
 //! Token` (50027), 404 `Unknown Webhook` (10015), 400 `Invalid Form Body`
-//! (50035), `Cannot send an empty message` (50006), `Unknown Channel` (10003).
+//! (50035), `Cannot send an empty message` (50006), 404 `Unknown Channel`
+//! (10003, a `thread_id` that names no thread).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -239,21 +242,22 @@ fn execute(shared: &Shared, recorded: &Recorded) -> Result<Value, Scripted> {
         return Err(error(400, 50006, "Cannot send an empty message"));
     }
     let mut state = shared.lock();
-    state.next_id += 1;
-    let id = state.next_id.to_string();
     let channel_id = match (recorded.query.get("thread_id"), payload["thread_name"].as_str()) {
         (Some(thread), _) if state.threads.contains(thread) => thread.clone(),
-        (Some(_), _) => return Err(error(400, 10003, "Unknown Channel")),
+        (Some(_), _) => return Err(error(404, 10003, "Unknown Channel")),
         (None, Some(_)) if !state.forum => {
             return Err(error(400, 220003, "Webhooks can only create threads in forum channels"));
         }
         (None, Some(_)) => {
-            // A forum post: its thread shares the id of its first message.
-            state.threads.push(id.clone());
-            id.clone()
+            state.next_id += 1;
+            let thread = state.next_id.to_string();
+            state.threads.push(thread.clone());
+            thread
         }
         (None, None) => CHANNEL_ID.to_string(),
     };
+    state.next_id += 1;
+    let id = state.next_id.to_string();
     let username = payload["username"].as_str().map(str::to_string);
     let flags = payload["flags"].as_u64().unwrap_or(0);
     let attachments: Vec<Value> = files

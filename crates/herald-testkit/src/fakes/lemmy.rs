@@ -2,7 +2,8 @@
 //! join-lemmy.org/api): `POST /api/v3/user/login` → `{jwt}`, `GET
 //! /api/v3/site` with `my_user` for a valid session, `GET /api/v3/community`
 //! by `id` or `name`, `POST /api/v3/post` and `POST /api/v3/comment` with
-//! `Authorization: Bearer <jwt>`. Errors are Lemmy 0.19's: `{"error":
+//! `Authorization: Bearer <jwt>`, `GET /api/v3/post?id=` → `post_view` with
+//! its `counts` (`score`, `upvotes`, `downvotes`, `comments`). Errors are Lemmy 0.19's: `{"error":
 //! "<name>"}` with 400 — `incorrect_login` with 401, missing rows with 404
 //! (its `ResponseError::status_code`); the rate limiter's
 //! `rate_limit_error` is 400 in 0.19 and 429 in later versions, so tests
@@ -49,7 +50,8 @@ struct Instance {
     issued: u64,
     require_totp: bool,
     communities: BTreeMap<i64, String>,
-    posts: Vec<i64>,
+    /// Each post's `post_view`, as `GET /api/v3/post` answers it.
+    posts: BTreeMap<i64, Value>,
     next_id: i64,
 }
 
@@ -80,7 +82,7 @@ impl FakeLemmy {
             .route("/api/v3/user/login", post(login))
             .route("/api/v3/site", get(site))
             .route("/api/v3/community", get(community))
-            .route("/api/v3/post", post(create_post))
+            .route("/api/v3/post", post(create_post).get(get_post))
             .route("/api/v3/comment", post(create_comment))
             .with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port for fake Lemmy");
@@ -118,6 +120,16 @@ impl FakeLemmy {
 
     pub fn requests(&self) -> Vec<LemmyRequest> {
         lock(&self.inner.state).requests.clone()
+    }
+
+    /// Votes on a post: `counts.upvotes`, `downvotes` and `score` (their difference).
+    pub fn set_votes(&self, post_id: i64, upvotes: i64, downvotes: i64) {
+        if let Some(view) = lock(&self.inner.state).posts.get_mut(&post_id) {
+            let counts = &mut view["counts"];
+            counts["upvotes"] = json!(upvotes);
+            counts["downvotes"] = json!(downvotes);
+            counts["score"] = json!(upvotes - downvotes);
+        }
     }
 
     /// Requests to one path, in order.
@@ -243,6 +255,12 @@ async fn community(
     record(&state, &method, &uri, &headers, &Value::Null, answer)
 }
 
+/// Lemmy's `is_valid_post_title`: no newline, and `.*\S{3,200}.*` matches
+/// (three non-whitespace characters in a row).
+fn valid_post_title(title: &str) -> bool {
+    !title.contains('\n') && title.split(char::is_whitespace).any(|word| word.chars().count() >= 3)
+}
+
 async fn create_post(
     State(state): State<Shared>,
     method: Method,
@@ -256,11 +274,11 @@ async fn create_post(
             return error(400, "not_logged_in");
         }
         let name = body["name"].as_str().unwrap_or_default();
-        if name.trim().is_empty() {
-            return error(400, "invalid_post_title");
-        }
         if name.chars().count() > 200 {
             return error(400, "post_title_too_long");
+        }
+        if !valid_post_title(name) {
+            return error(400, "invalid_post_title");
         }
         let mut s = lock(&state);
         let Some(community) = body["community_id"].as_i64().and_then(|id| s.communities.get(&id).cloned()) else {
@@ -268,17 +286,45 @@ async fn create_post(
         };
         s.next_id += 1;
         let id = s.next_id;
-        s.posts.push(id);
-        (200, json!({ "post_view": {
-            "post": { "id": id, "name": name, "body": body["body"], "url": body["url"], "creator_id": PERSON_ID,
-                "community_id": body["community_id"], "nsfw": body["nsfw"].as_bool().unwrap_or(false),
+        // The author's own upvote counts from the start.
+        let view = json!({
+            "post": { "id": id, "name": name, "body": body["body"], "url": body["url"], "alt_text": body["alt_text"],
+                "creator_id": PERSON_ID, "community_id": body["community_id"], "nsfw": body["nsfw"].as_bool().unwrap_or(false),
                 "ap_id": format!("https://lemmy.example/post/{id}"), "local": true, "language_id": body["language_id"].as_i64().unwrap_or(0) },
             "creator": person(),
             "community": { "id": body["community_id"], "name": community },
-            "counts": { "post_id": id, "comments": 0, "score": 1 }
-        }}))
+            "counts": { "post_id": id, "comments": 0, "score": 1, "upvotes": 1, "downvotes": 0, "published": "2024-06-01T00:00:00Z" }
+        });
+        s.posts.insert(id, view.clone());
+        (200, json!({ "post_view": view }))
     });
     record(&state, &method, &uri, &headers, &body, answer)
+}
+
+/// `GET /api/v3/post?id=`: public on a public instance; a session that is
+/// sent must still be valid.
+async fn get_post(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = scripted(&state, uri.path()).unwrap_or_else(|| {
+        if headers.contains_key("authorization") && !authorized(&state, &headers) {
+            return error(400, "not_logged_in");
+        }
+        let Some(id) = query.get("id").and_then(|id| id.parse::<i64>().ok()) else {
+            return error(400, "no_id_given");
+        };
+        match lock(&state).posts.get(&id) {
+            Some(view) => {
+                (200, json!({ "post_view": view, "community_view": {}, "moderators": [], "cross_posts": [] }))
+            }
+            None => error(404, "couldnt_find_post"),
+        }
+    });
+    record(&state, &method, &uri, &headers, &Value::Null, answer)
 }
 
 async fn create_comment(
@@ -294,9 +340,13 @@ async fn create_comment(
             return error(400, "not_logged_in");
         }
         let mut s = lock(&state);
-        let Some(post_id) = body["post_id"].as_i64().filter(|id| s.posts.contains(id)) else {
+        let Some(post_id) = body["post_id"].as_i64().filter(|id| s.posts.contains_key(id)) else {
             return error(404, "couldnt_find_post");
         };
+        if let Some(view) = s.posts.get_mut(&post_id) {
+            let comments = view["counts"]["comments"].as_i64().unwrap_or(0);
+            view["counts"]["comments"] = json!(comments + 1);
+        }
         s.next_id += 1;
         let id = s.next_id;
         let path = match body["parent_id"].as_i64() {

@@ -56,6 +56,8 @@ struct ChatState {
     chats: Vec<Value>,
     /// The bot's `ChatMember` by chat id; an administrator allowed to post unless set.
     membership: BTreeMap<i64, Value>,
+    /// Methods that answer this whatever is asked (see [`TelegramFake::fail_method`]).
+    failing: BTreeMap<String, Scripted>,
     sent: Vec<SentMessage>,
     next_id: i64,
 }
@@ -108,6 +110,12 @@ impl TelegramFake {
     /// `{"status": "left"}` or `{"status": "administrator", "can_post_messages": false}`.
     pub fn set_membership(&self, chat_id: i64, member: Value) {
         self.shared.lock().membership.insert(chat_id, member);
+    }
+
+    /// Every later call to `method` gets this answer, e.g. `getChatMember`
+    /// answering `400 Bad Request: member list is inaccessible`.
+    pub fn fail_method(&self, method: &str, reply: Scripted) {
+        self.shared.lock().failing.insert(method.to_string(), reply);
     }
 
     /// The next `send*` call gets this answer instead.
@@ -177,6 +185,9 @@ fn answer(shared: &Shared, bot: &str, method: &str, recorded: &Recorded) -> Scri
     let Some(token) = bot.strip_prefix("bot") else { return error(404, "Not Found") };
     if token != shared.token {
         return error(401, "Unauthorized");
+    }
+    if let Some(failing) = shared.lock().failing.get(method).cloned() {
+        return failing;
     }
     if method.starts_with("send")
         && let Some(scripted) = shared.journal.next_scripted()
@@ -344,6 +355,22 @@ fn send_single(shared: &Shared, method: &str, params: &BTreeMap<String, Value>, 
     ok(result)
 }
 
+/// sendMediaGroup takes photos, videos, documents and audio only (no
+/// animations), and "documents and audio files can be only grouped in an
+/// album with messages of the same type".
+fn check_album_kinds(media: &[Value]) -> Result<(), Scripted> {
+    let kinds: Vec<&str> = media.iter().map(|item| item["type"].as_str().unwrap_or_default()).collect();
+    if let Some(wrong) = kinds.iter().find(|kind| !matches!(**kind, "photo" | "video" | "audio" | "document")) {
+        return Err(error(400, &format!("Bad Request: wrong type of the media group item \"{wrong}\"")));
+    }
+    for only_alone in ["document", "audio"] {
+        if kinds.contains(&only_alone) && kinds.iter().any(|kind| *kind != only_alone) {
+            return Err(error(400, &format!("Bad Request: {only_alone} can't be mixed with other media types")));
+        }
+    }
+    Ok(())
+}
+
 fn send_group(shared: &Shared, params: &BTreeMap<String, Value>, recorded: &Recorded) -> Scripted {
     let chat = match find_chat(shared, params) {
         Ok(chat) => chat,
@@ -360,12 +387,12 @@ fn send_group(shared: &Shared, params: &BTreeMap<String, Value>, recorded: &Reco
         Ok(reply) => reply,
         Err(e) => return e,
     };
+    if let Err(e) = check_album_kinds(&media) {
+        return e;
+    }
     let mut files = Vec::new();
     for item in &media {
         let kind = item["type"].as_str().unwrap_or_default();
-        if !matches!(kind, "photo" | "video" | "audio" | "document") {
-            return error(400, "Bad Request: wrong type of the media group item");
-        }
         let Some(name) = item["media"].as_str().and_then(|m| m.strip_prefix("attach://")) else {
             return error(400, "Bad Request: wrong file identifier/HTTP URL specified");
         };

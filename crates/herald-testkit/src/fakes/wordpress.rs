@@ -6,8 +6,14 @@
 //! `/wp-json/...`). Requests authenticate with HTTP Basic auth and an
 //! application password, which WordPress compares after dropping
 //! everything but letters and digits (so the spaces it shows are optional).
+//! Behind nginx with `try_files $uri $uri/ /index.php?$args` (see
+//! [`WordpressFake::serve_front_page_for_unknown_paths`]) a plain-permalink
+//! site answers `/wp-json/...` with its front page and a 200 instead.
 //! Errors are `WP_Error` JSON `{code, message, data: {status}}`; what a user
-//! may do follows their role (`publish_posts`, `upload_files`, `edit_posts`).
+//! may do follows their role (`publish_posts`, `upload_files`, `edit_posts`;
+//! creating a category needs `edit_terms`, i.e. `manage_categories`, Editor
+//! and up, a tag only `assign_terms`, i.e. `edit_posts`, as the terms
+//! controller checks hierarchical and flat taxonomies differently).
 //! Media are created from the raw request body with a `Content-Disposition`
 //! file name; tags and categories are searched with `?search=` and created
 //! with `{name}` (`term_exists` when they already exist).
@@ -60,8 +66,11 @@ struct Site {
     password: String,
     role: String,
     pretty_permalinks: bool,
+    front_page_fallback: bool,
     requests: Vec<RecordedRequest>,
     script: Script,
+    /// `(endpoint, Location)`: the next request to the endpoint is redirected.
+    redirects: Vec<(String, String)>,
     next_id: u64,
     posts: Vec<Value>,
     media: Vec<MediaItem>,
@@ -80,8 +89,10 @@ impl WordpressFake {
                 password: password.to_string(),
                 role: "administrator".into(),
                 pretty_permalinks: true,
+                front_page_fallback: false,
                 requests: Vec::new(),
                 script: Script::default(),
+                redirects: Vec::new(),
                 next_id: 100,
                 posts: Vec::new(),
                 media: Vec::new(),
@@ -102,6 +113,19 @@ impl WordpressFake {
     /// `false`: the site uses plain permalinks and `/wp-json/` is a 404 page.
     pub fn set_pretty_permalinks(&self, pretty: bool) {
         self.lock().pretty_permalinks = pretty;
+    }
+
+    /// The web server hands every unknown path to WordPress's front page
+    /// (nginx `try_files … /index.php?$args`): with plain permalinks,
+    /// `/wp-json/...` answers the home page's HTML with a 200.
+    pub fn serve_front_page_for_unknown_paths(&self) {
+        self.lock().front_page_fallback = true;
+    }
+
+    /// The next request to `endpoint` (e.g. `"POST /wp/v2/posts"`) answers
+    /// `301 Moved Permanently` to `location`, as a site that moved does.
+    pub fn redirect(&self, endpoint: &str, location: &str) {
+        self.lock().redirects.push((endpoint.to_string(), location.to_string()));
     }
 
     /// `administrator`, `editor`, `author`, `contributor` or `subscriber`.
@@ -177,11 +201,22 @@ async fn handle(
         None
     };
     let Some(route) = route else {
-        request.status = 404;
+        let (status, page) = if site.front_page_fallback {
+            (StatusCode::OK, "<!doctype html><html><body><h1>Ada's blog</h1><p>Latest posts</p></body></html>")
+        } else {
+            (StatusCode::NOT_FOUND, "<!doctype html><html><body><h1>Page not found</h1></body></html>")
+        };
+        request.status = status.as_u16();
         site.requests.push(request);
-        let page = "<!doctype html><html><body><h1>Page not found</h1></body></html>";
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")], page).into_response();
+        return (status, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")], page).into_response();
     };
+    let endpoint = format!("{} {route}", request.method);
+    if let Some(at) = site.redirects.iter().position(|(e, _)| *e == endpoint) {
+        let (_, location) = site.redirects.remove(at);
+        request.status = 301;
+        site.requests.push(request);
+        return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response();
+    }
     let (status, answer, retry_after) = site.answer(&request, &route);
     request.status = status;
     site.requests.push(request);
@@ -194,6 +229,16 @@ fn capabilities(role: &str) -> (bool, bool, bool) {
         "administrator" | "editor" | "author" => (true, true, true),
         "contributor" => (true, false, false),
         _ => (false, false, false),
+    }
+}
+
+/// Whether the role may create a term of the taxonomy: categories are
+/// hierarchical (`edit_terms` → `manage_categories`), tags are not
+/// (`assign_terms` → `edit_posts`).
+fn may_create_term(role: &str, taxonomy: &str) -> bool {
+    match taxonomy {
+        "categories" => matches!(role, "administrator" | "editor"),
+        _ => capabilities(role).0,
     }
 }
 
@@ -323,6 +368,9 @@ impl Site {
     }
 
     fn create_term(&mut self, taxonomy: &str, body: &Value) -> Answer {
+        if !may_create_term(&self.role, taxonomy) {
+            return wp_error(403, "rest_cannot_create", "Sorry, you are not allowed to create terms in this taxonomy.");
+        }
         let name = body["name"].as_str().unwrap_or_default().trim().to_string();
         if name.is_empty() {
             return wp_error(400, "rest_missing_callback_param", "Missing parameter(s): name");

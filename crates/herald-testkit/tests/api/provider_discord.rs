@@ -90,11 +90,28 @@ db_test!(async fn discord_forum_posts_open_a_thread_and_the_rest_goes_into_it(ap
     let executed: Vec<_> = fake.requests().into_iter().filter(|r| r.method == "POST").collect();
     assert_eq!(executed[0].json["thread_name"], "Announcements");
     let sent = fake.sent();
-    assert_eq!(sent[0].channel_id, sent[0].id, "the forum post's thread is its first message");
-    assert_eq!(executed[1].query["thread_id"], sent[0].id);
+    let thread = sent[0].channel_id.clone();
+    assert_ne!(thread, CHANNEL_ID, "the first message went into a new thread");
+    assert_eq!(executed[1].query["thread_id"], thread, "the rest goes into the thread the answer named");
     assert!(executed[1].json.get("thread_name").is_none());
-    assert_eq!(sent[1].channel_id, sent[0].id);
-    assert_eq!(done["targets"][0]["url"], format!("https://discord.com/channels/{GUILD_ID}/{}/{}", sent[0].id, sent[0].id));
+    assert_eq!(sent[1].channel_id, thread);
+    let target = &done["targets"][0];
+    assert_eq!(target["platformPostIds"], json!([thread, sent[1].id]), "a forum post is known by its thread");
+    assert_eq!(target["url"], format!("https://discord.com/channels/{GUILD_ID}/{thread}/{}", sent[0].id));
+});
+
+db_test!(async fn discord_unknown_thread_is_invalid_not_a_deleted_webhook(app) {
+    let fake = DiscordFake::start(TOKEN).await;
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let hook = connect(&app, &ada, &fake).await;
+    let post = api.post("/api/posts", json!({"content": "into a thread", "platforms": [hook],
+        "overrides": {hook.clone(): {"settings": {"threadId": "1999999999999999999"}}}})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    let error = &failed["targets"][0]["lastError"];
+    assert_eq!(error["class"], "INVALID", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("thread not found"), "{error}");
+    assert_eq!(api.get(&format!("/api/integrations/{hook}")).await.expect(200)["status"], "ACTIVE");
 });
 
 db_test!(async fn discord_rate_limits_are_retried_after_retry_after(app) {

@@ -118,6 +118,51 @@ db_test!(async fn per_post_settings_pick_title_community_link_and_nsfw(app) {
     }
 });
 
+db_test!(async fn titles_lemmy_would_refuse_are_reported_per_field(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let lemmy = FakeLemmy::start().await;
+    let integration = connect(&ada, &lemmy).await;
+    for title in ["Hi", "a b c d", "Two\nlines"] {
+        let body = json!({"content": "Body", "platforms": [integration],
+            "overrides": {integration.to_string(): {"settings": {"title": title}}}});
+        let report = api.post("/api/posts/validate", body).await;
+        let report = report.expect(200);
+        assert_eq!(report["valid"], false, "{title:?}: {report}");
+        assert!(report.to_string().contains(&format!("overrides.{integration}.settings.title")), "{title:?}: {report}");
+    }
+    // A title taken from the first line is checked before anything is sent.
+    let post_id = id_of(api.post("/api/posts", json!({"content": "Hi\n\nthere", "platforms": [integration]})).await.expect(201));
+    let failed = app.wait_for_post_status(&api, &post_id, "FAILED", WAIT).await;
+    let error = &failed["targets"][0]["lastError"];
+    assert_eq!(error["class"], "INVALID");
+    assert!(error["message"].as_str().unwrap().contains("3 non-space characters"), "{error}");
+    assert!(lemmy.requests_to("/api/v3/post").is_empty());
+});
+
+db_test!(async fn published_posts_get_their_votes_and_comment_count(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let lemmy = FakeLemmy::start().await;
+    let integration = connect(&ada, &lemmy).await;
+    let body = json!({"content": "Votes please\n\nbody", "platforms": [integration], "thread": [{"content": "a comment"}]});
+    let post_id = id_of(api.post("/api/posts", body).await.expect(201));
+    let done = app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
+    let lemmy_post: i64 = done["targets"][0]["platformPostIds"][0].as_str().unwrap().parse().unwrap();
+
+    lemmy.set_votes(lemmy_post, 12, 2);
+    // The session expired meanwhile: the round logs in again and asks once more.
+    lemmy.expire_sessions();
+    assert_eq!(app.engine.refresh_metrics_once().await.unwrap(), 1);
+    let analytics = api.get(&format!("/api/analytics/{post_id}")).await;
+    let target = &analytics.expect(200)["targets"][0];
+    assert_eq!(target["metrics"], json!({"upvotes": 12, "downvotes": 2, "score": 10, "replies": 1}), "{target}");
+    assert!(target["metricsError"].is_null());
+    let asked = lemmy.requests().into_iter().filter(|r| r.method == "GET" && r.path == "/api/v3/post").collect::<Vec<_>>();
+    assert_eq!(asked.iter().map(|r| r.status).collect::<Vec<_>>(), [400, 200]);
+    assert_eq!(asked[1].query.as_deref(), Some(format!("id={lemmy_post}").as_str()));
+});
+
 db_test!(async fn a_rate_limited_post_is_retried(app) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
@@ -184,3 +229,18 @@ db_test!(async fn a_media_url_becomes_the_link_of_the_post(app) {
         json!({"name": "Sunset over the bay", "community_id": COMMUNITY_ID, "url": "https://cdn.example.com/sunset.jpg"})
     );
 });
+
+#[tokio::test]
+async fn an_image_link_carries_its_alt_text() {
+    let lemmy = FakeLemmy::start().await;
+    let provider = crate::provider_support::registry(&[]).get("lemmy").unwrap();
+    let stored = provider.connect(&credentials(&lemmy, json!(COMMUNITY_ID))).await.unwrap().credentials;
+    let image = crate::provider_support::attachment("image/png", herald_testkit::TINY_PNG, Some("A red pixel"));
+    let url = image.url.clone();
+    let mut request = crate::provider_support::request(stored, "A picture", vec![image], None);
+    // Lemmy links the image by URL: only its alt text matters here, not its bytes.
+    request.media[0].data = axum::body::Bytes::new();
+    provider.publish(&request).await.unwrap();
+    let sent = &lemmy.requests_to("/api/v3/post")[0].body;
+    assert_eq!((sent["url"].as_str(), sent["alt_text"].as_str()), (Some(url.as_str()), Some("A red pixel")));
+}

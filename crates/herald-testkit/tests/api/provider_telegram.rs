@@ -70,6 +70,24 @@ fake_test!(async fn telegram_connect_checks_the_bot_and_the_chat(app, fake = sta
     assert!(fake.sent().is_empty(), "connecting posts nothing");
 });
 
+fake_test!(async fn telegram_membership_check_is_best_effort(app, fake = started().await, options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let connect = || ada.session.post("/api/integrations", json!({"platform": "telegram", "credentials": {"botToken": TOKEN, "chatId": "@herald_news"}}));
+    // A channel that hides its member list from the bot: connect still works.
+    fake.fail_method("getChatMember", telegram::error(400, "Bad Request: member list is inaccessible"));
+    connect().await.expect(201);
+    // A Bot API without the method (404 means unknown method, not a bad token).
+    fake.fail_method("getChatMember", telegram::error(404, "Not Found"));
+    let reconnected = connect().await;
+    assert_eq!(reconnected.expect(200)["status"], "ACTIVE", "{}", reconnected.text);
+    assert_eq!(fake.calls("getChatMember").len(), 2);
+
+    // A 404 anywhere else is a wrong API base, not a revoked token.
+    fake.fail_method("getMe", telegram::error(404, "Not Found"));
+    let error = connect().await.expect_error(422, "VALIDATION_FAILED")["message"].as_str().unwrap().to_string();
+    assert!(error.contains("unknown Bot API method") && !error.contains("revoked"), "{error}");
+});
+
 fake_test!(async fn telegram_publishes_text_and_threads_as_replies_with_the_post_settings(app, fake = started().await, options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
@@ -267,14 +285,53 @@ fake_test!(async fn telegram_publishes_uploaded_media_as_a_photo_and_as_an_album
     let file = photo.part("photo").unwrap();
     assert_eq!((file.content_type.as_deref(), &file.data[..]), (Some("image/png"), TINY_PNG));
 
-    let post = api.post("/api/posts", json!({"content": "an album", "platforms": [chat], "mediaIds": [png, gif]})).await;
+    // A GIF cannot go into an album: the photos make one, the GIF follows as an animation.
+    let second = id_of(api.upload("map.png", TINY_PNG.to_vec(), None).await.expect(201));
+    let post = api.post("/api/posts", json!({"content": "an album", "platforms": [chat], "mediaIds": [png, gif, second]})).await;
     let done = app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
     let group = fake.calls("sendMediaGroup").pop().expect("sendMediaGroup");
     assert_eq!(serde_json::from_str::<Value>(&group.field("media").unwrap()).unwrap(), json!([
         {"type": "photo", "media": "attach://file0", "caption": "an album"},
         {"type": "photo", "media": "attach://file1"},
     ]));
-    assert_eq!((&group.part("file0").unwrap().data[..], &group.part("file1").unwrap().data[..]), (TINY_PNG, GIF));
-    let first = fake.sent().iter().rev().find(|m| m.method == "sendMediaGroup" && m.text.is_some()).unwrap().message_id;
-    assert_eq!(done["targets"][0]["platformPostIds"], json!([first.to_string()]));
+    assert_eq!((&group.part("file0").unwrap().data[..], &group.part("file1").unwrap().data[..]), (TINY_PNG, TINY_PNG));
+    let animation = fake.calls("sendAnimation").pop().expect("the GIF on its own");
+    assert_eq!(&animation.part("animation").unwrap().data[..], GIF);
+    assert!(animation.field("caption").is_none(), "the caption went with the album");
+    let sent = fake.sent();
+    let methods: Vec<&str> = sent.iter().map(|m| m.method.as_str()).collect();
+    assert_eq!(methods, ["sendPhoto", "sendMediaGroup", "sendMediaGroup", "sendAnimation"]);
+    assert_eq!(done["targets"][0]["platformPostIds"], json!([sent[1].message_id.to_string()]));
 });
+
+#[tokio::test]
+async fn telegram_never_mixes_documents_into_a_photo_album() {
+    let fake = started().await;
+    let telegram = registry(&[("telegram", fake.api_base())]).get("telegram").unwrap();
+    const PDF: &[u8] = b"%PDF-1.7 x";
+    let files = vec![attachment("image/png", TINY_PNG, None), attachment("application/pdf", PDF, None)];
+    telegram.publish(&request(credentials(), "mixed", files, None)).await.unwrap();
+    assert_eq!(fake.calls("sendMediaGroup").len(), 0, "a photo and a document are not one album");
+    assert_eq!(fake.sent().iter().map(|m| m.method.as_str()).collect::<Vec<_>>(), ["sendPhoto", "sendDocument"]);
+
+    // The fake refuses what the Bot API refuses.
+    let album = |media: Value| {
+        let form = reqwest::multipart::Form::new()
+            .text("chat_id", CHANNEL_ID.to_string())
+            .text("media", media.to_string())
+            .part("a", reqwest::multipart::Part::bytes(TINY_PNG).file_name("a.png"))
+            .part("b", reqwest::multipart::Part::bytes(PDF).file_name("b.pdf"));
+        reqwest::Client::new().post(format!("{}/bot{TOKEN}/sendMediaGroup", fake.api_base())).multipart(form).send()
+    };
+    for (media, says) in [
+        (
+            json!([{"type": "photo", "media": "attach://a"}, {"type": "document", "media": "attach://b"}]),
+            "document can't be mixed",
+        ),
+        (json!([{"type": "animation", "media": "attach://a"}, {"type": "photo", "media": "attach://b"}]), "wrong type"),
+    ] {
+        let answer = album(media).await.unwrap();
+        assert_eq!(answer.status(), 400);
+        assert!(answer.text().await.unwrap().contains(says), "{says}");
+    }
+}

@@ -106,6 +106,68 @@ db_test!(async fn wordpress_sites_with_plain_permalinks_are_reached_through_rest
     assert_eq!(done["targets"][0]["url"], fake.posts()[0]["link"]);
 });
 
+db_test!(async fn wordpress_behind_nginx_with_plain_permalinks_falls_back_to_rest_route(app) {
+    let fake = WordpressFake::start("ada", PASSWORD).await;
+    fake.set_pretty_permalinks(false);
+    fake.serve_front_page_for_unknown_paths();
+    let ada = app.register("ada@example.com").await;
+    let connected = ada.session.post("/api/integrations", json!({"platform": "wordpress", "credentials": credentials(&fake)})).await;
+    assert_eq!(connected.status, 201, "{}", connected.text);
+    let tried: Vec<(String, u16)> = fake.requests().iter().map(|r| (r.path.clone(), r.status)).collect();
+    assert_eq!(tried, [("/wp-json/wp/v2/users/me".to_string(), 200), ("/".to_string(), 200)]);
+    let id = Uuid::parse_str(connected.body["id"].as_str().unwrap()).unwrap();
+    let api = app.with_key(&ada.api_key(None).await);
+    let post = api.post("/api/posts", json!({"content": "Via rest_route\nbody", "platforms": [id]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    assert_eq!(calls(&fake, "POST", "/wp/v2/posts")[0].path, "/");
+});
+
+db_test!(async fn wordpress_authors_may_create_tags_but_not_categories(app) {
+    let fake = WordpressFake::start("ada", PASSWORD).await;
+    fake.set_role("author");
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let wordpress = connect(&ada, &fake).await;
+
+    let post = api.post("/api/posts", json!({"content": "Tagged\nbody", "platforms": [wordpress], "tags": ["brand new"]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    assert!(fake.terms("tags").iter().any(|(_, name)| name == "brand new"));
+
+    let settings = json!({"categories": ["Announcements"]});
+    let post = api.post("/api/posts", json!({"content": "Filed\nbody", "platforms": [wordpress],
+        "overrides": {wordpress.to_string(): {"settings": settings}}})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    let error = &failed["targets"][0]["lastError"];
+    assert_eq!(error["class"], "INVALID", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("not allowed to create terms") && message.contains("Editor role"), "{message}");
+    assert_eq!(api.get(&format!("/api/integrations/{wordpress}")).await.expect(200)["status"], "ACTIVE");
+    assert_eq!(fake.posts().len(), 1);
+});
+
+db_test!(async fn wordpress_redirects_and_failed_uploads_are_not_retried(app) {
+    let fake = WordpressFake::start("ada", PASSWORD).await;
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let wordpress = connect(&ada, &fake).await;
+
+    fake.redirect("POST /wp/v2/posts", "https://blog.example.com/wp-json/wp/v2/posts");
+    let post = api.post("/api/posts", json!({"content": "Moved\nbody", "platforms": [wordpress]})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    let target = &failed["targets"][0];
+    assert_eq!((target["lastError"]["class"].as_str(), target["attempts"].as_u64()), (Some("INVALID"), Some(1)));
+    assert!(target["lastError"]["message"].as_str().unwrap().contains("https://blog.example.com/wp-json/wp/v2/posts"), "{target}");
+
+    let sideload = json!({"code": "rest_upload_sideload_error", "message": "Sorry, this file type is not permitted for security reasons.", "data": {"status": 500}});
+    fake.script("POST /wp/v2/media", 500, sideload, None);
+    let media = id_of(api.upload("pixel.png", herald_testkit::TINY_PNG.to_vec(), None).await.expect(201));
+    let post = api.post("/api/posts", json!({"content": "Picture\nbody", "platforms": [wordpress], "mediaIds": [media]})).await;
+    let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;
+    let target = &failed["targets"][0];
+    assert_eq!((target["lastError"]["class"].as_str(), target["attempts"].as_u64()), (Some("INVALID"), Some(1)), "{target}");
+    assert_eq!(calls(&fake, "POST", "/wp/v2/media").len(), 1, "the file was sent once");
+});
+
 db_test!(async fn wordpress_publishes_escaped_html_with_a_title_and_terms(app) {
     let fake = WordpressFake::start("ada", PASSWORD).await;
     let news = fake.add_term("categories", "News");
