@@ -146,12 +146,17 @@ fn mastodon_retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Durat
     })
 }
 
-/// Turns an error answer into a provider error with Mastodon's own words.
-fn error_from(status: StatusCode, headers: &HeaderMap, body: &str, now: DateTime<Utc>) -> ProviderError {
-    let said = serde_json::from_str::<Value>(body)
+/// Mastodon's own words in an error body (`{"error": "…"}`), or the body.
+fn said(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| v["error"].as_str().map(str::to_string))
-        .unwrap_or_else(|| excerpt(body));
+        .unwrap_or_else(|| excerpt(body))
+}
+
+/// Turns an error answer into a provider error with Mastodon's own words.
+fn error_from(status: StatusCode, headers: &HeaderMap, body: &str, now: DateTime<Utc>) -> ProviderError {
+    let said = said(body);
     match status.as_u16() {
         401 => ProviderError::new(
             ErrorClass::Revoked,
@@ -212,25 +217,45 @@ impl Mastodon {
             .bearer_auth(token)
             .timeout(MEDIA_UPLOAD_TIMEOUT)
             .multipart(form);
-        let (status, mut attachment) = json_or_error(self.client.send(request).await?).await?;
+        let (status, attachment) = json_or_error(self.client.send(request).await?).await?;
         let id = id_of(&attachment)
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Mastodon did not return the media id"))?;
         // 200: processed at once; 202: the URL is null until processing ends.
-        let mut polls = 0;
-        while status == StatusCode::ACCEPTED && attachment["url"].is_null() {
-            if polls >= MEDIA_POLL_ATTEMPTS {
-                return Err(ProviderError::new(
-                    ErrorClass::Retryable { after: None },
-                    "Mastodon is still processing the media; trying again later",
-                ));
-            }
-            polls += 1;
-            tokio::time::sleep(MEDIA_POLL_INTERVAL).await;
-            let response = self.client.send(self.get(base, &format!("/api/v1/media/{id}"), token)).await?;
-            // 206 Partial Content while processing, 200 once done.
-            attachment = json_or_error(response).await?.1;
+        if status != StatusCode::ACCEPTED || !attachment["url"].is_null() {
+            return Ok(id);
         }
-        Ok(id)
+        for _ in 0..MEDIA_POLL_ATTEMPTS {
+            tokio::time::sleep(MEDIA_POLL_INTERVAL).await;
+            if self.media_processed(base, token, &id).await? {
+                return Ok(id);
+            }
+        }
+        Err(ProviderError::new(
+            ErrorClass::Retryable { after: None },
+            "Mastodon is still processing the media; trying again later",
+        ))
+    }
+
+    /// Whether the instance has finished processing an upload, decided by
+    /// the status alone (`GET /api/v1/media/:id`): 206 while processing —
+    /// its body may be empty, so it is not read — 200 once done, 422 when
+    /// processing failed.
+    async fn media_processed(&self, base: &str, token: &str, id: &str) -> Result<bool, ProviderError> {
+        let response = self.client.send(self.get(base, &format!("/api/v1/media/{id}"), token)).await?;
+        let status = response.status();
+        if status == StatusCode::PARTIAL_CONTENT {
+            return Ok(false);
+        }
+        if status.is_success() {
+            return Ok(true);
+        }
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        Err(if status == StatusCode::UNPROCESSABLE_ENTITY {
+            ProviderError::invalid(format!("Mastodon could not process the media: {}", said(&body)))
+        } else {
+            error_from(status, &headers, &body, Utc::now())
+        })
     }
 }
 

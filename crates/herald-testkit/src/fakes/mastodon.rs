@@ -1,7 +1,9 @@
 //! A fake Mastodon instance, written from docs.joinmastodon.org: the
 //! account, media and status endpoints Herald uses, with Bearer tokens,
 //! `Idempotency-Key` on statuses, `POST /api/v2/media` answering 202 while
-//! "processing" (then `GET /api/v1/media/:id` 206 until done), and errors as
+//! "processing" (then `GET /api/v1/media/:id` 206 until done — with the
+//! attachment and a null `url`, as Mastodon's code sends, or with an empty
+//! body, as its documentation allows — and 422 when processing failed), and errors as
 //! `{"error": "…"}` with 401, 404, 422 and (scripted) 429 with
 //! `X-RateLimit-Reset` as an ISO 8601 time.
 
@@ -32,13 +34,27 @@ struct State {
     /// Status id per idempotency key: a repeated key returns the same status.
     by_key: HashMap<String, String>,
     media: HashMap<String, Media>,
-    /// How many times each of the next uploads is still "processing" when asked.
-    processing: std::collections::VecDeque<u32>,
+    /// How each of the next uploads is processed.
+    processing: std::collections::VecDeque<Processing>,
+}
+
+/// How the fake processes an upload.
+#[derive(Clone, Copy)]
+struct Processing {
+    /// Lookups that still answer 206 before the attachment is ready.
+    polls: u32,
+    /// Whether those 206 answers have no body (the documented form) rather
+    /// than the attachment with a null `url` (what Mastodon's code sends).
+    empty_partial: bool,
+    /// Whether processing ends in failure (422) instead.
+    fails: bool,
 }
 
 struct Media {
     entity: Value,
     polls_left: u32,
+    empty_partial: bool,
+    fails: bool,
 }
 
 impl FakeMastodon {
@@ -81,9 +97,22 @@ impl FakeMastodon {
         lock(&self.state).revoked = true;
     }
 
-    /// The next upload answers 202 and stays processing for `polls` lookups.
+    /// The next upload answers 202 and stays processing for `polls` lookups,
+    /// each a 206 with the attachment and a null `url`.
     pub fn process_next_upload_slowly(&self, polls: u32) {
-        lock(&self.state).processing.push_back(polls);
+        lock(&self.state).processing.push_back(Processing { polls, empty_partial: false, fails: false });
+    }
+
+    /// Like [`FakeMastodon::process_next_upload_slowly`], with each 206 an
+    /// empty body, as docs.joinmastodon.org describes it.
+    pub fn process_next_upload_slowly_without_body(&self, polls: u32) {
+        lock(&self.state).processing.push_back(Processing { polls, empty_partial: true, fails: false });
+    }
+
+    /// The next upload answers 202, then its processing fails: lookups
+    /// answer 422 as Mastodon's `check_processing` does.
+    pub fn fail_next_upload_processing(&self) {
+        lock(&self.state).processing.push_back(Processing { polls: 0, empty_partial: false, fails: true });
     }
 
     /// Sets a status's engagement counters.
@@ -164,8 +193,12 @@ fn answer(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
         ("POST", ["api", "v2", "media"]) => upload(state, base, request),
         ("GET", ["api", "v1", "media", id]) => match state.media.get_mut(*id) {
             None => error(404, "Record not found"),
+            Some(media) if media.fails => error(422, "Error processing thumbnail for uploaded media"),
             Some(media) if media.polls_left > 0 => {
                 media.polls_left -= 1;
+                if media.empty_partial {
+                    return Answer::empty(206);
+                }
                 let mut entity = media.entity.clone();
                 entity["url"] = Value::Null;
                 Answer::json(206, entity)
@@ -205,9 +238,16 @@ fn upload(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
         "blurhash": "UFBWY:8_0Jxv4mx]t8t64.%M-:IUWGWAt6M}",
         "meta": { "original": { "size_bytes": file.data.len() } }
     });
-    let polls = state.processing.pop_front().unwrap_or(0);
-    state.media.insert(id, Media { entity: entity.clone(), polls_left: polls });
-    if polls > 0 {
+    let processing =
+        state.processing.pop_front().unwrap_or(Processing { polls: 0, empty_partial: false, fails: false });
+    let media = Media {
+        entity: entity.clone(),
+        polls_left: processing.polls,
+        empty_partial: processing.empty_partial,
+        fails: processing.fails,
+    };
+    state.media.insert(id, media);
+    if processing.polls > 0 || processing.fails {
         let mut pending = entity;
         pending["url"] = Value::Null;
         Answer::json(202, pending)
@@ -243,7 +283,7 @@ fn create_status(state: &mut State, base: &str, request: &Incoming<'_>) -> Answe
     let mut attachments = Vec::new();
     for id in &media_ids {
         match state.media.get(id) {
-            Some(media) if media.polls_left == 0 => attachments.push(media.entity.clone()),
+            Some(media) if media.polls_left == 0 && !media.fails => attachments.push(media.entity.clone()),
             Some(_) => return error(422, "Validation failed: Media attachments are still being processed"),
             None => return error(422, "Validation failed: Media attachments are invalid"),
         }

@@ -202,6 +202,26 @@ async fn mastodon_media_is_uploaded_and_awaited_while_processing() {
 }
 
 #[tokio::test]
+async fn mastodon_media_lookups_are_read_by_status_not_body() {
+    // The documented 206 has no body at all: still processing, ask again.
+    let fake = FakeMastodon::start().await;
+    fake.process_next_upload_slowly_without_body(2);
+    let published = provider().publish(&request(&fake, "video soon", vec![png(None)])).await.unwrap();
+    let polls: Vec<_> = fake.requests().into_iter().filter(|r| r.path.starts_with("/api/v1/media/")).collect();
+    assert_eq!(polls.iter().map(|r| r.status).collect::<Vec<_>>(), [206, 206, 200]);
+    assert_eq!(fake.statuses()[0]["id"], published.id.as_str());
+    assert_eq!(fake.statuses()[0]["media_attachments"].as_array().unwrap().len(), 1);
+
+    // Processing failed (422): the post fails with the instance's words, no status is made.
+    let fake = FakeMastodon::start().await;
+    fake.fail_next_upload_processing();
+    let error = provider().publish(&request(&fake, "broken file", vec![png(None)])).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Invalid);
+    assert!(error.message.contains("Error processing thumbnail for uploaded media"), "{}", error.message);
+    assert!(fake.requests_to("/api/v1/statuses").is_empty());
+}
+
+#[tokio::test]
 async fn mastodon_metrics_are_read_from_the_status() {
     let fake = FakeMastodon::start().await;
     let provider = provider();
