@@ -3,7 +3,10 @@
 //! stops working), `getProfile`, `resolveHandle`, `uploadBlob`,
 //! `createRecord` validating `app.bsky.feed.post` records (300 graphemes,
 //! facets on UTF-8 byte boundaries, reply refs that exist, images ≤
-//! 1,000,000 bytes) and `getPosts`. Errors are `{"error", "message"}`: an
+//! 1,000,000 bytes; a given `rkey` must be a TID, as the lexicon's record
+//! key type says, and a taken one fails as in the PDS, whose repository
+//! refuses a second value at a key: `500 InternalServerError`),
+//! `getRecord` and `getPosts`. Errors are `{"error", "message"}`: an
 //! expired access token is `400 ExpiredToken`, a bad sign-in
 //! `401 AuthenticationRequired`; rate limits are scripted as 429 with
 //! `ratelimit-*` headers (reset in epoch seconds).
@@ -38,6 +41,9 @@ struct State {
     handles: HashMap<String, String>,
     blobs: HashMap<String, (String, usize)>,
     posts: Vec<Value>,
+    /// The next `createRecord` that succeeds answers 502 instead, as if the
+    /// answer were lost on its way back.
+    lose_next_create_answer: bool,
 }
 
 impl FakeBluesky {
@@ -68,6 +74,12 @@ impl FakeBluesky {
     /// The records created, oldest first, as `{uri, cid, record}`.
     pub fn posts(&self) -> Vec<Value> {
         lock(&self.state).posts.clone()
+    }
+
+    /// The next record created is kept, but its answer is a 502 (a proxy
+    /// timing out after the PDS did the work).
+    pub fn lose_next_create_answer(&self) {
+        lock(&self.state).lose_next_create_answer = true;
     }
 
     /// Every access token issued so far now answers `ExpiredToken`.
@@ -195,6 +207,8 @@ fn answer(state: &mut State, request: &Incoming<'_>) -> Answer {
                 None => error(400, "InvalidToken", "Token has been revoked"),
             }
         }
+        // Records are public: no token needed.
+        ("GET", "com.atproto.repo.getRecord") => get_record(state, request),
         ("GET", "com.atproto.identity.resolveHandle") => {
             match request.query_value("handle").and_then(|h| state.handles.get(&h.to_ascii_lowercase()).cloned()) {
                 Some(did) => Answer::json(200, json!({ "did": did })),
@@ -270,16 +284,62 @@ fn create_record(state: &mut State, body: &Value) -> Answer {
         return invalid(&format!("Invalid app.bsky.feed.post record: {problem}"));
     }
     let n = state.next();
-    let uri = format!("at://{BLUESKY_DID}/app.bsky.feed.post/3lfake{n:07}");
+    let rkey = match &body["rkey"] {
+        Value::Null => tid(n),
+        Value::String(key) if is_tid(key) => key.clone(),
+        _ => return invalid("Invalid record key: app.bsky.feed.post records are keyed by TIDs"),
+    };
+    let uri = format!("at://{BLUESKY_DID}/app.bsky.feed.post/{rkey}");
+    if state.posts.iter().any(|p| p["uri"] == uri.as_str()) {
+        // The repository's tree refuses a second value at a key, and the
+        // PDS lets that error through as a 500.
+        return error(500, "InternalServerError", "Internal Server Error");
+    }
     let cid = format!("bafyreipost{n:08}");
     state.posts.push(json!({
         "uri": uri, "cid": cid, "record": record,
         "likeCount": 0, "repostCount": 0, "replyCount": 0, "quoteCount": 0
     }));
+    if std::mem::take(&mut state.lose_next_create_answer) {
+        return error(502, "UpstreamFailure", "Upstream Failure");
+    }
     Answer::json(
         200,
-        json!({"uri": uri, "cid": cid, "commit": {"cid": format!("bafyreicommit{n}"), "rev": format!("3lrev{n}")}, "validationStatus": "valid"}),
+        json!({"uri": uri, "cid": cid, "commit": {"cid": format!("bafyreicommit{n}"), "rev": tid(n)}, "validationStatus": "valid"}),
     )
+}
+
+/// `com.atproto.repo.getRecord`: the record at `repo`/`collection`/`rkey`.
+fn get_record(state: &State, request: &Incoming<'_>) -> Answer {
+    let (Some(repo), Some(collection), Some(rkey)) =
+        (request.query_value("repo"), request.query_value("collection"), request.query_value("rkey"))
+    else {
+        return invalid("Params must have the properties \"repo\", \"collection\" and \"rkey\"");
+    };
+    if repo != BLUESKY_DID && repo != BLUESKY_HANDLE {
+        return invalid(&format!("Could not find repo: {repo}"));
+    }
+    let uri = format!("at://{BLUESKY_DID}/{collection}/{rkey}");
+    match state.posts.iter().find(|p| p["uri"] == uri.as_str()) {
+        Some(post) => Answer::json(200, json!({"uri": uri, "cid": post["cid"], "value": post["record"]})),
+        None => error(400, "RecordNotFound", &format!("Could not locate record: {uri}")),
+    }
+}
+
+const TID_ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
+
+/// A TID for the `n`th record the PDS keys itself: now, plus `n` µs.
+fn tid(n: u64) -> String {
+    let micros = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0) + n;
+    let value = (micros & ((1 << 53) - 1)) << 10;
+    (0..13).rev().map(|digit| TID_ALPHABET[((value >> (digit * 5)) & 0x1F) as usize] as char).collect()
+}
+
+/// The TID syntax of atproto.com/specs/tid.
+pub fn is_tid(key: &str) -> bool {
+    key.len() == 13
+        && key.bytes().all(|b| TID_ALPHABET.contains(&b))
+        && key.bytes().next().is_some_and(|first| TID_ALPHABET[..16].contains(&first))
 }
 
 /// The lexicon's constraints on `app.bsky.feed.post`.
