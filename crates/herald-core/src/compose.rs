@@ -31,6 +31,9 @@ pub struct TargetDraft {
     pub platform: String,
     pub active: bool,
     pub content_override: Option<String>,
+    /// The target's per-post settings (some count toward the length, see
+    /// [`PlatformRules::counted_setting`]).
+    pub settings: serde_json::Value,
 }
 
 /// Everything about a post that validation looks at.
@@ -176,16 +179,18 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
             format!("the {} integration is not active; reconnect or enable it first", rules.name),
         ));
     }
-    if let Some(content) = &target.content_override {
-        check_length(&mut errors, &format!("overrides.{}.content", target.integration_id), content, rules);
-    } else {
-        check_length(&mut errors, "content", &draft.content, rules);
-    }
+    let field = match &target.content_override {
+        Some(_) => format!("overrides.{}.content", target.integration_id),
+        None => "content".to_string(),
+    };
+    let length = check_length(&mut errors, &field, text, rules, &target.settings);
     let thread_lengths = draft
         .thread
         .iter()
         .enumerate()
-        .map(|(i, item)| check_length(&mut errors, &format!("thread[{i}].content"), &item.content, rules))
+        .map(|(i, item)| {
+            check_length(&mut errors, &format!("thread[{i}].content"), &item.content, rules, &target.settings)
+        })
         .collect();
     if !draft.thread.is_empty() && !rules.supports_threads {
         warnings.push(format!("{} has no threads: only the first item is published", rules.name));
@@ -217,7 +222,7 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
     TargetReport {
         integration_id: target.integration_id,
         platform: target.platform.clone(),
-        length: platform::count_length(text, rules.counting),
+        length,
         max_length: rules.max_length,
         thread_lengths,
         errors,
@@ -225,12 +230,23 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
     }
 }
 
-fn check_length(errors: &mut Vec<ValidationError>, field: &str, text: &str, rules: &PlatformRules) -> usize {
-    let length = platform::count_length(text, rules.counting);
+fn check_length(
+    errors: &mut Vec<ValidationError>,
+    field: &str,
+    text: &str,
+    rules: &PlatformRules,
+    settings: &serde_json::Value,
+) -> usize {
+    let length = rules.item_length(text, settings);
     if length > rules.max_length {
+        let with = rules
+            .counted_setting
+            .filter(|name| settings.get(name).and_then(|v| v.as_str()).is_some_and(|v| !v.trim().is_empty()))
+            .map(|name| format!(" (with its `{name}`)"))
+            .unwrap_or_default();
         errors.push(ValidationError::new(
             field,
-            format!("is {length} characters as {} counts them; the limit is {}", rules.name, rules.max_length),
+            format!("is {length} characters{with} as {} counts them; the limit is {}", rules.name, rules.max_length),
         ));
     }
     length
@@ -246,7 +262,13 @@ mod tests {
     }
 
     fn target(platform: &str) -> TargetDraft {
-        TargetDraft { integration_id: Uuid::nil(), platform: platform.into(), active: true, content_override: None }
+        TargetDraft {
+            integration_id: Uuid::nil(),
+            platform: platform.into(),
+            active: true,
+            content_override: None,
+            settings: serde_json::Value::Null,
+        }
     }
 
     fn draft(mode: PublishMode, content: &str, targets: Vec<TargetDraft>) -> PostDraft {
@@ -299,6 +321,21 @@ mod tests {
         let (reports, errors) = validate_post(&draft(PublishMode::Now, &"x".repeat(400), vec![t]), now());
         assert!(errors.is_empty(), "{errors}");
         assert_eq!(reports[0].length, 5);
+    }
+
+    #[test]
+    fn a_mastodon_content_warning_counts_toward_every_item() {
+        let mut t = target("mastodon");
+        t.settings = serde_json::json!({"spoilerText": "w".repeat(100)});
+        let mut post = draft(PublishMode::Now, &"x".repeat(401), vec![t]);
+        post.thread = vec![ThreadItemDraft { content: "y".repeat(400), media_count: 0 }];
+        let (reports, errors) = validate_post(&post, now());
+        assert_eq!(fields(&errors), vec!["content"]);
+        assert!(errors.0[0].message.contains("501 characters (with its `spoilerText`)"), "{errors}");
+        assert_eq!((reports[0].length, reports[0].thread_lengths.clone()), (501, vec![500]));
+        // Without the warning the same text fits.
+        post.targets[0].settings = serde_json::json!({});
+        assert!(validate_post(&post, now()).1.is_empty());
     }
 
     #[test]

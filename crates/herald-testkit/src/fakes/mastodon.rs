@@ -272,9 +272,12 @@ fn create_status(state: &mut State, base: &str, request: &Incoming<'_>) -> Answe
     if text.trim().is_empty() && media_ids.is_empty() {
         return error(422, "Validation failed: Text can't be blank");
     }
-    // Mastodon counts the content warning with the text.
-    let counted = format!("{}{text}", body["spoiler_text"].as_str().unwrap_or_default());
-    if count_length(&counted, LengthCounting::GraphemesUrlsAs23) > MAX_CHARACTERS {
+    // Mastodon counts the content warning (as is) with the text (URLs as
+    // 23, remote mentions without their domain).
+    let warning = body["spoiler_text"].as_str().unwrap_or_default();
+    let length =
+        count_length(warning, LengthCounting::Graphemes) + count_length(&text, LengthCounting::GraphemesUrlsAs23);
+    if length > MAX_CHARACTERS {
         return error(422, &format!("Validation failed: Text character limit of {MAX_CHARACTERS} exceeded"));
     }
     if media_ids.len() > 4 {
