@@ -34,6 +34,9 @@ pub struct TargetDraft {
     /// The target's per-post settings (some count toward the length, see
     /// [`PlatformRules::counted_setting`]).
     pub settings: serde_json::Value,
+    /// The account's own length limit, where it has one (a Mastodon
+    /// instance's, see [`platform::account_max_length`]).
+    pub max_length: Option<usize>,
 }
 
 /// Everything about a post that validation looks at.
@@ -183,14 +186,14 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
         Some(_) => format!("overrides.{}.content", target.integration_id),
         None => "content".to_string(),
     };
-    let length = check_length(&mut errors, &field, text, rules, &target.settings);
+    let limit = target.max_length.unwrap_or(rules.max_length);
+    let measure = Measure { rules, settings: &target.settings, limit };
+    let length = measure.check(&mut errors, &field, text);
     let thread_lengths = draft
         .thread
         .iter()
         .enumerate()
-        .map(|(i, item)| {
-            check_length(&mut errors, &format!("thread[{i}].content"), &item.content, rules, &target.settings)
-        })
+        .map(|(i, item)| measure.check(&mut errors, &format!("thread[{i}].content"), &item.content))
         .collect();
     if !draft.thread.is_empty() && !rules.supports_threads {
         warnings.push(format!("{} has no threads: only the first item is published", rules.name));
@@ -223,33 +226,39 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
         integration_id: target.integration_id,
         platform: target.platform.clone(),
         length,
-        max_length: rules.max_length,
+        max_length: limit,
         thread_lengths,
         errors,
         warnings,
     }
 }
 
-fn check_length(
-    errors: &mut Vec<ValidationError>,
-    field: &str,
-    text: &str,
-    rules: &PlatformRules,
-    settings: &serde_json::Value,
-) -> usize {
-    let length = rules.item_length(text, settings);
-    if length > rules.max_length {
-        let with = rules
-            .counted_setting
-            .filter(|name| settings.get(name).and_then(|v| v.as_str()).is_some_and(|v| !v.trim().is_empty()))
-            .map(|name| format!(" (with its `{name}`)"))
-            .unwrap_or_default();
-        errors.push(ValidationError::new(
-            field,
-            format!("is {length} characters{with} as {} counts them; the limit is {}", rules.name, rules.max_length),
-        ));
+/// How one target measures its items: the platform's count, the target's
+/// settings that count along, and the account's limit.
+struct Measure<'a> {
+    rules: &'a PlatformRules,
+    settings: &'a serde_json::Value,
+    limit: usize,
+}
+
+impl Measure<'_> {
+    /// The item's length; an error when it is over the limit.
+    fn check(&self, errors: &mut Vec<ValidationError>, field: &str, text: &str) -> usize {
+        let length = self.rules.item_length(text, self.settings);
+        if length > self.limit {
+            let with = self
+                .rules
+                .counted_setting
+                .filter(|name| self.settings.get(name).and_then(|v| v.as_str()).is_some_and(|v| !v.trim().is_empty()))
+                .map(|name| format!(" (with its `{name}`)"))
+                .unwrap_or_default();
+            errors.push(ValidationError::new(
+                field,
+                format!("is {length} characters{with} as {} counts them; the limit is {}", self.rules.name, self.limit),
+            ));
+        }
+        length
     }
-    length
 }
 
 #[cfg(test)]
@@ -268,6 +277,7 @@ mod tests {
             active: true,
             content_override: None,
             settings: serde_json::Value::Null,
+            max_length: None,
         }
     }
 
@@ -336,6 +346,17 @@ mod tests {
         // Without the warning the same text fits.
         post.targets[0].settings = serde_json::json!({});
         assert!(validate_post(&post, now()).1.is_empty());
+    }
+
+    #[test]
+    fn an_account_with_its_own_limit_is_held_to_it() {
+        let mut t = target("mastodon");
+        t.max_length = Some(1000);
+        let (reports, errors) = validate_post(&draft(PublishMode::Now, &"x".repeat(800), vec![t.clone()]), now());
+        assert!(errors.is_empty(), "{errors}");
+        assert_eq!((reports[0].length, reports[0].max_length), (800, 1000));
+        let (_, errors) = validate_post(&draft(PublishMode::Now, &"x".repeat(1001), vec![t]), now());
+        assert!(errors.0[0].message.ends_with("the limit is 1000"), "{errors}");
     }
 
     #[test]

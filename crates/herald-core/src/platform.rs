@@ -163,6 +163,14 @@ pub fn rules_for(platform: &str) -> Option<&'static PlatformRules> {
     PLATFORMS.iter().find(|rules| rules.id == platform)
 }
 
+/// An account's own length limit, from its integration's settings
+/// (`maxLength`: a Mastodon instance's `max_characters`, read when the
+/// account is connected), when it is a sensible one.
+pub fn account_max_length(settings: &serde_json::Value) -> Option<usize> {
+    let limit = usize::try_from(settings.get("maxLength")?.as_u64()?).ok()?;
+    (1..=MAX_STORED_CONTENT_CHARS).contains(&limit).then_some(limit)
+}
+
 /// URLs count as this many characters on Mastodon and X.
 const SHORT_URL_LEN: usize = 23;
 
@@ -291,6 +299,21 @@ mod tests {
         }
         assert_eq!(rules_for("bluesky").unwrap().max_length, 300);
         assert!(rules_for("myspace").is_none());
+    }
+
+    #[test]
+    fn an_account_limit_comes_from_its_settings_when_sensible() {
+        assert_eq!(account_max_length(&serde_json::json!({"maxLength": 11000})), Some(11000));
+        for bad in [
+            serde_json::json!({}),
+            serde_json::json!({"maxLength": 0}),
+            serde_json::json!({"maxLength": "1000"}),
+            serde_json::json!({"maxLength": -5}),
+            serde_json::json!({"maxLength": 100_001}),
+            serde_json::Value::Null,
+        ] {
+            assert_eq!(account_max_length(&bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -200,6 +200,28 @@ impl Mastodon {
         self.client.inner().get(format!("{base}{path}")).bearer_auth(token)
     }
 
+    /// The instance's character limit: `configuration.statuses.max_characters`
+    /// of `GET /api/v2/instance` (Mastodon 4), else of `/api/v1/instance`
+    /// (3.4+), or its `max_toot_chars` (Pleroma, Akkoma, older forks). `None`
+    /// when the instance does not say: the default of 500 applies. The
+    /// endpoints are public, so no token is sent.
+    async fn instance_max_characters(&self, base: &str) -> Option<u64> {
+        for path in ["/api/v2/instance", "/api/v1/instance"] {
+            let Ok(response) = self.client.send(self.client.inner().get(format!("{base}{path}"))).await else {
+                continue;
+            };
+            let Ok((_, instance)) = json_or_error(response).await else { continue };
+            let limit = instance["configuration"]["statuses"]["max_characters"]
+                .as_u64()
+                .or_else(|| instance["max_toot_chars"].as_u64())
+                .filter(|limit| *limit > 0);
+            if limit.is_some() {
+                return limit;
+            }
+        }
+        None
+    }
+
     /// Uploads one file; waits while the instance processes it.
     async fn upload(&self, base: &str, token: &str, index: usize, media: &Attachment) -> Result<String, ProviderError> {
         let part = reqwest::multipart::Part::bytes(media.data.to_vec())
@@ -330,6 +352,17 @@ impl Provider for Mastodon {
             token_expires_at: None,
             scopes: vec!["read".into(), "write".into()],
         })
+    }
+
+    /// The instance's own character limit, as `maxLength`.
+    async fn discovered_settings(&self, value: &Value) -> Value {
+        let Ok(base) = credentials(value).and_then(|creds| normalise_instance(&self.guard, &creds.instance_url)) else {
+            return Value::Null;
+        };
+        match self.instance_max_characters(&base).await {
+            Some(limit) => json!({ "maxLength": limit }),
+            None => Value::Null,
+        }
     }
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {

@@ -168,6 +168,7 @@ impl App {
                         .get(&integration.id)
                         .and_then(|o| o.settings.clone())
                         .unwrap_or(serde_json::Value::Null),
+                    max_length: herald_core::platform::account_max_length(&integration.settings),
                 })
                 .collect(),
         };

@@ -17,8 +17,8 @@ use super::recorded::{Answer, FakeServer, Incoming, Recorded, Scripted};
 
 /// The token the fake accepts until [`FakeMastodon::revoke_token`].
 pub const MASTODON_TOKEN: &str = "mastodon-test-token-0123456789";
-/// The instance's `max_characters`.
-const MAX_CHARACTERS: usize = 500;
+/// Mastodon's default `max_characters`.
+const DEFAULT_MAX_CHARACTERS: usize = 500;
 
 #[derive(Clone)]
 pub struct FakeMastodon {
@@ -26,8 +26,20 @@ pub struct FakeMastodon {
     state: Arc<Mutex<State>>,
 }
 
-#[derive(Default)]
+/// What the instance says about itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum InstanceInfo {
+    /// `GET /api/v2/instance` (Mastodon 4) and `/api/v1/instance` (3.4+).
+    Current,
+    /// Only `/api/v1/instance`, with Pleroma's `max_toot_chars`.
+    LegacyV1,
+    /// Neither endpoint (404).
+    Missing,
+}
+
 struct State {
+    info: InstanceInfo,
+    max_characters: usize,
     revoked: bool,
     next_id: u64,
     statuses: Vec<Value>,
@@ -59,7 +71,16 @@ struct Media {
 
 impl FakeMastodon {
     pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(State { next_id: 109_000_000_000_000_000, ..State::default() }));
+        let state = Arc::new(Mutex::new(State {
+            info: InstanceInfo::Current,
+            max_characters: DEFAULT_MAX_CHARACTERS,
+            revoked: false,
+            next_id: 109_000_000_000_000_000,
+            statuses: Vec::new(),
+            by_key: HashMap::new(),
+            media: HashMap::new(),
+            processing: std::collections::VecDeque::new(),
+        }));
         let for_server = Arc::clone(&state);
         let base = Arc::new(Mutex::new(String::new()));
         let base_for_server = Arc::clone(&base);
@@ -90,6 +111,17 @@ impl FakeMastodon {
     /// The statuses created, oldest first.
     pub fn statuses(&self) -> Vec<Value> {
         lock(&self.state).statuses.clone()
+    }
+
+    /// The instance's character limit (its `max_characters`), which it
+    /// announces and enforces.
+    pub fn set_max_characters(&self, limit: usize) {
+        lock(&self.state).max_characters = limit;
+    }
+
+    /// How the instance describes itself (`/api/v2/instance`, `/api/v1/instance`).
+    pub fn set_instance_info(&self, info: InstanceInfo) {
+        lock(&self.state).info = info;
     }
 
     /// From now on the token is refused with 401.
@@ -175,7 +207,29 @@ fn account(base: &str) -> Value {
     })
 }
 
+/// `GET /api/v2/instance` and `/api/v1/instance`: public, no token needed.
+fn instance(state: &State, version: &str) -> Answer {
+    let configuration = json!({"statuses": {"max_characters": state.max_characters, "max_media_attachments": 4}});
+    match (state.info, version) {
+        (InstanceInfo::Current, "v2") => {
+            Answer::json(200, json!({"domain": "127.0.0.1", "title": "Fake", "configuration": configuration}))
+        }
+        (InstanceInfo::Current, _) => {
+            Answer::json(200, json!({"uri": "127.0.0.1", "title": "Fake", "configuration": configuration}))
+        }
+        (InstanceInfo::LegacyV1, "v1") => {
+            Answer::json(200, json!({"uri": "127.0.0.1", "title": "Fake", "max_toot_chars": state.max_characters}))
+        }
+        _ => error(404, "Not Found"),
+    }
+}
+
 fn answer(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
+    if let ("GET", ["api", version, "instance"]) =
+        (request.method.as_str(), request.path.trim_matches('/').split('/').collect::<Vec<_>>().as_slice())
+    {
+        return instance(state, version);
+    }
     match request.bearer() {
         None => return error(401, "The access token is invalid"),
         Some(token) if token != MASTODON_TOKEN => return error(401, "The access token is invalid"),
@@ -186,10 +240,6 @@ fn answer(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         ("GET", ["api", "v1", "accounts", "verify_credentials"]) => Answer::json(200, account(base)),
-        ("GET", ["api", "v2", "instance"]) => Answer::json(
-            200,
-            json!({"domain": "127.0.0.1", "title": "Fake", "configuration": {"statuses": {"max_characters": MAX_CHARACTERS, "max_media_attachments": 4}}}),
-        ),
         ("POST", ["api", "v2", "media"]) => upload(state, base, request),
         ("GET", ["api", "v1", "media", id]) => match state.media.get_mut(*id) {
             None => error(404, "Record not found"),
@@ -277,8 +327,9 @@ fn create_status(state: &mut State, base: &str, request: &Incoming<'_>) -> Answe
     let warning = body["spoiler_text"].as_str().unwrap_or_default();
     let length =
         count_length(warning, LengthCounting::Graphemes) + count_length(&text, LengthCounting::GraphemesUrlsAs23);
-    if length > MAX_CHARACTERS {
-        return error(422, &format!("Validation failed: Text character limit of {MAX_CHARACTERS} exceeded"));
+    if length > state.max_characters {
+        let limit = state.max_characters;
+        return error(422, &format!("Validation failed: Text character limit of {limit} exceeded"));
     }
     if media_ids.len() > 4 {
         return error(422, "Validation failed: Media attachments can't exceed 4");
