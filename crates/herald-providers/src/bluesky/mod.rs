@@ -15,6 +15,7 @@
 //! reused.
 
 mod facets;
+mod image_size;
 mod tid;
 mod xrpc;
 
@@ -451,7 +452,12 @@ impl Provider for Bluesky {
         let mut images = Vec::with_capacity(request.media.len());
         for media in &request.media {
             let blob = self.upload_blob(&base, token, media).await?;
-            images.push(json!({ "alt": media.alt_text.clone().unwrap_or_default(), "image": blob }));
+            let mut image = json!({ "alt": media.alt_text.clone().unwrap_or_default(), "image": blob });
+            // Lets the app lay the post out before the image has loaded.
+            if let Some((width, height)) = image_size::image_size(&media.data) {
+                image["aspectRatio"] = json!({ "width": width, "height": height });
+            }
+            images.push(image);
         }
         let record = post_record(request, &settings.langs, facets, images)?;
         let (uri, cid) = self.create_post(&base, (did, token), &rkey, record).await?;

@@ -382,6 +382,12 @@ fn check_post(state: &State, record: &Value) -> Result<(), String> {
             if !image["alt"].is_string() {
                 return Err("Record/embed/images/0 must have the property \"alt\"".into());
             }
+            // app.bsky.embed.defs#aspectRatio: both sides integers of at least 1.
+            if let Some(ratio) = image.get("aspectRatio")
+                && [&ratio["width"], &ratio["height"]].iter().any(|side| side.as_u64().is_none_or(|n| n < 1))
+            {
+                return Err("Record/embed/images/0/aspectRatio must have integer width and height of at least 1".into());
+            }
         }
     }
     if let Some(reply) = record.get("reply") {

@@ -258,6 +258,7 @@ async fn bluesky_images_are_uploaded_as_blobs_and_embedded_with_alt_text() {
     let images = record["embed"]["images"].as_array().unwrap();
     assert_eq!(images[0]["alt"], "A sunset");
     assert_eq!(images[1]["alt"], "");
+    assert!(images[0].get("aspectRatio").is_none(), "no size in bytes that are not an image");
     assert_eq!(
         images[0]["image"],
         json!({"$type": "blob", "ref": {"$link": "bafkreiblob00000002"}, "mimeType": "image/jpeg", "size": 1_000_000})
@@ -381,4 +382,5 @@ db_test!(async fn bluesky_posts_carry_uploaded_images_as_blobs(app) {
     assert_eq!(embed["$type"], "app.bsky.embed.images");
     assert_eq!(embed["images"][0]["alt"], "A single red pixel");
     assert_eq!(embed["images"][0]["image"]["size"], TINY_PNG.len());
+    assert_eq!(embed["images"][0]["aspectRatio"], json!({"width": 1, "height": 1}), "read from the PNG header");
 });
