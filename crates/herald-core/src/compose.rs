@@ -257,6 +257,12 @@ impl Measure<'_> {
                 format!("is {length} characters{with} as {} counts them; the limit is {}", self.rules.name, self.limit),
             ));
         }
+        if let Some(max) = self.rules.max_text_bytes.filter(|max| text.len() > *max) {
+            errors.push(ValidationError::new(
+                field,
+                format!("is {} bytes in UTF-8; {} takes at most {max}", text.len(), self.rules.name),
+            ));
+        }
         length
     }
 }
@@ -357,6 +363,19 @@ mod tests {
         assert_eq!((reports[0].length, reports[0].max_length), (800, 1000));
         let (_, errors) = validate_post(&draft(PublishMode::Now, &"x".repeat(1001), vec![t]), now());
         assert!(errors.0[0].message.ends_with("the limit is 1000"), "{errors}");
+    }
+
+    #[test]
+    fn bluesky_also_limits_the_bytes_of_each_item() {
+        // 200 graphemes fit in 300, but 200 ZWJ families are 3,600 bytes.
+        let mut post = draft(PublishMode::Now, &"👨‍👩‍👧".repeat(200), vec![target("bluesky")]);
+        post.thread = vec![ThreadItemDraft { content: "é".repeat(299), media_count: 0 }];
+        let (reports, errors) = validate_post(&post, now());
+        assert_eq!(fields(&errors), vec!["content"]);
+        assert_eq!(errors.0[0].message, "is 3600 bytes in UTF-8; Bluesky takes at most 3000");
+        assert_eq!(reports[0].length, 200);
+        post.targets = vec![target("mastodon")];
+        assert!(validate_post(&post, now()).1.is_empty(), "Mastodon has no byte limit");
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub struct PlatformRules {
     /// A per-post setting whose text the platform counts with each item's
     /// own, as plain graphemes (Mastodon's content warning, `spoilerText`).
     pub counted_setting: Option<&'static str>,
+    /// Most UTF-8 bytes an item's text may take, where the platform also
+    /// limits that (Bluesky's lexicon: 3000, besides 300 graphemes).
+    pub max_text_bytes: Option<usize>,
 }
 
 /// What most platforms take.
@@ -72,6 +75,11 @@ impl PlatformRules {
 
     const fn caption(mut self, max: usize) -> Self {
         self.max_caption_length = Some(max);
+        self
+    }
+
+    const fn text_bytes(mut self, max: usize) -> Self {
+        self.max_text_bytes = Some(max);
         self
     }
 
@@ -123,6 +131,7 @@ const fn rules(
         max_video_bytes: 50 * MB,
         max_caption_length: None,
         counted_setting: None,
+        max_text_bytes: None,
     }
 }
 
@@ -134,7 +143,7 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("mastodon", "Mastodon", 500, GraphemesUrlsAs23, 4, false, true)
         .media(COMMON_MEDIA, 16 * MB, 99 * MB)
         .counting_setting("spoilerText"),
-    rules("bluesky", "Bluesky", 300, Graphemes, 4, false, true).media(IMAGES, 1_000_000, 50 * MB),
+    rules("bluesky", "Bluesky", 300, Graphemes, 4, false, true).media(IMAGES, 1_000_000, 50 * MB).text_bytes(3000),
     rules("telegram", "Telegram", 4096, Utf16, 10, false, true).media(COMMON_MEDIA, 10 * MB, 50 * MB).caption(1024),
     rules("discord", "Discord", 2000, Characters, 10, false, true).media(COMMON_MEDIA, 10 * MB, 10 * MB),
     rules("slack", "Slack", 40_000, Characters, 0, false, true).media(&[], 0, 0),

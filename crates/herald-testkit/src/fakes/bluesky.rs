@@ -1,13 +1,15 @@
 //! A fake Bluesky PDS, written from the atproto lexicons and docs.bsky.app:
 //! `createSession` / `refreshSession` (refresh tokens rotate: the old one
 //! stops working), `getProfile`, `resolveHandle`, `uploadBlob`,
-//! `createRecord` validating `app.bsky.feed.post` records (300 graphemes,
+//! `createRecord` validating `app.bsky.feed.post` records (300 graphemes
+//! and 3000 UTF-8 bytes of text,
 //! facets on UTF-8 byte boundaries, reply refs that exist, images ≤
 //! 1,000,000 bytes; a given `rkey` must be a TID, as the lexicon's record
 //! key type says, and a taken one fails as in the PDS, whose repository
 //! refuses a second value at a key: `500 InternalServerError`),
 //! `getRecord` and `getPosts`. Errors are `{"error", "message"}`: an
-//! expired access token is `400 ExpiredToken`, a bad sign-in
+//! expired access token is `400 ExpiredToken`, an unknown one
+//! `400 InvalidToken`, a bad sign-in
 //! `401 AuthenticationRequired`; rate limits are scripted as 429 with
 //! `ratelimit-*` headers (reset in epoch seconds).
 
@@ -23,6 +25,7 @@ pub const BLUESKY_HANDLE: &str = "alice.test";
 pub const BLUESKY_DID: &str = "did:plc:alice0000000000000000000";
 pub const BLUESKY_APP_PASSWORD: &str = "abcd-efgh-ijkl-mnop";
 const MAX_GRAPHEMES: usize = 300;
+const MAX_TEXT_BYTES: usize = 3000;
 const MAX_IMAGE_BYTES: usize = 1_000_000;
 
 #[derive(Clone)]
@@ -85,6 +88,12 @@ impl FakeBluesky {
     /// Every access token issued so far now answers `ExpiredToken`.
     pub fn expire_access_tokens(&self) {
         lock(&self.state).access.values_mut().for_each(|expired| *expired = true);
+    }
+
+    /// Every access token issued so far is unknown from now on (signed with
+    /// a key the PDS no longer has): `400 InvalidToken`.
+    pub fn forget_access_tokens(&self) {
+        lock(&self.state).access.clear();
     }
 
     /// Every refresh token issued so far now answers `ExpiredToken`.
@@ -166,7 +175,8 @@ impl State {
         match self.access.get(token) {
             Some(false) => None,
             Some(true) => Some(error(400, "ExpiredToken", "Token has expired")),
-            None => Some(error(401, "InvalidToken", "Token could not be verified")),
+            // The PDS's auth verifier: a token it cannot verify is a bad request.
+            None => Some(error(400, "InvalidToken", "Token could not be verified")),
         }
     }
 }
@@ -350,6 +360,10 @@ fn check_post(state: &State, record: &Value) -> Result<(), String> {
     let text = record["text"].as_str().ok_or("Record must have the property \"text\"")?;
     if count_length(text, LengthCounting::Graphemes) > MAX_GRAPHEMES {
         return Err(format!("Record/text must not be longer than {MAX_GRAPHEMES} graphemes"));
+    }
+    // The lexicon's `maxLength` counts UTF-8 bytes.
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(format!("Record/text must not be longer than {MAX_TEXT_BYTES} characters"));
     }
     let created = record["createdAt"].as_str().ok_or("Record must have the property \"createdAt\"")?;
     chrono::DateTime::parse_from_rfc3339(created).map_err(|_| "Record/createdAt must be an valid atproto datetime")?;

@@ -165,6 +165,37 @@ db_test!(async fn bluesky_expired_sessions_are_refreshed_then_published(app) {
     assert_eq!(fake.posts().len(), 3);
 });
 
+db_test!(async fn bluesky_a_token_the_pds_cannot_verify_is_renewed_then_published(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let fake = FakeBluesky::start().await;
+    let id = connect(&ada, credentials(&fake)).await;
+    fake.forget_access_tokens();
+    let post = api.post("/api/posts", json!({"content": "after a PDS move", "platforms": [id]})).await;
+    let done = app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    assert_eq!(done["targets"][0]["attempts"], 1, "renewed within the same attempt");
+    let created = fake.calls("com.atproto.repo.createRecord");
+    assert_eq!(created.iter().map(|r| r.status).collect::<Vec<_>>(), [400, 200]);
+    assert_eq!(fake.calls("com.atproto.server.refreshSession").len(), 1);
+    assert_eq!(fake.posts().len(), 1);
+});
+
+db_test!(async fn bluesky_texts_over_3000_bytes_are_refused_before_publishing(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let fake = FakeBluesky::start().await;
+    let id = connect(&ada, credentials(&fake)).await;
+    // 200 family emoji: 200 graphemes, but 3,600 bytes of UTF-8.
+    let text = "👨‍👩‍👧".repeat(200);
+    let refused = api.post("/api/posts", json!({"content": text, "platforms": [id]})).await;
+    let error = refused.expect_error(422, "VALIDATION_FAILED");
+    let message = error["details"]["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("3600 bytes") && message.contains("3000"), "{message}");
+    assert!(fake.calls("com.atproto.repo.createRecord").is_empty());
+    let fits = api.post("/api/posts", json!({"content": "👨‍👩‍👧".repeat(166), "platforms": [id]})).await;
+    app.wait_for_post_status(&api, &id_of(fits.expect(201)), "PUBLISHED", WAIT).await;
+});
+
 db_test!(async fn bluesky_revoked_app_password_needs_reconnecting(app) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
