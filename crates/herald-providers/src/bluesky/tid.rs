@@ -25,13 +25,6 @@ pub fn encode(micros: u64, clock_id: u16) -> String {
     (0..13).rev().map(|digit| ALPHABET[((value >> (digit * 5)) & 0x1F) as usize] as char).collect()
 }
 
-/// Whether `key` is a TID: 13 base32-sortable characters, high bit zero.
-pub fn is_tid(key: &str) -> bool {
-    key.len() == 13
-        && key.bytes().all(|b| ALPHABET.contains(&b))
-        && key.bytes().next().is_some_and(|first| ALPHABET[..16].contains(&first))
-}
-
 /// The record key of item `item_index` of a target. Its time is the second
 /// the target was made (a UUIDv7 carries it), else the post's scheduled
 /// time; `None` when neither is known.
@@ -52,7 +45,14 @@ pub fn record_key(target_id: Uuid, item_index: usize, scheduled_for: Option<Date
 mod tests {
     use super::*;
 
-    /// The time and clock id of a TID (test helper).
+    /// Whether `key` has the TID syntax of the spec.
+    fn is_tid(key: &str) -> bool {
+        key.len() == 13
+            && key.bytes().all(|b| ALPHABET.contains(&b))
+            && key.bytes().next().is_some_and(|first| ALPHABET[..16].contains(&first))
+    }
+
+    /// The time and clock id of a TID.
     fn decode(key: &str) -> (u64, u16) {
         let value = key.bytes().fold(0u64, |acc, b| (acc << 5) | ALPHABET.iter().position(|a| *a == b).unwrap() as u64);
         (value >> 10, (value & 0x3FF) as u16)

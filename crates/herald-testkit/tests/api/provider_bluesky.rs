@@ -328,7 +328,7 @@ async fn bluesky_an_item_sent_again_with_the_same_key_makes_one_record() {
     assert!(first.id.starts_with(&format!("at://{BLUESKY_DID}/app.bsky.feed.post/{rkey}|")));
     let lookups = fake.calls("com.atproto.repo.getRecord");
     assert_eq!(lookups.len(), 1);
-    assert_eq!(lookups[0].query_values("rkey"), [rkey.clone()]);
+    assert_eq!(lookups[0].query_values("rkey"), [rkey.as_str()]);
     assert_eq!(lookups[0].query_values("repo"), [BLUESKY_DID]);
 
     // The next item of the thread has a key of its own.
