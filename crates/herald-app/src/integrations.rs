@@ -94,6 +94,8 @@ impl App {
             )
             .into(),
         })?;
+        // Asked before the transaction: it may wait on the platform.
+        let discovered = provider.discovered_settings(&account.credentials).await;
         let now = now();
         let txn = self.store.begin_write().await?;
         let integrations = Integrations(&txn);
@@ -112,6 +114,7 @@ impl App {
                 row.scopes = serde_json::json!(account.scopes);
                 row.status = "ACTIVE".into();
                 row.display_name = display_name;
+                merge_settings(&mut row.settings, &discovered);
                 row.updated_at = now;
                 integrations.update(row).await?
             }
@@ -135,7 +138,11 @@ impl App {
                             .by_id(caller.user_id)
                             .await?
                             .map_or_else(|| "UTC".to_string(), |u| u.timezone),
-                        settings: serde_json::json!({}),
+                        settings: {
+                            let mut settings = serde_json::json!({});
+                            merge_settings(&mut settings, &discovered);
+                            settings
+                        },
                         created_at: now,
                         updated_at: now,
                     })
@@ -289,5 +296,13 @@ impl App {
             local: slot.with_timezone(&tz.tz()).to_rfc3339(),
             timezone: tz.name().to_string(),
         })
+    }
+}
+
+/// Adds what the platform said about the account (e.g. `maxLength`) to an
+/// integration's settings; the other settings stay.
+fn merge_settings(settings: &mut serde_json::Value, discovered: &serde_json::Value) {
+    if let (Some(settings), Some(discovered)) = (settings.as_object_mut(), discovered.as_object()) {
+        settings.extend(discovered.iter().map(|(key, value)| (key.clone(), value.clone())));
     }
 }

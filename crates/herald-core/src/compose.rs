@@ -31,6 +31,12 @@ pub struct TargetDraft {
     pub platform: String,
     pub active: bool,
     pub content_override: Option<String>,
+    /// The target's per-post settings (some count toward the length, see
+    /// [`PlatformRules::counted_setting`]).
+    pub settings: serde_json::Value,
+    /// The account's own length limit, where it has one (a Mastodon
+    /// instance's, see [`platform::account_max_length`]).
+    pub max_length: Option<usize>,
 }
 
 /// Everything about a post that validation looks at.
@@ -176,16 +182,18 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
             format!("the {} integration is not active; reconnect or enable it first", rules.name),
         ));
     }
-    if let Some(content) = &target.content_override {
-        check_length(&mut errors, &format!("overrides.{}.content", target.integration_id), content, rules);
-    } else {
-        check_length(&mut errors, "content", &draft.content, rules);
-    }
+    let field = match &target.content_override {
+        Some(_) => format!("overrides.{}.content", target.integration_id),
+        None => "content".to_string(),
+    };
+    let limit = target.max_length.unwrap_or(rules.max_length);
+    let measure = Measure { rules, settings: &target.settings, limit };
+    let length = measure.check(&mut errors, &field, text);
     let thread_lengths = draft
         .thread
         .iter()
         .enumerate()
-        .map(|(i, item)| check_length(&mut errors, &format!("thread[{i}].content"), &item.content, rules))
+        .map(|(i, item)| measure.check(&mut errors, &format!("thread[{i}].content"), &item.content))
         .collect();
     if !draft.thread.is_empty() && !rules.supports_threads {
         warnings.push(format!("{} has no threads: only the first item is published", rules.name));
@@ -217,23 +225,46 @@ fn report_target(draft: &PostDraft, target: &TargetDraft) -> TargetReport {
     TargetReport {
         integration_id: target.integration_id,
         platform: target.platform.clone(),
-        length: platform::count_length(text, rules.counting),
-        max_length: rules.max_length,
+        length,
+        max_length: limit,
         thread_lengths,
         errors,
         warnings,
     }
 }
 
-fn check_length(errors: &mut Vec<ValidationError>, field: &str, text: &str, rules: &PlatformRules) -> usize {
-    let length = platform::count_length(text, rules.counting);
-    if length > rules.max_length {
-        errors.push(ValidationError::new(
-            field,
-            format!("is {length} characters as {} counts them; the limit is {}", rules.name, rules.max_length),
-        ));
+/// How one target measures its items: the platform's count, the target's
+/// settings that count along, and the account's limit.
+struct Measure<'a> {
+    rules: &'a PlatformRules,
+    settings: &'a serde_json::Value,
+    limit: usize,
+}
+
+impl Measure<'_> {
+    /// The item's length; an error when it is over the limit.
+    fn check(&self, errors: &mut Vec<ValidationError>, field: &str, text: &str) -> usize {
+        let length = self.rules.item_length(text, self.settings);
+        if length > self.limit {
+            let with = self
+                .rules
+                .counted_setting
+                .filter(|name| self.settings.get(name).and_then(|v| v.as_str()).is_some_and(|v| !v.trim().is_empty()))
+                .map(|name| format!(" (with its `{name}`)"))
+                .unwrap_or_default();
+            errors.push(ValidationError::new(
+                field,
+                format!("is {length} characters{with} as {} counts them; the limit is {}", self.rules.name, self.limit),
+            ));
+        }
+        if let Some(max) = self.rules.max_text_bytes.filter(|max| text.len() > *max) {
+            errors.push(ValidationError::new(
+                field,
+                format!("is {} bytes in UTF-8; {} takes at most {max}", text.len(), self.rules.name),
+            ));
+        }
+        length
     }
-    length
 }
 
 #[cfg(test)]
@@ -246,7 +277,14 @@ mod tests {
     }
 
     fn target(platform: &str) -> TargetDraft {
-        TargetDraft { integration_id: Uuid::nil(), platform: platform.into(), active: true, content_override: None }
+        TargetDraft {
+            integration_id: Uuid::nil(),
+            platform: platform.into(),
+            active: true,
+            content_override: None,
+            settings: serde_json::Value::Null,
+            max_length: None,
+        }
     }
 
     fn draft(mode: PublishMode, content: &str, targets: Vec<TargetDraft>) -> PostDraft {
@@ -299,6 +337,45 @@ mod tests {
         let (reports, errors) = validate_post(&draft(PublishMode::Now, &"x".repeat(400), vec![t]), now());
         assert!(errors.is_empty(), "{errors}");
         assert_eq!(reports[0].length, 5);
+    }
+
+    #[test]
+    fn a_mastodon_content_warning_counts_toward_every_item() {
+        let mut t = target("mastodon");
+        t.settings = serde_json::json!({"spoilerText": "w".repeat(100)});
+        let mut post = draft(PublishMode::Now, &"x".repeat(401), vec![t]);
+        post.thread = vec![ThreadItemDraft { content: "y".repeat(400), media_count: 0 }];
+        let (reports, errors) = validate_post(&post, now());
+        assert_eq!(fields(&errors), vec!["content"]);
+        assert!(errors.0[0].message.contains("501 characters (with its `spoilerText`)"), "{errors}");
+        assert_eq!((reports[0].length, reports[0].thread_lengths.clone()), (501, vec![500]));
+        // Without the warning the same text fits.
+        post.targets[0].settings = serde_json::json!({});
+        assert!(validate_post(&post, now()).1.is_empty());
+    }
+
+    #[test]
+    fn an_account_with_its_own_limit_is_held_to_it() {
+        let mut t = target("mastodon");
+        t.max_length = Some(1000);
+        let (reports, errors) = validate_post(&draft(PublishMode::Now, &"x".repeat(800), vec![t.clone()]), now());
+        assert!(errors.is_empty(), "{errors}");
+        assert_eq!((reports[0].length, reports[0].max_length), (800, 1000));
+        let (_, errors) = validate_post(&draft(PublishMode::Now, &"x".repeat(1001), vec![t]), now());
+        assert!(errors.0[0].message.ends_with("the limit is 1000"), "{errors}");
+    }
+
+    #[test]
+    fn bluesky_also_limits_the_bytes_of_each_item() {
+        // 200 graphemes fit in 300, but 200 ZWJ families are 3,600 bytes.
+        let mut post = draft(PublishMode::Now, &"👨‍👩‍👧".repeat(200), vec![target("bluesky")]);
+        post.thread = vec![ThreadItemDraft { content: "é".repeat(299), media_count: 0 }];
+        let (reports, errors) = validate_post(&post, now());
+        assert_eq!(fields(&errors), vec!["content"]);
+        assert_eq!(errors.0[0].message, "is 3600 bytes in UTF-8; Bluesky takes at most 3000");
+        assert_eq!(reports[0].length, 200);
+        post.targets = vec![target("mastodon")];
+        assert!(validate_post(&post, now()).1.is_empty(), "Mastodon has no byte limit");
     }
 
     #[test]

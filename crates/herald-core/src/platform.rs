@@ -1,7 +1,8 @@
 //! What each platform accepts, and how it counts the length of a post.
 //!
 //! Platforms do not agree on what a "character" is: Mastodon counts grapheme
-//! clusters but every URL as 23, Bluesky counts grapheme clusters, Telegram
+//! clusters but every URL as 23 and a remote mention `@user@domain` as
+//! `@user`, with the content warning, Bluesky counts grapheme clusters, Telegram
 //! counts UTF-16 code units, X weighs most non-Latin characters double. A
 //! post that fits by one count can be rejected by another, so validation
 //! counts the way each target platform does.
@@ -19,9 +20,9 @@ pub enum LengthCounting {
     Graphemes,
     /// UTF-16 code units, as JavaScript's `String.length`.
     Utf16,
-    /// Grapheme clusters, with every http(s) URL counted as 23 (Mastodon's
-    /// `StatusLengthValidator`: `mb_chars.grapheme_length` after replacing
-    /// each URL with a 23-character placeholder).
+    /// Grapheme clusters, with every http(s) URL counted as 23 and a remote
+    /// mention `@user@domain` as `@user` (Mastodon's `StatusLengthValidator`:
+    /// the grapheme length after rewriting those entities).
     GraphemesUrlsAs23,
     /// X's weighted count: URLs 23, Latin-range characters 1, others 2.
     XWeighted,
@@ -47,6 +48,12 @@ pub struct PlatformRules {
     /// Shorter limit for the text of an item that carries media, where the
     /// platform has one (Telegram captions).
     pub max_caption_length: Option<usize>,
+    /// A per-post setting whose text the platform counts with each item's
+    /// own, as plain graphemes (Mastodon's content warning, `spoilerText`).
+    pub counted_setting: Option<&'static str>,
+    /// Most UTF-8 bytes an item's text may take, where the platform also
+    /// limits that (Bluesky's lexicon: 3000, besides 300 graphemes).
+    pub max_text_bytes: Option<usize>,
 }
 
 /// What most platforms take.
@@ -69,6 +76,27 @@ impl PlatformRules {
     const fn caption(mut self, max: usize) -> Self {
         self.max_caption_length = Some(max);
         self
+    }
+
+    const fn text_bytes(mut self, max: usize) -> Self {
+        self.max_text_bytes = Some(max);
+        self
+    }
+
+    const fn counting_setting(mut self, name: &'static str) -> Self {
+        self.counted_setting = Some(name);
+        self
+    }
+
+    /// The length of an item as the platform counts it, with the text of
+    /// the counted setting (if any) in the target's `settings`.
+    pub fn item_length(&self, text: &str, settings: &serde_json::Value) -> usize {
+        let extra = self
+            .counted_setting
+            .and_then(|name| settings.get(name)?.as_str())
+            .filter(|value| !value.trim().is_empty())
+            .map_or(0, |value| value.graphemes(true).count());
+        count_length(text, self.counting) + extra
     }
 
     pub fn accepts_media_type(&self, mime: &str) -> bool {
@@ -102,6 +130,8 @@ const fn rules(
         max_image_bytes: 8 * MB,
         max_video_bytes: 50 * MB,
         max_caption_length: None,
+        counted_setting: None,
+        max_text_bytes: None,
     }
 }
 
@@ -110,8 +140,10 @@ use LengthCounting::{Characters, Graphemes, GraphemesUrlsAs23, Utf16, XWeighted}
 /// Every platform Herald knows, with its documented limits (platforms.md).
 pub const PLATFORMS: &[PlatformRules] = &[
     rules("webhook", "Webhook", 100_000, Characters, 10, false, true).media(ANY_MEDIA, 50 * MB, 50 * MB),
-    rules("mastodon", "Mastodon", 500, GraphemesUrlsAs23, 4, false, true).media(COMMON_MEDIA, 16 * MB, 99 * MB),
-    rules("bluesky", "Bluesky", 300, Graphemes, 4, false, true).media(IMAGES, 1_000_000, 50 * MB),
+    rules("mastodon", "Mastodon", 500, GraphemesUrlsAs23, 4, false, true)
+        .media(COMMON_MEDIA, 16 * MB, 99 * MB)
+        .counting_setting("spoilerText"),
+    rules("bluesky", "Bluesky", 300, Graphemes, 4, false, true).media(IMAGES, 1_000_000, 50 * MB).text_bytes(3000),
     rules("telegram", "Telegram", 4096, Utf16, 10, false, true).media(COMMON_MEDIA, 10 * MB, 50 * MB).caption(1024),
     rules("discord", "Discord", 2000, Characters, 10, false, true).media(COMMON_MEDIA, 10 * MB, 10 * MB),
     rules("slack", "Slack", 40_000, Characters, 0, false, true).media(&[], 0, 0),
@@ -140,6 +172,14 @@ pub fn rules_for(platform: &str) -> Option<&'static PlatformRules> {
     PLATFORMS.iter().find(|rules| rules.id == platform)
 }
 
+/// An account's own length limit, from its integration's settings
+/// (`maxLength`: a Mastodon instance's `max_characters`, read when the
+/// account is connected), when it is a sensible one.
+pub fn account_max_length(settings: &serde_json::Value) -> Option<usize> {
+    let limit = usize::try_from(settings.get("maxLength")?.as_u64()?).ok()?;
+    (1..=MAX_STORED_CONTENT_CHARS).contains(&limit).then_some(limit)
+}
+
 /// URLs count as this many characters on Mastodon and X.
 const SHORT_URL_LEN: usize = 23;
 
@@ -148,7 +188,9 @@ pub fn count_length(text: &str, counting: LengthCounting) -> usize {
         Characters => text.chars().count(),
         Graphemes => text.graphemes(true).count(),
         Utf16 => text.encode_utf16().count(),
-        GraphemesUrlsAs23 => count_with_short_urls(text, |segment| segment.graphemes(true).count()),
+        GraphemesUrlsAs23 => {
+            count_with_short_urls(&without_mention_domains(text), |segment| segment.graphemes(true).count())
+        }
         XWeighted => count_with_short_urls(text, x_weight),
     }
 }
@@ -166,6 +208,48 @@ fn count_with_short_urls(text: &str, count: fn(&str) -> usize) -> usize {
         rest = &rest[start + url.len()..];
     }
     total + count(rest)
+}
+
+/// The text with the `@domain` of each remote mention removed: Mastodon
+/// counts `@user@domain` as `@user` (its `Account::MENTION_RE`: not after a
+/// word character, `=` or `/`; a user name of word characters joined by `.`
+/// or `-`; a domain the same, with any word characters).
+fn without_mention_domains(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut kept = String::new();
+    let mut copied = 0;
+    for (at, _) in text.match_indices('@') {
+        if at < copied || text[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_=/".contains(c)) {
+            continue;
+        }
+        let user_end = at + 1 + dotted_run(&text[at + 1..], |c| c.is_ascii_alphanumeric() || c == '_');
+        if user_end == at + 1 || !text[user_end..].starts_with('@') {
+            continue;
+        }
+        let domain_len = dotted_run(&text[user_end + 1..], |c| c.is_alphanumeric() || c == '_');
+        if domain_len > 0 {
+            kept.push_str(&text[copied..user_end]);
+            copied = user_end + 1 + domain_len;
+        }
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    kept.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(kept)
+}
+
+/// Byte length of the longest prefix of `text` made of runs of `word`
+/// characters joined by `.` or `-` (never ending on a joiner).
+fn dotted_run(text: &str, word: fn(char) -> bool) -> usize {
+    let mut end = 0;
+    for (at, c) in text.char_indices() {
+        if word(c) {
+            end = at + c.len_utf8();
+        } else if !((c == '.' || c == '-') && end > 0) {
+            break;
+        }
+    }
+    end
 }
 
 /// Byte offset of the next `http://` or `https://` that starts a word.
@@ -227,6 +311,21 @@ mod tests {
     }
 
     #[test]
+    fn an_account_limit_comes_from_its_settings_when_sensible() {
+        assert_eq!(account_max_length(&serde_json::json!({"maxLength": 11000})), Some(11000));
+        for bad in [
+            serde_json::json!({}),
+            serde_json::json!({"maxLength": 0}),
+            serde_json::json!({"maxLength": "1000"}),
+            serde_json::json!({"maxLength": -5}),
+            serde_json::json!({"maxLength": 100_001}),
+            serde_json::Value::Null,
+        ] {
+            assert_eq!(account_max_length(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn characters_graphemes_and_utf16_differ_on_emoji_and_combining_marks() {
         let family = "👨‍👩‍👧"; // three people joined by zero-width joiners
         assert_eq!(count_length(family, Characters), 5);
@@ -254,6 +353,36 @@ mod tests {
         assert_eq!(count_length("https:// x", GraphemesUrlsAs23), 10);
         assert_eq!(count_length("xhttps://a.b", GraphemesUrlsAs23), 12);
         assert_eq!(count_length("(https://a.b)", GraphemesUrlsAs23), 1 + 23 + 1);
+    }
+
+    #[test]
+    fn mastodon_counts_a_remote_mention_as_its_user_name() {
+        let count = |text: &str| count_length(text, GraphemesUrlsAs23);
+        assert_eq!(count("hi @alice@mastodon.social"), count("hi @alice"));
+        assert_eq!(count("@bob.smith@social.example-host.org!"), count("@bob.smith!"));
+        assert_eq!(count("@alice"), 6, "local mentions count as written");
+        // Not mentions: inside a word, after `=` or `/`, or without a user or domain.
+        for text in ["mail me@alice@example.com", "a=@b@c.d", "see /@b@c.d", "@@c.d", "@b@ x", "@b@.d"] {
+            assert_eq!(count(text), text.chars().count(), "{text}");
+        }
+        // A mention inside a URL is part of the URL, which counts 23 anyway.
+        assert_eq!(count("https://example.com/@alice@mastodon.social"), 23);
+        assert_eq!(count("@a@b.c and https://x.io/y @d@e.f."), 2 + 5 + 23 + 1 + 2 + 1);
+        assert_eq!(count("日本 @ユーザー@例え.jp"), 3 + 11, "non-ASCII user names are not Mastodon's: kept whole");
+        assert_eq!(count("日本 @user_1@例え.jp"), 3 + 7);
+    }
+
+    #[test]
+    fn mastodon_counts_the_content_warning_with_each_item() {
+        let rules = rules_for("mastodon").unwrap();
+        let settings = serde_json::json!({"spoilerText": "CW: food 🍕 https://x.io"});
+        let text = "pizza @alice@example.com https://example.com/very/long";
+        // The warning counts as plain graphemes (its URL is not shortened).
+        assert_eq!(rules.item_length(text, &settings), 23 + 6 + 7 + 23);
+        assert_eq!(rules.item_length(text, &serde_json::json!({"spoilerText": "  "})), 6 + 7 + 23);
+        assert_eq!(rules.item_length(text, &serde_json::Value::Null), 6 + 7 + 23);
+        let bluesky = rules_for("bluesky").unwrap();
+        assert_eq!(bluesky.item_length("hi", &settings), 2, "only Mastodon counts a setting");
     }
 
     #[test]

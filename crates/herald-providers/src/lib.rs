@@ -237,6 +237,14 @@ pub trait Provider: Send + Sync {
     /// Checks credentials against the platform before anything is stored.
     async fn connect(&self, credentials: &Value) -> Result<ConnectedAccount, ProviderError>;
 
+    /// Integration settings the platform reveals about a connected account
+    /// (the credentials `connect` returned): an object merged into the
+    /// integration's `settings`, e.g. a Mastodon instance's own `maxLength`.
+    /// Best effort: `Null` when there is nothing to say or no answer.
+    async fn discovered_settings(&self, _credentials: &Value) -> Value {
+        Value::Null
+    }
+
     /// Exchanges expiring credentials for fresh ones.
     async fn refresh(&self, _credentials: &Value) -> Result<Value, ProviderError> {
         Err(ProviderError::new(ErrorClass::Revoked, "these credentials cannot be refreshed; reconnect the account"))

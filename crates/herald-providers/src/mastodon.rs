@@ -146,12 +146,17 @@ fn mastodon_retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Durat
     })
 }
 
-/// Turns an error answer into a provider error with Mastodon's own words.
-fn error_from(status: StatusCode, headers: &HeaderMap, body: &str, now: DateTime<Utc>) -> ProviderError {
-    let said = serde_json::from_str::<Value>(body)
+/// Mastodon's own words in an error body (`{"error": "…"}`), or the body.
+fn said(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| v["error"].as_str().map(str::to_string))
-        .unwrap_or_else(|| excerpt(body));
+        .unwrap_or_else(|| excerpt(body))
+}
+
+/// Turns an error answer into a provider error with Mastodon's own words.
+fn error_from(status: StatusCode, headers: &HeaderMap, body: &str, now: DateTime<Utc>) -> ProviderError {
+    let said = said(body);
     match status.as_u16() {
         401 => ProviderError::new(
             ErrorClass::Revoked,
@@ -195,6 +200,28 @@ impl Mastodon {
         self.client.inner().get(format!("{base}{path}")).bearer_auth(token)
     }
 
+    /// The instance's character limit: `configuration.statuses.max_characters`
+    /// of `GET /api/v2/instance` (Mastodon 4), else of `/api/v1/instance`
+    /// (3.4+), or its `max_toot_chars` (Pleroma, Akkoma, older forks). `None`
+    /// when the instance does not say: the default of 500 applies. The
+    /// endpoints are public, so no token is sent.
+    async fn instance_max_characters(&self, base: &str) -> Option<u64> {
+        for path in ["/api/v2/instance", "/api/v1/instance"] {
+            let Ok(response) = self.client.send(self.client.inner().get(format!("{base}{path}"))).await else {
+                continue;
+            };
+            let Ok((_, instance)) = json_or_error(response).await else { continue };
+            let limit = instance["configuration"]["statuses"]["max_characters"]
+                .as_u64()
+                .or_else(|| instance["max_toot_chars"].as_u64())
+                .filter(|limit| *limit > 0);
+            if limit.is_some() {
+                return limit;
+            }
+        }
+        None
+    }
+
     /// Uploads one file; waits while the instance processes it.
     async fn upload(&self, base: &str, token: &str, index: usize, media: &Attachment) -> Result<String, ProviderError> {
         let part = reqwest::multipart::Part::bytes(media.data.to_vec())
@@ -212,25 +239,45 @@ impl Mastodon {
             .bearer_auth(token)
             .timeout(MEDIA_UPLOAD_TIMEOUT)
             .multipart(form);
-        let (status, mut attachment) = json_or_error(self.client.send(request).await?).await?;
+        let (status, attachment) = json_or_error(self.client.send(request).await?).await?;
         let id = id_of(&attachment)
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Mastodon did not return the media id"))?;
         // 200: processed at once; 202: the URL is null until processing ends.
-        let mut polls = 0;
-        while status == StatusCode::ACCEPTED && attachment["url"].is_null() {
-            if polls >= MEDIA_POLL_ATTEMPTS {
-                return Err(ProviderError::new(
-                    ErrorClass::Retryable { after: None },
-                    "Mastodon is still processing the media; trying again later",
-                ));
-            }
-            polls += 1;
-            tokio::time::sleep(MEDIA_POLL_INTERVAL).await;
-            let response = self.client.send(self.get(base, &format!("/api/v1/media/{id}"), token)).await?;
-            // 206 Partial Content while processing, 200 once done.
-            attachment = json_or_error(response).await?.1;
+        if status != StatusCode::ACCEPTED || !attachment["url"].is_null() {
+            return Ok(id);
         }
-        Ok(id)
+        for _ in 0..MEDIA_POLL_ATTEMPTS {
+            tokio::time::sleep(MEDIA_POLL_INTERVAL).await;
+            if self.media_processed(base, token, &id).await? {
+                return Ok(id);
+            }
+        }
+        Err(ProviderError::new(
+            ErrorClass::Retryable { after: None },
+            "Mastodon is still processing the media; trying again later",
+        ))
+    }
+
+    /// Whether the instance has finished processing an upload, decided by
+    /// the status alone (`GET /api/v1/media/:id`): 206 while processing —
+    /// its body may be empty, so it is not read — 200 once done, 422 when
+    /// processing failed.
+    async fn media_processed(&self, base: &str, token: &str, id: &str) -> Result<bool, ProviderError> {
+        let response = self.client.send(self.get(base, &format!("/api/v1/media/{id}"), token)).await?;
+        let status = response.status();
+        if status == StatusCode::PARTIAL_CONTENT {
+            return Ok(false);
+        }
+        if status.is_success() {
+            return Ok(true);
+        }
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        Err(if status == StatusCode::UNPROCESSABLE_ENTITY {
+            ProviderError::invalid(format!("Mastodon could not process the media: {}", said(&body)))
+        } else {
+            error_from(status, &headers, &body, Utc::now())
+        })
     }
 }
 
@@ -305,6 +352,17 @@ impl Provider for Mastodon {
             token_expires_at: None,
             scopes: vec!["read".into(), "write".into()],
         })
+    }
+
+    /// The instance's own character limit, as `maxLength`.
+    async fn discovered_settings(&self, value: &Value) -> Value {
+        let Ok(base) = credentials(value).and_then(|creds| normalise_instance(&self.guard, &creds.instance_url)) else {
+            return Value::Null;
+        };
+        match self.instance_max_characters(&base).await {
+            Some(limit) => json!({ "maxLength": limit }),
+            None => Value::Null,
+        }
     }
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {

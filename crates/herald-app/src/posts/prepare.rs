@@ -164,6 +164,11 @@ impl App {
                     platform: integration.platform.clone(),
                     active: integration.status == "ACTIVE",
                     content_override: overrides.get(&integration.id).and_then(|o| o.content.clone()),
+                    settings: overrides
+                        .get(&integration.id)
+                        .and_then(|o| o.settings.clone())
+                        .unwrap_or(serde_json::Value::Null),
+                    max_length: herald_core::platform::account_max_length(&integration.settings),
                 })
                 .collect(),
         };

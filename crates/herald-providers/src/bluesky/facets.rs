@@ -1,9 +1,11 @@
 //! Rich-text facets: Bluesky does not find links, mentions or hashtags in
 //! the text itself; the client marks them with UTF-8 *byte* ranges. The
 //! detection follows the official client (`@atproto/api` rich-text
-//! `detectFacets`): links with an http(s) scheme, `@handle` mentions whose
-//! handle is a domain name, and `#tags` that are not all digits or
-//! punctuation. Offsets are byte offsets because Rust string indices are.
+//! `detectFacets`): links with an http(s) scheme (in any case) or bare
+//! domains ending in a real top-level domain (`example.com/x` links to
+//! `https://example.com/x`), `@handle` mentions whose handle is a domain
+//! name, and `#tags` that are not all digits or punctuation. Offsets are
+//! byte offsets because Rust string indices are.
 
 /// What a facet points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct Span {
 
 /// Longest tag Bluesky indexes.
 const MAX_TAG_CHARS: usize = 64;
+/// The top-level domains a bare domain must end in, one per line.
+const TLDS: &str = include_str!("tlds.txt");
 
 pub fn detect(text: &str) -> Vec<Span> {
     let mut spans = Vec::new();
@@ -37,7 +41,7 @@ pub fn detect(text: &str) -> Vec<Span> {
         let after_space = previous.is_none_or(char::is_whitespace);
         let after_space_or_paren = after_space || previous == Some('(');
         let found = match c {
-            'h' if after_space_or_paren => link_at(text, at),
+            c if c.is_ascii_alphabetic() && after_space_or_paren => link_at(text, at),
             '@' if after_space_or_paren => mention_at(text, at),
             '#' | '＃' if after_space => tag_at(text, at),
             _ => None,
@@ -55,26 +59,52 @@ fn word_end(text: &str, from: usize) -> usize {
 }
 
 fn link_at(text: &str, at: usize) -> Option<Span> {
-    let rest = &text[at..];
-    let scheme = if rest.starts_with("https://") {
-        8
-    } else if rest.starts_with("http://") {
-        7
-    } else {
-        return None;
-    };
-    let mut uri = &text[at..word_end(text, at)];
+    let mut linked = &text[at..word_end(text, at)];
     // Prose punctuation after a link is not part of it.
-    if uri.ends_with(['.', ',', ';', ':', '!', '?']) {
-        uri = &uri[..uri.len() - 1];
+    if linked.ends_with(['.', ',', ';', ':', '!', '?']) {
+        linked = &linked[..linked.len() - 1];
     }
-    if uri.ends_with(')') && !uri.contains('(') {
-        uri = &uri[..uri.len() - 1];
+    if linked.ends_with(')') && !linked.contains('(') {
+        linked = &linked[..linked.len() - 1];
     }
-    if uri.len() <= scheme {
-        return None;
+    let uri = match scheme_len(linked) {
+        Some(scheme) if linked.len() > scheme => {
+            format!("{}{}", linked[..scheme].to_ascii_lowercase(), &linked[scheme..])
+        }
+        Some(_) => return None,
+        None if starts_with_domain(linked) => format!("https://{linked}"),
+        None => return None,
+    };
+    Some(Span { start: at, end: at + linked.len(), feature: Feature::Link(uri) })
+}
+
+/// Length of a leading `http://` or `https://`, in any case.
+fn scheme_len(text: &str) -> Option<usize> {
+    ["https://", "http://"]
+        .into_iter()
+        .find(|scheme| text.get(..scheme.len()).is_some_and(|start| start.eq_ignore_ascii_case(scheme)))
+        .map(str::len)
+}
+
+/// Whether `text` starts with a domain name whose last label is a real
+/// top-level domain: labels of ASCII letters and digits (inner hyphens
+/// allowed), the first starting with a letter, at least two of them. The
+/// official client checks the lower-case list as it is, so `Hello.World`
+/// stays prose.
+fn starts_with_domain(text: &str) -> bool {
+    let end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-')).unwrap_or(text.len());
+    let mut labels: Vec<&str> = text[..end].split('.').collect();
+    // A dot not followed by a label ends the domain (`example.com..`).
+    if let Some(empty) = labels.iter().position(|label| label.is_empty()) {
+        labels.truncate(empty);
     }
-    Some(Span { start: at, end: at + uri.len(), feature: Feature::Link(uri.to_string()) })
+    // A label cut short by a hyphen ends it too (`example.com-ish`).
+    if let Some(bad) = labels.iter().position(|label| label.starts_with('-') || label.ends_with('-')) {
+        labels.truncate(bad);
+    }
+    labels.len() >= 2
+        && labels[0].starts_with(|c: char| c.is_ascii_alphabetic())
+        && labels.last().is_some_and(|tld| TLDS.lines().any(|known| known == *tld))
 }
 
 fn mention_at(text: &str, at: usize) -> Option<Span> {
@@ -173,6 +203,47 @@ mod tests {
             ["https://en.wikipedia.org/wiki/Rust_(language)"]
         );
         assert!(slices("xhttps://glued.example https:// alone").is_empty());
+    }
+
+    #[test]
+    fn schemes_match_in_any_case_and_are_written_lower_case() {
+        let spans = detect("HTTPS://Example.com/Path and Http://x.io");
+        assert_eq!(spans[0].feature, Feature::Link("https://Example.com/Path".into()));
+        assert_eq!((spans[0].start, spans[0].end), (0, 24));
+        assert_eq!(spans[1].feature, Feature::Link("http://x.io".into()));
+        assert_eq!(detect("HTTPS:// alone").len(), 0);
+    }
+
+    #[test]
+    fn bare_domains_with_a_real_tld_become_https_links() {
+        let links = |text: &str| -> Vec<String> {
+            detect(text)
+                .into_iter()
+                .filter_map(|span| match span.feature {
+                    Feature::Link(uri) => Some(uri),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(links("visit example.com today"), ["https://example.com"]);
+        assert_eq!(links("see bsky.app/profile/alice.test."), ["https://bsky.app/profile/alice.test"]);
+        assert_eq!(links("(my-site.co.uk/a?b=1)"), ["https://my-site.co.uk/a?b=1"]);
+        assert_eq!(links("Example.com, or WWW.EXAMPLE.ORG"), ["https://Example.com"]);
+        // Not domains: no real TLD, an upper-case one, a file name, an address, a number.
+        for text in ["e.g. this", "node.js", "Hello.World", "notes.txt", "me@example.com", "v1.2", "a.b", ".com"] {
+            assert!(links(text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn bare_domain_offsets_are_utf8_bytes_after_emoji() {
+        // 🎉 is 4 bytes, the family 18, each space 1.
+        let text = "🎉👨‍👩‍👧 example.org/ü #tag";
+        let spans = detect(text);
+        assert_eq!((spans[0].start, spans[0].end), (23, 23 + "example.org/ü".len()));
+        assert_eq!(&text[spans[0].start..spans[0].end], "example.org/ü");
+        assert_eq!(spans[0].feature, Feature::Link("https://example.org/ü".into()));
+        assert_eq!(spans[1].start, spans[0].end + 1);
     }
 
     #[test]

@@ -7,8 +7,16 @@
 //! with the app password. A published item's id carries both the record's
 //! `at://` URI and its CID (`<uri>|<cid>`), because a reply must name its
 //! root and parent by both.
+//!
+//! Each item is created under a record key derived from its target and
+//! index ([`tid`]), so sending it again — after a crash, a timeout or a lost
+//! answer — cannot make a second post: the PDS refuses a taken key, and the
+//! record already there is looked up (`com.atproto.repo.getRecord`) and
+//! reused.
 
 mod facets;
+mod image_size;
+mod tid;
 mod xrpc;
 
 use async_trait::async_trait;
@@ -20,7 +28,7 @@ use crate::mastodon::normalise_instance;
 use crate::net::TargetGuard;
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
-    PublishRequest, PublishedItem,
+    PublishRequest, PublishedItem, Recovery,
 };
 use facets::{Feature, Span};
 use xrpc::{Session, json_or_error};
@@ -122,6 +130,67 @@ impl Bluesky {
             Value::Object(_) => Ok(answer["blob"].clone()),
             _ => Err(ProviderError::new(ErrorClass::Unknown, "Bluesky did not return the uploaded blob")),
         }
+    }
+
+    /// Creates the post under `rkey`. When that fails, an earlier attempt
+    /// (or this one, its answer lost) may have made it already — the PDS
+    /// answers a taken key with a 500 — so the record is looked up before
+    /// the failure is believed. A record there with other text is another
+    /// post whose key clashed with this one: never taken for this one.
+    async fn create_post(
+        &self,
+        base: &str,
+        (did, token): (&str, &str),
+        rkey: &str,
+        record: Value,
+    ) -> Result<(String, String), ProviderError> {
+        let text = record["text"].clone();
+        let body = json!({ "repo": did, "collection": "app.bsky.feed.post", "rkey": rkey, "record": record });
+        let create = self
+            .client
+            .inner()
+            .post(Self::xrpc_url(base, "com.atproto.repo.createRecord"))
+            .bearer_auth(token)
+            .json(&body);
+        let created = match self.client.send(create).await {
+            Ok(response) => json_or_error(response).await,
+            Err(error) => Err(error),
+        };
+        let error = match created {
+            Ok(created) => return uri_and_cid(&created),
+            // Refreshed and sent again by the engine, which finds the record then.
+            Err(error) if error.class == ErrorClass::AuthExpired => return Err(error),
+            Err(error) => error,
+        };
+        match self.existing_post(base, did, rkey).await {
+            Some(found) if found["value"]["text"] == text => {
+                tracing::info!(rkey, "the Bluesky record was already there; reusing it");
+                uri_and_cid(&found)
+            }
+            Some(_) => Err(ProviderError::invalid(format!(
+                "Bluesky already holds another post under record key {rkey}; duplicate this post and publish the copy"
+            ))),
+            None => Err(error),
+        }
+    }
+
+    /// The record at `rkey` of the account's posts (`{uri, cid, value}`), if any.
+    async fn existing_post(&self, base: &str, did: &str, rkey: &str) -> Option<Value> {
+        let mut url = url::Url::parse(&Self::xrpc_url(base, "com.atproto.repo.getRecord")).ok()?;
+        url.query_pairs_mut()
+            .append_pair("repo", did)
+            .append_pair("collection", "app.bsky.feed.post")
+            .append_pair("rkey", rkey);
+        let response = self.client.send(self.client.inner().get(url)).await.ok()?;
+        json_or_error(response).await.ok()
+    }
+}
+
+/// The `uri` and `cid` of a record answer (`createRecord`, `getRecord`).
+fn uri_and_cid(answer: &Value) -> Result<(String, String), ProviderError> {
+    match (answer["uri"].as_str(), answer["cid"].as_str()) {
+        (Some(uri), Some(cid)) => Ok((uri.to_string(), cid.to_string())),
+        _ => Err(ProviderError::new(ErrorClass::Unknown, "Bluesky did not return the post's uri and cid")),
     }
 }
 
@@ -287,6 +356,10 @@ impl Provider for Bluesky {
         crate::rules_of("bluesky")
     }
 
+    fn recovery(&self) -> Recovery {
+        Recovery::ResendWithSameKey
+    }
+
     fn credentials_schema(&self) -> Value {
         json!({
             "type": "object",
@@ -372,26 +445,23 @@ impl Provider for Bluesky {
         let base = self.service(&creds.service)?;
         let settings = settings(&request.settings).map_err(ProviderError::invalid)?;
         check_media(&request.media)?;
+        let rkey = tid::record_key(request.target_id, request.item_index, request.scheduled_for)
+            .ok_or_else(|| ProviderError::invalid("the delivery has no time to derive its Bluesky record key from"))?;
         let (did, handle, token) = creds.session()?;
         let facets = self.facets(&base, &request.content).await?;
         let mut images = Vec::with_capacity(request.media.len());
         for media in &request.media {
             let blob = self.upload_blob(&base, token, media).await?;
-            images.push(json!({ "alt": media.alt_text.clone().unwrap_or_default(), "image": blob }));
+            let mut image = json!({ "alt": media.alt_text.clone().unwrap_or_default(), "image": blob });
+            // Lets the app lay the post out before the image has loaded.
+            if let Some((width, height)) = image_size::image_size(&media.data) {
+                image["aspectRatio"] = json!({ "width": width, "height": height });
+            }
+            images.push(image);
         }
         let record = post_record(request, &settings.langs, facets, images)?;
-        let body = json!({ "repo": did, "collection": "app.bsky.feed.post", "record": record });
-        let create = self
-            .client
-            .inner()
-            .post(Self::xrpc_url(&base, "com.atproto.repo.createRecord"))
-            .bearer_auth(token)
-            .json(&body);
-        let created = json_or_error(self.client.send(create).await?).await?;
-        let (Some(uri), Some(cid)) = (created["uri"].as_str(), created["cid"].as_str()) else {
-            return Err(ProviderError::new(ErrorClass::Unknown, "Bluesky did not return the post's uri and cid"));
-        };
-        Ok(PublishedItem { id: format!("{uri}|{cid}"), url: post_url(handle, uri) })
+        let (uri, cid) = self.create_post(&base, (did, token), &rkey, record).await?;
+        Ok(PublishedItem { url: post_url(handle, &uri), id: format!("{uri}|{cid}") })
     }
 
     fn has_metrics(&self) -> bool {

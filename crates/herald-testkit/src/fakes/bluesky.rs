@@ -1,10 +1,15 @@
 //! A fake Bluesky PDS, written from the atproto lexicons and docs.bsky.app:
 //! `createSession` / `refreshSession` (refresh tokens rotate: the old one
 //! stops working), `getProfile`, `resolveHandle`, `uploadBlob`,
-//! `createRecord` validating `app.bsky.feed.post` records (300 graphemes,
+//! `createRecord` validating `app.bsky.feed.post` records (300 graphemes
+//! and 3000 UTF-8 bytes of text,
 //! facets on UTF-8 byte boundaries, reply refs that exist, images ≤
-//! 1,000,000 bytes) and `getPosts`. Errors are `{"error", "message"}`: an
-//! expired access token is `400 ExpiredToken`, a bad sign-in
+//! 1,000,000 bytes; a given `rkey` must be a TID, as the lexicon's record
+//! key type says, and a taken one fails as in the PDS, whose repository
+//! refuses a second value at a key: `500 InternalServerError`),
+//! `getRecord` and `getPosts`. Errors are `{"error", "message"}`: an
+//! expired access token is `400 ExpiredToken`, an unknown one
+//! `400 InvalidToken`, a bad sign-in
 //! `401 AuthenticationRequired`; rate limits are scripted as 429 with
 //! `ratelimit-*` headers (reset in epoch seconds).
 
@@ -20,6 +25,7 @@ pub const BLUESKY_HANDLE: &str = "alice.test";
 pub const BLUESKY_DID: &str = "did:plc:alice0000000000000000000";
 pub const BLUESKY_APP_PASSWORD: &str = "abcd-efgh-ijkl-mnop";
 const MAX_GRAPHEMES: usize = 300;
+const MAX_TEXT_BYTES: usize = 3000;
 const MAX_IMAGE_BYTES: usize = 1_000_000;
 
 #[derive(Clone)]
@@ -38,6 +44,9 @@ struct State {
     handles: HashMap<String, String>,
     blobs: HashMap<String, (String, usize)>,
     posts: Vec<Value>,
+    /// The next `createRecord` that succeeds answers 502 instead, as if the
+    /// answer were lost on its way back.
+    lose_next_create_answer: bool,
 }
 
 impl FakeBluesky {
@@ -70,9 +79,21 @@ impl FakeBluesky {
         lock(&self.state).posts.clone()
     }
 
+    /// The next record created is kept, but its answer is a 502 (a proxy
+    /// timing out after the PDS did the work).
+    pub fn lose_next_create_answer(&self) {
+        lock(&self.state).lose_next_create_answer = true;
+    }
+
     /// Every access token issued so far now answers `ExpiredToken`.
     pub fn expire_access_tokens(&self) {
         lock(&self.state).access.values_mut().for_each(|expired| *expired = true);
+    }
+
+    /// Every access token issued so far is unknown from now on (signed with
+    /// a key the PDS no longer has): `400 InvalidToken`.
+    pub fn forget_access_tokens(&self) {
+        lock(&self.state).access.clear();
     }
 
     /// Every refresh token issued so far now answers `ExpiredToken`.
@@ -154,7 +175,8 @@ impl State {
         match self.access.get(token) {
             Some(false) => None,
             Some(true) => Some(error(400, "ExpiredToken", "Token has expired")),
-            None => Some(error(401, "InvalidToken", "Token could not be verified")),
+            // The PDS's auth verifier: a token it cannot verify is a bad request.
+            None => Some(error(400, "InvalidToken", "Token could not be verified")),
         }
     }
 }
@@ -195,6 +217,8 @@ fn answer(state: &mut State, request: &Incoming<'_>) -> Answer {
                 None => error(400, "InvalidToken", "Token has been revoked"),
             }
         }
+        // Records are public: no token needed.
+        ("GET", "com.atproto.repo.getRecord") => get_record(state, request),
         ("GET", "com.atproto.identity.resolveHandle") => {
             match request.query_value("handle").and_then(|h| state.handles.get(&h.to_ascii_lowercase()).cloned()) {
                 Some(did) => Answer::json(200, json!({ "did": did })),
@@ -270,16 +294,62 @@ fn create_record(state: &mut State, body: &Value) -> Answer {
         return invalid(&format!("Invalid app.bsky.feed.post record: {problem}"));
     }
     let n = state.next();
-    let uri = format!("at://{BLUESKY_DID}/app.bsky.feed.post/3lfake{n:07}");
+    let rkey = match &body["rkey"] {
+        Value::Null => tid(n),
+        Value::String(key) if is_tid(key) => key.clone(),
+        _ => return invalid("Invalid record key: app.bsky.feed.post records are keyed by TIDs"),
+    };
+    let uri = format!("at://{BLUESKY_DID}/app.bsky.feed.post/{rkey}");
+    if state.posts.iter().any(|p| p["uri"] == uri.as_str()) {
+        // The repository's tree refuses a second value at a key, and the
+        // PDS lets that error through as a 500.
+        return error(500, "InternalServerError", "Internal Server Error");
+    }
     let cid = format!("bafyreipost{n:08}");
     state.posts.push(json!({
         "uri": uri, "cid": cid, "record": record,
         "likeCount": 0, "repostCount": 0, "replyCount": 0, "quoteCount": 0
     }));
+    if std::mem::take(&mut state.lose_next_create_answer) {
+        return error(502, "UpstreamFailure", "Upstream Failure");
+    }
     Answer::json(
         200,
-        json!({"uri": uri, "cid": cid, "commit": {"cid": format!("bafyreicommit{n}"), "rev": format!("3lrev{n}")}, "validationStatus": "valid"}),
+        json!({"uri": uri, "cid": cid, "commit": {"cid": format!("bafyreicommit{n}"), "rev": tid(n)}, "validationStatus": "valid"}),
     )
+}
+
+/// `com.atproto.repo.getRecord`: the record at `repo`/`collection`/`rkey`.
+fn get_record(state: &State, request: &Incoming<'_>) -> Answer {
+    let (Some(repo), Some(collection), Some(rkey)) =
+        (request.query_value("repo"), request.query_value("collection"), request.query_value("rkey"))
+    else {
+        return invalid("Params must have the properties \"repo\", \"collection\" and \"rkey\"");
+    };
+    if repo != BLUESKY_DID && repo != BLUESKY_HANDLE {
+        return invalid(&format!("Could not find repo: {repo}"));
+    }
+    let uri = format!("at://{BLUESKY_DID}/{collection}/{rkey}");
+    match state.posts.iter().find(|p| p["uri"] == uri.as_str()) {
+        Some(post) => Answer::json(200, json!({"uri": uri, "cid": post["cid"], "value": post["record"]})),
+        None => error(400, "RecordNotFound", &format!("Could not locate record: {uri}")),
+    }
+}
+
+const TID_ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
+
+/// A TID for the `n`th record the PDS keys itself: now, plus `n` µs.
+fn tid(n: u64) -> String {
+    let micros = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0) + n;
+    let value = (micros & ((1 << 53) - 1)) << 10;
+    (0..13).rev().map(|digit| TID_ALPHABET[((value >> (digit * 5)) & 0x1F) as usize] as char).collect()
+}
+
+/// The TID syntax of atproto.com/specs/tid.
+pub fn is_tid(key: &str) -> bool {
+    key.len() == 13
+        && key.bytes().all(|b| TID_ALPHABET.contains(&b))
+        && key.bytes().next().is_some_and(|first| TID_ALPHABET[..16].contains(&first))
 }
 
 /// The lexicon's constraints on `app.bsky.feed.post`.
@@ -290,6 +360,10 @@ fn check_post(state: &State, record: &Value) -> Result<(), String> {
     let text = record["text"].as_str().ok_or("Record must have the property \"text\"")?;
     if count_length(text, LengthCounting::Graphemes) > MAX_GRAPHEMES {
         return Err(format!("Record/text must not be longer than {MAX_GRAPHEMES} graphemes"));
+    }
+    // The lexicon's `maxLength` counts UTF-8 bytes.
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(format!("Record/text must not be longer than {MAX_TEXT_BYTES} characters"));
     }
     let created = record["createdAt"].as_str().ok_or("Record must have the property \"createdAt\"")?;
     chrono::DateTime::parse_from_rfc3339(created).map_err(|_| "Record/createdAt must be an valid atproto datetime")?;
@@ -321,6 +395,12 @@ fn check_post(state: &State, record: &Value) -> Result<(), String> {
             }
             if !image["alt"].is_string() {
                 return Err("Record/embed/images/0 must have the property \"alt\"".into());
+            }
+            // app.bsky.embed.defs#aspectRatio: both sides integers of at least 1.
+            if let Some(ratio) = image.get("aspectRatio")
+                && [&ratio["width"], &ratio["height"]].iter().any(|side| side.as_u64().is_none_or(|n| n < 1))
+            {
+                return Err("Record/embed/images/0/aspectRatio must have integer width and height of at least 1".into());
             }
         }
     }

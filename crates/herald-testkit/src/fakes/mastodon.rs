@@ -1,7 +1,9 @@
 //! A fake Mastodon instance, written from docs.joinmastodon.org: the
 //! account, media and status endpoints Herald uses, with Bearer tokens,
 //! `Idempotency-Key` on statuses, `POST /api/v2/media` answering 202 while
-//! "processing" (then `GET /api/v1/media/:id` 206 until done), and errors as
+//! "processing" (then `GET /api/v1/media/:id` 206 until done — with the
+//! attachment and a null `url`, as Mastodon's code sends, or with an empty
+//! body, as its documentation allows — and 422 when processing failed), and errors as
 //! `{"error": "…"}` with 401, 404, 422 and (scripted) 429 with
 //! `X-RateLimit-Reset` as an ISO 8601 time.
 
@@ -15,8 +17,8 @@ use super::recorded::{Answer, FakeServer, Incoming, Recorded, Scripted};
 
 /// The token the fake accepts until [`FakeMastodon::revoke_token`].
 pub const MASTODON_TOKEN: &str = "mastodon-test-token-0123456789";
-/// The instance's `max_characters`.
-const MAX_CHARACTERS: usize = 500;
+/// Mastodon's default `max_characters`.
+const DEFAULT_MAX_CHARACTERS: usize = 500;
 
 #[derive(Clone)]
 pub struct FakeMastodon {
@@ -24,26 +26,61 @@ pub struct FakeMastodon {
     state: Arc<Mutex<State>>,
 }
 
-#[derive(Default)]
+/// What the instance says about itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum InstanceInfo {
+    /// `GET /api/v2/instance` (Mastodon 4) and `/api/v1/instance` (3.4+).
+    Current,
+    /// Only `/api/v1/instance`, with Pleroma's `max_toot_chars`.
+    LegacyV1,
+    /// Neither endpoint (404).
+    Missing,
+}
+
 struct State {
+    info: InstanceInfo,
+    max_characters: usize,
     revoked: bool,
     next_id: u64,
     statuses: Vec<Value>,
     /// Status id per idempotency key: a repeated key returns the same status.
     by_key: HashMap<String, String>,
     media: HashMap<String, Media>,
-    /// How many times each of the next uploads is still "processing" when asked.
-    processing: std::collections::VecDeque<u32>,
+    /// How each of the next uploads is processed.
+    processing: std::collections::VecDeque<Processing>,
+}
+
+/// How the fake processes an upload.
+#[derive(Clone, Copy)]
+struct Processing {
+    /// Lookups that still answer 206 before the attachment is ready.
+    polls: u32,
+    /// Whether those 206 answers have no body (the documented form) rather
+    /// than the attachment with a null `url` (what Mastodon's code sends).
+    empty_partial: bool,
+    /// Whether processing ends in failure (422) instead.
+    fails: bool,
 }
 
 struct Media {
     entity: Value,
     polls_left: u32,
+    empty_partial: bool,
+    fails: bool,
 }
 
 impl FakeMastodon {
     pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(State { next_id: 109_000_000_000_000_000, ..State::default() }));
+        let state = Arc::new(Mutex::new(State {
+            info: InstanceInfo::Current,
+            max_characters: DEFAULT_MAX_CHARACTERS,
+            revoked: false,
+            next_id: 109_000_000_000_000_000,
+            statuses: Vec::new(),
+            by_key: HashMap::new(),
+            media: HashMap::new(),
+            processing: std::collections::VecDeque::new(),
+        }));
         let for_server = Arc::clone(&state);
         let base = Arc::new(Mutex::new(String::new()));
         let base_for_server = Arc::clone(&base);
@@ -76,14 +113,38 @@ impl FakeMastodon {
         lock(&self.state).statuses.clone()
     }
 
+    /// The instance's character limit (its `max_characters`), which it
+    /// announces and enforces.
+    pub fn set_max_characters(&self, limit: usize) {
+        lock(&self.state).max_characters = limit;
+    }
+
+    /// How the instance describes itself (`/api/v2/instance`, `/api/v1/instance`).
+    pub fn set_instance_info(&self, info: InstanceInfo) {
+        lock(&self.state).info = info;
+    }
+
     /// From now on the token is refused with 401.
     pub fn revoke_token(&self) {
         lock(&self.state).revoked = true;
     }
 
-    /// The next upload answers 202 and stays processing for `polls` lookups.
+    /// The next upload answers 202 and stays processing for `polls` lookups,
+    /// each a 206 with the attachment and a null `url`.
     pub fn process_next_upload_slowly(&self, polls: u32) {
-        lock(&self.state).processing.push_back(polls);
+        lock(&self.state).processing.push_back(Processing { polls, empty_partial: false, fails: false });
+    }
+
+    /// Like [`FakeMastodon::process_next_upload_slowly`], with each 206 an
+    /// empty body, as docs.joinmastodon.org describes it.
+    pub fn process_next_upload_slowly_without_body(&self, polls: u32) {
+        lock(&self.state).processing.push_back(Processing { polls, empty_partial: true, fails: false });
+    }
+
+    /// The next upload answers 202, then its processing fails: lookups
+    /// answer 422 as Mastodon's `check_processing` does.
+    pub fn fail_next_upload_processing(&self) {
+        lock(&self.state).processing.push_back(Processing { polls: 0, empty_partial: false, fails: true });
     }
 
     /// Sets a status's engagement counters.
@@ -146,7 +207,29 @@ fn account(base: &str) -> Value {
     })
 }
 
+/// `GET /api/v2/instance` and `/api/v1/instance`: public, no token needed.
+fn instance(state: &State, version: &str) -> Answer {
+    let configuration = json!({"statuses": {"max_characters": state.max_characters, "max_media_attachments": 4}});
+    match (state.info, version) {
+        (InstanceInfo::Current, "v2") => {
+            Answer::json(200, json!({"domain": "127.0.0.1", "title": "Fake", "configuration": configuration}))
+        }
+        (InstanceInfo::Current, _) => {
+            Answer::json(200, json!({"uri": "127.0.0.1", "title": "Fake", "configuration": configuration}))
+        }
+        (InstanceInfo::LegacyV1, "v1") => {
+            Answer::json(200, json!({"uri": "127.0.0.1", "title": "Fake", "max_toot_chars": state.max_characters}))
+        }
+        _ => error(404, "Not Found"),
+    }
+}
+
 fn answer(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
+    if let ("GET", ["api", version, "instance"]) =
+        (request.method.as_str(), request.path.trim_matches('/').split('/').collect::<Vec<_>>().as_slice())
+    {
+        return instance(state, version);
+    }
     match request.bearer() {
         None => return error(401, "The access token is invalid"),
         Some(token) if token != MASTODON_TOKEN => return error(401, "The access token is invalid"),
@@ -157,15 +240,15 @@ fn answer(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         ("GET", ["api", "v1", "accounts", "verify_credentials"]) => Answer::json(200, account(base)),
-        ("GET", ["api", "v2", "instance"]) => Answer::json(
-            200,
-            json!({"domain": "127.0.0.1", "title": "Fake", "configuration": {"statuses": {"max_characters": MAX_CHARACTERS, "max_media_attachments": 4}}}),
-        ),
         ("POST", ["api", "v2", "media"]) => upload(state, base, request),
         ("GET", ["api", "v1", "media", id]) => match state.media.get_mut(*id) {
             None => error(404, "Record not found"),
+            Some(media) if media.fails => error(422, "Error processing thumbnail for uploaded media"),
             Some(media) if media.polls_left > 0 => {
                 media.polls_left -= 1;
+                if media.empty_partial {
+                    return Answer::empty(206);
+                }
                 let mut entity = media.entity.clone();
                 entity["url"] = Value::Null;
                 Answer::json(206, entity)
@@ -205,9 +288,16 @@ fn upload(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
         "blurhash": "UFBWY:8_0Jxv4mx]t8t64.%M-:IUWGWAt6M}",
         "meta": { "original": { "size_bytes": file.data.len() } }
     });
-    let polls = state.processing.pop_front().unwrap_or(0);
-    state.media.insert(id, Media { entity: entity.clone(), polls_left: polls });
-    if polls > 0 {
+    let processing =
+        state.processing.pop_front().unwrap_or(Processing { polls: 0, empty_partial: false, fails: false });
+    let media = Media {
+        entity: entity.clone(),
+        polls_left: processing.polls,
+        empty_partial: processing.empty_partial,
+        fails: processing.fails,
+    };
+    state.media.insert(id, media);
+    if processing.polls > 0 || processing.fails {
         let mut pending = entity;
         pending["url"] = Value::Null;
         Answer::json(202, pending)
@@ -232,10 +322,14 @@ fn create_status(state: &mut State, base: &str, request: &Incoming<'_>) -> Answe
     if text.trim().is_empty() && media_ids.is_empty() {
         return error(422, "Validation failed: Text can't be blank");
     }
-    // Mastodon counts the content warning with the text.
-    let counted = format!("{}{text}", body["spoiler_text"].as_str().unwrap_or_default());
-    if count_length(&counted, LengthCounting::GraphemesUrlsAs23) > MAX_CHARACTERS {
-        return error(422, &format!("Validation failed: Text character limit of {MAX_CHARACTERS} exceeded"));
+    // Mastodon counts the content warning (as is) with the text (URLs as
+    // 23, remote mentions without their domain).
+    let warning = body["spoiler_text"].as_str().unwrap_or_default();
+    let length =
+        count_length(warning, LengthCounting::Graphemes) + count_length(&text, LengthCounting::GraphemesUrlsAs23);
+    if length > state.max_characters {
+        let limit = state.max_characters;
+        return error(422, &format!("Validation failed: Text character limit of {limit} exceeded"));
     }
     if media_ids.len() > 4 {
         return error(422, "Validation failed: Media attachments can't exceed 4");
@@ -243,7 +337,7 @@ fn create_status(state: &mut State, base: &str, request: &Incoming<'_>) -> Answe
     let mut attachments = Vec::new();
     for id in &media_ids {
         match state.media.get(id) {
-            Some(media) if media.polls_left == 0 => attachments.push(media.entity.clone()),
+            Some(media) if media.polls_left == 0 && !media.fails => attachments.push(media.entity.clone()),
             Some(_) => return error(422, "Validation failed: Media attachments are still being processed"),
             None => return error(422, "Validation failed: Media attachments are invalid"),
         }

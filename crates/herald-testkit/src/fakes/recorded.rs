@@ -131,11 +131,18 @@ pub struct Answer {
     pub status: u16,
     pub body: Value,
     pub headers: Vec<(String, String)>,
+    /// Send no body at all (`body` is ignored), as some endpoints document.
+    pub empty: bool,
 }
 
 impl Answer {
     pub fn json(status: u16, body: Value) -> Self {
-        Self { status, body, headers: Vec::new() }
+        Self { status, body, headers: Vec::new(), empty: false }
+    }
+
+    /// An answer without a body, e.g. Mastodon's `206 Partial Content`.
+    pub fn empty(status: u16) -> Self {
+        Self { status, body: Value::Null, headers: Vec::new(), empty: true }
     }
 }
 
@@ -250,7 +257,7 @@ async fn handle(
         at.and_then(|at| log.scripted.remove(at))
     };
     let answer = match scripted {
-        Some(s) => Answer { status: s.status, body: s.body, headers: s.headers },
+        Some(s) => Answer { status: s.status, body: s.body, headers: s.headers, empty: false },
         None => {
             (shared.logic)(&Incoming { method: &method, path: &path, query: &query, headers: &headers, body: &body })
         }
@@ -275,7 +282,8 @@ async fn handle(
         status: answer.status,
     });
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, axum::Json(answer.body)).into_response();
+    let mut response =
+        if answer.empty { status.into_response() } else { (status, axum::Json(answer.body)).into_response() };
     for (name, value) in answer.headers {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             response.headers_mut().insert(name, value);

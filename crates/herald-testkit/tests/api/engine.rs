@@ -176,9 +176,9 @@ db_test!(async fn interrupted_deliveries_are_resent_with_the_key_or_marked_uncon
     let receiver = WebhookReceiver::start(SECRET).await;
     let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
     // A platform with no idempotency and no lookup: Herald cannot know.
-    let blind = app.add_integration(&ada, "bluesky").await;
+    let blind = app.add_integration(&ada, "slack").await;
     let resend = id_of(api.post("/api/posts", json!({"content": "webhook", "platforms": [hook]})).await.expect(201));
-    let unknown = id_of(api.post("/api/posts", json!({"content": "bluesky", "platforms": [blind]})).await.expect(201));
+    let unknown = id_of(api.post("/api/posts", json!({"content": "slack", "platforms": [blind]})).await.expect(201));
 
     // A worker claims both, then dies: its lease expires.
     let at = now();

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use herald_providers::{Attachment, ErrorClass, ProviderSettings, PublishRequest, Registry};
-use herald_testkit::fakes::bluesky::{BLUESKY_APP_PASSWORD, BLUESKY_DID, FakeBluesky};
+use herald_providers::{Attachment, ErrorClass, ProviderSettings, PublishRequest, Recovery, Registry};
+use herald_testkit::fakes::bluesky::{BLUESKY_APP_PASSWORD, BLUESKY_DID, FakeBluesky, is_tid};
 use herald_testkit::{Account, Backend, TINY_PNG, TestApp, TestOptions, db_test, id_of, spawn_app_with};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -165,6 +165,37 @@ db_test!(async fn bluesky_expired_sessions_are_refreshed_then_published(app) {
     assert_eq!(fake.posts().len(), 3);
 });
 
+db_test!(async fn bluesky_a_token_the_pds_cannot_verify_is_renewed_then_published(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let fake = FakeBluesky::start().await;
+    let id = connect(&ada, credentials(&fake)).await;
+    fake.forget_access_tokens();
+    let post = api.post("/api/posts", json!({"content": "after a PDS move", "platforms": [id]})).await;
+    let done = app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    assert_eq!(done["targets"][0]["attempts"], 1, "renewed within the same attempt");
+    let created = fake.calls("com.atproto.repo.createRecord");
+    assert_eq!(created.iter().map(|r| r.status).collect::<Vec<_>>(), [400, 200]);
+    assert_eq!(fake.calls("com.atproto.server.refreshSession").len(), 1);
+    assert_eq!(fake.posts().len(), 1);
+});
+
+db_test!(async fn bluesky_texts_over_3000_bytes_are_refused_before_publishing(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let fake = FakeBluesky::start().await;
+    let id = connect(&ada, credentials(&fake)).await;
+    // 200 family emoji: 200 graphemes, but 3,600 bytes of UTF-8.
+    let text = "👨‍👩‍👧".repeat(200);
+    let refused = api.post("/api/posts", json!({"content": text, "platforms": [id]})).await;
+    let error = refused.expect_error(422, "VALIDATION_FAILED");
+    let message = error["details"]["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("3600 bytes") && message.contains("3000"), "{message}");
+    assert!(fake.calls("com.atproto.repo.createRecord").is_empty());
+    let fits = api.post("/api/posts", json!({"content": "👨‍👩‍👧".repeat(166), "platforms": [id]})).await;
+    app.wait_for_post_status(&api, &id_of(fits.expect(201)), "PUBLISHED", WAIT).await;
+});
+
 db_test!(async fn bluesky_revoked_app_password_needs_reconnecting(app) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
@@ -258,6 +289,7 @@ async fn bluesky_images_are_uploaded_as_blobs_and_embedded_with_alt_text() {
     let images = record["embed"]["images"].as_array().unwrap();
     assert_eq!(images[0]["alt"], "A sunset");
     assert_eq!(images[1]["alt"], "");
+    assert!(images[0].get("aspectRatio").is_none(), "no size in bytes that are not an image");
     assert_eq!(
         images[0]["image"],
         json!({"$type": "blob", "ref": {"$link": "bafkreiblob00000002"}, "mimeType": "image/jpeg", "size": 1_000_000})
@@ -273,6 +305,67 @@ async fn bluesky_images_are_uploaded_as_blobs_and_embedded_with_alt_text() {
         provider.publish(&request(connected.credentials.clone(), "video", vec![image(10, "video/mp4", None)])).await;
     assert_eq!(video.unwrap_err().class, ErrorClass::Invalid);
     assert_eq!(fake.calls("com.atproto.repo.uploadBlob").len(), 2);
+}
+
+#[tokio::test]
+async fn bluesky_an_item_sent_again_with_the_same_key_makes_one_record() {
+    let fake = FakeBluesky::start().await;
+    let provider = provider(&fake);
+    assert_eq!(provider.recovery(), Recovery::ResendWithSameKey);
+    let connected =
+        provider.connect(&json!({"identifier": "alice.test", "appPassword": BLUESKY_APP_PASSWORD})).await.unwrap();
+    let first_item = request(connected.credentials.clone(), "exactly once", Vec::new());
+    let first = provider.publish(&first_item).await.unwrap();
+    // The worker died before saving the outcome: the engine sends the item again.
+    let again = provider.publish(&first_item).await.unwrap();
+    assert_eq!(again, first, "the record made the first time is reused");
+    assert_eq!(fake.posts().len(), 1);
+    let created = fake.calls("com.atproto.repo.createRecord");
+    assert_eq!(created.iter().map(|r| r.status).collect::<Vec<_>>(), [200, 500]);
+    let rkey = created[0].json()["rkey"].as_str().unwrap().to_string();
+    assert!(is_tid(&rkey), "{rkey}");
+    assert_eq!(created[1].json()["rkey"], rkey.as_str());
+    assert!(first.id.starts_with(&format!("at://{BLUESKY_DID}/app.bsky.feed.post/{rkey}|")));
+    let lookups = fake.calls("com.atproto.repo.getRecord");
+    assert_eq!(lookups.len(), 1);
+    assert_eq!(lookups[0].query_values("rkey"), [rkey.as_str()]);
+    assert_eq!(lookups[0].query_values("repo"), [BLUESKY_DID]);
+
+    // The next item of the thread has a key of its own.
+    let mut reply = first_item.clone();
+    reply.item_index = 1;
+    reply.content = "second".into();
+    reply.root = Some(first.clone());
+    reply.reply_to = Some(first.clone());
+    let second = provider.publish(&reply).await.unwrap();
+    assert_ne!(second, first);
+    assert_eq!(fake.posts().len(), 2);
+
+    // The answer was lost although the record was made: found at once, not made twice.
+    fake.lose_next_create_answer();
+    let lost = request(connected.credentials.clone(), "answer lost", Vec::new());
+    let found = provider.publish(&lost).await.unwrap();
+    assert_eq!(fake.posts().len(), 3);
+    assert_eq!(fake.posts()[2]["uri"], found.id.split('|').next().unwrap());
+    assert_eq!(fake.calls("com.atproto.repo.createRecord").last().unwrap().status, 502);
+
+    // Another post under the same key (a clash): refused, never taken for this one.
+    let mut clash = first_item.clone();
+    clash.content = "something else".into();
+    let refused = provider.publish(&clash).await.unwrap_err();
+    assert_eq!(refused.class, ErrorClass::Invalid);
+    assert!(refused.message.contains(&rkey), "{}", refused.message);
+
+    // Nothing there: the original error stands.
+    fake.script(
+        "com.atproto.repo.createRecord",
+        502,
+        json!({"error": "UpstreamFailure", "message": "Upstream Failure"}),
+    );
+    let failed = provider.publish(&request(connected.credentials.clone(), "down", Vec::new())).await.unwrap_err();
+    assert_eq!(failed.class, ErrorClass::Retryable { after: None });
+    assert!(failed.message.contains("UpstreamFailure"), "{}", failed.message);
+    assert_eq!(fake.posts().len(), 3);
 }
 
 #[tokio::test]
@@ -320,4 +413,5 @@ db_test!(async fn bluesky_posts_carry_uploaded_images_as_blobs(app) {
     assert_eq!(embed["$type"], "app.bsky.embed.images");
     assert_eq!(embed["images"][0]["alt"], "A single red pixel");
     assert_eq!(embed["images"][0]["image"]["size"], TINY_PNG.len());
+    assert_eq!(embed["images"][0]["aspectRatio"], json!({"width": 1, "height": 1}), "read from the PNG header");
 });

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use herald_providers::{Attachment, ErrorClass, ProviderSettings, PublishRequest, PublishedItem, Registry};
-use herald_testkit::fakes::mastodon::{FakeMastodon, MASTODON_TOKEN};
+use herald_testkit::fakes::mastodon::{FakeMastodon, InstanceInfo, MASTODON_TOKEN};
 use herald_testkit::{Account, TINY_PNG, db_test, id_of};
 use serde_json::json;
 use uuid::Uuid;
@@ -81,6 +81,42 @@ db_test!(async fn mastodon_publishes_a_thread_as_a_reply_chain_with_settings(app
     for (index, request) in sent.iter().enumerate() {
         assert_eq!(request.header("idempotency-key"), Some(format!("{target_id}-{index}").as_str()));
     }
+});
+
+db_test!(async fn mastodon_posts_are_held_to_the_instances_own_limit(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let fake = FakeMastodon::start().await;
+    fake.set_max_characters(1000);
+    let id = connect(&ada, &fake).await;
+    let integration = api.get(&format!("/api/integrations/{id}")).await;
+    assert_eq!(integration.expect(200)["settings"]["maxLength"], 1000);
+    assert_eq!(fake.requests_to("/api/v2/instance")[0].header("authorization"), None, "a public endpoint");
+
+    let post = api.post("/api/posts", json!({"content": "x".repeat(800), "platforms": [id]})).await;
+    app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    let refused = api.post("/api/posts", json!({"content": "x".repeat(1001), "platforms": [id]})).await;
+    let error = refused.expect_error(422, "VALIDATION_FAILED");
+    assert!(error["details"]["errors"][0]["message"].as_str().unwrap().ends_with("the limit is 1000"), "{error}");
+
+    // An older server tells only through /api/v1/instance; reconnecting reads
+    // the limit again and keeps the other settings.
+    let budget = json!({"settings": {"maxLength": 1000, "rateBudget": {"max": 50, "windowSeconds": 3600}}});
+    ada.session.patch(&format!("/api/integrations/{id}"), budget).await.expect(200);
+    fake.set_instance_info(InstanceInfo::LegacyV1);
+    fake.set_max_characters(5000);
+    let body = json!({"platform": "mastodon", "credentials": {"instanceUrl": fake.url(), "accessToken": MASTODON_TOKEN}});
+    let settings = ada.session.post("/api/integrations", body).await.expect(200)["settings"].clone();
+    assert_eq!(settings, json!({"maxLength": 5000, "rateBudget": {"max": 50, "windowSeconds": 3600}}));
+
+    // An instance that does not say: Mastodon's default of 500 applies.
+    let quiet = FakeMastodon::start().await;
+    quiet.set_instance_info(InstanceInfo::Missing);
+    let other = connect(&ada, &quiet).await;
+    assert_eq!(api.get(&format!("/api/integrations/{other}")).await.expect(200)["settings"], json!({}));
+    let refused = api.post("/api/posts", json!({"content": "x".repeat(501), "platforms": [other]})).await;
+    let error = refused.expect_error(422, "VALIDATION_FAILED");
+    assert!(error["details"]["errors"][0]["message"].as_str().unwrap().ends_with("the limit is 500"), "{error}");
 });
 
 db_test!(async fn mastodon_rate_limits_are_waited_out_and_retried_with_the_same_key(app) {
@@ -199,6 +235,26 @@ async fn mastodon_media_is_uploaded_and_awaited_while_processing() {
     let sent = fake.requests_to("/api/v1/statuses")[0].json();
     assert_eq!(sent["media_ids"], json!([status["media_attachments"][0]["id"], status["media_attachments"][1]["id"]]));
     assert_eq!(sent["sensitive"], true);
+}
+
+#[tokio::test]
+async fn mastodon_media_lookups_are_read_by_status_not_body() {
+    // The documented 206 has no body at all: still processing, ask again.
+    let fake = FakeMastodon::start().await;
+    fake.process_next_upload_slowly_without_body(2);
+    let published = provider().publish(&request(&fake, "video soon", vec![png(None)])).await.unwrap();
+    let polls: Vec<_> = fake.requests().into_iter().filter(|r| r.path.starts_with("/api/v1/media/")).collect();
+    assert_eq!(polls.iter().map(|r| r.status).collect::<Vec<_>>(), [206, 206, 200]);
+    assert_eq!(fake.statuses()[0]["id"], published.id.as_str());
+    assert_eq!(fake.statuses()[0]["media_attachments"].as_array().unwrap().len(), 1);
+
+    // Processing failed (422): the post fails with the instance's words, no status is made.
+    let fake = FakeMastodon::start().await;
+    fake.fail_next_upload_processing();
+    let error = provider().publish(&request(&fake, "broken file", vec![png(None)])).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Invalid);
+    assert!(error.message.contains("Error processing thumbnail for uploaded media"), "{}", error.message);
+    assert!(fake.requests_to("/api/v1/statuses").is_empty());
 }
 
 #[tokio::test]
