@@ -287,5 +287,6 @@ db_test!(async fn an_uploaded_image_is_linked_from_the_note(app) {
     app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
     let event = &relay.received()[0].event;
     assert_eq!(event["content"], format!("uploaded\n{url}"));
-    assert_eq!(tag_values(event, "imeta"), vec![vec!["imeta", &format!("url {url}"), "m image/png"]]);
+    // The library file's type and alt text travel with its URL (NIP-92).
+    assert_eq!(tag_values(event, "imeta"), vec![vec!["imeta", &format!("url {url}"), "m image/png", "alt A red pixel"]]);
 });
