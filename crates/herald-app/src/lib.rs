@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod integrations;
 pub mod media;
+mod pages;
 pub mod platforms;
 pub mod posts;
 pub mod profile;

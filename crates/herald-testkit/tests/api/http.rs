@@ -80,6 +80,7 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/events", "get"),
         ("/api/analytics/{id}", "get"),
         ("/api/analytics/integrations/{id}", "get"),
+        ("/api/media", "get"),
         ("/api/media", "post"),
         ("/api/media/from-url", "post"),
         ("/api/media/{id}", "patch"),

@@ -152,3 +152,46 @@ db_test!(async fn the_platform_catalog_describes_every_platform(app) {
     let first_unavailable = catalog.iter().position(|p| p["available"] == false).unwrap_or(catalog.len());
     assert!(catalog[first_unavailable..].iter().all(|p| p["available"] == false));
 });
+
+db_test!(async fn the_media_library_lists_the_workspace_newest_first(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let mut uploaded = Vec::new();
+    for alt in ["first", "second", "third"] {
+        uploaded.push(api.upload("photo.png", TINY_PNG.to_vec(), Some(alt)).await.expect(201).clone());
+    }
+
+    let page = api.get("/api/media?limit=2").await.expect(200).clone();
+    let media = page["media"].as_array().unwrap();
+    assert_eq!(media.len(), 2);
+    // The same view as the upload answered, newest first.
+    assert_eq!(media[0], uploaded[2]);
+    assert_eq!(media[1], uploaded[1]);
+    let cursor = page["nextCursor"].as_str().unwrap();
+    let rest = api.get(&format!("/api/media?limit=2&cursor={cursor}")).await.expect(200).clone();
+    assert_eq!(rest["media"], json!([uploaded[0]]));
+    assert_eq!(rest["nextCursor"], serde_json::Value::Null);
+    let all = api.get("/api/media").await.expect(200).clone();
+    assert_eq!(all["media"].as_array().unwrap().len(), 3);
+
+    // Another workspace sees none of it.
+    let bob = app.register("bob@example.com").await;
+    let bob_api = app.with_key(&bob.api_key(None).await);
+    assert_eq!(bob_api.get("/api/media").await.expect(200).clone(), json!({"media": [], "nextCursor": null}));
+    assert_eq!(bob.session.get("/api/media").await.expect(200)["media"], json!([]));
+
+    // Reading needs `posts:read`; paging errors name their fields.
+    let reader = app.with_key(&ada.api_key(Some(&["posts:read"])).await);
+    assert_eq!(reader.get("/api/media").await.expect(200)["media"].as_array().unwrap().len(), 3);
+    let analytics = app.with_key(&ada.api_key(Some(&["analytics:read"])).await);
+    analytics.get("/api/media").await.expect_error(403, "FORBIDDEN");
+    app.anonymous().get("/api/media").await.expect_error(401, "UNAUTHORIZED");
+    let bad = api.get("/api/media?limit=0&cursor=nope").await;
+    let fields: Vec<String> = bad.expect_error(422, "VALIDATION_FAILED")["details"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields, ["limit", "cursor"]);
+});

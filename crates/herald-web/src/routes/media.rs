@@ -2,13 +2,13 @@ use axum::Json;
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
-use herald_app::media::{MAX_MEDIA_BYTES, MediaView};
+use herald_app::media::{ListMediaQuery, MAX_MEDIA_BYTES, MediaPage, MediaView};
 use serde::Deserialize;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiId, ApiJson, Auth};
+use crate::extract::{ApiId, ApiJson, ApiQuery, Auth};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -17,6 +17,22 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_media))
         // Files are larger than JSON bodies: this route alone takes up to the media limit.
         .routes(routes!(upload_media).layer(DefaultBodyLimit::max(MAX_MEDIA_BYTES + MULTIPART_OVERHEAD)))
+        .routes(routes!(list_media))
+}
+
+/// The workspace's media library, newest first, with cursor pagination
+/// (as `GET /posts`). Scope `posts:read`.
+#[utoipa::path(get, path = "/media", tag = "media", params(ListMediaQuery),
+    responses(
+        (status = 200, description = "A page of media", body = MediaPage),
+        (status = 422, description = "Invalid `limit` or `cursor`", body = ErrorBody),
+    ))]
+async fn list_media(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<ListMediaQuery>,
+) -> ApiResult<Json<MediaPage>> {
+    Ok(Json(state.app.list_media(&caller, query).await?))
 }
 
 /// Room for the multipart boundaries and the alt text field.
