@@ -65,7 +65,7 @@ impl App {
         providers: Registry,
         media: herald_store::blobs::Blobs,
     ) -> Self {
-        let fetcher = herald_providers::HttpClient::new(&herald_providers::ProviderSettings {
+        let fetcher = herald_providers::HttpClient::media_fetcher(&herald_providers::ProviderSettings {
             allow_private_targets: settings.allow_private_targets,
             ..herald_providers::ProviderSettings::default()
         });

@@ -1,16 +1,21 @@
 //! The one HTTP client every provider uses: timeouts, no redirects (a
 //! redirect could lead a request past the SSRF guard), the guarded
 //! resolver, and the mapping of transport failures and status codes to
-//! error classes.
+//! error classes. Media downloads get their own client that follows a few
+//! redirects, each hop checked by the guard.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use reqwest::redirect::Policy;
 
-use crate::net::resolver;
+use crate::net::{TargetGuard, resolver};
 use crate::{ErrorClass, ProviderError, ProviderSettings};
+
+/// Redirects a media download may follow (CDNs and link shorteners use one or two).
+pub const MAX_MEDIA_REDIRECTS: usize = 5;
 
 #[derive(Clone)]
 pub struct HttpClient {
@@ -18,11 +23,30 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
+    /// The client of platform calls: redirects are not followed.
     pub fn new(settings: &ProviderSettings) -> Self {
+        Self::build(settings, Policy::none())
+    }
+
+    /// The client that downloads media from user-given URLs: follows up to
+    /// [`MAX_MEDIA_REDIRECTS`] redirects, each hop checked by the SSRF guard.
+    pub fn media_fetcher(settings: &ProviderSettings) -> Self {
+        let guard = TargetGuard { allow_private: settings.allow_private_targets };
+        let policy = Policy::custom(move |attempt| {
+            // `previous` holds every URL requested so far, the first one included.
+            match check_redirect(&guard, attempt.url(), attempt.previous().len()) {
+                Ok(()) => attempt.follow(),
+                Err(reason) => attempt.error(reason),
+            }
+        });
+        Self::build(settings, policy)
+    }
+
+    fn build(settings: &ProviderSettings, redirects: Policy) -> Self {
         let inner = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(redirects)
             .dns_resolver(resolver(settings.allow_private_targets))
             .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION"), " (+self-hosted social media scheduler)"))
             .build()
@@ -47,8 +71,22 @@ impl HttpClient {
     }
 }
 
+/// Whether a download may follow a redirect to `url` after `requested`
+/// requests: a bounded chain of http(s) URLs. IP-literal hosts never reach
+/// the guarded resolver, so they are checked here; names are checked when
+/// they resolve.
+fn check_redirect(guard: &TargetGuard, url: &url::Url, requested: usize) -> Result<(), String> {
+    if requested > MAX_MEDIA_REDIRECTS {
+        return Err(format!("more than {MAX_MEDIA_REDIRECTS} redirects"));
+    }
+    guard.check_url(url.as_str()).map(|_| ()).map_err(|reason| format!("redirected to a refused address: {reason}"))
+}
+
 fn transport_error(error: &reqwest::Error) -> ProviderError {
     let chain = error_chain(error);
+    if error.is_redirect() {
+        return ProviderError::invalid(format!("the redirect was not followed: {chain}"));
+    }
     if chain.contains("HERALD_ALLOW_PRIVATE_TARGETS") || chain.contains("does not resolve") {
         return ProviderError::invalid(format!("the address is not allowed or does not exist: {chain}"));
     }
@@ -112,6 +150,12 @@ pub fn excerpt(body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
     use super::*;
 
     #[test]
@@ -126,6 +170,100 @@ mod tests {
         reset.insert("x-rate-limit-reset", (now.timestamp() + 90).to_string().parse().unwrap());
         assert_eq!(retry_after(&reset, now), Some(Duration::from_secs(90)));
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn redirects_are_bounded_and_checked_hop_by_hop() {
+        let guard = TargetGuard { allow_private: false };
+        let url = |raw: &str| url::Url::parse(raw).unwrap();
+        assert!(check_redirect(&guard, &url("https://cdn.example.com/a.png"), 1).is_ok());
+        assert!(check_redirect(&guard, &url("https://cdn.example.com/a.png"), MAX_MEDIA_REDIRECTS).is_ok());
+        let too_many = check_redirect(&guard, &url("https://cdn.example.com/a.png"), MAX_MEDIA_REDIRECTS + 1);
+        assert!(too_many.unwrap_err().contains("more than 5 redirects"));
+        for refused in ["http://127.0.0.1/a.png", "http://10.0.0.1/", "http://[::1]/", "http://169.254.169.254/"] {
+            let reason = check_redirect(&guard, &url(refused), 1).unwrap_err();
+            assert!(reason.contains("HERALD_ALLOW_PRIVATE_TARGETS"), "{refused}: {reason}");
+        }
+        assert!(check_redirect(&guard, &url("file:///etc/passwd"), 1).unwrap_err().contains("http or https"));
+        let open = TargetGuard { allow_private: true };
+        assert!(check_redirect(&open, &url("http://127.0.0.1/a.png"), 1).is_ok());
+    }
+
+    /// An HTTP/1.1 server on 127.0.0.1: `/file` is a file, `/to-file`
+    /// redirects to it, `/loop` to itself, `/to-metadata` to the cloud
+    /// metadata address. Counts the requests (one connection each).
+    async fn redirecting_server() -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (counter, own) = (Arc::clone(&requests), base.clone());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let redirect = |to: &str| {
+                    format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                };
+                let answer = match head.split(' ').nth(1).unwrap_or("/") {
+                    "/file" => "HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nGIF89a".to_string(),
+                    "/to-file" => redirect(&format!("{own}/file")),
+                    "/loop" => redirect(&format!("{own}/loop")),
+                    "/to-metadata" => redirect("http://169.254.169.254/latest/meta-data/"),
+                    _ => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string(),
+                };
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (base, requests)
+    }
+
+    fn fetcher(allow_private: bool) -> HttpClient {
+        HttpClient::media_fetcher(&ProviderSettings {
+            allow_private_targets: allow_private,
+            ..ProviderSettings::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn media_downloads_follow_allowed_redirects() {
+        let (base, requests) = redirecting_server().await;
+        let client = fetcher(true);
+        let response = client.send(client.inner().get(format!("{base}/to-file"))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.bytes().await.unwrap().as_ref(), b"GIF89a");
+        assert_eq!(requests.load(Ordering::SeqCst), 2);
+
+        let looping = client.send(client.inner().get(format!("{base}/loop"))).await.unwrap_err();
+        assert_eq!(looping.class, ErrorClass::Invalid);
+        assert!(looping.message.contains("more than 5 redirects"), "{}", looping.message);
+        assert_eq!(requests.load(Ordering::SeqCst), 2 + 1 + MAX_MEDIA_REDIRECTS);
+    }
+
+    #[tokio::test]
+    async fn media_download_redirects_to_internal_addresses_are_refused() {
+        // The first URL is an IP literal the caller already checked (here:
+        // allowed on purpose); every hop after it is checked again.
+        let (base, requests) = redirecting_server().await;
+        let client = fetcher(false);
+        for path in ["/to-file", "/to-metadata"] {
+            let refused = client.send(client.inner().get(format!("{base}{path}"))).await.unwrap_err();
+            assert_eq!(refused.class, ErrorClass::Invalid, "{path}");
+            assert!(refused.message.contains("HERALD_ALLOW_PRIVATE_TARGETS"), "{path}: {}", refused.message);
+        }
+        assert_eq!(requests.load(Ordering::SeqCst), 2, "no hop was followed");
+        // Platform calls never follow redirects at all.
+        let platform =
+            HttpClient::new(&ProviderSettings { allow_private_targets: true, ..ProviderSettings::default() });
+        let answer = platform.send(platform.inner().get(format!("{base}/to-file"))).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::FOUND);
     }
 
     #[test]

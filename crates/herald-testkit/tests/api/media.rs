@@ -92,6 +92,43 @@ db_test!(async fn a_file_is_fetched_from_a_url(app) {
     not_url.expect_error(422, "VALIDATION_FAILED");
 });
 
+/// A server whose `/{n}` redirects to `target` after `n` more hops
+/// through itself, like a link shortener in front of a CDN.
+async fn redirector(target: String) -> String {
+    use axum::extract::{Path, State};
+    use axum::response::Redirect;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let own = base.clone();
+    let hop = move |State(target): State<String>, Path(n): Path<u32>| {
+        let own = own.clone();
+        async move { Redirect::temporary(&if n == 0 { target } else { format!("{own}/{}", n - 1) }) }
+    };
+    let router = axum::Router::new().route("/{n}", axum::routing::get(hop)).with_state(target);
+    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+    base
+}
+
+db_test!(async fn a_file_is_fetched_through_a_bounded_chain_of_redirects(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let first = api.upload("photo.png", TINY_PNG.to_vec(), None).await;
+    let url = first.expect(201)["url"].as_str().unwrap().to_string();
+
+    let shortener = redirector(url).await;
+    let fetched = api.post("/api/media/from-url", json!({"url": format!("{shortener}/4")})).await;
+    assert_eq!(fetched.expect(201)["mime"], "image/png");
+
+    // Six hops are too many.
+    let endless = api.post("/api/media/from-url", json!({"url": format!("{shortener}/5")})).await;
+    let error = endless.expect_error(422, "VALIDATION_FAILED");
+    assert!(error["message"].as_str().unwrap().contains("more than 5 redirects"), "{error}");
+
+    // Redirects to internal addresses are refused hop by hop: this app
+    // allows them (its fakes are local), so the unit tests of
+    // `herald_providers::http` show the refusal.
+});
+
 db_test!(async fn alt_text_can_be_changed_after_upload(app) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);

@@ -107,7 +107,8 @@ struct FromUrlInput {
 }
 
 /// Downloads a file into the media library; its type is checked from the
-/// bytes and private addresses are refused. Use the id in `mediaIds`.
+/// bytes, up to 5 redirects are followed and private addresses are refused
+/// at every hop. Use the id in `mediaIds`.
 #[utoipa::path(post, path = "/media/from-url", tag = "media", request_body = FromUrlInput,
     responses(
         (status = 201, description = "Stored", body = MediaView),
