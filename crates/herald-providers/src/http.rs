@@ -47,10 +47,15 @@ impl HttpClient {
             .timeout(settings.request_timeout)
             .connect_timeout(Duration::from_secs(10))
             .redirect(redirects)
+            // A proxy from HTTP(S)_PROXY would resolve and connect to the
+            // target itself, past the guarded resolver.
+            .no_proxy()
             .dns_resolver(resolver(settings.allow_private_targets))
             .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION"), " (+self-hosted social media scheduler)"))
             .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+            // Only a TLS backend that cannot start fails here, and then no
+            // client can be built; falling back to an unguarded client is worse.
+            .expect("the HTTP client needs a working TLS backend");
         Self { inner }
     }
 
@@ -264,6 +269,41 @@ mod tests {
             HttpClient::new(&ProviderSettings { allow_private_targets: true, ..ProviderSettings::default() });
         let answer = platform.send(platform.inner().get(format!("{base}/to-file"))).await.unwrap();
         assert_eq!(answer.status(), StatusCode::FOUND);
+    }
+
+    /// Set in the child process of `proxy_variables_are_ignored`.
+    const PROXY_CHILD: &str = "HERALD_TEST_PROXY_CHILD";
+
+    #[test]
+    fn proxy_variables_are_ignored() {
+        // reqwest reads the proxy variables when a client is built, and
+        // changing this process's environment is unsafe: the request is
+        // made by a child run of this test binary with them set.
+        let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        proxy.set_nonblocking(true).unwrap();
+        let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "http::tests::a_guarded_request_with_proxy_variables_set", "--ignored"])
+            .env(PROXY_CHILD, "1")
+            .envs(["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"].map(|name| (name, proxy_url.as_str())))
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap();
+        assert!(child.status.success(), "{}", String::from_utf8_lossy(&child.stdout));
+        assert!(proxy.accept().is_err(), "the proxy was asked to connect");
+    }
+
+    #[tokio::test]
+    #[ignore = "run by proxy_variables_are_ignored, with proxy variables set"]
+    async fn a_guarded_request_with_proxy_variables_set() {
+        if std::env::var_os(PROXY_CHILD).is_none() {
+            return;
+        }
+        let settings = ProviderSettings { request_timeout: Duration::from_secs(2), ..ProviderSettings::default() };
+        let client = HttpClient::new(&settings);
+        let refused = client.send(client.inner().get("http://localhost:9/")).await.unwrap_err();
+        assert!(refused.message.contains("HERALD_ALLOW_PRIVATE_TARGETS"), "{}", refused.message);
     }
 
     #[test]
