@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use herald_core::media::sniff;
+use herald_core::media::{Sniffed, identify};
 
 use crate::App;
 use crate::caller::Caller;
@@ -113,9 +114,17 @@ impl App {
         bytes: Bytes,
         alt_text: Option<String>,
     ) -> AppResult<MediaView> {
-        let (mime, extension) = sniff(&bytes).ok_or_else(|| {
-            herald_core::ValidationError::new(field, "the file is not a PNG, JPEG, GIF, WebP, MP4, MOV or WebM")
-        })?;
+        let (mime, extension) = match identify(&bytes) {
+            Sniffed::Supported { mime, extension } => (mime, extension),
+            Sniffed::Unsupported(what) => {
+                let message = format!("the file is {what}; Herald takes PNG, JPEG, GIF, WebP, MP4, MOV or WebM");
+                return Err(herald_core::ValidationError::new(field, message).into());
+            }
+            Sniffed::Unknown => {
+                let message = "the file is not a PNG, JPEG, GIF, WebP, MP4, MOV or WebM";
+                return Err(herald_core::ValidationError::new(field, message).into());
+            }
+        };
         let id = Uuid::now_v7();
         let key = format!("{id}.{extension}");
         let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);

@@ -48,6 +48,18 @@ db_test!(async fn uploads_are_checked(app) {
     let error = text.expect_error(422, "VALIDATION_FAILED");
     assert!(error["message"].as_str().unwrap().contains("not a PNG"), "{error}");
 
+    // Containers are looked into: images, audio and MKV are not MP4 or WebM.
+    let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+    let error = api.upload("photo.mp4", heic, None).await.expect_error(422, "VALIDATION_FAILED").clone();
+    assert!(error["message"].as_str().unwrap().contains("the file is a HEIC image"), "{error}");
+    let m4a = b"\0\0\0\x1cftypM4A \0\0\0\0M4A mp42isom".to_vec();
+    let error = api.upload("song.mp4", m4a, None).await.expect_error(422, "VALIDATION_FAILED").clone();
+    assert!(error["message"].as_str().unwrap().contains("M4A audio"), "{error}");
+    let mut mkv = vec![0x1a, 0x45, 0xdf, 0xa3, 0x8b, 0x42, 0x82, 0x88];
+    mkv.extend_from_slice(b"matroska");
+    let error = api.upload("film.webm", mkv, None).await.expect_error(422, "VALIDATION_FAILED").clone();
+    assert!(error["message"].as_str().unwrap().contains("Matroska"), "{error}");
+
     let empty = api.upload("empty.png", Vec::new(), None).await;
     empty.expect_error(422, "VALIDATION_FAILED");
 
