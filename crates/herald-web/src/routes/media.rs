@@ -85,16 +85,26 @@ async fn upload_media(
     let Some(file) = file else {
         return Err(herald_app::AppError::from(herald_core::ValidationError::new("file", "is required")).into());
     };
+    // The body limit leaves room for the form around the file, so a file
+    // just over the limit gets here: the same 413 as a larger one.
+    if file.len() > MAX_MEDIA_BYTES {
+        return Err(too_large());
+    }
     Ok((StatusCode::CREATED, Json(state.app.upload_media(&caller, file, alt_text).await?)))
 }
 
 fn multipart_error(error: MultipartError) -> ApiError {
     let status = error.status();
-    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        format!("the file is larger than {} MB", MAX_MEDIA_BYTES / 1024 / 1024)
-    } else {
-        format!("the multipart form could not be read: {}", error.body_text())
-    };
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large();
+    }
+    let message = format!("the multipart form could not be read: {}", error.body_text());
+    ApiError::new(status, crate::error::code_for_status(status), message)
+}
+
+fn too_large() -> ApiError {
+    let status = StatusCode::PAYLOAD_TOO_LARGE;
+    let message = format!("the file is larger than {} MB", MAX_MEDIA_BYTES / 1024 / 1024);
     ApiError::new(status, crate::error::code_for_status(status), message)
 }
 
