@@ -103,9 +103,21 @@ impl Engine {
         delivery: &Delivery,
         credentials: &Value,
     ) -> Result<Value, ProviderError> {
-        self.refresh_credentials(provider, &delivery.integration, credentials)
-            .await
-            .map_err(|error| ProviderError::new(ErrorClass::Revoked, error.message))
+        self.refresh_credentials(provider, &delivery.integration, credentials).await.map_err(refresh_failure)
+    }
+}
+
+/// What a failed refresh means for the delivery. Only a refused grant asks
+/// for a reconnect; a token endpoint that is rate-limiting or down (429,
+/// 5xx, a timeout) is retried like any outage — nothing was published.
+fn refresh_failure(error: ProviderError) -> ProviderError {
+    match error.class {
+        ErrorClass::AuthExpired | ErrorClass::Revoked | ErrorClass::Invalid => {
+            ProviderError::new(ErrorClass::Revoked, error.message)
+        }
+        class @ (ErrorClass::Retryable { .. } | ErrorClass::Unknown) => {
+            ProviderError::new(class, format!("refreshing the expired credentials failed: {}", error.message))
+        }
     }
 }
 
