@@ -115,7 +115,9 @@ fn refresh_failure(error: ProviderError) -> ProviderError {
         ErrorClass::AuthExpired | ErrorClass::Revoked | ErrorClass::Invalid => {
             ProviderError::new(ErrorClass::Revoked, error.message)
         }
-        class @ (ErrorClass::Retryable { .. } | ErrorClass::Unknown) => {
+        // A refresh that may have gone through published nothing either.
+        class @ (ErrorClass::Retryable { .. } | ErrorClass::Unknown | ErrorClass::MaybeSent) => {
+            let class = if class == ErrorClass::MaybeSent { ErrorClass::Retryable { after: None } } else { class };
             ProviderError::new(class, format!("refreshing the expired credentials failed: {}", error.message))
         }
     }

@@ -14,6 +14,9 @@ use reqwest::redirect::Policy;
 use crate::net::{TargetGuard, resolver};
 use crate::{ErrorClass, ProviderError, ProviderSettings};
 
+/// Longest wait for a connection (within half the request timeout).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Redirects a media download may follow (CDNs and link shorteners use one or two).
 pub const MAX_MEDIA_REDIRECTS: usize = 5;
 
@@ -45,7 +48,9 @@ impl HttpClient {
     fn build(settings: &ProviderSettings, redirects: Policy) -> Self {
         let inner = reqwest::Client::builder()
             .timeout(settings.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
+            // Within the request's own timeout, so that a slow connection
+            // fails as a connect error: nothing was sent, a retry is safe.
+            .connect_timeout(CONNECT_TIMEOUT.min(settings.request_timeout / 2))
             .redirect(redirects)
             // A proxy from HTTP(S)_PROXY would resolve and connect to the
             // target itself, past the guarded resolver.
@@ -65,15 +70,25 @@ impl HttpClient {
 
     /// Sends a request; failures to get any answer become provider errors.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
-        request.send().await.map_err(|error| transport_error(&error))
+        execute(request, |error| error).await
     }
 
     /// Like [`HttpClient::send`], for URLs that are themselves secrets (a bot
     /// token in the path, a webhook URL): reqwest puts the URL in its error
     /// messages, and those end up in logs and in the post's stored error.
     pub async fn send_secret_url(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
-        request.send().await.map_err(|error| transport_error(&error.without_url()))
+        execute(request, reqwest::Error::without_url).await
     }
+}
+
+async fn execute(
+    request: reqwest::RequestBuilder,
+    redact: fn(reqwest::Error) -> reqwest::Error,
+) -> Result<reqwest::Response, ProviderError> {
+    let (client, request) = request.build_split();
+    let request = request.map_err(|error| transport_error(&redact(error), false))?;
+    let idempotent = request.method().is_idempotent();
+    client.execute(request).await.map_err(|error| transport_error(&redact(error), idempotent))
 }
 
 /// Whether a download may follow a redirect to `url` after `requested`
@@ -87,7 +102,10 @@ fn check_redirect(guard: &TargetGuard, url: &url::Url, requested: usize) -> Resu
     guard.check_url(url.as_str()).map(|_| ()).map_err(|reason| format!("redirected to a refused address: {reason}"))
 }
 
-fn transport_error(error: &reqwest::Error) -> ProviderError {
+/// What a request that got no answer means. A connection never made (or a
+/// request never built) sent nothing, and repeating a GET changes nothing:
+/// both are retryable. Otherwise the platform may have acted on it.
+fn transport_error(error: &reqwest::Error, idempotent: bool) -> ProviderError {
     let chain = error_chain(error);
     if error.is_redirect() {
         return ProviderError::invalid(format!("the redirect was not followed: {chain}"));
@@ -102,7 +120,12 @@ fn transport_error(error: &reqwest::Error) -> ProviderError {
     } else {
         format!("the request failed: {chain}")
     };
-    ProviderError::new(ErrorClass::Retryable { after: None }, message)
+    let class = if error.is_connect() || error.is_builder() || idempotent {
+        ErrorClass::Retryable { after: None }
+    } else {
+        ErrorClass::MaybeSent
+    };
+    ProviderError::new(class, message)
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -136,6 +159,8 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
 pub fn classify_status(status: StatusCode, retry_after: Option<Duration>) -> ErrorClass {
     match status.as_u16() {
         429 | 408 | 425 => ErrorClass::Retryable { after: retry_after },
+        // The gateway gave up waiting for the platform, which may still act on it.
+        504 => ErrorClass::MaybeSent,
         401 => ErrorClass::AuthExpired,
         403 => ErrorClass::Revoked,
         400..=499 => ErrorClass::Invalid,
@@ -306,6 +331,51 @@ mod tests {
         assert!(refused.message.contains("HERALD_ALLOW_PRIVATE_TARGETS"), "{}", refused.message);
     }
 
+    /// A server that reads a request, waits `after`, writes `reply` and
+    /// closes the connection.
+    async fn server_answering(reply: &'static [u8], after: Duration) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 4096];
+                    let _ = socket.read(&mut buffer).await;
+                    tokio::time::sleep(after).await;
+                    let _ = socket.write_all(reply).await;
+                });
+            }
+        });
+        base
+    }
+
+    #[tokio::test]
+    async fn requests_the_platform_may_have_acted_on_are_told_apart() {
+        let settings = ProviderSettings {
+            allow_private_targets: true,
+            request_timeout: Duration::from_millis(500),
+            ..ProviderSettings::default()
+        };
+        let client = HttpClient::new(&settings);
+        let class = |result: Result<reqwest::Response, ProviderError>| result.unwrap_err().class;
+        let retryable = ErrorClass::Retryable { after: None };
+
+        // Sent, and no answer in time.
+        let silent = server_answering(b"", Duration::from_secs(5)).await;
+        assert_eq!(class(client.send(client.inner().post(&silent)).await), ErrorClass::MaybeSent);
+        assert_eq!(class(client.send_secret_url(client.inner().post(&silent)).await), ErrorClass::MaybeSent);
+        // Asking again changes nothing.
+        assert_eq!(class(client.send(client.inner().get(&silent)).await), retryable);
+        // Sent, and the answer broke off.
+        let cut = server_answering(b"HTTP/1.1 200 OK\r\ncontent-le", Duration::ZERO).await;
+        assert_eq!(class(client.send(client.inner().post(&cut)).await), ErrorClass::MaybeSent);
+        // Never connected: nothing was sent.
+        let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused = format!("http://{}", nobody.local_addr().unwrap());
+        drop(nobody);
+        assert_eq!(class(client.send(client.inner().post(&refused)).await), retryable);
+    }
+
     #[test]
     fn statuses_map_to_classes() {
         assert_eq!(classify_status(StatusCode::TOO_MANY_REQUESTS, None), ErrorClass::Retryable { after: None });
@@ -313,6 +383,7 @@ mod tests {
         assert_eq!(classify_status(StatusCode::FORBIDDEN, None), ErrorClass::Revoked);
         assert_eq!(classify_status(StatusCode::UNPROCESSABLE_ENTITY, None), ErrorClass::Invalid);
         assert_eq!(classify_status(StatusCode::BAD_GATEWAY, None), ErrorClass::Retryable { after: None });
+        assert_eq!(classify_status(StatusCode::GATEWAY_TIMEOUT, None), ErrorClass::MaybeSent);
         assert_eq!(excerpt(&"x".repeat(400)).chars().count(), 301);
     }
 }
