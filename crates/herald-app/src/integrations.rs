@@ -85,7 +85,7 @@ impl App {
         }
         let name = input.name.as_deref().map(|raw| DisplayName::parse("name", raw)).transpose()?;
         let account = provider.connect(&input.credentials).await.map_err(|error| match error.class {
-            ErrorClass::Retryable { .. } | ErrorClass::Unknown => {
+            ErrorClass::Retryable { .. } | ErrorClass::MaybeSent | ErrorClass::Unknown => {
                 AppError::PlatformUnavailable(format!("{} could not be reached: {}", provider.id(), error.message))
             }
             _ => ValidationError::new(

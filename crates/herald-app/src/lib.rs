@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod integrations;
 pub mod media;
+mod pages;
 pub mod platforms;
 pub mod posts;
 pub mod profile;
@@ -64,7 +65,7 @@ impl App {
         providers: Registry,
         media: herald_store::blobs::Blobs,
     ) -> Self {
-        let fetcher = herald_providers::HttpClient::new(&herald_providers::ProviderSettings {
+        let fetcher = herald_providers::HttpClient::media_fetcher(&herald_providers::ProviderSettings {
             allow_private_targets: settings.allow_private_targets,
             ..herald_providers::ProviderSettings::default()
         });

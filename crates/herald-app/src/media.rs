@@ -8,14 +8,16 @@ use herald_core::api_key::Scope;
 use herald_providers::TargetGuard;
 use herald_store::repo::Media;
 use herald_store::{MediaRow, now};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use herald_core::media::sniff;
+use herald_core::media::{Sniffed, identify};
 
 use crate::App;
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
+use crate::pages::{Cursor, cut_page, parse_page};
 
 /// Largest file accepted (a short video).
 pub const MAX_MEDIA_BYTES: usize = 50 * 1024 * 1024;
@@ -30,6 +32,26 @@ pub struct MediaView {
     pub size: i64,
     pub alt_text: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A page of the media library.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaPage {
+    pub media: Vec<MediaView>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Paging of `GET /media`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListMediaQuery {
+    /// Page size, 1–100 (default 50).
+    pub limit: Option<u64>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 /// A storage key as Herald writes them: `<uuid>.<extension>`. Anything else
@@ -92,9 +114,17 @@ impl App {
         bytes: Bytes,
         alt_text: Option<String>,
     ) -> AppResult<MediaView> {
-        let (mime, extension) = sniff(&bytes).ok_or_else(|| {
-            herald_core::ValidationError::new(field, "the file is not a PNG, JPEG, GIF, WebP, MP4, MOV or WebM")
-        })?;
+        let (mime, extension) = match identify(&bytes) {
+            Sniffed::Supported { mime, extension } => (mime, extension),
+            Sniffed::Unsupported(what) => {
+                let message = format!("the file is {what}; Herald takes PNG, JPEG, GIF, WebP, MP4, MOV or WebM");
+                return Err(herald_core::ValidationError::new(field, message).into());
+            }
+            Sniffed::Unknown => {
+                let message = "the file is not a PNG, JPEG, GIF, WebP, MP4, MOV or WebM";
+                return Err(herald_core::ValidationError::new(field, message).into());
+            }
+        };
         let id = Uuid::now_v7();
         let key = format!("{id}.{extension}");
         let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
@@ -146,6 +176,18 @@ impl App {
             alt_text: row.alt_text.clone(),
             created_at: row.created_at,
         }
+    }
+
+    /// `GET /media`: the workspace's media library, newest first.
+    pub async fn list_media(&self, caller: &Caller, query: ListMediaQuery) -> AppResult<MediaPage> {
+        caller.require(Scope::PostsRead)?;
+        let mut errors = herald_core::ValidationErrors::default();
+        let (limit, after) = parse_page(query.limit, query.cursor.as_deref(), &mut errors);
+        errors.into_result()?;
+        let after = after.map(|cursor| (cursor.created_at, cursor.id));
+        let mut rows = Media(self.store.conn()).list(caller.workspace_id, after, limit + 1).await?;
+        let next_cursor = cut_page(&mut rows, limit, |last| Cursor { created_at: last.created_at, id: last.id });
+        Ok(MediaPage { media: rows.iter().map(|row| self.media_view(row)).collect(), next_cursor })
     }
 
     /// The caller's media among `ids`, in the order asked (the composer

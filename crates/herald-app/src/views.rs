@@ -132,7 +132,8 @@ impl IntegrationView {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetErrorView {
-    /// `RETRYABLE`, `AUTH_EXPIRED`, `REVOKED`, `INVALID`, `UNKNOWN` or `MISSED`.
+    /// `RETRYABLE`, `MAYBE_SENT` (sent, no answer: the platform may have it),
+    /// `AUTH_EXPIRED`, `REVOKED`, `INVALID`, `UNKNOWN` or `MISSED`.
     pub class: String,
     pub message: String,
 }

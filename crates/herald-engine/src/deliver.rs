@@ -103,9 +103,23 @@ impl Engine {
         delivery: &Delivery,
         credentials: &Value,
     ) -> Result<Value, ProviderError> {
-        self.refresh_credentials(provider, &delivery.integration, credentials)
-            .await
-            .map_err(|error| ProviderError::new(ErrorClass::Revoked, error.message))
+        self.refresh_credentials(provider, &delivery.integration, credentials).await.map_err(refresh_failure)
+    }
+}
+
+/// What a failed refresh means for the delivery. Only a refused grant asks
+/// for a reconnect; a token endpoint that is rate-limiting or down (429,
+/// 5xx, a timeout) is retried like any outage — nothing was published.
+fn refresh_failure(error: ProviderError) -> ProviderError {
+    match error.class {
+        ErrorClass::AuthExpired | ErrorClass::Revoked | ErrorClass::Invalid => {
+            ProviderError::new(ErrorClass::Revoked, error.message)
+        }
+        // A refresh that may have gone through published nothing either.
+        class @ (ErrorClass::Retryable { .. } | ErrorClass::Unknown | ErrorClass::MaybeSent) => {
+            let class = if class == ErrorClass::MaybeSent { ErrorClass::Retryable { after: None } } else { class };
+            ProviderError::new(class, format!("refreshing the expired credentials failed: {}", error.message))
+        }
     }
 }
 

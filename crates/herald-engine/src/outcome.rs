@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use herald_core::retry::next_retry_delay;
-use herald_providers::{ErrorClass, ProviderError};
+use herald_providers::{ErrorClass, ProviderError, Recovery};
 use herald_store::repo::{Events, Integrations, NewEvent, Posts, Queue};
 use herald_store::{EventRow, IntegrationRow, PostRow, StoreResult, TargetRow, Transaction, now};
 use serde_json::json;
@@ -99,9 +99,11 @@ impl Engine {
         Outcome { delivery, kind: "post_published" }
     }
 
-    /// Classifies a failure: retry later, fail now, or (access revoked)
-    /// fail and ask for the account to be reconnected. Revocation is written
-    /// at once; the other outcomes are returned for the worker to write.
+    /// Classifies a failure: retry later, fail now, (access revoked) fail
+    /// and ask for the account to be reconnected, or (the request may have
+    /// arrived) leave it UNCONFIRMED unless the platform drops duplicates.
+    /// Revocation is written at once; the other outcomes are returned for the
+    /// worker to write.
     pub(crate) async fn record_failure(
         &self,
         mut delivery: Delivery,
@@ -110,10 +112,12 @@ impl Engine {
         let at = now();
         let platform = delivery.integration.platform.clone();
         metrics::counter!("herald_provider_errors_total", "platform" => platform.clone(), "class" => error.class.name()).increment(1);
+        let resend_is_safe = self.providers.get(&platform).is_some_and(|p| p.recovery() == Recovery::ResendWithSameKey);
         let retry = match error.class {
             ErrorClass::Retryable { after } => self.retry_delay(delivery.target.attempts, after),
             ErrorClass::Unknown => self.retry_delay(delivery.target.attempts, None),
-            ErrorClass::AuthExpired | ErrorClass::Revoked | ErrorClass::Invalid => None,
+            ErrorClass::MaybeSent if resend_is_safe => self.retry_delay(delivery.target.attempts, None),
+            ErrorClass::MaybeSent | ErrorClass::AuthExpired | ErrorClass::Revoked | ErrorClass::Invalid => None,
         };
         let target = &mut delivery.target;
         target.lease_owner = None;
@@ -127,13 +131,26 @@ impl Engine {
                 target.last_error_message = Some(format!("{} (retrying in {} s)", error.message, delay.as_secs()));
                 Ok(Some(Outcome { delivery, kind: "post_retrying" }))
             }
+            // Sent again it could be published twice; and after the last
+            // attempt, even a resend-safe platform may have it. Items already
+            // published stay recorded in `platform_post_ids`.
+            None if error.class == ErrorClass::MaybeSent => {
+                metrics::counter!("herald_targets_unconfirmed_total", "platform" => platform).increment(1);
+                target.status = "UNCONFIRMED".into();
+                target.next_attempt_at = None;
+                target.last_error_message = Some(format!(
+                    "{}; the platform may have received it: check the account before publishing it again",
+                    error.message
+                ));
+                Ok(Some(Outcome { delivery, kind: "post_unconfirmed" }))
+            }
             None => {
                 metrics::counter!("herald_targets_failed_total", "platform" => platform, "class" => error.class.name())
                     .increment(1);
                 target.status = "FAILED".into();
                 target.next_attempt_at = None;
                 target.last_error_message = Some(match error.class {
-                    ErrorClass::Retryable { .. } | ErrorClass::Unknown => {
+                    ErrorClass::Retryable { .. } | ErrorClass::Unknown | ErrorClass::MaybeSent => {
                         format!("gave up after {} attempts: {}", target.attempts, error.message)
                     }
                     _ => error.message.clone(),

@@ -1,16 +1,24 @@
 //! The one HTTP client every provider uses: timeouts, no redirects (a
 //! redirect could lead a request past the SSRF guard), the guarded
 //! resolver, and the mapping of transport failures and status codes to
-//! error classes.
+//! error classes. Media downloads get their own client that follows a few
+//! redirects, each hop checked by the guard.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use reqwest::redirect::Policy;
 
-use crate::net::resolver;
+use crate::net::{TargetGuard, resolver};
 use crate::{ErrorClass, ProviderError, ProviderSettings};
+
+/// Longest wait for a connection (within half the request timeout).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Redirects a media download may follow (CDNs and link shorteners use one or two).
+pub const MAX_MEDIA_REDIRECTS: usize = 5;
 
 #[derive(Clone)]
 pub struct HttpClient {
@@ -18,15 +26,41 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
+    /// The client of platform calls: redirects are not followed.
     pub fn new(settings: &ProviderSettings) -> Self {
+        Self::build(settings, Policy::none())
+    }
+
+    /// The client that downloads media from user-given URLs: follows up to
+    /// [`MAX_MEDIA_REDIRECTS`] redirects, each hop checked by the SSRF guard.
+    pub fn media_fetcher(settings: &ProviderSettings) -> Self {
+        let guard = TargetGuard { allow_private: settings.allow_private_targets };
+        let policy = Policy::custom(move |attempt| {
+            // `previous` holds every URL requested so far, the first one included.
+            match check_redirect(&guard, attempt.url(), attempt.previous().len()) {
+                Ok(()) => attempt.follow(),
+                Err(reason) => attempt.error(reason),
+            }
+        });
+        Self::build(settings, policy)
+    }
+
+    fn build(settings: &ProviderSettings, redirects: Policy) -> Self {
         let inner = reqwest::Client::builder()
             .timeout(settings.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
+            // Within the request's own timeout, so that a slow connection
+            // fails as a connect error: nothing was sent, a retry is safe.
+            .connect_timeout(CONNECT_TIMEOUT.min(settings.request_timeout / 2))
+            .redirect(redirects)
+            // A proxy from HTTP(S)_PROXY would resolve and connect to the
+            // target itself, past the guarded resolver.
+            .no_proxy()
             .dns_resolver(resolver(settings.allow_private_targets))
             .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION"), " (+self-hosted social media scheduler)"))
             .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+            // Only a TLS backend that cannot start fails here, and then no
+            // client can be built; falling back to an unguarded client is worse.
+            .expect("the HTTP client needs a working TLS backend");
         Self { inner }
     }
 
@@ -36,19 +70,46 @@ impl HttpClient {
 
     /// Sends a request; failures to get any answer become provider errors.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
-        request.send().await.map_err(|error| transport_error(&error))
+        execute(request, |error| error).await
     }
 
     /// Like [`HttpClient::send`], for URLs that are themselves secrets (a bot
     /// token in the path, a webhook URL): reqwest puts the URL in its error
     /// messages, and those end up in logs and in the post's stored error.
     pub async fn send_secret_url(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
-        request.send().await.map_err(|error| transport_error(&error.without_url()))
+        execute(request, reqwest::Error::without_url).await
     }
 }
 
-fn transport_error(error: &reqwest::Error) -> ProviderError {
+async fn execute(
+    request: reqwest::RequestBuilder,
+    redact: fn(reqwest::Error) -> reqwest::Error,
+) -> Result<reqwest::Response, ProviderError> {
+    let (client, request) = request.build_split();
+    let request = request.map_err(|error| transport_error(&redact(error), false))?;
+    let idempotent = request.method().is_idempotent();
+    client.execute(request).await.map_err(|error| transport_error(&redact(error), idempotent))
+}
+
+/// Whether a download may follow a redirect to `url` after `requested`
+/// requests: a bounded chain of http(s) URLs. IP-literal hosts never reach
+/// the guarded resolver, so they are checked here; names are checked when
+/// they resolve.
+fn check_redirect(guard: &TargetGuard, url: &url::Url, requested: usize) -> Result<(), String> {
+    if requested > MAX_MEDIA_REDIRECTS {
+        return Err(format!("more than {MAX_MEDIA_REDIRECTS} redirects"));
+    }
+    guard.check_url(url.as_str()).map(|_| ()).map_err(|reason| format!("redirected to a refused address: {reason}"))
+}
+
+/// What a request that got no answer means. A connection never made (or a
+/// request never built) sent nothing, and repeating a GET changes nothing:
+/// both are retryable. Otherwise the platform may have acted on it.
+fn transport_error(error: &reqwest::Error, idempotent: bool) -> ProviderError {
     let chain = error_chain(error);
+    if error.is_redirect() {
+        return ProviderError::invalid(format!("the redirect was not followed: {chain}"));
+    }
     if chain.contains("HERALD_ALLOW_PRIVATE_TARGETS") || chain.contains("does not resolve") {
         return ProviderError::invalid(format!("the address is not allowed or does not exist: {chain}"));
     }
@@ -59,7 +120,12 @@ fn transport_error(error: &reqwest::Error) -> ProviderError {
     } else {
         format!("the request failed: {chain}")
     };
-    ProviderError::new(ErrorClass::Retryable { after: None }, message)
+    let class = if error.is_connect() || error.is_builder() || idempotent {
+        ErrorClass::Retryable { after: None }
+    } else {
+        ErrorClass::MaybeSent
+    };
+    ProviderError::new(class, message)
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -93,6 +159,8 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
 pub fn classify_status(status: StatusCode, retry_after: Option<Duration>) -> ErrorClass {
     match status.as_u16() {
         429 | 408 | 425 => ErrorClass::Retryable { after: retry_after },
+        // The gateway gave up waiting for the platform, which may still act on it.
+        504 => ErrorClass::MaybeSent,
         401 => ErrorClass::AuthExpired,
         403 => ErrorClass::Revoked,
         400..=499 => ErrorClass::Invalid,
@@ -112,6 +180,12 @@ pub fn excerpt(body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
     use super::*;
 
     #[test]
@@ -129,12 +203,187 @@ mod tests {
     }
 
     #[test]
+    fn redirects_are_bounded_and_checked_hop_by_hop() {
+        let guard = TargetGuard { allow_private: false };
+        let url = |raw: &str| url::Url::parse(raw).unwrap();
+        assert!(check_redirect(&guard, &url("https://cdn.example.com/a.png"), 1).is_ok());
+        assert!(check_redirect(&guard, &url("https://cdn.example.com/a.png"), MAX_MEDIA_REDIRECTS).is_ok());
+        let too_many = check_redirect(&guard, &url("https://cdn.example.com/a.png"), MAX_MEDIA_REDIRECTS + 1);
+        assert!(too_many.unwrap_err().contains("more than 5 redirects"));
+        for refused in ["http://127.0.0.1/a.png", "http://10.0.0.1/", "http://[::1]/", "http://169.254.169.254/"] {
+            let reason = check_redirect(&guard, &url(refused), 1).unwrap_err();
+            assert!(reason.contains("HERALD_ALLOW_PRIVATE_TARGETS"), "{refused}: {reason}");
+        }
+        assert!(check_redirect(&guard, &url("file:///etc/passwd"), 1).unwrap_err().contains("http or https"));
+        let open = TargetGuard { allow_private: true };
+        assert!(check_redirect(&open, &url("http://127.0.0.1/a.png"), 1).is_ok());
+    }
+
+    /// An HTTP/1.1 server on 127.0.0.1: `/file` is a file, `/to-file`
+    /// redirects to it, `/loop` to itself, `/to-metadata` to the cloud
+    /// metadata address. Counts the requests (one connection each).
+    async fn redirecting_server() -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (counter, own) = (Arc::clone(&requests), base.clone());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let redirect = |to: &str| {
+                    format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                };
+                let answer = match head.split(' ').nth(1).unwrap_or("/") {
+                    "/file" => "HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nGIF89a".to_string(),
+                    "/to-file" => redirect(&format!("{own}/file")),
+                    "/loop" => redirect(&format!("{own}/loop")),
+                    "/to-metadata" => redirect("http://169.254.169.254/latest/meta-data/"),
+                    _ => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string(),
+                };
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (base, requests)
+    }
+
+    fn fetcher(allow_private: bool) -> HttpClient {
+        HttpClient::media_fetcher(&ProviderSettings {
+            allow_private_targets: allow_private,
+            ..ProviderSettings::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn media_downloads_follow_allowed_redirects() {
+        let (base, requests) = redirecting_server().await;
+        let client = fetcher(true);
+        let response = client.send(client.inner().get(format!("{base}/to-file"))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.bytes().await.unwrap().as_ref(), b"GIF89a");
+        assert_eq!(requests.load(Ordering::SeqCst), 2);
+
+        let looping = client.send(client.inner().get(format!("{base}/loop"))).await.unwrap_err();
+        assert_eq!(looping.class, ErrorClass::Invalid);
+        assert!(looping.message.contains("more than 5 redirects"), "{}", looping.message);
+        assert_eq!(requests.load(Ordering::SeqCst), 2 + 1 + MAX_MEDIA_REDIRECTS);
+    }
+
+    #[tokio::test]
+    async fn media_download_redirects_to_internal_addresses_are_refused() {
+        // The first URL is an IP literal the caller already checked (here:
+        // allowed on purpose); every hop after it is checked again.
+        let (base, requests) = redirecting_server().await;
+        let client = fetcher(false);
+        for path in ["/to-file", "/to-metadata"] {
+            let refused = client.send(client.inner().get(format!("{base}{path}"))).await.unwrap_err();
+            assert_eq!(refused.class, ErrorClass::Invalid, "{path}");
+            assert!(refused.message.contains("HERALD_ALLOW_PRIVATE_TARGETS"), "{path}: {}", refused.message);
+        }
+        assert_eq!(requests.load(Ordering::SeqCst), 2, "no hop was followed");
+        // Platform calls never follow redirects at all.
+        let platform =
+            HttpClient::new(&ProviderSettings { allow_private_targets: true, ..ProviderSettings::default() });
+        let answer = platform.send(platform.inner().get(format!("{base}/to-file"))).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::FOUND);
+    }
+
+    /// Set in the child process of `proxy_variables_are_ignored`.
+    const PROXY_CHILD: &str = "HERALD_TEST_PROXY_CHILD";
+
+    #[test]
+    fn proxy_variables_are_ignored() {
+        // reqwest reads the proxy variables when a client is built, and
+        // changing this process's environment is unsafe: the request is
+        // made by a child run of this test binary with them set.
+        let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        proxy.set_nonblocking(true).unwrap();
+        let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "http::tests::a_guarded_request_with_proxy_variables_set", "--ignored"])
+            .env(PROXY_CHILD, "1")
+            .envs(["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"].map(|name| (name, proxy_url.as_str())))
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap();
+        assert!(child.status.success(), "{}", String::from_utf8_lossy(&child.stdout));
+        assert!(proxy.accept().is_err(), "the proxy was asked to connect");
+    }
+
+    #[tokio::test]
+    #[ignore = "run by proxy_variables_are_ignored, with proxy variables set"]
+    async fn a_guarded_request_with_proxy_variables_set() {
+        if std::env::var_os(PROXY_CHILD).is_none() {
+            return;
+        }
+        let settings = ProviderSettings { request_timeout: Duration::from_secs(2), ..ProviderSettings::default() };
+        let client = HttpClient::new(&settings);
+        let refused = client.send(client.inner().get("http://localhost:9/")).await.unwrap_err();
+        assert!(refused.message.contains("HERALD_ALLOW_PRIVATE_TARGETS"), "{}", refused.message);
+    }
+
+    /// A server that reads a request, waits `after`, writes `reply` and
+    /// closes the connection.
+    async fn server_answering(reply: &'static [u8], after: Duration) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 4096];
+                    let _ = socket.read(&mut buffer).await;
+                    tokio::time::sleep(after).await;
+                    let _ = socket.write_all(reply).await;
+                });
+            }
+        });
+        base
+    }
+
+    #[tokio::test]
+    async fn requests_the_platform_may_have_acted_on_are_told_apart() {
+        let settings = ProviderSettings {
+            allow_private_targets: true,
+            request_timeout: Duration::from_millis(500),
+            ..ProviderSettings::default()
+        };
+        let client = HttpClient::new(&settings);
+        let class = |result: Result<reqwest::Response, ProviderError>| result.unwrap_err().class;
+        let retryable = ErrorClass::Retryable { after: None };
+
+        // Sent, and no answer in time.
+        let silent = server_answering(b"", Duration::from_secs(5)).await;
+        assert_eq!(class(client.send(client.inner().post(&silent)).await), ErrorClass::MaybeSent);
+        assert_eq!(class(client.send_secret_url(client.inner().post(&silent)).await), ErrorClass::MaybeSent);
+        // Asking again changes nothing.
+        assert_eq!(class(client.send(client.inner().get(&silent)).await), retryable);
+        // Sent, and the answer broke off.
+        let cut = server_answering(b"HTTP/1.1 200 OK\r\ncontent-le", Duration::ZERO).await;
+        assert_eq!(class(client.send(client.inner().post(&cut)).await), ErrorClass::MaybeSent);
+        // Never connected: nothing was sent.
+        let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused = format!("http://{}", nobody.local_addr().unwrap());
+        drop(nobody);
+        assert_eq!(class(client.send(client.inner().post(&refused)).await), retryable);
+    }
+
+    #[test]
     fn statuses_map_to_classes() {
         assert_eq!(classify_status(StatusCode::TOO_MANY_REQUESTS, None), ErrorClass::Retryable { after: None });
         assert_eq!(classify_status(StatusCode::UNAUTHORIZED, None), ErrorClass::AuthExpired);
         assert_eq!(classify_status(StatusCode::FORBIDDEN, None), ErrorClass::Revoked);
         assert_eq!(classify_status(StatusCode::UNPROCESSABLE_ENTITY, None), ErrorClass::Invalid);
         assert_eq!(classify_status(StatusCode::BAD_GATEWAY, None), ErrorClass::Retryable { after: None });
+        assert_eq!(classify_status(StatusCode::GATEWAY_TIMEOUT, None), ErrorClass::MaybeSent);
         assert_eq!(excerpt(&"x".repeat(400)).chars().count(), 301);
     }
 }

@@ -33,7 +33,13 @@ pub use net::{TargetGuard, is_private_address};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
     /// Try again later, no sooner than `after` when the platform said so.
+    /// Nothing reached the platform, or repeating the request changes nothing.
     Retryable { after: Option<Duration> },
+    /// The request was sent but no answer came back (a timeout after
+    /// sending, a broken answer, a 504 from the platform's gateway): it may
+    /// have taken effect. Sending it again is safe only where the platform
+    /// drops duplicates by idempotency key ([`Recovery::ResendWithSameKey`]).
+    MaybeSent,
     /// The token expired: refresh it, then retry once.
     AuthExpired,
     /// Access was revoked: the account must be reconnected.
@@ -48,6 +54,7 @@ impl ErrorClass {
     pub fn name(self) -> &'static str {
         match self {
             Self::Retryable { .. } => "RETRYABLE",
+            Self::MaybeSent => "MAYBE_SENT",
             Self::AuthExpired => "AUTH_EXPIRED",
             Self::Revoked => "REVOKED",
             Self::Invalid => "INVALID",

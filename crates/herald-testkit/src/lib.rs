@@ -155,7 +155,8 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
         Registry::new(&provider_settings),
         blobs.clone(),
     );
-    let media = MediaSource { blobs, public_url: address.clone(), fetcher: HttpClient::new(&provider_settings) };
+    let media =
+        MediaSource { blobs, public_url: address.clone(), fetcher: HttpClient::media_fetcher(&provider_settings) };
     let engine = Engine::new(store.clone(), Registry::new(&provider_settings), vault, options.engine.clone(), media);
     let (shutdown, stopped) = watch::channel(false);
     herald_web::metrics::install();

@@ -140,7 +140,16 @@ fn hex_prefix(bytes: &[u8]) -> String {
     bytes.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Paths outside the API budget (DESIGN §9 limits the API): platforms
+/// fetching a post's media and health probes must never get 429.
+fn is_unlimited(path: &str) -> bool {
+    path.starts_with("/uploads/") || path == "/api/health"
+}
+
 pub async fn rate_limit(State(limits): State<Arc<RateLimits>>, request: Request, next: Next) -> Response {
+    if is_unlimited(request.uri().path()) {
+        return next.run(request).await;
+    }
     let key = client_key(&request);
     let creates_post = request.method() == Method::POST && request.uri().path() == "/api/posts";
     let verdict = RateLimits::check(limits.general.as_ref(), &key)

@@ -5,8 +5,6 @@ mod prepare;
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use herald_core::ValidationError;
 use herald_core::api_key::Scope;
@@ -24,6 +22,7 @@ pub use input::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput,
 use crate::App;
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
+use crate::pages::{Cursor, cut_page, parse_page};
 use crate::views::{PostPage, PostView};
 
 /// The answer of `POST /posts/validate`.
@@ -37,9 +36,6 @@ pub struct ValidationReport {
     pub errors: Vec<ValidationError>,
     pub targets: Vec<TargetReport>,
 }
-
-const DEFAULT_PAGE: u64 = 50;
-const MAX_PAGE: u64 = 100;
 
 impl App {
     /// Dry run of `create_post`: reports everything, changes nothing.
@@ -104,12 +100,7 @@ impl App {
         let posts_repo = Posts(self.store.conn());
         let mut rows =
             posts_repo.list(caller.workspace_id, &PostFilter { limit: filter.limit + 1, ..filter.clone() }).await?;
-        let next_cursor = if rows.len() as u64 > filter.limit {
-            rows.truncate(filter.limit as usize);
-            rows.last().map(|last| encode_cursor(PostCursor { created_at: last.created_at, id: last.id }))
-        } else {
-            None
-        };
+        let next_cursor = cut_page(&mut rows, filter.limit, |last| Cursor { created_at: last.created_at, id: last.id });
         let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
         let targets = posts_repo.targets_of(&ids).await?;
         let mut by_post: BTreeMap<Uuid, Vec<&TargetWithIntegration>> = BTreeMap::new();
@@ -310,46 +301,15 @@ fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {
         }
         parsed
     });
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        errors.push("limit", format!("must be between 1 and {MAX_PAGE}"));
-    }
-    let after = query.cursor.as_deref().and_then(|raw| {
-        let parsed = decode_cursor(raw);
-        if parsed.is_none() {
-            errors.push("cursor", "is not a cursor returned by this API (use nextCursor as given)");
-        }
-        parsed
-    });
+    let (limit, after) = parse_page(query.limit, query.cursor.as_deref(), &mut errors);
     errors.into_result()?;
+    let after = after.map(|Cursor { created_at, id }| PostCursor { created_at, id });
     Ok(PostFilter { status, from, to, integration_id, after, limit })
-}
-
-fn encode_cursor(cursor: PostCursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}.{}", cursor.created_at.timestamp_micros(), cursor.id))
-}
-
-fn decode_cursor(raw: &str) -> Option<PostCursor> {
-    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (micros, id) = text.split_once('.')?;
-    Some(PostCursor {
-        created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-        id: Uuid::parse_str(id).ok()?,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let cursor = PostCursor { created_at: now(), id: Uuid::now_v7() };
-        assert_eq!(decode_cursor(&encode_cursor(cursor)), Some(cursor));
-        assert_eq!(decode_cursor("not-a-cursor"), None);
-        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("12.nope")), None);
-    }
 
     #[test]
     fn list_query_errors_name_their_fields() {

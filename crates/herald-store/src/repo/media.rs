@@ -1,4 +1,8 @@
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use crate::entity::media;
@@ -20,6 +24,30 @@ impl<C: ConnectionTrait> Media<'_, C> {
         Ok(media::Entity::find()
             .filter(media::Column::WorkspaceId.eq(workspace_id))
             .filter(media::Column::Id.is_in(ids.iter().copied()))
+            .all(self.0)
+            .await?)
+    }
+
+    /// The workspace's media, newest first: up to `limit` items created
+    /// before `before` (the `(created_at, id)` of the previous page's last item).
+    pub async fn list(
+        &self,
+        workspace_id: Uuid,
+        before: Option<(DateTime<Utc>, Uuid)>,
+        limit: u64,
+    ) -> StoreResult<Vec<MediaRow>> {
+        let mut query = media::Entity::find().filter(media::Column::WorkspaceId.eq(workspace_id));
+        if let Some((created_at, id)) = before {
+            query = query.filter(
+                Condition::any()
+                    .add(media::Column::CreatedAt.lt(created_at))
+                    .add(Condition::all().add(media::Column::CreatedAt.eq(created_at)).add(media::Column::Id.lt(id))),
+            );
+        }
+        Ok(query
+            .order_by_desc(media::Column::CreatedAt)
+            .order_by_desc(media::Column::Id)
+            .limit(limit)
             .all(self.0)
             .await?)
     }

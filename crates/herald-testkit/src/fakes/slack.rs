@@ -7,6 +7,7 @@
 //! `410 channel_is_archived`; a rate limit is `429` with `Retry-After`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -37,6 +38,8 @@ struct Shared {
 #[derive(Default)]
 struct HookState {
     archived: bool,
+    /// After this many more answers, the next one is late by this much.
+    slow_answer: Option<(usize, Duration)>,
     /// The JSON payloads posted, in order.
     posted: Vec<Value>,
 }
@@ -80,6 +83,12 @@ impl SlackFake {
         self.shared.lock().archived = true;
     }
 
+    /// After `after` more answers, the next request is handled (the message
+    /// posted) but answered `delay` late, as when Slack is slow to reply.
+    pub fn answer_slowly(&self, after: usize, delay: Duration) {
+        self.shared.lock().slow_answer = Some((after, delay));
+    }
+
     pub fn push_reply(&self, reply: Scripted) {
         self.shared.journal.push(reply);
     }
@@ -105,6 +114,20 @@ async fn handle(
     let answer = answer(&shared, &method, &recorded);
     recorded.status = answer.status;
     shared.journal.record(recorded);
+    let late = {
+        let mut state = shared.lock();
+        match state.slow_answer {
+            Some((0, delay)) => state.slow_answer.take().map(|_| delay),
+            Some((ref mut after, _)) => {
+                *after -= 1;
+                None
+            }
+            None => None,
+        }
+    };
+    if let Some(delay) = late {
+        tokio::time::sleep(delay).await;
+    }
     answer.into_response()
 }
 

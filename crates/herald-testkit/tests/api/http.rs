@@ -1,7 +1,7 @@
 //! Cross-cutting HTTP behaviour: health, error format, headers, limits,
 //! OpenAPI and docs.
 
-use herald_testkit::{Backend, TestOptions, db_test, spawn_app_with};
+use herald_testkit::{Backend, TINY_PNG, TestOptions, db_test, spawn_app_with};
 use serde_json::json;
 
 db_test!(async fn health_reports_database_and_queue(app) {
@@ -62,6 +62,25 @@ db_test!(async fn rate_limits_answer_429_with_retry_after(app, TestOptions { rat
     assert_eq!(other.get("/api/posts").await.status, 200);
 });
 
+db_test!(async fn uploads_and_health_are_outside_the_api_rate_limit(app, TestOptions { rate_limit: 4, ..TestOptions::default() }) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let uploaded = api.upload("photo.png", TINY_PNG.to_vec(), None).await;
+    let url = uploaded.expect(201)["url"].as_str().unwrap().to_string();
+    // Platforms fetching a post's media and health probes never get 429...
+    let platform = reqwest::Client::new();
+    for _ in 0..10 {
+        assert_eq!(platform.get(&url).send().await.unwrap().status(), 200);
+        app.anonymous().get("/api/health").await.expect(200);
+    }
+    // ...while the API stays limited for the same client.
+    let mut last = 0;
+    for _ in 0..5 {
+        last = app.anonymous().get("/api/platforms").await.status;
+    }
+    assert_eq!(last, 429);
+});
+
 db_test!(async fn openapi_documents_every_route(app) {
     let spec = app.anonymous().get("/api/openapi.json").await;
     let spec = spec.expect(200);
@@ -80,6 +99,7 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/events", "get"),
         ("/api/analytics/{id}", "get"),
         ("/api/analytics/integrations/{id}", "get"),
+        ("/api/media", "get"),
         ("/api/media", "post"),
         ("/api/media/from-url", "post"),
         ("/api/media/{id}", "patch"),

@@ -212,6 +212,31 @@ db_test!(async fn bluesky_revoked_app_password_needs_reconnecting(app) {
     assert_eq!(api.get(&format!("/api/integrations/{id}")).await.expect(200)["status"], "NEEDS_RECONNECT");
 });
 
+db_test!(async fn bluesky_a_busy_token_endpoint_is_retried_not_a_reconnect(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let fake = FakeBluesky::start().await;
+    let id = connect(&ada, credentials(&fake)).await;
+
+    fake.expire_access_tokens();
+    fake.rate_limit_next("com.atproto.server.refreshSession", 1);
+    let post = api.post("/api/posts", json!({"content": "refresh rate-limited", "platforms": [id]})).await;
+    let done = app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    assert_eq!(done["targets"][0]["attempts"], 2);
+    let refreshes = fake.calls("com.atproto.server.refreshSession");
+    assert_eq!(refreshes.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 200]);
+    assert_eq!(api.get(&format!("/api/integrations/{id}")).await.expect(200)["status"], "ACTIVE");
+
+    fake.expire_access_tokens();
+    fake.script("com.atproto.server.refreshSession", 503, json!({"error": "InternalServerError", "message": "Internal Server Error"}));
+    let post = api.post("/api/posts", json!({"content": "refresh down", "platforms": [id]})).await;
+    let done = app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    assert_eq!(done["targets"][0]["attempts"], 2);
+    assert_eq!(fake.calls("com.atproto.server.refreshSession").last().unwrap().status, 200);
+    assert_eq!(api.get(&format!("/api/integrations/{id}")).await.expect(200)["status"], "ACTIVE");
+    assert_eq!(fake.posts().len(), 2);
+});
+
 db_test!(async fn bluesky_rate_limits_are_retried_and_refused_records_fail(app) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);

@@ -112,3 +112,34 @@ db_test!(async fn slack_refusals_fail_and_an_archived_channel_needs_reconnecting
     assert_eq!(api.get(&format!("/api/integrations/{hook}")).await.expect(200)["status"], "NEEDS_RECONNECT");
     assert!(fake.posted().is_empty());
 });
+
+db_test!(async fn slack_a_message_sent_without_an_answer_is_unconfirmed_not_sent_twice(app) {
+    let fake = SlackFake::start(TOKEN).await;
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let hook = connect(&app, &ada, &fake).await;
+    let started = chrono::Utc::now();
+    // The first item is answered; the second is posted but its answer comes
+    // after the test app's 3 s provider timeout.
+    fake.answer_slowly(1, Duration::from_secs(4));
+    let post = api.post("/api/posts", json!({"content": "one", "platforms": [hook], "thread": [{"content": "two"}, {"content": "three"}]})).await;
+    let post_id = id_of(post.expect(201));
+    let failed = app.wait_for_post_status(&api, &post_id, "FAILED", WAIT).await;
+    let target = &failed["targets"][0];
+    assert_eq!(target["status"], "UNCONFIRMED");
+    assert_eq!((target["attempts"].as_u64(), target["lastError"]["class"].as_str()), (Some(1), Some("MAYBE_SENT")));
+    let message = target["lastError"]["message"].as_str().unwrap();
+    assert!(message.contains("may have received it") && message.contains("check the account"), "{message}");
+    let target_id = target["id"].as_str().unwrap();
+    assert_eq!(target["platformPostIds"], json!([format!("{target_id}-0")]), "the first item stays recorded");
+
+    // Not sent again, and the third item never went out.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fake.posted(), [json!({"text": "one"}), json!({"text": "two"})]);
+    assert_eq!(fake.requests().len(), 3, "the connect check and two messages");
+    let events = herald_store::repo::Events(app.store.conn()).since(started, 100).await.unwrap();
+    let unconfirmed: Vec<_> = events.iter().filter(|e| e.kind == "post_unconfirmed").collect();
+    assert_eq!(unconfirmed.len(), 1);
+    assert_eq!(unconfirmed[0].post_id.map(|id| id.to_string()), Some(post_id));
+    assert_eq!(unconfirmed[0].data["status"], "UNCONFIRMED");
+});

@@ -2,13 +2,13 @@ use axum::Json;
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
-use herald_app::media::{MAX_MEDIA_BYTES, MediaView};
+use herald_app::media::{ListMediaQuery, MAX_MEDIA_BYTES, MediaPage, MediaView};
 use serde::Deserialize;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiId, ApiJson, Auth};
+use crate::extract::{ApiId, ApiJson, ApiQuery, Auth};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -17,6 +17,22 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_media))
         // Files are larger than JSON bodies: this route alone takes up to the media limit.
         .routes(routes!(upload_media).layer(DefaultBodyLimit::max(MAX_MEDIA_BYTES + MULTIPART_OVERHEAD)))
+        .routes(routes!(list_media))
+}
+
+/// The workspace's media library, newest first, with cursor pagination
+/// (as `GET /posts`). Scope `posts:read`.
+#[utoipa::path(get, path = "/media", tag = "media", params(ListMediaQuery),
+    responses(
+        (status = 200, description = "A page of media", body = MediaPage),
+        (status = 422, description = "Invalid `limit` or `cursor`", body = ErrorBody),
+    ))]
+async fn list_media(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<ListMediaQuery>,
+) -> ApiResult<Json<MediaPage>> {
+    Ok(Json(state.app.list_media(&caller, query).await?))
 }
 
 /// Room for the multipart boundaries and the alt text field.
@@ -69,16 +85,26 @@ async fn upload_media(
     let Some(file) = file else {
         return Err(herald_app::AppError::from(herald_core::ValidationError::new("file", "is required")).into());
     };
+    // The body limit leaves room for the form around the file, so a file
+    // just over the limit gets here: the same 413 as a larger one.
+    if file.len() > MAX_MEDIA_BYTES {
+        return Err(too_large());
+    }
     Ok((StatusCode::CREATED, Json(state.app.upload_media(&caller, file, alt_text).await?)))
 }
 
 fn multipart_error(error: MultipartError) -> ApiError {
     let status = error.status();
-    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        format!("the file is larger than {} MB", MAX_MEDIA_BYTES / 1024 / 1024)
-    } else {
-        format!("the multipart form could not be read: {}", error.body_text())
-    };
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large();
+    }
+    let message = format!("the multipart form could not be read: {}", error.body_text());
+    ApiError::new(status, crate::error::code_for_status(status), message)
+}
+
+fn too_large() -> ApiError {
+    let status = StatusCode::PAYLOAD_TOO_LARGE;
+    let message = format!("the file is larger than {} MB", MAX_MEDIA_BYTES / 1024 / 1024);
     ApiError::new(status, crate::error::code_for_status(status), message)
 }
 
@@ -91,7 +117,8 @@ struct FromUrlInput {
 }
 
 /// Downloads a file into the media library; its type is checked from the
-/// bytes and private addresses are refused. Use the id in `mediaIds`.
+/// bytes, up to 5 redirects are followed and private addresses are refused
+/// at every hop. Use the id in `mediaIds`.
 #[utoipa::path(post, path = "/media/from-url", tag = "media", request_body = FromUrlInput,
     responses(
         (status = 201, description = "Stored", body = MediaView),

@@ -32,7 +32,7 @@ pub async fn run(config: Config) -> Result<ExitCode> {
     let media = MediaSource {
         blobs: config.media_store()?,
         public_url: config.main_url(),
-        fetcher: HttpClient::new(&config.providers()),
+        fetcher: HttpClient::media_fetcher(&config.providers()),
     };
     let engine = Engine::new(
         store.clone(),
