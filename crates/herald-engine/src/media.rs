@@ -49,13 +49,14 @@ impl Engine {
             })?;
             let url = format!("{}/uploads/{}", self.media.public_url.trim_end_matches('/'), row.storage_key);
             // Providers that link media by URL still get its type and alt text.
-            let data = if with_bytes {
-                self.media.blobs.get(&row.storage_key).await.map_err(|e| storage(&e))?.ok_or_else(|| {
-                    ProviderError::invalid(format!("the file of media {id} is missing from storage"))
-                })?
-            } else {
-                Bytes::new()
-            };
+            let data =
+                if with_bytes {
+                    self.media.blobs.get(&row.storage_key).await.map_err(|e| storage(&e))?.ok_or_else(|| {
+                        ProviderError::invalid(format!("the file of media {id} is missing from storage"))
+                    })?
+                } else {
+                    Bytes::new()
+                };
             media.attachments.push(Attachment {
                 url: url.clone(),
                 mime: row.mime.clone(),

@@ -416,7 +416,12 @@ impl Worker {
 
 /// Takes due targets in order while their platform has a free slot; the
 /// platforms of those left are noted in `held_back`.
-fn pick(due: Vec<DueTarget>, room: &mut HashMap<String, usize>, picked: &mut Vec<Uuid>, held_back: &mut BTreeSet<String>) {
+fn pick(
+    due: Vec<DueTarget>,
+    room: &mut HashMap<String, usize>,
+    picked: &mut Vec<Uuid>,
+    held_back: &mut BTreeSet<String>,
+) {
     for target in due {
         match room.get_mut(&target.platform) {
             Some(left) if *left > 0 => {
@@ -455,7 +460,8 @@ mod tests {
 
     #[test]
     fn due_targets_are_picked_in_order_within_each_platform_limit() {
-        let due = |platform: &str| DueTarget { id: Uuid::now_v7(), integration_id: Uuid::nil(), platform: platform.into() };
+        let due =
+            |platform: &str| DueTarget { id: Uuid::now_v7(), integration_id: Uuid::nil(), platform: platform.into() };
         let targets = vec![due("webhook"), due("webhook"), due("mastodon"), due("webhook"), due("unknown")];
         let ids: Vec<Uuid> = targets.iter().map(|t| t.id).collect();
         let mut room = HashMap::from([("webhook".to_string(), 2), ("mastodon".to_string(), 0)]);

@@ -205,7 +205,7 @@ impl Lemmy {
     async fn login(&self, creds: &Credentials) -> Result<String, ProviderError> {
         let body = json!({ "username_or_email": creds.username, "password": creds.password });
         let request = self.client.inner().post(creds.endpoint("/api/v3/user/login")).json(&body);
-        let answer = match self.send_json(request).await {
+        let answer = match self.send_json(request).await.map_err(ProviderError::before_publishing) {
             Ok(answer) => answer,
             Err(error) if error.message.contains("missing_totp_token") => {
                 return Err(ProviderError::new(

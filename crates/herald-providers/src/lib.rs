@@ -79,6 +79,17 @@ impl ProviderError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorClass::Invalid, message)
     }
+
+    /// For a call that publishes nothing itself (signing in, uploading a
+    /// file, creating a tag): if it may have taken effect, repeating it
+    /// cannot duplicate the post, so it is an ordinary retryable failure.
+    #[must_use]
+    pub fn before_publishing(self) -> Self {
+        match self.class {
+            ErrorClass::MaybeSent => Self { class: ErrorClass::Retryable { after: None }, ..self },
+            _ => self,
+        }
+    }
 }
 
 /// What connecting an account learned from the platform.
@@ -359,6 +370,14 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_before_publishing_that_may_have_gone_through_is_just_retried() {
+        let maybe = ProviderError::new(ErrorClass::MaybeSent, "no answer").before_publishing();
+        assert_eq!(maybe.class, ErrorClass::Retryable { after: None });
+        assert_eq!(maybe.message, "no answer");
+        assert_eq!(ProviderError::invalid("bad").before_publishing().class, ErrorClass::Invalid);
+    }
 
     #[test]
     fn every_provider_has_its_own_rules() {

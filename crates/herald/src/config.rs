@@ -523,4 +523,3 @@ mod tests {
         random_hex(8)
     }
 }
-

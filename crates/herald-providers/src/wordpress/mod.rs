@@ -141,7 +141,7 @@ impl Wordpress {
             .header("content-type", &file.mime)
             .header("content-disposition", format!("attachment; filename=\"{}\"", file.file_name(index)))
             .body(file.data.clone());
-        let media = site.call(request, "uploading a media file").await?;
+        let media = site.call(request, "uploading a media file").await.map_err(ProviderError::before_publishing)?;
         let id = id_of(&media["id"])
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "WordPress did not answer the upload with an id"))?;
         let source_url = media["source_url"].as_str().unwrap_or_default().to_string();
@@ -150,7 +150,8 @@ impl Wordpress {
         if let Some(alt) = &alt_text {
             let route = format!("/wp/v2/media/{id}");
             site.call(site.request(Method::POST, &route, &[]).json(&json!({ "alt_text": alt })), "setting alt text")
-                .await?;
+                .await
+                .map_err(ProviderError::before_publishing)?;
         }
         Ok(Uploaded { id, source_url, alt_text, is_image: file.is_image() })
     }
@@ -184,8 +185,10 @@ impl Wordpress {
             return Ok(id);
         }
         let what = format!("creating the {taxonomy} `{name}`");
-        let Answer { status, text, .. } =
-            site.send(site.request(Method::POST, route, &[]).json(&json!({ "name": name })), &what).await?;
+        let Answer { status, text, .. } = site
+            .send(site.request(Method::POST, route, &[]).json(&json!({ "name": name })), &what)
+            .await
+            .map_err(ProviderError::before_publishing)?;
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         // Created meanwhile, or the search missed it (it matches HTML-escaped names): WordPress says which.
         if answer["code"] == "term_exists"

@@ -72,7 +72,8 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             extra.push_str(&format!(" AND t.integration_id = {}", p.bind(id)));
         }
         let limit = p.bind(i64::try_from(request.limit).unwrap_or(i64::MAX));
-        let lock = if self.0.get_database_backend() == DbBackend::Postgres { " FOR UPDATE OF t SKIP LOCKED" } else { "" };
+        let lock =
+            if self.0.get_database_backend() == DbBackend::Postgres { " FOR UPDATE OF t SKIP LOCKED" } else { "" };
         let sql = format!(
             "SELECT t.id, t.integration_id, i.platform FROM post_targets t JOIN integrations i ON i.id = t.integration_id \
              WHERE t.status = 'QUEUED' AND t.next_attempt_at <= {now} AND t.next_attempt_at >= {not_before} \
