@@ -175,11 +175,21 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     async fn status_inputs(&self, post_ids: &[Uuid]) -> StoreResult<Vec<(Uuid, DerivedStatus, Vec<TargetSummary>)>> {
         let mut params = Params::new(self.0.get_database_backend());
         let ids = params.list(post_ids, |id| *id);
+        // Each post's targets looked up by its id. Without fresh statistics
+        // (a backlog just inserted) PostgreSQL expects hundreds of targets
+        // per post and hashes a full scan of post_targets instead, at every
+        // batch; a LATERAL subquery kept apart by OFFSET 0 can only be run
+        // per post, through uq_targets_post_integration.
+        let targets = match self.0.get_database_backend() {
+            DbBackend::Postgres => {
+                "LEFT JOIN LATERAL (SELECT * FROM post_targets WHERE post_id = p.id OFFSET 0) t ON true"
+            }
+            _ => "LEFT JOIN post_targets t ON t.post_id = p.id",
+        };
         let sql = format!(
             "SELECT p.id, p.workspace_id, p.status, p.published_at, p.error_message, \
              t.status, t.attempts, t.published_at, t.last_error_message, i.platform, i.display_name \
-             FROM posts p LEFT JOIN post_targets t ON t.post_id = p.id \
-             LEFT JOIN integrations i ON i.id = t.integration_id \
+             FROM posts p {targets} LEFT JOIN integrations i ON i.id = t.integration_id \
              WHERE p.id IN ({ids}) ORDER BY p.id, t.created_at, t.id"
         );
         let mut posts: Vec<(Uuid, DerivedStatus, Vec<TargetSummary>)> = Vec::new();

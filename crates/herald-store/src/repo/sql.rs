@@ -36,15 +36,18 @@ pub(crate) fn pow2_chunks(len: usize, max: usize) -> Vec<std::ops::Range<usize>>
     chunks
 }
 
-/// A status filter beside `id IN (…)` that SQLite must not use an index
-/// for. Without table statistics SQLite takes `status = ?` as selective and
-/// reads every row of that status through `idx_targets_due` (all queued
-/// targets: a 100,000-post backlog at every claim) instead of looking the ids
-/// up; a unary `+` makes the term unusable for an index. PostgreSQL plans
-/// from statistics and has no unary `+` for text.
+/// A status filter beside an id lookup that the database must not use an
+/// index for. Without fresh statistics — a backlog inserted faster than
+/// they are gathered, as when 100,000 posts fall due at once — both SQLite
+/// and PostgreSQL take `status = ?` as selective and read every row of that
+/// status through `idx_targets_due` (the whole backlog, at every claim)
+/// instead of looking the ids up: measured on PostgreSQL, 300 ms instead of
+/// 2 ms for a claim of 128. An expression over the column is unusable for
+/// an index: a unary `+` on SQLite, `|| ''` on PostgreSQL (which has no
+/// unary `+` for text).
 pub(crate) fn status_filter(backend: DbBackend, column: &str) -> String {
     match backend {
-        DbBackend::Postgres => column.to_string(),
+        DbBackend::Postgres => format!("({column} || '')"),
         _ => format!("+{column}"),
     }
 }
