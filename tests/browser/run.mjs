@@ -263,7 +263,7 @@ async function main() {
   assert.equal(await chip.locator('xpath=ancestor::div[@data-date]').getAttribute('data-date'), day);
   await shoot(page, 'calendar-month');
   const next = new Date(Date.parse(`${day}T12:00:00Z`) + 86400e3).toISOString().slice(0, 10);
-  await chip.dragTo(page.locator(`#calendar .day[data-date="${next}"]`));
+  await dragOnto(chip, page.locator(`#calendar .day[data-date="${next}"]`));
   await page.waitForURL(/notice=moved/);
   await page.locator(`#calendar .day[data-date="${next}"] [data-post="${postId}"]`).waitFor();
   post = (await api(`/api/posts/${postId}`)).body;
@@ -432,7 +432,7 @@ async function main() {
     await page.emulateMedia({ colorScheme: 'dark' });
     await shoot(page, 'calendar-undated-dark');
     await page.emulateMedia({ colorScheme: null });
-    await page.locator(`#undated [data-post="${dragged}"]`).dragTo(page.locator(`#calendar .day[data-date="${day}"]`));
+    await dragOnto(page.locator(`#undated [data-post="${dragged}"]`), page.locator(`#calendar .day[data-date="${day}"]`));
     await page.waitForURL(/notice=moved/);
     await page.locator(`#calendar .day[data-date="${day}"] [data-post="${dragged}"]`).waitFor();
     let placed = (await api(`/api/posts/${dragged}`)).body;
@@ -545,6 +545,14 @@ async function composerExtras(page, base, receiver, api) {
   log('composer: alt text, reply media and settings');
 }
 // ==== end of the ui-composer block ====
+
+// Where the days fall in the month grid depends on today's date: a target
+// day on the row at the bottom edge of the viewport would scroll the page
+// in the middle of the drag, and the drop would miss. Centre it first.
+async function dragOnto(source, target) {
+  await target.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  await source.dragTo(target);
+}
 
 let failed = false;
 try {
