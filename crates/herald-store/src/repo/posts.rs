@@ -182,7 +182,8 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         // per post, through uq_targets_post_integration.
         let targets = match self.0.get_database_backend() {
             DbBackend::Postgres => {
-                "LEFT JOIN LATERAL (SELECT * FROM post_targets WHERE post_id = p.id OFFSET 0) t ON true"
+                "LEFT JOIN LATERAL (SELECT id, integration_id, status, attempts, published_at, last_error_message, \
+                 created_at FROM post_targets WHERE post_id = p.id OFFSET 0) t ON true"
             }
             _ => "LEFT JOIN post_targets t ON t.post_id = p.id",
         };

@@ -215,14 +215,17 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             })
             .collect();
         // The status is checked after the id lookup (see `status_filter`).
-        let sql = "UPDATE post_targets AS t SET status = u.status, next_attempt_at = u.next_attempt_at, \
+        let current_status = status_filter(DbBackend::Postgres, "t.status");
+        let sql = format!(
+            "UPDATE post_targets AS t SET status = u.status, next_attempt_at = u.next_attempt_at, \
              lease_owner = u.lease_owner, lease_expires_at = u.lease_expires_at, \
              platform_post_ids = u.platform_post_ids, url = u.url, last_error_class = u.last_error_class, \
              last_error_message = u.last_error_message, published_at = u.published_at, updated_at = u.updated_at \
              FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, status text, next_attempt_at timestamptz, \
              lease_owner text, lease_expires_at timestamptz, platform_post_ids jsonb, url text, \
              last_error_class text, last_error_message text, published_at timestamptz, updated_at timestamptz) \
-             WHERE t.id = u.id AND (t.status || '') = 'PUBLISHING' AND t.lease_owner = $2 RETURNING t.id";
+             WHERE t.id = u.id AND {current_status} = 'PUBLISHING' AND t.lease_owner = $2 RETURNING t.id"
+        );
         let statement = Statement::from_sql_and_values(
             DbBackend::Postgres,
             sql,
