@@ -146,6 +146,14 @@ impl Store {
                     // cost a read() each (a fifth of the worker's CPU).
                     .pragma("mmap_size", "268435456")
             });
+        // A pooled connection is checked with a ping before use only when it
+        // sat idle: one in use a moment ago is alive, and a ping before each
+        // transaction is a round trip more on the delivery loop's hot path.
+        // A connection to a local SQLite file cannot drop at all.
+        match backend {
+            Backend::Sqlite => connect.test_before_acquire(false),
+            Backend::Postgres => connect.test_before_acquire_if_idle_for(Duration::from_secs(10)),
+        };
         if let Some(schema) = &options.schema {
             connect.set_schema_search_path(schema.clone());
         }

@@ -65,7 +65,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             return Ok(());
         }
         let rows = targets.into_iter().map(|t| t.into_active_model().reset_all());
-        post_target::Entity::insert_many(rows).exec(self.0).await?;
+        post_target::Entity::insert_many(rows).exec_without_returning(self.0).await?;
         Ok(())
     }
 

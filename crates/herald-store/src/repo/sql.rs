@@ -72,12 +72,22 @@ impl Params {
         }
     }
 
-    /// `CASE id WHEN <id> THEN <value> … END`: a per-row value.
+    /// `CASE id WHEN <id> THEN <value> … END`: a per-row value; a single
+    /// parameter when every row has the same (a batch of outcomes mostly
+    /// shares its status and its empty lease and error columns, and SQLite
+    /// would otherwise compare each row's id with every arm of each column).
+    /// The statement's `WHERE id IN (…)` must list the same rows.
     pub fn case<T>(&mut self, rows: &[T], id: impl Fn(&T) -> Uuid, value: impl Fn(&T) -> Value) -> String {
+        let values: Vec<Value> = rows.iter().map(value).collect();
+        if let Some(first) = values.first()
+            && values.iter().all(|v| v == first)
+        {
+            return self.bind(first.clone());
+        }
         let mut sql = String::from("CASE id");
-        for row in rows {
+        for (row, value) in rows.iter().zip(values) {
             let when = self.bind(id(row));
-            let then = self.bind(value(row));
+            let then = self.bind(value);
             sql.push_str(&format!(" WHEN {when} THEN {then}"));
         }
         sql.push_str(" END");
@@ -106,5 +116,15 @@ mod tests {
         assert_eq!(pow2_chunks(37, 16), vec![0..16, 16..32, 32..36, 36..37]);
         assert_eq!(pow2_chunks(8, 16), vec![0..8]);
         assert!(pow2_chunks(0, 16).is_empty());
+    }
+
+    #[test]
+    fn a_column_every_row_shares_is_one_parameter() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut p = Params::new(DbBackend::Sqlite);
+        assert_eq!(p.case(&[(a, "x"), (b, "x")], |r| r.0, |r| r.1.into()), "?");
+        assert_eq!(p.case(&[(a, "x"), (b, "y")], |r| r.0, |r| r.1.into()), "CASE id WHEN ? THEN ? WHEN ? THEN ? END");
+        assert_eq!(p.values.len(), 5);
+        assert_eq!(p.values[0], Value::from("x"));
     }
 }
