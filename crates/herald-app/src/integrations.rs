@@ -238,6 +238,8 @@ impl App {
         row.updated_at = now();
         let row = integrations.update(row).await?;
         txn.commit().await.map_err(AppError::internal)?;
+        // A new status or rate budget changes what the workers may claim.
+        self.store.queue_changed().await;
         Ok(IntegrationView::from_row(&row))
     }
 

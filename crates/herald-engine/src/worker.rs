@@ -36,7 +36,21 @@ pub struct Worker {
     /// nothing else is due: claims then wait for those platforms' slots
     /// instead of searching the whole queue for other work at every turn.
     held_back: HeldBack,
+    /// Integrations with a rate budget, as last read.
+    budgets: Option<Budgets>,
 }
+
+/// The rate-budgeted integrations, read again once the queue changed (an
+/// integration update signals it, on every node) or after `BUDGETS_FRESH`.
+struct Budgets {
+    epoch: u64,
+    read_at: Instant,
+    list: Vec<(Uuid, RateBudget)>,
+}
+
+/// A change whose signal was lost (a PostgreSQL listener reconnecting)
+/// applies after this long at most.
+const BUDGETS_FRESH: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 struct HeldBack {
@@ -69,6 +83,7 @@ impl Worker {
             outcomes: Vec::new(),
             failed_writes: 0,
             held_back: HeldBack::default(),
+            budgets: None,
         }
     }
 
@@ -321,8 +336,22 @@ impl Worker {
     }
 
     /// Active integrations with a write quota (from their settings or their
-    /// platform). Read at every claim, so a changed budget applies at once.
-    async fn budgeted(&self) -> StoreResult<Vec<(Uuid, RateBudget)>> {
+    /// platform). Read again whenever the queue changed, so a changed budget
+    /// applies at the next claim.
+    async fn budgeted(&mut self) -> StoreResult<Vec<(Uuid, RateBudget)>> {
+        let epoch = self.engine.store.queue_epoch();
+        if let Some(budgets) = &self.budgets
+            && budgets.epoch == epoch
+            && budgets.read_at.elapsed() < BUDGETS_FRESH
+        {
+            return Ok(budgets.list.clone());
+        }
+        let list = self.read_budgets().await?;
+        self.budgets = Some(Budgets { epoch, read_at: Instant::now(), list: list.clone() });
+        Ok(list)
+    }
+
+    async fn read_budgets(&self) -> StoreResult<Vec<(Uuid, RateBudget)>> {
         let mut list = Vec::new();
         let platforms: Vec<&str> =
             self.engine.providers.all().filter(|p| p.rate_budget().is_some()).map(|p| p.id()).collect();

@@ -5,6 +5,7 @@
 //! on other nodes at once.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ const EVENTS_CHANNEL: &str = "herald_events";
 pub(crate) struct Signals {
     pub node_id: Uuid,
     pub queue: Arc<Notify>,
+    /// How many times the queue or an integration changed: lets the
+    /// delivery loop keep what it read of integrations until it moves.
+    pub queue_epoch: AtomicU64,
     pub events: broadcast::Sender<EventRow>,
     /// Ids of events already announced in this process, so that a relay
     /// does not announce them twice (a set for the look-up, a queue to
@@ -45,6 +49,7 @@ impl Signals {
         Self {
             node_id: Uuid::new_v4(),
             queue: Arc::new(Notify::new()),
+            queue_epoch: AtomicU64::new(0),
             events: broadcast::channel(1024).0,
             announced: Mutex::new(Announced::default()),
         }
@@ -74,10 +79,23 @@ impl Store {
         self.signals.queue.clone()
     }
 
-    /// Tells every scheduler that due times changed.
+    /// Tells every scheduler that due times changed (a post was created,
+    /// moved or deleted, or an integration changed).
     pub async fn queue_changed(&self) {
-        self.signals.queue.notify_one();
+        self.queue_changed_here();
         self.notify(QUEUE_CHANNEL, String::new()).await;
+    }
+
+    fn queue_changed_here(&self) {
+        self.signals.queue_epoch.fetch_add(1, Ordering::Release);
+        self.signals.queue.notify_one();
+    }
+
+    /// Moves on every [`Store::queue_changed`], in this process or (on
+    /// PostgreSQL) another: what was read of the queue's integrations
+    /// under one value is still current while it stays the same.
+    pub fn queue_epoch(&self) -> u64 {
+        self.signals.queue_epoch.load(Ordering::Acquire)
     }
 
     /// Live events of this process (and, on PostgreSQL, of every node).
@@ -213,11 +231,11 @@ impl Store {
         let mut listener = PgListener::connect_with(self.db.get_postgres_connection_pool()).await?;
         listener.listen_all([QUEUE_CHANNEL, EVENTS_CHANNEL]).await?;
         // Something may have changed while we were not listening.
-        self.signals.queue.notify_one();
+        self.queue_changed_here();
         loop {
             let notification = listener.recv().await?;
             match notification.channel() {
-                QUEUE_CHANNEL => self.signals.queue.notify_one(),
+                QUEUE_CHANNEL => self.queue_changed_here(),
                 EVENTS_CHANNEL => self.relay_event(notification.payload()).await,
                 _ => {}
             }

@@ -55,8 +55,8 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
 
     /// Active integrations that may have a rate budget: those of `platforms`
     /// (whose provider sets one) and those whose settings mention
-    /// `rateBudget`. The engine reads them at every claim, so it must not
-    /// load every integration there is.
+    /// `rateBudget`. The engine reads them again whenever the queue changed,
+    /// so it must not load every integration there is.
     pub async fn active_with_budget(&self, platforms: &[&str]) -> StoreResult<Vec<IntegrationRow>> {
         // jsonb has no LIKE; its text form does.
         let settings_text = match self.0.get_database_backend() {

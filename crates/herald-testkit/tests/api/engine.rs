@@ -232,6 +232,24 @@ db_test!(async fn rate_budgets_hold_back_deliveries_at_claim_time(app) {
     assert_eq!(queued.expect(200)["posts"].as_array().unwrap().len(), 2);
 });
 
+db_test!(async fn a_budget_set_after_posts_were_scheduled_holds_at_their_claim(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
+    let at = soon(3000);
+    for i in 0..3 {
+        api.post("/api/posts", json!({"content": format!("post {i}"), "platforms": [hook], "scheduledFor": at})).await.expect(201);
+    }
+    // The worker has looked at the queue since; only the update tells it
+    // that the integration now has a budget.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ada.session.patch(&format!("/api/integrations/{hook}"), json!({"settings": {"rateBudget": {"max": 1, "windowSeconds": 3600}}})).await.expect(200);
+    receiver.wait_for_accepted(1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.deliveries().len(), 1, "the budget of 1 per hour holds");
+});
+
 db_test!(async fn events_stream_to_the_owner_only(app) {
     let ada = app.register("ada@example.com").await;
     let bob = app.register("bob@example.com").await;
