@@ -14,31 +14,8 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
 
-/// Delivery moves many small buffers between threads (rows built on the
-/// SQLite thread, requests and responses on the runtime's): glibc's
-/// allocator spent an eighth of the worker's CPU on that; mimalloc's
-/// thread-local free lists don't. See `main` for its idle memory.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn main() -> ExitCode {
-    // 2 MiB transparent huge pages where mimalloc's arenas use a few KiB
-    // took the idle heap from 7 to 28 MB. It is built not to ask for them
-    // (`no_thp`); this also keeps a system set to `always` from giving them.
-    #[cfg(target_os = "linux")]
-    if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
-        eprintln!("herald: could not turn transparent huge pages off ({error}); idle memory will be higher");
-    }
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime.block_on(run()),
-        Err(error) => {
-            eprintln!("herald: cannot start the async runtime: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
