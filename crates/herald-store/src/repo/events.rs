@@ -1,13 +1,16 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    Statement,
 };
 use uuid::Uuid;
 
-use super::sql::pow2_chunks;
+use super::sql::sqlite_json;
 use crate::entity::event;
 use crate::{EventRow, StoreResult, now};
+
+/// The columns `append_many` writes, in the order of its JSON rows.
+const COLUMNS: &str = "id, workspace_id, kind, post_id, integration_id, actor_type, actor_id, data, created_at";
 
 pub struct NewEvent {
     pub workspace_id: Uuid,
@@ -55,13 +58,63 @@ impl<C: ConnectionTrait> Events<'_, C> {
                 created_at: now(),
             })
             .collect();
-        // Power-of-two chunks (few statement shapes, see `padded`), within
-        // both backends' parameter limits (9 columns a row).
-        for range in pow2_chunks(rows.len(), 1024) {
-            let models = rows[range].iter().map(|row| row.clone().into_active_model());
-            // The rows are known: nothing to read back.
-            event::Entity::insert_many(models).exec_without_returning(self.0).await?;
+        if rows.is_empty() {
+            return Ok(rows);
         }
+        // The rows are known: nothing to read back. They travel as one JSON
+        // parameter: one statement shape, prepared once, whatever the batch
+        // size, and no per-value statement building (see `sqlite_json`).
+        let statement = match self.0.get_database_backend() {
+            DbBackend::Postgres => {
+                let batch: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "id": e.id, "workspace_id": e.workspace_id, "kind": e.kind, "post_id": e.post_id,
+                            "integration_id": e.integration_id, "actor_type": e.actor_type, "actor_id": e.actor_id,
+                            "data": e.data, "created_at": e.created_at,
+                        })
+                    })
+                    .collect();
+                Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    format!(
+                        "INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS e(\
+                         id uuid, workspace_id uuid, kind text, post_id uuid, integration_id uuid, actor_type text, \
+                         actor_id uuid, data jsonb, created_at timestamptz)"
+                    ),
+                    [serde_json::Value::Array(batch).into()],
+                )
+            }
+            backend => {
+                let batch: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!([
+                            sqlite_json::uuid(e.id),
+                            sqlite_json::uuid(e.workspace_id),
+                            e.kind,
+                            sqlite_json::opt_uuid(e.post_id),
+                            sqlite_json::opt_uuid(e.integration_id),
+                            e.actor_type,
+                            sqlite_json::opt_uuid(e.actor_id),
+                            sqlite_json::json(&e.data),
+                            sqlite_json::time(e.created_at),
+                        ])
+                    })
+                    .collect();
+                Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "INSERT INTO events ({COLUMNS}) SELECT unhex(value->>0), unhex(value->>1), value->>2, \
+                         unhex(value->>3), unhex(value->>4), value->>5, unhex(value->>6), value->>7, value->>8 \
+                         FROM json_each(?)"
+                    ),
+                    [serde_json::Value::Array(batch).to_string().into()],
+                )
+            }
+        };
+        self.0.execute_raw(statement).await?;
         Ok(rows)
     }
 

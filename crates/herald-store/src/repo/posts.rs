@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use herald_core::post::{PostStatus, TargetState, TargetStatus, aggregate_status};
 
-use super::sql::{Params, ROWS_PER_STATEMENT, padded};
+use super::sql::{Params, ROWS_PER_STATEMENT, padded, sqlite_json};
 use crate::entity::{integration, post, post_target};
 use crate::{PostRow, StoreResult, TargetRow};
 
@@ -241,15 +241,14 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         Ok(())
     }
 
-    /// Writes the derived columns of posts in one statement per chunk.
+    /// Writes the derived columns of posts in one statement, the rows as one
+    /// JSON parameter (see `sqlite_json`).
     async fn write_statuses(&self, posts: &[(Uuid, DerivedStatus)]) -> StoreResult<()> {
         let updated_at = crate::now();
         if posts.is_empty() {
             return Ok(());
         }
         if self.0.get_database_backend() == DbBackend::Postgres {
-            // One JSON parameter: a single statement shape whatever the
-            // batch size, no `CASE` arms (see `Queue::write_leased_many`).
             let batch: Vec<serde_json::Value> = posts
                 .iter()
                 .map(|(id, p)| {
@@ -270,20 +269,27 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             self.0.execute_raw(statement).await?;
             return Ok(());
         }
-        for chunk in posts.chunks(ROWS_PER_STATEMENT) {
-            let chunk = &padded(chunk)[..];
-            let mut params = Params::new(self.0.get_database_backend());
-            let status = params.case(chunk, |p| p.0, |p| p.1.status.clone().into());
-            let published_at = params.case(chunk, |p| p.0, |p| p.1.published_at.into());
-            let error_message = params.case(chunk, |p| p.0, |p| p.1.error_message.clone().into());
-            let updated_at = params.bind(updated_at);
-            let ids = params.list(chunk, |p| p.0);
-            let sql = format!(
-                "UPDATE posts SET status = {status}, published_at = {published_at}, \
-                 error_message = {error_message}, updated_at = {updated_at} WHERE id IN ({ids})"
-            );
-            self.0.execute_raw(params.statement(sql)).await?;
-        }
+        let batch: Vec<serde_json::Value> = posts
+            .iter()
+            .map(|(id, p)| {
+                serde_json::json!([
+                    sqlite_json::uuid(*id),
+                    p.status,
+                    sqlite_json::opt_time(p.published_at),
+                    p.error_message,
+                ])
+            })
+            .collect();
+        let sql = "UPDATE posts SET status = u.status, published_at = u.published_at, \
+             error_message = u.error_message, updated_at = ? \
+             FROM (SELECT unhex(value->>0) AS id, value->>1 AS status, value->>2 AS published_at, \
+             value->>3 AS error_message FROM json_each(?)) AS u WHERE posts.id = u.id";
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            sql,
+            [updated_at.into(), serde_json::Value::Array(batch).to_string().into()],
+        );
+        self.0.execute_raw(statement).await?;
         Ok(())
     }
 

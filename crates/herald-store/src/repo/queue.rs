@@ -8,7 +8,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
 use uuid::Uuid;
 
-use super::sql::{Params, ROWS_PER_STATEMENT, padded, status_filter};
+use super::sql::{Params, ROWS_PER_STATEMENT, padded, sqlite_json, status_filter};
 use crate::entity::{integration, post_target};
 use crate::{StoreResult, TargetRow};
 
@@ -160,34 +160,46 @@ impl<C: ConnectionTrait> Queue<'_, C> {
         if self.0.get_database_backend() == DbBackend::Postgres {
             return self.write_leased_many_pg(rows, worker).await;
         }
+        // The rows travel as one JSON parameter (see `sqlite_json`).
+        let batch: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|t| {
+                serde_json::json!([
+                    sqlite_json::uuid(t.id),
+                    t.status,
+                    sqlite_json::opt_time(t.next_attempt_at),
+                    t.lease_owner,
+                    sqlite_json::opt_time(t.lease_expires_at),
+                    sqlite_json::json(&t.platform_post_ids),
+                    t.url,
+                    t.last_error_class,
+                    t.last_error_message,
+                    sqlite_json::opt_time(t.published_at),
+                    sqlite_json::time(t.updated_at),
+                ])
+            })
+            .collect();
+        let current_status = status_filter(DbBackend::Sqlite, "post_targets.status");
+        let sql = format!(
+            "UPDATE post_targets SET status = u.status, next_attempt_at = u.next_attempt_at, \
+             lease_owner = u.lease_owner, lease_expires_at = u.lease_expires_at, \
+             platform_post_ids = u.platform_post_ids, url = u.url, last_error_class = u.last_error_class, \
+             last_error_message = u.last_error_message, published_at = u.published_at, updated_at = u.updated_at \
+             FROM (SELECT unhex(value->>0) AS id, value->>1 AS status, value->>2 AS next_attempt_at, \
+             value->>3 AS lease_owner, value->>4 AS lease_expires_at, value->>5 AS platform_post_ids, \
+             value->>6 AS url, value->>7 AS last_error_class, value->>8 AS last_error_message, \
+             value->>9 AS published_at, value->>10 AS updated_at FROM json_each(?)) AS u \
+             WHERE post_targets.id = u.id AND {current_status} = 'PUBLISHING' AND post_targets.lease_owner = ? \
+             RETURNING post_targets.id"
+        );
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            sql,
+            [serde_json::Value::Array(batch).to_string().into(), worker.into()],
+        );
         let mut written = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let chunk = &padded(chunk)[..];
-            let mut p = Params::new(self.0.get_database_backend());
-            let id = |t: &&TargetRow| t.id;
-            let status = p.case(chunk, id, |t| t.status.clone().into());
-            let next_attempt_at = p.case(chunk, id, |t| t.next_attempt_at.into());
-            let lease_owner = p.case(chunk, id, |t| t.lease_owner.clone().into());
-            let lease_expires_at = p.case(chunk, id, |t| t.lease_expires_at.into());
-            let platform_post_ids = p.case(chunk, id, |t| t.platform_post_ids.clone().into());
-            let url = p.case(chunk, id, |t| t.url.clone().into());
-            let last_error_class = p.case(chunk, id, |t| t.last_error_class.clone().into());
-            let last_error_message = p.case(chunk, id, |t| t.last_error_message.clone().into());
-            let published_at = p.case(chunk, id, |t| t.published_at.into());
-            let updated_at = p.case(chunk, id, |t| t.updated_at.into());
-            let ids = p.list(chunk, id);
-            let worker = p.bind(worker);
-            let current_status = status_filter(self.0.get_database_backend(), "status");
-            let sql = format!(
-                "UPDATE post_targets SET status = {status}, next_attempt_at = {next_attempt_at}, \
-                 lease_owner = {lease_owner}, lease_expires_at = {lease_expires_at}, \
-                 platform_post_ids = {platform_post_ids}, url = {url}, last_error_class = {last_error_class}, \
-                 last_error_message = {last_error_message}, published_at = {published_at}, updated_at = {updated_at} \
-                 WHERE id IN ({ids}) AND {current_status} = 'PUBLISHING' AND lease_owner = {worker} RETURNING id"
-            );
-            for row in self.0.query_all_raw(p.statement(sql)).await? {
-                written.push(row.try_get_by_index::<Uuid>(0)?);
-            }
+        for row in self.0.query_all_raw(statement).await? {
+            written.push(row.try_get_by_index::<Uuid>(0)?);
         }
         Ok(written)
     }

@@ -1,7 +1,8 @@
 //! Building raw statements that touch many rows at once (the engine writes
 //! whole batches in one statement): numbered or positional parameters, and
-//! `CASE id WHEN … THEN … END` columns.
+//! batches of rows bound as one JSON parameter.
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{DbBackend, Statement, Value};
 use uuid::Uuid;
 
@@ -13,27 +14,13 @@ pub(crate) const ROWS_PER_STATEMENT: usize = 512;
 /// batched statements come in a handful of shapes: PostgreSQL then parses
 /// and plans each shape once per connection (sqlx caches prepared
 /// statements) instead of once per batch size. Repeating a row is harmless
-/// in `IN (…)` lists and `CASE` arms.
+/// in `IN (…)` lists.
 pub(crate) fn padded<T: Clone>(rows: &[T]) -> Vec<T> {
     let mut padded = rows.to_vec();
     if let Some(last) = rows.last() {
         padded.resize(rows.len().next_power_of_two(), last.clone());
     }
     padded
-}
-
-/// Splits `len` rows into power-of-two chunks of at most `max` (a power of
-/// two), for inserts, where rows cannot be repeated.
-pub(crate) fn pow2_chunks(len: usize, max: usize) -> Vec<std::ops::Range<usize>> {
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    while start < len {
-        let left = len - start;
-        let size = if left >= max { max } else { 1 << (usize::BITS - 1 - left.leading_zeros()) };
-        chunks.push(start..start + size);
-        start += size;
-    }
-    chunks
 }
 
 /// A status filter beside an id lookup that the database must not use an
@@ -72,28 +59,6 @@ impl Params {
         }
     }
 
-    /// `CASE id WHEN <id> THEN <value> … END`: a per-row value; a single
-    /// parameter when every row has the same (a batch of outcomes mostly
-    /// shares its status and its empty lease and error columns, and SQLite
-    /// would otherwise compare each row's id with every arm of each column).
-    /// The statement's `WHERE id IN (…)` must list the same rows.
-    pub fn case<T>(&mut self, rows: &[T], id: impl Fn(&T) -> Uuid, value: impl Fn(&T) -> Value) -> String {
-        let values: Vec<Value> = rows.iter().map(value).collect();
-        if let Some(first) = values.first()
-            && values.iter().all(|v| v == first)
-        {
-            return self.bind(first.clone());
-        }
-        let mut sql = String::from("CASE id");
-        for (row, value) in rows.iter().zip(values) {
-            let when = self.bind(id(row));
-            let then = self.bind(value);
-            sql.push_str(&format!(" WHEN {when} THEN {then}"));
-        }
-        sql.push_str(" END");
-        sql
-    }
-
     /// `<p1>, <p2>, …` for an `IN (…)` list.
     pub fn list<T>(&mut self, rows: &[T], id: impl Fn(&T) -> Uuid) -> String {
         rows.iter().map(|row| self.bind(id(row))).collect::<Vec<_>>().join(", ")
@@ -101,6 +66,44 @@ impl Params {
 
     pub fn statement(self, sql: String) -> Statement {
         Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
+}
+
+/// Values of a batch written to SQLite as one JSON parameter — an array
+/// of rows, each an array read back with `json_each(?)` and `value->>N`
+/// (PostgreSQL has `jsonb_to_recordset` for the same). The statement has
+/// one shape whatever the batch size, so it is prepared once, and a row
+/// costs the same however large the batch: with `CASE id WHEN … END`
+/// columns SQLite compared every row's id with every arm.
+///
+/// The values must reach the table exactly as sqlx binds them, since other
+/// statements compare with what these write (`updated_at` is a version).
+pub(crate) mod sqlite_json {
+    use super::*;
+
+    /// An id as hex: read it with `unhex(value->>N)`, a 16-byte BLOB like
+    /// the ones sqlx binds.
+    pub fn uuid(id: Uuid) -> serde_json::Value {
+        id.simple().to_string().into()
+    }
+
+    pub fn opt_uuid(id: Option<Uuid>) -> serde_json::Value {
+        id.map_or(serde_json::Value::Null, uuid)
+    }
+
+    /// A timestamp in sqlx's text form for SQLite (RFC 3339, `+00:00`, as
+    /// many fraction digits as it has).
+    pub fn time(at: DateTime<Utc>) -> serde_json::Value {
+        at.to_rfc3339_opts(SecondsFormat::AutoSi, false).into()
+    }
+
+    pub fn opt_time(at: Option<DateTime<Utc>>) -> serde_json::Value {
+        at.map_or(serde_json::Value::Null, time)
+    }
+
+    /// A JSON column's value as the text sqlx stores (`->>` yields it as is).
+    pub fn json(value: &serde_json::Value) -> serde_json::Value {
+        value.to_string().into()
     }
 }
 
@@ -113,18 +116,43 @@ mod tests {
         assert_eq!(padded(&[1, 2, 3]), vec![1, 2, 3, 3]);
         assert_eq!(padded(&[1, 2]), vec![1, 2]);
         assert!(padded::<u8>(&[]).is_empty());
-        assert_eq!(pow2_chunks(37, 16), vec![0..16, 16..32, 32..36, 36..37]);
-        assert_eq!(pow2_chunks(8, 16), vec![0..8]);
-        assert!(pow2_chunks(0, 16).is_empty());
     }
 
     #[test]
-    fn a_column_every_row_shares_is_one_parameter() {
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let mut p = Params::new(DbBackend::Sqlite);
-        assert_eq!(p.case(&[(a, "x"), (b, "x")], |r| r.0, |r| r.1.into()), "?");
-        assert_eq!(p.case(&[(a, "x"), (b, "y")], |r| r.0, |r| r.1.into()), "CASE id WHEN ? THEN ? WHEN ? THEN ? END");
-        assert_eq!(p.values.len(), 5);
-        assert_eq!(p.values[0], Value::from("x"));
+    fn json_rows_hold_values_as_sqlx_binds_them() {
+        let id = Uuid::parse_str("0193a0c4-7f1e-7c3a-9b2d-5e6f7a8b9c0d").unwrap();
+        assert_eq!(sqlite_json::uuid(id), "0193a0c47f1e7c3a9b2d5e6f7a8b9c0d");
+        let at = DateTime::parse_from_rfc3339("2026-11-27T07:17:43.120500Z").unwrap().to_utc();
+        assert_eq!(sqlite_json::time(at), "2026-11-27T07:17:43.120500+00:00");
+        assert_eq!(sqlite_json::opt_time(None), serde_json::Value::Null);
+        assert_eq!(sqlite_json::json(&serde_json::json!(["a", 1])), r#"["a",1]"#);
+    }
+
+    /// What a JSON row writes must equal what sqlx binds for the same value:
+    /// later statements compare them (`updated_at` as a version, due times).
+    #[tokio::test]
+    async fn json_rows_equal_what_sqlx_binds_in_sqlite() {
+        use chrono::SubsecRound;
+        use sea_orm::{ConnectionTrait, Database};
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        let id = Uuid::now_v7();
+        let data = serde_json::json!({"ids": ["a", "b"], "n": 1});
+        for at in [crate::now(), DateTime::from_timestamp(1_795_763_863, 0).unwrap(), crate::now().trunc_subsecs(3)] {
+            let row = serde_json::json!([[
+                sqlite_json::uuid(id),
+                sqlite_json::time(at),
+                sqlite_json::json(&data),
+                sqlite_json::opt_uuid(None)
+            ]]);
+            let sql = "SELECT unhex(value->>0) = ?, value->>1 = ?, value->>2 = ?, unhex(value->>3) IS NULL \
+                       FROM json_each(?)";
+            let values: [Value; 4] = [id.into(), at.into(), data.clone().into(), row.to_string().into()];
+            let result =
+                db.query_one_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await.unwrap();
+            let result = result.unwrap();
+            for column in 0..4 {
+                assert!(result.try_get_by_index::<bool>(column).unwrap(), "column {column} at {at}");
+            }
+        }
     }
 }
