@@ -71,7 +71,7 @@ impl App {
     ) -> AppResult<MediaView> {
         caller.require(Scope::PostsWrite)?;
         let invalid = |message: String| AppError::from(herald_core::ValidationError::new("url", message));
-        let guard = TargetGuard { allow_private: self.settings.allow_private_targets };
+        let guard = TargetGuard::new(self.settings.allow_private_targets);
         let url = guard.check_url(url.trim()).map_err(invalid)?;
         check_alt_text(alt_text.as_deref())?;
         let response = self

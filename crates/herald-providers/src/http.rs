@@ -1,9 +1,10 @@
 //! The one HTTP client every provider uses: timeouts, no redirects (a
-//! redirect could lead a request past the SSRF guard), the guarded
-//! resolver, and the mapping of transport failures and status codes to
+//! redirect could lead a request past the SSRF guard), the SSRF guard on
+//! every request, and the mapping of transport failures and status codes to
 //! error classes. Media downloads get their own client that follows a few
 //! redirects, each hop checked by the guard.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use reqwest::redirect::Policy;
 
-use crate::net::{TargetGuard, resolver};
+use crate::net::{TargetGuard, is_refusal};
 use crate::{ErrorClass, ProviderError, ProviderSettings};
 
 /// Longest wait for a connection (within half the request timeout).
@@ -20,75 +21,120 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Redirects a media download may follow (CDNs and link shorteners use one or two).
 pub const MAX_MEDIA_REDIRECTS: usize = 5;
 
+/// Sends every request of Herald's to a platform or a user-given address.
+/// Requests to an origin the operator configured
+/// (`HERALD_PROVIDER_<ID>_API_BASE`: trusted configuration, DESIGN §9) go
+/// out as they are; every other request passes the SSRF guard — its host
+/// checked here when it is an IP literal, on its resolved addresses when it
+/// is a name.
 #[derive(Clone)]
 pub struct HttpClient {
-    inner: reqwest::Client,
+    guarded: reqwest::Client,
+    trusted: reqwest::Client,
+    guard: TargetGuard,
+    trusted_origins: Arc<[url::Origin]>,
 }
 
 impl HttpClient {
     /// The client of platform calls: redirects are not followed.
     pub fn new(settings: &ProviderSettings) -> Self {
-        Self::build(settings, Policy::none())
+        let trusted_origins: Vec<url::Origin> = settings
+            .api_base
+            .values()
+            .filter_map(|base| url::Url::parse(base).ok())
+            .map(|base| base.origin())
+            .filter(url::Origin::is_tuple)
+            .collect();
+        Self::build(settings, Policy::none, trusted_origins.into())
     }
 
     /// The client that downloads media from user-given URLs: follows up to
-    /// [`MAX_MEDIA_REDIRECTS`] redirects, each hop checked by the SSRF guard.
+    /// [`MAX_MEDIA_REDIRECTS`] redirects, each hop checked by the SSRF
+    /// guard. Media URLs are the user's, whatever host they name: none is trusted.
     pub fn media_fetcher(settings: &ProviderSettings) -> Self {
-        let guard = TargetGuard { allow_private: settings.allow_private_targets };
-        let policy = Policy::custom(move |attempt| {
-            // `previous` holds every URL requested so far, the first one included.
-            match check_redirect(&guard, attempt.url(), attempt.previous().len()) {
-                Ok(()) => attempt.follow(),
-                Err(reason) => attempt.error(reason),
-            }
-        });
-        Self::build(settings, policy)
+        let guard = TargetGuard::new(settings.allow_private_targets);
+        let policy = move || {
+            Policy::custom(move |attempt| {
+                // `previous` holds every URL requested so far, the first one included.
+                match check_redirect(&guard, attempt.url(), attempt.previous().len()) {
+                    Ok(()) => attempt.follow(),
+                    Err(reason) => attempt.error(reason),
+                }
+            })
+        };
+        Self::build(settings, policy, Arc::from([]))
     }
 
-    fn build(settings: &ProviderSettings, redirects: Policy) -> Self {
-        let inner = reqwest::Client::builder()
-            .timeout(settings.request_timeout)
-            // Within the request's own timeout, so that a slow connection
-            // fails as a connect error: nothing was sent, a retry is safe.
-            .connect_timeout(CONNECT_TIMEOUT.min(settings.request_timeout / 2))
-            .redirect(redirects)
-            // A proxy from HTTP(S)_PROXY would resolve and connect to the
-            // target itself, past the guarded resolver.
-            .no_proxy()
-            .dns_resolver(resolver(settings.allow_private_targets))
-            .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION"), " (+self-hosted social media scheduler)"))
-            .build()
-            // Only a TLS backend that cannot start fails here, and then no
-            // client can be built; falling back to an unguarded client is worse.
-            .expect("the HTTP client needs a working TLS backend");
-        Self { inner }
+    fn build(settings: &ProviderSettings, redirects: impl Fn() -> Policy, trusted: Arc<[url::Origin]>) -> Self {
+        let guard = TargetGuard::new(settings.allow_private_targets);
+        Self {
+            guarded: client(settings, redirects()).dns_resolver(Arc::new(guard)).build().unwrap_or_else(no_tls),
+            trusted: client(settings, redirects()).build().unwrap_or_else(no_tls),
+            guard,
+            trusted_origins: trusted,
+        }
     }
 
+    /// A client to build requests with; they are sent by [`HttpClient::send`].
     pub fn inner(&self) -> &reqwest::Client {
-        &self.inner
+        &self.guarded
     }
 
     /// Sends a request; failures to get any answer become provider errors.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
-        execute(request, |error| error).await
+        self.execute(request, |error| error).await
     }
 
     /// Like [`HttpClient::send`], for URLs that are themselves secrets (a bot
     /// token in the path, a webhook URL): reqwest puts the URL in its error
     /// messages, and those end up in logs and in the post's stored error.
     pub async fn send_secret_url(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
-        execute(request, reqwest::Error::without_url).await
+        self.execute(request, reqwest::Error::without_url).await
+    }
+
+    /// The one place requests leave: whatever client built the request, it
+    /// is sent by the guarded client unless its origin is the operator's.
+    async fn execute(
+        &self,
+        request: reqwest::RequestBuilder,
+        redact: fn(reqwest::Error) -> reqwest::Error,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let (_, request) = request.build_split();
+        let request = request.map_err(|error| transport_error(&redact(error), false))?;
+        let client = if self.trusted_origins.contains(&request.url().origin()) {
+            &self.trusted
+        } else {
+            self.guard.check_host(request.url()).map_err(refused)?;
+            &self.guarded
+        };
+        let idempotent = request.method().is_idempotent();
+        client.execute(request).await.map_err(|error| transport_error(&redact(error), idempotent))
     }
 }
 
-async fn execute(
-    request: reqwest::RequestBuilder,
-    redact: fn(reqwest::Error) -> reqwest::Error,
-) -> Result<reqwest::Response, ProviderError> {
-    let (client, request) = request.build_split();
-    let request = request.map_err(|error| transport_error(&redact(error), false))?;
-    let idempotent = request.method().is_idempotent();
-    client.execute(request).await.map_err(|error| transport_error(&redact(error), idempotent))
+fn client(settings: &ProviderSettings, redirects: Policy) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(settings.request_timeout)
+        // Within the request's own timeout, so that a slow connection
+        // fails as a connect error: nothing was sent, a retry is safe.
+        .connect_timeout(CONNECT_TIMEOUT.min(settings.request_timeout / 2))
+        .redirect(redirects)
+        // A proxy from HTTP(S)_PROXY would resolve and connect to the
+        // target itself, past the guarded resolver.
+        .no_proxy()
+        .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION"), " (+self-hosted social media scheduler)"))
+}
+
+/// Only a TLS backend that cannot start fails to build a client, and then
+/// no client can be built; falling back to an unguarded client is worse.
+fn no_tls(error: reqwest::Error) -> reqwest::Client {
+    panic!("the HTTP client needs a working TLS backend: {error}")
+}
+
+/// The guard refused the address: nothing was sent, and asking again will
+/// not change the answer.
+fn refused(reason: String) -> ProviderError {
+    ProviderError::invalid(format!("the address is not allowed: {reason}"))
 }
 
 /// Whether a download may follow a redirect to `url` after `requested`
@@ -99,7 +145,7 @@ fn check_redirect(guard: &TargetGuard, url: &url::Url, requested: usize) -> Resu
     if requested > MAX_MEDIA_REDIRECTS {
         return Err(format!("more than {MAX_MEDIA_REDIRECTS} redirects"));
     }
-    guard.check_url(url.as_str()).map(|_| ()).map_err(|reason| format!("redirected to a refused address: {reason}"))
+    guard.check_url(url.as_str()).map(|_| ()).map_err(|reason| format!("a redirect was refused — {reason}"))
 }
 
 /// What a request that got no answer means. A connection never made (or a
@@ -107,11 +153,14 @@ fn check_redirect(guard: &TargetGuard, url: &url::Url, requested: usize) -> Resu
 /// both are retryable. Otherwise the platform may have acted on it.
 fn transport_error(error: &reqwest::Error, idempotent: bool) -> ProviderError {
     let chain = error_chain(error);
+    if is_refusal(&chain) {
+        // Only the guard's reason: how the refused address would have
+        // answered must never show (a stored error would be a port scanner).
+        let reason = chain.split(": ").find(|part| is_refusal(part)).unwrap_or(&chain);
+        return ProviderError::invalid(format!("the address is not allowed: {reason}"));
+    }
     if error.is_redirect() {
         return ProviderError::invalid(format!("the redirect was not followed: {chain}"));
-    }
-    if chain.contains("HERALD_ALLOW_PRIVATE_TARGETS") || chain.contains("does not resolve") {
-        return ProviderError::invalid(format!("the address is not allowed or does not exist: {chain}"));
     }
     let message = if error.is_timeout() {
         "the platform did not answer in time".to_string()
@@ -214,7 +263,7 @@ mod tests {
             let reason = check_redirect(&guard, &url(refused), 1).unwrap_err();
             assert!(reason.contains("HERALD_ALLOW_PRIVATE_TARGETS"), "{refused}: {reason}");
         }
-        assert!(check_redirect(&guard, &url("file:///etc/passwd"), 1).unwrap_err().contains("http or https"));
+        assert!(check_redirect(&guard, &url("file:///etc/passwd"), 1).unwrap_err().contains("http:// or https://"));
         let open = TargetGuard { allow_private: true };
         assert!(check_redirect(&open, &url("http://127.0.0.1/a.png"), 1).is_ok());
     }
@@ -278,22 +327,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn media_download_redirects_to_internal_addresses_are_refused() {
-        // The first URL is an IP literal the caller already checked (here:
-        // allowed on purpose); every hop after it is checked again.
+    async fn internal_addresses_are_refused_before_any_connection() {
+        // Redirect hops are checked by `check_redirect` (above); the first
+        // URL by `execute`, whichever client built the request.
         let (base, requests) = redirecting_server().await;
-        let client = fetcher(false);
-        for path in ["/to-file", "/to-metadata"] {
-            let refused = client.send(client.inner().get(format!("{base}{path}"))).await.unwrap_err();
-            assert_eq!(refused.class, ErrorClass::Invalid, "{path}");
-            assert!(refused.message.contains("HERALD_ALLOW_PRIVATE_TARGETS"), "{path}: {}", refused.message);
+        for client in [fetcher(false), HttpClient::new(&ProviderSettings::default())] {
+            for request in [client.inner().get(format!("{base}/to-file")), reqwest::Client::new().get(&base)] {
+                let refused = client.send(request).await.unwrap_err();
+                assert_eq!(refused.class, ErrorClass::Invalid);
+                assert!(refused.message.contains("127.0.0.1 is a private address"), "{}", refused.message);
+            }
         }
-        assert_eq!(requests.load(Ordering::SeqCst), 2, "no hop was followed");
-        // Platform calls never follow redirects at all.
-        let platform =
-            HttpClient::new(&ProviderSettings { allow_private_targets: true, ..ProviderSettings::default() });
+        assert_eq!(requests.load(Ordering::SeqCst), 0, "nothing was sent");
+        // The operator's own API base is configuration, not user input; and
+        // platform calls never follow redirects.
+        let settings = ProviderSettings {
+            api_base: [("x".to_string(), format!("{base}/"))].into(),
+            ..ProviderSettings::default()
+        };
+        let platform = HttpClient::new(&settings);
         let answer = platform.send(platform.inner().get(format!("{base}/to-file"))).await.unwrap();
         assert_eq!(answer.status(), StatusCode::FOUND);
+        assert_eq!(requests.load(Ordering::SeqCst), 1);
+        // Trust is by origin: another port on the same host is still refused.
+        let other = base.rsplit_once(':').map(|(host, _)| format!("{host}:9/")).unwrap();
+        assert!(platform.send(platform.inner().get(other)).await.unwrap_err().message.contains("private address"));
     }
 
     /// Set in the child process of `proxy_variables_are_ignored`.

@@ -4,7 +4,6 @@
 //! host name resolves to, every time a connection is made.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
@@ -63,63 +62,116 @@ fn is_private_v6(v6: Ipv6Addr) -> bool {
         || six_to_four_internal
 }
 
-/// Resolves host names and refuses internal addresses.
-#[derive(Debug, Clone)]
+/// The one SSRF guard. Every connection Herald makes to a user-given
+/// address passes it: URLs are checked when they are stored (scheme, and
+/// IP literals, which never reach DNS), and again at every request and
+/// redirect hop, where host names are checked on the addresses they
+/// resolve to — so a name that later points at `127.0.0.1` is refused too.
+#[derive(Debug, Clone, Copy)]
 pub struct TargetGuard {
     pub allow_private: bool,
 }
 
 impl TargetGuard {
-    /// Checks a URL before it is stored or used: scheme, and for IP
-    /// literals (which skip DNS) the address itself.
+    pub fn new(allow_private: bool) -> Self {
+        Self { allow_private }
+    }
+
+    /// Checks an http(s) URL before it is stored or used.
     pub fn check_url(&self, raw: &str) -> Result<url::Url, String> {
-        let url = url::Url::parse(raw).map_err(|_| format!("`{raw}` is not a URL"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("`{raw}` must be an http or https URL"));
+        self.check_url_with_schemes(raw, &["http", "https"])
+    }
+
+    /// Checks a URL of one of `schemes` (`ws`/`wss` for relays): it parses,
+    /// has a host, and an IP-literal host is not internal. Names are
+    /// checked when they resolve ([`TargetGuard::resolve`]).
+    pub fn check_url_with_schemes(&self, raw: &str, schemes: &[&str]) -> Result<url::Url, String> {
+        // Never echoed: a URL may carry a token (`?token=…`, a webhook path).
+        let url = url::Url::parse(raw).map_err(|_| "the URL is not valid".to_string())?;
+        if !schemes.contains(&url.scheme()) {
+            let listed: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
+            return Err(format!("the URL must be a {} URL", listed.join(" or ")));
         }
-        let ip = match url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-            Some(url::Host::Domain(_)) => None,
-            None => return Err(format!("`{raw}` has no host")),
-        };
-        if let Some(ip) = ip
-            && !self.allow_private
-            && is_private_address(ip)
-        {
-            return Err(private_message(ip));
-        }
+        self.check_host(&url)?;
         Ok(url)
+    }
+
+    /// The IP-literal part of the check, for a URL already parsed (every
+    /// request and redirect hop). The WHATWG parser has already turned
+    /// `http://2130706433/` and `http://0x7f.1/` into `127.0.0.1`.
+    pub fn check_host(&self, url: &url::Url) -> Result<(), String> {
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+            Some(url::Host::Domain(_)) => return Ok(()),
+            None => return Err("the URL has no host".to_string()),
+        };
+        if !self.allow_private && is_private_address(ip) {
+            return Err(private_literal(ip));
+        }
+        Ok(())
+    }
+
+    /// The addresses `host` resolves to that may be reached; an error when
+    /// none may (naming the rule, never what the address would answer).
+    pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            if !self.allow_private && is_private_address(ip) {
+                return Err(private_literal(ip));
+            }
+            return Ok(vec![SocketAddr::new(ip, port)]);
+        }
+        let resolved: Vec<SocketAddr> =
+            tokio::net::lookup_host((bare, port)).await.map_err(|_| format!("`{bare}` does not resolve"))?.collect();
+        let allowed: Vec<SocketAddr> =
+            resolved.iter().copied().filter(|a| self.allow_private || !is_private_address(a.ip())).collect();
+        match (allowed.is_empty(), resolved.first()) {
+            (false, _) => Ok(allowed),
+            (true, Some(first)) => Err(private_name(bare, first.ip())),
+            (true, None) => Err(format!("`{bare}` does not resolve")),
+        }
+    }
+
+    /// The whole check of a URL at connect time, DNS answers included, for
+    /// addresses stored now and used later (webhooks, Slack and Discord
+    /// hooks): a name of an internal host is refused before it is saved.
+    pub async fn check_resolved(&self, url: &url::Url) -> Result<(), String> {
+        self.check_host(url)?;
+        if self.allow_private {
+            return Ok(());
+        }
+        let host = url.host_str().ok_or_else(|| "the URL has no host".to_string())?;
+        self.resolve(host, url.port_or_known_default().unwrap_or(443)).await.map(|_| ())
     }
 }
 
-fn private_message(ip: IpAddr) -> String {
-    format!("{ip} is a private, loopback or link-local address; set HERALD_ALLOW_PRIVATE_TARGETS=true to allow it")
+/// Whether an error message is the guard's refusal.
+pub(crate) fn is_refusal(message: &str) -> bool {
+    message.contains(ALLOW_HINT) || message.contains("does not resolve")
+}
+
+const ALLOW_HINT: &str = "set HERALD_ALLOW_PRIVATE_TARGETS=true to allow them";
+
+fn private_literal(ip: IpAddr) -> String {
+    format!("{ip} is a private address (loopback, private network or link-local addresses are refused; {ALLOW_HINT})")
+}
+
+fn private_name(host: &str, ip: IpAddr) -> String {
+    format!(
+        "`{host}` resolves to a private address ({ip}; loopback, private network or link-local addresses are refused; {ALLOW_HINT})"
+    )
 }
 
 impl Resolve for TargetGuard {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private;
+        let guard = *self;
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> =
-                addrs.iter().copied().filter(|a| allow_private || !is_private_address(a.ip())).collect();
-            if allowed.is_empty() {
-                let reason = match addrs.first() {
-                    Some(addr) => private_message(addr.ip()),
-                    None => format!("{host} does not resolve"),
-                };
-                return Err(reason.into());
-            }
-            let addrs: Addrs = Box::new(allowed.into_iter());
+            let addrs = TargetGuard::resolve(&guard, name.as_str(), 0).await?;
+            let addrs: Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
         })
     }
-}
-
-pub(crate) fn resolver(allow_private: bool) -> Arc<TargetGuard> {
-    Arc::new(TargetGuard { allow_private })
 }
 
 #[cfg(test)]
@@ -189,12 +241,43 @@ mod tests {
         assert!(TargetGuard { allow_private: true }.check_url("http://127.0.0.1/hook").is_ok());
     }
 
+    #[test]
+    fn every_spelling_of_an_internal_literal_is_refused() {
+        let guard = TargetGuard::new(false);
+        for raw in [
+            "http://127.0.0.1:5432/",
+            "http://2130706433/",
+            "http://0x7f.0.0.1/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://0.0.0.0/",
+            "http://0/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fe80::1]/",
+            "http://10.0.0.1/",
+        ] {
+            let refused = guard.check_url(raw).unwrap_err();
+            assert!(refused.contains("is a private address"), "{raw}: {refused}");
+            assert!(is_refusal(&refused), "{raw}");
+        }
+    }
+
     #[tokio::test]
-    async fn the_resolver_refuses_names_of_internal_hosts() {
-        let guard = TargetGuard { allow_private: false };
+    async fn names_are_checked_on_the_addresses_they_resolve_to() {
+        let guard = TargetGuard::new(false);
+        let refused = guard.resolve("localhost", 80).await.unwrap_err();
+        assert!(refused.contains("`localhost` resolves to a private address"), "{refused}");
+        let url = url::Url::parse("http://localhost:5432/hook").unwrap();
+        assert!(guard.check_resolved(&url).await.unwrap_err().contains("resolves to a private address"));
+        assert!(guard.resolve("[::1]", 80).await.unwrap_err().contains("is a private address"));
+        assert!(guard.resolve("no-such-host.invalid", 80).await.unwrap_err().contains("does not resolve"));
+        let open = TargetGuard::new(true);
+        assert!(open.resolve("localhost", 80).await.is_ok());
+        assert!(open.check_resolved(&url).await.is_ok());
         let name: Name = "localhost".parse().unwrap();
-        assert!(guard.resolve(name).await.is_err());
-        let open = TargetGuard { allow_private: true };
-        assert!(open.resolve("localhost".parse().unwrap()).await.is_ok());
+        assert!(Resolve::resolve(&guard, name).await.is_err());
     }
 }

@@ -93,12 +93,15 @@ impl Provider for Webhook {
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
         let creds = credentials(value)?;
-        let url = self.guard.check_url(creds.url.trim()).map_err(ProviderError::invalid)?;
+        let url = self.guard.check_url(creds.url.trim()).map_err(|e| ProviderError::invalid(format!("url: {e}")))?;
         if creds.secret.len() < MIN_SECRET_LEN {
             return Err(ProviderError::invalid(format!(
                 "the webhook secret must be at least {MIN_SECRET_LEN} characters"
             )));
         }
+        // Nothing is sent when connecting: the name is resolved and checked
+        // now, and again at every delivery.
+        self.guard.check_resolved(&url).await.map_err(|e| ProviderError::invalid(format!("url: {e}")))?;
         let host = url.host_str().unwrap_or("webhook").to_string();
         Ok(ConnectedAccount {
             account_id: hex::encode(&Sha256::digest(url.as_str().as_bytes())[..12]),
@@ -183,11 +186,16 @@ mod tests {
     #[tokio::test]
     async fn connect_checks_url_and_secret() {
         let hook = Webhook::new(HttpClient::new(&crate::ProviderSettings::default()), false);
-        let ok = hook.connect(&json!({"url": "https://example.com/hook", "secret": "0123456789abcdef"})).await.unwrap();
+        // This machine resolves no outside name; the guard is tested elsewhere.
+        let open = Webhook::new(HttpClient::new(&crate::ProviderSettings::default()), true);
+        let ok = open.connect(&json!({"url": "https://example.com/hook", "secret": "0123456789abcdef"})).await.unwrap();
         assert_eq!(ok.username, "example.com");
         assert_eq!(ok.account_id.len(), 24);
         let private = hook.connect(&json!({"url": "http://127.0.0.1/hook", "secret": "0123456789abcdef"})).await;
         assert!(private.unwrap_err().message.contains("HERALD_ALLOW_PRIVATE_TARGETS"));
+        let unresolvable =
+            hook.connect(&json!({"url": "https://no-such-host.invalid/hook", "secret": "0123456789abcdef"})).await;
+        assert!(unresolvable.unwrap_err().message.contains("does not resolve"));
         let short = hook.connect(&json!({"url": "https://example.com/hook", "secret": "short"})).await;
         assert_eq!(short.unwrap_err().class, ErrorClass::Invalid);
         let missing = hook.connect(&json!({"url": "https://example.com/hook"})).await;

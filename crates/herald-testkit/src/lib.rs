@@ -56,6 +56,10 @@ pub struct TestOptions {
     /// `HERALD_PROVIDER_<ID>_API_BASE` overrides by provider id, pointing
     /// fixed-host platforms (Telegram, DEV, …) at their fakes.
     pub provider_api_base: std::collections::BTreeMap<String, String>,
+    /// `HERALD_ALLOW_PRIVATE_TARGETS`: on by default, since fakes listen on
+    /// 127.0.0.1; SSRF tests turn it off (fakes named by
+    /// `provider_api_base` are trusted configuration and stay reachable).
+    pub allow_private_targets: bool,
 }
 
 impl Default for TestOptions {
@@ -81,6 +85,7 @@ impl Default for TestOptions {
             provider_timeout: Duration::from_secs(3),
             metrics_token: None,
             provider_api_base: std::collections::BTreeMap::new(),
+            allow_private_targets: true,
         }
     }
 }
@@ -134,7 +139,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
     let store = Store::connect(&store_options).await.expect("open the test database");
     store.migrate().await.expect("migrate the test database");
     let provider_settings = ProviderSettings {
-        allow_private_targets: true,
+        allow_private_targets: options.allow_private_targets,
         request_timeout: options.provider_timeout,
         api_base: options.provider_api_base.clone(),
     };
@@ -147,7 +152,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
         store.clone(),
         AppSettings {
             disable_registration: options.disable_registration,
-            allow_private_targets: true,
+            allow_private_targets: options.allow_private_targets,
             main_url: address.clone(),
         },
         b"test-jwt-secret-that-is-long-enough-0123456789",

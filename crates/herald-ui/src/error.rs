@@ -52,7 +52,8 @@ impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         let (status, heading, message) = match self {
             Self::SignIn { next } => {
-                let target = if next == "/" || !next.starts_with('/') || next.starts_with("//") {
+                let next = crate::pages::auth::safe_next(Some(&next));
+                let target = if next == "/" {
                     "/login".to_string()
                 } else {
                     format!("/login?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())

@@ -80,6 +80,25 @@ impl Valid {
 }
 
 impl App {
+    /// Outside media URLs are fetched at publishing time, through the SSRF
+    /// guard; an internal address is refused already now, with its field.
+    fn check_media_urls(&self, input: &CreatePostInput, errors: &mut ValidationErrors) {
+        let guard = herald_providers::TargetGuard::new(self.settings.allow_private_targets);
+        let items = std::iter::once(("mediaUrls".to_string(), &input.media_urls)).chain(
+            input.thread.iter().enumerate().map(|(i, item)| (format!("thread[{i}].mediaUrls"), &item.media_urls)),
+        );
+        for (field, urls) in items {
+            for (j, raw) in urls.iter().enumerate() {
+                // Syntax is core's to report; only the address is checked here.
+                if let Ok(url) = url::Url::parse(raw)
+                    && let Err(reason) = guard.check_host(&url)
+                {
+                    errors.push(format!("{field}[{j}]"), reason);
+                }
+            }
+        }
+    }
+
     pub(super) async fn prepare(
         &self,
         caller: &Caller,
@@ -139,6 +158,7 @@ impl App {
         }
 
         let media = self.check_media_ids(caller, input, &mut errors).await?;
+        self.check_media_urls(input, &mut errors);
 
         let draft = PostDraft {
             content: input.content.clone(),

@@ -29,19 +29,20 @@ use serde_json::{Value, json};
 
 use self::event::{Event, Keys, TEXT_NOTE, to_bech32};
 use self::relay::Answer;
+use crate::net::TargetGuard;
 use crate::{ConnectedAccount, ErrorClass, Provider, ProviderError, PublishRequest, PublishedItem, Recovery};
 
 pub const MAX_RELAYS: usize = 10;
 
 pub struct Nostr {
-    allow_private: bool,
+    guard: TargetGuard,
     /// How long to wait for each relay's `OK`.
     timeout: Duration,
 }
 
 impl Nostr {
     pub fn new(allow_private_targets: bool, timeout: Duration) -> Self {
-        Self { allow_private: allow_private_targets, timeout }
+        Self { guard: TargetGuard::new(allow_private_targets), timeout }
     }
 }
 
@@ -50,7 +51,7 @@ struct Credentials {
     relays: Vec<url::Url>,
 }
 
-fn credentials(value: &Value, allow_private: bool) -> Result<Credentials, ProviderError> {
+fn credentials(value: &Value, guard: TargetGuard) -> Result<Credentials, ProviderError> {
     let shape = || {
         ProviderError::invalid(
             "nostr credentials need `privateKey` (64 hex characters or nsec1…) and `relays` (1 to 10 ws:// or wss:// URLs)",
@@ -65,7 +66,7 @@ fn credentials(value: &Value, allow_private: bool) -> Result<Credentials, Provid
     let mut relays: Vec<url::Url> = Vec::new();
     for raw in listed {
         let raw = raw.as_str().ok_or_else(shape)?;
-        let url = relay::check_url(raw, allow_private).map_err(ProviderError::invalid)?;
+        let url = relay::check_url(raw, guard).map_err(ProviderError::invalid)?;
         if !relays.contains(&url) {
             relays.push(url);
         }
@@ -218,9 +219,9 @@ impl Provider for Nostr {
     /// cannot be reached right now is logged, not refused — relays come and
     /// go, and publishing needs only one of them to answer `OK`.
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
-        let creds = credentials(value, self.allow_private)?;
+        let creds = credentials(value, self.guard)?;
         let probe = |url| async move {
-            match tokio::time::timeout(self.timeout, relay::probe(url, self.allow_private)).await {
+            match tokio::time::timeout(self.timeout, relay::probe(url, self.guard)).await {
                 Ok(result) => result,
                 Err(_) => Err("no WebSocket connection in time".to_string()),
             }
@@ -249,7 +250,7 @@ impl Provider for Nostr {
     }
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
-        let creds = credentials(&request.credentials, self.allow_private)?;
+        let creds = credentials(&request.credentials, self.guard)?;
         let pubkey = creds.keys.public_hex();
         let hint = creds.relays.first().map(url::Url::as_str).unwrap_or_default();
         let tags = tags_for(request, &pubkey, hint);
@@ -257,7 +258,7 @@ impl Provider for Nostr {
             .keys
             .sign(created_at(request, Utc::now()), TEXT_NOTE, tags, content_for(request))
             .map_err(ProviderError::invalid)?;
-        let sends = creds.relays.iter().map(|url| relay::publish(url, self.allow_private, &event, self.timeout));
+        let sends = creds.relays.iter().map(|url| relay::publish(url, self.guard, &event, self.timeout));
         let answers = join_all(sends).await;
         let answers: Vec<(String, Answer)> =
             creds.relays.iter().map(|url| url.as_str().to_string()).zip(answers).collect();

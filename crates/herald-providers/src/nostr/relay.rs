@@ -3,7 +3,6 @@
 //! host resolves to), `["EVENT", …]` out and `["OK", id, accepted, message]`
 //! back (NIP-01).
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::event::Event;
-use crate::net::is_private_address;
+use crate::net::TargetGuard;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -38,45 +37,9 @@ pub enum Answer {
 }
 
 /// Checks a relay URL before it is stored or used: `ws`/`wss`, a host, and
-/// for IP literals (which skip DNS) the address itself.
-pub fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, String> {
-    let url = url::Url::parse(raw.trim()).map_err(|_| format!("`{raw}` is not a URL"))?;
-    if !matches!(url.scheme(), "ws" | "wss") {
-        return Err(format!("`{raw}` must be a ws:// or wss:// relay URL"));
-    }
-    let ip = match url.host() {
-        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-        Some(url::Host::Domain(_)) => None,
-        None => return Err(format!("`{raw}` has no host")),
-    };
-    if let Some(ip) = ip
-        && !allow_private
-        && is_private_address(ip)
-    {
-        return Err(private_message(ip));
-    }
-    Ok(url)
-}
-
-fn private_message(ip: IpAddr) -> String {
-    format!("{ip} is a private, loopback or link-local address; set HERALD_ALLOW_PRIVATE_TARGETS=true to allow it")
-}
-
-/// Resolves the relay's host and keeps only the addresses the guard allows.
-async fn addresses(url: &url::Url, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
-    let host = url.host_str().ok_or("the relay URL has no host")?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = url.port_or_known_default().unwrap_or(443);
-    let resolved: Vec<SocketAddr> =
-        tokio::net::lookup_host((host, port)).await.map_err(|_| format!("{host} does not resolve"))?.collect();
-    let allowed: Vec<SocketAddr> =
-        resolved.iter().copied().filter(|a| allow_private || !is_private_address(a.ip())).collect();
-    match (allowed.is_empty(), resolved.first()) {
-        (false, _) => Ok(allowed),
-        (true, Some(first)) => Err(private_message(first.ip())),
-        (true, None) => Err(format!("{host} does not resolve")),
-    }
+/// the SSRF guard's rules (names are checked again when they resolve).
+pub fn check_url(raw: &str, guard: TargetGuard) -> Result<url::Url, String> {
+    guard.check_url_with_schemes(raw.trim(), &["ws", "wss"])
 }
 
 fn tls_config() -> Arc<rustls::ClientConfig> {
@@ -97,9 +60,10 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
 }
 
 /// Opens a WebSocket to the relay through the guard.
-pub async fn open(url: &url::Url, allow_private: bool) -> Result<Socket, String> {
+pub async fn open(url: &url::Url, guard: TargetGuard) -> Result<Socket, String> {
     let mut last_error = String::from("no address to connect to");
-    for address in addresses(url, allow_private).await? {
+    let host = url.host_str().ok_or("the relay URL has no host")?;
+    for address in guard.resolve(host, url.port_or_known_default().unwrap_or(443)).await? {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => {
@@ -125,22 +89,22 @@ pub async fn open(url: &url::Url, allow_private: bool) -> Result<Socket, String>
 }
 
 /// Whether the relay accepts a WebSocket connection (nothing is sent).
-pub async fn probe(url: &url::Url, allow_private: bool) -> Result<(), String> {
-    let mut socket = open(url, allow_private).await?;
+pub async fn probe(url: &url::Url, guard: TargetGuard) -> Result<(), String> {
+    let mut socket = open(url, guard).await?;
     let _ = socket.close(None).await;
     Ok(())
 }
 
 /// Sends the event and waits, at most `timeout` in all, for the relay's `OK`.
-pub async fn publish(url: &url::Url, allow_private: bool, event: &Event, timeout: Duration) -> Answer {
-    match tokio::time::timeout(timeout, exchange(url, allow_private, event)).await {
+pub async fn publish(url: &url::Url, guard: TargetGuard, event: &Event, timeout: Duration) -> Answer {
+    match tokio::time::timeout(timeout, exchange(url, guard, event)).await {
         Ok(answer) => answer,
         Err(_) => Answer::Unavailable("no OK from the relay in time".into()),
     }
 }
 
-async fn exchange(url: &url::Url, allow_private: bool, event: &Event) -> Answer {
-    let mut socket = match open(url, allow_private).await {
+async fn exchange(url: &url::Url, guard: TargetGuard, event: &Event) -> Answer {
+    let mut socket = match open(url, guard).await {
         Ok(socket) => socket,
         Err(error) => return Answer::Unavailable(error),
     };
@@ -205,17 +169,18 @@ mod tests {
 
     #[test]
     fn relay_urls_must_be_websockets_on_public_hosts() {
-        assert!(check_url("wss://relay.damus.io", false).is_ok());
-        assert!(check_url("https://relay.damus.io", false).unwrap_err().contains("ws://"));
-        assert!(check_url("ws://127.0.0.1:7000", false).unwrap_err().contains("HERALD_ALLOW_PRIVATE_TARGETS"));
-        assert!(check_url("ws://[::1]:7000", false).is_err());
-        assert!(check_url("ws://127.0.0.1:7000", true).is_ok());
-        assert!(check_url("relay", false).is_err());
+        let (closed, open) = (TargetGuard::new(false), TargetGuard::new(true));
+        assert!(check_url("wss://relay.damus.io", closed).is_ok());
+        assert!(check_url("https://relay.damus.io", closed).unwrap_err().contains("ws://"));
+        assert!(check_url("ws://127.0.0.1:7000", closed).unwrap_err().contains("HERALD_ALLOW_PRIVATE_TARGETS"));
+        assert!(check_url("ws://[::1]:7000", closed).is_err());
+        assert!(check_url("ws://127.0.0.1:7000", open).is_ok());
+        assert!(check_url("relay", closed).is_err());
     }
 
     #[tokio::test]
     async fn names_of_internal_hosts_are_refused_when_resolved() {
-        let url = check_url("ws://localhost:1", false).unwrap();
-        assert!(open(&url, false).await.unwrap_err().contains("HERALD_ALLOW_PRIVATE_TARGETS"));
+        let url = check_url("ws://localhost:1", TargetGuard::new(false)).unwrap();
+        assert!(open(&url, TargetGuard::new(false)).await.unwrap_err().contains("resolves to a private address"));
     }
 }

@@ -21,5 +21,6 @@ mod provider_slack;
 mod provider_support;
 mod provider_telegram;
 mod provider_wordpress;
+mod security;
 mod ui;
 mod ui_composer;

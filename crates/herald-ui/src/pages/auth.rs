@@ -51,12 +51,23 @@ struct LoginQuery {
     notice: Option<String>,
 }
 
-/// Only paths of this site: `?next=https://evil.example` must not redirect away.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") => path.to_string(),
-        _ => "/".to_string(),
+/// Where to go after signing in: a path of this site, anything else `/`.
+/// `?next=https://evil.example` must not redirect away, nor the spellings
+/// browsers read as another host (`//evil`, `/\\evil`, `/\t/evil` — tabs and
+/// line breaks are dropped by browsers, and would break the header).
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    next.and_then(same_site_path).unwrap_or_else(|| "/".to_string())
+}
+
+fn same_site_path(raw: &str) -> Option<String> {
+    if !raw.starts_with('/') || raw.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+        return None;
     }
+    let base = url::Url::parse("http://herald.invalid/").ok()?;
+    let joined = base.join(raw).ok()?;
+    // Dot segments are resolved by now: `/..//evil` has become `//evil`.
+    let path = &joined[url::Position::BeforePath..];
+    (joined.origin() == base.origin() && !path.starts_with("//")).then(|| path.to_string())
 }
 
 async fn login_page(CsrfToken(csrf): CsrfToken, Query(query): Query<LoginQuery>) -> LoginPage {
@@ -163,4 +174,32 @@ async fn register(
 
 async fn logout(State(state): State<UiState>, jar: CookieJar) -> Response {
     (jar.remove(removal_cookie(state.secure_cookies)), Redirect::to("/login?notice=signed-out")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for (given, expected) in [
+            ("/calendar?view=week", "/calendar?view=week"),
+            ("/posts/1/edit#media", "/posts/1/edit#media"),
+            ("/a/../b", "/b"),
+            ("https://evil.example/", "/"),
+            ("//evil.example", "/"),
+            ("/\\evil.example", "/"),
+            ("/\t/evil.example", "/"),
+            ("/\n/evil.example", "/"),
+            ("/ /evil.example", "/"),
+            ("/x\r\nSet-Cookie: a=b", "/"),
+            ("/..//evil.example", "/"),
+            ("/%2e%2e//evil.example", "/"),
+            ("javascript:alert(1)", "/"),
+            ("", "/"),
+        ] {
+            assert_eq!(safe_next(Some(given)), expected, "{given:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -1,7 +1,7 @@
 //! One module per page (or group of pages); each exports its routes.
 
 mod analytics;
-mod auth;
+pub(crate) mod auth;
 mod calendar;
 mod composer;
 mod dashboard;
