@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use herald_core::ValidationErrors;
 use herald_core::account::{DisplayName, Email, Password, TimeZone, UserRole, WorkspaceRole};
 use herald_core::api_key::{Scopes, hash_key, looks_like_api_key};
-use herald_store::repo::{ApiKeys, Membership, NewUser, Users};
+use herald_store::repo::{ApiKeys, Membership, NewUser, Sessions, Users};
 use herald_store::{UserRow, now};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,8 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a session token says. `jti` names the session's row: the token is
+/// valid only while that row says the session runs.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,
@@ -51,6 +53,9 @@ struct Claims {
     exp: i64,
     jti: Uuid,
 }
+
+/// Clock skew tolerated on `exp` and `iat`, in seconds.
+const LEEWAY_SECONDS: i64 = 5;
 
 /// Keys that sign and check session tokens (HS256 with `JWT_SECRET`).
 pub struct SessionKeys {
@@ -93,7 +98,7 @@ impl App {
                 admin: false,
             })
             .await?;
-        self.start_session(user)
+        self.start_session(user).await
     }
 
     /// Creates an account (used by registration and `herald user create`).
@@ -144,8 +149,12 @@ impl App {
 
     /// Checks e-mail and password; the same message for an unknown e-mail
     /// and a wrong password, and the same work, so neither leaks which.
+    /// After a few failures the address is locked for a while, longer with
+    /// each further failure ([`crate::throttle`]), whatever the password.
     pub async fn login(&self, input: LoginInput) -> AppResult<Session> {
         let wrong = || AppError::Unauthorized("wrong e-mail or password".into());
+        let throttle_key = input.email.trim().to_lowercase();
+        self.login_throttle.check(&throttle_key)?;
         let user = match Email::parse(&input.email) {
             Ok(email) => Users(self.store.conn()).by_email(email.as_str()).await?,
             Err(_) => None,
@@ -154,31 +163,63 @@ impl App {
             Some(user) => user.password_hash.clone(),
             None => dummy_hash().await?,
         };
-        let matches = verify_password(input.password, hash).await?;
+        if !verify_password(input.password, hash).await? {
+            self.login_throttle.failed(&throttle_key);
+            tracing::info!("failed sign-in");
+            return Err(wrong());
+        }
+        self.login_throttle.succeeded(&throttle_key);
         match user {
-            Some(user) if matches && !user.is_disabled => self.start_session(user),
-            Some(user) if matches && user.is_disabled => Err(AppError::forbidden("this account is disabled")),
-            _ => Err(wrong()),
+            Some(user) if !user.is_disabled => self.start_session(user).await,
+            Some(_) => Err(AppError::forbidden("this account is disabled")),
+            None => Err(wrong()),
         }
     }
 
-    fn start_session(&self, user: UserRow) -> AppResult<Session> {
+    async fn start_session(&self, user: UserRow) -> AppResult<Session> {
         let issued = now();
         let expires_at = issued + SESSION_TTL;
-        let claims = Claims { sub: user.id, iat: issued.timestamp(), exp: expires_at.timestamp(), jti: Uuid::new_v4() };
+        let sessions = Sessions(self.store.conn());
+        // Ended sessions are swept as new ones start: no job of its own.
+        sessions.delete_ended(issued).await?;
+        let session = sessions.create(user.id, issued, expires_at).await?;
+        let claims = Claims { sub: user.id, iat: issued.timestamp(), exp: expires_at.timestamp(), jti: session.id };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.session_keys.encoding)
             .map_err(AppError::internal)?;
         Ok(Session { user: UserView::from_row(&user), token, expires_at })
     }
 
+    /// The claims of a well-signed, unexpired token issued in the past.
+    fn session_claims(&self, token: &str) -> Option<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECONDS.unsigned_abs();
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.session_keys.decoding, &validation).ok()?.claims;
+        // A token "issued" in the future was not issued by us.
+        (claims.iat <= now().timestamp() + LEEWAY_SECONDS).then_some(claims)
+    }
+
+    /// Signs out: the token's session ends on the server, so a copy of the
+    /// cookie stops working too. An invalid token has nothing to end.
+    pub async fn end_session(&self, token: &str) -> AppResult<()> {
+        if let Some(claims) = self.session_claims(token) {
+            Sessions(self.store.conn()).revoke(claims.jti, now()).await?;
+        }
+        Ok(())
+    }
+
+    /// "Sign out everywhere": every session of the caller ends, this one too.
+    pub async fn end_all_sessions(&self, caller: &Caller) -> AppResult<u64> {
+        caller.require_session("signing out everywhere")?;
+        let ended = Sessions(self.store.conn()).revoke_all(caller.user_id, None, now()).await?;
+        tracing::info!(user_id = %caller.user_id, ended, "signed out everywhere");
+        Ok(ended)
+    }
+
     /// Resolves a session token from the cookie into a caller.
     pub async fn authenticate_session(&self, token: &str) -> AppResult<Caller> {
         let invalid = || AppError::Unauthorized("your session has expired or is invalid; sign in again".into());
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.session_keys.decoding, &validation)
-            .map_err(|_| invalid())?
-            .claims;
+        let claims = self.session_claims(token).ok_or_else(invalid)?;
+        Sessions(self.store.conn()).active(claims.jti, claims.sub, now()).await?.ok_or_else(invalid)?;
         let user = Users(self.store.conn()).by_id(claims.sub).await?.ok_or_else(invalid)?;
         if user.is_disabled {
             return Err(AppError::forbidden("this account is disabled"));
@@ -188,7 +229,7 @@ impl App {
             user_id: user.id,
             workspace_id: membership.workspace_id,
             role: parse_role(&membership.role)?,
-            credential: Credential::Session,
+            credential: Credential::Session { id: claims.jti },
         })
     }
 
@@ -226,16 +267,31 @@ impl App {
         })
     }
 
-    /// Whether a caller's credential still holds: a key revoked or expired
-    /// since a long-lived session (MCP) started must stop working there too.
+    /// Whether a caller's credential still holds: a key revoked or expired,
+    /// a session ended, or an account disabled since a long-lived stream
+    /// (events, MCP) started must stop working there too.
     pub async fn still_authorized(&self, caller: &Caller) -> AppResult<()> {
-        let Credential::ApiKey { id, .. } = &caller.credential else { return Ok(()) };
-        let key = ApiKeys(self.store.conn()).by_id(*id).await?;
-        match key {
-            Some(key) if key.is_active && key.expires_at.is_none_or(|at| at > now()) => Ok(()),
-            Some(key) if !key.is_active => Err(AppError::Unauthorized("this API key has been revoked".into())),
-            Some(_) => Err(AppError::Unauthorized("this API key has expired".into())),
-            None => Err(AppError::Unauthorized("invalid API key".into())),
+        let now = now();
+        match &caller.credential {
+            Credential::ApiKey { id, .. } => match ApiKeys(self.store.conn()).by_id(*id).await? {
+                Some(key) if !key.is_active => {
+                    return Err(AppError::Unauthorized("this API key has been revoked".into()));
+                }
+                Some(key) if key.expires_at.is_some_and(|at| at <= now) => {
+                    return Err(AppError::Unauthorized("this API key has expired".into()));
+                }
+                Some(_) => {}
+                None => return Err(AppError::Unauthorized("invalid API key".into())),
+            },
+            Credential::Session { id } => {
+                if Sessions(self.store.conn()).active(*id, caller.user_id, now).await?.is_none() {
+                    return Err(AppError::Unauthorized("your session has ended; sign in again".into()));
+                }
+            }
+        }
+        match Users(self.store.conn()).by_id(caller.user_id).await? {
+            Some(user) if !user.is_disabled => Ok(()),
+            _ => Err(AppError::forbidden("this account is disabled")),
         }
     }
 
@@ -293,23 +349,37 @@ async fn dummy_hash() -> AppResult<String> {
         .cloned()
 }
 
-/// argon2id with the crate's defaults (OWASP's m=19 MiB, t=2, p=1), off the
-/// async threads: hashing takes tens of milliseconds by design.
+/// Password hashes computed at a time: each takes 19 MiB and tens of
+/// milliseconds by design, so a burst of sign-ins (64 wrong passwords at
+/// once took RSS to 1.3 GB) waits its turn instead of taking the memory.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// Runs one argon2 computation off the async threads, within the permits.
+async fn with_hashing_permit<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _permit = hashing_permits().acquire().await.map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
+}
+
+/// argon2id with the crate's defaults (OWASP's m=19 MiB, t=2, p=1).
 pub async fn hash_password(password: Password) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_permit(move || {
         PasswordHasher::<PasswordHash>::hash_password(&Argon2::default(), password.expose().as_bytes())
             .map(|hash| hash.to_string())
     })
-    .await
-    .map_err(AppError::internal)?
+    .await?
     .map_err(|e| AppError::Internal(e.to_string().into()))
 }
 
 pub(crate) async fn verify_password(password: String, hash: String) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_permit(move || {
         PasswordHash::new(&hash)
             .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
-    .map_err(AppError::internal)
 }

@@ -9,8 +9,9 @@ use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone)]
 pub enum Credential {
-    /// A signed-in person (web UI session cookie, or the local CLI).
-    Session,
+    /// A signed-in person (web UI session cookie or session token), with
+    /// the id of the session, which ends on sign-out.
+    Session { id: Uuid },
     /// An API key, acting with its scopes. `mcp` marks calls made through
     /// the MCP server, for the audit trail.
     ApiKey { id: Uuid, scopes: Scopes, mcp: bool },
@@ -55,7 +56,7 @@ impl Caller {
     /// For actions reserved to a signed-in person, never to a key.
     pub fn require_session(&self, action: &str) -> AppResult<()> {
         match self.credential {
-            Credential::Session => Ok(()),
+            Credential::Session { .. } => Ok(()),
             Credential::ApiKey { .. } => {
                 Err(AppError::forbidden(format!("{action} needs a signed-in session; API keys cannot do it")))
             }
@@ -65,7 +66,7 @@ impl Caller {
     /// Actor columns of the event log.
     pub fn actor(&self) -> (&'static str, Uuid) {
         match &self.credential {
-            Credential::Session => ("USER", self.user_id),
+            Credential::Session { .. } => ("USER", self.user_id),
             Credential::ApiKey { id, mcp: true, .. } => ("MCP", *id),
             Credential::ApiKey { id, .. } => ("API_KEY", *id),
         }
@@ -74,7 +75,7 @@ impl Caller {
     pub fn api_key_id(&self) -> Option<Uuid> {
         match &self.credential {
             Credential::ApiKey { id, .. } => Some(*id),
-            Credential::Session => None,
+            Credential::Session { .. } => None,
         }
     }
 }
@@ -89,7 +90,7 @@ mod tests {
             workspace_id: Uuid::nil(),
             role,
             credential: match scopes {
-                None => Credential::Session,
+                None => Credential::Session { id: Uuid::nil() },
                 Some(s) => Credential::ApiKey { id: Uuid::nil(), scopes: Scopes::parse("s", s).unwrap(), mcp: false },
             },
         }

@@ -16,6 +16,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// Too many attempts: try again after `retry_after`.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: std::time::Duration },
     /// A platform could not be reached or failed; trying later may work.
     #[error("{0}")]
     PlatformUnavailable(String),
@@ -40,6 +43,7 @@ impl AppError {
             Self::Forbidden { .. } => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PlatformUnavailable(_) => "PLATFORM_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }

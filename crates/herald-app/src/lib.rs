@@ -15,7 +15,9 @@ mod pages;
 pub mod platforms;
 pub mod posts;
 pub mod profile;
+pub mod request_id;
 pub mod system;
+pub mod throttle;
 pub mod views;
 
 use std::sync::Arc;
@@ -54,6 +56,7 @@ pub struct App {
     media: herald_store::blobs::Blobs,
     settings: Arc<AppSettings>,
     session_keys: Arc<accounts::SessionKeys>,
+    login_throttle: Arc<throttle::LoginThrottle>,
 }
 
 impl App {
@@ -77,6 +80,7 @@ impl App {
             media,
             settings: Arc::new(settings),
             session_keys: Arc::new(accounts::SessionKeys::new(jwt_secret)),
+            login_throttle: Arc::new(throttle::LoginThrottle::default()),
         }
     }
 

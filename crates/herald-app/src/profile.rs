@@ -4,7 +4,7 @@
 use herald_core::ValidationErrors;
 use herald_core::account::{DisplayName, Password, TimeZone, UserRole};
 use herald_store::now;
-use herald_store::repo::Users;
+use herald_store::repo::{Sessions, Users};
 use uuid::Uuid;
 
 use crate::App;
@@ -42,7 +42,13 @@ impl App {
         user.password_hash = hash_password(password).await?;
         user.updated_at = now();
         users.save(user).await?;
-        tracing::info!(user_id = %caller.user_id, "password changed");
+        // Whoever knew the old password may hold a session: all but this one end.
+        let keep = match caller.credential {
+            crate::Credential::Session { id } => Some(id),
+            crate::Credential::ApiKey { .. } => None,
+        };
+        let ended = Sessions(self.store.conn()).revoke_all(caller.user_id, keep, now()).await?;
+        tracing::info!(user_id = %caller.user_id, other_sessions_ended = ended, "password changed");
         Ok(())
     }
 
@@ -90,6 +96,9 @@ impl App {
         let mut user = users.by_id(id).await?.ok_or(AppError::NotFound("user"))?;
         if let Some(disabled) = disabled {
             user.is_disabled = disabled;
+            if disabled {
+                Sessions(self.store.conn()).revoke_all(id, None, now()).await?;
+            }
         }
         if let Some(role) = role {
             user.role = role.as_str().to_string();

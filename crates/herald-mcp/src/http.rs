@@ -1,30 +1,40 @@
 //! The HTTP transports: Streamable HTTP at `/api/mcp` (key in the
 //! `Authorization` header) and `/api/mcp/{apiKey}`, and the seed's legacy
-//! SSE endpoint at `/api/mcp/{apiKey}/sse`. The key is checked before the
-//! request reaches rmcp, so an invalid or revoked key never opens a session.
+//! SSE endpoint at `/api/mcp/{apiKey}/sse`. Every request passes the same
+//! Host/Origin checks and the key is checked before the request reaches
+//! rmcp, so an invalid or revoked key never opens a session. A session
+//! answers only the key that opened it, and ends within seconds of that
+//! key being revoked.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{any, get, post};
 use herald_app::{App, AppError, Caller};
+use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::HeraldMcp;
+use crate::guard::{error, host_or_origin_refusal, json_errors, refuse};
 use crate::sse::{self, Sessions};
+
+/// How often open sessions are checked against their key.
+const RECHECK: Duration = Duration::from_secs(2);
+const SESSION_HEADER: &str = "mcp-session-id";
 
 #[derive(Clone)]
 pub struct McpConfig {
-    /// Host names (or `host:port`) the Streamable HTTP endpoint answers to:
-    /// loopback, `MAIN_URL`'s host, and `HERALD_MCP_ALLOWED_HOSTS`.
+    /// Host names (or `host:port`) the MCP endpoints answer to: loopback,
+    /// `MAIN_URL`'s host, and `HERALD_MCP_ALLOWED_HOSTS`.
     pub allowed_hosts: Vec<String>,
     /// Turns true at shutdown: open streams end so the server can stop.
     pub shutdown: watch::Receiver<bool>,
@@ -32,12 +42,43 @@ pub struct McpConfig {
 
 type McpService = StreamableHttpService<HeraldMcp, LocalSessionManager>;
 
+/// Streamable HTTP sessions and the key each belongs to.
+#[derive(Default)]
+pub(crate) struct Owners {
+    by_session: Mutex<HashMap<String, Caller>>,
+}
+
+impl Owners {
+    fn owner(&self, session: &str) -> Option<Caller> {
+        self.by_session.lock().ok()?.get(session).cloned()
+    }
+
+    fn insert(&self, session: String, caller: Caller) {
+        if let Ok(mut owners) = self.by_session.lock() {
+            owners.insert(session, caller);
+        }
+    }
+
+    fn remove(&self, session: &str) {
+        if let Ok(mut owners) = self.by_session.lock() {
+            owners.remove(session);
+        }
+    }
+
+    fn all(&self) -> Vec<(String, Caller)> {
+        self.by_session.lock().map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct McpState {
     pub app: App,
     pub service: Arc<McpService>,
+    pub manager: Arc<LocalSessionManager>,
+    pub owners: Arc<Owners>,
     pub sessions: Arc<Sessions>,
     pub shutdown: watch::Receiver<bool>,
+    pub allowed_hosts: Arc<[String]>,
 }
 
 pub fn router(app: App, config: McpConfig) -> Router {
@@ -49,22 +90,29 @@ pub fn router(app: App, config: McpConfig) -> Router {
         on_shutdown.cancel();
     });
     let mut server_config = StreamableHttpServerConfig::default();
+    // Checked (with the JSON error format) before rmcp sees the request;
+    // rmcp checks the same list again.
     server_config.allowed_hosts = config.allowed_hosts.clone();
     server_config.legacy_session_mode = true;
     server_config.sse_keep_alive = Some(Duration::from_secs(15));
     server_config.cancellation_token = cancel;
+    let manager = Arc::new(LocalSessionManager::default());
     let factory_app = app.clone();
     let service = StreamableHttpService::new(
         move || Ok(HeraldMcp::new(factory_app.clone(), None)),
-        Arc::new(LocalSessionManager::default()),
+        Arc::clone(&manager),
         server_config,
     );
     let state = McpState {
         app,
         service: Arc::new(service),
+        manager,
+        owners: Arc::new(Owners::default()),
         sessions: Arc::new(Sessions::default()),
         shutdown: config.shutdown,
+        allowed_hosts: config.allowed_hosts.into(),
     };
+    tokio::spawn(end_sessions_of_revoked_keys(state.clone()));
     let header_state = state.clone();
     let path_state = state.clone();
     let sse_state = state.clone();
@@ -74,13 +122,19 @@ pub fn router(app: App, config: McpConfig) -> Router {
             "/api/mcp/{key}",
             any(move |Path(key): Path<String>, request: Request| streamable(path_state.clone(), Some(key), request)),
         )
-        .route("/api/mcp/{key}/sse", get(move |Path(key): Path<String>| sse::connect(sse_state.clone(), key)))
+        .route(
+            "/api/mcp/{key}/sse",
+            get(move |Path(key): Path<String>, headers: HeaderMap| sse::connect(sse_state.clone(), key, headers)),
+        )
         .route(
             "/api/mcp/{key}/messages",
             post(
                 move |Path(key): Path<String>,
+                      headers: HeaderMap,
                       query: axum::extract::Query<sse::SessionQuery>,
-                      body: axum::body::Bytes| { sse::message(state.clone(), key, query.0, body) },
+                      body: axum::body::Bytes| {
+                    sse::message(state.clone(), key, headers, query.0, body)
+                },
             ),
         )
 }
@@ -90,17 +144,10 @@ pub(crate) async fn authenticate(app: &App, key: &str) -> Result<Caller, Respons
     app.authenticate_api_key(key, true).await.map_err(|error| refuse(&error))
 }
 
-pub(crate) fn refuse(error: &AppError) -> Response {
-    let status = match error {
-        AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let body = serde_json::json!({ "error": { "code": error.code(), "message": error.to_string(), "timestamp": chrono::Utc::now() } });
-    (status, [(header::WWW_AUTHENTICATE, "Bearer")], axum::Json(body)).into_response()
-}
-
 async fn streamable(state: McpState, path_key: Option<String>, mut request: Request) -> Response {
+    if let Some(refused) = host_or_origin_refusal(request.headers(), &state.allowed_hosts) {
+        return refused;
+    }
     let key = match path_key {
         Some(key) => key,
         None => match bearer(&request) {
@@ -116,8 +163,54 @@ async fn streamable(state: McpState, path_key: Option<String>, mut request: Requ
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    request.extensions_mut().insert(caller);
-    state.service.handle(request).await.map(Body::new)
+    let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(session) = &session {
+        // Another key's session is answered like one that does not exist.
+        let owned = state.owners.owner(session).is_some_and(|owner| owner.api_key_id() == caller.api_key_id());
+        if !owned {
+            return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no MCP session with this id; initialize a new one");
+        }
+    }
+    let closing = request.method() == axum::http::Method::DELETE;
+    request.extensions_mut().insert(caller.clone());
+    let response = state.service.handle(request).await.map(Body::new);
+    match session {
+        Some(session) if closing && response.status().is_success() => state.owners.remove(&session),
+        Some(_) => {}
+        None => {
+            if let Some(opened) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+                state.owners.insert(opened.to_string(), caller);
+            }
+        }
+    }
+    json_errors(response).await
+}
+
+/// Every few seconds: sessions whose key was revoked or expired (or whose
+/// owner was disabled) are closed, which ends their open streams.
+async fn end_sessions_of_revoked_keys(state: McpState) {
+    let mut shutdown = state.shutdown.clone();
+    let mut tick = tokio::time::interval(RECHECK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        for (session, caller) in state.owners.all() {
+            let id = std::sync::Arc::from(session.as_str());
+            if !state.manager.has_session(&id).await.unwrap_or(false) {
+                state.owners.remove(&session);
+            } else if let Err(reason) = state.app.still_authorized(&caller).await {
+                if matches!(reason, AppError::Internal(_)) {
+                    continue;
+                }
+                tracing::info!(%reason, "MCP session closed: its key no longer holds");
+                let _ = state.manager.close_session(&id).await;
+                state.owners.remove(&session);
+            }
+        }
+        sse::end_revoked(&state).await;
+    }
 }
 
 fn bearer(request: &Request) -> Option<String> {

@@ -8,6 +8,7 @@
 // today's clients display.
 #![allow(deprecated)]
 
+mod guard;
 mod http;
 mod notify;
 mod sse;

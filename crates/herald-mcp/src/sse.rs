@@ -7,16 +7,18 @@ use std::convert::Infallible;
 use std::sync::Mutex;
 
 use axum::body::Bytes;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::channel::mpsc;
 use futures::{SinkExt, Stream, StreamExt};
+use herald_app::{AppError, Caller};
 use rmcp::ServiceExt;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use serde::Deserialize;
 
 use crate::HeraldMcp;
+use crate::guard::{error, host_or_origin_refusal};
 use crate::http::{McpState, authenticate};
 
 /// Open SSE sessions: where to put the messages a client POSTs.
@@ -28,6 +30,7 @@ pub(crate) struct Sessions {
 struct Session {
     to_server: mpsc::Sender<ClientJsonRpcMessage>,
     key_hash: String,
+    caller: Caller,
 }
 
 impl Sessions {
@@ -41,6 +44,10 @@ impl Sessions {
         if let Ok(mut open) = self.open.lock() {
             open.remove(id);
         }
+    }
+
+    fn all(&self) -> Vec<(String, Caller)> {
+        self.open.lock().map(|o| o.iter().map(|(id, s)| (id.clone(), s.caller.clone())).collect()).unwrap_or_default()
     }
 
     fn sender(&self, id: &str, key_hash: &str) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
@@ -69,7 +76,24 @@ impl Drop for CloseOnDrop {
     }
 }
 
-pub(crate) async fn connect(state: McpState, key: String) -> Response {
+/// Ends the sessions whose key no longer holds: dropping a session's input
+/// ends its rmcp service, whose end closes the client's stream.
+pub(crate) async fn end_revoked(state: &McpState) {
+    for (id, caller) in state.sessions.all() {
+        match state.app.still_authorized(&caller).await {
+            Err(AppError::Internal(_)) | Ok(()) => {}
+            Err(reason) => {
+                tracing::info!(%reason, session = %id, "MCP SSE session closed: its key no longer holds");
+                state.sessions.remove(&id);
+            }
+        }
+    }
+}
+
+pub(crate) async fn connect(state: McpState, key: String, headers: HeaderMap) -> Response {
+    if let Some(refused) = host_or_origin_refusal(&headers, &state.allowed_hosts) {
+        return refused;
+    }
     let caller = match authenticate(&state.app, &key).await {
         Ok(caller) => caller,
         Err(response) => return response,
@@ -77,7 +101,8 @@ pub(crate) async fn connect(state: McpState, key: String) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, from_client) = mpsc::channel::<ClientJsonRpcMessage>(64);
     let (to_client, from_server) = mpsc::channel::<ServerJsonRpcMessage>(64);
-    state.sessions.insert(id.clone(), Session { to_server, key_hash: herald_core::api_key::hash_key(&key) });
+    let session = Session { to_server, key_hash: herald_core::api_key::hash_key(&key), caller: caller.clone() };
+    state.sessions.insert(id.clone(), session);
     let app = state.app.clone();
     tokio::spawn(async move {
         match HeraldMcp::new(app, Some(caller)).serve((to_client, from_client)).await {
@@ -115,7 +140,16 @@ fn events(
     futures::stream::once(async move { Ok(endpoint) }).chain(messages)
 }
 
-pub(crate) async fn message(state: McpState, key: String, query: SessionQuery, body: Bytes) -> Response {
+pub(crate) async fn message(
+    state: McpState,
+    key: String,
+    headers: HeaderMap,
+    query: SessionQuery,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = host_or_origin_refusal(&headers, &state.allowed_hosts) {
+        return refused;
+    }
     if let Err(response) = authenticate(&state.app, &key).await {
         return response;
     }
@@ -137,6 +171,5 @@ fn refuse_status(status: StatusCode, message: &str) -> Response {
         StatusCode::NOT_FOUND | StatusCode::GONE => "NOT_FOUND",
         _ => "BAD_REQUEST",
     };
-    let body = serde_json::json!({ "error": { "code": code, "message": message, "timestamp": chrono::Utc::now() } });
-    (status, axum::Json(body)).into_response()
+    error(status, code, message)
 }

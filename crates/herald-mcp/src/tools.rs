@@ -336,7 +336,7 @@ pub fn tools_for(caller: &Caller) -> Vec<Tool> {
         .iter()
         .filter(|spec| match &caller.credential {
             Credential::ApiKey { scopes, .. } => scopes.contains(spec.scope),
-            Credential::Session => true,
+            Credential::Session { .. } => true,
         })
         .map(|spec| {
             let mut description = spec.description.to_string();

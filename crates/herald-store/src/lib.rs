@@ -27,6 +27,7 @@ pub use entity::integration::Model as IntegrationRow;
 pub use entity::media::Model as MediaRow;
 pub use entity::post::Model as PostRow;
 pub use entity::post_target::Model as TargetRow;
+pub use entity::session::Model as SessionRow;
 pub use entity::target_metric::Model as TargetMetricRow;
 pub use entity::user::Model as UserRow;
 pub use entity::workspace::Model as WorkspaceRow;

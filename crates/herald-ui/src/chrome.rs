@@ -70,6 +70,7 @@ impl Chrome {
 fn notice_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "signed-out" => "You are signed out.",
+        "signed-out-everywhere" => "You are signed out on every device.",
         "welcome" => "Welcome to Herald! Connect a first account to publish to.",
         "saved" => "Saved.",
         "draft" => "Draft saved.",

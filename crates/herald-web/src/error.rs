@@ -9,15 +9,6 @@ use chrono::{DateTime, Utc};
 use herald_app::AppError;
 use serde::Serialize;
 
-tokio::task_local! {
-    /// The id of the request being handled, for error bodies.
-    pub static REQUEST_ID: String;
-}
-
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -62,6 +53,18 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
     }
+
+    /// 429 with `Retry-After` in whole seconds (at least one).
+    pub fn rate_limited(message: &str, wait: std::time::Duration) -> Self {
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let mut error =
+            Self::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", format!("{message}; retry in {seconds} s"))
+                .with_details(serde_json::json!({ "retryAfterSeconds": seconds }));
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            error.headers.push((header::RETRY_AFTER, value));
+        }
+        error
+    }
 }
 
 impl From<AppError> for ApiError {
@@ -84,6 +87,7 @@ impl From<AppError> for ApiError {
             }
             AppError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, code, format!("{what} not found")),
             AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, code, message),
+            AppError::RateLimited { message, retry_after } => Self::rate_limited(&message, retry_after),
             AppError::PlatformUnavailable(message) => Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message),
             AppError::Internal(source) => {
                 tracing::error!(error = %source, cause = ?source, "internal error");
@@ -108,7 +112,7 @@ impl IntoResponse for ApiError {
                 message: self.message,
                 details: self.details,
                 timestamp: Utc::now(),
-                request_id: current_request_id(),
+                request_id: herald_app::request_id::current(),
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -14,7 +14,9 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
-use crate::error::{ApiError, REQUEST_ID};
+use herald_app::request_id::REQUEST_ID;
+
+use crate::error::ApiError;
 
 const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -157,17 +159,7 @@ pub async fn rate_limit(State(limits): State<Arc<RateLimits>>, request: Request,
     match verdict {
         Ok(()) => next.run(request).await,
         Err(wait) => {
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let seconds = seconds.max(1);
-            let mut error = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                format!("too many requests; retry in {seconds} s"),
-            )
-            .with_details(serde_json::json!({ "retryAfterSeconds": seconds }));
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                error.headers.push((header::RETRY_AFTER, value));
-            }
+            let error = ApiError::rate_limited("too many requests", wait);
             error.into_response()
         }
     }

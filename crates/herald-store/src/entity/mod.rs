@@ -7,6 +7,7 @@ pub mod integration;
 pub mod media;
 pub mod post;
 pub mod post_target;
+pub mod session;
 pub mod target_metric;
 pub mod user;
 pub mod workspace;

@@ -10,6 +10,7 @@ use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial;
 mod m20261126_000002_target_metrics;
 mod m20261126_000003_queue_claim_order;
+mod m20261204_000001_sessions;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_target_metrics::Migration),
             Box::new(m20261126_000003_queue_claim_order::Migration),
+            Box::new(m20261204_000001_sessions::Migration),
         ]
     }
 }

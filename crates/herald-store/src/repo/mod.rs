@@ -8,6 +8,7 @@ mod integrations;
 mod media;
 mod posts;
 mod queue;
+mod sessions;
 mod sql;
 mod users;
 
@@ -18,4 +19,5 @@ pub use integrations::Integrations;
 pub use media::Media;
 pub use posts::{DerivedStatus, InFlight, PostCursor, PostFilter, Posts, TargetWithIntegration};
 pub use queue::{ClaimRequest, DueTarget, Queue};
+pub use sessions::Sessions;
 pub use users::{Membership, NewUser, Users};

@@ -92,6 +92,8 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/auth/logout", "post"),
         ("/api/me", "get"),
         ("/api/api-keys", "get"),
+        ("/api/auth/logout-all", "post"),
+        ("/api/me/password", "post"),
         ("/api/api-keys", "post"),
         ("/api/api-keys/{id}", "delete"),
         ("/api/integrations", "get"),

@@ -278,7 +278,8 @@ db_test!(async fn settings_profile_password_keys_and_users(app) {
     browser.get("/settings").await;
     let disabled = browser.post(&format!("/settings/users/{}", other.id), &[("disabled", "true")]).await;
     assert_eq!(disabled.status, 303);
-    assert_eq!(other.session.get("/api/me").await.status, 403);
+    // Disabling ends the account's sessions at once.
+    assert_eq!(other.session.get("/api/me").await.status, 401);
     assert_eq!(browser.post(&format!("/settings/users/{}", other.id), &[("role", "ADMIN")]).await.status, 303);
     let me_id = me["id"].as_str().unwrap();
     let self_lock = browser.post(&format!("/settings/users/{me_id}"), &[("disabled", "true")]).await;

@@ -17,7 +17,7 @@ use crate::chrome::{Chrome, FieldErrors};
 use crate::csrf::CsrfToken;
 use crate::error::UiResult;
 use crate::pages::Notice;
-use crate::session::{removal_cookie, session_cookie};
+use crate::session::{SESSION_COOKIE, removal_cookie, session_cookie};
 
 pub fn routes() -> Router<UiState> {
     Router::new()
@@ -172,8 +172,11 @@ async fn register(
     Ok((status, page).into_response())
 }
 
-async fn logout(State(state): State<UiState>, jar: CookieJar) -> Response {
-    (jar.remove(removal_cookie(state.secure_cookies)), Redirect::to("/login?notice=signed-out")).into_response()
+async fn logout(State(state): State<UiState>, jar: CookieJar) -> UiResult<Response> {
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        state.app.end_session(cookie.value()).await?;
+    }
+    Ok((jar.remove(removal_cookie(state.secure_cookies)), Redirect::to("/login?notice=signed-out")).into_response())
 }
 
 #[cfg(test)]

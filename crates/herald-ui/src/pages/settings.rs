@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use axum_extra::extract::CookieJar;
 use herald_app::accounts::NewAccount;
 use herald_app::api_keys::CreateApiKeyInput;
 use herald_core::api_key::Scopes;
@@ -19,13 +20,14 @@ use crate::chrome::{Chrome, FieldErrors};
 use crate::error::UiResult;
 use crate::fmt;
 use crate::pages::see_other;
-use crate::session::Viewer;
+use crate::session::{Viewer, removal_cookie};
 
 pub fn routes() -> Router<UiState> {
     Router::new()
         .route("/settings", get(page))
         .route("/settings/profile", post(profile))
         .route("/settings/password", post(password))
+        .route("/settings/sessions/end-all", post(end_all_sessions))
         .route("/settings/api-keys", post(create_key))
         .route("/settings/api-keys/{id}/revoke", post(revoke_key))
         .route("/settings/users", post(create_user))
@@ -173,6 +175,12 @@ async fn password(State(state): State<UiState>, viewer: Viewer, Form(form): Form
         Ok(()) => Ok(see_other("/settings?notice=password")),
         Err(error) => failed(&state, &viewer, error, "password").await,
     }
+}
+
+async fn end_all_sessions(State(state): State<UiState>, viewer: Viewer, jar: CookieJar) -> UiResult<Response> {
+    state.app.end_all_sessions(&viewer.caller).await?;
+    let jar = jar.remove(removal_cookie(state.secure_cookies));
+    Ok((jar, see_other("/login?notice=signed-out-everywhere")).into_response())
 }
 
 async fn create_key(

@@ -1,11 +1,11 @@
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use herald_app::accounts::{LoginInput, RegisterInput, SESSION_TTL, Session};
 use herald_app::views::UserView;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -14,7 +14,13 @@ use crate::extract::{ApiJson, Auth, SESSION_COOKIE};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(register)).routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(logout_all))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -73,17 +79,80 @@ async fn login(
     Ok((jar, Json(SessionView { user: session.user, expires_at: session.expires_at })))
 }
 
-/// Signs out: clears the session cookie.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(()),
-    responses((status = 204, description = "Signed out")))]
-async fn logout(State(state): State<AppState>, jar: CookieJar) -> (StatusCode, CookieJar) {
-    let removal = Cookie::build((SESSION_COOKIE, ""))
+fn removal_cookie(state: &AppState) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, ""))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.config.secure_cookies())
         .path("/")
-        .build();
-    (StatusCode::NO_CONTENT, jar.remove(removal))
+        .build()
+}
+
+/// Signs out: the session ends on the server (a copy of the cookie or
+/// token stops working) and the cookie is cleared.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(()),
+    responses((status = 204, description = "Signed out")))]
+async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+) -> ApiResult<(StatusCode, CookieJar)> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    for token in [jar.get(SESSION_COOKIE).map(Cookie::value), bearer].into_iter().flatten() {
+        state.app.end_session(token).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, jar.remove(removal_cookie(&state))))
+}
+
+/// Signs out everywhere: every session of yours ends, this one too (API
+/// keys are not sessions: revoke them in `/api-keys`). Session only.
+#[utoipa::path(post, path = "/auth/logout-all", tag = "auth",
+    responses(
+        (status = 200, description = "Every session ended", body = SessionsEnded),
+        (status = 403, description = "Called with an API key", body = ErrorBody),
+    ))]
+async fn logout_all(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    jar: CookieJar,
+) -> ApiResult<(CookieJar, Json<SessionsEnded>)> {
+    let ended = state.app.end_all_sessions(&caller).await?;
+    Ok((jar.remove(removal_cookie(&state)), Json(SessionsEnded { ended })))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    /// How many sessions ended.
+    pub ended: u64,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 12 characters.
+    pub new_password: String,
+}
+
+/// Changes your password. Every other session ends; this one stays signed
+/// in. Session only.
+#[utoipa::path(post, path = "/me/password", tag = "auth", request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Password changed; other sessions ended"),
+        (status = 403, description = "Called with an API key", body = ErrorBody),
+        (status = 422, description = "Wrong current password, or a new one that is too short", body = ErrorBody),
+    ))]
+async fn change_password(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiJson(input): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    state.app.change_password(&caller, &input.current_password, &input.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The signed-in user (or the owner of the API key).

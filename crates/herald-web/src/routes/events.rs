@@ -13,6 +13,9 @@ use crate::error::ApiResult;
 use crate::extract::Auth;
 use crate::state::AppState;
 
+/// How often an open stream checks that its credential still holds.
+const RECHECK: Duration = Duration::from_secs(2);
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
 }
@@ -28,22 +31,41 @@ async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let subscription = state.app.subscribe_events(&caller)?;
     let shutdown = state.shutdown.clone();
-    let stream = futures::stream::unfold((subscription, shutdown), |(mut subscription, mut shutdown)| async move {
-        // The stream ends when the server shuts down, so shutdown never
-        // waits on a client that keeps listening.
-        if *shutdown.borrow() {
-            return None;
-        }
-        let event = tokio::select! {
-            event = subscription.next() => event?,
-            _ = shutdown.changed() => return None,
-        };
-        let sse = Event::default()
-            .id(event.id.to_string())
-            .event(event.kind.clone())
-            .json_data(&event)
-            .unwrap_or_else(|_| Event::default().comment("unserializable event"));
-        Some((Ok(sse), (subscription, shutdown)))
-    });
+    let recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+    let app = state.app.clone();
+    let stream = futures::stream::unfold(
+        (subscription, shutdown, recheck),
+        move |(mut subscription, mut shutdown, mut recheck)| {
+            let (app, caller) = (app.clone(), caller.clone());
+            async move {
+                loop {
+                    // The stream ends when the server shuts down, so shutdown
+                    // never waits on a client that keeps listening.
+                    if *shutdown.borrow() {
+                        return None;
+                    }
+                    let event = tokio::select! {
+                        event = subscription.next() => event?,
+                        _ = shutdown.changed() => return None,
+                        _ = recheck.tick() => {
+                            // A key revoked, a session ended or an account
+                            // disabled since the stream opened ends it.
+                            if let Err(error) = app.still_authorized(&caller).await {
+                                tracing::info!(%error, "event stream ended: its credential no longer holds");
+                                return None;
+                            }
+                            continue;
+                        }
+                    };
+                    let sse = Event::default()
+                        .id(event.id.to_string())
+                        .event(event.kind.clone())
+                        .json_data(&event)
+                        .unwrap_or_else(|_| Event::default().comment("unserializable event"));
+                    return Some((Ok(sse), (subscription, shutdown, recheck)));
+                }
+            }
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
