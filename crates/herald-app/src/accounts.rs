@@ -1,6 +1,5 @@
 //! Registration, login, sessions and API-key authentication.
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Duration, Utc};
 use herald_core::ValidationErrors;
 use herald_core::account::{DisplayName, Email, Password, TimeZone, UserRole, WorkspaceRole};
@@ -14,6 +13,7 @@ use uuid::Uuid;
 use crate::App;
 use crate::caller::{Caller, Credential};
 use crate::error::{AppError, AppResult};
+use crate::passwords::{hash_password, verify_password};
 use crate::views::UserView;
 
 /// How long a login lasts.
@@ -318,6 +318,12 @@ impl App {
         Ok((UserView::from_row(&user), membership.workspace_id))
     }
 
+    /// How many accounts the instance has (to tell the operator, at start,
+    /// whether registration is open).
+    pub async fn account_count(&self) -> AppResult<u64> {
+        Ok(Users(self.store.conn()).count().await?)
+    }
+
     /// Every account of the instance (for administrators and the CLI).
     pub async fn list_users(&self) -> AppResult<Vec<UserView>> {
         Ok(Users(self.store.conn()).list().await?.iter().map(UserView::from_row).collect())
@@ -347,39 +353,4 @@ async fn dummy_hash() -> AppResult<String> {
         })
         .await
         .cloned()
-}
-
-/// Password hashes computed at a time: each takes 19 MiB and tens of
-/// milliseconds by design, so a burst of sign-ins (64 wrong passwords at
-/// once took RSS to 1.3 GB) waits its turn instead of taking the memory.
-fn hashing_permits() -> &'static tokio::sync::Semaphore {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        tokio::sync::Semaphore::new(cores)
-    })
-}
-
-/// Runs one argon2 computation off the async threads, within the permits.
-async fn with_hashing_permit<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
-    let _permit = hashing_permits().acquire().await.map_err(AppError::internal)?;
-    tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
-}
-
-/// argon2id with the crate's defaults (OWASP's m=19 MiB, t=2, p=1).
-pub async fn hash_password(password: Password) -> AppResult<String> {
-    with_hashing_permit(move || {
-        PasswordHasher::<PasswordHash>::hash_password(&Argon2::default(), password.expose().as_bytes())
-            .map(|hash| hash.to_string())
-    })
-    .await?
-    .map_err(|e| AppError::Internal(e.to_string().into()))
-}
-
-pub(crate) async fn verify_password(password: String, hash: String) -> AppResult<bool> {
-    with_hashing_permit(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await
 }

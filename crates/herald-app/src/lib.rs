@@ -12,6 +12,7 @@ pub mod events;
 pub mod integrations;
 pub mod media;
 mod pages;
+mod passwords;
 pub mod platforms;
 pub mod posts;
 pub mod profile;

@@ -8,9 +8,10 @@ use herald_store::repo::{Sessions, Users};
 use uuid::Uuid;
 
 use crate::App;
-use crate::accounts::{NewAccount, hash_password, verify_password};
+use crate::accounts::NewAccount;
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
+use crate::passwords::{hash_password, verify_password};
 use crate::views::UserView;
 
 impl App {

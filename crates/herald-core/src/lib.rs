@@ -9,6 +9,7 @@ pub mod compose;
 pub mod media;
 pub mod platform;
 pub mod post;
+pub mod redact;
 pub mod retry;
 pub mod schedule;
 pub mod validation;

@@ -2,7 +2,7 @@
 //! (<https://discord.com/developers/docs/resources/webhook#execute-webhook>).
 //!
 //! The webhook URL is the credential (its last segment is a token), so
-//! requests go through [`HttpClient::send_secret_url`] and the URL never
+//! requests go through [`HttpClient::send`] and the URL never
 //! appears in an error. Any host serving Discord's webhook path
 //! (`/api[/vN]/webhooks/<id>/<token>`) is accepted — Discord-compatible
 //! servers and proxies — behind the SSRF guard; Discord's own hosts must be
@@ -60,7 +60,7 @@ struct Hook {
 }
 
 fn parse_hook(raw: &str, guard: &TargetGuard) -> Result<Hook, ProviderError> {
-    let shape = "`webhookUrl` must be a Discord webhook URL like https://discord.com/api/webhooks/<id>/<token> \
+    let shape = "`webhookUrl` must be a Discord webhook URL like discord.com/api/webhooks/<id>/<token> \
                  (channel settings → Integrations → Webhooks → Copy Webhook URL)";
     let mut url = guard.check_url(raw.trim()).map_err(|e| ProviderError::invalid(e.replace(raw.trim(), "the URL")))?;
     // A pasted `?wait=…`/`?thread_id=…` would fight the parameters Herald sets.
@@ -317,7 +317,7 @@ impl Provider for Discord {
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
         let hook = hook_of(value, &self.guard)?;
-        let response = self.client.send_secret_url(self.client.inner().get(hook.url.clone())).await?;
+        let response = self.client.send(self.client.inner().get(hook.url.clone())).await?;
         let status = response.status().as_u16();
         let headers_wait = retry_after(response.headers(), Utc::now());
         let text = response.text().await.unwrap_or_default();
@@ -372,7 +372,7 @@ impl Provider for Discord {
             }
             builder.multipart(form)
         };
-        let response = self.client.send_secret_url(builder).await?;
+        let response = self.client.send(builder).await?;
         let status = response.status().as_u16();
         let headers_wait = retry_after(response.headers(), Utc::now());
         let text = response.text().await.unwrap_or_default();

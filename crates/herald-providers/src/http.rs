@@ -81,26 +81,14 @@ impl HttpClient {
     }
 
     /// Sends a request; failures to get any answer become provider errors.
-    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
-        self.execute(request, |error| error).await
-    }
-
-    /// Like [`HttpClient::send`], for URLs that are themselves secrets (a bot
-    /// token in the path, a webhook URL): reqwest puts the URL in its error
-    /// messages, and those end up in logs and in the post's stored error.
-    pub async fn send_secret_url(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
-        self.execute(request, reqwest::Error::without_url).await
-    }
-
     /// The one place requests leave: whatever client built the request, it
     /// is sent by the guarded client unless its origin is the operator's.
-    async fn execute(
-        &self,
-        request: reqwest::RequestBuilder,
-        redact: fn(reqwest::Error) -> reqwest::Error,
-    ) -> Result<reqwest::Response, ProviderError> {
+    /// Errors never carry the URL (tokens live in paths and queries).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
+        let redact = reqwest::Error::without_url;
         let (_, request) = request.build_split();
-        let request = request.map_err(|error| transport_error(&redact(error), false))?;
+        let request = request.map_err(|error| transport_error(&redact(error), false, "the platform"))?;
+        let shown = herald_core::redact::url(request.url().as_str());
         let client = if self.trusted_origins.contains(&request.url().origin()) {
             &self.trusted
         } else {
@@ -108,7 +96,7 @@ impl HttpClient {
             &self.guarded
         };
         let idempotent = request.method().is_idempotent();
-        client.execute(request).await.map_err(|error| transport_error(&redact(error), idempotent))
+        client.execute(request).await.map_err(|error| transport_error(&redact(error), idempotent, &shown))
     }
 }
 
@@ -151,7 +139,7 @@ fn check_redirect(guard: &TargetGuard, url: &url::Url, requested: usize) -> Resu
 /// What a request that got no answer means. A connection never made (or a
 /// request never built) sent nothing, and repeating a GET changes nothing:
 /// both are retryable. Otherwise the platform may have acted on it.
-fn transport_error(error: &reqwest::Error, idempotent: bool) -> ProviderError {
+fn transport_error(error: &reqwest::Error, idempotent: bool, destination: &str) -> ProviderError {
     let chain = error_chain(error);
     if is_refusal(&chain) {
         // Only the guard's reason: how the refused address would have
@@ -163,11 +151,11 @@ fn transport_error(error: &reqwest::Error, idempotent: bool) -> ProviderError {
         return ProviderError::invalid(format!("the redirect was not followed: {chain}"));
     }
     let message = if error.is_timeout() {
-        "the platform did not answer in time".to_string()
+        format!("{destination} did not answer in time")
     } else if error.is_connect() {
-        format!("could not connect to the platform: {chain}")
+        format!("could not connect to {destination}: {chain}")
     } else {
-        format!("the request failed: {chain}")
+        format!("the request to {destination} failed: {chain}")
     };
     let class = if error.is_connect() || error.is_builder() || idempotent {
         ErrorClass::Retryable { after: None }
@@ -421,7 +409,6 @@ mod tests {
         // Sent, and no answer in time.
         let silent = server_answering(b"", Duration::from_secs(5)).await;
         assert_eq!(class(client.send(client.inner().post(&silent)).await), ErrorClass::MaybeSent);
-        assert_eq!(class(client.send_secret_url(client.inner().post(&silent)).await), ErrorClass::MaybeSent);
         // Asking again changes nothing.
         assert_eq!(class(client.send(client.inner().get(&silent)).await), retryable);
         // Sent, and the answer broke off.

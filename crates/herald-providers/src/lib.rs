@@ -67,13 +67,15 @@ impl ErrorClass {
 #[error("{message}")]
 pub struct ProviderError {
     pub class: ErrorClass,
-    /// For people: what the platform said, without secrets.
+    /// For people: what the platform said, without secrets. It reaches
+    /// logs, events, the database and API answers, so every URL in it is
+    /// shown only as far as its host ([`herald_core::redact`]).
     pub message: String,
 }
 
 impl ProviderError {
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
-        Self { class, message: message.into() }
+        Self { class, message: herald_core::redact::urls_in(&message.into()) }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {

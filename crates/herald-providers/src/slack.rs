@@ -2,7 +2,7 @@
 //! (<https://api.slack.com/messaging/webhooks>).
 //!
 //! The webhook URL is the credential, so requests go through
-//! [`HttpClient::send_secret_url`]. Slack has nothing to read an incoming
+//! [`HttpClient::send`]. Slack has nothing to read an incoming
 //! webhook with, and connecting must not post a visible message, so
 //! `connect` POSTs an empty JSON object: Slack answers `400 no_text` for a
 //! live hook (nothing is posted) and `404 no_service`, `403 invalid_token`,
@@ -40,14 +40,14 @@ impl Slack {
 fn hook_url(credentials: &Value, guard: &TargetGuard) -> Result<url::Url, ProviderError> {
     let raw = credentials["webhookUrl"].as_str().map(str::trim).unwrap_or_default();
     if raw.is_empty() {
-        return Err(ProviderError::invalid("`webhookUrl` is required (https://hooks.slack.com/services/…)"));
+        return Err(ProviderError::invalid("`webhookUrl` is required (hooks.slack.com/services/…)"));
     }
     let url = guard.check_url(raw).map_err(|e| ProviderError::invalid(e.replace(raw, "the URL")))?;
     if url.host_str().is_some_and(|h| h.eq_ignore_ascii_case("hooks.slack.com"))
         && (url.scheme() != "https" || !url.path().starts_with("/services/"))
     {
         return Err(ProviderError::invalid(
-            "`webhookUrl` must look like https://hooks.slack.com/services/T…/B…/… (your app → Incoming Webhooks → Copy)",
+            "`webhookUrl` must be an https URL like hooks.slack.com/services/T…/B…/… (your app → Incoming Webhooks → Copy)",
         ));
     }
     Ok(url)
@@ -134,7 +134,7 @@ impl Slack {
         url: url::Url,
         body: &Value,
     ) -> Result<(u16, Option<std::time::Duration>, String), ProviderError> {
-        let response = self.client.send_secret_url(self.client.inner().post(url).json(body)).await?;
+        let response = self.client.send(self.client.inner().post(url).json(body)).await?;
         let status = response.status().as_u16();
         let wait = retry_after(response.headers(), Utc::now());
         Ok((status, wait, response.text().await.unwrap_or_default()))

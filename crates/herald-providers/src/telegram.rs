@@ -2,7 +2,7 @@
 //! (<https://core.telegram.org/bots/api>).
 //!
 //! The bot token is part of every request *path* (`/bot<token>/<method>`), so
-//! requests go through [`HttpClient::send_secret_url`] (reqwest errors carry
+//! requests go through [`HttpClient::send`] (reqwest errors carry
 //! the URL) and every message built from an answer has the token scrubbed.
 //!
 //! Connecting checks the bot (`getMe`) and the chat (`getChat`), and stores
@@ -243,7 +243,7 @@ impl Telegram {
             error.message = error.message.replace(token, "<bot token>");
             error
         };
-        let response = self.client.send_secret_url(request).await.map_err(scrub)?;
+        let response = self.client.send(request).await.map_err(scrub)?;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         let answer: Answer = serde_json::from_str(&text).unwrap_or_else(|_| Answer {

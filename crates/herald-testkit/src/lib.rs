@@ -44,6 +44,9 @@ pub enum Backend {
 pub struct TestOptions {
     pub rate_limit: u32,
     pub rate_limit_posts: u32,
+    pub rate_limit_ui: u32,
+    /// `HERALD_TRUSTED_PROXIES`.
+    pub trusted_proxies: String,
     pub disable_registration: bool,
     pub body_limit: usize,
     /// Run the delivery worker and the sweeps, as `herald serve` does.
@@ -67,6 +70,8 @@ impl Default for TestOptions {
         Self {
             rate_limit: 0,
             rate_limit_posts: 0,
+            rate_limit_ui: 0,
+            trusted_proxies: String::new(),
             disable_registration: false,
             body_limit: 1024 * 1024,
             run_engine: true,
@@ -176,6 +181,9 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
         main_url: "http://localhost".into(),
         rate_limit: options.rate_limit,
         rate_limit_posts: options.rate_limit_posts,
+        rate_limit_ui: options.rate_limit_ui,
+        trusted_proxies: herald_web::client_ip::TrustedProxies::parse(&options.trusted_proxies)
+            .expect("trusted proxies"),
         cors_origins: Vec::new(),
         body_limit: options.body_limit,
         serve_api: true,

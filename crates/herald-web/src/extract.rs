@@ -84,6 +84,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// A caller the rate limiter already verified for this request.
+#[derive(Clone)]
+pub struct Authenticated(pub Caller);
+
 /// The authenticated caller: an API key (`Authorization: Bearer ptz_…` or
 /// a bare `Authorization: ptz_…`), a session token as bearer, or the
 /// session cookie of the web UI.
@@ -93,6 +97,9 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(Authenticated(caller)) = parts.extensions.get::<Authenticated>() {
+            return Ok(Self(caller.clone()));
+        }
         if let Some(token) = bearer_token(parts)? {
             let caller = if token.starts_with(herald_core::api_key::KEY_PREFIX) {
                 state.app.authenticate_api_key(token, false).await?

@@ -1,11 +1,13 @@
 //! The HTTP face of Herald: the REST API under `/api`, its OpenAPI
 //! document and docs page. Handlers parse, call `herald-app`, and render.
 
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 mod middleware;
 mod openapi;
+mod rate_limit;
 mod routes;
 pub mod state;
 
@@ -26,7 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use state::{AppState, WebConfig};
 
 use crate::error::{ApiError, code_for_status};
-use crate::middleware::RateLimits;
+use crate::rate_limit::{Budgets, RateLimits};
 
 /// The OpenAPI document of every API route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -63,7 +65,12 @@ pub fn router(state: AppState, extra: Router) -> Router {
         OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", routes::health::routes()).split_for_parts()
     };
     let spec_json = Arc::new(finish(spec).to_pretty_json().unwrap_or_else(|_| "{}".into()));
-    let limits = Arc::new(RateLimits::new(state.config.rate_limit, state.config.rate_limit_posts));
+    let budgets = Budgets {
+        api: state.config.rate_limit,
+        create_post: state.config.rate_limit_posts,
+        ui: state.config.rate_limit_ui,
+    };
+    let limits = Arc::new(RateLimits::new(budgets, state.config.trusted_proxies.clone(), state.app.clone()));
     spawn_limiter_cleanup(&limits);
 
     let mut app = api
@@ -73,7 +80,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .merge(extra.with_state(()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(limits, middleware::rate_limit))
+        .layer(axum::middleware::from_fn_with_state(limits, rate_limit::rate_limit))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(axum::middleware::from_fn_with_state(state.config.secure_cookies(), middleware::security_headers))
         .layer(CatchPanicLayer::custom(|_| {

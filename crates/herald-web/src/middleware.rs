@@ -1,22 +1,13 @@
-//! Request ids and logging, security headers, rate limits.
+//! Request ids and logging, security headers.
 
-use std::net::SocketAddr;
-use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use sha2::{Digest, Sha256};
-use tracing::Instrument;
-
+use axum::response::Response;
 use herald_app::request_id::REQUEST_ID;
-
-use crate::error::ApiError;
+use tracing::Instrument;
 
 const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -96,71 +87,4 @@ pub async fn security_headers(State(https): State<bool>, request: Request, next:
         set("cache-control", "no-store");
     }
     response
-}
-
-/// Per-client request budgets: one for the whole API and a tighter one for
-/// creating posts, as the seed asks (100 and 10 per minute by default).
-pub struct RateLimits {
-    general: Option<DefaultKeyedRateLimiter<String>>,
-    create_post: Option<DefaultKeyedRateLimiter<String>>,
-}
-
-impl RateLimits {
-    pub fn new(per_minute: u32, posts_per_minute: u32) -> Self {
-        let limiter = |n: u32| NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
-        Self { general: limiter(per_minute), create_post: limiter(posts_per_minute) }
-    }
-
-    /// Forgets clients idle long enough to have a full budget again.
-    pub fn forget_idle(&self) {
-        for limiter in [&self.general, &self.create_post].into_iter().flatten() {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
-        }
-    }
-
-    fn check(limiter: Option<&DefaultKeyedRateLimiter<String>>, key: &String) -> Result<(), Duration> {
-        match limiter.map(|l| l.check_key(key)) {
-            Some(Err(not_until)) => Err(not_until.wait_time_from(DefaultClock::default().now())),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Who a request counts against: its API key (hashed, never kept in
-/// memory as given), otherwise its peer address.
-fn client_key(request: &Request) -> String {
-    if let Some(auth) = request.headers().get(header::AUTHORIZATION) {
-        let digest = Sha256::digest(auth.as_bytes());
-        return format!("key:{}", hex_prefix(&digest));
-    }
-    let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-    format!("ip:{}", ip.unwrap_or_else(|| "unknown".into()))
-}
-
-fn hex_prefix(bytes: &[u8]) -> String {
-    bytes.iter().take(12).map(|b| format!("{b:02x}")).collect()
-}
-
-/// Paths outside the API budget (DESIGN §9 limits the API): platforms
-/// fetching a post's media and health probes must never get 429.
-fn is_unlimited(path: &str) -> bool {
-    path.starts_with("/uploads/") || path == "/api/health"
-}
-
-pub async fn rate_limit(State(limits): State<Arc<RateLimits>>, request: Request, next: Next) -> Response {
-    if is_unlimited(request.uri().path()) {
-        return next.run(request).await;
-    }
-    let key = client_key(&request);
-    let creates_post = request.method() == Method::POST && request.uri().path() == "/api/posts";
-    let verdict = RateLimits::check(limits.general.as_ref(), &key)
-        .and_then(|()| if creates_post { RateLimits::check(limits.create_post.as_ref(), &key) } else { Ok(()) });
-    match verdict {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let error = ApiError::rate_limited("too many requests", wait);
-            error.into_response()
-        }
-    }
 }

@@ -13,6 +13,10 @@ pub struct WebConfig {
     pub rate_limit: u32,
     /// Requests per minute per client on `POST /posts`; 0 turns it off.
     pub rate_limit_posts: u32,
+    /// Requests per minute per client address on pages and static files; 0 turns it off.
+    pub rate_limit_ui: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (`HERALD_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Origins allowed to call the API from a browser (CORS).
     pub cors_origins: Vec<String>,
     /// Largest accepted request body, in bytes.

@@ -70,6 +70,11 @@ pub struct Config {
     pub rate_limit: u32,
     /// Requests per minute per client on POST /api/posts; 0 turns it off.
     pub rate_limit_posts: u32,
+    /// Requests per minute per client address on pages and static files; 0 turns it off.
+    pub rate_limit_ui: u32,
+    /// Comma-separated addresses or networks of reverse proxies whose
+    /// `X-Forwarded-For` names the client (for rate limits).
+    pub trusted_proxies: String,
     /// Comma-separated origins allowed to call the API from a browser.
     pub cors_origins: String,
     /// Comma-separated extra host names the MCP endpoint answers to
@@ -124,6 +129,8 @@ impl Default for Config {
             allow_private_targets: false,
             rate_limit: 100,
             rate_limit_posts: 10,
+            rate_limit_ui: 1000,
+            trusted_proxies: String::new(),
             cors_origins: String::new(),
             mcp_allowed_hosts: String::new(),
             metrics_token: None,
@@ -229,6 +236,7 @@ impl Config {
         if self.database_max_connections == 0 {
             bail!("HERALD_DATABASE_MAX_CONNECTIONS must be at least 1");
         }
+        herald_web::client_ip::TrustedProxies::parse(&self.trusted_proxies).map_err(anyhow::Error::msg)?;
         crate::backup::schedule::check(self.backup_schedule.as_deref())?;
         platform_concurrency()?;
         Ok(())
@@ -246,12 +254,25 @@ impl Config {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("herald.db").display()))
     }
 
+    /// The SQLite database file, when the database is one.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let url = self.database_url();
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = path.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
     pub fn main_url(&self) -> String {
         self.main_url.clone().unwrap_or_else(|| format!("http://localhost:{}", self.port))
     }
 
     pub fn cors_origins(&self) -> Vec<String> {
         self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_string).collect()
+    }
+
+    /// Checked by `check` at load time.
+    pub fn trusted_proxies(&self) -> herald_web::client_ip::TrustedProxies {
+        herald_web::client_ip::TrustedProxies::parse(&self.trusted_proxies).unwrap_or_default()
     }
 
     pub fn engine(&self) -> herald_engine::EngineConfig {
@@ -443,16 +464,7 @@ fn random_hex(bytes: usize) -> String {
 
 /// Creates `path` readable by its owner only.
 fn write_private(path: &Path, contents: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let mut file = crate::private::create_file(path)?;
     file.write_all(contents.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

@@ -105,6 +105,18 @@ async fn login(
             "Wrong e-mail or password. Check both and try again (passwords are case-sensitive).".to_string()
         }
         Err(AppError::Forbidden { message, .. }) => format!("You cannot sign in: {message}."),
+        Err(AppError::RateLimited { retry_after, .. }) => {
+            let page = LoginPage {
+                c: Chrome::anonymous(csrf, "Sign in"),
+                email: form.email,
+                next,
+                errors: FieldErrors::general(format!(
+                    "Too many failed sign-ins for this address. Wait {} seconds, then try again.",
+                    retry_after.as_secs().max(1)
+                )),
+            };
+            return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+        }
         Err(other) => return Err(other.into()),
     };
     let page = LoginPage {

@@ -56,7 +56,8 @@ pub async fn create(config: &Config, store: &Store, options: &BackupOptions) -> 
     let started = Instant::now();
     let progress = &options.progress;
     let created_at = Utc::now().trunc_subsecs(0);
-    create_private_dir(&options.dir)?;
+    // Backups hold the secrets.
+    crate::private::create_dir(&options.dir).context("creating the backup directory")?;
     let path = retention::archive_path(&options.dir, created_at);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("herald-backup.tar.gz").to_string();
     let partial = options.dir.join(format!(".{name}.part"));
@@ -185,19 +186,6 @@ async fn snapshot_database(config: &Config, store: &Store, staging: &Path, cance
             })
         }
     }
-}
-
-/// Backups hold the secrets: a directory Herald creates is its owner's only.
-fn create_private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating the backup directory {}", dir.display()))
 }
 
 pub fn human_size(bytes: u64) -> String {

@@ -54,8 +54,7 @@ pub async fn restore(config: &Config, options: &RestoreOptions) -> Result<Restor
     if backend == Backend::Postgres {
         database::find_tool("pg_restore")?;
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    crate::private::create_dir(&config.data_dir).context("creating the data directory")?;
     let stamp = Utc::now().format("%Y%m%d-%H%M%S").to_string();
     let staging = config.data_dir.join(format!(".restore-{stamp}-{}", std::process::id()));
     let mut cleanup = Cleanup::default();

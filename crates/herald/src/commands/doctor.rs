@@ -88,6 +88,12 @@ pub async fn run(config: Config, json: bool) -> Result<ExitCode> {
     if config.main_url().starts_with("http://") && !is_local(&config.main_url()) {
         warnings.push(format!("MAIN_URL {} is not https: session cookies are not marked Secure", config.main_url()));
     }
+    let private =
+        [Some(config.data_dir.clone()), config.sqlite_file(), Some(config.secrets_file()), Some(config.backup_dir())];
+    warnings.extend(private.into_iter().flatten().filter_map(|path| crate::private::too_open(&path)));
+    if let Ok(backups) = std::fs::read_dir(config.backup_dir()) {
+        warnings.extend(backups.flatten().filter_map(|entry| crate::private::too_open(&entry.path())));
+    }
     if config.rate_limit == 0 {
         warnings.push("HERALD_RATE_LIMIT=0: the API is not rate limited".into());
     }

@@ -22,8 +22,10 @@ use crate::config::{Config, Secrets, load_or_create_secrets};
 pub async fn open_store(config: &Config) -> Result<Store> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+        crate::private::create_dir(&config.data_dir).context("creating the data directory")?;
+        if let Some(file) = config.sqlite_file() {
+            crate::private::create_sqlite_file(&file)?;
+        }
     }
     let mut options = StoreOptions::new(url.clone());
     options.max_connections = config.database_max_connections;

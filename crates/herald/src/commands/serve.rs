@@ -58,6 +58,8 @@ pub async fn run(config: Config) -> Result<ExitCode> {
         main_url: config.main_url(),
         rate_limit: config.rate_limit,
         rate_limit_posts: config.rate_limit_posts,
+        rate_limit_ui: config.rate_limit_ui,
+        trusted_proxies: config.trusted_proxies(),
         cors_origins: config.cors_origins(),
         body_limit: BODY_LIMIT,
         serve_api,
@@ -77,6 +79,8 @@ pub async fn run(config: Config) -> Result<ExitCode> {
     );
     if !serve_api {
         tracing::info!("no web, api or mcp role: serving /api/health only");
+    } else {
+        log_registration(&app, &config).await;
     }
 
     let mcp = if config.has_role("mcp") {
@@ -109,6 +113,23 @@ pub async fn run(config: Config) -> Result<ExitCode> {
     store.close().await.context("closing the database")?;
     tracing::info!("shut down cleanly");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tells the operator who can create accounts on this instance.
+async fn log_registration(app: &herald_app::App, config: &Config) {
+    match app.account_count().await {
+        Ok(0) => tracing::warn!(
+            "no account yet: open {}/register to create the first one, which becomes the admin; until then \
+             anyone who can reach this server can register",
+            config.main_url()
+        ),
+        Ok(_) if !config.disable_registration => tracing::warn!(
+            "registration is open: anyone who can reach this server can create an account; set \
+             DISABLE_REGISTRATION=true to stop that (admins still add people in Settings or with `herald user create`)"
+        ),
+        Ok(_) => tracing::info!("registration is disabled (DISABLE_REGISTRATION)"),
+        Err(error) => tracing::warn!(%error, "could not count accounts"),
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -14,6 +14,7 @@ mod delivery;
 mod mcp;
 mod ops;
 mod secrets;
+mod security;
 
 const BIN: &str = env!("CARGO_BIN_EXE_herald");
 

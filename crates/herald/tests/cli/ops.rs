@@ -703,6 +703,7 @@ fn distinctive(key: &str, default: &Value, dir: &Path) -> String {
         "backup_schedule" => "0 3 * * *".into(),
         "host" => "127.0.0.1".into(),
         "cors_origins" => "https://app.example.test".into(),
+        "trusted_proxies" => "10.0.0.0/8".into(),
         _ => match default {
             Value::Bool(b) => (!b).to_string(),
             Value::Number(n) if n.is_u64() => (n.as_u64().unwrap() + 7).to_string(),

@@ -2,5 +2,7 @@
 //! test failed before its fix.
 
 mod mcp;
+mod rate_limits;
+mod redaction;
 mod sessions;
 mod ssrf;
