@@ -103,17 +103,24 @@ impl App {
         let created = existing.is_none();
         let id = existing.as_ref().map_or_else(Uuid::now_v7, |row| row.id);
         let sealed = self.vault.encrypt(account.credentials.to_string().as_bytes(), id.as_bytes());
+        let named = name.is_some();
         let display_name: String =
             name.map_or(account.display_name.clone(), |n| n.as_str().to_string()).chars().take(100).collect();
         let row = match existing {
             Some(mut row) => {
                 row.credentials = Some(sealed);
                 row.platform_username = account.username.clone();
-                row.avatar_url = account.avatar_url.clone();
+                // A profile that could not be read keeps the one known before.
+                if !account.profile_pending {
+                    row.avatar_url = account.avatar_url.clone();
+                }
+                row.profile_pending = account.profile_pending;
                 row.token_expires_at = account.token_expires_at;
                 row.scopes = serde_json::json!(account.scopes);
                 row.status = "ACTIVE".into();
-                row.display_name = display_name;
+                if !account.profile_pending || named {
+                    row.display_name = display_name;
+                }
                 merge_settings(&mut row.settings, &discovered);
                 row.updated_at = now;
                 integrations.update(row).await?
@@ -143,6 +150,7 @@ impl App {
                             merge_settings(&mut settings, &discovered);
                             settings
                         },
+                        profile_pending: account.profile_pending,
                         created_at: now,
                         updated_at: now,
                     })

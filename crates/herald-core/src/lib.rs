@@ -12,6 +12,7 @@ pub mod post;
 pub mod redact;
 pub mod retry;
 pub mod schedule;
+pub mod secret;
 pub mod validation;
 pub mod vault;
 

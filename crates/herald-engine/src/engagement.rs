@@ -27,6 +27,12 @@ pub(crate) async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
             Ok(fetched) => tracing::info!(fetched, "engagement metrics refreshed"),
             Err(error) => tracing::error!(%error, "refreshing engagement metrics failed; retrying later"),
         }
+        // Same rhythm for the profiles connecting could not read.
+        match crate::profiles::refresh(&engine).await {
+            Ok(0) => {}
+            Ok(completed) => tracing::info!(completed, "profiles read"),
+            Err(error) => tracing::error!(%error, "reading pending profiles failed; retrying later"),
+        }
         tokio::select! {
             _ = shutdown.changed() => {}
             // A round finds the stalest rows first, so a short pause between

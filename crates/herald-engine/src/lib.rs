@@ -11,6 +11,7 @@ mod deliver;
 mod engagement;
 mod media;
 mod outcome;
+mod profiles;
 mod sweeper;
 mod worker;
 
@@ -111,6 +112,11 @@ impl Engine {
     }
 
     /// One round of the engagement metrics job, for tests.
+    /// One round of reading the profiles connecting could not read.
+    pub async fn refresh_profiles_once(&self) -> Result<usize, herald_store::StoreError> {
+        profiles::refresh(self).await
+    }
+
     pub async fn refresh_metrics_once(&self) -> Result<usize, herald_store::StoreError> {
         engagement::refresh(self).await
     }

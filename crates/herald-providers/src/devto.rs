@@ -273,6 +273,7 @@ impl Provider for Devto {
             credentials: json!({ "apiKey": key }),
             token_expires_at: None,
             scopes: Vec::new(),
+            profile_pending: false,
         })
     }
 

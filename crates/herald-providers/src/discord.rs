@@ -340,6 +340,7 @@ impl Provider for Discord {
             credentials: json!({ "webhookUrl": hook.url.as_str(), "guildId": guild_id, "channelId": channel_id }),
             token_expires_at: None,
             scopes: Vec::new(),
+            profile_pending: false,
         })
     }
 

@@ -447,6 +447,7 @@ impl Provider for Lemmy {
             credentials: creds.to_value(community_id, &jwt),
             token_expires_at: None,
             scopes: Vec::new(),
+            profile_pending: false,
         })
     }
 

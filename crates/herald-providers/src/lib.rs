@@ -105,6 +105,17 @@ pub struct ConnectedAccount {
     pub credentials: Value,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub scopes: Vec<String>,
+    /// The profile (name, avatar) could not be read: the account is
+    /// connected with its handle as name, and [`Provider::profile`] is
+    /// asked again later. Decoration never makes connecting fail.
+    pub profile_pending: bool,
+}
+
+/// How an account presents itself on its platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
 }
 
 /// One item a post puts on a platform: the post itself or a reply of its thread.
@@ -281,6 +292,13 @@ pub trait Provider: Send + Sync {
     /// exposes it.
     async fn fetch_metrics(&self, _credentials: &Value, _item: &PublishedItem) -> Result<Metrics, ProviderError> {
         Ok(Metrics::new())
+    }
+
+    /// The account's profile, for an integration connected while it could
+    /// not be read (`ConnectedAccount::profile_pending`); `None` where the
+    /// platform has none to offer.
+    async fn profile(&self, _credentials: &Value) -> Result<Option<Profile>, ProviderError> {
+        Ok(None)
     }
 
     /// The platform's own write quota per account, if it has one.

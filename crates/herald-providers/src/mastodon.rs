@@ -351,6 +351,7 @@ impl Provider for Mastodon {
             credentials: json!({ "instanceUrl": base, "accessToken": token }),
             token_expires_at: None,
             scopes: vec!["read".into(), "write".into()],
+            profile_pending: false,
         })
     }
 

@@ -222,6 +222,7 @@ impl Provider for Slack {
             credentials: json!({ "webhookUrl": url.as_str() }),
             token_expires_at: None,
             scopes: Vec::new(),
+            profile_pending: false,
         })
     }
 

@@ -604,6 +604,7 @@ impl Provider for Telegram {
             credentials: json!({ "botToken": creds.bot_token, "chatId": chat.id.to_string() }),
             token_expires_at: None,
             scopes: Vec::new(),
+            profile_pending: false,
         })
     }
 

@@ -111,6 +111,7 @@ impl Provider for Webhook {
             credentials: json!({ "url": url.as_str(), "secret": creds.secret }),
             token_expires_at: None,
             scopes: Vec::new(),
+            profile_pending: false,
         })
     }
 

@@ -56,6 +56,7 @@ impl TestApp {
                 posting_times: json!([540, 720, 1020]),
                 timezone: "UTC".into(),
                 settings: json!({}),
+                profile_pending: false,
                 created_at: now,
                 updated_at: now,
             })

@@ -188,6 +188,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
         body_limit: options.body_limit,
         serve_api: true,
         metrics_token: options.metrics_token.clone(),
+        listens_on_loopback: true,
     };
     let state = AppState { app: app.clone(), config: Arc::new(config), shutdown: stopped.clone() };
     let mut on_shutdown = stopped.clone();

@@ -51,7 +51,7 @@ pub fn token(secret: &str, session: &str) -> String {
 
 /// Constant-time comparison: the time taken must not tell how much matched.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    herald_core::secret::constant_time_eq(a.as_bytes(), b.as_bytes())
 }
 
 fn new_secret() -> String {

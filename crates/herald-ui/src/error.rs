@@ -86,3 +86,17 @@ impl IntoResponse for UiError {
 }
 
 pub type UiResult<T> = Result<T, UiError>;
+
+/// A `{id}` path segment that must be a UUID: anything else names no page,
+/// and gets the HTML "not found" page rather than the framework's text.
+pub struct UiId(pub uuid::Uuid);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UiId {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| UiError::NotFound)?;
+        uuid::Uuid::parse_str(&raw).map(Self).map_err(|_| UiError::NotFound)
+    }
+}

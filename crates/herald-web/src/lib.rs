@@ -2,6 +2,7 @@
 //! document and docs page. Handlers parse, call `herald-app`, and render.
 
 pub mod client_ip;
+mod cross_site;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -72,6 +73,9 @@ pub fn router(state: AppState, extra: Router) -> Router {
     };
     let limits = Arc::new(RateLimits::new(budgets, state.config.trusted_proxies.clone(), state.app.clone()));
     spawn_limiter_cleanup(&limits);
+    let trusted_origins = Arc::new(cross_site::TrustedOrigins::new(
+        std::iter::once(state.config.main_url.as_str()).chain(state.config.cors_origins.iter().map(String::as_str)),
+    ));
 
     let mut app = api
         .nest("/api", routes::docs::routes(spec_json))
@@ -82,6 +86,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(limits, rate_limit::rate_limit))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(trusted_origins, cross_site::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(state.config.secure_cookies(), middleware::security_headers))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "something went wrong on our side")

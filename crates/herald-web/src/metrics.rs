@@ -39,18 +39,31 @@ pub fn install() -> Option<PrometheusHandle> {
         .clone()
 }
 
-pub(crate) async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = &state.config.metrics_token {
-        let given =
-            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token.as_str()) {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "send the metrics token as `Authorization: Bearer …`",
-            )
-            .into_response();
+/// Who may scrape: with `HERALD_METRICS_TOKEN`, whoever sends it; without
+/// one, anyone — but only when Herald listens on loopback, where only this
+/// machine reaches it (DESIGN §4).
+fn scrape_refusal(token: Option<&str>, loopback: bool, headers: &HeaderMap) -> Option<&'static str> {
+    match token {
+        Some(token) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .unwrap_or_default();
+            let matches = herald_core::secret::constant_time_eq(given.trim().as_bytes(), token.as_bytes());
+            (!matches).then_some("send the metrics token as `Authorization: Bearer <HERALD_METRICS_TOKEN>`")
         }
+        None if loopback => None,
+        None => Some(
+            "metrics are not public: set HERALD_METRICS_TOKEN and send it as a bearer token, or listen on a loopback address",
+        ),
+    }
+}
+
+pub(crate) async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = state.config.metrics_token.as_deref();
+    if let Some(hint) = scrape_refusal(token, state.config.listens_on_loopback, &headers) {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", hint).into_response();
     }
     let Some(handle) = install() else {
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL", "metrics are not available in this process")
@@ -66,4 +79,23 @@ pub(crate) async fn render(State(state): State<AppState>, headers: HeaderMap) ->
     }
     metrics::gauge!("herald_database_up").set(if health.is_ok() { 1.0 } else { 0.0 });
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scraping_needs_the_token_or_a_loopback_bind() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+            headers
+        };
+        assert!(scrape_refusal(Some("s3cret"), false, &with("Bearer s3cret")).is_none());
+        assert!(scrape_refusal(Some("s3cret"), true, &with("Bearer s3cres")).is_some());
+        assert!(scrape_refusal(Some("s3cret"), true, &HeaderMap::new()).is_some());
+        assert!(scrape_refusal(None, true, &HeaderMap::new()).is_none());
+        assert!(scrape_refusal(None, false, &HeaderMap::new()).unwrap().contains("HERALD_METRICS_TOKEN"));
+    }
 }

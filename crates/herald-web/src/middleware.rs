@@ -64,7 +64,10 @@ fn redact_keys(path: &str) -> String {
 
 /// The security headers of every response.
 pub async fn security_headers(State(https): State<bool>, request: Request, next: Next) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
+    let path = request.uri().path();
+    // Static files and uploads set their own caching; everything else may
+    // show personal data (signed-in pages, API answers).
+    let personal = !path.starts_with("/static/") && !path.starts_with("/uploads/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &'static str| {
@@ -82,8 +85,8 @@ pub async fn security_headers(State(https): State<bool>, request: Request, next:
     if https {
         set("strict-transport-security", "max-age=31536000; includeSubDomains");
     }
-    if is_api {
-        // Personal data: never kept by shared caches or the browser's back/forward cache.
+    if personal {
+        // Never kept by shared caches or the browser's back/forward cache.
         set("cache-control", "no-store");
     }
     response

@@ -25,6 +25,8 @@ pub struct WebConfig {
     pub serve_api: bool,
     /// `HERALD_METRICS_TOKEN`: when set, `/metrics` needs it as a bearer token.
     pub metrics_token: Option<String>,
+    /// Bound to a loopback address: `/metrics` may then answer without a token.
+    pub listens_on_loopback: bool,
 }
 
 impl WebConfig {

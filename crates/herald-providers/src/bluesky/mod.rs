@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use crate::mastodon::normalise_instance;
 use crate::net::TargetGuard;
 use crate::{
-    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
+    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Profile, Provider, ProviderError, ProviderSettings,
     PublishRequest, PublishedItem, Recovery,
 };
 use facets::{Feature, Span};
@@ -47,6 +47,19 @@ pub struct Bluesky {
 }
 
 impl Bluesky {
+    /// `app.bsky.actor.getProfile` of the signed-in account.
+    async fn fetch_profile(&self, base: &str, did: &str, access_jwt: &str) -> Result<Profile, ProviderError> {
+        let mut url = url::Url::parse(&Self::xrpc_url(base, "app.bsky.actor.getProfile"))
+            .map_err(|_| ProviderError::invalid("the Bluesky service URL is not valid"))?;
+        url.query_pairs_mut().append_pair("actor", did);
+        let request = self.client.inner().get(url).bearer_auth(access_jwt);
+        let profile = json_or_error(self.client.send(request).await?).await?;
+        Ok(Profile {
+            display_name: profile["displayName"].as_str().filter(|n| !n.trim().is_empty()).map(str::to_string),
+            avatar_url: profile["avatar"].as_str().map(str::to_string),
+        })
+    }
+
     pub fn new(client: HttpClient, settings: &ProviderSettings) -> Self {
         Self {
             client,
@@ -402,23 +415,37 @@ impl Provider for Bluesky {
             creds.service.clone_from(&base);
         }
         let session = self.create_session(&base, &creds.identifier, &creds.app_password).await?;
-        let mut url = url::Url::parse(&Self::xrpc_url(&base, "app.bsky.actor.getProfile"))
-            .map_err(|_| ProviderError::invalid("the Bluesky service URL is not valid"))?;
-        url.query_pairs_mut().append_pair("actor", &session.did);
-        let request = self.client.inner().get(url).bearer_auth(&session.access_jwt);
-        let profile = json_or_error(self.client.send(request).await?).await?;
-        let display_name =
-            profile["displayName"].as_str().filter(|n| !n.trim().is_empty()).unwrap_or(&session.handle).to_string();
+        // The profile only decorates: a PDS whose AppView is unreachable
+        // answers 502 UpstreamFailure, yet the session works and posting
+        // will. Connect with the handle, and ask again later.
+        let profile = match self.fetch_profile(&base, &session.did, &session.access_jwt).await {
+            Ok(profile) => Some(profile),
+            Err(error) => {
+                tracing::info!(error = %error.message, "Bluesky profile unavailable; connecting with the handle");
+                None
+            }
+        };
         Ok(ConnectedAccount {
             account_id: session.did.clone(),
             username: session.handle.clone(),
-            display_name,
-            avatar_url: profile["avatar"].as_str().map(str::to_string),
+            display_name: profile
+                .as_ref()
+                .and_then(|p| p.display_name.clone())
+                .unwrap_or_else(|| session.handle.clone()),
+            avatar_url: profile.as_ref().and_then(|p| p.avatar_url.clone()),
+            profile_pending: profile.is_none(),
             credentials: creds.with_session(session).to_json(),
             // The session renews itself; only a revoked app password ends it.
             token_expires_at: None,
             scopes: Vec::new(),
         })
+    }
+
+    async fn profile(&self, value: &Value) -> Result<Option<Profile>, ProviderError> {
+        let creds = Credentials::parse(value)?;
+        let base = self.service(&creds.service)?;
+        let (did, _, token) = creds.session()?;
+        self.fetch_profile(&base, did, token).await.map(Some)
     }
 
     async fn refresh(&self, value: &Value) -> Result<Value, ProviderError> {

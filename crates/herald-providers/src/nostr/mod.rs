@@ -246,6 +246,7 @@ impl Provider for Nostr {
             }),
             token_expires_at: None,
             scopes: Vec::new(),
+            profile_pending: false,
         })
     }
 

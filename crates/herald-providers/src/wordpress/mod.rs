@@ -290,6 +290,7 @@ impl Provider for Wordpress {
             }),
             token_expires_at: None,
             scopes: Vec::new(),
+            profile_pending: false,
         })
     }
 

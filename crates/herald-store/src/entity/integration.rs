@@ -20,6 +20,8 @@ pub struct Model {
     pub posting_times: Json,
     pub timezone: String,
     pub settings: Json,
+    /// The profile (name, avatar) could not be read yet; it is asked again.
+    pub profile_pending: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -11,6 +11,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_target_metrics;
 mod m20261126_000003_queue_claim_order;
 mod m20261204_000001_sessions;
+mod m20261204_000002_integration_profile_pending;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_target_metrics::Migration),
             Box::new(m20261126_000003_queue_claim_order::Migration),
             Box::new(m20261204_000001_sessions::Migration),
+            Box::new(m20261204_000002_integration_profile_pending::Migration),
         ]
     }
 }

@@ -1,13 +1,13 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::sql::padded;
 use crate::entity::integration;
-use crate::{IntegrationRow, StoreResult};
+use crate::{IntegrationRow, StoreResult, now};
 
 /// Connected social accounts. Every read is scoped by workspace.
 pub struct Integrations<'a, C>(pub &'a C);
@@ -68,6 +68,41 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
             any = any.add(integration::Column::Platform.is_in(platforms.iter().copied()));
         }
         Ok(integration::Entity::find().filter(integration::Column::Status.eq("ACTIVE")).filter(any).all(self.0).await?)
+    }
+
+    /// Active integrations whose profile is still to be read, any workspace.
+    pub async fn profile_pending(&self, limit: u64) -> StoreResult<Vec<IntegrationRow>> {
+        Ok(integration::Entity::find()
+            .filter(integration::Column::ProfilePending.eq(true))
+            .filter(integration::Column::Status.eq("ACTIVE"))
+            .limit(limit)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Records a profile read late: the avatar, and the name unless the
+    /// user named the integration themselves meanwhile.
+    pub async fn complete_profile(&self, id: Uuid, name: Option<&str>, avatar: Option<&str>) -> StoreResult<()> {
+        let mut update = integration::Entity::update_many()
+            .col_expr(integration::Column::ProfilePending, Expr::value(false))
+            .col_expr(integration::Column::UpdatedAt, Expr::value(now()))
+            .filter(integration::Column::Id.eq(id));
+        if let Some(avatar) = avatar {
+            update = update.col_expr(integration::Column::AvatarUrl, Expr::value(avatar));
+        }
+        update.exec(self.0).await?;
+        if let Some(name) = name {
+            let name: String = name.chars().take(100).collect();
+            integration::Entity::update_many()
+                .col_expr(integration::Column::DisplayName, Expr::value(name))
+                .filter(integration::Column::Id.eq(id))
+                .filter(
+                    Expr::col(integration::Column::DisplayName).eq(Expr::col(integration::Column::PlatformUsername)),
+                )
+                .exec(self.0)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Integrations of every workspace that must be reconnected (for `doctor`).

@@ -6,7 +6,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -15,11 +15,10 @@ use chrono_tz::Tz;
 use herald_app::posts::{ListPostsQuery, UpdatePostInput};
 use herald_app::views::PostView;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::UiState;
 use crate::chrome::{Chrome, FieldErrors};
-use crate::error::{UiError, UiResult};
+use crate::error::{UiError, UiId, UiResult};
 use crate::fmt;
 use crate::pages::posts::Choice;
 use crate::pages::see_other;
@@ -388,7 +387,7 @@ struct MoveForm {
 async fn move_post(
     State(state): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<Uuid>,
+    UiId(id): UiId,
     Form(form): Form<MoveForm>,
 ) -> UiResult<Response> {
     let at = fmt::parse_local(&form.at, viewer.tz)

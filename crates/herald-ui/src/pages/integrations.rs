@@ -3,7 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,11 +12,10 @@ use herald_app::integrations::{ConnectIntegrationInput, UpdateIntegrationInput};
 use herald_providers::AuthKind;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use crate::UiState;
 use crate::chrome::{Chrome, FieldErrors};
-use crate::error::UiResult;
+use crate::error::{UiId, UiResult};
 use crate::pages::see_other;
 use crate::pages::view::status_label;
 use crate::session::Viewer;
@@ -226,7 +225,7 @@ struct UpdateForm {
 async fn update(
     State(state): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<Uuid>,
+    UiId(id): UiId,
     Form(form): Form<UpdateForm>,
 ) -> UiResult<Response> {
     let times = match parse_times(&form.posting_times) {
@@ -261,7 +260,7 @@ struct StatusForm {
 async fn set_status(
     State(state): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<Uuid>,
+    UiId(id): UiId,
     Form(form): Form<StatusForm>,
 ) -> UiResult<Response> {
     let input = UpdateIntegrationInput { status: Some(form.status), ..Default::default() };
@@ -275,7 +274,7 @@ async fn set_status(
     }
 }
 
-async fn delete(State(state): State<UiState>, viewer: Viewer, Path(id): Path<Uuid>) -> UiResult<Response> {
+async fn delete(State(state): State<UiState>, viewer: Viewer, UiId(id): UiId) -> UiResult<Response> {
     state.app.delete_integration(&viewer.caller, id).await?;
     Ok(see_other("/integrations?notice=deleted"))
 }

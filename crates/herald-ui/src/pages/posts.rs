@@ -3,7 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::UiState;
 use crate::chrome::Chrome;
-use crate::error::UiResult;
+use crate::error::{UiId, UiResult};
 use crate::pages::see_other;
 use crate::pages::view::PostItem;
 use crate::session::Viewer;
@@ -134,12 +134,12 @@ async fn bulk_delete(
     Ok(see_other("/posts?notice=deleted"))
 }
 
-async fn delete_one(State(state): State<UiState>, viewer: Viewer, Path(id): Path<Uuid>) -> UiResult<Response> {
+async fn delete_one(State(state): State<UiState>, viewer: Viewer, UiId(id): UiId) -> UiResult<Response> {
     state.app.delete_post(&viewer.caller, id).await?;
     Ok(see_other("/posts?notice=deleted"))
 }
 
-async fn publish_now(State(state): State<UiState>, viewer: Viewer, Path(id): Path<Uuid>) -> UiResult<Response> {
+async fn publish_now(State(state): State<UiState>, viewer: Viewer, UiId(id): UiId) -> UiResult<Response> {
     state.app.publish_post_now(&viewer.caller, id).await?;
     Ok(see_other("/posts?notice=publishing"))
 }

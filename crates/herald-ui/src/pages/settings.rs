@@ -3,7 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,11 +13,10 @@ use herald_app::accounts::NewAccount;
 use herald_app::api_keys::CreateApiKeyInput;
 use herald_core::api_key::Scopes;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::UiState;
 use crate::chrome::{Chrome, FieldErrors};
-use crate::error::UiResult;
+use crate::error::{UiId, UiResult};
 use crate::fmt;
 use crate::pages::see_other;
 use crate::session::{Viewer, removal_cookie};
@@ -201,7 +200,7 @@ async fn create_key(
     }
 }
 
-async fn revoke_key(State(state): State<UiState>, viewer: Viewer, Path(id): Path<Uuid>) -> UiResult<Response> {
+async fn revoke_key(State(state): State<UiState>, viewer: Viewer, UiId(id): UiId) -> UiResult<Response> {
     state.app.revoke_api_key(&viewer.caller, id).await?;
     Ok(see_other("/settings?notice=revoked"))
 }
@@ -241,7 +240,7 @@ struct UpdateUserForm {
 async fn update_user(
     State(state): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<Uuid>,
+    UiId(id): UiId,
     Form(form): Form<UpdateUserForm>,
 ) -> UiResult<Response> {
     let disabled = form.disabled.as_deref().map(|d| d == "true");

@@ -54,6 +54,9 @@ pub async fn run(config: Config) -> Result<ExitCode> {
     }
 
     let serve_api = ["web", "api", "mcp"].iter().any(|role| config.has_role(role));
+    let address = format!("{}:{}", config.host, config.port);
+    let listener = TcpListener::bind(&address).await.with_context(|| format!("listening on {address}"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
     let web = WebConfig {
         main_url: config.main_url(),
         rate_limit: config.rate_limit,
@@ -64,11 +67,9 @@ pub async fn run(config: Config) -> Result<ExitCode> {
         body_limit: BODY_LIMIT,
         serve_api,
         metrics_token: config.metrics_token.as_ref().map(|t| t.expose().to_string()).filter(|t| !t.is_empty()),
+        listens_on_loopback: local.ip().is_loopback(),
     };
     let state = AppState { app: app.clone(), config: Arc::new(web), shutdown: stopped.clone() };
-    let address = format!("{}:{}", config.host, config.port);
-    let listener = TcpListener::bind(&address).await.with_context(|| format!("listening on {address}"))?;
-    let local = listener.local_addr().context("reading the bound address")?;
     tracing::info!(
         address = %local,
         database = store.backend().name(),

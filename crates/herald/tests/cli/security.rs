@@ -96,3 +96,40 @@ async fn a_burst_of_sign_ins_cannot_exhaust_memory() {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) as u64;
     assert!(after < before + cores * 20 + 40, "peak RSS grew from {before} to {after} MiB");
 }
+
+#[tokio::test]
+async fn metrics_need_a_token_unless_herald_listens_on_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = herald(dir.path());
+    // Server::start binds 127.0.0.1; this one listens on every interface.
+    command.args(["serve", "--port", "0", "--host", "0.0.0.0"]);
+    let log = dir.path().join("serve.log");
+    let mut child = command.stderr(std::fs::File::create(&log).unwrap()).spawn().unwrap();
+    let port = loop {
+        let logs = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(at) = logs.find("listening on http://0.0.0.0:") {
+            let rest = &logs[at + "listening on http://0.0.0.0:".len()..];
+            break rest.chars().take_while(char::is_ascii_digit).collect::<String>();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let answer = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap();
+    assert_eq!(answer.status(), 401);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("HERALD_METRICS_TOKEN"), "{body}");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // On loopback, no token is needed; with one, only the token opens it.
+    let server = Server::start(herald(dir.path()), dir.path());
+    assert_eq!(reqwest::get(format!("{}/metrics", server.base)).await.unwrap().status(), 200);
+    drop(server);
+    let mut command = herald(dir.path());
+    command.env("HERALD_METRICS_TOKEN", "a-metrics-token");
+    let server = Server::start(command, dir.path());
+    let http = reqwest::Client::new();
+    let url = format!("{}/metrics", server.base);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(http.get(&url).bearer_auth("a-metrics-tokem").send().await.unwrap().status(), 401);
+    assert_eq!(http.get(&url).bearer_auth("a-metrics-token").send().await.unwrap().status(), 200);
+}

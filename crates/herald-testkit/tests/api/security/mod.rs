@@ -1,6 +1,8 @@
 //! The hardening of issue 16, one module per hole an attacker tried; each
 //! test failed before its fix.
 
+mod browsers;
+mod decoration;
 mod mcp;
 mod rate_limits;
 mod redaction;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -32,7 +32,7 @@ use self::form::{ComposerForm, Draft};
 use self::settings::{SettingField, SettingsDraft};
 use crate::UiState;
 use crate::chrome::{Chrome, FieldErrors};
-use crate::error::{UiError, UiResult};
+use crate::error::{UiError, UiId, UiResult};
 use crate::fmt;
 use crate::pages::see_other;
 use crate::session::Viewer;
@@ -294,7 +294,7 @@ async fn new_page(
     render(&state, &viewer, &accounts, None, &draft, FieldErrors::default(), Vec::new()).await
 }
 
-async fn edit_page(State(state): State<UiState>, viewer: Viewer, Path(id): Path<Uuid>) -> UiResult<Response> {
+async fn edit_page(State(state): State<UiState>, viewer: Viewer, UiId(id): UiId) -> UiResult<Response> {
     let post = state.app.get_post(&viewer.caller, id).await?;
     if !matches!(post.status.as_str(), "DRAFT" | "SCHEDULED") {
         // Published or failed posts are history: start a copy instead.
@@ -313,7 +313,7 @@ async fn submit_new(State(state): State<UiState>, viewer: Viewer, form: Composer
 async fn submit_edit(
     State(state): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<Uuid>,
+    UiId(id): UiId,
     form: ComposerForm,
 ) -> UiResult<Response> {
     submit(&state, &viewer, Some(id), form).await
