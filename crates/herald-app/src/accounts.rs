@@ -22,11 +22,20 @@ pub const SESSION_TTL: Duration = Duration::days(7);
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterInput {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
-    /// At least 12 characters.
+    /// 12 to 1024 characters.
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
+    /// 1–100 characters, no control characters; defaults to the e-mail's name.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     /// IANA time zone, e.g. `Europe/Paris`; defaults to UTC.
+    #[schema(value_type = Option<crate::schema::TimeZoneName>)]
     pub timezone: Option<String>,
 }
 

@@ -19,13 +19,24 @@ use crate::views::{ApiKeyView, CreatedApiKeyView};
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApiKeyInput {
+    /// 1–100 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// Defaults to every scope: `posts:read`, `posts:write`,
     /// `posts:publish`, `analytics:read`, `integrations:read`.
+    #[schema(value_type = Option<Vec<herald_core::api_key::Scope>>)]
     pub scopes: Option<Vec<String>>,
-    /// ISO 8601 with offset; omit for a key that does not expire.
+    /// ISO 8601 with offset, in the future; omit for a key that does not
+    /// expire. Give this or `expiresInDays`, not both.
+    #[schema(value_type = Option<crate::schema::DateTimeText>)]
     pub expires_at: Option<String>,
     /// Alternative to `expiresAt`: days from now (1–3650).
+    #[schema(minimum = 1, maximum = 3650)]
+    #[serde(default, deserialize_with = "crate::schema::whole::option")]
     pub expires_in_days: Option<i64>,
 }
 

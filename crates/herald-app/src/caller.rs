@@ -63,6 +63,19 @@ impl Caller {
         }
     }
 
+    /// For managing the workspace's accounts (connect, change, disconnect):
+    /// a signed-in owner or editor.
+    pub fn require_account_manager(&self, action: &str) -> AppResult<()> {
+        self.require_session(action)?;
+        if !self.role.can_publish() {
+            return Err(AppError::forbidden(format!(
+                "your role in this workspace ({}) does not allow {action}",
+                self.role.as_str().to_lowercase()
+            )));
+        }
+        Ok(())
+    }
+
     /// Actor columns of the event log.
     pub fn actor(&self) -> (&'static str, Uuid) {
         match &self.credential {

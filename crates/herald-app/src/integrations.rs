@@ -22,15 +22,41 @@ use crate::views::IntegrationView;
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateIntegrationInput {
+    /// 1–100 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
-    /// Daily posting slots in minutes after local midnight (0–1439).
+    /// Daily posting slots in minutes after local midnight (0–1439), at most 48.
+    #[schema(value_type = Option<Vec<PostingTime>>, max_items = 48)]
+    #[serde(default, deserialize_with = "crate::schema::whole::option_vec")]
     pub posting_times: Option<Vec<i64>>,
     /// IANA time zone of the posting times, e.g. `America/New_York`.
+    #[schema(value_type = Option<crate::schema::TimeZoneName>)]
     pub timezone: Option<String>,
     /// `ACTIVE` to enable, `DISABLED` to disable.
+    #[schema(value_type = Option<IntegrationSwitch>)]
     pub status: Option<String>,
     #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "crate::schema::object::option")]
     pub settings: Option<serde_json::Value>,
+}
+
+/// A posting time: minutes after local midnight.
+#[derive(utoipa::ToSchema)]
+#[schema(minimum = 0, maximum = 1439)]
+pub struct PostingTime(#[allow(dead_code)] u16);
+
+/// What `PATCH /integrations/{id}` may set `status` to.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum IntegrationSwitch {
+    #[schema(rename = "ACTIVE")]
+    Active,
+    #[schema(rename = "DISABLED")]
+    Disabled,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -68,7 +94,7 @@ impl App {
     /// encrypted. Connecting an account that is already connected updates
     /// its credentials (the "reconnect" action).
     pub async fn connect_integration(&self, caller: &Caller, input: ConnectIntegrationInput) -> AppResult<Connected> {
-        caller.require_session("connecting an account")?;
+        caller.require_account_manager("connecting an account")?;
         if !caller.role.can_publish() {
             return Err(AppError::forbidden("your role in this workspace does not allow connecting accounts"));
         }
@@ -196,7 +222,7 @@ impl App {
         id: Uuid,
         input: UpdateIntegrationInput,
     ) -> AppResult<IntegrationView> {
-        caller.require_session("changing an integration")?;
+        caller.require_account_manager("changing an integration")?;
         if !caller.role.can_manage() && !caller.role.can_publish() {
             return Err(AppError::forbidden("your role in this workspace does not allow changing integrations"));
         }
@@ -254,7 +280,7 @@ impl App {
     /// Disconnects an account. Its pending deliveries go with it; posts
     /// that targeted it keep their other targets.
     pub async fn delete_integration(&self, caller: &Caller, id: Uuid) -> AppResult<()> {
-        caller.require_session("deleting an integration")?;
+        caller.require_account_manager("deleting an integration")?;
         if !caller.role.can_publish() {
             return Err(AppError::forbidden("your role in this workspace does not allow deleting integrations"));
         }

@@ -49,8 +49,10 @@ pub struct MediaPage {
 #[into_params(parameter_in = Query)]
 pub struct ListMediaQuery {
     /// Page size, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// `nextCursor` of the previous page.
+    #[param(pattern = r"^[0-9]{1,16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub cursor: Option<String>,
 }
 

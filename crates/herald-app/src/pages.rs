@@ -2,8 +2,6 @@
 //! cursor names the last item of the previous page by its creation time and
 //! id, so pages stay stable while new items arrive.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use herald_core::ValidationErrors;
 use uuid::Uuid;
@@ -18,15 +16,22 @@ pub(crate) struct Cursor {
     pub id: Uuid,
 }
 
+/// What a cursor looks like: microseconds since 1970, a dot, the id. The
+/// OpenAPI document states it, and every string it matches is a cursor.
+pub const CURSOR_PATTERN: &str = r"^[0-9]{1,16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+
 impl Cursor {
     pub(crate) fn encode(self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}.{}", self.created_at.timestamp_micros(), self.id))
+        format!("{}.{}", self.created_at.timestamp_micros().max(0), self.id.hyphenated())
     }
 
     pub(crate) fn decode(raw: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-        let text = String::from_utf8(bytes).ok()?;
-        let (micros, id) = text.split_once('.')?;
+        let (micros, id) = raw.split_once('.')?;
+        let valid_micros = (1..=16).contains(&micros.len()) && micros.bytes().all(|b| b.is_ascii_digit());
+        let valid_id = id.len() == 36 && !id.bytes().any(|b| b.is_ascii_uppercase());
+        if !valid_micros || !valid_id {
+            return None;
+        }
         Some(Self { created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?, id: Uuid::parse_str(id).ok()? })
     }
 }
@@ -72,7 +77,12 @@ mod tests {
         let cursor = Cursor { created_at: herald_store::now(), id: Uuid::now_v7() };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("not-a-cursor"), None);
-        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("12.nope")), None);
+        assert_eq!(Cursor::decode("12.nope"), None);
+        assert_eq!(Cursor::decode("-1.01a24211-5ce5-74b7-969e-a6912b61b20e"), None);
+        // Whatever matches the documented pattern is a cursor.
+        let pattern_max = format!("{}.{}", "9".repeat(16), "f".repeat(8) + "-ffff-ffff-ffff-" + &"f".repeat(12));
+        assert!(Cursor::decode(&pattern_max).is_some());
+        assert!(Cursor::decode("0.00000000-0000-0000-0000-000000000000").is_some());
     }
 
     #[test]

@@ -22,6 +22,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        // Read within the body limit (`DefaultBodyLimit`), as `Json` would.
+        let bytes =
+            axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|e| {
+                let status = e.status();
+                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "the request body is too large".to_string()
+                } else {
+                    e.body_text()
+                };
+                ApiError::new(status, code_for_status(status), message)
+            })?;
+        // Every body the API takes is an object; serde would also read a
+        // struct written as an array.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|first| *first == b'[') {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "VALIDATION_FAILED",
+                "the request body must be a JSON object",
+            ));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(rejection)),

@@ -18,7 +18,7 @@ use crate::error::ErrorBody;
             Errors always have the shape `{\"error\":{\"code\",\"message\",\"details\",\"timestamp\",\"requestId\"}}`.",
         license(name = "AGPL-3.0-only"),
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, herald_core::post::PostStatus)),
     modifiers(&Security),
     tags(
         (name = "health", description = "Liveness and readiness"),
@@ -69,12 +69,23 @@ impl Modify for CommonErrors {
             ("500", "Server error; quote the request id"),
         ];
         for item in openapi.paths.paths.values_mut() {
+            // In this order: GET, then the methods that change something.
             let operations: [Option<&mut Operation>; 5] =
                 [item.get.as_mut(), item.post.as_mut(), item.put.as_mut(), item.patch.as_mut(), item.delete.as_mut()];
-            for operation in operations.into_iter().flatten() {
+            let mutations = [false, true, true, true, true];
+            for (operation, mutation) in operations.into_iter().zip(mutations) {
+                let Some(operation) = operation else { continue };
                 let public = operation.security.as_ref().is_some_and(|s| s.iter().all(is_empty_requirement));
-                for (status, description) in common {
-                    if public && matches!(status, "401" | "403") {
+                let with_body = [
+                    ("413", "The request body is too large"),
+                    ("415", "The body is not of the documented content type"),
+                    ("422", "The body does not match the documented shape, or a value is invalid"),
+                ];
+                let body_errors = if operation.request_body.is_some() { &with_body[..] } else { &[] };
+                for &(status, description) in common.iter().chain(body_errors) {
+                    // A public mutation can still be refused (403) when a
+                    // page of another site sends it with the session cookie.
+                    if public && (status == "401" || (status == "403" && !mutation)) {
                         continue;
                     }
                     operation.responses.responses.entry(status.to_string()).or_insert_with(|| {

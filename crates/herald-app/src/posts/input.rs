@@ -27,6 +27,7 @@ pub struct OverrideInput {
     pub content: Option<String>,
     /// Platform-specific settings (visibility, title, community …).
     #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "crate::schema::object::option")]
     pub settings: Option<serde_json::Value>,
 }
 
@@ -50,10 +51,10 @@ pub struct CreatePostInput {
     #[serde(default)]
     pub media_ids: Vec<Uuid>,
     /// Follow-up items, published in order as replies.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::schema::objects::vec")]
     pub thread: Vec<ThreadItemInput>,
     /// Integration id → what to change for that integration.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::schema::objects::map")]
     pub overrides: BTreeMap<String, OverrideInput>,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -73,7 +74,9 @@ pub struct UpdatePostInput {
     pub status: Option<String>,
     pub media_urls: Option<Vec<String>>,
     pub media_ids: Option<Vec<Uuid>>,
+    #[serde(default, deserialize_with = "crate::schema::objects::option_vec")]
     pub thread: Option<Vec<ThreadItemInput>>,
+    #[serde(default, deserialize_with = "crate::schema::objects::option_map")]
     pub overrides: Option<BTreeMap<String, OverrideInput>>,
     pub tags: Option<Vec<String>>,
 }
@@ -89,15 +92,21 @@ fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Op
 #[into_params(parameter_in = Query)]
 pub struct ListPostsQuery {
     /// `DRAFT`, `SCHEDULED`, `PUBLISHING`, `PUBLISHED` or `FAILED`.
+    #[param(value_type = Option<herald_core::post::PostStatus>)]
     pub status: Option<String>,
     /// Only posts scheduled at or after this time (ISO 8601 with offset).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<String>,
     /// Only posts scheduled before this time (ISO 8601 with offset).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<String>,
     /// Only posts that target this integration id.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub integration: Option<String>,
     /// Page size, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// `nextCursor` of the previous page.
+    #[param(pattern = r"^[0-9]{1,16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub cursor: Option<String>,
 }

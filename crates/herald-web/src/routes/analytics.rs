@@ -32,6 +32,7 @@ async fn post_analytics(
 #[into_params(parameter_in = Query)]
 struct DaysQuery {
     /// Days back, 1–365 (default 30).
+    #[param(minimum = 1, maximum = 365)]
     days: Option<u32>,
 }
 

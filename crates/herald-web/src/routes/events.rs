@@ -10,8 +10,22 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiResult;
-use crate::extract::Auth;
+use crate::extract::{ApiQuery, Auth};
 use crate::state::AppState;
+
+/// The longest `timeout` a client may ask for (an hour).
+const MAX_TIMEOUT_SECONDS: u64 = 3600;
+
+/// `GET /events?timeout=`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct EventsQuery {
+    /// End the stream after this many seconds (1–3600), for clients and
+    /// proxies that cannot hold a response open; reconnect to go on.
+    /// Without it the stream stays open until you leave.
+    #[param(minimum = 1, maximum = 3600)]
+    timeout: Option<u64>,
+}
 
 /// How often an open stream checks that its credential still holds.
 const RECHECK: Duration = Duration::from_secs(2);
@@ -23,12 +37,25 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Live events of your workspace (post created, scheduled, published,
 /// failed …) as `text/event-stream`; each `data` is an `EventView`. Scope
 /// `posts:read`.
-#[utoipa::path(get, path = "/events", tag = "events",
-    responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = herald_app::views::EventView)))]
+#[utoipa::path(get, path = "/events", tag = "events", params(EventsQuery),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = herald_app::views::EventView),
+        (status = 422, description = "Invalid `timeout`", body = crate::error::ErrorBody),
+    ))]
 async fn events(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let deadline = match query.timeout {
+        Some(seconds) if !(1..=MAX_TIMEOUT_SECONDS).contains(&seconds) => {
+            let message = format!("must be between 1 and {MAX_TIMEOUT_SECONDS} seconds");
+            return Err(herald_app::AppError::from(herald_core::ValidationError::new("timeout", message)).into());
+        }
+        Some(seconds) => tokio::time::Instant::now() + Duration::from_secs(seconds),
+        // Far enough to be never, near enough not to overflow.
+        None => tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600),
+    };
     let subscription = state.app.subscribe_events(&caller)?;
     let shutdown = state.shutdown.clone();
     let recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
@@ -47,6 +74,7 @@ async fn events(
                     let event = tokio::select! {
                         event = subscription.next() => event?,
                         _ = shutdown.changed() => return None,
+                        () = tokio::time::sleep_until(deadline) => return None,
                         _ = recheck.tick() => {
                             // A key revoked, a session ended or an account
                             // disabled since the stream opened ends it.

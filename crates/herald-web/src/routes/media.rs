@@ -112,6 +112,7 @@ fn too_large() -> ApiError {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FromUrlInput {
     /// Public http(s) URL of a PNG, JPEG, GIF, WebP, MP4, MOV or WebM file (≤ 50 MB).
+    #[schema(format = "uri")]
     url: String,
     alt_text: Option<String>,
 }

@@ -3,6 +3,7 @@
 
 mod browsers;
 mod decoration;
+mod matrix;
 mod mcp;
 mod rate_limits;
 mod redaction;
