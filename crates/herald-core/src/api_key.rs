@@ -39,6 +39,21 @@ pub fn hash_key(plaintext: &str) -> String {
     hex::encode(Sha256::digest(plaintext.as_bytes()))
 }
 
+/// The token of an `Authorization` header value: `Bearer <token>` (the
+/// scheme in any case) or, as Herald also accepts, a bare token. `None`
+/// for another scheme or an empty token.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let value = value.trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => return None,
+        // `Bearer` with nothing after it.
+        None if value.eq_ignore_ascii_case("bearer") => return None,
+        None => value,
+    };
+    Some(token).filter(|t| !t.is_empty())
+}
+
 /// Whether a bearer token has the shape of a Herald API key (as opposed to
 /// a session JWT). Shape only: the database decides whether it is valid.
 pub fn looks_like_api_key(token: &str) -> bool {
@@ -103,6 +118,16 @@ impl Scopes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_with_or_without_the_scheme() {
+        assert_eq!(bearer_token("Bearer ptz_abc"), Some("ptz_abc"));
+        assert_eq!(bearer_token(" bearer  tok "), Some("tok"));
+        assert_eq!(bearer_token("ptz_abc"), Some("ptz_abc"));
+        assert_eq!(bearer_token("Basic dXNlcg=="), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token(""), None);
+    }
 
     #[test]
     fn generated_keys_have_the_documented_shape() {

@@ -214,11 +214,6 @@ async fn end_sessions_of_revoked_keys(state: McpState) {
 }
 
 fn bearer(request: &Request) -> Option<String> {
-    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let token = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        Some(_) => return None,
-        None => value,
-    };
-    Some(token.to_string()).filter(|t| !t.is_empty())
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    herald_core::api_key::bearer_token(value).map(str::to_string)
 }

@@ -152,16 +152,11 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
             ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "the Authorization header is not readable text")
         })?
         .trim();
-    let token = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "use `Authorization: Bearer <API key>`",
-            ));
+    match herald_core::api_key::bearer_token(value) {
+        Some(token) => Ok(Some(token)),
+        None if value.split_once(' ').is_some_and(|(scheme, _)| !scheme.eq_ignore_ascii_case("bearer")) => {
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "use `Authorization: Bearer <API key>`"))
         }
-        None => value,
-    };
-    Ok(Some(token).filter(|t| !t.is_empty()))
+        None => Ok(None),
+    }
 }

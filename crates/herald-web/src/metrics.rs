@@ -48,9 +48,9 @@ fn scrape_refusal(token: Option<&str>, loopback: bool, headers: &HeaderMap) -> O
             let given = headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .and_then(herald_core::api_key::bearer_token)
                 .unwrap_or_default();
-            let matches = herald_core::secret::constant_time_eq(given.trim().as_bytes(), token.as_bytes());
+            let matches = herald_core::secret::constant_time_eq(given.as_bytes(), token.as_bytes());
             (!matches).then_some("send the metrics token as `Authorization: Bearer <HERALD_METRICS_TOKEN>`")
         }
         None if loopback => None,

@@ -115,13 +115,8 @@ impl Presented {
 }
 
 fn bearer_of(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let token = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        Some(_) => return None,
-        None => value,
-    };
-    Some(token.to_string()).filter(|t| !t.is_empty())
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    herald_core::api_key::bearer_token(value).map(str::to_string)
 }
 
 fn check(limiter: Option<&DefaultKeyedRateLimiter<String>>, key: &String) -> Result<(), Duration> {

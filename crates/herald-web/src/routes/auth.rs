@@ -97,11 +97,8 @@ async fn logout(
     jar: CookieJar,
     headers: HeaderMap,
 ) -> ApiResult<(StatusCode, CookieJar)> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
+    let bearer =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(herald_core::api_key::bearer_token);
     for token in [jar.get(SESSION_COOKIE).map(Cookie::value), bearer].into_iter().flatten() {
         state.app.end_session(token).await?;
     }
