@@ -1,6 +1,6 @@
 //! Password hashing: argon2id with OWASP's parameters (m=19 MiB, t=2,
 //! p=1), on a fixed set of threads — one per core — each computing one
-//! hash at a time in memory of its own that it keeps and reuses.
+//! hash at a time in memory of its own, reused while a burst lasts.
 //!
 //! Each hash takes 19 MiB by design. Computed on tokio's blocking pool, a
 //! burst of sign-ins spread them over dozens of threads and their malloc
@@ -38,18 +38,27 @@ fn threads() -> &'static mpsc::Sender<Job> {
             let spawned = std::thread::Builder::new().name(format!("herald-argon2-{n}")).spawn(move || {
                 let mut memory: Vec<Block> = Vec::new();
                 loop {
-                    let job = match queue.lock() {
-                        Ok(queue) => queue.recv(),
-                        Err(_) => return,
+                    // The memory is kept while a burst lasts and given back
+                    // when the queue runs dry: an idle Herald holds none.
+                    let next = match queue.lock() {
+                        Ok(queue) => match queue.try_recv() {
+                            Ok(job) => Ok(job),
+                            Err(mpsc::TryRecvError::Empty) => {
+                                memory = Vec::new();
+                                queue.recv().map_err(|_| ())
+                            }
+                            Err(mpsc::TryRecvError::Disconnected) => Err(()),
+                        },
+                        Err(_) => Err(()),
                     };
-                    match job {
+                    match next {
                         Ok(Job::Hash { password, reply }) => {
                             let _ = reply.send(hash_with(&mut memory, password.expose().as_bytes()));
                         }
                         Ok(Job::Verify { password, hash, reply }) => {
                             let _ = reply.send(verify_with(&mut memory, password.as_bytes(), &hash));
                         }
-                        Err(_) => return,
+                        Err(()) => return,
                     }
                 }
             });
