@@ -25,11 +25,14 @@ const SCHEMES: &[&str] = &["https://", "http://", "wss://", "ws://"];
 
 /// `text` with every http(s)/ws(s) URL in it shown as [`url`] shows it.
 pub fn urls_in(text: &str) -> String {
+    // Lower-cased once to find schemes in any case; ASCII lower-casing
+    // keeps every byte offset, so positions carry over to `text`.
+    let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = next_url_start(rest) {
-        out.push_str(&rest[..start]);
-        let candidate = &rest[start..];
+    let mut at = 0;
+    while let Some(start) = SCHEMES.iter().filter_map(|scheme| lower[at..].find(scheme)).min().map(|i| at + i) {
+        out.push_str(&text[at..start]);
+        let candidate = &text[start..];
         let end = candidate
             .find(|c: char| {
                 c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '(' | ')' | '[' | ']' | '{' | '}')
@@ -40,15 +43,10 @@ pub fn urls_in(text: &str) -> String {
         // A scheme named in prose (`a ws:// URL`) is no URL.
         let named_only = SCHEMES.iter().any(|scheme| trimmed.eq_ignore_ascii_case(scheme));
         out.push_str(&if named_only { trimmed.to_string() } else { url(trimmed) });
-        rest = &candidate[trimmed.len()..];
+        at = start + trimmed.len();
     }
-    out.push_str(rest);
+    out.push_str(&text[at..]);
     out
-}
-
-fn next_url_start(text: &str) -> Option<usize> {
-    let lower = text.to_ascii_lowercase();
-    SCHEMES.iter().filter_map(|scheme| lower.find(scheme)).min()
 }
 
 #[cfg(test)]

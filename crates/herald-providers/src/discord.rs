@@ -49,7 +49,7 @@ pub struct Discord {
 
 impl Discord {
     pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
-        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+        Self { client, guard: TargetGuard::new(allow_private_targets) }
     }
 }
 
@@ -397,7 +397,7 @@ mod tests {
     use crate::{Attachment, PublishedItem};
 
     fn guard() -> TargetGuard {
-        TargetGuard { allow_private: false }
+        TargetGuard::new(false)
     }
 
     fn request(index: usize, settings: Value) -> PublishRequest {

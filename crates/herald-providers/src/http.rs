@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn redirects_are_bounded_and_checked_hop_by_hop() {
-        let guard = TargetGuard { allow_private: false };
+        let guard = TargetGuard::new(false);
         let url = |raw: &str| url::Url::parse(raw).unwrap();
         assert!(check_redirect(&guard, &url("https://cdn.example.com/a.png"), 1).is_ok());
         assert!(check_redirect(&guard, &url("https://cdn.example.com/a.png"), MAX_MEDIA_REDIRECTS).is_ok());
@@ -252,7 +252,7 @@ mod tests {
             assert!(reason.contains("HERALD_ALLOW_PRIVATE_TARGETS"), "{refused}: {reason}");
         }
         assert!(check_redirect(&guard, &url("file:///etc/passwd"), 1).unwrap_err().contains("http:// or https://"));
-        let open = TargetGuard { allow_private: true };
+        let open = TargetGuard::new(true);
         assert!(check_redirect(&open, &url("http://127.0.0.1/a.png"), 1).is_ok());
     }
 

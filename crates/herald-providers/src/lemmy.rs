@@ -48,7 +48,7 @@ pub struct Lemmy {
 
 impl Lemmy {
     pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
-        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+        Self { client, guard: TargetGuard::new(allow_private_targets) }
     }
 }
 

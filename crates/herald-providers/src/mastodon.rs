@@ -42,7 +42,7 @@ pub struct Mastodon {
 
 impl Mastodon {
     pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
-        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+        Self { client, guard: TargetGuard::new(allow_private_targets) }
     }
 }
 
@@ -435,11 +435,11 @@ mod tests {
 
     #[test]
     fn instance_urls_are_normalised_and_guarded() {
-        let guard = TargetGuard { allow_private: false };
+        let guard = TargetGuard::new(false);
         assert_eq!(normalise_instance(&guard, "mastodon.social").unwrap(), "https://mastodon.social");
         assert_eq!(normalise_instance(&guard, " https://fosstodon.org/about/ ").unwrap(), "https://fosstodon.org");
         assert!(normalise_instance(&guard, "http://127.0.0.1:3000").is_err());
-        let open = TargetGuard { allow_private: true };
+        let open = TargetGuard::new(true);
         assert_eq!(normalise_instance(&open, "http://127.0.0.1:3000/").unwrap(), "http://127.0.0.1:3000");
     }
 

@@ -233,12 +233,12 @@ mod tests {
 
     #[test]
     fn literal_private_urls_are_refused_unless_allowed() {
-        let guard = TargetGuard { allow_private: false };
+        let guard = TargetGuard::new(false);
         assert!(guard.check_url("http://127.0.0.1:8080/hook").unwrap_err().contains("HERALD_ALLOW_PRIVATE_TARGETS"));
         assert!(guard.check_url("http://[::1]/hook").is_err());
         assert!(guard.check_url("ftp://example.com/").is_err());
         assert!(guard.check_url("https://example.com/hook").is_ok());
-        assert!(TargetGuard { allow_private: true }.check_url("http://127.0.0.1/hook").is_ok());
+        assert!(TargetGuard::new(true).check_url("http://127.0.0.1/hook").is_ok());
     }
 
     #[test]

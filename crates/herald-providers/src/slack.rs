@@ -33,7 +33,7 @@ pub struct Slack {
 
 impl Slack {
     pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
-        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+        Self { client, guard: TargetGuard::new(allow_private_targets) }
     }
 }
 
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn urls_are_checked_and_named_without_their_token() {
-        let guard = TargetGuard { allow_private: false };
+        let guard = TargetGuard::new(false);
         let url = hook_url(&json!({"webhookUrl": "https://hooks.slack.com/services/T000/B000/XXXX"}), &guard).unwrap();
         assert_eq!(account_id(&url), "T000/B000");
         for bad in ["http://hooks.slack.com/services/T/B/X", "https://hooks.slack.com/workflows/T/A/1/x", ""] {

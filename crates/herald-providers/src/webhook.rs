@@ -27,7 +27,7 @@ pub struct Webhook {
 
 impl Webhook {
     pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
-        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+        Self { client, guard: TargetGuard::new(allow_private_targets) }
     }
 }
 

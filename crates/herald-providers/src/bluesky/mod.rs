@@ -63,7 +63,7 @@ impl Bluesky {
     pub fn new(client: HttpClient, settings: &ProviderSettings) -> Self {
         Self {
             client,
-            guard: TargetGuard { allow_private: settings.allow_private_targets },
+            guard: TargetGuard::new(settings.allow_private_targets),
             default_service: settings.api_base("bluesky", DEFAULT_SERVICE),
         }
     }

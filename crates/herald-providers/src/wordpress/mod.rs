@@ -34,7 +34,7 @@ pub struct Wordpress {
 
 impl Wordpress {
     pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
-        Self { client, guard: TargetGuard { allow_private: allow_private_targets } }
+        Self { client, guard: TargetGuard::new(allow_private_targets) }
     }
 }
 
@@ -337,7 +337,7 @@ mod tests {
     fn accounts_are_named_by_site_and_user() {
         let site = url::Url::parse("https://example.com:8443/blog/").unwrap();
         assert_eq!(site_key(&site), "example.com:8443/blog");
-        let guard = TargetGuard { allow_private: false };
+        let guard = TargetGuard::new(false);
         let creds = credentials(
             &json!({"siteUrl": "https://example.com/blog/", "username": "ada", "applicationPassword": "ab12 cd34"}),
             &guard,
