@@ -4,8 +4,8 @@ use chrono::{DateTime, Duration, Utc};
 use herald_core::ValidationErrors;
 use herald_core::account::{DisplayName, Email, Password, TimeZone, UserRole, WorkspaceRole};
 use herald_core::api_key::{Scopes, hash_key, looks_like_api_key};
+use herald_store::UserRow;
 use herald_store::repo::{ApiKeys, Membership, NewUser, Sessions, Users};
-use herald_store::{UserRow, now};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -138,6 +138,7 @@ impl App {
         let role = if first || new.admin { UserRole::Admin } else { UserRole::User };
         let (user, _) = users
             .create_with_workspace(NewUser {
+                created_at: self.now(),
                 email: email.as_str().to_string(),
                 password_hash,
                 name,
@@ -186,7 +187,7 @@ impl App {
     }
 
     async fn start_session(&self, user: UserRow) -> AppResult<Session> {
-        let issued = now();
+        let issued = self.now();
         let expires_at = issued + SESSION_TTL;
         let sessions = Sessions(self.store.conn());
         // Ended sessions are swept as new ones start: no job of its own.
@@ -204,14 +205,14 @@ impl App {
         validation.leeway = LEEWAY_SECONDS.unsigned_abs();
         let claims = jsonwebtoken::decode::<Claims>(token, &self.session_keys.decoding, &validation).ok()?.claims;
         // A token "issued" in the future was not issued by us.
-        (claims.iat <= now().timestamp() + LEEWAY_SECONDS).then_some(claims)
+        (claims.iat <= self.now().timestamp() + LEEWAY_SECONDS).then_some(claims)
     }
 
     /// Signs out: the token's session ends on the server, so a copy of the
     /// cookie stops working too. An invalid token has nothing to end.
     pub async fn end_session(&self, token: &str) -> AppResult<()> {
         if let Some(claims) = self.session_claims(token) {
-            Sessions(self.store.conn()).revoke(claims.jti, now()).await?;
+            Sessions(self.store.conn()).revoke(claims.jti, self.now()).await?;
         }
         Ok(())
     }
@@ -219,7 +220,7 @@ impl App {
     /// "Sign out everywhere": every session of the caller ends, this one too.
     pub async fn end_all_sessions(&self, caller: &Caller) -> AppResult<u64> {
         caller.require_session("signing out everywhere")?;
-        let ended = Sessions(self.store.conn()).revoke_all(caller.user_id, None, now()).await?;
+        let ended = Sessions(self.store.conn()).revoke_all(caller.user_id, None, self.now()).await?;
         tracing::info!(user_id = %caller.user_id, ended, "signed out everywhere");
         Ok(ended)
     }
@@ -228,7 +229,7 @@ impl App {
     pub async fn authenticate_session(&self, token: &str) -> AppResult<Caller> {
         let invalid = || AppError::Unauthorized("your session has expired or is invalid; sign in again".into());
         let claims = self.session_claims(token).ok_or_else(invalid)?;
-        Sessions(self.store.conn()).active(claims.jti, claims.sub, now()).await?.ok_or_else(invalid)?;
+        Sessions(self.store.conn()).active(claims.jti, claims.sub, self.now()).await?.ok_or_else(invalid)?;
         let user = Users(self.store.conn()).by_id(claims.sub).await?.ok_or_else(invalid)?;
         if user.is_disabled {
             return Err(AppError::forbidden("this account is disabled"));
@@ -253,7 +254,7 @@ impl App {
         if !key.is_active {
             return Err(AppError::Unauthorized("this API key has been revoked".into()));
         }
-        let now = now();
+        let now = self.now();
         if key.expires_at.is_some_and(|at| at <= now) {
             return Err(AppError::Unauthorized("this API key has expired".into()));
         }
@@ -280,7 +281,7 @@ impl App {
     /// a session ended, or an account disabled since a long-lived stream
     /// (events, MCP) started must stop working there too.
     pub async fn still_authorized(&self, caller: &Caller) -> AppResult<()> {
-        let now = now();
+        let now = self.now();
         match &caller.credential {
             Credential::ApiKey { id, .. } => match ApiKeys(self.store.conn()).by_id(*id).await? {
                 Some(key) if !key.is_active => {

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use herald_core::api_key::Scope;
-use herald_store::now;
 use herald_store::repo::{Engagement, Integrations, Posts};
 use serde::Serialize;
 use uuid::Uuid;
@@ -130,7 +129,7 @@ impl App {
             .get(caller.workspace_id, integration_id)
             .await?
             .ok_or(AppError::NotFound("integration"))?;
-        let today = now().date_naive();
+        let today = self.now().date_naive();
         let first = today - Duration::days(i64::from(days) - 1);
         let since = first.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
         let mut daily: BTreeMap<NaiveDate, DailyActivity> = (0..days)

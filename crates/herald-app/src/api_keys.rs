@@ -6,7 +6,6 @@ use herald_core::ValidationErrors;
 use herald_core::account::DisplayName;
 use herald_core::api_key::{NewApiKey, Scopes};
 use herald_core::schedule::parse_timestamp;
-use herald_store::now;
 use herald_store::repo::{ApiKeys, NewApiKeyRow};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -49,7 +48,7 @@ impl App {
             Some(raw) => errors.collect(Scopes::parse("scopes", raw)),
             None => Some(Scopes::all()),
         };
-        let now = now();
+        let now = self.now();
         let expires_at = match (&input.expires_at, input.expires_in_days) {
             (Some(_), Some(_)) => {
                 errors.push("expiresAt", "give either expiresAt or expiresInDays, not both");
@@ -88,6 +87,7 @@ impl App {
         let key = NewApiKey::generate();
         let row = ApiKeys(self.store.conn())
             .create(NewApiKeyRow {
+                created_at: self.now(),
                 user_id,
                 workspace_id,
                 name: name.to_string(),

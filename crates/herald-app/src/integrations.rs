@@ -9,7 +9,6 @@ use herald_core::schedule::{next_free_slot, parse_posting_times};
 use herald_core::{ValidationError, ValidationErrors};
 use herald_providers::ErrorClass;
 use herald_store::IntegrationRow;
-use herald_store::now;
 use herald_store::repo::{Events, Integrations, NewEvent, Posts, Users};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -122,7 +121,7 @@ impl App {
         })?;
         // Asked before the transaction: it may wait on the platform.
         let discovered = provider.discovered_settings(&account.credentials).await;
-        let now = now();
+        let now = self.now();
         let txn = self.store.begin_write().await?;
         let integrations = Integrations(&txn);
         let existing = integrations.find_account(caller.workspace_id, provider.id(), &account.account_id).await?;
@@ -186,6 +185,7 @@ impl App {
         let (actor_type, actor_id) = caller.actor();
         let event = Events(&txn)
             .append(NewEvent {
+                at: self.now(),
                 workspace_id: caller.workspace_id,
                 kind: "integration_connected",
                 post_id: None,
@@ -269,7 +269,7 @@ impl App {
         if let Some(settings) = input.settings {
             row.settings = settings;
         }
-        row.updated_at = now();
+        row.updated_at = self.now();
         let row = integrations.update(row).await?;
         txn.commit().await.map_err(AppError::internal)?;
         // A new status or rate budget changes what the workers may claim.
@@ -296,11 +296,12 @@ impl App {
         }
         Integrations(&txn).delete(caller.workspace_id, id).await?;
         for post_id in post_ids {
-            Posts(&txn).recompute_status(post_id).await?;
+            Posts(&txn).recompute_status(post_id, self.now()).await?;
         }
         let (actor_type, actor_id) = caller.actor();
         let event = Events(&txn)
             .append(NewEvent {
+                at: self.now(),
                 workspace_id: caller.workspace_id,
                 kind: "integration_deleted",
                 post_id: None,
@@ -324,7 +325,7 @@ impl App {
         let times: Vec<u16> = serde_json::from_value(row.posting_times.clone()).unwrap_or_default();
         let tz = TimeZone::parse("timezone", &row.timezone).unwrap_or_else(|_| TimeZone::utc());
         let taken = Posts(self.store.conn()).queued_times(id).await?;
-        let slot = next_free_slot(now(), tz.tz(), &times, &taken)
+        let slot = next_free_slot(self.now(), tz.tz(), &times, &taken)
             .ok_or_else(|| AppError::Conflict("no free posting slot in the next year".into()))?;
         Ok(NextSlotView {
             integration_id: id,

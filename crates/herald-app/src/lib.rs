@@ -86,8 +86,9 @@ impl App {
         }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// "Now" by the clock the composition root gave the store.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.store.now()
     }
 
     /// After a commit: announce its events and wake the schedulers (a post

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use herald_core::api_key::Scope;
 use herald_providers::TargetGuard;
+use herald_store::MediaRow;
 use herald_store::repo::Media;
-use herald_store::{MediaRow, now};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -143,7 +143,7 @@ impl App {
                 width,
                 height,
                 alt_text: alt_text.filter(|alt| !alt.trim().is_empty()),
-                created_at: now(),
+                created_at: self.now(),
             })
             .await?;
         tracing::info!(media_id = %row.id, mime, size = row.size, "media stored");

@@ -74,7 +74,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let cursor = Cursor { created_at: herald_store::now(), id: Uuid::now_v7() };
+        let cursor = Cursor { created_at: herald_core::clock::Clock::system().now(), id: Uuid::now_v7() };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("not-a-cursor"), None);
         assert_eq!(Cursor::decode("12.nope"), None);
@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn a_page_is_cut_to_its_limit() {
-        let at = herald_store::now();
+        let at = herald_core::clock::Clock::system().now();
         let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
         let mut rows = ids.clone();
         let next = cut_page(&mut rows, 2, |id| Cursor { created_at: at, id: *id });

@@ -3,7 +3,6 @@
 
 use herald_core::ValidationErrors;
 use herald_core::account::{DisplayName, Password, TimeZone, UserRole};
-use herald_store::now;
 use herald_store::repo::{Sessions, Users};
 use uuid::Uuid;
 
@@ -27,7 +26,7 @@ impl App {
         let mut user = users.by_id(caller.user_id).await?.ok_or(AppError::NotFound("user"))?;
         user.name = name.as_str().to_string();
         user.timezone = timezone.name().to_string();
-        user.updated_at = now();
+        user.updated_at = self.now();
         Ok(UserView::from_row(&users.save(user).await?))
     }
 
@@ -41,14 +40,14 @@ impl App {
         }
         let password = Password::parse(new).map_err(|e| herald_core::ValidationError::new("newPassword", e.message))?;
         user.password_hash = hash_password(password).await?;
-        user.updated_at = now();
+        user.updated_at = self.now();
         users.save(user).await?;
         // Whoever knew the old password may hold a session: all but this one end.
         let keep = match caller.credential {
             crate::Credential::Session { id } => Some(id),
             crate::Credential::ApiKey { .. } => None,
         };
-        let ended = Sessions(self.store.conn()).revoke_all(caller.user_id, keep, now()).await?;
+        let ended = Sessions(self.store.conn()).revoke_all(caller.user_id, keep, self.now()).await?;
         tracing::info!(user_id = %caller.user_id, other_sessions_ended = ended, "password changed");
         Ok(())
     }
@@ -98,13 +97,13 @@ impl App {
         if let Some(disabled) = disabled {
             user.is_disabled = disabled;
             if disabled {
-                Sessions(self.store.conn()).revoke_all(id, None, now()).await?;
+                Sessions(self.store.conn()).revoke_all(id, None, self.now()).await?;
             }
         }
         if let Some(role) = role {
             user.role = role.as_str().to_string();
         }
-        user.updated_at = now();
+        user.updated_at = self.now();
         Ok(UserView::from_row(&users.save(user).await?))
     }
 }

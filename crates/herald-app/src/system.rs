@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use herald_store::now;
 use herald_store::repo::Posts;
 use serde::Serialize;
 
@@ -34,14 +33,28 @@ impl Health {
     }
 }
 
+/// The database connection pool, as `/metrics` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections open.
+    pub open: u32,
+    /// Of those, connections idle.
+    pub idle: usize,
+}
+
 /// A health check must answer even when the database hangs.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl App {
+    pub fn database_pool(&self) -> PoolUsage {
+        let (open, idle) = self.store.pool_stats();
+        PoolUsage { open, idle }
+    }
+
     pub async fn health(&self) -> Health {
         let check = async {
             self.store.ping().await?;
-            Posts(self.store.conn()).due_summary(now()).await
+            Posts(self.store.conn()).due_summary(self.now()).await
         };
         match tokio::time::timeout(HEALTH_TIMEOUT, check).await {
             Ok(Ok((due, oldest))) => Health {
@@ -50,7 +63,7 @@ impl App {
                 database: "ok",
                 scheduler: Some(SchedulerHealth {
                     due,
-                    late_seconds: oldest.map_or(0, |t| (now() - t).num_seconds().max(0)),
+                    late_seconds: oldest.map_or(0, |t| (self.now() - t).num_seconds().max(0)),
                 }),
             },
             Ok(Err(error)) => {

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod api_key;
+pub mod clock;
 pub mod compose;
 pub mod media;
 pub mod platform;

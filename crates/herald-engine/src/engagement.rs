@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use herald_providers::{ErrorClass, ProviderError, PublishedItem};
 use herald_store::repo::Engagement;
-use herald_store::{StoreResult, TargetMetricRow, now};
+use herald_store::{StoreResult, TargetMetricRow};
 use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -46,7 +46,7 @@ pub(crate) async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
 /// stores what it said. Returns how many were asked.
 pub(crate) async fn refresh(engine: &Engine) -> StoreResult<usize> {
     let platforms: Vec<&'static str> = engine.providers.all().filter(|p| p.has_metrics()).map(|p| p.id()).collect();
-    let started = now();
+    let started = engine.now();
     let window = chrono::Duration::from_std(engine.config.metrics_window).unwrap_or(chrono::Duration::days(30));
     let interval = chrono::Duration::from_std(engine.config.metrics_interval).unwrap_or(chrono::Duration::hours(1));
 
@@ -95,7 +95,7 @@ pub(crate) async fn refresh(engine: &Engine) -> StoreResult<usize> {
             Ok(metrics) => TargetMetricRow {
                 target_id: target.id,
                 metrics: serde_json::to_value(&metrics).unwrap_or_default(),
-                fetched_at: now(),
+                fetched_at: engine.now(),
                 last_error: None,
             },
             Err(error) => {
@@ -105,7 +105,7 @@ pub(crate) async fn refresh(engine: &Engine) -> StoreResult<usize> {
                 TargetMetricRow {
                     target_id: target.id,
                     metrics: previous.as_ref().map_or_else(|| serde_json::json!({}), |p| p.metrics.clone()),
-                    fetched_at: now(),
+                    fetched_at: engine.now(),
                     last_error: Some(error.message),
                 }
             }

@@ -87,6 +87,11 @@ impl Engine {
         Self { store, providers, vault, config, media }
     }
 
+    /// "Now" by the clock the composition root gave the store.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.store.now()
+    }
+
     /// Deliveries of a platform one process may have in flight: the
     /// configured override, else the provider's limit (1 for an unknown one).
     pub fn platform_concurrency(&self, platform: &str) -> usize {
@@ -134,7 +139,7 @@ impl Engine {
         let integrations = herald_store::repo::Integrations(self.store.conn());
         if let Ok(Some(mut row)) = integrations.by_id(integration.id).await {
             row.credentials = Some(sealed);
-            row.updated_at = herald_store::now();
+            row.updated_at = self.now();
             if let Err(error) = integrations.update(row).await {
                 tracing::error!(%error, "could not store refreshed credentials");
             }

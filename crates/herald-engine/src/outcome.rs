@@ -1,13 +1,14 @@
 //! Writing down what happened to a delivery: target, post status and
 //! events change in one transaction, and only while the lease is ours.
 
+use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use herald_core::retry::next_retry_delay;
 use herald_providers::{ErrorClass, ProviderError, Recovery};
 use herald_store::repo::{Events, Integrations, NewEvent, Posts, Queue};
-use herald_store::{EventRow, IntegrationRow, PostRow, StoreResult, TargetRow, Transaction, now};
+use herald_store::{EventRow, IntegrationRow, PostRow, StoreResult, TargetRow, Transaction};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -36,8 +37,9 @@ pub(crate) struct Delivery {
     pub worker: String,
 }
 
-fn new_event(delivery: &Delivery, kind: &'static str, data: serde_json::Value) -> NewEvent {
+fn new_event(delivery: &Delivery, kind: &'static str, data: serde_json::Value, at: DateTime<Utc>) -> NewEvent {
     NewEvent {
+        at,
         workspace_id: delivery.post.workspace_id,
         kind,
         post_id: Some(delivery.post.id),
@@ -53,8 +55,9 @@ pub(crate) async fn event(
     delivery: &Delivery,
     kind: &'static str,
     data: serde_json::Value,
+    at: DateTime<Utc>,
 ) -> StoreResult<EventRow> {
-    Events(txn).append(new_event(delivery, kind, data)).await
+    Events(txn).append(new_event(delivery, kind, data, at)).await
 }
 
 fn target_data(delivery: &Delivery, target: &TargetRow, post_status: Option<&str>) -> serde_json::Value {
@@ -74,13 +77,13 @@ impl Engine {
     /// Records progress (thread items published so far) and renews the
     /// lease. `false`: the lease was lost and the delivery must stop.
     pub(crate) async fn save_progress(&self, delivery: &mut Delivery) -> StoreResult<bool> {
-        delivery.target.lease_expires_at = Some(now() + chrono_duration(self.config.lease));
-        delivery.target.updated_at = now();
+        delivery.target.lease_expires_at = Some(self.now() + chrono_duration(self.config.lease));
+        delivery.target.updated_at = self.now();
         Queue(self.store.conn()).write_leased(&delivery.target, &delivery.worker).await
     }
 
     pub(crate) fn record_published(&self, mut delivery: Delivery) -> Outcome {
-        let at = now();
+        let at = self.now();
         let platform = delivery.integration.platform.clone();
         metrics::counter!("herald_targets_published_total", "platform" => platform.clone()).increment(1);
         if let Some(due) = delivery.post.scheduled_for {
@@ -109,7 +112,7 @@ impl Engine {
         mut delivery: Delivery,
         error: &ProviderError,
     ) -> StoreResult<Option<Outcome>> {
-        let at = now();
+        let at = self.now();
         let platform = delivery.integration.platform.clone();
         metrics::counter!("herald_provider_errors_total", "platform" => platform.clone(), "class" => error.class.name()).increment(1);
         let resend_is_safe = self.providers.get(&platform).is_some_and(|p| p.recovery() == Recovery::ResendWithSameKey);
@@ -192,16 +195,17 @@ impl Engine {
             }
         }
         let posts = dedupe(ours.iter().map(|o| o.delivery.post.id).collect());
-        let changed = Posts(txn).recompute_statuses(&posts).await?;
+        let now = self.now();
+        let changed = Posts(txn).recompute_statuses(&posts, now).await?;
         let mut events = Vec::with_capacity(ours.len() * 2);
         let mut completed = Vec::new();
         let mut seen = HashSet::new();
         for outcome in &ours {
             let delivery = &outcome.delivery;
             let post_status = changed.get(&delivery.post.id).map(|p| p.status.as_str());
-            events.push(new_event(delivery, outcome.kind, target_data(delivery, &delivery.target, post_status)));
+            events.push(new_event(delivery, outcome.kind, target_data(delivery, &delivery.target, post_status), now));
             if post_status == Some("PUBLISHED") && outcome.kind == "post_published" && seen.insert(delivery.post.id) {
-                completed.push(new_event(delivery, "post_completed", json!({ "postStatus": "PUBLISHED" })));
+                completed.push(new_event(delivery, "post_completed", json!({ "postStatus": "PUBLISHED" }), now));
             }
         }
         // After every target event of the batch, as when written one by one.
@@ -238,7 +242,7 @@ impl Engine {
         let mut touched_posts = vec![delivery.post.id];
         if let Some(mut integration) = Integrations(&txn).by_id(delivery.integration.id).await? {
             integration.status = "NEEDS_RECONNECT".into();
-            integration.updated_at = now();
+            integration.updated_at = self.now();
             Integrations(&txn).update(integration).await?;
         }
         let reason = format!(
@@ -247,7 +251,7 @@ impl Engine {
         );
         let queue = Queue(&txn);
         for queued in queue.queued_of_integration(delivery.integration.id).await? {
-            if queued.next_attempt_at.is_some_and(|due| due > now()) {
+            if queued.next_attempt_at.is_some_and(|due| due > self.now()) {
                 continue;
             }
             let mut failed = queued.clone();
@@ -255,7 +259,7 @@ impl Engine {
             failed.next_attempt_at = None;
             failed.last_error_class = Some(ErrorClass::Revoked.name().into());
             failed.last_error_message = Some(reason.clone());
-            failed.updated_at = now();
+            failed.updated_at = self.now();
             if queue.resolve(&queued, &failed).await? {
                 touched_posts.push(queued.post_id);
             }
@@ -266,14 +270,16 @@ impl Engine {
                 &delivery,
                 "integration_needs_reconnect",
                 json!({ "platform": delivery.integration.platform, "reason": reason }),
+                self.now(),
             )
             .await?,
         );
         for post_id in dedupe(touched_posts) {
-            let post = Posts(&txn).recompute_status(post_id).await?;
+            let post = Posts(&txn).recompute_status(post_id, self.now()).await?;
             events.push(
                 Events(&txn)
                     .append(NewEvent {
+                        at: self.now(),
                         workspace_id: delivery.post.workspace_id,
                         kind: "post_failed",
                         post_id: Some(post_id),

@@ -21,7 +21,7 @@ pub(crate) async fn refresh(engine: &Engine) -> StoreResult<usize> {
             Ok(profile) => {
                 let name = profile.as_ref().and_then(|p| p.display_name.as_deref());
                 let avatar = profile.as_ref().and_then(|p| p.avatar_url.as_deref());
-                Integrations(engine.store.conn()).complete_profile(integration.id, name, avatar).await?;
+                Integrations(engine.store.conn()).complete_profile(integration.id, name, avatar, engine.now()).await?;
                 completed += 1;
             }
             Err(error) => {

@@ -3,7 +3,7 @@
 
 use herald_providers::Recovery;
 use herald_store::repo::{Events, NewEvent, Posts, Queue};
-use herald_store::{EventRow, StoreResult, TargetRow, Transaction, now};
+use herald_store::{EventRow, StoreResult, TargetRow, Transaction};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -34,9 +34,9 @@ pub(crate) async fn sweep(engine: &Engine) -> StoreResult<usize> {
         return Ok(0);
     }
     let queue = Queue(&txn);
-    let expired = queue.expired_leases(now(), BATCH).await?;
+    let expired = queue.expired_leases(engine.now(), BATCH).await?;
     let (mut resolved, mut events, requeued) = engine.recover(&txn, expired).await?;
-    let missed_before = now() - crate::outcome::chrono_duration(engine.config.missed_grace);
+    let missed_before = engine.now() - crate::outcome::chrono_duration(engine.config.missed_grace);
     for read in queue.missed(missed_before, BATCH).await? {
         let mut failed = read.clone();
         failed.status = "FAILED".into();
@@ -46,7 +46,7 @@ pub(crate) async fn sweep(engine: &Engine) -> StoreResult<usize> {
             "missed its publishing window: it was due at {} and Herald was not running; it was not sent late",
             read.next_attempt_at.map_or_else(String::new, |t| t.to_rfc3339())
         ));
-        failed.updated_at = now();
+        failed.updated_at = engine.now();
         if queue.resolve(&read, &failed).await? {
             metrics::counter!("herald_targets_failed_total", "platform" => "any", "class" => "MISSED").increment(1);
             resolved += 1;
@@ -79,11 +79,11 @@ impl Engine {
             let mut next = read.clone();
             next.lease_owner = None;
             next.lease_expires_at = None;
-            next.updated_at = now();
+            next.updated_at = self.now();
             let kind = match recovery {
                 Recovery::ResendWithSameKey => {
                     next.status = "QUEUED".into();
-                    next.next_attempt_at = Some(now());
+                    next.next_attempt_at = Some(self.now());
                     next.last_error_class = Some("RETRYABLE".into());
                     next.last_error_message =
                         Some("the delivery was interrupted; sending again with the same idempotency key".into());
@@ -128,13 +128,14 @@ impl Engine {
 
 /// Records a target's new state and re-derives its post's status.
 async fn target_event(txn: &Transaction, target: &TargetRow, kind: &'static str) -> StoreResult<EventRow> {
-    let post = Posts(txn).recompute_status(target.post_id).await?;
+    let post = Posts(txn).recompute_status(target.post_id, target.updated_at).await?;
     let workspace_id = match &post {
         Some(post) => post.workspace_id,
         None => Posts(txn).by_id(target.post_id).await?.map(|p| p.workspace_id).unwrap_or_default(),
     };
     Events(txn)
         .append(NewEvent {
+            at: target.updated_at,
             workspace_id,
             kind,
             post_id: Some(target.post_id),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use herald_providers::{ProviderError, RateBudget};
 use herald_store::repo::{ClaimRequest, DueTarget, Integrations, Posts, Queue};
-use herald_store::{IntegrationRow, PostRow, StoreResult, Transaction, now};
+use herald_store::{IntegrationRow, PostRow, StoreResult, Transaction};
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -247,7 +247,7 @@ impl Worker {
             })
             .collect();
         let budgeted: Vec<Uuid> = budgets.iter().map(|(id, _)| *id).collect();
-        let now = now();
+        let now = self.engine.now();
         let config = &self.engine.config;
         let mut request = ClaimRequest {
             worker: &self.id,
@@ -366,7 +366,7 @@ impl Worker {
 
     /// What is left of an integration's budget in the current window.
     async fn remaining_budget(&self, txn: &Transaction, integration: Uuid, budget: RateBudget) -> StoreResult<usize> {
-        let since = now() - chrono_duration(budget.window);
+        let since = self.engine.now() - chrono_duration(budget.window);
         let used = Queue(txn).budget_used(&[integration], since).await?.first().map_or(0, |(_, n)| *n);
         Ok(usize::try_from(i64::from(budget.max) - used).unwrap_or(0))
     }
@@ -393,7 +393,7 @@ impl Worker {
         let poll = self.engine.config.poll_interval;
         match Queue(self.engine.store.conn()).next_due().await {
             Ok(Some(due)) => {
-                let until = (due - now()).to_std().unwrap_or(Duration::ZERO);
+                let until = (due - self.engine.now()).to_std().unwrap_or(Duration::ZERO);
                 if until.is_zero() && claimed == 0 { BLOCKED_PAUSE } else { until.min(poll) }
             }
             Ok(None) => poll,

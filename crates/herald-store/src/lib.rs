@@ -13,7 +13,8 @@ mod signals;
 
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
+use herald_core::clock::Clock;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
@@ -53,12 +54,6 @@ impl From<DbErr> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Current time at the precision both backends store (microseconds), so a
-/// value read back compares equal to the value written.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
 /// Which database engine a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -92,11 +87,13 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// PostgreSQL schema to use instead of `public` (tests isolate themselves this way).
     pub schema: Option<String>,
+    /// Where "now" comes from for everything that shares this store.
+    pub clock: Clock,
 }
 
 impl StoreOptions {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), max_connections: 10, schema: None }
+        Self { url: url.into(), max_connections: 10, schema: None, clock: Clock::system() }
     }
 }
 
@@ -105,6 +102,7 @@ impl StoreOptions {
 pub struct Store {
     db: DatabaseConnection,
     backend: Backend,
+    clock: Clock,
     signals: std::sync::Arc<signals::Signals>,
 }
 
@@ -164,11 +162,22 @@ impl Store {
             connect.map_sqlx_postgres_opts(|opts| opts.ssl_mode(sea_orm::sqlx::postgres::PgSslMode::Disable));
         }
         let db = Database::connect(connect).await?;
-        Ok(Self { db, backend, signals: std::sync::Arc::new(signals::Signals::new()) })
+        Ok(Self { db, backend, clock: options.clock.clone(), signals: std::sync::Arc::new(signals::Signals::new()) })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The clock everything sharing this store reads "now" from (the
+    /// system clock in production, a manual one in tests).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Current time by [`Store::clock`], at the precision both backends store.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub fn conn(&self) -> &DatabaseConnection {

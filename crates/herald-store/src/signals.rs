@@ -203,7 +203,7 @@ impl Store {
         }
         let store = self.clone();
         tokio::spawn(async move {
-            let mut since = crate::now();
+            let mut since = store.now();
             loop {
                 tokio::time::sleep(interval).await;
                 match Events(&store.db).since(since, 500).await {

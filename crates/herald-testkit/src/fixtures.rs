@@ -1,7 +1,7 @@
 //! Accounts, keys and integrations for tests.
 
+use herald_store::IntegrationRow;
 use herald_store::repo::Integrations;
-use herald_store::{IntegrationRow, now};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -37,7 +37,7 @@ impl TestApp {
     /// Inserts a connected integration straight into the store (connectors
     /// are tested on their own; these tests need an account to post to).
     pub async fn add_integration(&self, account: &Account, platform: &str) -> Uuid {
-        let now = now();
+        let now = self.store.now();
         let id = Uuid::now_v7();
         Integrations(self.store.conn())
             .insert(IntegrationRow {

@@ -13,21 +13,21 @@ mod fixtures;
 pub mod logs;
 mod receiver;
 
-use std::sync::Arc;
-
 use std::time::Duration;
 
 use herald_app::{App, AppSettings};
+pub use herald_core::clock::Clock;
 use herald_core::retry::RetryPolicy;
 use herald_core::vault::Vault;
-use herald_engine::MediaSource;
 pub use herald_engine::{Engine, EngineConfig};
-use herald_providers::{HttpClient, ProviderSettings, Registry};
+use herald_providers::ProviderSettings;
+use herald_server::{EngineRoles, Herald, Parts, Surfaces};
 use herald_store::blobs::Blobs;
 use herald_store::{Store, StoreOptions};
-use herald_web::{AppState, WebConfig};
+use herald_web::WebConfig;
 use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 pub use client::{Client, Resp};
 pub use fixtures::{Account, PASSWORD, TINY_PNG, id_of, in_minutes};
@@ -63,6 +63,9 @@ pub struct TestOptions {
     /// 127.0.0.1; SSRF tests turn it off (fakes named by
     /// `provider_api_base` are trusted configuration and stay reachable).
     pub allow_private_targets: bool,
+    /// The clock every part of the app reads; a manual one lets a test
+    /// move time instead of waiting for it.
+    pub clock: Clock,
 }
 
 impl Default for TestOptions {
@@ -91,6 +94,7 @@ impl Default for TestOptions {
             metrics_token: None,
             provider_api_base: std::collections::BTreeMap::new(),
             allow_private_targets: true,
+            clock: Clock::system(),
         }
     }
 }
@@ -105,6 +109,8 @@ pub struct TestApp {
     pub engine: Engine,
     pub backend: Backend,
     shutdown: Option<watch::Sender<bool>>,
+    /// Aborted with the app, after `shutdown` asked them to stop.
+    _engine_loops: JoinSet<()>,
     _dir: tempfile::TempDir,
     pg_schema: Option<(String, String)>,
 }
@@ -141,69 +147,69 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             (options, Some((url, schema)))
         }
     };
+    let store_options = StoreOptions { clock: options.clock.clone(), ..store_options };
     let store = Store::connect(&store_options).await.expect("open the test database");
     store.migrate().await.expect("migrate the test database");
-    let provider_settings = ProviderSettings {
-        allow_private_targets: options.allow_private_targets,
-        request_timeout: options.provider_timeout,
-        api_base: options.provider_api_base.clone(),
-    };
-    let vault = Vault::from_hex(TEST_ENCRYPTION_KEY).expect("test key");
     // Bound first: media URLs point at this server.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
     let address = format!("http://{}", listener.local_addr().expect("local address"));
-    let blobs = Blobs::local(&dir.path().join("uploads")).expect("uploads directory");
-    let app = App::new(
-        store.clone(),
-        AppSettings {
+    let herald = Herald::assemble(Parts {
+        store,
+        app: AppSettings {
             disable_registration: options.disable_registration,
             allow_private_targets: options.allow_private_targets,
             main_url: address.clone(),
         },
-        b"test-jwt-secret-that-is-long-enough-0123456789",
-        vault.clone(),
-        Registry::new(&provider_settings),
-        blobs.clone(),
-    );
-    let media =
-        MediaSource { blobs, public_url: address.clone(), fetcher: HttpClient::media_fetcher(&provider_settings) };
-    let engine = Engine::new(store.clone(), Registry::new(&provider_settings), vault, options.engine.clone(), media);
+        jwt_secret: b"test-jwt-secret-that-is-long-enough-0123456789".to_vec(),
+        vault: Vault::from_hex(TEST_ENCRYPTION_KEY).expect("test key"),
+        providers: ProviderSettings {
+            allow_private_targets: options.allow_private_targets,
+            request_timeout: options.provider_timeout,
+            api_base: options.provider_api_base.clone(),
+        },
+        media: Blobs::local(&dir.path().join("uploads")).expect("uploads directory"),
+        engine: options.engine.clone(),
+    });
     let (shutdown, stopped) = watch::channel(false);
-    herald_web::metrics::install();
-    store.spawn_listener();
-    if options.run_engine {
-        let (worker, scheduler) = (engine.clone(), engine.clone());
-        let (for_worker, for_scheduler) = (stopped.clone(), stopped.clone());
-        tokio::spawn(async move { worker.run_worker(for_worker).await });
-        tokio::spawn(async move { scheduler.run_scheduler(for_scheduler).await });
-    }
-    let config = WebConfig {
-        main_url: "http://localhost".into(),
-        rate_limit: options.rate_limit,
-        rate_limit_posts: options.rate_limit_posts,
-        rate_limit_ui: options.rate_limit_ui,
-        trusted_proxies: herald_web::client_ip::TrustedProxies::parse(&options.trusted_proxies)
-            .expect("trusted proxies"),
-        cors_origins: Vec::new(),
-        body_limit: options.body_limit,
-        serve_api: true,
-        metrics_token: options.metrics_token.clone(),
-        listens_on_loopback: true,
-    };
-    let state = AppState { app: app.clone(), config: Arc::new(config), shutdown: stopped.clone() };
-    let mut on_shutdown = stopped.clone();
-    let mcp = herald_mcp::router(
-        app.clone(),
-        herald_mcp::McpConfig {
+    let roles = EngineRoles { worker: options.run_engine, scheduler: options.run_engine };
+    let mut engine_loops = JoinSet::new();
+    herald.start_engine(roles, &stopped, &mut engine_loops);
+    let surfaces = Surfaces {
+        web: WebConfig {
+            main_url: "http://localhost".into(),
+            rate_limit: options.rate_limit,
+            rate_limit_posts: options.rate_limit_posts,
+            rate_limit_ui: options.rate_limit_ui,
+            trusted_proxies: herald_web::client_ip::TrustedProxies::parse(&options.trusted_proxies)
+                .expect("trusted proxies"),
+            cors_origins: Vec::new(),
+            body_limit: options.body_limit,
+            serve_api: true,
+            metrics_token: options.metrics_token.clone(),
+            listens_on_loopback: true,
+        },
+        ui: Some(herald_ui::UiConfig { main_url: "http://localhost".into() }),
+        mcp: Some(herald_mcp::McpConfig {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into()],
             shutdown: stopped.clone(),
-        },
-    );
-    let ui = herald_ui::router(app.clone(), &herald_ui::UiConfig { main_url: "http://localhost".into() });
-    tokio::spawn(herald_web::serve(listener, state, mcp.merge(ui), async move {
-        let _ = on_shutdown.wait_for(|stop| *stop).await;
-    }));
-    Some(TestApp { address, app, store, engine, backend, shutdown: Some(shutdown), _dir: dir, pg_schema })
+        }),
+    };
+    tokio::spawn({
+        let herald = herald.clone();
+        async move { herald.serve_http(listener, surfaces, stopped).await }
+    });
+    let Herald { app, store, engine } = herald;
+    Some(TestApp {
+        address,
+        app,
+        store,
+        engine,
+        backend,
+        shutdown: Some(shutdown),
+        _engine_loops: engine_loops,
+        _dir: dir,
+        pg_schema,
+    })
 }
 
 impl TestApp {

@@ -69,9 +69,9 @@ pub(crate) async fn render(State(state): State<AppState>, headers: HeaderMap) ->
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL", "metrics are not available in this process")
             .into_response();
     };
-    let (size, idle) = state.app.store().pool_stats();
-    metrics::gauge!("herald_db_pool_connections").set(f64::from(size));
-    metrics::gauge!("herald_db_pool_idle_connections").set(idle as f64);
+    let pool = state.app.database_pool();
+    metrics::gauge!("herald_db_pool_connections").set(f64::from(pool.open));
+    metrics::gauge!("herald_db_pool_idle_connections").set(pool.idle as f64);
     let health = state.app.health().await;
     if let Some(scheduler) = &health.scheduler {
         metrics::gauge!("herald_targets_due").set(scheduler.due as f64);

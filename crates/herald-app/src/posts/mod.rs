@@ -13,7 +13,7 @@ use herald_core::post::{CreatedVia, PostStatus, PublishMode, TargetState, Target
 use herald_core::schedule::parse_timestamp;
 use herald_store::content::{StoredMedia, StoredThreadItem};
 use herald_store::repo::{Events, NewEvent, PostCursor, PostFilter, Posts, TargetWithIntegration};
-use herald_store::{EventRow, PostRow, TargetRow, now};
+use herald_store::{EventRow, PostRow, TargetRow};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -41,7 +41,7 @@ impl App {
     /// Dry run of `create_post`: reports everything, changes nothing.
     pub async fn validate_post(&self, caller: &Caller, input: CreatePostInput) -> AppResult<ValidationReport> {
         caller.require(Scope::PostsRead)?;
-        let prepared = self.prepare(caller, &input, now()).await?;
+        let prepared = self.prepare(caller, &input, self.now()).await?;
         Ok(ValidationReport {
             valid: prepared.errors.is_empty(),
             status: prepared.mode,
@@ -53,7 +53,7 @@ impl App {
 
     pub async fn create_post(&self, caller: &Caller, input: CreatePostInput, via: CreatedVia) -> AppResult<PostView> {
         caller.require(Scope::PostsWrite)?;
-        let now = now();
+        let now = self.now();
         let prepared = self.prepare(caller, &input, now).await?.into_valid()?;
         if prepared.mode != PublishMode::Draft {
             caller.require(Scope::PostsPublish)?;
@@ -117,7 +117,7 @@ impl App {
     /// Edits a draft or a scheduled post; refused once publishing started.
     pub async fn update_post(&self, caller: &Caller, id: Uuid, input: UpdatePostInput) -> AppResult<PostView> {
         caller.require(Scope::PostsWrite)?;
-        let now = now();
+        let now = self.now();
         let txn = self.store.begin_write().await?;
         let posts = Posts(&txn);
         let existing = posts.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
@@ -209,6 +209,7 @@ impl App {
         let (actor_type, actor_id) = caller.actor();
         Ok(Events(txn)
             .append(NewEvent {
+                at: self.now(),
                 workspace_id: post.workspace_id,
                 kind,
                 post_id: Some(post.id),

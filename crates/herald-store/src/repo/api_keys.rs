@@ -4,7 +4,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityT
 use uuid::Uuid;
 
 use crate::entity::api_key;
-use crate::{ApiKeyRow, StoreResult, now};
+use crate::{ApiKeyRow, StoreResult};
 
 pub struct NewApiKeyRow {
     pub user_id: Uuid,
@@ -14,6 +14,7 @@ pub struct NewApiKeyRow {
     pub prefix: String,
     pub scopes: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// `last_used_at` is written at most this often per key, so that using a
@@ -35,7 +36,7 @@ impl<C: ConnectionTrait> ApiKeys<'_, C> {
             last_used_at: Set(None),
             expires_at: Set(new.expires_at),
             is_active: Set(true),
-            created_at: Set(now()),
+            created_at: Set(new.created_at),
         }
         .insert(self.0)
         .await?)

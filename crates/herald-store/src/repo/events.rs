@@ -7,12 +7,13 @@ use uuid::Uuid;
 
 use super::sql::sqlite_json;
 use crate::entity::event;
-use crate::{EventRow, StoreResult, now};
+use crate::{EventRow, StoreResult};
 
 /// The columns `append_many` writes, in the order of its JSON rows.
 const COLUMNS: &str = "id, workspace_id, kind, post_id, integration_id, actor_type, actor_id, data, created_at";
 
 pub struct NewEvent {
+    pub at: DateTime<Utc>,
     pub workspace_id: Uuid,
     pub kind: &'static str,
     pub post_id: Option<Uuid>,
@@ -36,7 +37,7 @@ impl<C: ConnectionTrait> Events<'_, C> {
             actor_type: Set(new.actor_type.to_string()),
             actor_id: Set(new.actor_id),
             data: Set(new.data),
-            created_at: Set(now()),
+            created_at: Set(new.at),
         }
         .insert(self.0)
         .await?)
@@ -55,7 +56,7 @@ impl<C: ConnectionTrait> Events<'_, C> {
                 actor_type: new.actor_type.to_string(),
                 actor_id: new.actor_id,
                 data: new.data,
-                created_at: now(),
+                created_at: new.at,
             })
             .collect();
         if rows.is_empty() {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::sql::padded;
 use crate::entity::integration;
-use crate::{IntegrationRow, StoreResult, now};
+use crate::{IntegrationRow, StoreResult};
 
 /// Connected social accounts. Every read is scoped by workspace.
 pub struct Integrations<'a, C>(pub &'a C);
@@ -82,10 +82,16 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
 
     /// Records a profile read late: the avatar, and the name unless the
     /// user named the integration themselves meanwhile.
-    pub async fn complete_profile(&self, id: Uuid, name: Option<&str>, avatar: Option<&str>) -> StoreResult<()> {
+    pub async fn complete_profile(
+        &self,
+        id: Uuid,
+        name: Option<&str>,
+        avatar: Option<&str>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()> {
         let mut update = integration::Entity::update_many()
             .col_expr(integration::Column::ProfilePending, Expr::value(false))
-            .col_expr(integration::Column::UpdatedAt, Expr::value(now()))
+            .col_expr(integration::Column::UpdatedAt, Expr::value(at))
             .filter(integration::Column::Id.eq(id));
         if let Some(avatar) = avatar {
             update = update.col_expr(integration::Column::AvatarUrl, Expr::value(avatar));

@@ -142,8 +142,8 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     /// Re-derives a post's status from its targets after they changed:
     /// `publishedAt` when every target is published, an error summary when
     /// the post failed. Returns the new status when it changed.
-    pub async fn recompute_status(&self, post_id: Uuid) -> StoreResult<Option<DerivedStatus>> {
-        let mut changed = self.recompute_statuses(&[post_id]).await?;
+    pub async fn recompute_status(&self, post_id: Uuid, at: DateTime<Utc>) -> StoreResult<Option<DerivedStatus>> {
+        let mut changed = self.recompute_statuses(&[post_id], at).await?;
         Ok(changed.remove(&post_id))
     }
 
@@ -151,7 +151,11 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     /// their number (the engine recomputes a whole outcome batch). Reads
     /// only the columns the derivation needs. Returns the posts whose status
     /// changed, by id.
-    pub async fn recompute_statuses(&self, post_ids: &[Uuid]) -> StoreResult<HashMap<Uuid, DerivedStatus>> {
+    pub async fn recompute_statuses(
+        &self,
+        post_ids: &[Uuid],
+        at: DateTime<Utc>,
+    ) -> StoreResult<HashMap<Uuid, DerivedStatus>> {
         let mut changed = HashMap::new();
         let mut written = Vec::new();
         for chunk in post_ids.chunks(ROWS_PER_STATEMENT) {
@@ -166,7 +170,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
                 }
             }
         }
-        self.write_statuses(&written).await?;
+        self.write_statuses(&written, at).await?;
         Ok(changed)
     }
 
@@ -243,8 +247,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
 
     /// Writes the derived columns of posts in one statement, the rows as one
     /// JSON parameter (see `sqlite_json`).
-    async fn write_statuses(&self, posts: &[(Uuid, DerivedStatus)]) -> StoreResult<()> {
-        let updated_at = crate::now();
+    async fn write_statuses(&self, posts: &[(Uuid, DerivedStatus)], updated_at: DateTime<Utc>) -> StoreResult<()> {
         if posts.is_empty() {
             return Ok(());
         }

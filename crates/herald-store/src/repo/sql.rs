@@ -137,7 +137,8 @@ mod tests {
         let db = Database::connect("sqlite::memory:").await.unwrap();
         let id = Uuid::now_v7();
         let data = serde_json::json!({"ids": ["a", "b"], "n": 1});
-        for at in [crate::now(), DateTime::from_timestamp(1_795_763_863, 0).unwrap(), crate::now().trunc_subsecs(3)] {
+        let now = herald_core::clock::Clock::system().now();
+        for at in [now, DateTime::from_timestamp(1_795_763_863, 0).unwrap(), now.trunc_subsecs(3)] {
             let row = serde_json::json!([[
                 sqlite_json::uuid(id),
                 sqlite_json::time(at),

@@ -5,7 +5,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entity::{user, workspace, workspace_member};
-use crate::{StoreResult, UserRow, now};
+use crate::{StoreResult, UserRow};
 
 pub struct NewUser {
     pub email: String,
@@ -13,6 +13,7 @@ pub struct NewUser {
     pub name: String,
     pub role: String,
     pub timezone: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A user's place in a workspace.
@@ -28,7 +29,7 @@ impl<C: ConnectionTrait> Users<'_, C> {
     /// Creates a user and their personal workspace, owned by them. Call it
     /// inside a transaction so neither exists without the other.
     pub async fn create_with_workspace(&self, new: NewUser) -> StoreResult<(UserRow, Membership)> {
-        let now = now();
+        let now = new.created_at;
         let user = user::ActiveModel {
             id: Set(Uuid::now_v7()),
             email: Set(new.email),

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use herald_store::now;
 use herald_store::repo::{ClaimRequest, Posts, Queue};
 use herald_testkit::{Reply, TestOptions, WebhookReceiver, db_test, id_of};
 use serde_json::json;
@@ -157,7 +156,7 @@ db_test!(async fn missed_windows_fail_and_recent_ones_go_out_at_once(app, TestOp
     for (id, hours) in [(&old, 48), (&recent, 1)] {
         let posts = Posts(app.store.conn());
         let mut target = posts.targets_of(&[id.parse().unwrap()]).await.unwrap().remove(0).target;
-        target.next_attempt_at = Some(now() - chrono::Duration::hours(hours));
+        target.next_attempt_at = Some(app.store.now() - chrono::Duration::hours(hours));
         posts.update_target(target).await.unwrap();
     }
     app.engine.sweep_once().await.unwrap();
@@ -181,7 +180,7 @@ db_test!(async fn interrupted_deliveries_are_resent_with_the_key_or_marked_uncon
     let unknown = id_of(api.post("/api/posts", json!({"content": "slack", "platforms": [blind]})).await.expect(201));
 
     // A worker claims both, then dies: its lease expires.
-    let at = now();
+    let at = app.store.now();
     let claim = ClaimRequest {
         worker: "crashed-worker",
         now: at,
@@ -196,7 +195,7 @@ db_test!(async fn interrupted_deliveries_are_resent_with_the_key_or_marked_uncon
     let claimed = Queue(&txn).claim(&claim).await.unwrap();
     assert_eq!(claimed.len(), 2);
     for target in claimed {
-        Posts(&txn).recompute_status(target.post_id).await.unwrap();
+        Posts(&txn).recompute_status(target.post_id, at).await.unwrap();
     }
     txn.commit().await.unwrap();
     assert_eq!(api.get(&format!("/api/posts/{resend}")).await.body["status"], "PUBLISHING");

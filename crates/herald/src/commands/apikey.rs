@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
 use herald_core::api_key::Scopes;
-use herald_store::now;
 
 use super::open_app;
 use super::user::describe;
@@ -12,7 +11,7 @@ use crate::cli::ApiKeyCommand;
 use crate::config::Config;
 
 pub async fn run(config: Config, command: ApiKeyCommand) -> Result<ExitCode> {
-    let (app, _) = open_app(&config).await?;
+    let app = open_app(&config).await?.0.app;
     match command {
         ApiKeyCommand::Create { user, name, scopes, expires_in_days, quiet } => {
             let (account, workspace_id) = app.account_by_email(&user).await.map_err(|e| anyhow!(describe(&e)))?;
@@ -24,7 +23,7 @@ pub async fn run(config: Config, command: ApiKeyCommand) -> Result<ExitCode> {
                 Some(days) if !(1..=3650).contains(&days) => {
                     return Err(anyhow!("--expires-in-days must be between 1 and 3650"));
                 }
-                Some(days) => Some(now() + chrono::Duration::days(days)),
+                Some(days) => Some(app.now() + chrono::Duration::days(days)),
                 None => None,
             };
             let name = herald_core::account::DisplayName::parse("--name", &name)

@@ -136,9 +136,9 @@ fn print_human(report: &Report) {
 async fn queue_checks(store: &herald_store::Store) -> Vec<Check> {
     use herald_store::repo::{Integrations, Posts};
     let mut checks = Vec::new();
-    match Posts(store.conn()).due_summary(herald_store::now()).await {
+    match Posts(store.conn()).due_summary(store.now()).await {
         Ok((due, oldest)) => {
-            let late = oldest.map_or(0, |t| (herald_store::now() - t).num_seconds().max(0));
+            let late = oldest.map_or(0, |t| (store.now() - t).num_seconds().max(0));
             checks.push(Check {
                 name: "queue",
                 // A minute of lag means no worker is delivering.

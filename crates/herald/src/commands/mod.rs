@@ -10,9 +10,9 @@ pub mod serve;
 pub mod user;
 
 use anyhow::{Context, Result};
-use herald_app::{App, AppSettings};
+use herald_app::AppSettings;
 use herald_core::vault::Vault;
-use herald_providers::Registry;
+use herald_server::{Herald, Parts};
 use herald_store::{Store, StoreOptions};
 
 use crate::config::{Config, Secrets, load_or_create_secrets};
@@ -32,8 +32,9 @@ pub async fn open_store(config: &Config) -> Result<Store> {
     Store::connect(&options).await.with_context(|| format!("opening the database {}", herald_store::redact_url(&url)))
 }
 
-/// The store (migrated) and the application, as every command needs them.
-pub async fn open_app(config: &Config) -> Result<(App, Secrets)> {
+/// Herald wired from the config (the database migrated), as every command
+/// needs it, and the secrets it was built with.
+pub async fn open_app(config: &Config) -> Result<(Herald, Secrets)> {
     let store = open_store(config).await?;
     let applied = store.migrate().await.context("applying database migrations")?;
     if !applied.is_empty() {
@@ -43,14 +44,18 @@ pub async fn open_app(config: &Config) -> Result<(App, Secrets)> {
     if let Some(path) = &secrets.generated_in {
         tracing::info!(path = %path.display(), "generated JWT_SECRET and ENCRYPTION_KEY (mode 0600); back this file up");
     }
-    let settings = AppSettings {
-        disable_registration: config.disable_registration,
-        allow_private_targets: config.allow_private_targets,
-        main_url: config.main_url(),
-    };
-    let vault = Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?;
-    let providers = Registry::new(&config.providers());
-    let media = config.media_store()?;
-    let app = App::new(store, settings, secrets.jwt_secret.expose().as_bytes(), vault, providers, media);
-    Ok((app, secrets))
+    let herald = Herald::assemble(Parts {
+        store,
+        app: AppSettings {
+            disable_registration: config.disable_registration,
+            allow_private_targets: config.allow_private_targets,
+            main_url: config.main_url(),
+        },
+        jwt_secret: secrets.jwt_secret.expose().as_bytes().to_vec(),
+        vault: Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?,
+        providers: config.providers(),
+        media: config.media_store()?,
+        engine: config.engine(),
+    });
+    Ok((herald, secrets))
 }

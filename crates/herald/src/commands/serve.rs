@@ -3,14 +3,12 @@
 //! sweeps (scheduler) — and stops them in order on SIGINT/SIGTERM.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use herald_core::vault::Vault;
-use herald_engine::{Engine, MediaSource};
 use herald_mcp::McpConfig;
-use herald_providers::{HttpClient, Registry};
-use herald_web::{AppState, WebConfig};
+use herald_server::{EngineRoles, Surfaces};
+use herald_ui::UiConfig;
+use herald_web::WebConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -22,57 +20,41 @@ use crate::config::Config;
 const BODY_LIMIT: usize = 1024 * 1024;
 
 pub async fn run(config: Config) -> Result<ExitCode> {
-    herald_web::metrics::install();
-    let (app, secrets) = open_app(&config).await?;
-    let store = app.store().clone();
-    store.spawn_listener();
+    let (herald, _) = open_app(&config).await?;
     let (stop, stopped) = watch::channel(false);
 
     let mut roles = JoinSet::new();
-    let media = MediaSource {
-        blobs: config.media_store()?,
-        public_url: config.main_url(),
-        fetcher: HttpClient::media_fetcher(&config.providers()),
-    };
-    let engine = Engine::new(
-        store.clone(),
-        Registry::new(&config.providers()),
-        Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?,
-        config.engine(),
-        media,
-    );
-    if config.has_role("scheduler") {
-        let (engine, stopped) = (engine.clone(), stopped.clone());
-        roles.spawn(async move { engine.run_scheduler(stopped).await });
-    }
-    if config.has_role("worker") {
-        let (engine, stopped) = (engine.clone(), stopped.clone());
-        roles.spawn(async move { engine.run_worker(stopped).await });
-    }
+    let engine_roles = EngineRoles { worker: config.has_role("worker"), scheduler: config.has_role("scheduler") };
+    herald.start_engine(engine_roles, &stopped, &mut roles);
     if config.has_role("scheduler") && config.backup_schedule.is_some() {
-        roles.spawn(crate::backup::run_scheduled_backups(config.clone(), store.clone(), stopped.clone()));
+        roles.spawn(crate::backup::run_scheduled_backups(config.clone(), herald.store.clone(), stopped.clone()));
     }
 
     let serve_api = ["web", "api", "mcp"].iter().any(|role| config.has_role(role));
     let address = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&address).await.with_context(|| format!("listening on {address}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
-    let web = WebConfig {
-        main_url: config.main_url(),
-        rate_limit: config.rate_limit,
-        rate_limit_posts: config.rate_limit_posts,
-        rate_limit_ui: config.rate_limit_ui,
-        trusted_proxies: config.trusted_proxies(),
-        cors_origins: config.cors_origins(),
-        body_limit: BODY_LIMIT,
-        serve_api,
-        metrics_token: config.metrics_token.as_ref().map(|t| t.expose().to_string()).filter(|t| !t.is_empty()),
-        listens_on_loopback: local.ip().is_loopback(),
+    let surfaces = Surfaces {
+        web: WebConfig {
+            main_url: config.main_url(),
+            rate_limit: config.rate_limit,
+            rate_limit_posts: config.rate_limit_posts,
+            rate_limit_ui: config.rate_limit_ui,
+            trusted_proxies: config.trusted_proxies(),
+            cors_origins: config.cors_origins(),
+            body_limit: BODY_LIMIT,
+            serve_api,
+            metrics_token: config.metrics_token.as_ref().map(|t| t.expose().to_string()).filter(|t| !t.is_empty()),
+            listens_on_loopback: local.ip().is_loopback(),
+        },
+        ui: config.has_role("web").then(|| UiConfig { main_url: config.main_url() }),
+        mcp: config
+            .has_role("mcp")
+            .then(|| McpConfig { allowed_hosts: config.mcp_allowed_hosts(), shutdown: stopped.clone() }),
     };
-    let state = AppState { app: app.clone(), config: Arc::new(web), shutdown: stopped.clone() };
     tracing::info!(
         address = %local,
-        database = store.backend().name(),
+        database = herald.store.backend().name(),
         roles = %config.roles,
         "Herald {} listening on http://{local} (public URL {})",
         env!("CARGO_PKG_VERSION"),
@@ -81,28 +63,13 @@ pub async fn run(config: Config) -> Result<ExitCode> {
     if !serve_api {
         tracing::info!("no web, api or mcp role: serving /api/health only");
     } else {
-        log_registration(&app, &config).await;
+        log_registration(&herald.app, &config).await;
     }
 
-    let mcp = if config.has_role("mcp") {
-        herald_mcp::router(
-            app.clone(),
-            McpConfig { allowed_hosts: config.mcp_allowed_hosts(), shutdown: stopped.clone() },
-        )
-    } else {
-        axum::Router::new()
-    };
-    // The web UI calls the use cases directly, never the API over HTTP.
-    let extra = if config.has_role("web") {
-        let ui = herald_ui::UiConfig { main_url: config.main_url() };
-        mcp.merge(herald_ui::router(app.clone(), &ui))
-    } else {
-        mcp
-    };
-    let mut http_stopped = stopped.clone();
-    let http = tokio::spawn(herald_web::serve(listener, state, extra, async move {
-        let _ = http_stopped.wait_for(|stop| *stop).await;
-    }));
+    let http = tokio::spawn({
+        let (herald, stopped) = (herald.clone(), stopped.clone());
+        async move { herald.serve_http(listener, surfaces, stopped).await }
+    });
     shutdown_signal().await;
     let _ = stop.send(true);
     match http.await {
@@ -111,7 +78,7 @@ pub async fn run(config: Config) -> Result<ExitCode> {
         Err(error) => tracing::error!(%error, "HTTP server task failed"),
     }
     while roles.join_next().await.is_some() {}
-    store.close().await.context("closing the database")?;
+    herald.store.close().await.context("closing the database")?;
     tracing::info!("shut down cleanly");
     Ok(ExitCode::SUCCESS)
 }

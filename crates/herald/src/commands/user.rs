@@ -11,7 +11,7 @@ use crate::cli::UserCommand;
 use crate::config::Config;
 
 pub async fn run(config: Config, command: UserCommand) -> Result<ExitCode> {
-    let (app, _) = open_app(&config).await?;
+    let app = open_app(&config).await?.0.app;
     match command {
         UserCommand::Create { email, name, timezone, admin, password_stdin } => {
             let password = read_password(password_stdin)?;
