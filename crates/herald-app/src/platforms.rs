@@ -3,8 +3,8 @@
 //! platform's credentials and per-post settings (the web UI builds its
 //! connect forms and counters from them).
 
+use herald_core::platform::AuthKind;
 use herald_core::platform::{PLATFORMS, PlatformRules};
-use herald_providers::AuthKind;
 use serde::Serialize;
 
 use crate::App;

@@ -10,6 +10,16 @@
 use serde::Serialize;
 use unicode_segmentation::UnicodeSegmentation;
 
+/// How an account is connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthKind {
+    /// `POST /integrations` with credentials the user already has.
+    Credentials,
+    /// An OAuth authorization flow with app credentials from the operator.
+    Oauth,
+}
+
 /// How a platform measures text length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

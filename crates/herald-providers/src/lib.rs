@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use herald_core::platform::AuthKind;
 use herald_core::platform::PlatformRules;
 use serde_json::Value;
 use uuid::Uuid;
@@ -165,16 +166,6 @@ impl std::fmt::Debug for Attachment {
             .field("bytes", &self.data.len())
             .finish()
     }
-}
-
-/// How an account is connected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum AuthKind {
-    /// `POST /integrations` with credentials the user already has.
-    Credentials,
-    /// An OAuth authorization flow with app credentials from the operator.
-    Oauth,
 }
 
 /// Engagement counters as the platform reports them, e.g. `likes`, `reposts`.

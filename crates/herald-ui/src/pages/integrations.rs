@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use herald_app::integrations::{ConnectIntegrationInput, UpdateIntegrationInput};
-use herald_providers::AuthKind;
+use herald_core::platform::AuthKind;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
