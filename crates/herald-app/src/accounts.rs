@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use herald_core::ValidationErrors;
-use herald_core::account::{DisplayName, Email, Password, TimeZone, UserRole, WorkspaceRole};
+use herald_core::account::{DisplayName, Email, Password, TimeZone, UserRole};
 use herald_core::api_key::{Scopes, hash_key, looks_like_api_key};
 use herald_store::UserRow;
 use herald_store::repo::{ApiKeys, Membership, NewUser, Sessions, Users};
@@ -142,7 +142,7 @@ impl App {
                 email: email.as_str().to_string(),
                 password_hash,
                 name,
-                role: role.as_str().to_string(),
+                role,
                 timezone: timezone.name().to_string(),
             })
             .await
@@ -238,7 +238,7 @@ impl App {
         Ok(Caller {
             user_id: user.id,
             workspace_id: membership.workspace_id,
-            role: parse_role(&membership.role)?,
+            role: membership.role,
             credential: Credential::Session { id: claims.jti },
         })
     }
@@ -272,7 +272,7 @@ impl App {
         Ok(Caller {
             user_id: user.id,
             workspace_id: key.workspace_id,
-            role: parse_role(&membership.role)?,
+            role: membership.role,
             credential: Credential::ApiKey { id: key.id, scopes, mcp: via_mcp },
         })
     }
@@ -345,11 +345,6 @@ impl App {
             .await?
             .ok_or_else(|| AppError::forbidden("this account belongs to no workspace"))
     }
-}
-
-fn parse_role(raw: &str) -> AppResult<WorkspaceRole> {
-    WorkspaceRole::parse(raw)
-        .ok_or_else(|| AppError::Internal(format!("unknown workspace role `{raw}` in the database").into()))
 }
 
 /// The hash of a random password, verified when the e-mail is unknown so

@@ -2,6 +2,7 @@
 //! daily activity. Delivery facts come from the targets; engagement
 //! metrics are added by the platforms that expose them.
 
+use herald_core::post::{PostStatus, TargetStatus};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -20,7 +21,7 @@ pub struct TargetAnalytics {
     pub integration_id: Uuid,
     pub platform: String,
     pub integration_name: String,
-    pub status: String,
+    pub status: TargetStatus,
     pub url: Option<String>,
     pub platform_post_ids: Vec<String>,
     pub published_at: Option<DateTime<Utc>>,
@@ -45,7 +46,7 @@ struct MetricsView {
 #[serde(rename_all = "camelCase")]
 pub struct PostAnalytics {
     pub post_id: Uuid,
-    pub status: String,
+    pub status: PostStatus,
     pub published_at: Option<DateTime<Utc>>,
     pub targets: Vec<TargetAnalytics>,
 }
@@ -139,12 +140,12 @@ impl App {
             })
             .collect();
         let targets = Posts(self.store.conn()).finished_targets_of(integration_id, since).await?;
-        let ids: Vec<Uuid> = targets.iter().filter(|t| t.status == "PUBLISHED").map(|t| t.id).collect();
+        let ids: Vec<Uuid> = targets.iter().filter(|t| t.status == TargetStatus::Published).map(|t| t.id).collect();
         let engagement = Engagement(self.store.conn()).for_targets(&ids).await?;
         for target in targets {
             let day = target.published_at.unwrap_or(target.updated_at).date_naive();
             let Some(entry) = daily.get_mut(&day) else { continue };
-            if target.status != "PUBLISHED" {
+            if target.status != TargetStatus::Published {
                 entry.failed += 1;
                 continue;
             }

@@ -1,6 +1,7 @@
 //! Who is asking, and what they may do. Every use case takes a `Caller`
 //! and checks it before touching data; queries are scoped by its workspace.
 
+use herald_core::event::ActorType;
 use herald_core::account::WorkspaceRole;
 use herald_core::api_key::{Scope, Scopes};
 use uuid::Uuid;
@@ -77,11 +78,11 @@ impl Caller {
     }
 
     /// Actor columns of the event log.
-    pub fn actor(&self) -> (&'static str, Uuid) {
+    pub fn actor(&self) -> (ActorType, Uuid) {
         match &self.credential {
-            Credential::Session { .. } => ("USER", self.user_id),
-            Credential::ApiKey { id, mcp: true, .. } => ("MCP", *id),
-            Credential::ApiKey { id, .. } => ("API_KEY", *id),
+            Credential::Session { .. } => (ActorType::User, self.user_id),
+            Credential::ApiKey { id, mcp: true, .. } => (ActorType::Mcp, *id),
+            Credential::ApiKey { id, .. } => (ActorType::ApiKey, *id),
         }
     }
 

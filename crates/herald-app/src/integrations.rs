@@ -2,6 +2,8 @@
 //! delete, and the next free posting slot. Connecting accounts is the
 //! providers' job; this module manages what is connected.
 
+use herald_core::event::EventKind;
+use herald_core::integration::{IntegrationStatus, IntegrationSwitch};
 use chrono::{DateTime, Utc};
 use herald_core::account::{DisplayName, TimeZone};
 use herald_core::api_key::Scope;
@@ -47,16 +49,6 @@ pub struct UpdateIntegrationInput {
 #[derive(utoipa::ToSchema)]
 #[schema(minimum = 0, maximum = 1439)]
 pub struct PostingTime(#[allow(dead_code)] u16);
-
-/// What `PATCH /integrations/{id}` may set `status` to.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub enum IntegrationSwitch {
-    #[schema(rename = "ACTIVE")]
-    Active,
-    #[schema(rename = "DISABLED")]
-    Disabled,
-}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -142,7 +134,7 @@ impl App {
                 row.profile_pending = account.profile_pending;
                 row.token_expires_at = account.token_expires_at;
                 row.scopes = serde_json::json!(account.scopes);
-                row.status = "ACTIVE".into();
+                row.status = IntegrationStatus::Active;
                 if !account.profile_pending || named {
                     row.display_name = display_name;
                 }
@@ -164,7 +156,7 @@ impl App {
                         credentials: Some(sealed),
                         token_expires_at: account.token_expires_at,
                         scopes: serde_json::json!(account.scopes),
-                        status: "ACTIVE".into(),
+                        status: IntegrationStatus::Active,
                         posting_times: serde_json::json!(herald_core::schedule::DEFAULT_POSTING_TIMES),
                         timezone: Users(&txn)
                             .by_id(caller.user_id)
@@ -187,7 +179,7 @@ impl App {
             .append(NewEvent {
                 at: self.now(),
                 workspace_id: caller.workspace_id,
-                kind: "integration_connected",
+                kind: EventKind::IntegrationConnected,
                 post_id: None,
                 integration_id: Some(row.id),
                 actor_type,
@@ -238,11 +230,14 @@ impl App {
         }
         let status = match input.status.as_deref() {
             None => None,
-            Some(s @ ("ACTIVE" | "DISABLED")) => Some(s.to_string()),
-            Some(other) => {
-                errors.push("status", format!("`{other}` is not ACTIVE or DISABLED"));
-                None
-            }
+            Some(raw) => match IntegrationSwitch::parse(raw) {
+                Some(switch) => Some(IntegrationStatus::from(switch)),
+                None => {
+                    let (active, disabled) = (IntegrationSwitch::Active, IntegrationSwitch::Disabled);
+                    errors.push("status", format!("`{raw}` is not {active} or {disabled}"));
+                    None
+                }
+            },
         };
         errors.into_result()?;
 
@@ -250,7 +245,7 @@ impl App {
         let integrations = Integrations(&txn);
         let mut row = integrations.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("integration"))?;
         if let Some(status) = status {
-            if row.status == "NEEDS_RECONNECT" && status == "ACTIVE" {
+            if row.status == IntegrationStatus::NeedsReconnect && status == IntegrationStatus::Active {
                 return Err(AppError::Conflict(
                     "this integration needs to be reconnected; enabling it is not enough".into(),
                 ));
@@ -303,7 +298,7 @@ impl App {
             .append(NewEvent {
                 at: self.now(),
                 workspace_id: caller.workspace_id,
-                kind: "integration_deleted",
+                kind: EventKind::IntegrationDeleted,
                 post_id: None,
                 integration_id: Some(id),
                 actor_type,

@@ -55,7 +55,7 @@ impl App {
     async fn require_admin(&self, caller: &Caller) -> AppResult<()> {
         caller.require_session("managing users")?;
         let user = Users(self.store.conn()).by_id(caller.user_id).await?.ok_or(AppError::NotFound("user"))?;
-        if user.role != UserRole::Admin.as_str() {
+        if user.role != UserRole::Admin {
             return Err(AppError::forbidden("only administrators manage users"));
         }
         Ok(())
@@ -101,7 +101,7 @@ impl App {
             }
         }
         if let Some(role) = role {
-            user.role = role.as_str().to_string();
+            user.role = role;
         }
         user.updated_at = self.now();
         Ok(UserView::from_row(&users.save(user).await?))

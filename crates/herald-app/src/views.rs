@@ -1,6 +1,10 @@
 //! What use cases return: serializable views in the API's camelCase shape,
 //! shared by REST, MCP and the web UI.
 
+use herald_core::account::UserRole;
+use herald_core::event::{ActorType, EventKind};
+use herald_core::integration::IntegrationStatus;
+use herald_core::post::{CreatedVia, PostStatus, TargetStatus};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -16,8 +20,7 @@ pub struct UserView {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    /// `ADMIN` or `USER`.
-    pub role: String,
+    pub role: UserRole,
     pub timezone: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workspace_id: Option<Uuid>,
@@ -35,7 +38,7 @@ impl UserView {
             id: row.id,
             email: row.email.clone(),
             name: row.name.clone(),
-            role: row.role.clone(),
+            role: row.role,
             timezone: row.timezone.clone(),
             workspace_id: None,
             workspace_role: None,
@@ -93,8 +96,7 @@ pub struct IntegrationView {
     pub platform_username: String,
     pub name: String,
     pub avatar_url: Option<String>,
-    /// `ACTIVE`, `NEEDS_RECONNECT` or `DISABLED`.
-    pub status: String,
+    pub status: IntegrationStatus,
     pub is_active: bool,
     /// Daily posting slots, in minutes after local midnight.
     pub posting_times: Vec<u16>,
@@ -116,8 +118,8 @@ impl IntegrationView {
             platform_username: row.platform_username.clone(),
             name: row.display_name.clone(),
             avatar_url: row.avatar_url.clone(),
-            status: row.status.clone(),
-            is_active: row.status == "ACTIVE",
+            status: row.status,
+            is_active: row.status == IntegrationStatus::Active,
             posting_times: serde_json::from_value(row.posting_times.clone()).unwrap_or_default(),
             timezone: row.timezone.clone(),
             settings: row.settings.clone(),
@@ -146,8 +148,7 @@ pub struct TargetView {
     pub integration_id: Uuid,
     pub platform: String,
     pub integration_name: String,
-    /// `QUEUED`, `PUBLISHING`, `PUBLISHED`, `FAILED`, `UNCONFIRMED` or `CANCELLED`.
-    pub status: String,
+    pub status: TargetStatus,
     /// Text used for this integration instead of the post's content.
     pub content: Option<String>,
     #[schema(value_type = Object)]
@@ -169,7 +170,7 @@ impl TargetView {
             integration_id: t.integration_id,
             platform: row.platform.clone(),
             integration_name: row.integration_name.clone(),
-            status: t.status.clone(),
+            status: t.status,
             content: t.content_override.clone(),
             settings: t.settings.clone(),
             platform_post_ids: serde_json::from_value(t.platform_post_ids.clone()).unwrap_or_default(),
@@ -200,8 +201,7 @@ pub struct PostView {
     pub content: String,
     pub media_urls: Vec<String>,
     pub media_ids: Vec<Uuid>,
-    /// `DRAFT`, `SCHEDULED`, `PUBLISHING`, `PUBLISHED` or `FAILED`.
-    pub status: String,
+    pub status: PostStatus,
     pub scheduled_for: Option<DateTime<Utc>>,
     pub published_at: Option<DateTime<Utc>>,
     /// Integration ids this post goes to.
@@ -211,8 +211,7 @@ pub struct PostView {
     pub error_message: Option<String>,
     pub thread: Vec<ThreadItemView>,
     pub tags: Vec<String>,
-    /// `UI`, `API`, `MCP`, `CLI` or `IMPORT`.
-    pub created_via: String,
+    pub created_via: CreatedVia,
     pub created_by: Option<Uuid>,
     pub api_key_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -231,10 +230,10 @@ impl PostView {
             content: post.content.clone(),
             media_urls: media.urls,
             media_ids: media.ids,
-            status: post.status.clone(),
+            status: post.status,
             scheduled_for: post.scheduled_for,
             published_at: post.published_at,
-            platforms: targets.iter().filter(|t| t.status != "CANCELLED").map(|t| t.integration_id).collect(),
+            platforms: targets.iter().filter(|t| t.status != TargetStatus::Cancelled).map(|t| t.integration_id).collect(),
             platform_post_ids: targets
                 .iter()
                 .filter_map(|t| t.platform_post_ids.first().map(|id| (t.integration_id, id.clone())))
@@ -249,7 +248,7 @@ impl PostView {
                 })
                 .collect(),
             tags: serde_json::from_value(post.tags.clone()).unwrap_or_default(),
-            created_via: post.created_via.clone(),
+            created_via: post.created_via,
             created_by: post.created_by,
             api_key_id: post.api_key_id,
             created_at: post.created_at,
@@ -273,14 +272,10 @@ pub struct PostPage {
 #[serde(rename_all = "camelCase")]
 pub struct EventView {
     pub id: Uuid,
-    /// `post_created`, `post_scheduled`, `post_updated`, `post_deleted`,
-    /// `post_published`, `post_retrying`, `post_failed`, `post_unconfirmed`,
-    /// `post_completed`, `integration_connected`, `integration_needs_reconnect` …
-    pub kind: String,
+    pub kind: EventKind,
     pub post_id: Option<Uuid>,
     pub integration_id: Option<Uuid>,
-    /// `USER`, `API_KEY`, `MCP` or `SYSTEM`.
-    pub actor_type: String,
+    pub actor_type: ActorType,
     pub actor_id: Option<Uuid>,
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
@@ -291,10 +286,10 @@ impl EventView {
     pub fn from_row(row: &EventRow) -> Self {
         Self {
             id: row.id,
-            kind: row.kind.clone(),
+            kind: row.kind,
             post_id: row.post_id,
             integration_id: row.integration_id,
-            actor_type: row.actor_type.clone(),
+            actor_type: row.actor_type,
             actor_id: row.actor_id,
             data: row.data.clone(),
             created_at: row.created_at,

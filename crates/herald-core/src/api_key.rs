@@ -8,7 +8,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
 
 use crate::ValidationError;
-use crate::account::string_enum;
+use crate::string_enum::string_enum;
 
 pub const KEY_PREFIX: &str = "ptz_";
 const RANDOM_LEN: usize = 40;

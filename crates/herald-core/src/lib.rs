@@ -7,6 +7,8 @@ pub mod account;
 pub mod api_key;
 pub mod clock;
 pub mod compose;
+pub mod event;
+pub mod integration;
 pub mod media;
 pub mod platform;
 pub mod post;
@@ -14,6 +16,7 @@ pub mod redact;
 pub mod retry;
 pub mod schedule;
 pub mod secret;
+mod string_enum;
 pub mod validation;
 pub mod vault;
 

@@ -4,7 +4,7 @@
 //! from them with [`aggregate_status`] every time a target changes, so the two
 //! can never disagree.
 
-use crate::account::string_enum;
+use crate::string_enum::string_enum;
 
 string_enum!(
     /// Aggregate status of a post (the seed's enum).

@@ -5,6 +5,9 @@ use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use herald_core::event::{ActorType, EventKind};
+use herald_core::integration::IntegrationStatus;
+use herald_core::post::{PostStatus, TargetStatus};
 use herald_core::retry::next_retry_delay;
 use herald_providers::{ErrorClass, ProviderError, Recovery};
 use herald_store::repo::{Events, Integrations, NewEvent, Posts, Queue};
@@ -18,7 +21,7 @@ use crate::Engine;
 /// it, and the event that records the change.
 pub(crate) struct Outcome {
     pub delivery: Delivery,
-    pub kind: &'static str,
+    pub kind: EventKind,
 }
 
 /// Outcomes written in a transaction, to announce once it is committed.
@@ -26,7 +29,7 @@ pub(crate) struct Recorded {
     events: Vec<EventRow>,
     retrying: bool,
     /// Target, post and event kind of each outcome written.
-    written: Vec<(Uuid, Uuid, &'static str)>,
+    written: Vec<(Uuid, Uuid, EventKind)>,
 }
 
 /// A delivery in progress: the claimed target with its post and integration.
@@ -37,14 +40,14 @@ pub(crate) struct Delivery {
     pub worker: String,
 }
 
-fn new_event(delivery: &Delivery, kind: &'static str, data: serde_json::Value, at: DateTime<Utc>) -> NewEvent {
+fn new_event(delivery: &Delivery, kind: EventKind, data: serde_json::Value, at: DateTime<Utc>) -> NewEvent {
     NewEvent {
         at,
         workspace_id: delivery.post.workspace_id,
         kind,
         post_id: Some(delivery.post.id),
         integration_id: Some(delivery.integration.id),
-        actor_type: "SYSTEM",
+        actor_type: ActorType::System,
         actor_id: None,
         data,
     }
@@ -53,14 +56,14 @@ fn new_event(delivery: &Delivery, kind: &'static str, data: serde_json::Value, a
 pub(crate) async fn event(
     txn: &Transaction,
     delivery: &Delivery,
-    kind: &'static str,
+    kind: EventKind,
     data: serde_json::Value,
     at: DateTime<Utc>,
 ) -> StoreResult<EventRow> {
     Events(txn).append(new_event(delivery, kind, data, at)).await
 }
 
-fn target_data(delivery: &Delivery, target: &TargetRow, post_status: Option<&str>) -> serde_json::Value {
+fn target_data(delivery: &Delivery, target: &TargetRow, post_status: Option<PostStatus>) -> serde_json::Value {
     json!({
         "targetId": target.id,
         "platform": delivery.integration.platform,
@@ -91,7 +94,7 @@ impl Engine {
             metrics::histogram!("herald_publish_latency_seconds", "platform" => platform).record(latency);
         }
         let target = &mut delivery.target;
-        target.status = "PUBLISHED".into();
+        target.status = TargetStatus::Published;
         target.published_at = Some(at);
         target.lease_owner = None;
         target.lease_expires_at = None;
@@ -99,7 +102,7 @@ impl Engine {
         target.last_error_class = None;
         target.last_error_message = None;
         target.updated_at = at;
-        Outcome { delivery, kind: "post_published" }
+        Outcome { delivery, kind: EventKind::PostPublished }
     }
 
     /// Classifies a failure: retry later, fail now, (access revoked) fail
@@ -129,28 +132,28 @@ impl Engine {
         target.updated_at = at;
         match retry {
             Some(delay) => {
-                target.status = "QUEUED".into();
+                target.status = TargetStatus::Queued;
                 target.next_attempt_at = Some(at + chrono_duration(delay));
                 target.last_error_message = Some(format!("{} (retrying in {} s)", error.message, delay.as_secs()));
-                Ok(Some(Outcome { delivery, kind: "post_retrying" }))
+                Ok(Some(Outcome { delivery, kind: EventKind::PostRetrying }))
             }
             // Sent again it could be published twice; and after the last
             // attempt, even a resend-safe platform may have it. Items already
             // published stay recorded in `platform_post_ids`.
             None if error.class == ErrorClass::MaybeSent => {
                 metrics::counter!("herald_targets_unconfirmed_total", "platform" => platform).increment(1);
-                target.status = "UNCONFIRMED".into();
+                target.status = TargetStatus::Unconfirmed;
                 target.next_attempt_at = None;
                 target.last_error_message = Some(format!(
                     "{}; the platform may have received it: check the account before publishing it again",
                     error.message
                 ));
-                Ok(Some(Outcome { delivery, kind: "post_unconfirmed" }))
+                Ok(Some(Outcome { delivery, kind: EventKind::PostUnconfirmed }))
             }
             None => {
                 metrics::counter!("herald_targets_failed_total", "platform" => platform, "class" => error.class.name())
                     .increment(1);
-                target.status = "FAILED".into();
+                target.status = TargetStatus::Failed;
                 target.next_attempt_at = None;
                 target.last_error_message = Some(match error.class {
                     ErrorClass::Retryable { .. } | ErrorClass::Unknown | ErrorClass::MaybeSent => {
@@ -161,7 +164,7 @@ impl Engine {
                 if matches!(error.class, ErrorClass::Revoked | ErrorClass::AuthExpired) {
                     self.record_revoked(delivery, error).await.map(|()| None)
                 } else {
-                    Ok(Some(Outcome { delivery, kind: "post_failed" }))
+                    Ok(Some(Outcome { delivery, kind: EventKind::PostFailed }))
                 }
             }
         }
@@ -202,17 +205,17 @@ impl Engine {
         let mut seen = HashSet::new();
         for outcome in &ours {
             let delivery = &outcome.delivery;
-            let post_status = changed.get(&delivery.post.id).map(|p| p.status.as_str());
+            let post_status = changed.get(&delivery.post.id).map(|p| p.status);
             events.push(new_event(delivery, outcome.kind, target_data(delivery, &delivery.target, post_status), now));
-            if post_status == Some("PUBLISHED") && outcome.kind == "post_published" && seen.insert(delivery.post.id) {
-                completed.push(new_event(delivery, "post_completed", json!({ "postStatus": "PUBLISHED" }), now));
+            if post_status == Some(PostStatus::Published) && outcome.kind == EventKind::PostPublished && seen.insert(delivery.post.id) {
+                completed.push(new_event(delivery, EventKind::PostCompleted, json!({ "postStatus": PostStatus::Published }), now));
             }
         }
         // After every target event of the batch, as when written one by one.
         events.extend(completed);
         let events = Events(txn).append_many(events).await?;
         self.store.notify_events_in(txn, &events).await?;
-        let retrying = ours.iter().any(|o| o.kind == "post_retrying");
+        let retrying = ours.iter().any(|o| o.kind == EventKind::PostRetrying);
         let written = ours.iter().map(|o| (o.delivery.target.id, o.delivery.post.id, o.kind)).collect();
         Ok(Recorded { events, retrying, written })
     }
@@ -222,7 +225,7 @@ impl Engine {
     /// when a retry was queued.
     pub(crate) async fn announce(&self, recorded: Recorded) {
         for (target_id, post_id, kind) in recorded.written {
-            tracing::info!(%target_id, %post_id, kind, "delivery recorded");
+            tracing::info!(%target_id, %post_id, %kind, "delivery recorded");
         }
         self.store.announce_events(recorded.events);
         if recorded.retrying {
@@ -241,7 +244,7 @@ impl Engine {
         let mut events = Vec::new();
         let mut touched_posts = vec![delivery.post.id];
         if let Some(mut integration) = Integrations(&txn).by_id(delivery.integration.id).await? {
-            integration.status = "NEEDS_RECONNECT".into();
+            integration.status = IntegrationStatus::NeedsReconnect;
             integration.updated_at = self.now();
             Integrations(&txn).update(integration).await?;
         }
@@ -255,7 +258,7 @@ impl Engine {
                 continue;
             }
             let mut failed = queued.clone();
-            failed.status = "FAILED".into();
+            failed.status = TargetStatus::Failed;
             failed.next_attempt_at = None;
             failed.last_error_class = Some(ErrorClass::Revoked.name().into());
             failed.last_error_message = Some(reason.clone());
@@ -268,7 +271,7 @@ impl Engine {
             event(
                 &txn,
                 &delivery,
-                "integration_needs_reconnect",
+                EventKind::IntegrationNeedsReconnect,
                 json!({ "platform": delivery.integration.platform, "reason": reason }),
                 self.now(),
             )
@@ -281,10 +284,10 @@ impl Engine {
                     .append(NewEvent {
                         at: self.now(),
                         workspace_id: delivery.post.workspace_id,
-                        kind: "post_failed",
+                        kind: EventKind::PostFailed,
                         post_id: Some(post_id),
                         integration_id: Some(delivery.integration.id),
-                        actor_type: "SYSTEM",
+                        actor_type: ActorType::System,
                         actor_id: None,
                         data: json!({ "error": reason, "postStatus": post.map(|p| p.status) }),
                     })

@@ -2,6 +2,8 @@
 //! and windows missed while Herald was down.
 
 use herald_providers::Recovery;
+use herald_core::event::{ActorType, EventKind};
+use herald_core::post::TargetStatus;
 use herald_store::repo::{Events, NewEvent, Posts, Queue};
 use herald_store::{EventRow, StoreResult, TargetRow, Transaction};
 use serde_json::json;
@@ -39,7 +41,7 @@ pub(crate) async fn sweep(engine: &Engine) -> StoreResult<usize> {
     let missed_before = engine.now() - crate::outcome::chrono_duration(engine.config.missed_grace);
     for read in queue.missed(missed_before, BATCH).await? {
         let mut failed = read.clone();
-        failed.status = "FAILED".into();
+        failed.status = TargetStatus::Failed;
         failed.next_attempt_at = None;
         failed.last_error_class = Some("MISSED".into());
         failed.last_error_message = Some(format!(
@@ -50,7 +52,7 @@ pub(crate) async fn sweep(engine: &Engine) -> StoreResult<usize> {
         if queue.resolve(&read, &failed).await? {
             metrics::counter!("herald_targets_failed_total", "platform" => "any", "class" => "MISSED").increment(1);
             resolved += 1;
-            events.push(target_event(&txn, &failed, "post_failed").await?);
+            events.push(target_event(&txn, &failed, EventKind::PostFailed).await?);
         }
     }
     txn.commit().await?;
@@ -82,28 +84,28 @@ impl Engine {
             next.updated_at = self.now();
             let kind = match recovery {
                 Recovery::ResendWithSameKey => {
-                    next.status = "QUEUED".into();
+                    next.status = TargetStatus::Queued;
                     next.next_attempt_at = Some(self.now());
                     next.last_error_class = Some("RETRYABLE".into());
                     next.last_error_message =
                         Some("the delivery was interrupted; sending again with the same idempotency key".into());
-                    "post_retrying"
+                    EventKind::PostRetrying
                 }
                 Recovery::Unconfirmable => {
-                    next.status = "UNCONFIRMED".into();
+                    next.status = TargetStatus::Unconfirmed;
                     next.next_attempt_at = None;
                     next.last_error_class = Some("UNKNOWN".into());
                     next.last_error_message = Some(
                         "the delivery was interrupted and the platform cannot tell whether it arrived; check the account and publish again if it is missing"
                             .into(),
                     );
-                    "post_unconfirmed"
+                    EventKind::PostUnconfirmed
                 }
             };
             if Queue(txn).resolve(&read, &next).await? {
-                metrics::counter!("herald_interrupted_deliveries_total", "outcome" => kind).increment(1);
+                metrics::counter!("herald_interrupted_deliveries_total", "outcome" => kind.as_str()).increment(1);
                 resolved += 1;
-                requeued |= next.status == "QUEUED";
+                requeued |= next.status == TargetStatus::Queued;
                 events.push(target_event(txn, &next, kind).await?);
                 tracing::warn!(target_id = %next.id, status = %next.status, "recovered an interrupted delivery");
             }
@@ -127,7 +129,7 @@ impl Engine {
 }
 
 /// Records a target's new state and re-derives its post's status.
-async fn target_event(txn: &Transaction, target: &TargetRow, kind: &'static str) -> StoreResult<EventRow> {
+async fn target_event(txn: &Transaction, target: &TargetRow, kind: EventKind) -> StoreResult<EventRow> {
     let post = Posts(txn).recompute_status(target.post_id, target.updated_at).await?;
     let workspace_id = match &post {
         Some(post) => post.workspace_id,
@@ -140,7 +142,7 @@ async fn target_event(txn: &Transaction, target: &TargetRow, kind: &'static str)
             kind,
             post_id: Some(target.post_id),
             integration_id: Some(target.integration_id),
-            actor_type: "SYSTEM",
+            actor_type: ActorType::System,
             actor_id: None,
             data: json!({
                 "targetId": target.id,

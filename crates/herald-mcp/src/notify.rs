@@ -2,17 +2,18 @@
 //! logging notifications (`notifications/message`, logger `herald`).
 
 use herald_app::{App, Caller};
+use herald_core::event::EventKind;
 use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
 use rmcp::{Peer, RoleServer};
 
 /// What an assistant wants to hear about without asking.
-const FORWARDED: &[&str] = &[
-    "post_published",
-    "post_completed",
-    "post_failed",
-    "post_unconfirmed",
-    "post_retrying",
-    "integration_needs_reconnect",
+const FORWARDED: &[EventKind] = &[
+    EventKind::PostPublished,
+    EventKind::PostCompleted,
+    EventKind::PostFailed,
+    EventKind::PostUnconfirmed,
+    EventKind::PostRetrying,
+    EventKind::IntegrationNeedsReconnect,
 ];
 
 pub(crate) fn forward_events(app: App, caller: Caller, peer: Peer<RoleServer>) {
@@ -27,15 +28,17 @@ pub(crate) fn forward_events(app: App, caller: Caller, peer: Peer<RoleServer>) {
                     continue;
                 }
             };
-            if !FORWARDED.contains(&event.kind.as_str()) {
+            if !FORWARDED.contains(&event.kind) {
                 continue;
             }
             if app.still_authorized(&caller).await.is_err() {
                 tracing::info!("API key revoked or expired: no more notifications for this MCP session");
                 return;
             }
-            let level = match event.kind.as_str() {
-                "post_failed" | "post_unconfirmed" | "integration_needs_reconnect" => LoggingLevel::Warning,
+            let level = match event.kind {
+                EventKind::PostFailed | EventKind::PostUnconfirmed | EventKind::IntegrationNeedsReconnect => {
+                    LoggingLevel::Warning
+                }
                 _ => LoggingLevel::Info,
             };
             let data = serde_json::to_value(&event).unwrap_or_default();

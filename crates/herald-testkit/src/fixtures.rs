@@ -52,7 +52,7 @@ impl TestApp {
                 credentials: None,
                 token_expires_at: None,
                 scopes: json!([]),
-                status: "ACTIVE".into(),
+                status: herald_core::integration::IntegrationStatus::Active,
                 posting_times: json!([540, 720, 1020]),
                 timezone: "UTC".into(),
                 settings: json!({}),

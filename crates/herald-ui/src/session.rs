@@ -1,6 +1,7 @@
 //! Who is looking at a page: the session cookie set by `/login` (or
 //! `/api/auth/login` — the same 7-day JWT) resolved into a caller.
 
+use herald_core::account::UserRole;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
@@ -27,7 +28,7 @@ pub struct Viewer {
 
 impl Viewer {
     pub fn is_admin(&self) -> bool {
-        self.user.role == "ADMIN"
+        self.user.role == UserRole::Admin
     }
 }
 

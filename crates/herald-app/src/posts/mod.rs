@@ -3,6 +3,7 @@
 mod input;
 mod prepare;
 
+use herald_core::event::EventKind;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -65,12 +66,12 @@ impl App {
             workspace_id: caller.workspace_id,
             created_by: Some(caller.user_id),
             api_key_id: caller.api_key_id(),
-            created_via: via.as_str().to_string(),
+            created_via: via,
             content: input.content,
             media: serde_json::json!(StoredMedia { urls: input.media_urls, ids: input.media_ids }),
             thread: serde_json::json!(stored_thread(input.thread)),
             tags: serde_json::json!(input.tags.iter().map(|t| t.trim()).collect::<Vec<_>>()),
-            status: fresh_status(prepared.mode, &targets).as_str().to_string(),
+            status: fresh_status(prepared.mode, &targets),
             scheduled_for: prepared.publish_at,
             published_at: None,
             error_message: None,
@@ -79,9 +80,9 @@ impl App {
         };
         let txn = self.store.begin_write().await?;
         let post = Posts(&txn).insert(row, targets).await?;
-        let mut events = vec![self.record(&txn, caller, "post_created", &post).await?];
+        let mut events = vec![self.record(&txn, caller, EventKind::PostCreated, &post).await?];
         if prepared.mode != PublishMode::Draft {
-            events.push(self.record(&txn, caller, "post_scheduled", &post).await?);
+            events.push(self.record(&txn, caller, EventKind::PostScheduled, &post).await?);
         }
         txn.commit().await.map_err(AppError::internal)?;
         self.committed(events).await;
@@ -121,14 +122,13 @@ impl App {
         let txn = self.store.begin_write().await?;
         let posts = Posts(&txn);
         let existing = posts.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
-        let existing_status = PostStatus::parse(&existing.status);
-        if !matches!(existing_status, Some(PostStatus::Draft | PostStatus::Scheduled)) {
+        if !matches!(existing.status, PostStatus::Draft | PostStatus::Scheduled) {
             return Err(AppError::Conflict(format!(
                 "this post is {} and can no longer be edited",
-                existing.status.to_lowercase()
+                existing.status.as_str().to_lowercase()
             )));
         }
-        if existing_status != Some(PostStatus::Draft) {
+        if existing.status != PostStatus::Draft {
             caller.require(Scope::PostsPublish)?;
         }
         let current_targets = posts.targets_of(&[id]).await?;
@@ -141,22 +141,22 @@ impl App {
         if posts.replace_targets(id, targets.clone()).await?.is_err() {
             return Err(in_flight());
         }
-        let rescheduled = prepared.publish_at != existing.scheduled_for || existing_status == Some(PostStatus::Draft);
+        let rescheduled = prepared.publish_at != existing.scheduled_for || existing.status == PostStatus::Draft;
         let row = PostRow {
             content: merged.content,
             media: serde_json::json!(StoredMedia { urls: merged.media_urls, ids: merged.media_ids }),
             thread: serde_json::json!(stored_thread(merged.thread)),
             tags: serde_json::json!(merged.tags.iter().map(|t| t.trim()).collect::<Vec<_>>()),
-            status: fresh_status(prepared.mode, &targets).as_str().to_string(),
+            status: fresh_status(prepared.mode, &targets),
             scheduled_for: prepared.publish_at,
             error_message: None,
             updated_at: now,
             ..existing
         };
         let post = posts.update(row).await?;
-        let mut events = vec![self.record(&txn, caller, "post_updated", &post).await?];
+        let mut events = vec![self.record(&txn, caller, EventKind::PostUpdated, &post).await?];
         if prepared.mode != PublishMode::Draft && rescheduled {
-            events.push(self.record(&txn, caller, "post_scheduled", &post).await?);
+            events.push(self.record(&txn, caller, EventKind::PostScheduled, &post).await?);
         }
         txn.commit().await.map_err(AppError::internal)?;
         self.committed(events).await;
@@ -170,7 +170,7 @@ impl App {
         let txn = self.store.begin_write().await?;
         let posts = Posts(&txn);
         let existing = posts.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
-        if existing.status != PostStatus::Draft.as_str() {
+        if existing.status != PostStatus::Draft {
             caller.require(Scope::PostsPublish)?;
         }
         match posts.delete(caller.workspace_id, id).await? {
@@ -178,7 +178,7 @@ impl App {
             Some(Err(_)) => return Err(in_flight()),
             Some(Ok(())) => {}
         }
-        let event = self.record(&txn, caller, "post_deleted", &existing).await?;
+        let event = self.record(&txn, caller, EventKind::PostDeleted, &existing).await?;
         txn.commit().await.map_err(AppError::internal)?;
         self.committed(vec![event]).await;
         tracing::info!(post_id = %id, "post deleted");
@@ -203,7 +203,7 @@ impl App {
         &self,
         txn: &herald_store::Transaction,
         caller: &Caller,
-        kind: &'static str,
+        kind: EventKind,
         post: &PostRow,
     ) -> AppResult<EventRow> {
         let (actor_type, actor_id) = caller.actor();
@@ -259,7 +259,8 @@ fn merge_update(existing: &PostRow, targets: &[TargetWithIntegration], input: Up
         })
         .collect();
     let status = input.status.or_else(|| {
-        Some(if existing.status == PostStatus::Draft.as_str() { "DRAFT" } else { "SCHEDULED" }.to_string())
+        let mode = if existing.status == PostStatus::Draft { PublishMode::Draft } else { PublishMode::Scheduled };
+        Some(mode.as_str().to_string())
     });
     let scheduled_for = match input.scheduled_for {
         Some(new) => new,

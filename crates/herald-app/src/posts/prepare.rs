@@ -1,6 +1,8 @@
 //! Resolves a post body against the workspace (integrations, media) and
 //! runs the core validation on it.
 
+use herald_core::integration::IntegrationStatus;
+use herald_core::post::TargetStatus;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -62,7 +64,7 @@ impl Valid {
                 integration_id: t.integration_id,
                 content_override: t.content_override.clone(),
                 settings: t.settings.clone(),
-                status: "QUEUED".into(),
+                status: TargetStatus::Queued,
                 attempts: 0,
                 next_attempt_at: due,
                 lease_owner: None,
@@ -182,7 +184,7 @@ impl App {
                 .map(|integration| TargetDraft {
                     integration_id: integration.id,
                     platform: integration.platform.clone(),
-                    active: integration.status == "ACTIVE",
+                    active: integration.status == IntegrationStatus::Active,
                     content_override: overrides.get(&integration.id).and_then(|o| o.content.clone()),
                     settings: overrides
                         .get(&integration.id)

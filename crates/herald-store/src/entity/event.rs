@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use herald_core::event::{ActorType, EventKind};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "events")]
@@ -6,10 +7,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub workspace_id: Uuid,
-    pub kind: String,
+    pub kind: EventKind,
     pub post_id: Option<Uuid>,
     pub integration_id: Option<Uuid>,
-    pub actor_type: String,
+    pub actor_type: ActorType,
     pub actor_id: Option<Uuid>,
     pub data: Json,
     pub created_at: DateTimeUtc,

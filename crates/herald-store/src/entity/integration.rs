@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use herald_core::integration::IntegrationStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "integrations")]
@@ -16,7 +17,7 @@ pub struct Model {
     pub credentials: Option<String>,
     pub token_expires_at: Option<DateTimeUtc>,
     pub scopes: Json,
-    pub status: String,
+    pub status: IntegrationStatus,
     pub posting_times: Json,
     pub timezone: String,
     pub settings: Json,

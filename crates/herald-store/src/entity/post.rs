@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use herald_core::post::{CreatedVia, PostStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "posts")]
@@ -8,7 +9,7 @@ pub struct Model {
     pub workspace_id: Uuid,
     pub created_by: Option<Uuid>,
     pub api_key_id: Option<Uuid>,
-    pub created_via: String,
+    pub created_via: CreatedVia,
     pub content: String,
     /// `[{"url": …}|{"id": …}]` attached to the first item.
     pub media: Json,
@@ -17,7 +18,7 @@ pub struct Model {
     pub tags: Json,
     /// Derived from the targets by `herald_core::post::aggregate_status`,
     /// stored so lists can filter on it.
-    pub status: String,
+    pub status: PostStatus,
     pub scheduled_for: Option<DateTimeUtc>,
     pub published_at: Option<DateTimeUtc>,
     pub error_message: Option<String>,

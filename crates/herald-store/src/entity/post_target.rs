@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use herald_core::post::TargetStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "post_targets")]
@@ -9,7 +10,7 @@ pub struct Model {
     pub integration_id: Uuid,
     pub content_override: Option<String>,
     pub settings: Json,
-    pub status: String,
+    pub status: TargetStatus,
     pub attempts: i32,
     /// When the target is due; `None` while its post is a draft.
     pub next_attempt_at: Option<DateTimeUtc>,

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use herald_core::account::UserRole;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
@@ -8,7 +9,7 @@ pub struct Model {
     pub email: String,
     pub password_hash: String,
     pub name: String,
-    pub role: String,
+    pub role: UserRole,
     pub timezone: String,
     pub is_disabled: bool,
     pub created_at: DateTimeUtc,

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use herald_core::account::WorkspaceRole;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "workspace_members")]
@@ -7,7 +8,7 @@ pub struct Model {
     pub workspace_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: Uuid,
-    pub role: String,
+    pub role: WorkspaceRole,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,6 +1,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use herald_core::integration::IntegrationStatus;
+use herald_core::post::TargetStatus;
 use uuid::Uuid;
 
 use crate::entity::{integration, post_target, target_metric};
@@ -25,14 +27,14 @@ impl<C: ConnectionTrait> Engagement<'_, C> {
         }
         let integrations = integration::Entity::find()
             .filter(integration::Column::Platform.is_in(platforms.iter().copied()))
-            .filter(integration::Column::Status.eq("ACTIVE"))
+            .filter(integration::Column::Status.eq(IntegrationStatus::Active))
             .all(self.0)
             .await?;
         if integrations.is_empty() {
             return Ok(Vec::new());
         }
         let targets = post_target::Entity::find()
-            .filter(post_target::Column::Status.eq("PUBLISHED"))
+            .filter(post_target::Column::Status.eq(TargetStatus::Published))
             .filter(post_target::Column::PublishedAt.gte(published_since))
             .filter(post_target::Column::IntegrationId.is_in(integrations.iter().map(|i| i.id)))
             .order_by_desc(post_target::Column::PublishedAt)

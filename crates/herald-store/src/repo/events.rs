@@ -3,6 +3,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     Statement,
 };
+use herald_core::event::{ActorType, EventKind};
 use uuid::Uuid;
 
 use super::sql::sqlite_json;
@@ -15,10 +16,10 @@ const COLUMNS: &str = "id, workspace_id, kind, post_id, integration_id, actor_ty
 pub struct NewEvent {
     pub at: DateTime<Utc>,
     pub workspace_id: Uuid,
-    pub kind: &'static str,
+    pub kind: EventKind,
     pub post_id: Option<Uuid>,
     pub integration_id: Option<Uuid>,
-    pub actor_type: &'static str,
+    pub actor_type: ActorType,
     pub actor_id: Option<Uuid>,
     pub data: serde_json::Value,
 }
@@ -31,10 +32,10 @@ impl<C: ConnectionTrait> Events<'_, C> {
         Ok(event::ActiveModel {
             id: Set(Uuid::now_v7()),
             workspace_id: Set(new.workspace_id),
-            kind: Set(new.kind.to_string()),
+            kind: Set(new.kind),
             post_id: Set(new.post_id),
             integration_id: Set(new.integration_id),
-            actor_type: Set(new.actor_type.to_string()),
+            actor_type: Set(new.actor_type),
             actor_id: Set(new.actor_id),
             data: Set(new.data),
             created_at: Set(new.at),
@@ -50,10 +51,10 @@ impl<C: ConnectionTrait> Events<'_, C> {
             .map(|new| EventRow {
                 id: Uuid::now_v7(),
                 workspace_id: new.workspace_id,
-                kind: new.kind.to_string(),
+                kind: new.kind,
                 post_id: new.post_id,
                 integration_id: new.integration_id,
-                actor_type: new.actor_type.to_string(),
+                actor_type: new.actor_type,
                 actor_id: new.actor_id,
                 data: new.data,
                 created_at: new.at,

@@ -16,7 +16,7 @@ use crate::{PostRow, StoreResult, TargetRow};
 
 /// Target statuses that mean "a worker may be talking to the platform right
 /// now": such a post can be neither edited nor deleted.
-const IN_FLIGHT: &str = "PUBLISHING";
+const IN_FLIGHT: TargetStatus = TargetStatus::Publishing;
 
 /// A post could not be changed because one of its targets is being
 /// published at this moment.
@@ -82,7 +82,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     pub async fn list(&self, workspace_id: Uuid, filter: &PostFilter) -> StoreResult<Vec<PostRow>> {
         let mut query = post::Entity::find().filter(post::Column::WorkspaceId.eq(workspace_id));
         if let Some(status) = &filter.status {
-            query = query.filter(post::Column::Status.eq(status.as_str()));
+            query = query.filter(post::Column::Status.eq(status));
         }
         if let Some(from) = filter.from {
             query = query.filter(post::Column::ScheduledFor.gte(from));
@@ -209,7 +209,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
                 };
                 posts.push((id, current, Vec::new()));
             }
-            let Some(status) = row.try_get_by_index::<Option<String>>(5)? else {
+            let Some(status) = row.try_get_by_index::<Option<TargetStatus>>(5)? else {
                 continue; // a post without targets
             };
             let target = TargetSummary {
@@ -237,8 +237,10 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             let updated_at = params.bind(at);
             let ids = params.list(&padded(chunk), |id| *id);
             let sql = format!(
-                "UPDATE posts SET status = 'PUBLISHING', published_at = NULL, error_message = NULL, \
-                 updated_at = {updated_at} WHERE id IN ({ids}) AND status NOT IN ('PUBLISHING', 'DRAFT')"
+                "UPDATE posts SET status = '{publishing}', published_at = NULL, error_message = NULL, \
+                 updated_at = {updated_at} WHERE id IN ({ids}) AND status NOT IN ('{publishing}', '{draft}')",
+                publishing = PostStatus::Publishing.as_str(),
+                draft = PostStatus::Draft.as_str(),
             );
             self.0.execute_raw(params.statement(sql)).await?;
         }
@@ -315,7 +317,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     pub async fn replace_targets(&self, post_id: Uuid, targets: Vec<TargetRow>) -> StoreResult<Result<(), InFlight>> {
         post_target::Entity::delete_many()
             .filter(post_target::Column::PostId.eq(post_id))
-            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(post_target::Column::Status.eq(TargetStatus::Queued))
             .filter(post_target::Column::Attempts.eq(0))
             .exec(self.0)
             .await?;
@@ -353,7 +355,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             .select_only()
             .column(post_target::Column::NextAttemptAt)
             .filter(post_target::Column::IntegrationId.eq(integration_id))
-            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(post_target::Column::Status.eq(TargetStatus::Queued))
             .filter(post_target::Column::NextAttemptAt.is_not_null())
             .into_tuple::<Option<DateTime<Utc>>>()
             .all(self.0)
@@ -366,7 +368,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     /// Ids of the posts with a target on the integration, and whether any of
     /// those targets is being published right now.
     pub async fn posts_targeting(&self, integration_id: Uuid) -> StoreResult<(Vec<Uuid>, bool)> {
-        let rows: Vec<(Uuid, String)> = post_target::Entity::find()
+        let rows: Vec<(Uuid, TargetStatus)> = post_target::Entity::find()
             .select_only()
             .column(post_target::Column::PostId)
             .column(post_target::Column::Status)
@@ -374,7 +376,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             .into_tuple()
             .all(self.0)
             .await?;
-        let in_flight = rows.iter().any(|(_, status)| status == IN_FLIGHT);
+        let in_flight = rows.iter().any(|(_, status)| *status == IN_FLIGHT);
         Ok((rows.into_iter().map(|(id, _)| id).collect(), in_flight))
     }
 
@@ -383,7 +385,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     pub async fn finished_targets_of(&self, integration_id: Uuid, since: DateTime<Utc>) -> StoreResult<Vec<TargetRow>> {
         Ok(post_target::Entity::find()
             .filter(post_target::Column::IntegrationId.eq(integration_id))
-            .filter(post_target::Column::Status.is_in(["PUBLISHED", "FAILED", "UNCONFIRMED"]))
+            .filter(post_target::Column::Status.is_in([TargetStatus::Published, TargetStatus::Failed, TargetStatus::Unconfirmed]))
             .filter(post_target::Column::UpdatedAt.gte(since))
             .all(self.0)
             .await?)
@@ -392,7 +394,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     /// Number of due targets and the oldest due time: the queue lag.
     pub async fn due_summary(&self, now: DateTime<Utc>) -> StoreResult<(u64, Option<DateTime<Utc>>)> {
         let due = post_target::Entity::find()
-            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(post_target::Column::Status.eq(TargetStatus::Queued))
             .filter(post_target::Column::NextAttemptAt.lte(now));
         let count = due.clone().count(self.0).await?;
         let oldest = due
@@ -411,14 +413,14 @@ impl<C: ConnectionTrait> Posts<'_, C> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DerivedStatus {
     pub workspace_id: Uuid,
-    pub status: String,
+    pub status: PostStatus,
     pub published_at: Option<DateTime<Utc>>,
     pub error_message: Option<String>,
 }
 
 /// What the derivation reads of a target.
 struct TargetSummary {
-    status: String,
+    status: TargetStatus,
     attempts: i32,
     published_at: Option<DateTime<Utc>>,
     last_error_message: Option<String>,
@@ -430,11 +432,11 @@ fn derive_status(current: &DerivedStatus, targets: &[TargetSummary]) -> DerivedS
     let states: Vec<TargetState> = targets
         .iter()
         .map(|t| TargetState {
-            status: TargetStatus::parse(&t.status).unwrap_or(TargetStatus::Failed),
+            status: t.status,
             attempted: t.attempts > 0,
         })
         .collect();
-    let status = aggregate_status(current.status == PostStatus::Draft.as_str(), &states);
+    let status = aggregate_status(current.status == PostStatus::Draft, &states);
     let published_at = match status {
         PostStatus::Published => targets.iter().filter_map(|t| t.published_at).max(),
         _ => None,
@@ -443,7 +445,7 @@ fn derive_status(current: &DerivedStatus, targets: &[TargetSummary]) -> DerivedS
         PostStatus::Failed => Some(
             targets
                 .iter()
-                .filter(|t| matches!(t.status.as_str(), "FAILED" | "UNCONFIRMED"))
+                .filter(|t| matches!(t.status, TargetStatus::Failed | TargetStatus::Unconfirmed))
                 .map(|t| {
                     let why = t.last_error_message.as_deref().unwrap_or("failed");
                     format!("{} ({}): {why}", t.integration_name, t.platform)
@@ -455,7 +457,7 @@ fn derive_status(current: &DerivedStatus, targets: &[TargetSummary]) -> DerivedS
     };
     DerivedStatus {
         workspace_id: current.workspace_id,
-        status: status.as_str().to_string(),
+        status,
         published_at,
         error_message,
     }

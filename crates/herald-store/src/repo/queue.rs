@@ -6,6 +6,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
+use herald_core::integration::IntegrationStatus;
+use herald_core::post::TargetStatus;
 use uuid::Uuid;
 
 use super::sql::{Params, ROWS_PER_STATEMENT, padded, sqlite_json, status_filter};
@@ -76,8 +78,10 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             if self.0.get_database_backend() == DbBackend::Postgres { " FOR UPDATE OF t SKIP LOCKED" } else { "" };
         let sql = format!(
             "SELECT t.id, t.integration_id, i.platform FROM post_targets t JOIN integrations i ON i.id = t.integration_id \
-             WHERE t.status = 'QUEUED' AND t.next_attempt_at <= {now} AND t.next_attempt_at >= {not_before} \
-             AND i.status = 'ACTIVE'{extra} ORDER BY t.next_attempt_at, t.id LIMIT {limit}{lock}"
+             WHERE t.status = '{queued}' AND t.next_attempt_at <= {now} AND t.next_attempt_at >= {not_before} \
+             AND i.status = '{active}'{extra} ORDER BY t.next_attempt_at, t.id LIMIT {limit}{lock}",
+            queued = TargetStatus::Queued.as_str(),
+            active = IntegrationStatus::Active.as_str(),
         );
         let mut due = Vec::new();
         for row in self.0.query_all_raw(p.statement(sql)).await? {
@@ -109,8 +113,10 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             let ids = p.list(&padded(chunk), |id| *id);
             let current_status = status_filter(self.0.get_database_backend(), "status");
             let sql = format!(
-                "UPDATE post_targets SET status = 'PUBLISHING', lease_owner = {worker}, lease_expires_at = {lease}, \
-                 attempts = attempts + 1, updated_at = {now} WHERE id IN ({ids}) AND {current_status} = 'QUEUED' RETURNING *"
+                "UPDATE post_targets SET status = '{publishing}', lease_owner = {worker}, lease_expires_at = {lease}, \
+                 attempts = attempts + 1, updated_at = {now} WHERE id IN ({ids}) AND {current_status} = '{queued}' RETURNING *",
+                publishing = TargetStatus::Publishing.as_str(),
+                queued = TargetStatus::Queued.as_str(),
             );
             taken.extend(post_target::Entity::find().from_raw_sql(p.statement(sql)).all(self.0).await?);
         }
@@ -123,8 +129,8 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             .select_only()
             .column_as(Expr::col((post_target::Entity, post_target::Column::NextAttemptAt)).min(), "next")
             .inner_join(integration::Entity)
-            .filter(post_target::Column::Status.eq("QUEUED"))
-            .filter(integration::Column::Status.eq("ACTIVE"))
+            .filter(post_target::Column::Status.eq(TargetStatus::Queued))
+            .filter(integration::Column::Status.eq(IntegrationStatus::Active))
             .into_tuple::<Option<DateTime<Utc>>>()
             .one(self.0)
             .await?
@@ -147,7 +153,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             .col_expr(post_target::Column::PublishedAt, Expr::value(row.published_at))
             .col_expr(post_target::Column::UpdatedAt, Expr::value(row.updated_at))
             .filter(post_target::Column::Id.eq(row.id))
-            .filter(post_target::Column::Status.eq("PUBLISHING"))
+            .filter(post_target::Column::Status.eq(TargetStatus::Publishing))
             .filter(post_target::Column::LeaseOwner.eq(worker))
             .exec(self.0)
             .await?;
@@ -189,8 +195,9 @@ impl<C: ConnectionTrait> Queue<'_, C> {
              value->>3 AS lease_owner, value->>4 AS lease_expires_at, value->>5 AS platform_post_ids, \
              value->>6 AS url, value->>7 AS last_error_class, value->>8 AS last_error_message, \
              value->>9 AS published_at, value->>10 AS updated_at FROM json_each(?)) AS u \
-             WHERE post_targets.id = u.id AND {current_status} = 'PUBLISHING' AND post_targets.lease_owner = ? \
-             RETURNING post_targets.id"
+             WHERE post_targets.id = u.id AND {current_status} = '{publishing}' AND post_targets.lease_owner = ? \
+             RETURNING post_targets.id",
+            publishing = TargetStatus::Publishing.as_str(),
         );
         let statement = Statement::from_sql_and_values(
             DbBackend::Sqlite,
@@ -236,7 +243,8 @@ impl<C: ConnectionTrait> Queue<'_, C> {
              FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, status text, next_attempt_at timestamptz, \
              lease_owner text, lease_expires_at timestamptz, platform_post_ids jsonb, url text, \
              last_error_class text, last_error_message text, published_at timestamptz, updated_at timestamptz) \
-             WHERE t.id = u.id AND {current_status} = 'PUBLISHING' AND t.lease_owner = $2 RETURNING t.id"
+             WHERE t.id = u.id AND {current_status} = '{publishing}' AND t.lease_owner = $2 RETURNING t.id",
+            publishing = TargetStatus::Publishing.as_str(),
         );
         let statement = Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -254,7 +262,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
     /// the database): the request may or may not have reached the platform.
     pub async fn expired_leases(&self, now: DateTime<Utc>, limit: u64) -> StoreResult<Vec<TargetRow>> {
         Ok(post_target::Entity::find()
-            .filter(post_target::Column::Status.eq("PUBLISHING"))
+            .filter(post_target::Column::Status.eq(TargetStatus::Publishing))
             .filter(post_target::Column::LeaseExpiresAt.lt(now))
             .order_by_asc(post_target::Column::LeaseExpiresAt)
             .limit(limit)
@@ -265,7 +273,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
     /// Targets held by one worker (for its shutdown).
     pub async fn leased_by(&self, worker: &str) -> StoreResult<Vec<TargetRow>> {
         Ok(post_target::Entity::find()
-            .filter(post_target::Column::Status.eq("PUBLISHING"))
+            .filter(post_target::Column::Status.eq(TargetStatus::Publishing))
             .filter(post_target::Column::LeaseOwner.eq(worker))
             .all(self.0)
             .await?)
@@ -274,7 +282,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
     /// Queued targets due before `before`: windows missed while Herald was down.
     pub async fn missed(&self, before: DateTime<Utc>, limit: u64) -> StoreResult<Vec<TargetRow>> {
         Ok(post_target::Entity::find()
-            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(post_target::Column::Status.eq(TargetStatus::Queued))
             .filter(post_target::Column::NextAttemptAt.lt(before))
             .order_by_asc(post_target::Column::NextAttemptAt)
             .limit(limit)
@@ -306,7 +314,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
     pub async fn queued_of_integration(&self, integration_id: Uuid) -> StoreResult<Vec<TargetRow>> {
         Ok(post_target::Entity::find()
             .filter(post_target::Column::IntegrationId.eq(integration_id))
-            .filter(post_target::Column::Status.eq("QUEUED"))
+            .filter(post_target::Column::Status.eq(TargetStatus::Queued))
             .filter(post_target::Column::NextAttemptAt.is_not_null())
             .all(self.0)
             .await?)
@@ -323,7 +331,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             .column(post_target::Column::IntegrationId)
             .column_as(Expr::col(post_target::Column::Id).count(), "used")
             .filter(post_target::Column::IntegrationId.is_in(integration_ids.iter().copied()))
-            .filter(post_target::Column::Status.is_in(["PUBLISHING", "PUBLISHED", "UNCONFIRMED"]))
+            .filter(post_target::Column::Status.is_in([TargetStatus::Publishing, TargetStatus::Published, TargetStatus::Unconfirmed]))
             .filter(post_target::Column::UpdatedAt.gte(since))
             .group_by(post_target::Column::IntegrationId)
             .into_tuple()

@@ -2,6 +2,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
 };
+use herald_core::account::{UserRole, WorkspaceRole};
 use uuid::Uuid;
 
 use crate::entity::{user, workspace, workspace_member};
@@ -11,7 +12,7 @@ pub struct NewUser {
     pub email: String,
     pub password_hash: String,
     pub name: String,
-    pub role: String,
+    pub role: UserRole,
     pub timezone: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -20,7 +21,7 @@ pub struct NewUser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
     pub workspace_id: Uuid,
-    pub role: String,
+    pub role: WorkspaceRole,
 }
 
 pub struct Users<'a, C>(pub &'a C);
@@ -50,11 +51,11 @@ impl<C: ConnectionTrait> Users<'_, C> {
         }
         .insert(self.0)
         .await?;
-        let role = "OWNER".to_string();
+        let role = WorkspaceRole::Owner;
         workspace_member::ActiveModel {
             workspace_id: Set(workspace.id),
             user_id: Set(user.id),
-            role: Set(role.clone()),
+            role: Set(role),
             created_at: Set(now),
         }
         .insert(self.0)

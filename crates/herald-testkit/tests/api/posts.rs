@@ -220,11 +220,11 @@ db_test!(async fn published_or_publishing_posts_cannot_be_edited(app) {
     // Simulate a worker that claimed the target.
     let posts = Posts(app.store.conn());
     let mut target = posts.targets_of(&[id]).await.unwrap().remove(0).target;
-    target.status = "PUBLISHING".into();
+    target.status = herald_core::post::TargetStatus::Publishing;
     target.attempts = 1;
     posts.update_target(target).await.unwrap();
     let mut row = posts.get(ada.workspace_id, id).await.unwrap().unwrap();
-    row.status = "PUBLISHING".into();
+    row.status = herald_core::post::PostStatus::Publishing;
     posts.update(row).await.unwrap();
 
     api.put(&format!("/api/posts/{id}"), json!({"content": "too late"})).await.expect_error(409, "CONFLICT");

@@ -138,7 +138,7 @@ db_test!(async fn slack_a_message_sent_without_an_answer_is_unconfirmed_not_sent
     assert_eq!(fake.posted(), [json!({"text": "one"}), json!({"text": "two"})]);
     assert_eq!(fake.requests().len(), 3, "the connect check and two messages");
     let events = herald_store::repo::Events(app.store.conn()).since(started, 100).await.unwrap();
-    let unconfirmed: Vec<_> = events.iter().filter(|e| e.kind == "post_unconfirmed").collect();
+    let unconfirmed: Vec<_> = events.iter().filter(|e| e.kind == herald_core::event::EventKind::PostUnconfirmed).collect();
     assert_eq!(unconfirmed.len(), 1);
     assert_eq!(unconfirmed[0].post_id.map(|id| id.to_string()), Some(post_id));
     assert_eq!(unconfirmed[0].data["status"], "UNCONFIRMED");

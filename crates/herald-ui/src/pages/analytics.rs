@@ -1,6 +1,7 @@
 //! `/analytics`: per-account activity and per-post engagement as
 //! server-rendered SVG charts, each with the same numbers as a table.
 
+use herald_core::post::PostStatus;
 use std::collections::BTreeMap;
 
 use askama::Template;
@@ -154,7 +155,7 @@ async fn page(
         });
     }
 
-    let query = ListPostsQuery { status: Some("PUBLISHED".into()), limit: Some(20), ..Default::default() };
+    let query = ListPostsQuery { status: Some(PostStatus::Published.as_str().into()), limit: Some(20), ..Default::default() };
     let published = state.app.list_posts(&viewer.caller, query).await?.posts;
     let mut names: BTreeMap<String, ()> = BTreeMap::new();
     let mut per_post = Vec::new();

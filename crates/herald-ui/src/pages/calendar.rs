@@ -4,6 +4,7 @@
 //! view has a move form per post. Drafts without a date wait in a panel
 //! beside the calendar, each with a form that gives it one.
 
+use herald_core::post::{PostStatus, TargetStatus};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -22,7 +23,7 @@ use crate::error::{UiError, UiId, UiResult};
 use crate::fmt;
 use crate::pages::posts::Choice;
 use crate::pages::see_other;
-use crate::pages::view::{excerpt, status_label};
+use crate::pages::view::{StatusLabel, excerpt};
 use crate::session::Viewer;
 
 pub fn routes() -> Router<UiState> {
@@ -105,7 +106,7 @@ pub struct Chip {
     pub time: String,
     pub label: String,
     pub platform: String,
-    pub status: String,
+    pub status: PostStatus,
     pub status_label: &'static str,
     pub movable: bool,
     /// `datetime-local` value of its time, for the move form.
@@ -208,7 +209,7 @@ async fn undated_drafts(state: &UiState, viewer: &Viewer, integration: Option<St
     let mut cursor = None;
     for _ in 0..5 {
         let query = ListPostsQuery {
-            status: Some("DRAFT".into()),
+            status: Some(PostStatus::Draft.as_str().into()),
             integration: integration.clone(),
             limit: Some(100),
             cursor,
@@ -227,15 +228,15 @@ async fn undated_drafts(state: &UiState, viewer: &Viewer, integration: Option<St
 
 /// A post as the calendar shows it; `at` is its time, none for an undated draft.
 fn chip(post: &PostView, at: Option<DateTime<Utc>>, tz: Tz) -> Chip {
-    let live: Vec<_> = post.targets.iter().filter(|t| t.status != "CANCELLED").collect();
+    let live: Vec<_> = post.targets.iter().filter(|t| t.status != TargetStatus::Cancelled).collect();
     Chip {
         id: post.id.to_string(),
         time: at.map(|at| at.with_timezone(&tz).format("%H:%M").to_string()).unwrap_or_default(),
         label: excerpt(&post.content, 40),
         platform: live.first().map_or_else(|| "none".to_string(), |t| t.platform.clone()),
-        status: post.status.clone(),
-        status_label: status_label(&post.status),
-        movable: matches!(post.status.as_str(), "DRAFT" | "SCHEDULED"),
+        status: post.status,
+        status_label: post.status.label(),
+        movable: matches!(post.status, PostStatus::Draft | PostStatus::Scheduled),
         at: at.map(|at| fmt::input_value(at, tz)).unwrap_or_default(),
         accounts: live.iter().map(|t| t.integration_name.as_str()).collect::<Vec<_>>().join(", "),
     }
@@ -266,8 +267,8 @@ async fn calendar(
     let integration = query.integration.clone().filter(|s| !s.is_empty());
     let status = query.status.clone().filter(|s| !s.is_empty());
     // Undated drafts only belong to a view that shows drafts.
-    let undated = match status.as_deref() {
-        None | Some("DRAFT") => undated_drafts(&state, &viewer, integration.clone()).await?,
+    let undated = match status.as_deref().map(PostStatus::parse) {
+        None | Some(Some(PostStatus::Draft)) => undated_drafts(&state, &viewer, integration.clone()).await?,
         Some(_) => Vec::new(),
     };
     let posts =
@@ -348,16 +349,22 @@ async fn calendar(
                 selected: selected_integration == i.id.to_string(),
             }))
             .collect(),
-        statuses: [
-            ("", "Any status"),
-            ("DRAFT", "Drafts"),
-            ("SCHEDULED", "Scheduled"),
-            ("PUBLISHED", "Published"),
-            ("FAILED", "Failed"),
-        ]
-        .iter()
-        .map(|(v, l)| Choice { value: (*v).into(), label: (*l).into(), selected: selected_status == *v })
-        .collect(),
+        statuses: std::iter::once(Choice { value: String::new(), label: "Any status".into(), selected: selected_status.is_empty() })
+            .chain(
+                [
+                    (PostStatus::Draft, "Drafts"),
+                    (PostStatus::Scheduled, "Scheduled"),
+                    (PostStatus::Published, "Published"),
+                    (PostStatus::Failed, "Failed"),
+                ]
+                .iter()
+                .map(|(status, label)| Choice {
+                    value: status.as_str().into(),
+                    label: (*label).into(),
+                    selected: selected_status == status.as_str(),
+                }),
+            )
+            .collect(),
         legend: integrations.iter().map(|i| (i.platform.clone(), i.name.clone())).collect(),
         rows,
         empty,

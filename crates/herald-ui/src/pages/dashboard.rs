@@ -1,5 +1,7 @@
 //! `/`: what goes out next, what just went out, and what needs a hand.
 
+use herald_core::integration::IntegrationStatus;
+use herald_core::post::{PostStatus, TargetStatus};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -37,8 +39,8 @@ struct DashboardPage {
     integrations: usize,
 }
 
-async fn list(state: &UiState, viewer: &Viewer, status: &str, limit: u64) -> UiResult<Vec<PostView>> {
-    let query = ListPostsQuery { status: Some(status.into()), limit: Some(limit), ..Default::default() };
+async fn list(state: &UiState, viewer: &Viewer, status: PostStatus, limit: u64) -> UiResult<Vec<PostView>> {
+    let query = ListPostsQuery { status: Some(status.as_str().into()), limit: Some(limit), ..Default::default() };
     Ok(state.app.list_posts(&viewer.caller, query).await?.posts)
 }
 
@@ -48,17 +50,17 @@ async fn dashboard(
     Query(notice): Query<Notice>,
 ) -> UiResult<DashboardPage> {
     let integrations = state.app.list_integrations(&viewer.caller).await?;
-    let mut upcoming = list(&state, &viewer, "PUBLISHING", 20).await?;
-    upcoming.extend(list(&state, &viewer, "SCHEDULED", 100).await?);
+    let mut upcoming = list(&state, &viewer, PostStatus::Publishing, 20).await?;
+    upcoming.extend(list(&state, &viewer, PostStatus::Scheduled, 100).await?);
     upcoming.sort_by_key(|p| p.scheduled_for);
-    let failed = list(&state, &viewer, "FAILED", 20).await?;
-    let mut recent = list(&state, &viewer, "PUBLISHED", 10).await?;
+    let failed = list(&state, &viewer, PostStatus::Failed, 20).await?;
+    let mut recent = list(&state, &viewer, PostStatus::Published, 10).await?;
     recent.extend(failed.iter().cloned());
     recent.sort_by_key(|p| std::cmp::Reverse(p.published_at.or(p.scheduled_for).unwrap_or(p.updated_at)));
 
     let mut attention: Vec<Attention> = integrations
         .iter()
-        .filter(|i| i.status == "NEEDS_RECONNECT")
+        .filter(|i| i.status == IntegrationStatus::NeedsReconnect)
         .map(|i| Attention {
             what: format!("{} ({}) needs reconnecting", i.name, i.platform),
             detail: "Its credentials stopped working; nothing is published to it until you reconnect.".into(),
@@ -67,8 +69,8 @@ async fn dashboard(
         })
         .collect();
     for post in &failed {
-        for target in post.targets.iter().filter(|t| matches!(t.status.as_str(), "FAILED" | "UNCONFIRMED")) {
-            let unconfirmed = target.status == "UNCONFIRMED";
+        for target in post.targets.iter().filter(|t| matches!(t.status, TargetStatus::Failed | TargetStatus::Unconfirmed)) {
+            let unconfirmed = target.status == TargetStatus::Unconfirmed;
             attention.push(Attention {
                 what: format!(
                     "“{}” {} on {}",

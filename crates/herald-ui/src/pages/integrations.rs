@@ -1,6 +1,7 @@
 //! `/integrations`: connected accounts with their status and posting
 //! times, and connect forms built from each platform's credentials schema.
 
+use herald_core::integration::{IntegrationStatus, IntegrationSwitch};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -17,7 +18,7 @@ use crate::UiState;
 use crate::chrome::{Chrome, FieldErrors};
 use crate::error::{UiId, UiResult};
 use crate::pages::see_other;
-use crate::pages::view::status_label;
+use crate::pages::view::StatusLabel;
 use crate::session::Viewer;
 
 pub fn routes() -> Router<UiState> {
@@ -53,7 +54,7 @@ pub struct IntegrationRow {
     pub platform: String,
     pub platform_name: &'static str,
     pub username: String,
-    pub status: String,
+    pub status: IntegrationStatus,
     pub status_label: &'static str,
     pub posting_times: String,
     pub timezone: String,
@@ -161,8 +162,8 @@ async fn render(
                 platform: i.platform.clone(),
                 platform_name: herald_core::platform::rules_for(&i.platform).map_or("Unknown", |r| r.name),
                 username: i.platform_username.clone(),
-                status: i.status.clone(),
-                status_label: status_label(&i.status),
+                status: i.status,
+                status_label: i.status.label(),
                 posting_times: posting_times_text(&i.posting_times),
                 timezone: i.timezone.clone(),
             })

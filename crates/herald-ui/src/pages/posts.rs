@@ -1,6 +1,7 @@
 //! `/posts`: every post with its per-account status, errors and links;
 //! search, filters, and bulk deletion of drafts.
 
+use herald_core::post::PostStatus;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -53,13 +54,13 @@ struct PostsPage {
     has_drafts: bool,
 }
 
-const STATUSES: &[(&str, &str)] = &[
-    ("", "Any status"),
-    ("DRAFT", "Drafts"),
-    ("SCHEDULED", "Scheduled"),
-    ("PUBLISHING", "Publishing"),
-    ("PUBLISHED", "Published"),
-    ("FAILED", "Failed"),
+/// The status filter's choices, in the order a post goes through them.
+const STATUSES: &[(PostStatus, &str)] = &[
+    (PostStatus::Draft, "Drafts"),
+    (PostStatus::Scheduled, "Scheduled"),
+    (PostStatus::Publishing, "Publishing"),
+    (PostStatus::Published, "Published"),
+    (PostStatus::Failed, "Failed"),
 ];
 
 async fn list(State(state): State<UiState>, viewer: Viewer, Query(filters): Query<Filters>) -> UiResult<PostsPage> {
@@ -95,16 +96,15 @@ async fn list(State(state): State<UiState>, viewer: Viewer, Query(filters): Quer
     });
     Ok(PostsPage {
         c: Chrome::new(&viewer, "posts", "Posts").with_notice(filters.notice.as_deref()),
-        has_drafts: posts.iter().any(|p| p.status == "DRAFT"),
+        has_drafts: posts.iter().any(|p| p.status == PostStatus::Draft),
         posts,
         q,
-        statuses: STATUSES
-            .iter()
-            .map(|(value, label)| Choice {
-                value: (*value).into(),
+        statuses: std::iter::once(Choice { value: String::new(), label: "Any status".into(), selected: status.is_none() })
+            .chain(STATUSES.iter().map(|(value, label)| Choice {
+                value: value.as_str().into(),
                 label: (*label).into(),
-                selected: status.as_deref().unwrap_or("") == *value,
-            })
+                selected: status.as_deref() == Some(value.as_str()),
+            }))
             .collect(),
         integrations: std::iter::once(Choice { value: String::new(), label: "Any account".into(), selected: false })
             .chain(integrations.iter().map(|i| Choice {
@@ -127,7 +127,7 @@ async fn bulk_delete(
     for id in ids {
         // Bulk deletion is for drafts only: scheduled posts are deleted one by one, on purpose.
         let post = state.app.get_post(&viewer.caller, id).await?;
-        if post.status == "DRAFT" {
+        if post.status == PostStatus::Draft {
             state.app.delete_post(&viewer.caller, id).await?;
         }
     }

@@ -11,6 +11,7 @@ use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use herald_app::accounts::NewAccount;
 use herald_app::api_keys::CreateApiKeyInput;
+use herald_core::account::UserRole;
 use herald_core::api_key::Scopes;
 use serde::Deserialize;
 
@@ -47,7 +48,7 @@ pub struct UserRow {
     pub id: String,
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: UserRole,
     pub disabled: bool,
     pub is_self: bool,
 }
@@ -223,7 +224,7 @@ async fn create_user(
         password: form.password,
         name: Some(form.name.trim().to_string()).filter(|n| !n.is_empty()),
         timezone: None,
-        admin: form.role.as_deref() == Some("ADMIN"),
+        admin: form.role.as_deref().and_then(UserRole::parse) == Some(UserRole::Admin),
     };
     match state.app.admin_create_user(&viewer.caller, account).await {
         Ok(_) => Ok(see_other("/settings?notice=user-created#users")),

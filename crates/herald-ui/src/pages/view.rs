@@ -3,13 +3,15 @@
 
 use chrono_tz::Tz;
 use herald_app::views::{PostView, TargetView};
+use herald_core::integration::IntegrationStatus;
+use herald_core::post::{PostStatus, TargetStatus};
 
 use crate::fmt;
 
 pub struct PostItem {
     pub id: String,
     pub excerpt: String,
-    pub status: String,
+    pub status: PostStatus,
     pub status_label: &'static str,
     /// When it goes (or went) out, in the viewer's zone; empty for undated drafts.
     pub when: String,
@@ -26,26 +28,51 @@ pub struct TargetItem {
     pub key: String,
     pub platform: String,
     pub name: String,
-    pub status: String,
+    pub status: TargetStatus,
     pub status_label: &'static str,
     pub url: Option<String>,
     pub error: Option<String>,
 }
 
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "DRAFT" => "Draft",
-        "SCHEDULED" => "Scheduled",
-        "PUBLISHING" => "Publishing",
-        "PUBLISHED" => "Published",
-        "FAILED" => "Failed",
-        "QUEUED" => "Queued",
-        "UNCONFIRMED" => "Unconfirmed",
-        "CANCELLED" => "Cancelled",
-        "ACTIVE" => "Active",
-        "NEEDS_RECONNECT" => "Needs reconnect",
-        "DISABLED" => "Disabled",
-        _ => "Unknown",
+/// How a status reads on the pages; its stored text (`{{ status }}`)
+/// names its CSS class (`st-PUBLISHED`). Matches are exhaustive, so a new
+/// status cannot go unlabelled.
+pub trait StatusLabel {
+    fn label(self) -> &'static str;
+}
+
+impl StatusLabel for PostStatus {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "Draft",
+            Self::Scheduled => "Scheduled",
+            Self::Publishing => "Publishing",
+            Self::Published => "Published",
+            Self::Failed => "Failed",
+        }
+    }
+}
+
+impl StatusLabel for TargetStatus {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Queued => "Queued",
+            Self::Publishing => "Publishing",
+            Self::Published => "Published",
+            Self::Failed => "Failed",
+            Self::Unconfirmed => "Unconfirmed",
+            Self::Cancelled => "Cancelled",
+        }
+    }
+}
+
+impl StatusLabel for IntegrationStatus {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::NeedsReconnect => "Needs reconnect",
+            Self::Disabled => "Disabled",
+        }
     }
 }
 
@@ -66,8 +93,8 @@ impl TargetItem {
             key: format!("{post_id}:{}", t.integration_id),
             platform: t.platform.clone(),
             name: t.integration_name.clone(),
-            status: t.status.clone(),
-            status_label: status_label(&t.status),
+            status: t.status,
+            status_label: t.status.label(),
             url: t.url.clone(),
             error: t.last_error.as_ref().map(|e| e.message.clone()),
         }
@@ -80,17 +107,17 @@ impl PostItem {
         Self {
             id: post.id.to_string(),
             excerpt: excerpt(&post.content, 110),
-            status: post.status.clone(),
-            status_label: status_label(&post.status),
+            status: post.status,
+            status_label: post.status.label(),
             when: fmt::local_opt(when, tz),
             thread_len: post.thread.len(),
             media_count: post.media_ids.len() + post.media_urls.len(),
-            editable: matches!(post.status.as_str(), "DRAFT" | "SCHEDULED"),
+            editable: matches!(post.status, PostStatus::Draft | PostStatus::Scheduled),
             error: post.error_message.clone(),
             targets: post
                 .targets
                 .iter()
-                .filter(|t| t.status != "CANCELLED")
+                .filter(|t| t.status != TargetStatus::Cancelled)
                 .map(|t| TargetItem::from_view(post.id, t))
                 .collect(),
         }

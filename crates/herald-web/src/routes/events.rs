@@ -87,7 +87,7 @@ async fn events(
                     };
                     let sse = Event::default()
                         .id(event.id.to_string())
-                        .event(event.kind.clone())
+                        .event(event.kind.as_str())
                         .json_data(&event)
                         .unwrap_or_else(|_| Event::default().comment("unserializable event"));
                     return Some((Ok(sse), (subscription, shutdown, recheck)));

@@ -19,7 +19,7 @@ pub async fn run(config: Config, command: UserCommand) -> Result<ExitCode> {
                 .create_account(NewAccount { email, password, name, timezone, admin })
                 .await
                 .map_err(|e| anyhow::anyhow!(describe(&e)))?;
-            println!("Created {} account {} ({})", user.role.to_lowercase(), user.email, user.id);
+            println!("Created {} account {} ({})", user.role.as_str().to_lowercase(), user.email, user.id);
         }
         UserCommand::List => {
             for user in app.list_users().await.map_err(|e| anyhow::anyhow!(describe(&e)))? {

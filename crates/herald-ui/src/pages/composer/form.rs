@@ -2,6 +2,7 @@
 //! was chosen without JavaScript), read into a [`Draft`]; and a stored post
 //! read into the same shape for the edit page.
 
+use herald_core::post::{PublishMode, TargetStatus};
 use std::collections::BTreeMap;
 
 use axum::Form;
@@ -186,7 +187,7 @@ impl Draft {
     /// The edit page's form for a stored post; `schema_of` gives the
     /// settings schema of an integration.
     pub fn from_post(post: &PostView, tz: chrono_tz::Tz, schema_of: impl Fn(Uuid) -> Value) -> Self {
-        let live = || post.targets.iter().filter(|t| t.status != "CANCELLED");
+        let live = || post.targets.iter().filter(|t| t.status != TargetStatus::Cancelled);
         Self {
             content: post.content.clone(),
             platforms: post.platforms.clone(),
@@ -241,12 +242,12 @@ impl Draft {
     }
 
     /// The API body this form stands for.
-    pub fn input(&self, status: &str, at: Option<String>, schema_of: impl Fn(Uuid) -> Value) -> CreatePostInput {
+    pub fn input(&self, mode: PublishMode, at: Option<String>, schema_of: impl Fn(Uuid) -> Value) -> CreatePostInput {
         CreatePostInput {
             content: self.content.clone(),
             platforms: self.platforms.clone(),
             scheduled_for: at,
-            status: Some(status.into()),
+            status: Some(mode.as_str().into()),
             media_ids: self.media.clone(),
             thread: self.thread(),
             overrides: self.overrides(&schema_of),
@@ -256,7 +257,7 @@ impl Draft {
     }
 
     /// Status and time the chosen button asks for; `Err` holds a field error.
-    pub fn mode(&self, tz: chrono_tz::Tz) -> Result<(&'static str, Option<String>), (String, String)> {
+    pub fn mode(&self, tz: chrono_tz::Tz) -> Result<(PublishMode, Option<String>), (String, String)> {
         let at = match self.scheduled_for.trim() {
             "" => None,
             raw => Some(fmt::parse_local(raw, tz).ok_or_else(|| {
@@ -264,10 +265,10 @@ impl Draft {
             })?),
         };
         match self.action.as_str() {
-            "draft" => Ok(("DRAFT", at.map(|at| at.to_rfc3339()))),
-            "now" => Ok(("NOW", None)),
+            "draft" => Ok((PublishMode::Draft, at.map(|at| at.to_rfc3339()))),
+            "now" => Ok((PublishMode::Now, None)),
             _ => match at {
-                Some(at) => Ok(("SCHEDULED", Some(at.to_rfc3339()))),
+                Some(at) => Ok((PublishMode::Scheduled, Some(at.to_rfc3339()))),
                 None => Err(("scheduledFor".into(), "pick a date and time to schedule the post".into())),
             },
         }
@@ -301,12 +302,12 @@ mod tests {
         assert!(files.is_empty());
         assert_eq!(draft.platforms, vec![id]);
         assert_eq!(draft.thread, vec![ReplyDraft { text: "second".into(), media: vec![] }]);
-        let input = draft.input("SCHEDULED", None, |_| json!({}));
+        let input = draft.input(PublishMode::Scheduled, None, |_| json!({}));
         assert_eq!(input.overrides[&id.to_string()].content.as_deref(), Some("short"));
         assert_eq!(input.overrides[&id.to_string()].settings, None);
         let tz: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
         let (status, at) = draft.mode(tz).unwrap();
-        assert_eq!(status, "SCHEDULED");
+        assert_eq!(status, PublishMode::Scheduled);
         assert_eq!(at.as_deref(), Some("2030-01-02T08:00:00+00:00"));
     }
 
@@ -323,7 +324,7 @@ mod tests {
         assert_eq!(draft.thread.iter().map(|r| r.media.clone()).collect::<Vec<_>>(), vec![vec![a], vec![], vec![b]]);
         assert_eq!(files.iter().map(|f| f.reply).collect::<Vec<_>>(), vec![Some(1), None]);
         assert_eq!(draft.media_ids(), vec![a, b]);
-        let input = draft.input("DRAFT", None, |_| json!({}));
+        let input = draft.input(PublishMode::Draft, None, |_| json!({}));
         assert_eq!(input.thread[2].media_ids, vec![b]);
     }
 
@@ -341,7 +342,7 @@ mod tests {
             (&format!("media_alt.{media}"), "A cat"),
         ]));
         assert_eq!(draft.alt_texts[&media], "A cat");
-        let input = draft.input("DRAFT", None, |_| schema.clone());
+        let input = draft.input(PublishMode::Draft, None, |_| schema.clone());
         // The unchecked default-on box is sent as off; the extra key is kept.
         assert_eq!(
             input.overrides[&id.to_string()].settings,
@@ -349,7 +350,7 @@ mod tests {
         );
         // Accounts not selected send nothing.
         let (unselected, _) = Draft::from_parts(text(&[(&format!("settings.{id}.spoilerText"), "cw")]));
-        assert!(unselected.input("DRAFT", None, |_| schema.clone()).overrides.is_empty());
+        assert!(unselected.input(PublishMode::Draft, None, |_| schema.clone()).overrides.is_empty());
     }
 
     #[test]
@@ -358,8 +359,8 @@ mod tests {
         let schedule = Draft { action: "schedule".into(), ..Draft::default() };
         assert_eq!(schedule.mode(tz).unwrap_err().0, "scheduledFor");
         let draft = Draft { action: "draft".into(), ..Draft::default() };
-        assert_eq!(draft.mode(tz).unwrap(), ("DRAFT", None));
+        assert_eq!(draft.mode(tz).unwrap(), (PublishMode::Draft, None));
         let now = Draft { action: "now".into(), scheduled_for: "2030-01-01T00:00".into(), ..Draft::default() };
-        assert_eq!(now.mode(tz).unwrap(), ("NOW", None));
+        assert_eq!(now.mode(tz).unwrap(), (PublishMode::Now, None));
     }
 }

@@ -9,6 +9,7 @@ mod files;
 mod form;
 mod settings;
 
+use herald_core::integration::IntegrationStatus;
 use std::collections::BTreeMap;
 
 use askama::Template;
@@ -22,7 +23,7 @@ use herald_app::media::{MAX_MEDIA_BYTES, MediaView};
 use herald_app::posts::UpdatePostInput;
 use herald_app::views::IntegrationView;
 use herald_core::platform::PLATFORMS;
-use herald_core::post::CreatedVia;
+use herald_core::post::{CreatedVia, PostStatus, PublishMode};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -176,7 +177,7 @@ async fn render(
     let options: Vec<AccountOption> = accounts
         .integrations
         .iter()
-        .filter(|i| i.status != "DISABLED" || draft.platforms.contains(&i.id))
+        .filter(|i| i.status != IntegrationStatus::Disabled || draft.platforms.contains(&i.id))
         .map(|i| {
             let rules = herald_core::platform::rules_for(&i.platform);
             let schema = accounts.schema(i.id);
@@ -296,7 +297,7 @@ async fn new_page(
 
 async fn edit_page(State(state): State<UiState>, viewer: Viewer, UiId(id): UiId) -> UiResult<Response> {
     let post = state.app.get_post(&viewer.caller, id).await?;
-    if !matches!(post.status.as_str(), "DRAFT" | "SCHEDULED") {
+    if !matches!(post.status, PostStatus::Draft | PostStatus::Scheduled) {
         // Published or failed posts are history: start a copy instead.
         return Ok(see_other(&format!("/posts/new?from={id}")));
     }
@@ -417,7 +418,7 @@ async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: C
                 content: Some(input.content),
                 platforms: Some(input.platforms),
                 scheduled_for: Some(at),
-                status: Some(status.into()),
+                status: Some(status.as_str().into()),
                 media_urls: Some(Vec::new()),
                 media_ids: Some(input.media_ids),
                 thread: Some(input.thread),
@@ -430,9 +431,9 @@ async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: C
     match saved {
         Ok(post) => {
             let notice = match status {
-                "DRAFT" => "draft",
-                "NOW" => "publishing",
-                _ => "scheduled",
+                PublishMode::Draft => "draft",
+                PublishMode::Now => "publishing",
+                PublishMode::Scheduled => "scheduled",
             };
             Ok(see_other(&format!("/posts?notice={notice}&highlight={}", post.id)))
         }

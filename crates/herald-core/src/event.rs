@@ -1,0 +1,29 @@
+//! The event log's vocabulary: what happened, and who did it. Events are
+//! the audit trail and the source of live updates (SSE, MCP notifications).
+
+use crate::string_enum::string_enum;
+
+string_enum!(
+    /// What an event records.
+    EventKind {
+        PostCreated => "post_created",
+        PostUpdated => "post_updated",
+        PostDeleted => "post_deleted",
+        PostScheduled => "post_scheduled",
+        /// One target was published.
+        PostPublished => "post_published",
+        /// Every target of the post is published.
+        PostCompleted => "post_completed",
+        PostRetrying => "post_retrying",
+        PostFailed => "post_failed",
+        PostUnconfirmed => "post_unconfirmed",
+        IntegrationConnected => "integration_connected",
+        IntegrationDeleted => "integration_deleted",
+        IntegrationNeedsReconnect => "integration_needs_reconnect",
+    }
+);
+
+string_enum!(
+    /// Who caused an event.
+    ActorType { User => "USER", ApiKey => "API_KEY", Mcp => "MCP", System => "SYSTEM" }
+);
