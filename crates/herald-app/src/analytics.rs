@@ -3,6 +3,8 @@
 //! metrics are added by the platforms that expose them.
 
 use herald_core::post::{PostStatus, TargetStatus};
+use herald_store::StoreResult;
+use herald_store::content::decode;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -36,6 +38,7 @@ pub struct TargetAnalytics {
     pub metrics_error: Option<String>,
 }
 
+#[derive(Clone)]
 struct MetricsView {
     values: BTreeMap<String, i64>,
     fetched_at: DateTime<Utc>,
@@ -85,33 +88,41 @@ impl App {
         let targets = posts.targets_of(&[post_id]).await?;
         let ids: Vec<Uuid> = targets.iter().map(|t| t.target.id).collect();
         let engagement = Engagement(self.store.conn()).for_targets(&ids).await?;
-        let metrics_of = |id: Uuid| {
-            engagement.iter().find(|m| m.target_id == id).map(|m| MetricsView {
-                values: serde_json::from_value(m.metrics.clone()).unwrap_or_default(),
-                fetched_at: m.fetched_at,
-                last_error: m.last_error.clone(),
-            })
-        };
+        let mut metrics = BTreeMap::new();
+        for m in &engagement {
+            let values = decode(&m.metrics, "target_metrics.metrics", m.target_id)?;
+            metrics.insert(
+                m.target_id,
+                MetricsView { values, fetched_at: m.fetched_at, last_error: m.last_error.clone() },
+            );
+        }
+        let metrics_of = |id: Uuid| metrics.get(&id).cloned();
         Ok(PostAnalytics {
             post_id,
             status: post.status,
             published_at: post.published_at,
             targets: targets
                 .into_iter()
-                .map(|t| TargetAnalytics {
-                    integration_id: t.target.integration_id,
-                    platform: t.platform,
-                    integration_name: t.integration_name,
-                    status: t.target.status,
-                    url: t.target.url,
-                    platform_post_ids: serde_json::from_value(t.target.platform_post_ids).unwrap_or_default(),
-                    published_at: t.target.published_at,
-                    attempts: t.target.attempts,
-                    metrics: metrics_of(t.target.id).map(|m| m.values.clone()).unwrap_or_default(),
-                    metrics_fetched_at: metrics_of(t.target.id).map(|m| m.fetched_at),
-                    metrics_error: metrics_of(t.target.id).and_then(|m| m.last_error),
+                .map(|t| -> StoreResult<TargetAnalytics> {
+                    Ok(TargetAnalytics {
+                        integration_id: t.target.integration_id,
+                        platform: t.platform,
+                        integration_name: t.integration_name,
+                        status: t.target.status,
+                        url: t.target.url,
+                        platform_post_ids: decode(
+                            &t.target.platform_post_ids,
+                            "post_targets.platform_post_ids",
+                            t.target.id,
+                        )?,
+                        published_at: t.target.published_at,
+                        attempts: t.target.attempts,
+                        metrics: metrics_of(t.target.id).map(|m| m.values.clone()).unwrap_or_default(),
+                        metrics_fetched_at: metrics_of(t.target.id).map(|m| m.fetched_at),
+                        metrics_error: metrics_of(t.target.id).and_then(|m| m.last_error),
+                    })
                 })
-                .collect(),
+                .collect::<StoreResult<_>>()?,
         })
     }
 
@@ -151,7 +162,7 @@ impl App {
             }
             entry.published += 1;
             if let Some(row) = engagement.iter().find(|m| m.target_id == target.id) {
-                let values: BTreeMap<String, i64> = serde_json::from_value(row.metrics.clone()).unwrap_or_default();
+                let values: BTreeMap<String, i64> = decode(&row.metrics, "target_metrics.metrics", row.target_id)?;
                 for (name, value) in values {
                     *entry.metrics.entry(name).or_default() += value;
                 }

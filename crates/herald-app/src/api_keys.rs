@@ -98,7 +98,7 @@ impl App {
             })
             .await?;
         tracing::info!(api_key_id = %row.id, prefix = %row.prefix, "API key created");
-        Ok(CreatedApiKeyView { key: key.plaintext, api_key: ApiKeyView::from_row(&row) })
+        Ok(CreatedApiKeyView { key: key.plaintext, api_key: ApiKeyView::from_row(&row)? })
     }
 
     pub async fn list_api_keys(&self, caller: &Caller) -> AppResult<Vec<ApiKeyView>> {
@@ -108,7 +108,7 @@ impl App {
 
     pub async fn api_keys_of(&self, user_id: Uuid) -> AppResult<Vec<ApiKeyView>> {
         let rows = ApiKeys(self.store.conn()).list_for_user(user_id).await?;
-        Ok(rows.iter().map(ApiKeyView::from_row).collect())
+        Ok(rows.iter().map(ApiKeyView::from_row).collect::<Result<_, _>>()?)
     }
 
     pub async fn revoke_api_key(&self, caller: &Caller, id: Uuid) -> AppResult<()> {

@@ -1,9 +1,9 @@
 //! Who is asking, and what they may do. Every use case takes a `Caller`
 //! and checks it before touching data; queries are scoped by its workspace.
 
-use herald_core::event::ActorType;
 use herald_core::account::WorkspaceRole;
 use herald_core::api_key::{Scope, Scopes};
+use herald_core::event::ActorType;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};

@@ -2,15 +2,16 @@
 //! delete, and the next free posting slot. Connecting accounts is the
 //! providers' job; this module manages what is connected.
 
-use herald_core::event::EventKind;
-use herald_core::integration::{IntegrationStatus, IntegrationSwitch};
 use chrono::{DateTime, Utc};
 use herald_core::account::{DisplayName, TimeZone};
 use herald_core::api_key::Scope;
+use herald_core::event::EventKind;
+use herald_core::integration::{IntegrationStatus, IntegrationSwitch};
 use herald_core::schedule::{next_free_slot, parse_posting_times};
 use herald_core::{ValidationError, ValidationErrors};
 use herald_providers::ErrorClass;
 use herald_store::IntegrationRow;
+use herald_store::content::decode;
 use herald_store::repo::{Events, Integrations, NewEvent, Posts, Users};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -190,13 +191,13 @@ impl App {
         txn.commit().await.map_err(AppError::internal)?;
         self.committed(vec![event]).await;
         tracing::info!(integration_id = %row.id, platform = %row.platform, created, "integration connected");
-        Ok(Connected { integration: IntegrationView::from_row(&row), created })
+        Ok(Connected { integration: IntegrationView::from_row(&row)?, created })
     }
 
     pub async fn list_integrations(&self, caller: &Caller) -> AppResult<Vec<IntegrationView>> {
         caller.require(Scope::IntegrationsRead)?;
         let rows = Integrations(self.store.conn()).list(caller.workspace_id).await?;
-        Ok(rows.iter().map(IntegrationView::from_row).collect())
+        Ok(rows.iter().map(IntegrationView::from_row).collect::<Result<_, _>>()?)
     }
 
     pub async fn get_integration(&self, caller: &Caller, id: Uuid) -> AppResult<IntegrationView> {
@@ -205,7 +206,7 @@ impl App {
             .get(caller.workspace_id, id)
             .await?
             .ok_or(AppError::NotFound("integration"))?;
-        Ok(IntegrationView::from_row(&row))
+        Ok(IntegrationView::from_row(&row)?)
     }
 
     pub async fn update_integration(
@@ -269,7 +270,7 @@ impl App {
         txn.commit().await.map_err(AppError::internal)?;
         // A new status or rate budget changes what the workers may claim.
         self.store.queue_changed().await;
-        Ok(IntegrationView::from_row(&row))
+        Ok(IntegrationView::from_row(&row)?)
     }
 
     /// Disconnects an account. Its pending deliveries go with it; posts
@@ -317,7 +318,7 @@ impl App {
             .get(caller.workspace_id, id)
             .await?
             .ok_or(AppError::NotFound("integration"))?;
-        let times: Vec<u16> = serde_json::from_value(row.posting_times.clone()).unwrap_or_default();
+        let times: Vec<u16> = decode(&row.posting_times, "integrations.posting_times", row.id)?;
         let tz = TimeZone::parse("timezone", &row.timezone).unwrap_or_else(|_| TimeZone::utc());
         let taken = Posts(self.store.conn()).queued_times(id).await?;
         let slot = next_free_slot(self.now(), tz.tz(), &times, &taken)

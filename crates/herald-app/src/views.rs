@@ -5,6 +5,8 @@ use herald_core::account::UserRole;
 use herald_core::event::{ActorType, EventKind};
 use herald_core::integration::IntegrationStatus;
 use herald_core::post::{CreatedVia, PostStatus, TargetStatus};
+use herald_store::StoreResult;
+use herald_store::content::{StoredMedia, decode, thread_of};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -63,17 +65,17 @@ pub struct ApiKeyView {
 }
 
 impl ApiKeyView {
-    pub fn from_row(row: &ApiKeyRow) -> Self {
-        Self {
+    pub fn from_row(row: &ApiKeyRow) -> StoreResult<Self> {
+        Ok(Self {
             id: row.id,
             name: row.name.clone(),
             prefix: row.prefix.clone(),
-            scopes: serde_json::from_value(row.scopes.clone()).unwrap_or_default(),
+            scopes: decode(&row.scopes, "api_keys.scopes", row.id)?,
             last_used_at: row.last_used_at,
             expires_at: row.expires_at,
             is_active: row.is_active,
             created_at: row.created_at,
-        }
+        })
     }
 }
 
@@ -110,8 +112,8 @@ pub struct IntegrationView {
 }
 
 impl IntegrationView {
-    pub fn from_row(row: &IntegrationRow) -> Self {
-        Self {
+    pub fn from_row(row: &IntegrationRow) -> StoreResult<Self> {
+        Ok(Self {
             id: row.id,
             platform: row.platform.clone(),
             platform_account_id: row.platform_account_id.clone(),
@@ -120,14 +122,14 @@ impl IntegrationView {
             avatar_url: row.avatar_url.clone(),
             status: row.status,
             is_active: row.status == IntegrationStatus::Active,
-            posting_times: serde_json::from_value(row.posting_times.clone()).unwrap_or_default(),
+            posting_times: decode(&row.posting_times, "integrations.posting_times", row.id)?,
             timezone: row.timezone.clone(),
             settings: row.settings.clone(),
-            scopes: serde_json::from_value(row.scopes.clone()).unwrap_or_default(),
+            scopes: decode(&row.scopes, "integrations.scopes", row.id)?,
             token_expires_at: row.token_expires_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        }
+        })
     }
 }
 
@@ -163,9 +165,9 @@ pub struct TargetView {
 }
 
 impl TargetView {
-    pub fn from_row(row: &TargetWithIntegration) -> Self {
+    pub fn from_row(row: &TargetWithIntegration) -> StoreResult<Self> {
         let t = &row.target;
-        Self {
+        Ok(Self {
             id: t.id,
             integration_id: t.integration_id,
             platform: row.platform.clone(),
@@ -173,7 +175,7 @@ impl TargetView {
             status: t.status,
             content: t.content_override.clone(),
             settings: t.settings.clone(),
-            platform_post_ids: serde_json::from_value(t.platform_post_ids.clone()).unwrap_or_default(),
+            platform_post_ids: decode(&t.platform_post_ids, "post_targets.platform_post_ids", t.id)?,
             url: t.url.clone(),
             attempts: t.attempts,
             next_attempt_at: t.next_attempt_at,
@@ -182,7 +184,7 @@ impl TargetView {
                 message,
             }),
             published_at: t.published_at,
-        }
+        })
     }
 }
 
@@ -220,12 +222,11 @@ pub struct PostView {
 }
 
 impl PostView {
-    pub fn from_rows(post: &PostRow, targets: &[&TargetWithIntegration]) -> Self {
-        let media = herald_store::content::StoredMedia::from_json(&post.media);
-        let thread: Vec<herald_store::content::StoredThreadItem> =
-            serde_json::from_value(post.thread.clone()).unwrap_or_default();
-        let targets: Vec<TargetView> = targets.iter().map(|t| TargetView::from_row(t)).collect();
-        Self {
+    pub fn from_rows(post: &PostRow, targets: &[&TargetWithIntegration]) -> StoreResult<Self> {
+        let media = StoredMedia::of_post(&post.media, post.id)?;
+        let thread = thread_of(&post.thread, post.id)?;
+        let targets = targets.iter().map(|t| TargetView::from_row(t)).collect::<StoreResult<Vec<_>>>()?;
+        Ok(Self {
             id: post.id,
             content: post.content.clone(),
             media_urls: media.urls,
@@ -233,7 +234,11 @@ impl PostView {
             status: post.status,
             scheduled_for: post.scheduled_for,
             published_at: post.published_at,
-            platforms: targets.iter().filter(|t| t.status != TargetStatus::Cancelled).map(|t| t.integration_id).collect(),
+            platforms: targets
+                .iter()
+                .filter(|t| t.status != TargetStatus::Cancelled)
+                .map(|t| t.integration_id)
+                .collect(),
             platform_post_ids: targets
                 .iter()
                 .filter_map(|t| t.platform_post_ids.first().map(|id| (t.integration_id, id.clone())))
@@ -247,14 +252,14 @@ impl PostView {
                     media_urls: item.media_urls,
                 })
                 .collect(),
-            tags: serde_json::from_value(post.tags.clone()).unwrap_or_default(),
+            tags: decode(&post.tags, "posts.tags", post.id)?,
             created_via: post.created_via,
             created_by: post.created_by,
             api_key_id: post.api_key_id,
             created_at: post.created_at,
             updated_at: post.updated_at,
             targets,
-        }
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! Accounts: e-mail addresses, passwords, roles and time zones.
 
-use crate::string_enum::string_enum;
 use crate::ValidationError;
+use crate::string_enum::string_enum;
 
 /// A syntactically plausible, lower-cased e-mail address. Uniqueness is
 /// case-insensitive because the stored form is always lower case.

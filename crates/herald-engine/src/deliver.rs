@@ -4,7 +4,7 @@
 
 use herald_providers::{ErrorClass, Provider, ProviderError, PublishRequest, PublishedItem};
 use herald_store::StoreResult;
-use herald_store::content::{StoredMedia, thread_of};
+use herald_store::content::{StoredMedia, decode, thread_of};
 use serde_json::{Value, json};
 
 use crate::Engine;
@@ -52,9 +52,16 @@ impl Engine {
             Ok(credentials) => credentials,
             Err(error) => return self.record_failure(delivery, &error).await,
         };
-        let items = items_of(&delivery, provider.rules().supports_threads);
-        let mut done: Vec<String> =
-            serde_json::from_value(delivery.target.platform_post_ids.clone()).unwrap_or_default();
+        // A stored value that cannot be read would lose the thread's
+        // progress (and publish its items again): the target fails instead.
+        let stored = stored_content(&delivery, provider.rules().supports_threads);
+        let (items, mut done, tags) = match stored {
+            Ok(stored) => stored,
+            Err(error) => {
+                let message = format!("this post's stored content cannot be read: {error}");
+                return self.record_failure(delivery, &ProviderError::invalid(message)).await;
+            }
+        };
         let resumed_at = done.len();
         let mut refreshed = false;
         while done.len() < items.len() {
@@ -70,7 +77,7 @@ impl Engine {
                 Ok(media) => media,
                 Err(error) => return self.record_failure(delivery, &error).await,
             };
-            let request = request_for(&delivery, &items, index, &done, &credentials, media);
+            let request = request_for(&delivery, &items, index, &done, &tags, &credentials, media);
             match provider.publish(&request).await {
                 Ok(item) => {
                     if index == 0 {
@@ -123,8 +130,16 @@ fn refresh_failure(error: ProviderError) -> ProviderError {
     }
 }
 
-fn items_of(delivery: &Delivery, supports_threads: bool) -> Vec<Item> {
-    let media = StoredMedia::from_json(&delivery.post.media);
+/// The items to publish, the platform ids of those already published, and the tags.
+fn stored_content(delivery: &Delivery, supports_threads: bool) -> StoreResult<(Vec<Item>, Vec<String>, Vec<String>)> {
+    let post = &delivery.post;
+    let done = decode(&delivery.target.platform_post_ids, "post_targets.platform_post_ids", delivery.target.id)?;
+    let tags = decode(&post.tags, "posts.tags", post.id)?;
+    Ok((items_of(delivery, supports_threads)?, done, tags))
+}
+
+fn items_of(delivery: &Delivery, supports_threads: bool) -> StoreResult<Vec<Item>> {
+    let media = StoredMedia::of_post(&delivery.post.media, delivery.post.id)?;
     let first = Item {
         content: delivery.target.content_override.clone().unwrap_or_else(|| delivery.post.content.clone()),
         media_ids: media.ids,
@@ -132,13 +147,13 @@ fn items_of(delivery: &Delivery, supports_threads: bool) -> Vec<Item> {
     };
     let mut items = vec![first];
     if supports_threads {
-        items.extend(thread_of(&delivery.post.thread).into_iter().map(|t| Item {
+        items.extend(thread_of(&delivery.post.thread, delivery.post.id)?.into_iter().map(|t| Item {
             content: t.content,
             media_ids: t.media_ids,
             media_urls: t.media_urls,
         }));
     }
-    items
+    Ok(items)
 }
 
 fn request_for(
@@ -146,6 +161,7 @@ fn request_for(
     items: &[Item],
     index: usize,
     done: &[String],
+    tags: &[String],
     credentials: &Value,
     media: ItemMedia,
 ) -> PublishRequest {
@@ -163,7 +179,7 @@ fn request_for(
         content: item.content.clone(),
         media_urls: media.urls,
         media: media.attachments,
-        tags: serde_json::from_value(delivery.post.tags.clone()).unwrap_or_default(),
+        tags: tags.to_vec(),
         scheduled_for: delivery.post.scheduled_for,
         root: done.first().map(published),
         reply_to: done.last().map(published),

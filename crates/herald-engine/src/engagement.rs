@@ -6,6 +6,7 @@
 //! in a short transaction, so several scheduler nodes never fetch the same
 //! post twice in one interval and no lock is held across network calls.
 
+use herald_store::content::decode;
 use std::collections::HashMap;
 
 use herald_providers::{ErrorClass, ProviderError, PublishedItem};
@@ -69,7 +70,13 @@ pub(crate) async fn refresh(engine: &Engine) -> StoreResult<usize> {
     let mut credentials: HashMap<Uuid, (Result<Value, ProviderError>, bool)> = HashMap::new();
     for (target, integration, previous) in &due {
         let Some(provider) = engine.providers.get(&integration.platform) else { continue };
-        let ids: Vec<String> = serde_json::from_value(target.platform_post_ids.clone()).unwrap_or_default();
+        let ids: Vec<String> = match decode(&target.platform_post_ids, "post_targets.platform_post_ids", target.id) {
+            Ok(ids) => ids,
+            Err(error) => {
+                tracing::error!(%error, "cannot read a published target's platform ids; its metrics are not refreshed");
+                continue;
+            }
+        };
         let Some(first) = ids.first() else { continue };
         let item = PublishedItem { id: first.clone(), url: target.url.clone() };
         let entry =

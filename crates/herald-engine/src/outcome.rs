@@ -207,8 +207,16 @@ impl Engine {
             let delivery = &outcome.delivery;
             let post_status = changed.get(&delivery.post.id).map(|p| p.status);
             events.push(new_event(delivery, outcome.kind, target_data(delivery, &delivery.target, post_status), now));
-            if post_status == Some(PostStatus::Published) && outcome.kind == EventKind::PostPublished && seen.insert(delivery.post.id) {
-                completed.push(new_event(delivery, EventKind::PostCompleted, json!({ "postStatus": PostStatus::Published }), now));
+            if post_status == Some(PostStatus::Published)
+                && outcome.kind == EventKind::PostPublished
+                && seen.insert(delivery.post.id)
+            {
+                completed.push(new_event(
+                    delivery,
+                    EventKind::PostCompleted,
+                    json!({ "postStatus": PostStatus::Published }),
+                    now,
+                ));
             }
         }
         // After every target event of the batch, as when written one by one.

@@ -1,9 +1,9 @@
 //! The singleton sweeps: deliveries whose worker vanished (expired lease)
 //! and windows missed while Herald was down.
 
-use herald_providers::Recovery;
 use herald_core::event::{ActorType, EventKind};
 use herald_core::post::TargetStatus;
+use herald_providers::Recovery;
 use herald_store::repo::{Events, NewEvent, Posts, Queue};
 use herald_store::{EventRow, StoreResult, TargetRow, Transaction};
 use serde_json::json;

@@ -41,6 +41,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Db(#[source] DbErr),
+    /// A stored JSON value does not have the shape Herald writes.
+    #[error("corrupt row: {column} of {row} cannot be read ({reason})")]
+    Corrupt { column: &'static str, row: uuid::Uuid, reason: String },
 }
 
 impl From<DbErr> for StoreError {

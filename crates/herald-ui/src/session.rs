@@ -1,7 +1,6 @@
 //! Who is looking at a page: the session cookie set by `/login` (or
 //! `/api/auth/login` — the same 7-day JWT) resolved into a caller.
 
-use herald_core::account::UserRole;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
@@ -10,6 +9,7 @@ use chrono_tz::Tz;
 use herald_app::accounts::{SESSION_TTL, Session};
 use herald_app::views::UserView;
 use herald_app::{AppError, Caller};
+use herald_core::account::UserRole;
 
 use crate::UiState;
 use crate::csrf::CsrfToken;

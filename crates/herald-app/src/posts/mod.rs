@@ -12,9 +12,9 @@ use herald_core::api_key::Scope;
 use herald_core::compose::TargetReport;
 use herald_core::post::{CreatedVia, PostStatus, PublishMode, TargetState, TargetStatus, aggregate_status};
 use herald_core::schedule::parse_timestamp;
-use herald_store::content::{StoredMedia, StoredThreadItem};
+use herald_store::content::{StoredMedia, StoredThreadItem, decode, thread_of};
 use herald_store::repo::{Events, NewEvent, PostCursor, PostFilter, Posts, TargetWithIntegration};
-use herald_store::{EventRow, PostRow, TargetRow};
+use herald_store::{EventRow, PostRow, StoreResult, TargetRow};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -111,7 +111,7 @@ impl App {
         let posts = rows
             .iter()
             .map(|post| PostView::from_rows(post, by_post.get(&post.id).map(Vec::as_slice).unwrap_or_default()))
-            .collect();
+            .collect::<Result<_, _>>()?;
         Ok(PostPage { posts, next_cursor })
     }
 
@@ -132,7 +132,7 @@ impl App {
             caller.require(Scope::PostsPublish)?;
         }
         let current_targets = posts.targets_of(&[id]).await?;
-        let merged = merge_update(&existing, &current_targets, input);
+        let merged = merge_update(&existing, &current_targets, input)?;
         let prepared = self.prepare(caller, &merged, now).await?.into_valid()?;
         if prepared.mode != PublishMode::Draft {
             caller.require(Scope::PostsPublish)?;
@@ -196,7 +196,7 @@ impl App {
         let posts = Posts(self.store.conn());
         let post = posts.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
         let targets = posts.targets_of(&[id]).await?;
-        Ok(PostView::from_rows(&post, &targets.iter().collect::<Vec<_>>()))
+        Ok(PostView::from_rows(&post, &targets.iter().collect::<Vec<_>>())?)
     }
 
     async fn record(
@@ -241,9 +241,13 @@ fn stored_thread(items: Vec<ThreadItemInput>) -> Vec<StoredThreadItem> {
 }
 
 /// The full post an update asks for: stored values, replaced by the given ones.
-fn merge_update(existing: &PostRow, targets: &[TargetWithIntegration], input: UpdatePostInput) -> CreatePostInput {
-    let media = StoredMedia::from_json(&existing.media);
-    let thread: Vec<StoredThreadItem> = serde_json::from_value(existing.thread.clone()).unwrap_or_default();
+fn merge_update(
+    existing: &PostRow,
+    targets: &[TargetWithIntegration],
+    input: UpdatePostInput,
+) -> StoreResult<CreatePostInput> {
+    let media = StoredMedia::of_post(&existing.media, existing.id)?;
+    let thread = thread_of(&existing.thread, existing.id)?;
     let platforms = input.platforms.unwrap_or_else(|| targets.iter().map(|t| t.target.integration_id).collect());
     // Stored overrides follow their integration: dropping a platform drops its override.
     let current_overrides = targets
@@ -266,11 +270,15 @@ fn merge_update(existing: &PostRow, targets: &[TargetWithIntegration], input: Up
         Some(new) => new,
         None => existing.scheduled_for.map(|t| t.to_rfc3339()),
     };
-    CreatePostInput {
+    let tags = match input.tags {
+        Some(tags) => tags,
+        None => decode(&existing.tags, "posts.tags", existing.id)?,
+    };
+    Ok(CreatePostInput {
         content: input.content.unwrap_or_else(|| existing.content.clone()),
         platforms,
         // Publishing now ignores any stored time.
-        scheduled_for: if status.as_deref() == Some("NOW") { None } else { scheduled_for },
+        scheduled_for: if status.as_deref() == Some(PublishMode::Now.as_str()) { None } else { scheduled_for },
         status,
         media_urls: input.media_urls.unwrap_or(media.urls),
         media_ids: input.media_ids.unwrap_or(media.ids),
@@ -281,8 +289,8 @@ fn merge_update(existing: &PostRow, targets: &[TargetWithIntegration], input: Up
                 .collect()
         }),
         overrides: input.overrides.unwrap_or(current_overrides),
-        tags: input.tags.unwrap_or_else(|| serde_json::from_value(existing.tags.clone()).unwrap_or_default()),
-    }
+        tags,
+    })
 }
 
 fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {

@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
+use herald_core::event::{ActorType, EventKind};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     Statement,
 };
-use herald_core::event::{ActorType, EventKind};
 use uuid::Uuid;
 
 use super::sql::sqlite_json;

@@ -1,9 +1,9 @@
+use herald_core::integration::IntegrationStatus;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect,
 };
-use herald_core::integration::IntegrationStatus;
 use uuid::Uuid;
 
 use super::sql::padded;
@@ -51,7 +51,10 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
 
     /// Every active integration, in any workspace (for the engine).
     pub async fn all_active(&self) -> StoreResult<Vec<IntegrationRow>> {
-        Ok(integration::Entity::find().filter(integration::Column::Status.eq(IntegrationStatus::Active)).all(self.0).await?)
+        Ok(integration::Entity::find()
+            .filter(integration::Column::Status.eq(IntegrationStatus::Active))
+            .all(self.0)
+            .await?)
     }
 
     /// Active integrations that may have a rate budget: those of `platforms`
@@ -68,7 +71,11 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
         if !platforms.is_empty() {
             any = any.add(integration::Column::Platform.is_in(platforms.iter().copied()));
         }
-        Ok(integration::Entity::find().filter(integration::Column::Status.eq(IntegrationStatus::Active)).filter(any).all(self.0).await?)
+        Ok(integration::Entity::find()
+            .filter(integration::Column::Status.eq(IntegrationStatus::Active))
+            .filter(any)
+            .all(self.0)
+            .await?)
     }
 
     /// Active integrations whose profile is still to be read, any workspace.
@@ -114,7 +121,10 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
 
     /// Integrations of every workspace that must be reconnected (for `doctor`).
     pub async fn needing_reconnect(&self) -> StoreResult<Vec<IntegrationRow>> {
-        Ok(integration::Entity::find().filter(integration::Column::Status.eq(IntegrationStatus::NeedsReconnect)).all(self.0).await?)
+        Ok(integration::Entity::find()
+            .filter(integration::Column::Status.eq(IntegrationStatus::NeedsReconnect))
+            .all(self.0)
+            .await?)
     }
 
     /// Any integration by id, whatever its workspace (for the engine).

@@ -385,7 +385,11 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     pub async fn finished_targets_of(&self, integration_id: Uuid, since: DateTime<Utc>) -> StoreResult<Vec<TargetRow>> {
         Ok(post_target::Entity::find()
             .filter(post_target::Column::IntegrationId.eq(integration_id))
-            .filter(post_target::Column::Status.is_in([TargetStatus::Published, TargetStatus::Failed, TargetStatus::Unconfirmed]))
+            .filter(post_target::Column::Status.is_in([
+                TargetStatus::Published,
+                TargetStatus::Failed,
+                TargetStatus::Unconfirmed,
+            ]))
             .filter(post_target::Column::UpdatedAt.gte(since))
             .all(self.0)
             .await?)
@@ -429,13 +433,8 @@ struct TargetSummary {
 }
 
 fn derive_status(current: &DerivedStatus, targets: &[TargetSummary]) -> DerivedStatus {
-    let states: Vec<TargetState> = targets
-        .iter()
-        .map(|t| TargetState {
-            status: t.status,
-            attempted: t.attempts > 0,
-        })
-        .collect();
+    let states: Vec<TargetState> =
+        targets.iter().map(|t| TargetState { status: t.status, attempted: t.attempts > 0 }).collect();
     let status = aggregate_status(current.status == PostStatus::Draft, &states);
     let published_at = match status {
         PostStatus::Published => targets.iter().filter_map(|t| t.published_at).max(),
@@ -455,10 +454,5 @@ fn derive_status(current: &DerivedStatus, targets: &[TargetSummary]) -> DerivedS
         ),
         _ => None,
     };
-    DerivedStatus {
-        workspace_id: current.workspace_id,
-        status,
-        published_at,
-        error_message,
-    }
+    DerivedStatus { workspace_id: current.workspace_id, status, published_at, error_message }
 }

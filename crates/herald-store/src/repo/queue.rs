@@ -4,10 +4,10 @@
 //! missed windows are found for the scheduler to resolve.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
 use herald_core::integration::IntegrationStatus;
 use herald_core::post::TargetStatus;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
 use uuid::Uuid;
 
 use super::sql::{Params, ROWS_PER_STATEMENT, padded, sqlite_json, status_filter};
@@ -331,7 +331,11 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             .column(post_target::Column::IntegrationId)
             .column_as(Expr::col(post_target::Column::Id).count(), "used")
             .filter(post_target::Column::IntegrationId.is_in(integration_ids.iter().copied()))
-            .filter(post_target::Column::Status.is_in([TargetStatus::Publishing, TargetStatus::Published, TargetStatus::Unconfirmed]))
+            .filter(post_target::Column::Status.is_in([
+                TargetStatus::Publishing,
+                TargetStatus::Published,
+                TargetStatus::Unconfirmed,
+            ]))
             .filter(post_target::Column::UpdatedAt.gte(since))
             .group_by(post_target::Column::IntegrationId)
             .into_tuple()

@@ -1,8 +1,8 @@
+use herald_core::account::{UserRole, WorkspaceRole};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
 };
-use herald_core::account::{UserRole, WorkspaceRole};
 use uuid::Uuid;
 
 use crate::entity::{user, workspace, workspace_member};

@@ -290,3 +290,35 @@ db_test!(async fn replies_carry_their_own_media_checked_per_platform(app) {
     let error = refused.expect_error(422, "VALIDATION_FAILED");
     assert_eq!(error["details"]["errors"][0]["field"], "thread[0].mediaIds[0]");
 });
+
+db_test!(async fn a_corrupt_stored_value_fails_loudly_and_is_never_read_as_empty(app, herald_testkit::TestOptions { run_engine: false, ..Default::default() }) {
+    use herald_store::repo::Posts;
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    let hook = app.add_integration(&ada, "mastodon").await;
+    let created = api
+        .post("/api/posts", json!({"content": "x", "platforms": [hook], "thread": [{"content": "y"}], "tags": ["a"]}))
+        .await;
+    let id = uuid::Uuid::parse_str(&id_of(created.expect(201))).unwrap();
+    let posts = Posts(app.store.conn());
+    let mut row = posts.get(ada.workspace_id, id).await.unwrap().unwrap();
+    row.thread = json!({"not": "a list of items"});
+    posts.update(row).await.unwrap();
+
+    // Reading it is a server error, not a post that lost its thread.
+    api.get(&format!("/api/posts/{id}")).await.expect_error(500, "INTERNAL");
+    api.get("/api/posts").await.expect_error(500, "INTERNAL");
+    // Editing it refuses too, rather than saving the thread as empty.
+    api.put(&format!("/api/posts/{id}"), json!({"content": "edited"})).await.expect_error(500, "INTERNAL");
+    let unchanged = posts.get(ada.workspace_id, id).await.unwrap().unwrap();
+    assert_eq!(unchanged.content, "x");
+    assert_eq!(unchanged.thread, json!({"not": "a list of items"}));
+
+    // The engine fails the delivery instead of publishing the post without its thread.
+    let mut worker = herald_engine::Worker::new(app.engine.clone());
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let target = posts.targets_of(&[id]).await.unwrap().remove(0).target;
+    assert_eq!(target.status, herald_core::post::TargetStatus::Failed);
+    let message = target.last_error_message.unwrap_or_default();
+    assert!(message.contains("posts.thread") && message.contains(&id.to_string()), "{message}");
+});

@@ -155,7 +155,8 @@ async fn page(
         });
     }
 
-    let query = ListPostsQuery { status: Some(PostStatus::Published.as_str().into()), limit: Some(20), ..Default::default() };
+    let query =
+        ListPostsQuery { status: Some(PostStatus::Published.as_str().into()), limit: Some(20), ..Default::default() };
     let published = state.app.list_posts(&viewer.caller, query).await?.posts;
     let mut names: BTreeMap<String, ()> = BTreeMap::new();
     let mut per_post = Vec::new();

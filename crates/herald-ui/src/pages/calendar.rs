@@ -4,7 +4,6 @@
 //! view has a move form per post. Drafts without a date wait in a panel
 //! beside the calendar, each with a form that gives it one.
 
-use herald_core::post::{PostStatus, TargetStatus};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -15,6 +14,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use herald_app::posts::{ListPostsQuery, UpdatePostInput};
 use herald_app::views::PostView;
+use herald_core::post::{PostStatus, TargetStatus};
 use serde::Deserialize;
 
 use crate::UiState;
@@ -349,22 +349,26 @@ async fn calendar(
                 selected: selected_integration == i.id.to_string(),
             }))
             .collect(),
-        statuses: std::iter::once(Choice { value: String::new(), label: "Any status".into(), selected: selected_status.is_empty() })
-            .chain(
-                [
-                    (PostStatus::Draft, "Drafts"),
-                    (PostStatus::Scheduled, "Scheduled"),
-                    (PostStatus::Published, "Published"),
-                    (PostStatus::Failed, "Failed"),
-                ]
-                .iter()
-                .map(|(status, label)| Choice {
-                    value: status.as_str().into(),
-                    label: (*label).into(),
-                    selected: selected_status == status.as_str(),
-                }),
-            )
-            .collect(),
+        statuses: std::iter::once(Choice {
+            value: String::new(),
+            label: "Any status".into(),
+            selected: selected_status.is_empty(),
+        })
+        .chain(
+            [
+                (PostStatus::Draft, "Drafts"),
+                (PostStatus::Scheduled, "Scheduled"),
+                (PostStatus::Published, "Published"),
+                (PostStatus::Failed, "Failed"),
+            ]
+            .iter()
+            .map(|(status, label)| Choice {
+                value: status.as_str().into(),
+                label: (*label).into(),
+                selected: selected_status == status.as_str(),
+            }),
+        )
+        .collect(),
         legend: integrations.iter().map(|i| (i.platform.clone(), i.name.clone())).collect(),
         rows,
         empty,

@@ -1,7 +1,5 @@
 //! `/`: what goes out next, what just went out, and what needs a hand.
 
-use herald_core::integration::IntegrationStatus;
-use herald_core::post::{PostStatus, TargetStatus};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -9,6 +7,8 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use herald_app::posts::ListPostsQuery;
 use herald_app::views::PostView;
+use herald_core::integration::IntegrationStatus;
+use herald_core::post::{PostStatus, TargetStatus};
 
 use crate::UiState;
 use crate::chrome::Chrome;
@@ -69,7 +69,9 @@ async fn dashboard(
         })
         .collect();
     for post in &failed {
-        for target in post.targets.iter().filter(|t| matches!(t.status, TargetStatus::Failed | TargetStatus::Unconfirmed)) {
+        for target in
+            post.targets.iter().filter(|t| matches!(t.status, TargetStatus::Failed | TargetStatus::Unconfirmed))
+        {
             let unconfirmed = target.status == TargetStatus::Unconfirmed;
             attention.push(Attention {
                 what: format!(

@@ -1,7 +1,6 @@
 //! `/integrations`: connected accounts with their status and posting
 //! times, and connect forms built from each platform's credentials schema.
 
-use herald_core::integration::{IntegrationStatus, IntegrationSwitch};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -10,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use herald_app::integrations::{ConnectIntegrationInput, UpdateIntegrationInput};
+use herald_core::integration::{IntegrationStatus, IntegrationSwitch};
 use herald_core::platform::AuthKind;
 use serde::Deserialize;
 use serde_json::{Map, Value};

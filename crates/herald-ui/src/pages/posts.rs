@@ -1,7 +1,6 @@
 //! `/posts`: every post with its per-account status, errors and links;
 //! search, filters, and bulk deletion of drafts.
 
-use herald_core::post::PostStatus;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -9,6 +8,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use herald_app::posts::ListPostsQuery;
+use herald_core::post::PostStatus;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -99,13 +99,17 @@ async fn list(State(state): State<UiState>, viewer: Viewer, Query(filters): Quer
         has_drafts: posts.iter().any(|p| p.status == PostStatus::Draft),
         posts,
         q,
-        statuses: std::iter::once(Choice { value: String::new(), label: "Any status".into(), selected: status.is_none() })
-            .chain(STATUSES.iter().map(|(value, label)| Choice {
-                value: value.as_str().into(),
-                label: (*label).into(),
-                selected: status.as_deref() == Some(value.as_str()),
-            }))
-            .collect(),
+        statuses: std::iter::once(Choice {
+            value: String::new(),
+            label: "Any status".into(),
+            selected: status.is_none(),
+        })
+        .chain(STATUSES.iter().map(|(value, label)| Choice {
+            value: value.as_str().into(),
+            label: (*label).into(),
+            selected: status.as_deref() == Some(value.as_str()),
+        }))
+        .collect(),
         integrations: std::iter::once(Choice { value: String::new(), label: "Any account".into(), selected: false })
             .chain(integrations.iter().map(|i| Choice {
                 value: i.id.to_string(),
