@@ -142,7 +142,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
     /// owns the target and this worker must not touch it.
     pub async fn write_leased(&self, row: &TargetRow, worker: &str) -> StoreResult<bool> {
         let result = post_target::Entity::update_many()
-            .col_expr(post_target::Column::Status, Expr::value(row.status.clone()))
+            .col_expr(post_target::Column::Status, Expr::value(row.status))
             .col_expr(post_target::Column::NextAttemptAt, Expr::value(row.next_attempt_at))
             .col_expr(post_target::Column::LeaseOwner, Expr::value(row.lease_owner.clone()))
             .col_expr(post_target::Column::LeaseExpiresAt, Expr::value(row.lease_expires_at))
@@ -295,7 +295,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
     /// `updated_at`, so it serves as a version).
     pub async fn resolve(&self, read: &TargetRow, new: &TargetRow) -> StoreResult<bool> {
         let result = post_target::Entity::update_many()
-            .col_expr(post_target::Column::Status, Expr::value(new.status.clone()))
+            .col_expr(post_target::Column::Status, Expr::value(new.status))
             .col_expr(post_target::Column::NextAttemptAt, Expr::value(new.next_attempt_at))
             .col_expr(post_target::Column::LeaseOwner, Expr::value(new.lease_owner.clone()))
             .col_expr(post_target::Column::LeaseExpiresAt, Expr::value(new.lease_expires_at))
@@ -303,7 +303,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             .col_expr(post_target::Column::LastErrorMessage, Expr::value(new.last_error_message.clone()))
             .col_expr(post_target::Column::UpdatedAt, Expr::value(new.updated_at))
             .filter(post_target::Column::Id.eq(read.id))
-            .filter(post_target::Column::Status.eq(read.status.clone()))
+            .filter(post_target::Column::Status.eq(read.status))
             .filter(post_target::Column::UpdatedAt.eq(read.updated_at))
             .exec(self.0)
             .await?;
