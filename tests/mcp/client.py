@@ -382,6 +382,9 @@ async def scenario_schedule(conn: Connection, args: argparse.Namespace) -> dict[
 async def scenario_overlong(conn: Connection, args: argparse.Namespace) -> dict[str, Any]:
     ids = require_integrations(args)
     rules = await conn.call_ok("get_platform_rules", {"platform": "webhook"})
+    schema = (rules.get("platforms") or [{}])[0].get("settingsSchema")
+    check(isinstance(schema, dict) and schema.get("type") == "object",
+          f"get_platform_rules: each platform needs its settingsSchema: {json.dumps(rules)}")
     content = ("An MCP validation test. " * 30)[:600]
     check(len(content) == 600, "test bug: content is not 600 characters")
     past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).replace(microsecond=0).isoformat()

@@ -45,8 +45,8 @@ impl App {
                     configured: provider.auth_kind() == AuthKind::Credentials,
                     rules: provider.rules().clone(),
                     metrics: provider.has_metrics(),
-                    credentials_schema: provider.credentials_schema(),
-                    settings_schema: provider.settings_schema(),
+                    credentials_schema: provider.credentials().schema(),
+                    settings_schema: provider.settings().schema(),
                 },
                 None => PlatformView {
                     id: rules.id,

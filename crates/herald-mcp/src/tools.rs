@@ -198,7 +198,7 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "get_platform_rules",
         title: "Platform rules",
-        description: "What each platform accepts: maximum length as that platform counts it (Mastodon counts URLs as 23, Bluesky counts graphemes, X weighs CJK and emoji double), media limits, whether threads are supported. Check before writing a post.",
+        description: "What each platform accepts: maximum length as that platform counts it (Mastodon counts URLs as 23, Bluesky counts graphemes, X weighs CJK and emoji double), media limits, whether threads are supported, and `settingsSchema`: the JSON Schema of the settings it takes under overrides.<integrationId>.settings. Check before writing a post.",
         schema: schema_for_type::<PlatformArgs>,
         scope: Scope::PostsRead,
         read_only: true,
@@ -389,14 +389,16 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
         "get_platform_rules" => {
             let PlatformArgs { platform } = args(raw)?;
             caller.require(Scope::PostsRead)?;
-            let rules: Vec<_> = herald_core::platform::PLATFORMS
-                .iter()
-                .filter(|r| platform.as_deref().is_none_or(|p| p == r.id))
-                .collect();
+            let mut rules = Vec::new();
+            for view in app.platforms().into_iter().filter(|v| platform.as_deref().is_none_or(|p| p == v.id)) {
+                let mut row = to_json(&view.rules)?;
+                row["settingsSchema"] = view.settings_schema;
+                rules.push(row);
+            }
             if rules.is_empty() {
                 return Err(AppError::from(herald_core::ValidationError::new("platform", "unknown platform")).into());
             }
-            json!({ "platforms": to_json(&rules)? })
+            json!({ "platforms": rules })
         }
         "validate_post" => {
             let input: PostArgs = args(raw)?;

@@ -1,9 +1,6 @@
 //! What blog platforms (DEV, WordPress) share: an article needs a title
 //! that a social post does not have, so one is taken from the settings or
-//! from the post's first line; and per-post settings are read leniently
-//! here because `check_settings` already refused malformed ones.
-
-use serde_json::Value;
+//! from the post's first line; and both write HTML.
 
 /// A post split into the title and body of an article.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,35 +9,17 @@ pub struct Article {
     pub body: String,
 }
 
-/// `settings.title` when given (the whole content is then the body), else
-/// the first non-empty line without Markdown heading marks (the rest is the body).
-pub fn split_title(content: &str, settings: &Value) -> Article {
-    if let Some(title) = text_setting(settings, "title") {
-        return Article { title, body: content.trim().to_string() };
+/// `title` when given and not blank (the whole content is then the body),
+/// else the first non-empty line without Markdown heading marks (the rest is
+/// the body).
+pub fn split_title(content: &str, title: Option<&str>) -> Article {
+    if let Some(title) = title.map(str::trim).filter(|t| !t.is_empty()) {
+        return Article { title: title.to_string(), body: content.trim().to_string() };
     }
     let content = content.trim_start();
     let (first, rest) = content.split_once('\n').unwrap_or((content, ""));
     let title = first.trim().trim_start_matches('#').trim().to_string();
     Article { title, body: rest.trim().to_string() }
-}
-
-/// A non-empty string setting, trimmed.
-pub fn text_setting(settings: &Value, key: &str) -> Option<String> {
-    settings.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
-}
-
-/// Keys of `settings` that `schema` (a JSON Schema object with
-/// `properties`) does not know, as `check_settings` problems.
-pub fn unknown_keys(settings: &Value, schema: &Value) -> Vec<(String, String)> {
-    let Some(object) = settings.as_object() else {
-        return vec![(String::new(), "settings must be a JSON object".into())];
-    };
-    let known = schema.get("properties").and_then(Value::as_object);
-    object
-        .keys()
-        .filter(|key| !known.is_some_and(|k| k.contains_key(*key)))
-        .map(|key| (key.clone(), "is not a setting of this platform".to_string()))
-        .collect()
 }
 
 /// Whether `raw` is an absolute http(s) URL.
@@ -95,22 +74,21 @@ pub fn paragraphs_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn the_title_is_the_setting_or_the_first_line() {
         let post = "# Shipping Herald 1.0\n\nIt is out.\nEnjoy.";
         assert_eq!(
-            split_title(post, &json!({})),
+            split_title(post, None),
             Article { title: "Shipping Herald 1.0".into(), body: "It is out.\nEnjoy.".into() }
         );
-        assert_eq!(split_title("\n\n  ## Only a title  ", &json!({})).title, "Only a title");
-        assert_eq!(split_title("\n\n  ## Only a title  ", &json!({})).body, "");
-        let given = split_title(post, &json!({"title": "  Release notes "}));
+        assert_eq!(split_title("\n\n  ## Only a title  ", None).title, "Only a title");
+        assert_eq!(split_title("\n\n  ## Only a title  ", None).body, "");
+        let given = split_title(post, Some("  Release notes "));
         assert_eq!(given.title, "Release notes");
         assert_eq!(given.body, post);
         // A blank title setting is no title.
-        assert_eq!(split_title("First\nsecond", &json!({"title": " "})).title, "First");
+        assert_eq!(split_title("First\nsecond", Some(" ")).title, "First");
     }
 
     #[test]
@@ -124,11 +102,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_reported() {
-        let schema = json!({"properties": {"title": {}}});
-        assert!(unknown_keys(&json!({"title": "x"}), &schema).is_empty());
-        assert_eq!(unknown_keys(&json!({"titel": "x"}), &schema)[0].0, "titel");
-        assert_eq!(unknown_keys(&json!([1]), &schema).len(), 1);
+    fn http_urls_are_recognised() {
         assert!(is_http_url("https://example.com/a.png"));
         assert!(!is_http_url("ftp://example.com/a.png"));
         assert!(!is_http_url("example.com"));

@@ -11,11 +11,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
+use garde::Validate;
 use herald_core::platform::PlatformRules;
 use reqwest::StatusCode;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::article::{is_http_url, split_title, text_setting, unknown_keys};
+use crate::article::{is_http_url, split_title};
+use crate::declared::{self, Declaration};
 use crate::http::{excerpt, retry_after};
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, ProviderSettings, PublishRequest,
@@ -48,8 +52,20 @@ impl Devto {
     }
 }
 
+/// What connecting asks for (and what is stored).
+#[derive(Deserialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[garde(allow_unvalidated)]
+struct Credentials {
+    /// Generate one under Settings → Extensions → DEV Community API Keys.
+    #[schemars(title = "API key", length(min = 1), extend("writeOnly" = true))]
+    api_key: String,
+}
+
 fn api_key(credentials: &Value) -> Result<String, ProviderError> {
-    text_setting(credentials, "apiKey").ok_or_else(|| {
+    let given: Option<Credentials> = serde_json::from_value(credentials.clone()).ok();
+    let key = given.map(|c| c.api_key.trim().to_string()).filter(|key| !key.is_empty());
+    key.ok_or_else(|| {
         ProviderError::invalid("DEV credentials need `apiKey` (create one at https://dev.to/settings/extensions)")
     })
 }
@@ -81,13 +97,69 @@ fn normalise_tag(tag: &str) -> String {
     tag.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
 }
 
-/// `settings.tags` as given (checked by `check_settings`), else the post's
-/// tags cleaned up and cut to DEV's four.
-fn tags_for(settings: &Value, post_tags: &[String]) -> Vec<String> {
-    let given: Option<Vec<String>> = settings
-        .get("tags")
-        .and_then(Value::as_array)
-        .map(|tags| tags.iter().filter_map(Value::as_str).map(|t| normalise_tag(t.trim_start_matches('#'))).collect());
+/// Per-post settings (`overrides.<id>.settings`).
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+struct Settings {
+    /// Article title; defaults to the post's first line (the rest is the body).
+    #[garde(custom(title_length))]
+    #[schemars(length(max = MAX_TITLE_CHARS))]
+    title: Option<String>,
+    /// Defaults to the post's tags, cleaned up and cut to four.
+    #[garde(custom(dev_tags))]
+    #[schemars(length(max = MAX_TAGS), inner(regex(pattern = r"^#?[A-Za-z0-9]+$"), length(max = MAX_TAG_LEN)))]
+    tags: Option<Vec<String>>,
+    /// false saves a draft on DEV.
+    #[garde(skip)]
+    #[schemars(extend("default" = true))]
+    published: Option<bool>,
+    #[garde(skip)]
+    series: Option<String>,
+    #[garde(custom(declared::http_url))]
+    #[schemars(url)]
+    canonical_url: Option<String>,
+    #[garde(skip)]
+    description: Option<String>,
+    /// Cover image URL; defaults to the post's first image.
+    #[garde(custom(declared::http_url))]
+    #[schemars(url)]
+    main_image: Option<String>,
+    /// The numeric id of a DEV organization to publish under.
+    #[garde(skip)]
+    organization_id: Option<i64>,
+}
+
+fn title_length(title: &Option<String>, _: &()) -> garde::Result {
+    match title {
+        Some(title) if title.chars().count() > MAX_TITLE_CHARS => {
+            Err(garde::Error::new(format!("DEV titles are at most {MAX_TITLE_CHARS} characters")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// DEV's own rules for tags, in its words.
+fn dev_tags(tags: &Option<Vec<String>>, _: &()) -> garde::Result {
+    let Some(tags) = tags else { return Ok(()) };
+    let mut problems = Vec::new();
+    if tags.len() > MAX_TAGS {
+        problems.push(format!("DEV takes at most {MAX_TAGS} tags, got {}", tags.len()));
+    }
+    for tag in tags {
+        let name = tag.trim_start_matches('#');
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+            problems.push(format!("DEV tags are letters and digits only: {tag:?}"));
+        } else if name.len() > MAX_TAG_LEN {
+            problems.push(format!("DEV tags are at most {MAX_TAG_LEN} characters: {tag:?}"));
+        }
+    }
+    declared::all(problems)
+}
+
+/// `settings.tags` as given, else the post's tags cleaned up and cut to DEV's four.
+fn tags_for(settings: &Settings, post_tags: &[String]) -> Vec<String> {
+    let given: Option<Vec<String>> =
+        settings.tags.as_ref().map(|tags| tags.iter().map(|t| normalise_tag(t.trim_start_matches('#'))).collect());
     let mut tags = Vec::new();
     for tag in given.unwrap_or_else(|| post_tags.iter().map(|t| normalise_tag(t)).collect()) {
         if !tag.is_empty() && tag.len() <= MAX_TAG_LEN && !tags.contains(&tag) {
@@ -98,15 +170,20 @@ fn tags_for(settings: &Value, post_tags: &[String]) -> Vec<String> {
     tags
 }
 
+/// A non-empty text setting, trimmed.
+fn text(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
 /// The `article` object of `POST /api/articles`.
 fn build_article(
     content: &str,
-    settings: &Value,
+    settings: &Settings,
     post_tags: &[String],
     media: &[Attachment],
     media_urls: &[String],
 ) -> Result<Value, ProviderError> {
-    let article = split_title(content, settings);
+    let article = split_title(content, settings.title.as_deref());
     if article.title.is_empty() {
         return Err(ProviderError::invalid(
             "a DEV article needs a title: set settings.title or start the post with a title line",
@@ -116,75 +193,28 @@ fn build_article(
     let mut out = Map::new();
     out.insert("title".into(), json!(title));
     out.insert("body_markdown".into(), json!(article.body));
-    out.insert("published".into(), json!(settings.get("published").and_then(Value::as_bool).unwrap_or(true)));
+    out.insert("published".into(), json!(settings.published.unwrap_or(true)));
     out.insert("tags".into(), json!(tags_for(settings, post_tags)));
-    for (setting, field) in [("series", "series"), ("canonicalUrl", "canonical_url"), ("description", "description")] {
-        if let Some(value) = text_setting(settings, setting) {
+    for (value, field) in [
+        (&settings.series, "series"),
+        (&settings.canonical_url, "canonical_url"),
+        (&settings.description, "description"),
+    ] {
+        if let Some(value) = text(value) {
             out.insert(field.into(), json!(value));
         }
     }
     // The cover: chosen explicitly, or the post's first image (DEV fetches it by URL).
-    let cover = text_setting(settings, "mainImage")
+    let cover = text(&settings.main_image)
         .or_else(|| media.iter().find(|m| m.is_image()).map(|m| m.url.clone()))
         .or_else(|| media_urls.first().cloned());
     if let Some(cover) = cover {
         out.insert("main_image".into(), json!(cover));
     }
-    if let Some(organization) = settings.get("organizationId").and_then(Value::as_i64) {
+    if let Some(organization) = settings.organization_id {
         out.insert("organization_id".into(), json!(organization));
     }
     Ok(Value::Object(out))
-}
-
-fn check(settings: &Value, schema: &Value) -> Vec<(String, String)> {
-    let mut problems = unknown_keys(settings, schema);
-    if !settings.is_object() {
-        return problems;
-    }
-    if let Some(tags) = settings.get("tags") {
-        match tags.as_array() {
-            None => problems.push(("tags".into(), "must be a list of tags".into())),
-            Some(tags) => {
-                if tags.len() > MAX_TAGS {
-                    problems.push(("tags".into(), format!("DEV takes at most {MAX_TAGS} tags, got {}", tags.len())));
-                }
-                for tag in tags {
-                    let name = tag.as_str().map(|t| t.trim_start_matches('#')).unwrap_or_default();
-                    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
-                        problems.push(("tags".into(), format!("DEV tags are letters and digits only: {tag}")));
-                    } else if name.len() > MAX_TAG_LEN {
-                        problems.push(("tags".into(), format!("DEV tags are at most {MAX_TAG_LEN} characters: {tag}")));
-                    }
-                }
-            }
-        }
-    }
-    if let Some(title) = settings.get("title") {
-        match title.as_str() {
-            Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
-                problems.push(("title".into(), format!("DEV titles are at most {MAX_TITLE_CHARS} characters")));
-            }
-            Some(_) => {}
-            None => problems.push(("title".into(), "must be text".into())),
-        }
-    }
-    for key in ["series", "description"] {
-        if settings.get(key).is_some_and(|v| !v.is_string()) {
-            problems.push((key.into(), "must be text".into()));
-        }
-    }
-    for key in ["canonicalUrl", "mainImage"] {
-        if settings.get(key).is_some_and(|v| !v.as_str().is_some_and(is_http_url)) {
-            problems.push((key.into(), "must be an http or https URL".into()));
-        }
-    }
-    if settings.get("published").is_some_and(|v| !v.is_boolean()) {
-        problems.push(("published".into(), "must be true or false".into()));
-    }
-    if settings.get("organizationId").is_some_and(|v| !v.is_i64()) {
-        problems.push(("organizationId".into(), "must be the numeric id of a DEV organization".into()));
-    }
-    problems
 }
 
 #[async_trait]
@@ -201,41 +231,12 @@ impl Provider for Devto {
         2
     }
 
-    fn credentials_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["apiKey"],
-            "properties": {
-                "apiKey": { "type": "string", "minLength": 1, "title": "API key", "writeOnly": true,
-                    "description": "Generate one under Settings → Extensions → DEV Community API Keys." }
-            },
-            "additionalProperties": false
-        })
+    fn credentials(&self) -> Declaration {
+        Declaration::of::<Credentials>("DEV")
     }
 
-    fn settings_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "title": { "type": "string", "maxLength": MAX_TITLE_CHARS,
-                    "description": "Article title; defaults to the post's first line (the rest is the body)." },
-                "tags": { "type": "array", "maxItems": MAX_TAGS,
-                    "items": { "type": "string", "pattern": "^#?[A-Za-z0-9]+$", "maxLength": MAX_TAG_LEN },
-                    "description": "Defaults to the post's tags, cleaned up and cut to four." },
-                "published": { "type": "boolean", "default": true, "description": "false saves a draft on DEV." },
-                "series": { "type": "string" },
-                "canonicalUrl": { "type": "string", "format": "uri" },
-                "description": { "type": "string" },
-                "mainImage": { "type": "string", "format": "uri",
-                    "description": "Cover image URL; defaults to the post's first image." },
-                "organizationId": { "type": "integer" }
-            },
-            "additionalProperties": false
-        })
-    }
-
-    fn check_settings(&self, settings: &Value) -> Vec<(String, String)> {
-        check(settings, &self.settings_schema())
+    fn settings(&self) -> Declaration {
+        Declaration::of::<Settings>("DEV")
     }
 
     fn wants_media_bytes(&self) -> bool {
@@ -282,8 +283,8 @@ impl Provider for Devto {
             return Err(ProviderError::invalid("DEV articles have no threads"));
         }
         let key = api_key(&request.credentials)?;
-        let article =
-            build_article(&request.content, &request.settings, &request.tags, &request.media, &request.media_urls)?;
+        let settings: Settings = declared::read("DEV", &request.settings).map_err(ProviderError::invalid)?;
+        let article = build_article(&request.content, &settings, &request.tags, &request.media, &request.media_urls)?;
         let response = self
             .client
             .send(self.request(reqwest::Method::POST, "/api/articles", &key).json(&json!({ "article": article })))
@@ -313,24 +314,27 @@ impl Provider for Devto {
 mod tests {
     use super::*;
 
+    fn settings(value: Value) -> Settings {
+        declared::read("DEV", &value).unwrap()
+    }
+
     fn image(url: &str) -> Attachment {
         Attachment { url: url.into(), mime: "image/png".into(), alt_text: None, data: bytes::Bytes::new() }
     }
 
     #[test]
     fn articles_take_the_first_line_as_title_and_the_settings() {
-        let article = build_article("# Hello DEV\n\nBody **bold**", &json!({}), &[], &[], &[]).unwrap();
+        let article = build_article("# Hello DEV\n\nBody **bold**", &Settings::default(), &[], &[], &[]).unwrap();
         assert_eq!(
             article,
             json!({"title": "Hello DEV", "body_markdown": "Body **bold**", "published": true, "tags": []})
         );
-        let settings = json!({
+        let given = settings(json!({
             "title": "Given", "tags": ["#Rust", "webdev"], "published": false, "series": "Herald",
             "canonicalUrl": "https://blog.example/a", "description": "d", "organizationId": 42
-        });
+        }));
         let tags = ["ignored".to_string()];
-        let article =
-            build_article("Line\nmore", &settings, &tags, &[image("https://h.example/u/a.png")], &[]).unwrap();
+        let article = build_article("Line\nmore", &given, &tags, &[image("https://h.example/u/a.png")], &[]).unwrap();
         assert_eq!(
             article,
             json!({
@@ -339,34 +343,39 @@ mod tests {
                 "main_image": "https://h.example/u/a.png", "organization_id": 42
             })
         );
-        let with_cover = build_article("T", &json!({"mainImage": "https://c.example/x.png"}), &[], &[], &[]).unwrap();
+        let with_cover =
+            build_article("T", &settings(json!({"mainImage": "https://c.example/x.png"})), &[], &[], &[]).unwrap();
         assert_eq!(with_cover["main_image"], "https://c.example/x.png");
-        let from_urls = build_article("T", &json!({}), &[], &[], &["https://h.example/u/b.jpg".into()]).unwrap();
+        let from_urls =
+            build_article("T", &Settings::default(), &[], &[], &["https://h.example/u/b.jpg".into()]).unwrap();
         assert_eq!(from_urls["main_image"], "https://h.example/u/b.jpg");
-        assert_eq!(build_article("  \n ", &json!({}), &[], &[], &[]).unwrap_err().class, ErrorClass::Invalid);
+        assert_eq!(build_article("  \n ", &Settings::default(), &[], &[], &[]).unwrap_err().class, ErrorClass::Invalid);
         let long = "x".repeat(200);
-        assert_eq!(build_article(&long, &json!({}), &[], &[], &[]).unwrap()["title"].as_str().unwrap().len(), 128);
+        assert_eq!(
+            build_article(&long, &Settings::default(), &[], &[], &[]).unwrap()["title"].as_str().unwrap().len(),
+            128
+        );
     }
 
     #[test]
     fn post_tags_are_normalised_and_cut_to_four() {
         let tags: Vec<String> = ["Rust-Lang", "#Web Dev", "rustlang", "", "a", "b", "c"].map(String::from).to_vec();
-        assert_eq!(tags_for(&json!({}), &tags), ["rustlang", "webdev", "a", "b"]);
+        assert_eq!(tags_for(&Settings::default(), &tags), ["rustlang", "webdev", "a", "b"]);
     }
 
     #[test]
     fn settings_are_checked() {
         let dev = Devto::new(HttpClient::new(&ProviderSettings::default()), &ProviderSettings::default());
-        assert!(dev.check_settings(&json!({"tags": ["rust", "#webdev"], "published": false})).is_empty());
-        let problems = dev.check_settings(&json!({
+        assert!(dev.settings().problems(&json!({"tags": ["rust", "#webdev"], "published": false})).is_empty());
+        let problems = dev.settings().problems(&json!({
             "tags": ["a", "b", "c", "d", "e-f"], "published": "yes", "mainImage": "nope", "organizationId": "x",
             "colour": "red", "title": "t".repeat(129)
         }));
         let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(fields, ["colour", "tags", "tags", "title", "mainImage", "published", "organizationId"]);
-        assert!(problems[1].1.contains("at most 4 tags"));
-        assert!(problems[2].1.contains("e-f"));
-        assert_eq!(dev.check_settings(&json!({"tags": "rust"}))[0].1, "must be a list of tags");
+        assert_eq!(fields, ["colour", "mainImage", "organizationId", "published", "tags", "tags", "title"]);
+        assert!(problems[4].1.contains("at most 4 tags"));
+        assert!(problems[5].1.contains("e-f"));
+        assert_eq!(dev.settings().problems(&json!({"tags": "rust"}))[0].1, "must be a list");
     }
 
     #[test]

@@ -18,11 +18,14 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
+use garde::Validate;
 use herald_core::platform::PlatformRules;
 use reqwest::multipart::{Form, Part};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::declared::{self, Declaration};
 use crate::http::{excerpt, retry_after};
 use crate::net::TargetGuard;
 use crate::{
@@ -84,8 +87,22 @@ fn parse_hook(raw: &str, guard: &TargetGuard) -> Result<Hook, ProviderError> {
     Ok(Hook { url, id })
 }
 
+/// What connecting asks for. Stored with the guild and channel ids Discord
+/// reports for the hook.
+#[derive(Deserialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = false))]
+#[garde(allow_unvalidated)]
+struct Credentials {
+    /// Channel settings → Integrations → Webhooks → Copy Webhook URL
+    /// (https://discord.com/api/webhooks/…).
+    #[schemars(title = "Webhook URL", url, extend("writeOnly" = true))]
+    webhook_url: String,
+}
+
 fn hook_of(credentials: &Value, guard: &TargetGuard) -> Result<Hook, ProviderError> {
-    let raw = credentials["webhookUrl"].as_str().unwrap_or_default();
+    let given: Option<Credentials> = serde_json::from_value(credentials.clone()).ok();
+    let raw = given.as_ref().map(|c| c.webhook_url.as_str()).unwrap_or_default();
     if raw.is_empty() {
         return Err(ProviderError::invalid("`webhookUrl` is required"));
     }
@@ -93,21 +110,61 @@ fn hook_of(credentials: &Value, guard: &TargetGuard) -> Result<Hook, ProviderErr
 }
 
 /// Per-post settings (`overrides.<id>.settings`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct Settings {
+    /// Name shown instead of the webhook's.
+    #[garde(custom(webhook_username))]
+    #[schemars(length(min = 1, max = 80))]
     username: Option<String>,
+    /// Avatar shown instead of the webhook's.
+    #[garde(custom(declared::http_url))]
+    #[schemars(url)]
     avatar_url: Option<String>,
+    /// Post every item into this existing thread.
+    #[garde(custom(thread_id_rule))]
+    #[schemars(regex(pattern = r"^[0-9]+$"))]
     thread_id: Option<String>,
+    /// Forum/media channels: open a new post with this title; thread items go into it.
+    #[garde(length(chars, min = 1, max = 100), custom(not_with_thread_id(&self.thread_id)))]
     thread_name: Option<String>,
+    /// No link previews.
+    #[garde(skip)]
     suppress_embeds: bool,
+    /// Send silently (@silent).
+    #[garde(skip)]
     suppress_notifications: bool,
+    /// Let @everyone and @here in the text ping the channel.
+    #[garde(skip)]
     mention_everyone: bool,
 }
 
-impl Settings {
-    fn from(value: &Value) -> Self {
-        serde_json::from_value(value.clone()).unwrap_or_default()
+/// Discord refuses webhook names with "discord" or "clyde" in them.
+fn webhook_username(name: &Option<String>, _: &()) -> garde::Result {
+    let Some(name) = name.as_deref().map(str::trim) else { return Ok(()) };
+    if !(1..=80).contains(&name.chars().count()) {
+        return Err(garde::Error::new("must be 1 to 80 characters"));
+    }
+    let lower = name.to_lowercase();
+    if lower.contains("discord") || lower.contains("clyde") {
+        return Err(garde::Error::new("may not contain \"discord\" or \"clyde\""));
+    }
+    Ok(())
+}
+
+fn thread_id_rule(id: &Option<String>, _: &()) -> garde::Result {
+    match id.as_deref().map(str::trim) {
+        Some(id) if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(garde::Error::new("must be a thread id (digits)"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn not_with_thread_id(thread_id: &Option<String>) -> impl FnOnce(&Option<String>, &()) -> garde::Result + '_ {
+    move |thread_name, _| match (thread_id, thread_name) {
+        (Some(_), Some(_)) => Err(garde::Error::new("give either threadId or threadName, not both")),
+        _ => Ok(()),
     }
 }
 
@@ -249,70 +306,12 @@ impl Provider for Discord {
         Some(RateBudget { max: 30, window: std::time::Duration::from_secs(60) })
     }
 
-    fn credentials_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["webhookUrl"],
-            "properties": {
-                "webhookUrl": { "type": "string", "format": "uri", "title": "Webhook URL", "writeOnly": true,
-                    "description": "Channel settings → Integrations → Webhooks → Copy Webhook URL (https://discord.com/api/webhooks/…)." }
-            },
-            "additionalProperties": false
-        })
+    fn credentials(&self) -> Declaration {
+        Declaration::of::<Credentials>("Discord")
     }
 
-    fn settings_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "username": { "type": "string", "minLength": 1, "maxLength": 80, "description": "Name shown instead of the webhook's." },
-                "avatarUrl": { "type": "string", "format": "uri", "description": "Avatar shown instead of the webhook's." },
-                "threadId": { "type": "string", "pattern": "^[0-9]+$", "description": "Post every item into this existing thread." },
-                "threadName": { "type": "string", "minLength": 1, "maxLength": 100,
-                    "description": "Forum/media channels: open a new post with this title; thread items go into it." },
-                "suppressEmbeds": { "type": "boolean", "default": false, "description": "No link previews." },
-                "suppressNotifications": { "type": "boolean", "default": false, "description": "Send silently (@silent)." },
-                "mentionEveryone": { "type": "boolean", "default": false, "description": "Let @everyone and @here in the text ping the channel." }
-            },
-            "additionalProperties": false
-        })
-    }
-
-    fn check_settings(&self, settings: &Value) -> Vec<(String, String)> {
-        let Some(object) = settings.as_object() else {
-            return vec![(String::new(), "must be an object".into())];
-        };
-        let mut problems = Vec::new();
-        for (key, value) in object {
-            let text = value.as_str().map(str::trim);
-            let problem = match key.as_str() {
-                "username" => match text {
-                    Some(name) if (1..=80).contains(&name.chars().count()) => {
-                        let lower = name.to_lowercase();
-                        (lower.contains("discord") || lower.contains("clyde"))
-                            .then_some("may not contain \"discord\" or \"clyde\"")
-                    }
-                    _ => Some("must be 1 to 80 characters"),
-                },
-                "avatarUrl" => (!text.is_some_and(|u| u.starts_with("https://") || u.starts_with("http://")))
-                    .then_some("must be an http(s) URL"),
-                "threadId" => (!text.is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())))
-                    .then_some("must be a thread id (digits)"),
-                "threadName" => (!text.is_some_and(|n| (1..=100).contains(&n.chars().count())))
-                    .then_some("must be 1 to 100 characters"),
-                "suppressEmbeds" | "suppressNotifications" | "mentionEveryone" => {
-                    (!value.is_boolean()).then_some("must be true or false")
-                }
-                _ => Some("is not a Discord setting"),
-            };
-            if let Some(problem) = problem {
-                problems.push((key.clone(), problem.to_string()));
-            }
-        }
-        if object.contains_key("threadId") && object.contains_key("threadName") {
-            problems.push(("threadName".into(), "give either threadId or threadName, not both".into()));
-        }
-        problems
+    fn settings(&self) -> Declaration {
+        Declaration::of::<Settings>("Discord")
     }
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
@@ -346,7 +345,7 @@ impl Provider for Discord {
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
         let hook = hook_of(&request.credentials, &self.guard)?;
-        let settings = Settings::from(&request.settings);
+        let settings: Settings = declared::read("Discord", &request.settings).map_err(ProviderError::invalid)?;
         let mut url = hook.url.clone();
         {
             let mut query = url.query_pairs_mut();
@@ -460,7 +459,7 @@ mod tests {
             alt_text: Some("a cat".into()),
             data: bytes::Bytes::from_static(b"png"),
         });
-        let parsed = Settings::from(&settings);
+        let parsed: Settings = declared::read("Discord", &settings).unwrap();
         assert_eq!(
             payload(&first, &parsed),
             json!({"content": "hello @everyone", "allowed_mentions": {"parse": ["users", "roles", "everyone"]},
@@ -471,7 +470,7 @@ mod tests {
         let second = request(1, settings);
         assert!(payload(&second, &parsed).get("thread_name").is_none());
         assert_eq!(thread_of(&second, &parsed).as_deref(), Some("111"), "follow-ups go into the new forum post");
-        let fixed = Settings::from(&json!({"threadId": "999"}));
+        let fixed: Settings = declared::read("Discord", &json!({"threadId": "999"})).unwrap();
         assert_eq!(thread_of(&request(0, json!({})), &fixed).as_deref(), Some("999"));
         assert_eq!(thread_of(&request(1, json!({})), &Settings::default()), None);
     }
@@ -510,12 +509,14 @@ mod tests {
         let discord = Discord::new(HttpClient::new(&crate::ProviderSettings::default()), false);
         assert!(
             discord
-                .check_settings(&json!({"username": "Herald", "threadId": "123", "suppressEmbeds": true}))
+                .settings()
+                .problems(&json!({"username": "Herald", "threadId": "123", "suppressEmbeds": true}))
                 .is_empty()
         );
-        let problems =
-            discord.check_settings(&json!({"username": "Discord bot", "threadId": "x", "threadName": "", "colour": 1}));
+        let problems = discord
+            .settings()
+            .problems(&json!({"username": "Discord bot", "threadId": "x", "threadName": "", "colour": 1}));
         let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
-        assert_eq!(fields, ["colour", "threadId", "threadName", "username", "threadName"]);
+        assert_eq!(fields, ["colour", "threadId", "threadName", "threadName", "username"]);
     }
 }

@@ -10,10 +10,14 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
+use garde::Validate;
 use herald_core::platform::PlatformRules;
 use reqwest::StatusCode;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
 use crate::net::TargetGuard;
 use crate::{
@@ -59,11 +63,19 @@ enum CommunityRef {
     Name(String),
 }
 
+/// A community as settings and credentials give it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+enum Community {
+    Number(i64),
+    Name(String),
+}
+
 impl CommunityRef {
-    fn from_value(value: &Value) -> Option<Self> {
-        match value {
-            Value::Number(n) => n.as_i64().filter(|id| *id > 0).map(Self::Id),
-            Value::String(s) => {
+    fn from_given(given: &Community) -> Option<Self> {
+        match given {
+            Community::Number(id) => (*id > 0).then_some(Self::Id(*id)),
+            Community::Name(s) => {
                 let s = s.trim().trim_start_matches('!');
                 match s.parse::<i64>() {
                     Ok(id) if id > 0 => Some(Self::Id(id)),
@@ -71,7 +83,6 @@ impl CommunityRef {
                     _ => None,
                 }
             }
-            _ => None,
         }
     }
 
@@ -107,18 +118,41 @@ impl Credentials {
     }
 }
 
+/// What connecting asks for. Stored with the session's `jwt`.
+#[derive(Deserialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = false))]
+#[garde(allow_unvalidated)]
+struct Given {
+    /// e.g. https://lemmy.world
+    #[schemars(title = "Instance URL", url)]
+    instance_url: String,
+    #[schemars(title = "Username or email")]
+    username: String,
+    /// Kept encrypted: Lemmy has no API tokens, so Herald logs in again when
+    /// its session ends. Accounts with two-factor authentication are not supported.
+    #[schemars(title = "Password", extend("writeOnly" = true))]
+    password: String,
+    /// The community's number, or its name (e.g. `technology` or `technology@lemmy.world`).
+    #[schemars(title = "Community")]
+    community_id: Community,
+    #[serde(default)]
+    #[schemars(skip)]
+    jwt: Option<String>,
+}
+
 fn credentials(value: &Value, guard: &TargetGuard) -> Result<Credentials, ProviderError> {
     let shape = || {
         ProviderError::invalid(
             "lemmy credentials need `instanceUrl`, `username`, `password` and `communityId` (a number or a community name)",
         )
     };
-    let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
-    let (Some(instance), Some(username), Some(password)) = (text("instanceUrl"), text("username"), text("password"))
-    else {
+    let given: Given = serde_json::from_value(value.clone()).map_err(|_| shape())?;
+    let (instance, username) = (given.instance_url.trim(), given.username.trim());
+    if instance.is_empty() || username.is_empty() || given.password.trim().is_empty() {
         return Err(shape());
-    };
-    let community = value.get("communityId").and_then(CommunityRef::from_value).ok_or_else(shape)?;
+    }
+    let community = CommunityRef::from_given(&given.community_id).ok_or_else(shape)?;
     let mut base = guard.check_url(instance).map_err(ProviderError::invalid)?;
     base.set_query(None);
     base.set_fragment(None);
@@ -126,10 +160,51 @@ fn credentials(value: &Value, guard: &TargetGuard) -> Result<Credentials, Provid
         base,
         username: username.to_string(),
         // Passwords may legitimately start or end with spaces.
-        password: value.get("password").and_then(Value::as_str).unwrap_or(password).to_string(),
+        password: given.password,
         community,
-        jwt: text("jwt").map(str::to_string),
+        jwt: given.jwt.map(|jwt| jwt.trim().to_string()).filter(|jwt| !jwt.is_empty()),
     })
+}
+
+/// Per-post settings (`overrides.<id>.settings`).
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Settings {
+    /// Post title, one line with at least 3 non-space characters in a row;
+    /// defaults to the first line of the text.
+    #[garde(custom(title_rule))]
+    #[schemars(length(max = MAX_TITLE_CHARS), regex(pattern = "^[^\n]*\\S{3}[^\n]*$"))]
+    title: Option<String>,
+    /// Post to this community instead (number or name).
+    #[garde(custom(community_rule))]
+    community_id: Option<Community>,
+    /// Link of a link post; defaults to the first media URL.
+    #[garde(custom(declared::http_url))]
+    #[schemars(url)]
+    url: Option<String>,
+    #[garde(skip)]
+    nsfw: Option<bool>,
+    /// Lemmy language id.
+    #[garde(skip)]
+    #[schemars(range(min = 0))]
+    language_id: Option<i64>,
+}
+
+fn title_rule(title: &Option<String>, _: &()) -> garde::Result {
+    title.as_deref().and_then(title_problem).map_or(Ok(()), |problem| Err(garde::Error::new(problem)))
+}
+
+fn community_rule(community: &Option<Community>, _: &()) -> garde::Result {
+    match community {
+        Some(given) if CommunityRef::from_given(given).is_none() => {
+            Err(garde::Error::new("must be a community number or name"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn settings(value: &Value) -> Result<Settings, ProviderError> {
+    declared::read("Lemmy", value).map_err(ProviderError::invalid)
 }
 
 /// Maps a Lemmy error answer (`{"error": "<name>"}`, mostly with 400) to a
@@ -260,8 +335,8 @@ impl Lemmy {
 
 /// The post's title: `settings.title`, else the first line of the text.
 /// The second value is whether the whole first line made it into the title.
-pub fn title_for(content: &str, settings: &Value) -> (String, bool) {
-    if let Some(title) = settings["title"].as_str().map(str::trim).filter(|t| !t.is_empty()) {
+pub fn title_for(content: &str, settings: &Settings) -> (String, bool) {
+    if let Some(title) = settings.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         return (truncate(title), false);
     }
     let first = content.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("");
@@ -284,8 +359,7 @@ fn truncate(text: &str) -> String {
 
 /// `POST /api/v3/post` body. The text becomes the body; when the title was
 /// taken whole from the first line, the body is the rest (not repeated).
-pub fn post_body(request: &PublishRequest, community_id: i64) -> Value {
-    let settings = &request.settings;
+pub fn post_body(request: &PublishRequest, settings: &Settings, community_id: i64) -> Value {
     let (name, whole_first_line) = title_for(&request.content, settings);
     let body = if whole_first_line {
         let trimmed = request.content.trim_start();
@@ -293,7 +367,7 @@ pub fn post_body(request: &PublishRequest, community_id: i64) -> Value {
     } else {
         request.content.trim().to_string()
     };
-    let link = settings["url"].as_str().map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
+    let link = settings.url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
     let mut media = request.media_urls.iter().cloned();
     let url = link.or_else(|| media.next());
     let mut body = body;
@@ -317,17 +391,17 @@ pub fn post_body(request: &PublishRequest, community_id: i64) -> Value {
         }
         post.insert("url".into(), json!(url));
     }
-    if let Some(nsfw) = settings["nsfw"].as_bool() {
+    if let Some(nsfw) = settings.nsfw {
         post.insert("nsfw".into(), json!(nsfw));
     }
-    if let Some(language) = settings["languageId"].as_i64() {
+    if let Some(language) = settings.language_id {
         post.insert("language_id".into(), json!(language));
     }
     Value::Object(post)
 }
 
 /// `POST /api/v3/comment` body: replies to the post, or to the previous comment.
-pub fn comment_body(request: &PublishRequest) -> Result<Value, ProviderError> {
+pub fn comment_body(request: &PublishRequest, settings: &Settings) -> Result<Value, ProviderError> {
     let number = |item: &PublishedItem| {
         item.id.parse::<i64>().map_err(|_| ProviderError::invalid(format!("`{}` is not a Lemmy id", item.id)))
     };
@@ -340,7 +414,7 @@ pub fn comment_body(request: &PublishRequest) -> Result<Value, ProviderError> {
     if let Some(parent) = request.reply_to.as_ref().filter(|parent| request.item_index > 1 && parent.id != root.id) {
         comment["parent_id"] = json!(number(parent)?);
     }
-    if let Some(language) = request.settings["languageId"].as_i64() {
+    if let Some(language) = settings.language_id {
         comment["language_id"] = json!(language);
     }
     Ok(comment)
@@ -356,65 +430,12 @@ impl Provider for Lemmy {
         crate::rules_of("lemmy")
     }
 
-    fn credentials_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["instanceUrl", "username", "password", "communityId"],
-            "properties": {
-                "instanceUrl": { "type": "string", "format": "uri", "title": "Instance URL", "description": "e.g. https://lemmy.world" },
-                "username": { "type": "string", "title": "Username or email" },
-                "password": { "type": "string", "title": "Password", "writeOnly": true,
-                    "description": "Kept encrypted: Lemmy has no API tokens, so Herald logs in again when its session ends. Accounts with two-factor authentication are not supported." },
-                "communityId": { "title": "Community", "description": "The community's number, or its name (e.g. `technology` or `technology@lemmy.world`).",
-                    "oneOf": [{ "type": "integer", "minimum": 1 }, { "type": "string", "minLength": 1 }] }
-            },
-            "additionalProperties": false
-        })
+    fn credentials(&self) -> Declaration {
+        Declaration::of::<Given>("Lemmy")
     }
 
-    fn settings_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "title": { "type": "string", "maxLength": MAX_TITLE_CHARS, "pattern": "^[^\n]*\\S{3}[^\n]*$",
-                    "description": "Post title, one line with at least 3 non-space characters in a row; defaults to the first line of the text." },
-                "communityId": { "description": "Post to this community instead (number or name).",
-                    "oneOf": [{ "type": "integer", "minimum": 1 }, { "type": "string", "minLength": 1 }] },
-                "url": { "type": "string", "format": "uri", "description": "Link of a link post; defaults to the first media URL." },
-                "nsfw": { "type": "boolean" },
-                "languageId": { "type": "integer", "minimum": 0, "description": "Lemmy language id." }
-            },
-            "additionalProperties": false
-        })
-    }
-
-    fn check_settings(&self, settings: &Value) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        let Some(object) = settings.as_object() else {
-            return vec![(String::new(), "settings must be an object".into())];
-        };
-        for (key, value) in object {
-            let problem = match key.as_str() {
-                "title" => match value.as_str() {
-                    Some(title) => title_problem(title),
-                    None => Some("must be a string".into()),
-                },
-                "communityId" => {
-                    CommunityRef::from_value(value).is_none().then(|| "must be a community number or name".into())
-                }
-                "url" => match value.as_str().map(|u| url::Url::parse(u.trim())) {
-                    Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => None,
-                    _ => Some("must be an http or https URL".into()),
-                },
-                "nsfw" => (!value.is_boolean()).then(|| "must be true or false".into()),
-                "languageId" => (value.as_i64().is_none_or(|id| id < 0)).then(|| "must be a language number".into()),
-                _ => Some("is not a Lemmy setting".into()),
-            };
-            if let Some(problem) = problem {
-                problems.push((key.clone(), problem));
-            }
-        }
-        problems
+    fn settings(&self) -> Declaration {
+        Declaration::of::<Settings>("Lemmy")
     }
 
     fn wants_media_bytes(&self) -> bool {
@@ -487,10 +508,11 @@ impl Provider for Lemmy {
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
         let creds = credentials(&request.credentials, &self.guard)?;
+        let settings = settings(&request.settings)?;
         // A missing session is an expired one: refreshing logs in.
         let jwt = creds.jwt.clone().ok_or_else(|| ProviderError::new(ErrorClass::AuthExpired, "no Lemmy session"))?;
         if request.item_index == 0 {
-            let community_id = match request.settings.get("communityId").and_then(CommunityRef::from_value) {
+            let community_id = match settings.community_id.as_ref().and_then(CommunityRef::from_given) {
                 Some(CommunityRef::Id(id)) => id,
                 Some(named) => self.community(&creds, &jwt, &named).await?.0,
                 None => match &creds.community {
@@ -498,7 +520,7 @@ impl Provider for Lemmy {
                     named => self.community(&creds, &jwt, named).await?.0,
                 },
             };
-            let body = post_body(request, community_id);
+            let body = post_body(request, &settings, community_id);
             if let Some(problem) = body["name"].as_str().and_then(title_problem) {
                 return Err(ProviderError::invalid(format!(
                     "the Lemmy title `{}` {problem}; set one in the post's Lemmy settings (title)",
@@ -512,7 +534,7 @@ impl Provider for Lemmy {
                 .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Lemmy returned no post id"))?;
             Ok(PublishedItem { id: id.to_string(), url: post["ap_id"].as_str().map(str::to_string) })
         } else {
-            let answer = self.create(&creds, &jwt, "/api/v3/comment", &comment_body(request)?).await?;
+            let answer = self.create(&creds, &jwt, "/api/v3/comment", &comment_body(request, &settings)?).await?;
             let comment = &answer["comment_view"]["comment"];
             let id = comment["id"]
                 .as_i64()
@@ -527,6 +549,10 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+
+    fn read(value: &Value) -> Settings {
+        declared::read("Lemmy", value).unwrap()
+    }
 
     fn request(index: usize, content: &str, settings: Value) -> PublishRequest {
         PublishRequest {
@@ -551,13 +577,13 @@ mod tests {
 
     #[test]
     fn titles_come_from_settings_or_the_first_line() {
-        assert_eq!(title_for("\n  Hello world \nmore", &json!({})), ("Hello world".to_string(), true));
-        assert_eq!(title_for("text", &json!({"title": " Mine "})), ("Mine".to_string(), false));
+        assert_eq!(title_for("\n  Hello world \nmore", &read(&json!({}))), ("Hello world".to_string(), true));
+        assert_eq!(title_for("text", &read(&json!({"title": " Mine "}))), ("Mine".to_string(), false));
         let long = "x".repeat(250);
-        let (title, whole) = title_for(&long, &json!({}));
+        let (title, whole) = title_for(&long, &read(&json!({})));
         assert_eq!(title.chars().count(), MAX_TITLE_CHARS);
         assert!(title.ends_with('…') && !whole);
-        assert_eq!(title_for("", &json!({})).0, "Untitled");
+        assert_eq!(title_for("", &read(&json!({}))).0, "Untitled");
     }
 
     #[test]
@@ -577,20 +603,26 @@ mod tests {
     #[test]
     fn post_bodies_follow_the_api() {
         let req = request(0, "Headline\n\nThe story.", json!({}));
-        assert_eq!(post_body(&req, 7), json!({"name": "Headline", "community_id": 7, "body": "The story."}));
+        assert_eq!(
+            post_body(&req, &read(&req.settings), 7),
+            json!({"name": "Headline", "community_id": 7, "body": "The story."})
+        );
         let mut req = request(
             0,
             "Just one line",
-            json!({"title": "T", "url": "https://a.example", "nsfw": true, "languageId": 37}),
+            json!({"title": "Tee", "url": "https://a.example", "nsfw": true, "languageId": 37}),
         );
         req.media_urls = vec!["https://cdn.example/1.png".into()];
         assert_eq!(
-            post_body(&req, 7),
-            json!({"name": "T", "community_id": 7, "body": "Just one line\n\n![](https://cdn.example/1.png)", "url": "https://a.example", "nsfw": true, "language_id": 37})
+            post_body(&req, &read(&req.settings), 7),
+            json!({"name": "Tee", "community_id": 7, "body": "Just one line\n\n![](https://cdn.example/1.png)", "url": "https://a.example", "nsfw": true, "language_id": 37})
         );
         let mut req = request(0, "Photo", json!({}));
         req.media_urls = vec!["https://cdn.example/1.png".into()];
-        assert_eq!(post_body(&req, 2), json!({"name": "Photo", "community_id": 2, "url": "https://cdn.example/1.png"}));
+        assert_eq!(
+            post_body(&req, &read(&req.settings), 2),
+            json!({"name": "Photo", "community_id": 2, "url": "https://cdn.example/1.png"})
+        );
         req.media = vec![crate::Attachment {
             url: "https://cdn.example/1.png".into(),
             mime: "image/png".into(),
@@ -598,11 +630,14 @@ mod tests {
             data: bytes::Bytes::new(),
         }];
         assert_eq!(
-            post_body(&req, 2),
+            post_body(&req, &read(&req.settings), 2),
             json!({"name": "Photo", "community_id": 2, "url": "https://cdn.example/1.png", "alt_text": "A red pixel"})
         );
         req.settings = json!({"url": "https://a.example"});
-        assert!(post_body(&req, 2).get("alt_text").is_none(), "the alt text describes the image, not a link");
+        assert!(
+            post_body(&req, &read(&req.settings), 2).get("alt_text").is_none(),
+            "the alt text describes the image, not a link"
+        );
     }
 
     #[test]
@@ -610,13 +645,16 @@ mod tests {
         let mut first = request(1, "reply one", json!({}));
         first.root = Some(PublishedItem { id: "10".into(), url: None });
         first.reply_to = first.root.clone();
-        assert_eq!(comment_body(&first).unwrap(), json!({"content": "reply one", "post_id": 10}));
+        assert_eq!(comment_body(&first, &Settings::default()).unwrap(), json!({"content": "reply one", "post_id": 10}));
         let mut second = request(2, "reply two", json!({}));
         second.root = first.root.clone();
         second.reply_to = Some(PublishedItem { id: "55".into(), url: None });
-        assert_eq!(comment_body(&second).unwrap(), json!({"content": "reply two", "post_id": 10, "parent_id": 55}));
+        assert_eq!(
+            comment_body(&second, &Settings::default()).unwrap(),
+            json!({"content": "reply two", "post_id": 10, "parent_id": 55})
+        );
         second.root = Some(PublishedItem { id: "abc".into(), url: None });
-        assert_eq!(comment_body(&second).unwrap_err().class, ErrorClass::Invalid);
+        assert_eq!(comment_body(&second, &Settings::default()).unwrap_err().class, ErrorClass::Invalid);
     }
 
     #[test]
@@ -640,18 +678,19 @@ mod tests {
         let lemmy = Lemmy::new(HttpClient::new(&crate::ProviderSettings::default()), false);
         assert!(
             lemmy
-                .check_settings(
+                .settings()
+                .problems(
                     &json!({"title": "The title", "communityId": "rust", "url": "https://x.example", "nsfw": false})
                 )
                 .is_empty()
         );
-        let problems = lemmy.check_settings(
+        let problems = lemmy.settings().problems(
             &json!({"title": "x".repeat(201), "communityId": 0, "url": "ftp://x", "nsfw": "yes", "flair": 1}),
         );
         let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
         assert_eq!(fields, ["communityId", "flair", "nsfw", "title", "url"]);
-        assert_eq!(lemmy.check_settings(&json!({"title": "Hi"})).len(), 1);
-        assert_eq!(lemmy.check_settings(&json!({"title": "Two\nlines"})).len(), 1);
+        assert_eq!(lemmy.settings().problems(&json!({"title": "Hi"})).len(), 1);
+        assert_eq!(lemmy.settings().problems(&json!({"title": "Two\nlines"})).len(), 1);
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 
 mod article;
 mod bluesky;
+mod declared;
 mod devto;
 mod discord;
 mod http;
@@ -27,6 +28,7 @@ use herald_core::platform::PlatformRules;
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use declared::{Declaration, Problem};
 pub use http::{HttpClient, classify_status, excerpt, retry_after};
 pub use net::{TargetGuard, is_private_address};
 
@@ -236,19 +238,15 @@ pub trait Provider: Send + Sync {
         AuthKind::Credentials
     }
 
-    /// JSON Schema of the credentials `connect` takes (shown by
-    /// `GET /platforms`, used by the web UI to build the connect form).
-    fn credentials_schema(&self) -> Value;
+    /// The credentials `connect` takes, declared once as a struct
+    /// (see `declared.rs`): `GET /platforms` and the connect form show its schema.
+    fn credentials(&self) -> Declaration;
 
-    /// JSON Schema of the per-post settings (`overrides.<id>.settings`).
-    fn settings_schema(&self) -> Value {
-        serde_json::json!({ "type": "object", "properties": {}, "additionalProperties": false })
-    }
-
-    /// Problems with a target's settings, as `(field under settings, message)`,
-    /// checked when a post is created or updated.
-    fn check_settings(&self, _settings: &Value) -> Vec<(String, String)> {
-        Vec::new()
+    /// The per-post settings (`overrides.<id>.settings`), declared once as a
+    /// struct: clients see its schema, and a post's settings are checked
+    /// against it when the post is created or updated.
+    fn settings(&self) -> Declaration {
+        Declaration::none(self.rules().name)
     }
 
     /// Whether `publish` needs the media bytes (an upload) rather than URLs.
@@ -302,23 +300,6 @@ pub trait Provider: Send + Sync {
 /// checks), so the fallback to the first row is never taken.
 pub(crate) fn rules_of(id: &str) -> &'static PlatformRules {
     herald_core::platform::rules_for(id).unwrap_or(&herald_core::platform::PLATFORMS[0])
-}
-
-/// Per-post settings checked by `problems`, then read into `T`; the error
-/// lists every problem and names the platform.
-pub(crate) fn read_settings<T: serde::de::DeserializeOwned + Default>(
-    platform: &str,
-    value: &Value,
-    problems: Vec<(String, String)>,
-) -> Result<T, String> {
-    if !problems.is_empty() {
-        let listed: Vec<String> = problems.into_iter().map(|(field, message)| format!("{field} {message}")).collect();
-        return Err(format!("invalid {platform} settings: {}", listed.join("; ")));
-    }
-    if value.is_null() {
-        return Ok(T::default());
-    }
-    serde_json::from_value(value.clone()).map_err(|e| format!("invalid {platform} settings: {e}"))
 }
 
 /// Settings every provider is built from (no globals).
@@ -402,5 +383,35 @@ mod tests {
             );
         }
         assert!(registry.all().count() >= 10);
+    }
+
+    #[test]
+    fn every_declaration_is_a_form_a_client_can_fill() {
+        let registry = Registry::new(&ProviderSettings::default());
+        for provider in registry.all() {
+            let id = provider.id();
+            let credentials = provider.credentials().schema();
+            let settings = provider.settings().schema();
+            for schema in [&credentials, &settings] {
+                assert_eq!(schema["type"], "object", "{id}: {schema}");
+                for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                    let typed = ["type", "anyOf", "enum"].iter().any(|key| property.get(key).is_some());
+                    assert!(typed, "{id}.{name} has no type: {property}");
+                    assert!(property.get("$ref").is_none(), "{id}.{name} refers elsewhere: {property}");
+                }
+            }
+            let required = credentials["required"].as_array().map_or(0, Vec::len);
+            assert!(required > 0, "{id}: connecting asks for nothing");
+            for (name, property) in credentials["properties"].as_object().into_iter().flatten() {
+                let secret = ["password", "secret", "token", "key"].iter().any(|s| name.to_lowercase().contains(s));
+                if secret {
+                    assert_eq!(property["writeOnly"], true, "{id}.{name} is a secret but not writeOnly");
+                }
+            }
+            assert!(provider.settings().problems(&Value::Null).is_empty(), "{id}: no settings must be valid");
+            let unknown = provider.settings().problems(&serde_json::json!({"surelyNotASetting": 1}));
+            let free = settings["additionalProperties"] != false;
+            assert_eq!(unknown.is_empty(), free, "{id}: unknown settings {unknown:?}");
+        }
     }
 }

@@ -12,19 +12,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use garde::Validate;
 use herald_core::platform::PlatformRules;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
 use crate::net::TargetGuard;
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest,
     PublishedItem, Recovery,
 };
-
-const VISIBILITIES: [&str; 4] = ["public", "unlisted", "private", "direct"];
 
 /// How often and how many times to ask about an upload the instance is still
 /// processing (`202` from `POST /api/v2/media`): well within the engine's
@@ -46,11 +48,17 @@ impl Mastodon {
     }
 }
 
-/// Stored credentials.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// What connecting asks for (and what is stored).
+#[derive(Deserialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 struct Credentials {
+    /// Your server, e.g. https://mastodon.social
+    #[schemars(title = "Instance")]
     instance_url: String,
+    /// Preferences → Development → New application (scopes read and write),
+    /// then copy “Your access token”.
+    #[schemars(title = "Access token", extend("writeOnly" = true))]
     access_token: String,
 }
 
@@ -71,45 +79,45 @@ pub(crate) fn normalise_instance(guard: &TargetGuard, raw: &str) -> Result<Strin
     Ok(base)
 }
 
-/// Per-post settings (`overrides.mastodon.settings`).
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Per-post settings (`overrides.<id>.settings`).
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct Settings {
-    visibility: Option<String>,
+    /// Who sees the post (the account's default otherwise).
+    #[garde(skip)]
+    visibility: Option<Visibility>,
+    /// Content warning shown before the text.
+    #[garde(length(chars, max = 500))]
     spoiler_text: Option<String>,
+    /// Hide the media behind a warning.
+    #[garde(skip)]
     sensitive: Option<bool>,
+    /// ISO 639-1 language of the post.
+    #[garde(custom(iso_639_1))]
+    #[schemars(regex(pattern = r"^[a-z]{2}$"))]
     language: Option<String>,
 }
 
-/// Problems with the settings, by field (what `check_settings` reports).
-fn setting_problems(value: &Value) -> Vec<(String, String)> {
-    let Some(object) = value.as_object() else {
-        return if value.is_null() { Vec::new() } else { vec![(String::new(), "must be an object".into())] };
-    };
-    object
-        .iter()
-        .filter_map(|(key, value)| {
-            let problem = match key.as_str() {
-                "visibility" => (!value.as_str().is_some_and(|v| VISIBILITIES.contains(&v)))
-                    .then(|| format!("must be one of {}", VISIBILITIES.join(", "))),
-                "spoilerText" => value
-                    .as_str()
-                    .is_none_or(|v| v.chars().count() > 500)
-                    .then(|| "must be text of at most 500 characters".into()),
-                "sensitive" => (!value.is_boolean()).then(|| "must be true or false".into()),
-                "language" => {
-                    (!value.as_str().is_some_and(|v| v.len() == 2 && v.chars().all(|c| c.is_ascii_lowercase())))
-                        .then(|| "must be an ISO 639-1 code such as `en`".into())
-                }
-                _ => Some("is not a Mastodon setting (visibility, spoilerText, sensitive, language)".into()),
-            };
-            problem.map(|message| (key.clone(), message))
-        })
-        .collect()
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Visibility {
+    Public,
+    Unlisted,
+    Private,
+    Direct,
+}
+
+fn iso_639_1(language: &Option<String>, _: &()) -> garde::Result {
+    match language {
+        Some(code) if code.len() != 2 || !code.chars().all(|c| c.is_ascii_lowercase()) => {
+            Err(garde::Error::new("must be an ISO 639-1 code such as `en`"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn settings(value: &Value) -> Result<Settings, String> {
-    crate::read_settings("Mastodon", value, setting_problems(value))
+    declared::read("Mastodon", value)
 }
 
 /// The body of `POST /api/v1/statuses`.
@@ -295,34 +303,12 @@ impl Provider for Mastodon {
         Recovery::ResendWithSameKey
     }
 
-    fn credentials_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["instanceUrl", "accessToken"],
-            "properties": {
-                "instanceUrl": { "type": "string", "title": "Instance", "description": "Your server, e.g. https://mastodon.social" },
-                "accessToken": { "type": "string", "title": "Access token", "writeOnly": true,
-                    "description": "Preferences → Development → New application (scopes read and write), then copy “Your access token”." }
-            },
-            "additionalProperties": false
-        })
+    fn credentials(&self) -> Declaration {
+        Declaration::of::<Credentials>("Mastodon")
     }
 
-    fn settings_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "visibility": { "type": "string", "enum": VISIBILITIES, "description": "Who sees the post (the account's default otherwise)." },
-                "spoilerText": { "type": "string", "maxLength": 500, "description": "Content warning shown before the text." },
-                "sensitive": { "type": "boolean", "description": "Hide the media behind a warning." },
-                "language": { "type": "string", "pattern": "^[a-z]{2}$", "description": "ISO 639-1 language of the post." }
-            },
-            "additionalProperties": false
-        })
-    }
-
-    fn check_settings(&self, value: &Value) -> Vec<(String, String)> {
-        setting_problems(value)
+    fn settings(&self) -> Declaration {
+        Declaration::of::<Settings>("Mastodon")
     }
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
@@ -464,10 +450,10 @@ mod tests {
     #[test]
     fn settings_are_checked() {
         let provider = Mastodon::new(HttpClient::new(&crate::ProviderSettings::default()), false);
-        assert!(provider.check_settings(&json!({"visibility": "private"})).is_empty());
-        assert!(provider.check_settings(&json!({})).is_empty());
+        assert!(provider.settings().problems(&json!({"visibility": "private"})).is_empty());
+        assert!(provider.settings().problems(&json!({})).is_empty());
         let problems =
-            provider.check_settings(&json!({"visibility": "everyone", "language": "english", "colour": "red"}));
+            provider.settings().problems(&json!({"visibility": "everyone", "language": "english", "colour": "red"}));
         let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
         assert_eq!(fields, ["colour", "language", "visibility"]);
         assert!(problems[2].1.contains("public, unlisted, private, direct"));

@@ -17,11 +17,14 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
+use garde::Validate;
 use herald_core::platform::PlatformRules;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
 use crate::net::TargetGuard;
 use crate::{ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem};
@@ -37,8 +40,20 @@ impl Slack {
     }
 }
 
+/// What connecting asks for (and what is stored).
+#[derive(Deserialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[garde(allow_unvalidated)]
+struct Credentials {
+    /// From your Slack app → Incoming Webhooks → Add New Webhook to Workspace
+    /// (https://hooks.slack.com/services/…). Checked without posting anything.
+    #[schemars(title = "Incoming webhook URL", url, extend("writeOnly" = true))]
+    webhook_url: String,
+}
+
 fn hook_url(credentials: &Value, guard: &TargetGuard) -> Result<url::Url, ProviderError> {
-    let raw = credentials["webhookUrl"].as_str().map(str::trim).unwrap_or_default();
+    let given: Option<Credentials> = serde_json::from_value(credentials.clone()).ok();
+    let raw = given.as_ref().map(|c| c.webhook_url.trim()).unwrap_or_default();
     if raw.is_empty() {
         return Err(ProviderError::invalid("`webhookUrl` is required (hooks.slack.com/services/…)"));
     }
@@ -64,11 +79,16 @@ fn account_id(url: &url::Url) -> String {
 }
 
 /// Per-post settings (`overrides.<id>.settings`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 struct Settings {
+    /// Show previews of links (Slack's default: only for media links).
     unfurl_links: Option<bool>,
+    /// Show previews of media links (Slack's default: true).
     unfurl_media: Option<bool>,
+    /// Send the text as written so Slack syntax like <https://example.com|label>
+    /// or <@U123> works; by default & < > show literally.
     raw_text: bool,
 }
 
@@ -78,8 +98,7 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-fn payload(content: &str, settings: &Value) -> Value {
-    let settings: Settings = serde_json::from_value(settings.clone()).unwrap_or_default();
+fn payload(content: &str, settings: &Settings) -> Value {
     let text = if settings.raw_text { content.to_string() } else { escape(content) };
     let mut body = json!({ "text": text });
     if let Some(unfurl) = settings.unfurl_links {
@@ -155,43 +174,12 @@ impl Provider for Slack {
         false
     }
 
-    fn credentials_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["webhookUrl"],
-            "properties": {
-                "webhookUrl": { "type": "string", "format": "uri", "title": "Incoming webhook URL", "writeOnly": true,
-                    "description": "From your Slack app → Incoming Webhooks → Add New Webhook to Workspace (https://hooks.slack.com/services/…). Checked without posting anything." }
-            },
-            "additionalProperties": false
-        })
+    fn credentials(&self) -> Declaration {
+        Declaration::of::<Credentials>("Slack")
     }
 
-    fn settings_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "unfurlLinks": { "type": "boolean", "description": "Show previews of links (Slack's default: only for media links)." },
-                "unfurlMedia": { "type": "boolean", "description": "Show previews of media links (Slack's default: true)." },
-                "rawText": { "type": "boolean", "default": false,
-                    "description": "Send the text as written so Slack syntax like <https://example.com|label> or <@U123> works; by default & < > show literally." }
-            },
-            "additionalProperties": false
-        })
-    }
-
-    fn check_settings(&self, settings: &Value) -> Vec<(String, String)> {
-        let Some(object) = settings.as_object() else {
-            return vec![(String::new(), "must be an object".into())];
-        };
-        object
-            .iter()
-            .filter_map(|(key, value)| match key.as_str() {
-                "unfurlLinks" | "unfurlMedia" | "rawText" if value.is_boolean() => None,
-                "unfurlLinks" | "unfurlMedia" | "rawText" => Some((key.clone(), "must be true or false".to_string())),
-                _ => Some((key.clone(), "is not a Slack setting".to_string())),
-            })
-            .collect()
+    fn settings(&self) -> Declaration {
+        Declaration::of::<Settings>("Slack")
     }
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
@@ -228,7 +216,8 @@ impl Provider for Slack {
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
         let url = hook_url(&request.credentials, &self.guard)?;
-        let (status, wait, body) = self.post(url, &payload(&request.content, &request.settings)).await?;
+        let settings: Settings = declared::read("Slack", &request.settings).map_err(ProviderError::invalid)?;
+        let (status, wait, body) = self.post(url, &payload(&request.content, &settings)).await?;
         if !(200..300).contains(&status) {
             return Err(classify(status, wait, &body));
         }
@@ -256,11 +245,33 @@ mod tests {
 
     #[test]
     fn text_is_escaped_unless_raw() {
-        assert_eq!(payload("a < b & c > d", &json!({})), json!({"text": "a &lt; b &amp; c &gt; d"}));
+        let read = |value: Value| declared::read::<Settings>("Slack", &value).unwrap();
+        assert_eq!(payload("a < b & c > d", &read(json!({}))), json!({"text": "a &lt; b &amp; c &gt; d"}));
         assert_eq!(
-            payload("<https://x.test|x>", &json!({"rawText": true, "unfurlLinks": false})),
+            payload("<https://x.test|x>", &read(json!({"rawText": true, "unfurlLinks": false}))),
             json!({"text": "<https://x.test|x>", "unfurl_links": false})
         );
+    }
+
+    #[test]
+    fn settings_and_credentials_are_declared_once() {
+        let slack = Slack::new(HttpClient::new(&crate::ProviderSettings::default()), false);
+        let schema = slack.settings().schema();
+        assert_eq!(schema["properties"]["rawText"]["type"], "boolean");
+        assert_eq!(schema["properties"]["unfurlLinks"]["type"], "boolean");
+        assert!(slack.settings().problems(&json!({"rawText": true, "unfurlMedia": false})).is_empty());
+        assert_eq!(
+            slack.settings().problems(&json!({"rawText": "yes", "colour": 1})),
+            [
+                ("colour".to_string(), "is not a Slack setting".to_string()),
+                ("rawText".to_string(), "must be true or false".to_string())
+            ]
+        );
+        let credentials = slack.credentials().schema();
+        assert_eq!(credentials["required"], json!(["webhookUrl"]));
+        assert_eq!(credentials["properties"]["webhookUrl"]["writeOnly"], true);
+        assert_eq!(credentials["properties"]["webhookUrl"]["format"], "uri");
+        assert_eq!(credentials["properties"]["webhookUrl"]["title"], "Incoming webhook URL");
     }
 
     #[test]

@@ -21,11 +21,14 @@
 //! with `reply_parameters`.
 
 use async_trait::async_trait;
+use garde::Validate;
 use herald_core::platform::PlatformRules;
 use reqwest::multipart::{Form, Part};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::declared::{self, Declaration};
 use crate::http::excerpt;
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, ProviderSettings, PublishRequest,
@@ -54,21 +57,44 @@ struct Credentials {
     chat_id: String,
 }
 
+/// What connecting asks for (and what is stored, normalised).
+#[derive(Deserialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[garde(allow_unvalidated)]
+struct Given {
+    /// From @BotFather (/newbot), e.g. 123456789:AAE…
+    #[schemars(title = "Bot token", regex(pattern = "^[0-9]+:[A-Za-z0-9_-]{20,}$"), extend("writeOnly" = true))]
+    bot_token: String,
+    /// Numeric chat id (e.g. -1001234567890) or @channelusername. Add the bot
+    /// to the chat first; in a channel it must be an admin allowed to post.
+    #[schemars(title = "Chat")]
+    chat_id: ChatGiven,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum ChatGiven {
+    Id(i64),
+    Name(String),
+}
+
 fn credentials(value: &Value) -> Result<Credentials, ProviderError> {
-    let bot_token = value["botToken"].as_str().map(str::trim).unwrap_or_default().to_string();
+    let given: Given = serde_json::from_value(value.clone()).map_err(|_| {
+        ProviderError::invalid("Telegram credentials need `botToken` (from @BotFather) and `chatId` (a numeric chat id or @channelusername)")
+    })?;
+    let bot_token = given.bot_token.trim().to_string();
     if !is_bot_token(&bot_token) {
         return Err(ProviderError::invalid(
             "`botToken` must be the token @BotFather gave, like 123456789:AAE…  (digits, a colon, then letters, digits, - and _)",
         ));
     }
-    let chat_id = match &value["chatId"] {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => normalize_chat(s).ok_or_else(|| {
+    let chat_id = match &given.chat_id {
+        ChatGiven::Id(id) => id.to_string(),
+        ChatGiven::Name(name) => normalize_chat(name).ok_or_else(|| {
             ProviderError::invalid(
                 "`chatId` must be a numeric chat id (e.g. -1001234567890) or a public @channelusername",
             )
         })?,
-        _ => return Err(ProviderError::invalid("`chatId` is required: a numeric chat id or @channelusername")),
     };
     Ok(Credentials { bot_token, chat_id })
 }
@@ -97,24 +123,40 @@ fn normalize_chat(raw: &str) -> Option<String> {
 }
 
 /// Per-post settings (`overrides.<id>.settings`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 struct Settings {
+    /// Send silently: members get no sound.
     disable_notification: bool,
+    /// No preview of the first link in text posts.
     disable_link_preview: bool,
-    parse_mode: Option<String>,
-    /// A forum topic of a supergroup.
+    /// How Telegram reads formatting in the text; with MarkdownV2, reserved
+    /// characters must be escaped.
+    parse_mode: ParseMode,
+    /// Post into this forum topic of the supergroup.
+    #[schemars(range(min = 1))]
     message_thread_id: Option<i64>,
 }
 
-impl Settings {
-    fn from(value: &Value) -> Self {
-        serde_json::from_value(value.clone()).unwrap_or_default()
-    }
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+enum ParseMode {
+    #[default]
+    #[serde(rename = "none")]
+    Plain,
+    #[serde(rename = "HTML")]
+    Html,
+    MarkdownV2,
+}
 
+impl Settings {
     /// `none` (the default) sends the text as written.
-    fn parse_mode(&self) -> Option<&str> {
-        self.parse_mode.as_deref().filter(|mode| *mode == "HTML" || *mode == "MarkdownV2")
+    fn parse_mode(&self) -> Option<&'static str> {
+        match self.parse_mode {
+            ParseMode::Plain => None,
+            ParseMode::Html => Some("HTML"),
+            ParseMode::MarkdownV2 => Some("MarkdownV2"),
+        }
     }
 }
 
@@ -517,58 +559,12 @@ impl Provider for Telegram {
         Some(RateBudget { max: 20, window: std::time::Duration::from_secs(60) })
     }
 
-    fn credentials_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["botToken", "chatId"],
-            "properties": {
-                "botToken": { "type": "string", "title": "Bot token", "writeOnly": true, "pattern": "^[0-9]+:[A-Za-z0-9_-]{20,}$",
-                    "description": "From @BotFather (/newbot), e.g. 123456789:AAE…" },
-                "chatId": { "type": ["string", "integer"], "title": "Chat",
-                    "description": "Numeric chat id (e.g. -1001234567890) or @channelusername. Add the bot to the chat first; in a channel it must be an admin allowed to post." }
-            },
-            "additionalProperties": false
-        })
+    fn credentials(&self) -> Declaration {
+        Declaration::of::<Given>("Telegram")
     }
 
-    fn settings_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "disableNotification": { "type": "boolean", "default": false, "description": "Send silently: members get no sound." },
-                "disableLinkPreview": { "type": "boolean", "default": false, "description": "No preview of the first link in text posts." },
-                "parseMode": { "type": "string", "enum": ["none", "HTML", "MarkdownV2"], "default": "none",
-                    "description": "How Telegram reads formatting in the text; with MarkdownV2, reserved characters must be escaped." },
-                "messageThreadId": { "type": "integer", "minimum": 1, "description": "Post into this forum topic of the supergroup." }
-            },
-            "additionalProperties": false
-        })
-    }
-
-    fn check_settings(&self, settings: &Value) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        let Some(object) = settings.as_object() else {
-            return vec![(String::new(), "must be an object".into())];
-        };
-        for (key, value) in object {
-            let problem = match key.as_str() {
-                "disableNotification" | "disableLinkPreview" if !value.is_boolean() => Some("must be true or false"),
-                "disableNotification" | "disableLinkPreview" => None,
-                "parseMode" if !matches!(value.as_str(), Some("none" | "HTML" | "MarkdownV2")) => {
-                    Some("must be none, HTML or MarkdownV2")
-                }
-                "parseMode" => None,
-                "messageThreadId" if value.as_i64().is_none_or(|id| id <= 0) => {
-                    Some("must be a topic id (a positive integer)")
-                }
-                "messageThreadId" => None,
-                _ => Some("is not a Telegram setting"),
-            };
-            if let Some(problem) = problem {
-                problems.push((key.clone(), problem.to_string()));
-            }
-        }
-        problems
+    fn settings(&self) -> Declaration {
+        Declaration::of::<Settings>("Telegram")
     }
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
@@ -610,7 +606,7 @@ impl Provider for Telegram {
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
         let creds = credentials(&request.credentials)?;
-        let settings = Settings::from(&request.settings);
+        let settings: Settings = declared::read("Telegram", &request.settings).map_err(ProviderError::invalid)?;
         let reply_to = request.reply_to.as_ref().and_then(|item| item.id.parse::<i64>().ok());
         // Sent as written: leading spaces can matter to MarkdownV2 and code blocks.
         let text = request.content.as_str();
@@ -773,11 +769,18 @@ mod tests {
         let telegram = Telegram::new(HttpClient::new(&ProviderSettings::default()), &ProviderSettings::default());
         assert!(
             telegram
-                .check_settings(&json!({"parseMode": "HTML", "disableNotification": true, "messageThreadId": 7}))
+                .settings()
+                .problems(&json!({"parseMode": "HTML", "disableNotification": true, "messageThreadId": 7}))
                 .is_empty()
         );
-        let problems = telegram.check_settings(&json!({"parseMode": "Markdown", "disableLinkPreview": "yes", "x": 1}));
+        let problems =
+            telegram.settings().problems(&json!({"parseMode": "Markdown", "disableLinkPreview": "yes", "x": 1}));
         assert_eq!(problems.len(), 3);
-        assert_eq!(Settings::from(&json!({"parseMode": "none"})).parse_mode(), None);
+        assert_eq!(telegram.settings().problems(&json!({"messageThreadId": 0}))[0].1, "must be at least 1");
+        let plain: Settings = declared::read("Telegram", &json!({"parseMode": "none"})).unwrap();
+        assert_eq!(plain.parse_mode(), None);
+        let schema = telegram.settings().schema();
+        assert_eq!(schema["properties"]["parseMode"]["enum"], json!(["none", "HTML", "MarkdownV2"]));
+        assert_eq!(schema["properties"]["parseMode"]["default"], "none");
     }
 }

@@ -8,11 +8,15 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
+use garde::Validate;
 use herald_core::platform::PlatformRules;
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::declared::Declaration;
 use crate::http::{classify_status, excerpt, retry_after};
 use crate::net::TargetGuard;
 use crate::{ConnectedAccount, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem, Recovery};
@@ -31,11 +35,23 @@ impl Webhook {
     }
 }
 
-#[derive(serde::Deserialize)]
+/// What connecting asks for (and what is stored).
+#[derive(Deserialize, JsonSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[garde(allow_unvalidated)]
 struct Credentials {
+    /// Where each post is POSTed as JSON.
+    #[schemars(title = "Webhook URL", url)]
     url: String,
+    /// Key of the X-Herald-Signature HMAC-SHA256 header.
+    #[schemars(title = "Signing secret", length(min = MIN_SECRET_LEN), extend("writeOnly" = true))]
     secret: String,
 }
+
+/// Passed through to the receiver as `target.settings`.
+#[derive(Deserialize, JsonSchema, Validate)]
+#[expect(dead_code, reason = "declared for its schema: publishing passes the object on as it is")]
+struct Settings(#[garde(skip)] Map<String, Value>);
 
 fn credentials(value: &Value) -> Result<Credentials, ProviderError> {
     serde_json::from_value(value.clone()).map_err(|_| {
@@ -70,21 +86,12 @@ impl Provider for Webhook {
         Recovery::ResendWithSameKey
     }
 
-    fn credentials_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["url", "secret"],
-            "properties": {
-                "url": { "type": "string", "format": "uri", "title": "Webhook URL", "description": "Where each post is POSTed as JSON." },
-                "secret": { "type": "string", "minLength": MIN_SECRET_LEN, "title": "Signing secret", "writeOnly": true,
-                    "description": "Key of the X-Herald-Signature HMAC-SHA256 header." }
-            },
-            "additionalProperties": false
-        })
+    fn credentials(&self) -> Declaration {
+        Declaration::of::<Credentials>("webhook")
     }
 
-    fn settings_schema(&self) -> Value {
-        json!({ "type": "object", "description": "Passed through to the receiver as target.settings." })
+    fn settings(&self) -> Declaration {
+        Declaration::of::<Settings>("webhook")
     }
 
     fn wants_media_bytes(&self) -> bool {

@@ -201,8 +201,8 @@ impl App {
             let rules = provider.rules();
             let field = format!("overrides.{}.settings", integration.id);
             if let Some(settings) = overrides.get(&integration.id).and_then(|o| o.settings.as_ref()) {
-                for (key, message) in provider.check_settings(settings) {
-                    errors.push(format!("{field}.{key}"), message);
+                for (key, message) in provider.settings().problems(settings) {
+                    errors.push(if key.is_empty() { field.clone() } else { format!("{field}.{key}") }, message);
                 }
             }
             check_media_rules(&mut errors, rules, "media", &media.main);

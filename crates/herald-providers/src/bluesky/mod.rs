@@ -21,9 +21,13 @@ mod xrpc;
 
 use async_trait::async_trait;
 use chrono::Utc;
+use garde::Validate;
 use herald_core::platform::PlatformRules;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::declared::{self, Declaration};
 use crate::mastodon::normalise_instance;
 use crate::net::TargetGuard;
 use crate::{
@@ -207,21 +211,34 @@ fn uri_and_cid(answer: &Value) -> Result<(String, String), ProviderError> {
     }
 }
 
-/// Stored credentials: what the user gave, plus the current session.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// Stored credentials: what the user gives when connecting (the declared
+/// part), plus the current session.
+#[derive(Clone, Serialize, Deserialize, JsonSchema, Validate)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = false))]
+#[garde(allow_unvalidated)]
 struct Credentials {
+    /// Your PDS; leave empty for bsky.social.
     #[serde(default)]
+    #[schemars(title = "Service", extend("default" = DEFAULT_SERVICE))]
     service: String,
+    /// e.g. alice.bsky.social
+    #[schemars(title = "Handle or email")]
     identifier: String,
+    /// Settings → Privacy and security → App passwords. Not your account password.
+    #[schemars(title = "App password", extend("writeOnly" = true))]
     app_password: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     did: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     handle: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     access_jwt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     refresh_jwt: Option<String>,
 }
 
@@ -268,11 +285,24 @@ fn post_url(handle: &str, uri: &str) -> Option<String> {
     Some(format!("https://bsky.app/profile/{handle}/post/{rkey}"))
 }
 
-/// Per-post settings (`overrides.bluesky.settings`).
-#[derive(Debug, Default, serde::Deserialize)]
+/// Per-post settings (`overrides.<id>.settings`).
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema, Validate)]
+#[serde(default, deny_unknown_fields)]
 struct Settings {
-    #[serde(default)]
+    /// Languages of the post (BCP-47 tags such as en, pt-BR).
+    #[garde(custom(language_tags))]
+    #[schemars(length(max = 3))]
     langs: Vec<String>,
+}
+
+fn language_tags(langs: &[String], _: &()) -> garde::Result {
+    if langs.len() > 3 {
+        return Err(garde::Error::new("takes at most 3 languages"));
+    }
+    match langs.iter().find(|tag| !is_language_tag(tag)) {
+        Some(bad) => Err(garde::Error::new(format!("{bad:?} is not a language tag such as `en` or `pt-BR`"))),
+        None => Ok(()),
+    }
 }
 
 fn is_language_tag(tag: &str) -> bool {
@@ -281,32 +311,8 @@ fn is_language_tag(tag: &str) -> bool {
         && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
-/// Problems with the settings, by field (what `check_settings` reports).
-fn setting_problems(value: &Value) -> Vec<(String, String)> {
-    let Some(object) = value.as_object() else {
-        return if value.is_null() { Vec::new() } else { vec![(String::new(), "must be an object".into())] };
-    };
-    object
-        .iter()
-        .filter_map(|(key, value)| {
-            let problem = match key.as_str() {
-                "langs" => match value.as_array() {
-                    Some(tags) if tags.len() > 3 => Some("takes at most 3 languages".to_string()),
-                    Some(tags) => tags
-                        .iter()
-                        .find(|tag| !tag.as_str().is_some_and(is_language_tag))
-                        .map(|bad| format!("{bad} is not a language tag such as `en` or `pt-BR`")),
-                    None => Some("must be a list of language tags".into()),
-                },
-                _ => Some("is not a Bluesky setting (langs)".into()),
-            };
-            problem.map(|message| (key.clone(), message))
-        })
-        .collect()
-}
-
 fn settings(value: &Value) -> Result<Settings, String> {
-    crate::read_settings("Bluesky", value, setting_problems(value))
+    declared::read("Bluesky", value)
 }
 
 /// Refuses media Bluesky would refuse, before anything is uploaded.
@@ -373,34 +379,12 @@ impl Provider for Bluesky {
         Recovery::ResendWithSameKey
     }
 
-    fn credentials_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["identifier", "appPassword"],
-            "properties": {
-                "service": { "type": "string", "title": "Service", "default": DEFAULT_SERVICE,
-                    "description": "Your PDS; leave empty for bsky.social." },
-                "identifier": { "type": "string", "title": "Handle or email", "description": "e.g. alice.bsky.social" },
-                "appPassword": { "type": "string", "title": "App password", "writeOnly": true,
-                    "description": "Settings → Privacy and security → App passwords. Not your account password." }
-            },
-            "additionalProperties": false
-        })
+    fn credentials(&self) -> Declaration {
+        Declaration::of::<Credentials>("Bluesky")
     }
 
-    fn settings_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "langs": { "type": "array", "maxItems": 3, "items": { "type": "string" },
-                    "description": "Languages of the post (BCP-47 tags such as en, pt-BR)." }
-            },
-            "additionalProperties": false
-        })
-    }
-
-    fn check_settings(&self, value: &Value) -> Vec<(String, String)> {
-        setting_problems(value)
+    fn settings(&self) -> Declaration {
+        Declaration::of::<Settings>("Bluesky")
     }
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
@@ -577,7 +561,9 @@ mod tests {
         assert!(settings(&json!({"langs": ["english"]})).is_err());
         assert!(settings(&json!({"langs": ["en", "fr", "de", "it"]})).is_err());
         assert!(settings(&json!({"visibility": "public"})).is_err());
-        assert_eq!(setting_problems(&json!({"langs": "en"}))[0].0, "langs");
+        let declared = Declaration::of::<Settings>("Bluesky");
+        assert_eq!(declared.problems(&json!({"langs": "en"}))[0].0, "langs");
+        assert_eq!(declared.schema()["properties"]["langs"]["maxItems"], 3);
     }
 
     #[test]

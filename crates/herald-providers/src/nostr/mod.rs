@@ -24,11 +24,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
+use garde::Validate;
 use herald_core::platform::PlatformRules;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use self::event::{Event, Keys, TEXT_NOTE, to_bech32};
 use self::relay::Answer;
+use crate::declared::Declaration;
 use crate::net::TargetGuard;
 use crate::{ConnectedAccount, ErrorClass, Provider, ProviderError, PublishRequest, PublishedItem, Recovery};
 
@@ -51,21 +55,35 @@ struct Credentials {
     relays: Vec<url::Url>,
 }
 
+/// What connecting asks for (and what is stored).
+#[derive(Deserialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[garde(allow_unvalidated)]
+struct Given {
+    /// Your Nostr secret key: nsec1… or 64 hex characters. Notes are signed with it.
+    #[schemars(
+        title = "Private key",
+        regex(pattern = "^([0-9a-fA-F]{64}|nsec1[02-9ac-hj-np-z]{58})$"),
+        extend("writeOnly" = true)
+    )]
+    private_key: String,
+    /// Relays to publish to, e.g. wss://relay.damus.io.
+    #[schemars(title = "Relays", length(min = 1, max = MAX_RELAYS), inner(regex(pattern = "^wss?://")))]
+    relays: Vec<String>,
+}
+
 fn credentials(value: &Value, guard: TargetGuard) -> Result<Credentials, ProviderError> {
-    let shape = || {
+    let given: Given = serde_json::from_value(value.clone()).map_err(|_| {
         ProviderError::invalid(
             "nostr credentials need `privateKey` (64 hex characters or nsec1…) and `relays` (1 to 10 ws:// or wss:// URLs)",
         )
-    };
-    let key = value.get("privateKey").and_then(Value::as_str).ok_or_else(shape)?;
-    let keys = Keys::parse(key).map_err(ProviderError::invalid)?;
-    let listed = value.get("relays").and_then(Value::as_array).ok_or_else(shape)?;
-    if listed.is_empty() || listed.len() > MAX_RELAYS {
+    })?;
+    let keys = Keys::parse(&given.private_key).map_err(ProviderError::invalid)?;
+    if given.relays.is_empty() || given.relays.len() > MAX_RELAYS {
         return Err(ProviderError::invalid(format!("give between 1 and {MAX_RELAYS} relays")));
     }
     let mut relays: Vec<url::Url> = Vec::new();
-    for raw in listed {
-        let raw = raw.as_str().ok_or_else(shape)?;
+    for raw in &given.relays {
         let url = relay::check_url(raw, guard).map_err(ProviderError::invalid)?;
         if !relays.contains(&url) {
             relays.push(url);
@@ -195,20 +213,8 @@ impl Provider for Nostr {
         Recovery::ResendWithSameKey
     }
 
-    fn credentials_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["privateKey", "relays"],
-            "properties": {
-                "privateKey": { "type": "string", "title": "Private key", "writeOnly": true,
-                    "pattern": "^([0-9a-fA-F]{64}|nsec1[02-9ac-hj-np-z]{58})$",
-                    "description": "Your Nostr secret key: nsec1… or 64 hex characters. Notes are signed with it." },
-                "relays": { "type": "array", "title": "Relays", "minItems": 1, "maxItems": MAX_RELAYS,
-                    "items": { "type": "string", "pattern": "^wss?://" },
-                    "description": "Relays to publish to, e.g. wss://relay.damus.io." }
-            },
-            "additionalProperties": false
-        })
+    fn credentials(&self) -> Declaration {
+        Declaration::of::<Given>("Nostr")
     }
 
     fn wants_media_bytes(&self) -> bool {

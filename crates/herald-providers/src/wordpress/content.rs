@@ -1,12 +1,86 @@
-//! The body of `POST /wp/v2/posts` and the checks on a target's settings.
+//! A target's settings and the body of `POST /wp/v2/posts` built from them.
 
 use chrono::{DateTime, Utc};
+use garde::Validate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::ProviderError;
-use crate::article::{escape_html, paragraphs_html, split_title, text_setting, unknown_keys};
+use crate::article::{escape_html, paragraphs_html, split_title};
 
-pub const STATUSES: &[&str] = &["publish", "draft", "pending", "private", "future"];
+/// Per-post settings (`overrides.<id>.settings`).
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema, Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Post title; defaults to the post's first line (the rest is the body).
+    #[garde(skip)]
+    pub title: Option<String>,
+    /// `future` schedules the post on WordPress at `date`.
+    #[garde(skip)]
+    #[schemars(extend("default" = "publish"))]
+    pub status: Option<Status>,
+    /// Publication time for status `future`.
+    #[garde(custom(publication_date(&self.status)))]
+    #[schemars(extend("format" = "date-time"))]
+    pub date: Option<String>,
+    #[garde(skip)]
+    pub excerpt: Option<String>,
+    #[garde(custom(slug_rule))]
+    #[schemars(regex(pattern = r"^[a-z0-9-]+$"))]
+    pub slug: Option<String>,
+    /// Ids, or names looked up on the site (and created when missing).
+    #[garde(custom(term_list))]
+    pub categories: Option<Vec<TermRef>>,
+    /// Ids, or names looked up on the site (and created when missing);
+    /// defaults to the post's tags.
+    #[garde(custom(term_list))]
+    pub tags: Option<Vec<TermRef>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Publish,
+    Draft,
+    Pending,
+    Private,
+    Future,
+}
+
+/// A category or tag as a setting gives it: an id or a name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TermRef {
+    Id(u64),
+    Name(String),
+}
+
+fn publication_date(status: &Option<Status>) -> impl FnOnce(&Option<String>, &()) -> garde::Result + '_ {
+    move |date, _| match (date, status) {
+        (Some(date), _) if DateTime::parse_from_rfc3339(date).is_err() => {
+            Err(garde::Error::new("must be an ISO 8601 date and time with its offset"))
+        }
+        (None, Some(Status::Future)) => Err(garde::Error::new("is required when status is `future`")),
+        _ => Ok(()),
+    }
+}
+
+fn slug_rule(slug: &Option<String>, _: &()) -> garde::Result {
+    let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    match slug {
+        Some(s) if !valid(s) => Err(garde::Error::new("must be lowercase letters, digits and hyphens")),
+        _ => Ok(()),
+    }
+}
+
+fn term_list(terms: &Option<Vec<TermRef>>, _: &()) -> garde::Result {
+    let valid = |term: &TermRef| match term {
+        TermRef::Id(id) => *id > 0,
+        TermRef::Name(name) => !name.trim().is_empty(),
+    };
+    if terms.iter().flatten().all(valid) { Ok(()) } else { Err(garde::Error::new("must be a list of ids or names")) }
+}
 
 /// A file uploaded to the site's media library.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,9 +98,10 @@ pub enum Term {
     Name(String),
 }
 
-/// `settings[key]` as terms; the post's own tags when `fallback` is given and the setting is absent.
-pub fn terms(settings: &Value, key: &str, fallback: &[String]) -> Vec<Term> {
-    let Some(given) = settings.get(key).and_then(Value::as_array) else {
+/// The terms a setting gives; the post's own tags when `fallback` is given
+/// and the setting is absent.
+pub fn terms(given: Option<&[TermRef]>, fallback: &[String]) -> Vec<Term> {
+    let Some(given) = given else {
         return fallback
             .iter()
             .map(|t| t.trim().trim_start_matches('#'))
@@ -37,12 +112,12 @@ pub fn terms(settings: &Value, key: &str, fallback: &[String]) -> Vec<Term> {
     given
         .iter()
         .filter_map(|term| match term {
-            Value::Number(n) => n.as_u64().map(Term::Id),
-            Value::String(s) if !s.trim().is_empty() => Some(match s.trim().parse::<u64>() {
+            TermRef::Id(id) => Some(Term::Id(*id)),
+            TermRef::Name(s) if !s.trim().is_empty() => Some(match s.trim().parse::<u64>() {
                 Ok(id) => Term::Id(id),
                 Err(_) => Term::Name(s.trim().to_string()),
             }),
-            _ => None,
+            TermRef::Name(_) => None,
         })
         .collect()
 }
@@ -69,28 +144,27 @@ pub fn content_html(body: &str, media: &[Uploaded]) -> String {
 /// The JSON body of `POST /wp/v2/posts`.
 pub fn build_post(
     content: &str,
-    settings: &Value,
+    settings: &Settings,
     media: &[Uploaded],
     categories: &[u64],
     tags: &[u64],
 ) -> Result<Value, ProviderError> {
-    let article = split_title(content, settings);
+    let article = split_title(content, settings.title.as_deref());
     if article.title.is_empty() {
         return Err(ProviderError::invalid(
             "a WordPress post needs a title: set settings.title or start the post with a title line",
         ));
     }
-    let status = text_setting(settings, "status").unwrap_or_else(|| "publish".into());
+    let status = settings.status.unwrap_or(Status::Publish);
     let mut post = Map::new();
     post.insert("title".into(), json!(article.title));
     post.insert("content".into(), json!(content_html(&article.body, media)));
     post.insert("status".into(), json!(status));
-    if let Some(date) = settings.get("date").and_then(Value::as_str).and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-    {
+    if let Some(date) = settings.date.as_deref().and_then(|d| DateTime::parse_from_rfc3339(d).ok()) {
         post.insert("date_gmt".into(), json!(date.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%S").to_string()));
     }
-    for key in ["excerpt", "slug"] {
-        if let Some(value) = text_setting(settings, key) {
+    for (key, value) in [("excerpt", &settings.excerpt), ("slug", &settings.slug)] {
+        if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             post.insert(key.into(), json!(value));
         }
     }
@@ -106,77 +180,17 @@ pub fn build_post(
     Ok(Value::Object(post))
 }
 
-pub fn settings_schema() -> Value {
-    // Ids, or names looked up on the site (and created when missing). Tags default to the post's tags.
-    let terms = json!({ "type": "array", "items": { "oneOf": [
-        { "type": "integer", "minimum": 1 }, { "type": "string", "minLength": 1 }
-    ] } });
-    json!({
-        "type": "object",
-        "properties": {
-            "title": { "type": "string", "description": "Post title; defaults to the post's first line (the rest is the body)." },
-            "status": { "type": "string", "enum": STATUSES, "default": "publish",
-                "description": "`future` schedules the post on WordPress at `date`." },
-            "date": { "type": "string", "format": "date-time", "description": "Publication time for status `future`." },
-            "excerpt": { "type": "string" },
-            "slug": { "type": "string", "pattern": "^[a-z0-9-]+$" },
-            "categories": terms.clone(),
-            "tags": terms
-        },
-        "additionalProperties": false
-    })
-}
-
-pub fn check_settings(settings: &Value) -> Vec<(String, String)> {
-    let mut problems = unknown_keys(settings, &settings_schema());
-    if !settings.is_object() {
-        return problems;
-    }
-    let status = settings.get("status");
-    if let Some(status) = status
-        && !status.as_str().is_some_and(|s| STATUSES.contains(&s))
-    {
-        problems.push(("status".into(), format!("must be one of {}", STATUSES.join(", "))));
-    }
-    let date = settings.get("date");
-    if let Some(date) = date
-        && date.as_str().is_none_or(|d| DateTime::parse_from_rfc3339(d).is_err())
-    {
-        problems.push(("date".into(), "must be an ISO 8601 date and time with its offset".into()));
-    }
-    if date.is_none() && status.and_then(Value::as_str) == Some("future") {
-        problems.push(("date".into(), "is required when status is `future`".into()));
-    }
-    for key in ["title", "excerpt"] {
-        if settings.get(key).is_some_and(|v| !v.is_string()) {
-            problems.push((key.into(), "must be text".into()));
-        }
-    }
-    if let Some(slug) = settings.get("slug")
-        && !slug.as_str().is_some_and(|s| {
-            !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        })
-    {
-        problems.push(("slug".into(), "must be lowercase letters, digits and hyphens".into()));
-    }
-    for key in ["categories", "tags"] {
-        if let Some(value) = settings.get(key) {
-            let valid = value.as_array().is_some_and(|items| {
-                items
-                    .iter()
-                    .all(|t| t.as_u64().is_some_and(|id| id > 0) || t.as_str().is_some_and(|s| !s.trim().is_empty()))
-            });
-            if !valid {
-                problems.push((key.into(), "must be a list of ids or names".into()));
-            }
-        }
-    }
-    problems
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(value: Value) -> Settings {
+        crate::declared::read("WordPress", &value).unwrap()
+    }
+
+    fn problems(value: Value) -> Vec<(String, String)> {
+        crate::Declaration::of::<Settings>("WordPress").problems(&value)
+    }
 
     #[test]
     fn posts_carry_html_media_and_settings() {
@@ -191,7 +205,7 @@ mod tests {
         ];
         let settings =
             json!({"status": "future", "date": "2026-12-01T10:00:00+01:00", "excerpt": "short", "slug": "hello"});
-        let post = build_post("Hello <b>\nFirst para\n\nSecond", &settings, &media, &[3], &[4, 5]).unwrap();
+        let post = build_post("Hello <b>\nFirst para\n\nSecond", &read(settings), &media, &[3], &[4, 5]).unwrap();
         assert_eq!(
             post,
             json!({
@@ -206,27 +220,31 @@ mod tests {
                 "tags": [4, 5]
             })
         );
-        let plain = build_post("Just a title", &json!({}), &[], &[], &[]).unwrap();
+        let plain = build_post("Just a title", &Settings::default(), &[], &[], &[]).unwrap();
         assert_eq!(plain, json!({"title": "Just a title", "content": "", "status": "publish"}));
-        assert!(build_post(" ", &json!({}), &[], &[], &[]).is_err());
+        assert!(build_post(" ", &Settings::default(), &[], &[], &[]).is_err());
     }
 
     #[test]
     fn terms_come_from_settings_or_post_tags() {
-        let settings = json!({"categories": [3, "12", "News"], "tags": []});
-        assert_eq!(terms(&settings, "categories", &[]), [Term::Id(3), Term::Id(12), Term::Name("News".into())]);
-        assert!(terms(&settings, "tags", &["x".into()]).is_empty());
-        assert_eq!(terms(&json!({}), "tags", &["#rust".into(), " ".into()]), [Term::Name("rust".into())]);
+        let settings = read(json!({"categories": [3, "12", "News"], "tags": []}));
+        assert_eq!(terms(settings.categories.as_deref(), &[]), [Term::Id(3), Term::Id(12), Term::Name("News".into())]);
+        assert!(terms(settings.tags.as_deref(), &["x".into()]).is_empty());
+        assert_eq!(terms(None, &["#rust".into(), " ".into()]), [Term::Name("rust".into())]);
     }
 
     #[test]
     fn settings_are_checked() {
-        assert!(check_settings(&json!({"status": "draft", "tags": [1, "rust"], "slug": "a-b-1"})).is_empty());
-        assert!(check_settings(&json!({"status": "future", "date": "2026-12-01T10:00:00Z"})).is_empty());
-        let problems = check_settings(&json!({"status": "future", "slug": "Not Valid", "categories": [0], "extra": 1}));
-        let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(fields, ["extra", "date", "slug", "categories"]);
-        assert_eq!(check_settings(&json!({"status": "scheduled"}))[0].0, "status");
-        assert_eq!(check_settings(&json!({"date": "tomorrow"}))[0].0, "date");
+        assert!(problems(json!({"status": "draft", "tags": [1, "rust"], "slug": "a-b-1"})).is_empty());
+        assert!(problems(json!({"status": "future", "date": "2026-12-01T10:00:00Z"})).is_empty());
+        let found = problems(json!({"status": "future", "slug": "Not Valid", "categories": [0], "extra": 1}));
+        let fields: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["categories", "date", "extra", "slug"]);
+        assert_eq!(problems(json!({"status": "scheduled"}))[0].0, "status");
+        assert_eq!(problems(json!({"date": "tomorrow"}))[0].0, "date");
+        let schema = crate::Declaration::of::<Settings>("WordPress").schema();
+        assert_eq!(schema["properties"]["status"]["enum"], json!(["publish", "draft", "pending", "private", "future"]));
+        assert_eq!(schema["properties"]["status"]["default"], "publish");
+        assert_eq!(schema["properties"]["date"]["format"], "date-time");
     }
 }

@@ -15,17 +15,20 @@ mod api;
 mod content;
 
 use async_trait::async_trait;
+use garde::Validate;
 use herald_core::platform::PlatformRules;
 use reqwest::{Method, StatusCode};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::article::text_setting;
+use crate::declared::{self, Declaration};
 use crate::net::TargetGuard;
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem,
 };
 use api::{Answer, RestStyle, Site, error_from, id_of, normalise_application_password};
-use content::{Term, Uploaded, build_post, terms};
+use content::{Settings, Term, Uploaded, build_post, terms};
 
 pub struct Wordpress {
     client: HttpClient,
@@ -46,6 +49,27 @@ struct Credentials {
     style: RestStyle,
 }
 
+/// What connecting asks for. Stored normalised, with the REST style the
+/// site answered to.
+#[derive(Deserialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = false))]
+#[garde(allow_unvalidated)]
+struct Given {
+    /// The address of the WordPress site, e.g. https://blog.example.com.
+    #[schemars(title = "Site URL", url)]
+    site_url: String,
+    #[schemars(title = "Username", length(min = 1))]
+    username: String,
+    /// Created under Users → Profile → Application Passwords; spaces may be kept.
+    #[schemars(title = "Application password", length(min = 1), extend("writeOnly" = true))]
+    application_password: String,
+    /// Discovered when connecting: `plain` for sites without pretty permalinks.
+    #[serde(default)]
+    #[schemars(skip)]
+    rest_style: Option<String>,
+}
+
 fn credentials(value: &Value, guard: &TargetGuard) -> Result<Credentials, ProviderError> {
     let missing = || {
         ProviderError::invalid(
@@ -53,16 +77,17 @@ fn credentials(value: &Value, guard: &TargetGuard) -> Result<Credentials, Provid
              (created under Users → Profile → Application Passwords)",
         )
     };
-    let site = text_setting(value, "siteUrl").ok_or_else(missing)?;
-    let username = text_setting(value, "username").ok_or_else(missing)?;
-    let password = normalise_application_password(&text_setting(value, "applicationPassword").ok_or_else(missing)?);
-    if password.is_empty() {
+    let given: Given = serde_json::from_value(value.clone()).map_err(|_| missing())?;
+    let site = given.site_url.trim();
+    let username = given.username.trim().to_string();
+    let password = normalise_application_password(&given.application_password);
+    if site.is_empty() || username.is_empty() || password.is_empty() {
         return Err(missing());
     }
     let mut site = guard.check_url(site.trim_end_matches('/')).map_err(ProviderError::invalid)?;
     site.set_query(None);
     site.set_fragment(None);
-    Ok(Credentials { site, username, password, style: RestStyle::parse(value["restStyle"].as_str()) })
+    Ok(Credentials { site, username, password, style: RestStyle::parse(given.rest_style.as_deref()) })
 }
 
 impl Credentials {
@@ -235,27 +260,12 @@ impl Provider for Wordpress {
         crate::rules_of("wordpress")
     }
 
-    fn credentials_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["siteUrl", "username", "applicationPassword"],
-            "properties": {
-                "siteUrl": { "type": "string", "format": "uri", "title": "Site URL",
-                    "description": "The address of the WordPress site, e.g. https://blog.example.com." },
-                "username": { "type": "string", "minLength": 1, "title": "Username" },
-                "applicationPassword": { "type": "string", "minLength": 1, "title": "Application password", "writeOnly": true,
-                    "description": "Created under Users → Profile → Application Passwords; spaces may be kept." }
-            },
-            "additionalProperties": false
-        })
+    fn credentials(&self) -> Declaration {
+        Declaration::of::<Given>("WordPress")
     }
 
-    fn settings_schema(&self) -> Value {
-        content::settings_schema()
-    }
-
-    fn check_settings(&self, settings: &Value) -> Vec<(String, String)> {
-        content::check_settings(settings)
+    fn settings(&self) -> Declaration {
+        Declaration::of::<Settings>("WordPress")
     }
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
@@ -299,14 +309,15 @@ impl Provider for Wordpress {
             return Err(ProviderError::invalid("WordPress posts have no threads"));
         }
         let creds = credentials(&request.credentials, &self.guard)?;
+        let settings: Settings = declared::read("WordPress", &request.settings).map_err(ProviderError::invalid)?;
         let site = creds.site(&self.client, creds.style);
         let mut media = Vec::with_capacity(request.media.len());
         for (index, file) in request.media.iter().enumerate() {
             media.push(self.upload(&site, index, file).await?);
         }
-        let categories = self.term_ids(&site, "categories", terms(&request.settings, "categories", &[])).await?;
-        let tags = self.term_ids(&site, "tags", terms(&request.settings, "tags", &request.tags)).await?;
-        let post = build_post(&request.content, &request.settings, &media, &categories, &tags)?;
+        let categories = self.term_ids(&site, "categories", terms(settings.categories.as_deref(), &[])).await?;
+        let tags = self.term_ids(&site, "tags", terms(settings.tags.as_deref(), &request.tags)).await?;
+        let post = build_post(&request.content, &settings, &media, &categories, &tags)?;
         let created =
             site.call(site.request(Method::POST, "/wp/v2/posts", &[]).json(&post), "creating the post").await?;
         let id = id_of(&created["id"]).ok_or_else(|| {

@@ -202,6 +202,12 @@ db_test!(async fn the_platform_catalog_describes_every_platform(app) {
     assert!(webhook["rules"]["mediaTypes"].as_array().unwrap().contains(&json!("image/png")));
     let x = catalog.iter().find(|p| p["id"] == "x").unwrap();
     assert_eq!(x["rules"]["counting"], "xWeighted");
+    // Settings schemas are derived from each provider's settings struct.
+    let mastodon = catalog.iter().find(|p| p["id"] == "mastodon").unwrap();
+    let visibility = &mastodon["settingsSchema"]["properties"]["visibility"];
+    assert_eq!(visibility["enum"], json!(["public", "unlisted", "private", "direct"]));
+    assert_eq!(mastodon["settingsSchema"]["additionalProperties"], false);
+    assert_eq!(mastodon["credentialsSchema"]["properties"]["accessToken"]["writeOnly"], true);
     // Platforms this build can publish to come first.
     let first_unavailable = catalog.iter().position(|p| p["available"] == false).unwrap_or(catalog.len());
     assert!(catalog[first_unavailable..].iter().all(|p| p["available"] == false));

@@ -201,9 +201,9 @@ devto_test!(async fn devto_settings_are_validated_before_anything_is_stored(app,
     assert_eq!(
         errors,
         [
+            (field("published"), "must be true or false".to_string()),
             (field("tags"), "DEV takes at most 4 tags, got 5".to_string()),
             (field("tags"), "DEV tags are letters and digits only: \"web-dev\"".to_string()),
-            (field("published"), "must be true or false".to_string()),
         ]
     );
     api.post("/api/posts", body).await.expect_error(422, "VALIDATION_FAILED");

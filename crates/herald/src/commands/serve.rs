@@ -52,6 +52,13 @@ pub async fn run(config: Config) -> Result<ExitCode> {
             .has_role("mcp")
             .then(|| McpConfig { allowed_hosts: config.mcp_allowed_hosts(), shutdown: stopped.clone() }),
     };
+    // Who may register is said before "listening": whoever waits for that
+    // line (an operator, a supervisor, a test) has seen it too.
+    if !serve_api {
+        tracing::info!("no web, api or mcp role: serving /api/health only");
+    } else {
+        log_registration(&herald.app, &config).await;
+    }
     tracing::info!(
         address = %local,
         database = herald.store.backend().name(),
@@ -60,11 +67,6 @@ pub async fn run(config: Config) -> Result<ExitCode> {
         env!("CARGO_PKG_VERSION"),
         config.main_url()
     );
-    if !serve_api {
-        tracing::info!("no web, api or mcp role: serving /api/health only");
-    } else {
-        log_registration(&herald.app, &config).await;
-    }
 
     let http = tokio::spawn({
         let (herald, stopped) = (herald.clone(), stopped.clone());
