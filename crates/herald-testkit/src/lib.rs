@@ -68,6 +68,15 @@ pub struct TestOptions {
     pub clock: Clock,
 }
 
+impl TestOptions {
+    /// No engine loops and a manual clock standing at the current time: the
+    /// test moves the clock and runs the worker itself ([`TestApp::worker`]),
+    /// so what it asserts does not depend on how long it waited.
+    pub fn driven() -> Self {
+        Self { run_engine: false, clock: Clock::manual(chrono::Utc::now()), ..Self::default() }
+    }
+}
+
 impl Default for TestOptions {
     fn default() -> Self {
         Self {
@@ -213,6 +222,17 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
 }
 
 impl TestApp {
+    /// The clock the app reads (manual under [`TestOptions::driven`]).
+    pub fn clock(&self) -> Clock {
+        self.store.clock().clone()
+    }
+
+    /// A delivery worker of this app; [`herald_engine::Worker::run_once`]
+    /// delivers what is due now and writes the outcomes.
+    pub fn worker(&self) -> herald_engine::Worker {
+        herald_engine::Worker::new(self.engine.clone())
+    }
+
     /// A client without credentials.
     /// Where this app keeps uploaded files.
     pub fn uploads_dir(&self) -> std::path::PathBuf {
@@ -262,63 +282,48 @@ impl Drop for TestApp {
     }
 }
 
-/// Expands one async test body into a SQLite and a PostgreSQL test:
+/// The one way a test runs on both backends: the body becomes a SQLite and
+/// a PostgreSQL test (the latter returns early when no server is reachable).
+/// Options shape the app; a fake platform, when named, starts first so its
+/// address can go into the options:
 ///
 /// ```text
 /// db_test!(async fn creates_a_post(app) { ... });
+/// db_test!(async fn with_a_clock(app, TestOptions { clock, ..Default::default() }) { ... });
+/// db_test!(async fn publishes(app, fake = TelegramFake::start(TOKEN).await, options_for(&fake)) { ... });
 /// ```
 #[macro_export]
 macro_rules! db_test {
     (async fn $name:ident($app:ident) $body:block) => {
-        $crate::db_test!(async fn $name($app, $crate::TestOptions::default()) $body);
+        $crate::db_test!(async fn $name($app, _fake = (), $crate::TestOptions::default()) $body);
     };
     (async fn $name:ident($app:ident, $options:expr) $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                #[allow(unused_variables)]
-                let $app = $crate::spawn_app_with($crate::Backend::Sqlite, $options).await.expect("SQLite app");
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some($app) = $crate::spawn_app_with($crate::Backend::Postgres, $options).await else { return };
-                $body
-            }
-        }
+        $crate::db_test!(async fn $name($app, _fake = (), $options) $body);
     };
-}
-
-/// Like [`db_test!`], for tests that need a fake platform started before the
-/// app (its address goes into the app's options):
-///
-/// ```text
-/// fake_test!(async fn publishes(app, fake = TelegramFake::start(TOKEN).await, options_for(&fake)) { ... });
-/// ```
-#[macro_export]
-macro_rules! fake_test {
     (async fn $name:ident($app:ident, $fake:ident = $start:expr, $options:expr) $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
+            async fn run(backend: $crate::Backend) {
+                #[allow(clippy::let_unit_value)]
                 let $fake = $start;
                 #[allow(unused_variables)]
-                let $app = $crate::spawn_app_with($crate::Backend::Sqlite, $options).await.expect("SQLite app");
+                let Some($app) = $crate::spawn_app_with(backend, $options).await else {
+                    assert!(matches!(backend, $crate::Backend::Postgres), "the SQLite app did not start");
+                    return;
+                };
                 $body
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let $fake = $start;
-                let Some($app) = $crate::spawn_app_with($crate::Backend::Postgres, $options).await else { return };
-                $body
+                run($crate::Backend::Postgres).await;
             }
         }
     };

@@ -3,28 +3,34 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The captured log output.
 #[derive(Clone, Default)]
 pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
 
-impl CapturedLogs {
-    /// Installs a process-wide subscriber at DEBUG level for every crate.
-    /// `None` when the process already has one (tests sharing a process, as
-    /// `cargo test` runs them; nextest gives each test its own).
-    pub fn install() -> Option<Self> {
-        let logs = Self::default();
+/// Installs, once per process, a subscriber that writes every event down to
+/// TRACE (Herald, reqwest, hyper; the database drivers from WARN) into a
+/// buffer a test can search. Tests sharing a process (`cargo test`) share
+/// the buffer; nextest gives each test its own process.
+pub fn capture() -> CapturedLogs {
+    static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
         let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "trace,sqlx=warn,sea_orm=warn,h2=warn,tokio=warn,runtime=warn",
+            ))
             .with_ansi(false)
             .with_writer(move || writer.clone())
-            .try_init()
-            .ok()?;
-        Some(logs)
-    }
+            .try_init();
+        logs
+    })
+    .clone()
+}
 
+impl CapturedLogs {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }

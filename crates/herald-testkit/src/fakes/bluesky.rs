@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use herald_core::platform::{LengthCounting, count_length};
 use serde_json::{Value, json};
 
-use super::recorded::{Answer, FakeServer, Incoming, Recorded, Scripted};
+use super::server::{FakeServer, Recorded, Scripted};
 
 pub const BLUESKY_HANDLE: &str = "alice.test";
 pub const BLUESKY_DID: &str = "did:plc:alice0000000000000000000";
@@ -114,22 +114,19 @@ impl FakeBluesky {
     /// The next call of `method` gets 429 with the PDS's rate-limit headers.
     pub fn rate_limit_next(&self, method: &str, reset_in_seconds: i64) {
         let reset = chrono::Utc::now().timestamp() + reset_in_seconds;
-        self.server.script(Scripted {
-            path: format!("/xrpc/{method}"),
-            status: 429,
-            body: json!({"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}),
-            headers: vec![
-                ("ratelimit-limit".into(), "5000".into()),
-                ("ratelimit-remaining".into(), "0".into()),
-                ("ratelimit-reset".into(), reset.to_string()),
-                ("ratelimit-policy".into(), "5000;w=3600".into()),
-            ],
-        });
+        self.server.script(
+            Scripted::json(429, json!({"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}))
+                .with_header("ratelimit-limit", "5000")
+                .with_header("ratelimit-remaining", "0")
+                .with_header("ratelimit-reset", &reset.to_string())
+                .with_header("ratelimit-policy", "5000;w=3600")
+                .at(&format!("/xrpc/{method}")),
+        );
     }
 
     /// Any scripted answer for the next call of `method`.
     pub fn script(&self, method: &str, status: u16, body: Value) {
-        self.server.script(Scripted { path: format!("/xrpc/{method}"), status, body, headers: Vec::new() });
+        self.server.script(Scripted::json(status, body).at(&format!("/xrpc/{method}")));
     }
 }
 
@@ -137,11 +134,11 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn error(status: u16, name: &str, message: &str) -> Answer {
-    Answer::json(status, json!({ "error": name, "message": message }))
+fn error(status: u16, name: &str, message: &str) -> Scripted {
+    Scripted::json(status, json!({ "error": name, "message": message }))
 }
 
-fn invalid(message: &str) -> Answer {
+fn invalid(message: &str) -> Scripted {
     error(400, "InvalidRequest", message)
 }
 
@@ -168,7 +165,7 @@ impl State {
     }
 
     /// `None` when the access token is good; otherwise the error answer.
-    fn check_access(&self, request: &Incoming<'_>) -> Option<Answer> {
+    fn check_access(&self, request: &Recorded) -> Option<Scripted> {
         let Some(token) = request.bearer() else {
             return Some(error(401, "AuthenticationRequired", "Authentication Required"));
         };
@@ -181,14 +178,14 @@ impl State {
     }
 }
 
-fn answer(state: &mut State, request: &Incoming<'_>) -> Answer {
+fn answer(state: &mut State, request: &Recorded) -> Scripted {
     let Some(method) = request.path.strip_prefix("/xrpc/") else {
         return error(404, "NotFound", "Not Found");
     };
     let verb = request.method.as_str();
     match (verb, method) {
         ("POST", "com.atproto.server.createSession") => {
-            let body = request.json();
+            let body = request.json.clone();
             let (Some(identifier), Some(password)) = (body["identifier"].as_str(), body["password"].as_str()) else {
                 return invalid("Input must have the property \"identifier\"");
             };
@@ -196,7 +193,7 @@ fn answer(state: &mut State, request: &Incoming<'_>) -> Answer {
             if !known.contains(&identifier.to_ascii_lowercase().as_str()) || password != BLUESKY_APP_PASSWORD {
                 return error(401, "AuthenticationRequired", "Invalid identifier or password");
             }
-            Answer::json(200, state.session())
+            Scripted::json(200, state.session())
         }
         ("POST", "com.atproto.server.refreshSession") => {
             let Some(token) = request.bearer().map(str::to_string) else {
@@ -211,7 +208,7 @@ fn answer(state: &mut State, request: &Incoming<'_>) -> Answer {
                         object.remove("email");
                         object.remove("emailConfirmed");
                     }
-                    Answer::json(200, session)
+                    Scripted::json(200, session)
                 }
                 Some(true) => error(400, "ExpiredToken", "Token has expired"),
                 None => error(400, "InvalidToken", "Token has been revoked"),
@@ -220,8 +217,9 @@ fn answer(state: &mut State, request: &Incoming<'_>) -> Answer {
         // Records are public: no token needed.
         ("GET", "com.atproto.repo.getRecord") => get_record(state, request),
         ("GET", "com.atproto.identity.resolveHandle") => {
-            match request.query_value("handle").and_then(|h| state.handles.get(&h.to_ascii_lowercase()).cloned()) {
-                Some(did) => Answer::json(200, json!({ "did": did })),
+            match request.query.get("handle").cloned().and_then(|h| state.handles.get(&h.to_ascii_lowercase()).cloned())
+            {
+                Some(did) => Scripted::json(200, json!({ "did": did })),
                 None => invalid("Unable to resolve handle"),
             }
         }
@@ -234,10 +232,10 @@ fn answer(state: &mut State, request: &Incoming<'_>) -> Answer {
     }
 }
 
-fn authenticated(state: &mut State, verb: &str, method: &str, request: &Incoming<'_>) -> Answer {
+fn authenticated(state: &mut State, verb: &str, method: &str, request: &Recorded) -> Scripted {
     match (verb, method) {
-        ("GET", "app.bsky.actor.getProfile") => match request.query_value("actor").as_deref() {
-            Some(BLUESKY_DID | BLUESKY_HANDLE) => Answer::json(
+        ("GET", "app.bsky.actor.getProfile") => match request.query.get("actor").cloned().as_deref() {
+            Some(BLUESKY_DID | BLUESKY_HANDLE) => Scripted::json(
                 200,
                 json!({
                     "did": BLUESKY_DID,
@@ -252,17 +250,17 @@ fn authenticated(state: &mut State, verb: &str, method: &str, request: &Incoming
             _ => invalid("Profile not found"),
         },
         ("POST", "com.atproto.repo.uploadBlob") => {
-            let mime = request.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("*/*").to_string();
+            let mime = request.header("content-type").unwrap_or("*/*").to_string();
             let n = state.next();
             let link = format!("bafkreiblob{n:08}");
             let size = request.body.len();
             state.blobs.insert(link.clone(), (mime.clone(), size));
-            Answer::json(
+            Scripted::json(
                 200,
                 json!({"blob": {"$type": "blob", "ref": {"$link": link}, "mimeType": mime, "size": size}}),
             )
         }
-        ("POST", "com.atproto.repo.createRecord") => create_record(state, &request.json()),
+        ("POST", "com.atproto.repo.createRecord") => create_record(state, &request.json.clone()),
         ("GET", "app.bsky.feed.getPosts") => {
             let uris = request.query_values("uris");
             let posts: Vec<Value> = state
@@ -276,13 +274,13 @@ fn authenticated(state: &mut State, verb: &str, method: &str, request: &Incoming
                     view
                 })
                 .collect();
-            Answer::json(200, json!({ "posts": posts }))
+            Scripted::json(200, json!({ "posts": posts }))
         }
         _ => error(501, "MethodNotImplemented", "Method Not Implemented"),
     }
 }
 
-fn create_record(state: &mut State, body: &Value) -> Answer {
+fn create_record(state: &mut State, body: &Value) -> Scripted {
     if body["repo"] != BLUESKY_DID {
         return invalid("Invalid repo: the repo must be the authenticated account");
     }
@@ -313,17 +311,19 @@ fn create_record(state: &mut State, body: &Value) -> Answer {
     if std::mem::take(&mut state.lose_next_create_answer) {
         return error(502, "UpstreamFailure", "Upstream Failure");
     }
-    Answer::json(
+    Scripted::json(
         200,
         json!({"uri": uri, "cid": cid, "commit": {"cid": format!("bafyreicommit{n}"), "rev": tid(n)}, "validationStatus": "valid"}),
     )
 }
 
 /// `com.atproto.repo.getRecord`: the record at `repo`/`collection`/`rkey`.
-fn get_record(state: &State, request: &Incoming<'_>) -> Answer {
-    let (Some(repo), Some(collection), Some(rkey)) =
-        (request.query_value("repo"), request.query_value("collection"), request.query_value("rkey"))
-    else {
+fn get_record(state: &State, request: &Recorded) -> Scripted {
+    let (Some(repo), Some(collection), Some(rkey)) = (
+        request.query.get("repo").cloned(),
+        request.query.get("collection").cloned(),
+        request.query.get("rkey").cloned(),
+    ) else {
         return invalid("Params must have the properties \"repo\", \"collection\" and \"rkey\"");
     };
     if repo != BLUESKY_DID && repo != BLUESKY_HANDLE {
@@ -331,7 +331,7 @@ fn get_record(state: &State, request: &Incoming<'_>) -> Answer {
     }
     let uri = format!("at://{BLUESKY_DID}/{collection}/{rkey}");
     match state.posts.iter().find(|p| p["uri"] == uri.as_str()) {
-        Some(post) => Answer::json(200, json!({"uri": uri, "cid": post["cid"], "value": post["record"]})),
+        Some(post) => Scripted::json(200, json!({"uri": uri, "cid": post["cid"], "value": post["record"]})),
         None => error(400, "RecordNotFound", &format!("Could not locate record: {uri}")),
     }
 }

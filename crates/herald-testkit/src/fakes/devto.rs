@@ -9,125 +9,80 @@
 //! blank title, more than four tags, tags that are not alphanumeric).
 //! Rate-limit answers (429 with `Retry-After`) can be scripted.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
-use axum::response::Response;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-use super::json_api::{RecordedRequest, Script, Scripted, json_response, serve};
+use super::server::{FakeServer, Recorded, Scripted};
 
 pub const USER_ID: u64 = 1234;
 pub const USERNAME: &str = "ada_dev";
 
 #[derive(Clone)]
 pub struct DevtoFake {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    shared: Arc<Shared>,
-    address: SocketAddr,
-    _shutdown: oneshot::Sender<()>,
-}
-
-struct Shared {
-    state: Mutex<FakeState>,
+    server: FakeServer,
+    state: Arc<Mutex<FakeState>>,
 }
 
 struct FakeState {
     api_key: String,
-    requests: Vec<RecordedRequest>,
-    script: Script,
     articles: Vec<Value>,
+}
+
+fn lock(state: &Mutex<FakeState>) -> MutexGuard<'_, FakeState> {
+    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl DevtoFake {
     /// Starts a DEV that accepts `api_key`.
     pub async fn start(api_key: &str) -> Self {
-        let shared = Arc::new(Shared {
-            state: Mutex::new(FakeState {
-                api_key: api_key.to_string(),
-                requests: Vec::new(),
-                script: Script::default(),
-                articles: Vec::new(),
-            }),
-        });
-        let router = Router::new().fallback(handle).with_state(Arc::clone(&shared));
-        let (address, shutdown) = serve(router).await;
-        Self { inner: Arc::new(Inner { shared, address, _shutdown: shutdown }) }
+        let state = Arc::new(Mutex::new(FakeState { api_key: api_key.to_string(), articles: Vec::new() }));
+        let for_server = Arc::clone(&state);
+        let server = FakeServer::start(Box::new(move |request| answer(&mut lock(&for_server), request))).await;
+        Self { server, state }
     }
 
     /// What `HERALD_PROVIDER_DEVTO_API_BASE` should be: `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.address)
+        self.server.url()
     }
 
     /// The key is revoked on DEV: every request now gets 401.
     pub fn revoke_key(&self) {
-        self.lock().api_key = String::new();
+        lock(&self.state).api_key = String::new();
     }
 
     /// Answer the next request to `endpoint` (e.g. `"POST /api/articles"`) with this.
     pub fn script(&self, endpoint: &str, status: u16, body: Value, retry_after: Option<u64>) {
-        self.lock().script.push(endpoint, Scripted { status, body, retry_after });
+        let scripted = Scripted::json(status, body).at(endpoint);
+        self.server.script(match retry_after {
+            Some(seconds) => scripted.retry_after(seconds),
+            None => scripted,
+        });
     }
 
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.lock().requests.clone()
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.server.requests()
     }
 
     /// Articles created, as DEV stored them.
     pub fn articles(&self) -> Vec<Value> {
-        self.lock().articles.clone()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, FakeState> {
-        self.inner.shared.lock()
+        lock(&self.state).articles.clone()
     }
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+fn error(status: u16, message: &str) -> Scripted {
+    Scripted::json(status, json!({ "error": message, "status": status }))
 }
 
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut request = RecordedRequest::new(&method, &uri, &headers, body);
-    let mut state = shared.lock();
-    let (status, answer, retry_after) = answer(&mut state, &request);
-    request.status = status;
-    state.requests.push(request);
-    json_response(status, &answer, retry_after)
-}
-
-fn error(status: u16, message: &str) -> (u16, Value, Option<u64>) {
-    (status, json!({ "error": message, "status": status }), None)
-}
-
-fn answer(state: &mut FakeState, request: &RecordedRequest) -> (u16, Value, Option<u64>) {
+fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
     let authorised = !state.api_key.is_empty() && request.header("api-key") == Some(state.api_key.as_str());
     if !authorised {
         return error(401, "unauthorized");
     }
     let endpoint = format!("{} {}", request.method, request.path);
-    if let Some(reply) = state.script.next(&endpoint) {
-        return (reply.status, reply.body, reply.retry_after);
-    }
     match endpoint.as_str() {
-        "GET /api/users/me" => (
+        "GET /api/users/me" => Scripted::json(
             200,
             json!({
                 "type_of": "user",
@@ -142,14 +97,13 @@ fn answer(state: &mut FakeState, request: &RecordedRequest) -> (u16, Value, Opti
                 "joined_at": "Jan 1, 2020",
                 "profile_image": "https://media.dev.to/profile/ada.png"
             }),
-            None,
         ),
-        "POST /api/articles" => create_article(state, &request.json()),
+        "POST /api/articles" => create_article(state, &request.json),
         _ => error(404, "not found"),
     }
 }
 
-fn create_article(state: &mut FakeState, body: &Value) -> (u16, Value, Option<u64>) {
+fn create_article(state: &mut FakeState, body: &Value) -> Scripted {
     let Some(article) = body.get("article").filter(|a| a.is_object()) else {
         return error(422, "param is missing or the value is empty: article");
     };
@@ -198,7 +152,7 @@ fn create_article(state: &mut FakeState, body: &Value) -> (u16, Value, Option<u6
         "user": { "username": USERNAME, "name": "Ada Lovelace" }
     });
     state.articles.push(created.clone());
-    (201, created, None)
+    Scripted::json(201, created)
 }
 
 #[cfg(test)]

@@ -23,8 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::recording::{Journal, Running, record, serve};
-use super::{Recorded, Scripted};
+use super::server::{Journal, Recorded, Running, Scripted, serve};
 
 pub const WEBHOOK_ID: &str = "1100000000000000001";
 pub const CHANNEL_ID: &str = "1200000000000000002";
@@ -70,7 +69,7 @@ impl Shared {
 }
 
 fn error(status: u16, code: u64, message: &str) -> Scripted {
-    Scripted::json(status, &json!({ "message": message, "code": code }))
+    Scripted::json(status, json!({ "message": message, "code": code }))
 }
 
 /// Discord's 429: JSON `retry_after` in (fractional) seconds plus headers.
@@ -78,7 +77,7 @@ pub fn rate_limited(retry_after: f64) -> Scripted {
     let seconds = retry_after.ceil().to_string();
     Scripted::json(
         429,
-        &json!({ "message": "You are being rate limited.", "retry_after": retry_after, "global": false }),
+        json!({ "message": "You are being rate limited.", "retry_after": retry_after, "global": false }),
     )
     .with_header("retry-after", &seconds)
     .with_header("x-ratelimit-scope", "user")
@@ -125,7 +124,7 @@ impl DiscordFake {
 
     /// The next execute call gets this answer instead.
     pub fn push_reply(&self, reply: Scripted) {
-        self.shared.journal.push(reply);
+        self.shared.journal.script(reply);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -168,7 +167,7 @@ fn respond(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut recorded = record(method, uri, headers, body);
+    let mut recorded = Recorded::of(method, uri, headers, body);
     let answer = answer(shared, id, token, method, &recorded);
     recorded.status = answer.as_ref().map_or(204, |a| a.status);
     shared.journal.record(recorded);
@@ -186,11 +185,11 @@ fn answer(shared: &Shared, id: &str, token: &str, method: &Method, recorded: &Re
     if method == Method::GET {
         return Some(Scripted::json(
             200,
-            &json!({ "application_id": null, "avatar": null, "channel_id": CHANNEL_ID, "guild_id": GUILD_ID,
+            json!({ "application_id": null, "avatar": null, "channel_id": CHANNEL_ID, "guild_id": GUILD_ID,
                 "id": WEBHOOK_ID, "name": "Herald Hook", "type": 1, "token": shared.token }),
         ));
     }
-    if let Some(scripted) = shared.journal.next_scripted() {
+    if let Some(scripted) = shared.journal.next_for(&recorded.method, &recorded.path) {
         return Some(scripted);
     }
     let message = match execute(shared, recorded) {
@@ -217,7 +216,7 @@ fn execute(shared: &Shared, recorded: &Recorded) -> Result<Value, Scripted> {
     if content.chars().count() > 2000 {
         return Err(Scripted::json(
             400,
-            &json!({ "code": 50035, "message": "Invalid Form Body", "errors": { "content": { "_errors": [
+            json!({ "code": 50035, "message": "Invalid Form Body", "errors": { "content": { "_errors": [
                 { "code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length." } ] } } }),
         ));
     }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use herald_core::platform::{LengthCounting, count_length};
 use serde_json::{Value, json};
 
-use super::recorded::{Answer, FakeServer, Incoming, Recorded, Scripted};
+use super::server::{FakeServer, Recorded, Scripted};
 
 /// The token the fake accepts until [`FakeMastodon::revoke_token`].
 pub const MASTODON_TOKEN: &str = "mastodon-test-token-0123456789";
@@ -161,21 +161,18 @@ impl FakeMastodon {
     pub fn rate_limit_next(&self, path: &str, reset_in_seconds: i64) {
         let reset = (chrono::Utc::now() + chrono::Duration::seconds(reset_in_seconds))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        self.server.script(Scripted {
-            path: path.into(),
-            status: 429,
-            body: json!({"error": "Too many requests"}),
-            headers: vec![
-                ("x-ratelimit-limit".into(), "300".into()),
-                ("x-ratelimit-remaining".into(), "0".into()),
-                ("x-ratelimit-reset".into(), reset),
-            ],
-        });
+        self.server.script(
+            Scripted::json(429, json!({"error": "Too many requests"}))
+                .with_header("x-ratelimit-limit", "300")
+                .with_header("x-ratelimit-remaining", "0")
+                .with_header("x-ratelimit-reset", &reset)
+                .at(path),
+        );
     }
 
     /// Any scripted answer for the next request to `path`.
     pub fn script(&self, path: &str, status: u16, body: Value) {
-        self.server.script(Scripted { path: path.into(), status, body, headers: Vec::new() });
+        self.server.script(Scripted::json(status, body).at(path));
     }
 }
 
@@ -183,8 +180,8 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn error(status: u16, message: &str) -> Answer {
-    Answer::json(status, json!({ "error": message }))
+fn error(status: u16, message: &str) -> Scripted {
+    Scripted::json(status, json!({ "error": message }))
 }
 
 fn account(base: &str) -> Value {
@@ -208,23 +205,23 @@ fn account(base: &str) -> Value {
 }
 
 /// `GET /api/v2/instance` and `/api/v1/instance`: public, no token needed.
-fn instance(state: &State, version: &str) -> Answer {
+fn instance(state: &State, version: &str) -> Scripted {
     let configuration = json!({"statuses": {"max_characters": state.max_characters, "max_media_attachments": 4}});
     match (state.info, version) {
         (InstanceInfo::Current, "v2") => {
-            Answer::json(200, json!({"domain": "127.0.0.1", "title": "Fake", "configuration": configuration}))
+            Scripted::json(200, json!({"domain": "127.0.0.1", "title": "Fake", "configuration": configuration}))
         }
         (InstanceInfo::Current, _) => {
-            Answer::json(200, json!({"uri": "127.0.0.1", "title": "Fake", "configuration": configuration}))
+            Scripted::json(200, json!({"uri": "127.0.0.1", "title": "Fake", "configuration": configuration}))
         }
         (InstanceInfo::LegacyV1, "v1") => {
-            Answer::json(200, json!({"uri": "127.0.0.1", "title": "Fake", "max_toot_chars": state.max_characters}))
+            Scripted::json(200, json!({"uri": "127.0.0.1", "title": "Fake", "max_toot_chars": state.max_characters}))
         }
         _ => error(404, "Not Found"),
     }
 }
 
-fn answer(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
+fn answer(state: &mut State, base: &str, request: &Recorded) -> Scripted {
     if let ("GET", ["api", version, "instance"]) =
         (request.method.as_str(), request.path.trim_matches('/').split('/').collect::<Vec<_>>().as_slice())
     {
@@ -239,7 +236,7 @@ fn answer(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
     let method = request.method.as_str();
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
-        ("GET", ["api", "v1", "accounts", "verify_credentials"]) => Answer::json(200, account(base)),
+        ("GET", ["api", "v1", "accounts", "verify_credentials"]) => Scripted::json(200, account(base)),
         ("POST", ["api", "v2", "media"]) => upload(state, base, request),
         ("GET", ["api", "v1", "media", id]) => match state.media.get_mut(*id) {
             None => error(404, "Record not found"),
@@ -247,25 +244,25 @@ fn answer(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
             Some(media) if media.polls_left > 0 => {
                 media.polls_left -= 1;
                 if media.empty_partial {
-                    return Answer::empty(206);
+                    return Scripted::empty(206);
                 }
                 let mut entity = media.entity.clone();
                 entity["url"] = Value::Null;
-                Answer::json(206, entity)
+                Scripted::json(206, entity)
             }
-            Some(media) => Answer::json(200, media.entity.clone()),
+            Some(media) => Scripted::json(200, media.entity.clone()),
         },
         ("POST", ["api", "v1", "statuses"]) => create_status(state, base, request),
         ("GET", ["api", "v1", "statuses", id]) => match state.statuses.iter().find(|s| s["id"] == *id) {
-            Some(status) => Answer::json(200, status.clone()),
+            Some(status) => Scripted::json(200, status.clone()),
             None => error(404, "Record not found"),
         },
         _ => error(404, "Not Found"),
     }
 }
 
-fn upload(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
-    let parts = request.multipart();
+fn upload(state: &mut State, base: &str, request: &Recorded) -> Scripted {
+    let parts = request.parts.clone();
     let Some(file) = parts.iter().find(|p| p.name == "file" && p.file_name.is_some()) else {
         return error(422, "Validation failed: File can't be blank");
     };
@@ -277,7 +274,7 @@ fn upload(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
     };
     state.next_id += 1;
     let id = state.next_id.to_string();
-    let description = parts.iter().find(|p| p.name == "description").map(super::recorded::Part::text);
+    let description = parts.iter().find(|p| p.name == "description").map(super::server::FormPart::text);
     let entity = json!({
         "id": id,
         "type": kind,
@@ -300,20 +297,20 @@ fn upload(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
     if processing.polls > 0 || processing.fails {
         let mut pending = entity;
         pending["url"] = Value::Null;
-        Answer::json(202, pending)
+        Scripted::json(202, pending)
     } else {
-        Answer::json(200, entity)
+        Scripted::json(200, entity)
     }
 }
 
-fn create_status(state: &mut State, base: &str, request: &Incoming<'_>) -> Answer {
-    let key = request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+fn create_status(state: &mut State, base: &str, request: &Recorded) -> Scripted {
+    let key = request.header("idempotency-key").map(str::to_string);
     if let Some(existing) = key.as_ref().and_then(|k| state.by_key.get(k))
         && let Some(status) = state.statuses.iter().find(|s| s["id"] == existing.as_str())
     {
-        return Answer::json(200, status.clone());
+        return Scripted::json(200, status.clone());
     }
-    let body = request.json();
+    let body = request.json.clone();
     let text = body["status"].as_str().unwrap_or_default().to_string();
     let media_ids: Vec<String> = body["media_ids"]
         .as_array()
@@ -381,5 +378,5 @@ fn create_status(state: &mut State, base: &str, request: &Incoming<'_>) -> Answe
     if let Some(key) = key {
         state.by_key.insert(key, id);
     }
-    Answer::json(200, status)
+    Scripted::json(200, status)
 }

@@ -6,15 +6,12 @@
 pub mod bluesky;
 pub mod devto;
 pub mod discord;
-pub mod json_api;
 pub mod lemmy;
 pub mod mastodon;
 pub mod nostr_relay;
-/// The recording server of the Mastodon and Bluesky fakes.
-pub mod recorded;
-mod recording;
+pub mod server;
 pub mod slack;
 pub mod telegram;
 pub mod wordpress;
 
-pub use recording::{FormPart, Recorded, Scripted};
+pub use server::{FormPart, Recorded, Scripted};

@@ -17,8 +17,7 @@ use axum::response::Response;
 use axum::routing::any;
 use serde_json::Value;
 
-use super::recording::{Journal, Running, record, serve};
-use super::{Recorded, Scripted};
+use super::server::{Journal, Recorded, Running, Scripted, serve};
 
 pub const TEAM: &str = "T0HERALD1";
 pub const HOOK: &str = "B0HERALD2";
@@ -90,7 +89,7 @@ impl SlackFake {
     }
 
     pub fn push_reply(&self, reply: Scripted) {
-        self.shared.journal.push(reply);
+        self.shared.journal.script(reply);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -110,7 +109,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut recorded = record(&method, &uri, &headers, body);
+    let mut recorded = Recorded::of(&method, &uri, &headers, body);
     let answer = answer(&shared, &method, &recorded);
     recorded.status = answer.status;
     shared.journal.record(recorded);
@@ -141,7 +140,7 @@ fn answer(shared: &Shared, method: &Method, recorded: &Recorded) -> Scripted {
     if method != Method::POST {
         return Scripted::text(405, "invalid_method");
     }
-    if let Some(scripted) = shared.journal.next_scripted() {
+    if let Some(scripted) = shared.journal.next_for(&recorded.method, &recorded.path) {
         return scripted;
     }
     // The hook is checked before the payload.

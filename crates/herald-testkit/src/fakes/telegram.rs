@@ -18,8 +18,7 @@ use axum::response::Response;
 use axum::routing::any;
 use serde_json::{Value, json};
 
-use super::recording::{Journal, Running, record, serve};
-use super::{Recorded, Scripted};
+use super::server::{Journal, Recorded, Running, Scripted, serve};
 
 pub const BOT_ID: i64 = 7_000_000_001;
 pub const BOT_USERNAME: &str = "herald_test_bot";
@@ -70,7 +69,7 @@ impl Shared {
 
 /// The Bot API's error answer.
 pub fn error(code: u16, description: &str) -> Scripted {
-    Scripted::json(code, &json!({ "ok": false, "error_code": code, "description": description }))
+    Scripted::json(code, json!({ "ok": false, "error_code": code, "description": description }))
 }
 
 /// `429 Too Many Requests: retry after N` with `parameters.retry_after`.
@@ -78,7 +77,7 @@ pub fn rate_limited(retry_after: u64) -> Scripted {
     let description = format!("Too Many Requests: retry after {retry_after}");
     Scripted::json(
         429,
-        &json!({ "ok": false, "error_code": 429, "description": description, "parameters": { "retry_after": retry_after } }),
+        json!({ "ok": false, "error_code": 429, "description": description, "parameters": { "retry_after": retry_after } }),
     )
 }
 
@@ -120,7 +119,7 @@ impl TelegramFake {
 
     /// The next `send*` call gets this answer instead.
     pub fn push_reply(&self, reply: Scripted) {
-        self.shared.journal.push(reply);
+        self.shared.journal.script(reply);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -163,7 +162,7 @@ fn object_param(params: &BTreeMap<String, Value>, name: &str) -> Option<Value> {
 }
 
 fn ok(result: Value) -> Scripted {
-    Scripted::json(200, &json!({ "ok": true, "result": result }))
+    Scripted::json(200, json!({ "ok": true, "result": result }))
 }
 
 async fn handle(
@@ -174,7 +173,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut recorded = record(&http_method, &uri, &headers, body);
+    let mut recorded = Recorded::of(&http_method, &uri, &headers, body);
     let answer = answer(&shared, &bot, &method, &recorded);
     recorded.status = answer.status;
     shared.journal.record(recorded);
@@ -190,7 +189,7 @@ fn answer(shared: &Shared, bot: &str, method: &str, recorded: &Recorded) -> Scri
         return failing;
     }
     if method.starts_with("send")
-        && let Some(scripted) = shared.journal.next_scripted()
+        && let Some(scripted) = shared.journal.next_for(&recorded.method, &recorded.path)
     {
         return scripted;
     }

@@ -18,19 +18,17 @@
 //! file name; tags and categories are searched with `?search=` and created
 //! with `{name}` (`term_exists` when they already exist).
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-use super::json_api::{RecordedRequest, Script, Scripted, json_response, serve};
+use super::server::{Journal, Recorded, Running, Scripted, serve};
 
 pub const USER_ID: u64 = 7;
 
@@ -41,12 +39,12 @@ pub struct WordpressFake {
 
 struct Inner {
     shared: Arc<Shared>,
-    address: SocketAddr,
-    _shutdown: oneshot::Sender<()>,
+    running: Running,
 }
 
 struct Shared {
     state: Mutex<Site>,
+    journal: Journal,
 }
 
 /// An uploaded file.
@@ -67,8 +65,6 @@ struct Site {
     role: String,
     pretty_permalinks: bool,
     front_page_fallback: bool,
-    requests: Vec<RecordedRequest>,
-    script: Script,
     /// `(endpoint, Location)`: the next request to the endpoint is redirected.
     redirects: Vec<(String, String)>,
     next_id: u64,
@@ -83,6 +79,7 @@ impl WordpressFake {
     /// has the application password `password` (as WordPress shows it, with spaces).
     pub async fn start(username: &str, password: &str) -> Self {
         let shared = Arc::new(Shared {
+            journal: Journal::default(),
             state: Mutex::new(Site {
                 base: String::new(),
                 username: username.to_string(),
@@ -90,8 +87,6 @@ impl WordpressFake {
                 role: "administrator".into(),
                 pretty_permalinks: true,
                 front_page_fallback: false,
-                requests: Vec::new(),
-                script: Script::default(),
                 redirects: Vec::new(),
                 next_id: 100,
                 posts: Vec::new(),
@@ -99,15 +94,15 @@ impl WordpressFake {
                 terms: vec![("categories".into(), 1, "Uncategorized".into())],
             }),
         });
-        let router = Router::new().fallback(handle).layer(DefaultBodyLimit::disable()).with_state(Arc::clone(&shared));
-        let (address, shutdown) = serve(router).await;
-        shared.lock().base = format!("http://{address}");
-        Self { inner: Arc::new(Inner { shared, address, _shutdown: shutdown }) }
+        let router = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+        let running = serve(router).await;
+        shared.lock().base = running.url();
+        Self { inner: Arc::new(Inner { shared, running }) }
     }
 
     /// The site URL a user would enter.
     pub fn site_url(&self) -> String {
-        format!("http://{}", self.inner.address)
+        self.inner.running.url()
     }
 
     /// `false`: the site uses plain permalinks and `/wp-json/` is a 404 page.
@@ -147,11 +142,15 @@ impl WordpressFake {
 
     /// Answer the next request to `endpoint` (e.g. `"POST /wp/v2/posts"`, a REST route) with this.
     pub fn script(&self, endpoint: &str, status: u16, body: Value, retry_after: Option<u64>) {
-        self.lock().script.push(endpoint, Scripted { status, body, retry_after });
+        let scripted = Scripted::json(status, body).at(endpoint);
+        self.inner.shared.journal.script(match retry_after {
+            Some(seconds) => scripted.retry_after(seconds),
+            None => scripted,
+        });
     }
 
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.lock().requests.clone()
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.shared.journal.requests()
     }
 
     pub fn posts(&self) -> Vec<Value> {
@@ -177,10 +176,8 @@ impl Shared {
     }
 }
 
-type Answer = (u16, Value, Option<u64>);
-
-fn wp_error(status: u16, code: &str, message: &str) -> Answer {
-    (status, json!({ "code": code, "message": message, "data": { "status": status } }), None)
+fn wp_error(status: u16, code: &str, message: &str) -> Scripted {
+    Scripted::json(status, json!({ "code": code, "message": message, "data": { "status": status } }))
 }
 
 async fn handle(
@@ -190,7 +187,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut request = RecordedRequest::new(&method, &uri, &headers, body);
+    let mut request = Recorded::of(&method, &uri, &headers, body);
     let mut site = shared.lock();
     // Which REST route was asked for, if any.
     let route = if let Some(route) = request.path.strip_prefix("/wp-json").filter(|_| site.pretty_permalinks) {
@@ -207,20 +204,23 @@ async fn handle(
             (StatusCode::NOT_FOUND, "<!doctype html><html><body><h1>Page not found</h1></body></html>")
         };
         request.status = status.as_u16();
-        site.requests.push(request);
+        shared.journal.record(request);
         return (status, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")], page).into_response();
     };
     let endpoint = format!("{} {route}", request.method);
     if let Some(at) = site.redirects.iter().position(|(e, _)| *e == endpoint) {
         let (_, location) = site.redirects.remove(at);
         request.status = 301;
-        site.requests.push(request);
+        shared.journal.record(request);
         return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response();
     }
-    let (status, answer, retry_after) = site.answer(&request, &route);
-    request.status = status;
-    site.requests.push(request);
-    json_response(status, &answer, retry_after)
+    let answer = match site.authenticate(&request) {
+        Some(refused) => refused,
+        None => shared.journal.next_for(&request.method, &route).unwrap_or_else(|| site.answer(&request, &route)),
+    };
+    request.status = answer.status;
+    shared.journal.record(request);
+    answer.into_response()
 }
 
 /// The role's capabilities that matter here: (edit_posts, publish_posts, upload_files).
@@ -249,7 +249,7 @@ impl Site {
     }
 
     /// `Some(error)` unless the request carries this user's application password.
-    fn authenticate(&self, request: &RecordedRequest) -> Option<Answer> {
+    fn authenticate(&self, request: &Recorded) -> Option<Scripted> {
         let Some(encoded) = request.header("authorization").and_then(|h| h.strip_prefix("Basic ")) else {
             return Some(wp_error(401, "rest_not_logged_in", "You are not currently logged in."));
         };
@@ -270,27 +270,21 @@ impl Site {
         None
     }
 
-    fn answer(&mut self, request: &RecordedRequest, route: &str) -> Answer {
-        if let Some(refused) = self.authenticate(request) {
-            return refused;
-        }
-        let endpoint = format!("{} {route}", request.method);
-        if let Some(reply) = self.script.next(&endpoint) {
-            return (reply.status, reply.body, reply.retry_after);
-        }
+    /// The answer to an authenticated request for a REST route.
+    fn answer(&mut self, request: &Recorded, route: &str) -> Scripted {
         let segments: Vec<&str> = route.trim_matches('/').split('/').collect();
         match (request.method.as_str(), segments.as_slice()) {
             ("GET", ["wp", "v2", "users", "me"]) => self.me(request),
             ("POST", ["wp", "v2", "media"]) => self.upload(request),
-            ("POST", ["wp", "v2", "media", id]) => self.update_media(id, &request.json()),
+            ("POST", ["wp", "v2", "media", id]) => self.update_media(id, &request.json),
             ("GET", ["wp", "v2", taxonomy @ ("tags" | "categories")]) => self.search_terms(taxonomy, request),
-            ("POST", ["wp", "v2", taxonomy @ ("tags" | "categories")]) => self.create_term(taxonomy, &request.json()),
-            ("POST", ["wp", "v2", "posts"]) => self.create_post(&request.json()),
+            ("POST", ["wp", "v2", taxonomy @ ("tags" | "categories")]) => self.create_term(taxonomy, &request.json),
+            ("POST", ["wp", "v2", "posts"]) => self.create_post(&request.json),
             _ => wp_error(404, "rest_no_route", "No route was found matching the URL and request method."),
         }
     }
 
-    fn me(&self, request: &RecordedRequest) -> Answer {
+    fn me(&self, request: &Recorded) -> Scripted {
         let (edit, publish, upload) = capabilities(&self.role);
         let mut me = json!({
             "id": USER_ID,
@@ -313,10 +307,10 @@ impl Site {
             me["capabilities"] =
                 json!({ "edit_posts": edit, "publish_posts": publish, "upload_files": upload, "read": true });
         }
-        (200, me, None)
+        Scripted::json(200, me)
     }
 
-    fn upload(&mut self, request: &RecordedRequest) -> Answer {
+    fn upload(&mut self, request: &Recorded) -> Scripted {
         if !capabilities(&self.role).2 {
             return wp_error(403, "rest_cannot_create", "Sorry, you are not allowed to upload media on this site.");
         }
@@ -343,20 +337,20 @@ impl Site {
             alt_text: String::new(),
         };
         self.media.push(item.clone());
-        (201, media_json(&item), None)
+        Scripted::json(201, media_json(&item))
     }
 
-    fn update_media(&mut self, id: &str, body: &Value) -> Answer {
+    fn update_media(&mut self, id: &str, body: &Value) -> Scripted {
         let Some(item) = self.media.iter_mut().find(|m| m.id.to_string() == id) else {
             return wp_error(404, "rest_post_invalid_id", "Invalid post ID.");
         };
         if let Some(alt) = body["alt_text"].as_str() {
             item.alt_text = alt.to_string();
         }
-        (200, media_json(item), None)
+        Scripted::json(200, media_json(item))
     }
 
-    fn search_terms(&self, taxonomy: &str, request: &RecordedRequest) -> Answer {
+    fn search_terms(&self, taxonomy: &str, request: &Recorded) -> Scripted {
         let search = request.query.get("search").map(|s| s.to_lowercase()).unwrap_or_default();
         let found: Vec<Value> = self
             .terms
@@ -364,10 +358,10 @@ impl Site {
             .filter(|(t, _, name)| t == taxonomy && name.to_lowercase().contains(&search))
             .map(|(_, id, name)| json!({ "id": id, "name": name, "slug": slug(name), "taxonomy": taxonomy }))
             .collect();
-        (200, Value::Array(found), None)
+        Scripted::json(200, Value::Array(found))
     }
 
-    fn create_term(&mut self, taxonomy: &str, body: &Value) -> Answer {
+    fn create_term(&mut self, taxonomy: &str, body: &Value) -> Scripted {
         if !may_create_term(&self.role, taxonomy) {
             return wp_error(403, "rest_cannot_create", "Sorry, you are not allowed to create terms in this taxonomy.");
         }
@@ -377,18 +371,17 @@ impl Site {
         }
         if let Some((_, id, _)) = self.terms.iter().find(|(t, _, n)| t == taxonomy && n.eq_ignore_ascii_case(&name)) {
             let message = "A term with the name provided already exists in this taxonomy.";
-            return (
+            return Scripted::json(
                 400,
                 json!({ "code": "term_exists", "message": message, "data": { "status": 400, "term_id": id } }),
-                None,
             );
         }
         let id = self.take_id();
         self.terms.push((taxonomy.to_string(), id, name.clone()));
-        (201, json!({ "id": id, "name": name, "slug": slug(&name), "taxonomy": taxonomy }), None)
+        Scripted::json(201, json!({ "id": id, "name": name, "slug": slug(&name), "taxonomy": taxonomy }))
     }
 
-    fn create_post(&mut self, body: &Value) -> Answer {
+    fn create_post(&mut self, body: &Value) -> Scripted {
         let (edit, publish, _) = capabilities(&self.role);
         if !edit {
             return wp_error(403, "rest_cannot_create", "Sorry, you are not allowed to create posts as this user.");
@@ -396,11 +389,10 @@ impl Site {
         let status = body["status"].as_str().unwrap_or("draft");
         if !["publish", "future", "draft", "pending", "private"].contains(&status) {
             let why = "status is not one of publish, future, draft, pending, private.";
-            return (
+            return Scripted::json(
                 400,
                 json!({ "code": "rest_invalid_param", "message": "Invalid parameter(s): status",
                         "data": { "status": 400, "params": { "status": why } } }),
-                None,
             );
         }
         if matches!(status, "publish" | "future" | "private") && !publish {
@@ -430,7 +422,7 @@ impl Site {
             "tags": body.get("tags").cloned().unwrap_or_else(|| json!([]))
         });
         self.posts.push(post.clone());
-        (201, post, None)
+        Scripted::json(201, post)
     }
 }
 

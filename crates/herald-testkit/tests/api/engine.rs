@@ -45,8 +45,8 @@ db_test!(async fn a_scheduled_thread_arrives_once_on_time_in_order(app) {
     assert_eq!(delivered[1].body["replyTo"]["id"], ids[0]);
     assert_eq!(delivered[2].body["replyTo"]["id"], ids[1]);
     assert_eq!(delivered[2].body["root"]["id"], ids[0]);
-    // Nothing more arrives later: exactly once.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Nothing is left to deliver: exactly once.
+    assert_eq!(app.worker().run_once().await.unwrap(), 0);
     assert_eq!(receiver.deliveries().len(), 3);
 });
 
@@ -125,24 +125,27 @@ db_test!(async fn a_slow_receiver_is_retried_with_the_same_key(app) {
     assert_eq!(receiver.accepted_unique().len(), 1, "a receiver honouring the key processed it once");
 });
 
-db_test!(async fn deleted_and_moved_posts_never_go_out_at_their_old_time(app) {
+db_test!(async fn deleted_and_moved_posts_never_go_out_at_their_old_time(app, TestOptions::driven()) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let receiver = WebhookReceiver::start(SECRET).await;
     let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
-    let doomed = api.post("/api/posts", json!({"content": "deleted", "platforms": [hook], "scheduledFor": soon(1200)})).await;
-    let moved = api.post("/api/posts", json!({"content": "moved", "platforms": [hook], "scheduledFor": soon(1200)})).await;
+    let (clock, mut worker) = (app.clock(), app.worker());
+    let at = |minutes: i64| (clock.now() + chrono::Duration::minutes(minutes)).to_rfc3339();
+    let doomed = api.post("/api/posts", json!({"content": "deleted", "platforms": [hook], "scheduledFor": at(10)})).await;
+    let moved = api.post("/api/posts", json!({"content": "moved", "platforms": [hook], "scheduledFor": at(10)})).await;
     assert_eq!(api.delete(&format!("/api/posts/{}", id_of(doomed.expect(201)))).await.status, 204);
     let moved_id = id_of(moved.expect(201));
-    let later = soon(3000);
-    api.put(&format!("/api/posts/{moved_id}"), json!({"scheduledFor": later})).await.expect(200);
-    let delivered = receiver.wait_for_accepted(1, WAIT).await;
-    assert_eq!(delivered.len(), 1);
+    api.put(&format!("/api/posts/{moved_id}"), json!({"scheduledFor": at(30)})).await.expect(200);
+
+    clock.advance(Duration::from_secs(10 * 60));
+    assert_eq!(worker.run_once().await.unwrap(), 0, "nothing is due at the old time");
+    clock.advance(Duration::from_secs(20 * 60));
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let delivered = receiver.deliveries();
+    assert_eq!(delivered.len(), 1, "the deleted post never went out");
     assert_eq!(delivered[0].body["item"]["content"], "moved");
-    let due: chrono::DateTime<chrono::Utc> = later.parse().unwrap();
-    assert!(delivered[0].received_at >= due, "went out at its new time, not the old one");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(receiver.deliveries().len(), 1, "the deleted post never went out");
+    assert_eq!(worker.run_once().await.unwrap(), 0);
 });
 
 db_test!(async fn missed_windows_fail_and_recent_ones_go_out_at_once(app, TestOptions { run_engine: false, ..TestOptions::default() }) {
@@ -215,7 +218,7 @@ db_test!(async fn interrupted_deliveries_are_resent_with_the_key_or_marked_uncon
     assert_eq!(receiver.deliveries()[0].idempotency_key.as_deref(), Some(format!("{}-0", done.body["targets"][0]["id"].as_str().unwrap()).as_str()));
 });
 
-db_test!(async fn rate_budgets_hold_back_deliveries_at_claim_time(app) {
+db_test!(async fn rate_budgets_hold_back_deliveries_at_claim_time(app, TestOptions::driven()) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let receiver = WebhookReceiver::start(SECRET).await;
@@ -224,29 +227,37 @@ db_test!(async fn rate_budgets_hold_back_deliveries_at_claim_time(app) {
     for i in 0..4 {
         api.post("/api/posts", json!({"content": format!("post {i}"), "platforms": [hook]})).await.expect(201);
     }
-    receiver.wait_for_accepted(2, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(receiver.deliveries().len(), 2, "the budget of 2 per hour holds");
+    let (clock, mut worker) = (app.clock(), app.worker());
+    assert_eq!(worker.run_once().await.unwrap(), 2, "the budget of 2 per hour holds");
+    clock.advance(Duration::from_secs(30 * 60));
+    assert_eq!(worker.run_once().await.unwrap(), 0, "still within the hour");
+    assert_eq!(receiver.deliveries().len(), 2);
     let queued = api.get("/api/posts?status=SCHEDULED").await;
     assert_eq!(queued.expect(200)["posts"].as_array().unwrap().len(), 2);
+    // An hour after the first two went out, the next two may.
+    clock.advance(Duration::from_secs(31 * 60));
+    assert_eq!(worker.run_once().await.unwrap(), 2);
+    assert_eq!(receiver.deliveries().len(), 4);
 });
 
-db_test!(async fn a_budget_set_after_posts_were_scheduled_holds_at_their_claim(app) {
+db_test!(async fn a_budget_set_after_posts_were_scheduled_holds_at_their_claim(app, TestOptions::driven()) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let receiver = WebhookReceiver::start(SECRET).await;
     let hook = app.connect_webhook(&ada, &receiver, SECRET).await;
-    let at = soon(3000);
+    let (clock, mut worker) = (app.clock(), app.worker());
+    let at = (clock.now() + chrono::Duration::minutes(10)).to_rfc3339();
     for i in 0..3 {
         api.post("/api/posts", json!({"content": format!("post {i}"), "platforms": [hook], "scheduledFor": at})).await.expect(201);
     }
     // The worker has looked at the queue since; only the update tells it
     // that the integration now has a budget.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(worker.run_once().await.unwrap(), 0);
     ada.session.patch(&format!("/api/integrations/{hook}"), json!({"settings": {"rateBudget": {"max": 1, "windowSeconds": 3600}}})).await.expect(200);
-    receiver.wait_for_accepted(1, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(receiver.deliveries().len(), 1, "the budget of 1 per hour holds");
+    clock.advance(Duration::from_secs(10 * 60));
+    assert_eq!(worker.run_once().await.unwrap(), 1, "the budget of 1 per hour holds");
+    assert_eq!(worker.run_once().await.unwrap(), 0);
+    assert_eq!(receiver.deliveries().len(), 1);
 });
 
 db_test!(async fn events_stream_to_the_owner_only(app) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use herald_providers::{Attachment, ErrorClass, ProviderSettings, PublishRequest, Recovery, Registry};
 use herald_testkit::fakes::bluesky::{BLUESKY_APP_PASSWORD, BLUESKY_DID, FakeBluesky, is_tid};
-use herald_testkit::{Account, Backend, TINY_PNG, TestApp, TestOptions, db_test, id_of, spawn_app_with};
+use herald_testkit::{Account, TINY_PNG, TestOptions, db_test, id_of};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -23,28 +23,12 @@ fn credentials(fake: &FakeBluesky) -> Value {
     json!({"service": fake.url(), "identifier": "@alice.test", "appPassword": BLUESKY_APP_PASSWORD})
 }
 
-/// One test per backend for tests whose app must know the fake's address
-/// before it starts (the `HERALD_PROVIDER_BLUESKY_API_BASE` override).
-macro_rules! on_both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(herald_testkit::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(herald_testkit::Backend::Postgres).await;
-            }
-        }
-    };
-}
-
-async fn app_with_default_service(backend: Backend, fake: &FakeBluesky) -> Option<TestApp> {
+/// An app whose Bluesky default service is the fake (the
+/// `HERALD_PROVIDER_BLUESKY_API_BASE` override), known before it starts.
+fn default_service(fake: &FakeBluesky) -> TestOptions {
     let mut options = TestOptions::default();
     options.provider_api_base.insert("bluesky".into(), fake.url());
-    spawn_app_with(backend, options).await
+    options
 }
 
 db_test!(async fn bluesky_connects_with_an_app_password_and_refuses_a_bad_one(app) {
@@ -65,15 +49,17 @@ db_test!(async fn bluesky_connects_with_an_app_password_and_refuses_a_bad_one(ap
     assert_eq!(integration["name"], "Alice 🌷");
     assert!(integration["avatarUrl"].as_str().unwrap().starts_with("https://cdn.bsky.app/"));
     let sessions = fake.calls("com.atproto.server.createSession");
-    assert_eq!(sessions[1].json(), json!({"identifier": "alice.test", "password": BLUESKY_APP_PASSWORD}));
+    assert_eq!(sessions[1].json, json!({"identifier": "alice.test", "password": BLUESKY_APP_PASSWORD}));
     let profile = &fake.calls("app.bsky.actor.getProfile")[0];
     assert_eq!(profile.query_values("actor"), [BLUESKY_DID]);
     assert_eq!(profile.header("authorization"), Some("Bearer access-jwt-1"));
 });
 
-async fn bluesky_publishes_a_thread_with_facets_through_the_default_service(backend: Backend) {
-    let fake = FakeBluesky::start().await;
-    let Some(app) = app_with_default_service(backend, &fake).await else { return };
+db_test!(async fn bluesky_publishes_a_thread_with_facets_through_the_default_service(
+    app,
+    fake = FakeBluesky::start().await,
+    default_service(&fake)
+) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     // No service: the operator's HERALD_PROVIDER_BLUESKY_API_BASE (the fake) is used.
@@ -94,7 +80,7 @@ async fn bluesky_publishes_a_thread_with_facets_through_the_default_service(back
 
     let created = fake.calls("com.atproto.repo.createRecord");
     assert_eq!(created.len(), 3);
-    let first = created[0].json();
+    let first = created[0].json.clone();
     assert_eq!(first["repo"], BLUESKY_DID);
     assert_eq!(first["collection"], "app.bsky.feed.post");
     let record = &first["record"];
@@ -131,8 +117,7 @@ async fn bluesky_publishes_a_thread_with_facets_through_the_default_service(back
     assert_eq!(target["platformPostIds"], json!(ids));
     let rkey = posts[0]["uri"].as_str().unwrap().rsplit('/').next().unwrap();
     assert_eq!(target["url"], format!("https://bsky.app/profile/alice.test/post/{rkey}"));
-}
-on_both_backends!(bluesky_publishes_a_thread_with_facets_through_the_default_service);
+});
 
 db_test!(async fn bluesky_expired_sessions_are_refreshed_then_published(app) {
     let ada = app.register("ada@example.com").await;
@@ -309,7 +294,7 @@ async fn bluesky_images_are_uploaded_as_blobs_and_embedded_with_alt_text() {
     assert_eq!(uploads[0].body.len(), 1_000_000);
     assert_eq!(uploads[1].header("content-type"), Some("image/png"));
     assert_eq!(uploads[1].header("authorization"), Some("Bearer access-jwt-1"));
-    let record = &fake.calls("com.atproto.repo.createRecord")[0].json()["record"];
+    let record = &fake.calls("com.atproto.repo.createRecord")[0].json["record"];
     assert_eq!(record["embed"]["$type"], "app.bsky.embed.images");
     let images = record["embed"]["images"].as_array().unwrap();
     assert_eq!(images[0]["alt"], "A sunset");
@@ -347,9 +332,9 @@ async fn bluesky_an_item_sent_again_with_the_same_key_makes_one_record() {
     assert_eq!(fake.posts().len(), 1);
     let created = fake.calls("com.atproto.repo.createRecord");
     assert_eq!(created.iter().map(|r| r.status).collect::<Vec<_>>(), [200, 500]);
-    let rkey = created[0].json()["rkey"].as_str().unwrap().to_string();
+    let rkey = created[0].json["rkey"].as_str().unwrap().to_string();
     assert!(is_tid(&rkey), "{rkey}");
-    assert_eq!(created[1].json()["rkey"], rkey.as_str());
+    assert_eq!(created[1].json["rkey"], rkey.as_str());
     assert!(first.id.starts_with(&format!("at://{BLUESKY_DID}/app.bsky.feed.post/{rkey}|")));
     let lookups = fake.calls("com.atproto.repo.getRecord");
     assert_eq!(lookups.len(), 1);

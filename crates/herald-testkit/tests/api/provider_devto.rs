@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use herald_store::repo::Integrations;
 use herald_testkit::fakes::devto::{DevtoFake, USER_ID};
-use herald_testkit::{Backend, TestApp, TestOptions, id_of, spawn_app_with};
+use herald_testkit::{TestApp, TestOptions, db_test, id_of};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -13,30 +13,11 @@ const API_KEY: &str = "devto-secret-key-4f9a2c7e1b";
 const WAIT: Duration = Duration::from_secs(15);
 
 /// One test per backend; the fake must run before the app, which is pointed at it.
-macro_rules! devto_test {
-    (async fn $name:ident($app:ident, $fake:ident) $body:block) => {
-        mod $name {
-            use super::*;
-
-            async fn run(backend: Backend) {
-                let $fake = DevtoFake::start(API_KEY).await;
-                let mut options = TestOptions::default();
-                options.provider_api_base.insert("devto".into(), $fake.base_url());
-                let Some($app) = spawn_app_with(backend, options).await else { return };
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run(Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run(Backend::Postgres).await;
-            }
-        }
-    };
+/// A DEV fake and an app that publishes to it.
+fn devto_options(fake: &DevtoFake) -> TestOptions {
+    let mut options = TestOptions::default();
+    options.provider_api_base.insert("devto".into(), fake.base_url());
+    options
 }
 
 async fn connect(account: &herald_testkit::Account) -> Uuid {
@@ -48,7 +29,7 @@ async fn connect(account: &herald_testkit::Account) -> Uuid {
 }
 
 /// Requests Herald made to create articles.
-fn article_requests(fake: &DevtoFake) -> Vec<herald_testkit::fakes::json_api::RecordedRequest> {
+fn article_requests(fake: &DevtoFake) -> Vec<herald_testkit::fakes::Recorded> {
     fake.requests().into_iter().filter(|r| r.method == "POST" && r.path == "/api/articles").collect()
 }
 
@@ -63,7 +44,7 @@ async fn assert_no_secret_leaks(app: &TestApp, account: &herald_testkit::Account
     }
 }
 
-devto_test!(async fn devto_connects_with_a_valid_key_and_refuses_a_bad_one(app, fake) {
+db_test!(async fn devto_connects_with_a_valid_key_and_refuses_a_bad_one(app, fake = DevtoFake::start(API_KEY).await, devto_options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let refused = ada.session.post("/api/integrations", json!({"platform": "devto", "credentials": {"apiKey": "wrong-key"}})).await;
     let error = refused.expect_error(422, "VALIDATION_FAILED");
@@ -87,7 +68,7 @@ devto_test!(async fn devto_connects_with_a_valid_key_and_refuses_a_bad_one(app, 
     assert_no_secret_leaks(&app, &ada, &[&refused.text, &integration.to_string()]).await;
 });
 
-devto_test!(async fn devto_publishes_an_article_titled_by_its_first_line(app, fake) {
+db_test!(async fn devto_publishes_an_article_titled_by_its_first_line(app, fake = DevtoFake::start(API_KEY).await, devto_options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let devto = connect(&ada).await;
@@ -105,7 +86,7 @@ devto_test!(async fn devto_publishes_an_article_titled_by_its_first_line(app, fa
     assert_eq!(sent[0].header("accept"), Some("application/vnd.forem.api-v1+json"));
     assert_eq!(sent[0].header("content-type"), Some("application/json"));
     assert_eq!(
-        sent[0].json(),
+        sent[0].json,
         json!({"article": {
             "title": "Shipping Herald",
             "body_markdown": "It schedules posts.\n\n```rust\nfn main() {}\n```",
@@ -116,7 +97,7 @@ devto_test!(async fn devto_publishes_an_article_titled_by_its_first_line(app, fa
     assert_no_secret_leaks(&app, &ada, &[&done.to_string()]).await;
 });
 
-devto_test!(async fn devto_takes_its_settings_from_the_target(app, fake) {
+db_test!(async fn devto_takes_its_settings_from_the_target(app, fake = DevtoFake::start(API_KEY).await, devto_options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let devto = connect(&ada).await;
@@ -129,7 +110,7 @@ devto_test!(async fn devto_takes_its_settings_from_the_target(app, fake) {
     let post = api.post("/api/posts", body).await;
     app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
     assert_eq!(
-        article_requests(&fake)[0].json()["article"],
+        article_requests(&fake)[0].json["article"],
         json!({
             "title": "A given title", "body_markdown": "First line stays in the body\nsecond", "published": false,
             "tags": ["rust", "webdev"], "series": "Herald diaries", "canonical_url": "https://blog.example.com/herald",
@@ -139,7 +120,7 @@ devto_test!(async fn devto_takes_its_settings_from_the_target(app, fake) {
     assert_eq!(fake.articles()[0]["published"], false);
 });
 
-devto_test!(async fn devto_rate_limits_are_retried_after_the_hint(app, fake) {
+db_test!(async fn devto_rate_limits_are_retried_after_the_hint(app, fake = DevtoFake::start(API_KEY).await, devto_options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let devto = connect(&ada).await;
@@ -153,7 +134,7 @@ devto_test!(async fn devto_rate_limits_are_retried_after_the_hint(app, fake) {
     assert_eq!(fake.articles().len(), 1);
 });
 
-devto_test!(async fn devto_revoked_keys_need_reconnecting(app, fake) {
+db_test!(async fn devto_revoked_keys_need_reconnecting(app, fake = DevtoFake::start(API_KEY).await, devto_options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let devto = connect(&ada).await;
@@ -168,7 +149,7 @@ devto_test!(async fn devto_revoked_keys_need_reconnecting(app, fake) {
     assert_no_secret_leaks(&app, &ada, &[&failed.to_string()]).await;
 });
 
-devto_test!(async fn devto_refusals_fail_at_once_with_the_platform_message(app, fake) {
+db_test!(async fn devto_refusals_fail_at_once_with_the_platform_message(app, fake = DevtoFake::start(API_KEY).await, devto_options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let devto = connect(&ada).await;
@@ -182,7 +163,7 @@ devto_test!(async fn devto_refusals_fail_at_once_with_the_platform_message(app, 
     assert!(failed["errorMessage"].as_str().unwrap().contains("Body markdown has already been taken"));
 });
 
-devto_test!(async fn devto_settings_are_validated_before_anything_is_stored(app, fake) {
+db_test!(async fn devto_settings_are_validated_before_anything_is_stored(app, fake = DevtoFake::start(API_KEY).await, devto_options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let devto = connect(&ada).await;
@@ -211,7 +192,7 @@ devto_test!(async fn devto_settings_are_validated_before_anything_is_stored(app,
     assert!(article_requests(&fake).is_empty());
 });
 
-devto_test!(async fn devto_uses_the_first_uploaded_image_as_the_cover(app, fake) {
+db_test!(async fn devto_uses_the_first_uploaded_image_as_the_cover(app, fake = DevtoFake::start(API_KEY).await, devto_options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let devto = connect(&ada).await;
@@ -219,7 +200,7 @@ devto_test!(async fn devto_uses_the_first_uploaded_image_as_the_cover(app, fake)
     let media = uploaded.expect(201).clone();
     let post = api.post("/api/posts", json!({"content": "With a cover\nbody", "platforms": [devto], "mediaIds": [media["id"]]})).await;
     app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
-    let article = article_requests(&fake)[0].json();
+    let article = article_requests(&fake)[0].json.clone();
     assert_eq!(article["article"]["main_image"], media["url"]);
     assert!(media["url"].as_str().unwrap().starts_with(&format!("{}/uploads/", app.address)));
 });

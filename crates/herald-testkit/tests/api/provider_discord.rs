@@ -134,7 +134,7 @@ db_test!(async fn discord_refusals_fail_with_the_message_and_a_deleted_webhook_n
     let api = app.with_key(&ada.api_key(None).await);
     let hook = connect(&app, &ada, &fake).await;
 
-    fake.push_reply(Scripted::json(400, &json!({"code": 50035, "message": "Invalid Form Body",
+    fake.push_reply(Scripted::json(400, json!({"code": 50035, "message": "Invalid Form Body",
         "errors": {"content": {"_errors": [{"code": "CONTENT_TYPE_INVALID", "message": "Contains words not allowed in this server."}]}}})));
     let post = api.post("/api/posts", json!({"content": "spam", "platforms": [hook]})).await;
     let failed = app.wait_for_post_status(&api, &id_of(post.expect(201)), "FAILED", WAIT).await;

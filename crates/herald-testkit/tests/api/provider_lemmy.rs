@@ -41,10 +41,10 @@ db_test!(async fn connecting_logs_in_and_checks_the_community(app) {
     let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(paths, ["/api/v3/user/login", "/api/v3/site", "/api/v3/community"]);
     assert_eq!(requests[0].method, "POST");
-    assert_eq!(requests[0].body, json!({"username_or_email": USERNAME, "password": PASSWORD}));
-    assert_eq!(requests[1].authorization.as_deref(), Some("Bearer eyJhbGciOiJIUzI1NiJ9.session-1.sig"));
-    assert_eq!(requests[2].query.as_deref(), Some("name=rust"));
-    assert_eq!(requests[2].authorization, requests[1].authorization);
+    assert_eq!(requests[0].json, json!({"username_or_email": USERNAME, "password": PASSWORD}));
+    assert_eq!(requests[1].header("authorization"), Some("Bearer eyJhbGciOiJIUzI1NiJ9.session-1.sig"));
+    assert_eq!(requests[2].raw_query.as_str(), "name=rust");
+    assert_eq!(requests[2].header("authorization"), requests[1].header("authorization"));
 
     let bob = app.register("bob@example.com").await;
     let mut wrong = credentials(&lemmy, json!(COMMUNITY_ID));
@@ -83,12 +83,12 @@ db_test!(async fn a_thread_becomes_a_post_and_a_comment_chain(app) {
 
     let posts = lemmy.requests_to("/api/v3/post");
     assert_eq!(posts.len(), 1);
-    assert_eq!(posts[0].body, json!({"name": "Herald ships Lemmy", "community_id": COMMUNITY_ID, "body": "Posts, comments and more."}));
-    assert_eq!(posts[0].authorization.as_deref(), Some("Bearer eyJhbGciOiJIUzI1NiJ9.session-1.sig"));
+    assert_eq!(posts[0].json, json!({"name": "Herald ships Lemmy", "community_id": COMMUNITY_ID, "body": "Posts, comments and more."}));
+    assert_eq!(posts[0].header("authorization"), Some("Bearer eyJhbGciOiJIUzI1NiJ9.session-1.sig"));
     let comments = lemmy.requests_to("/api/v3/comment");
     assert_eq!(comments.len(), 2);
-    assert_eq!(comments[0].body, json!({"content": "first comment", "post_id": 101}));
-    assert_eq!(comments[1].body, json!({"content": "second comment", "post_id": 101, "parent_id": 102}));
+    assert_eq!(comments[0].json, json!({"content": "first comment", "post_id": 101}));
+    assert_eq!(comments[1].json, json!({"content": "second comment", "post_id": 101, "parent_id": 102}));
     assert_eq!(lemmy.requests_to("/api/v3/user/login").len(), 1, "the stored session is reused");
 });
 
@@ -103,11 +103,11 @@ db_test!(async fn per_post_settings_pick_title_community_link_and_nsfw(app) {
     app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
     let posts = lemmy.requests_to("/api/v3/post");
     assert_eq!(
-        posts[0].body,
+        posts[0].json,
         json!({"name": "A chosen title", "community_id": 8, "body": "Body text", "url": "https://example.com/article", "nsfw": true})
     );
     let lookups = lemmy.requests_to("/api/v3/community");
-    assert_eq!(lookups.last().unwrap().query.as_deref(), Some("name=photos"));
+    assert_eq!(lookups.last().unwrap().raw_query.as_str(), "name=photos");
 
     let wrong = json!({"title": "x".repeat(201), "nsfw": "yes", "flair": "hot"});
     let body = json!({"content": "x", "platforms": [integration], "overrides": {integration.to_string(): {"settings": wrong}}});
@@ -160,7 +160,7 @@ db_test!(async fn published_posts_get_their_votes_and_comment_count(app) {
     assert!(target["metricsError"].is_null());
     let asked = lemmy.requests().into_iter().filter(|r| r.method == "GET" && r.path == "/api/v3/post").collect::<Vec<_>>();
     assert_eq!(asked.iter().map(|r| r.status).collect::<Vec<_>>(), [400, 200]);
-    assert_eq!(asked[1].query.as_deref(), Some(format!("id={lemmy_post}").as_str()));
+    assert_eq!(asked[1].raw_query.as_str(), format!("id={lemmy_post}"));
 });
 
 db_test!(async fn a_rate_limited_post_is_retried(app) {
@@ -190,12 +190,12 @@ db_test!(async fn an_expired_session_logs_in_again_and_publishes(app) {
     assert_eq!(done["targets"][0]["platformPostIds"].as_array().unwrap().len(), 2);
     let posts = lemmy.requests_to("/api/v3/post");
     assert_eq!(posts.iter().map(|r| r.status).collect::<Vec<_>>(), [400, 200]);
-    assert_eq!(posts[0].authorization.as_deref(), Some("Bearer eyJhbGciOiJIUzI1NiJ9.session-1.sig"));
-    assert_eq!(posts[1].authorization.as_deref(), Some("Bearer eyJhbGciOiJIUzI1NiJ9.session-2.sig"));
+    assert_eq!(posts[0].header("authorization"), Some("Bearer eyJhbGciOiJIUzI1NiJ9.session-1.sig"));
+    assert_eq!(posts[1].header("authorization"), Some("Bearer eyJhbGciOiJIUzI1NiJ9.session-2.sig"));
     assert_eq!(lemmy.requests_to("/api/v3/user/login").len(), 2, "logged in again once");
     // The fresh session was stored: the comment used it too.
     let comments = lemmy.requests_to("/api/v3/comment");
-    assert_eq!(comments[0].authorization, posts[1].authorization);
+    assert_eq!(comments[0].header("authorization"), posts[1].header("authorization"));
     let integration = api.get(&format!("/api/integrations/{integration}")).await;
     assert_eq!(integration.expect(200)["status"], "ACTIVE");
 });
@@ -225,7 +225,7 @@ db_test!(async fn a_media_url_becomes_the_link_of_the_post(app) {
     app.wait_for_post_status(&api, &post_id, "PUBLISHED", WAIT).await;
     let posts = lemmy.requests_to("/api/v3/post");
     assert_eq!(
-        posts[0].body,
+        posts[0].json,
         json!({"name": "Sunset over the bay", "community_id": COMMUNITY_ID, "url": "https://cdn.example.com/sunset.jpg"})
     );
 });
@@ -241,6 +241,6 @@ async fn an_image_link_carries_its_alt_text() {
     // Lemmy links the image by URL: only its alt text matters here, not its bytes.
     request.media[0].data = axum::body::Bytes::new();
     provider.publish(&request).await.unwrap();
-    let sent = &lemmy.requests_to("/api/v3/post")[0].body;
+    let sent = &lemmy.requests_to("/api/v3/post")[0].json;
     assert_eq!((sent["url"].as_str(), sent["alt_text"].as_str()), (Some(url.as_str()), Some("A red pixel")));
 }

@@ -70,11 +70,11 @@ db_test!(async fn mastodon_publishes_a_thread_as_a_reply_chain_with_settings(app
     let sent = fake.requests_to("/api/v1/statuses");
     assert_eq!(sent.len(), 3);
     assert_eq!(
-        sent[0].json(),
+        sent[0].json,
         json!({"status": "Herald 1.0 is out https://example.com/a/very/long/path/to/the/release/notes",
                "visibility": "unlisted", "spoiler_text": "launch", "sensitive": false, "language": "en"})
     );
-    assert_eq!(sent[2].json()["in_reply_to_id"], ids[1]);
+    assert_eq!(sent[2].json["in_reply_to_id"], ids[1]);
     assert_eq!(sent[0].header("authorization"), Some(format!("Bearer {MASTODON_TOKEN}").as_str()));
     assert_eq!(sent[0].header("content-type"), Some("application/json"));
     let target_id = target["id"].as_str().unwrap();
@@ -216,13 +216,13 @@ async fn mastodon_media_is_uploaded_and_awaited_while_processing() {
 
     let uploads = fake.requests_to("/api/v2/media");
     assert_eq!(uploads.iter().map(|r| r.status).collect::<Vec<_>>(), [202, 200]);
-    let parts = uploads[0].multipart();
+    let parts = uploads[0].parts.clone();
     let file = parts.iter().find(|p| p.name == "file").unwrap();
     assert_eq!(file.file_name.as_deref(), Some("media-0.png"));
     assert_eq!(file.content_type.as_deref(), Some("image/png"));
     assert_eq!(file.data, png(None).data.to_vec());
     assert_eq!(parts.iter().find(|p| p.name == "description").unwrap().text(), "A red square");
-    assert!(uploads[1].multipart().iter().all(|p| p.name != "description"), "no empty alt text");
+    assert!(uploads[1].parts.iter().all(|p| p.name != "description"), "no empty alt text");
 
     let polls: Vec<_> = fake.requests().into_iter().filter(|r| r.path.starts_with("/api/v1/media/")).collect();
     assert_eq!(polls.iter().map(|r| r.status).collect::<Vec<_>>(), [206, 200], "polled until the url was there");
@@ -232,7 +232,7 @@ async fn mastodon_media_is_uploaded_and_awaited_while_processing() {
     assert_eq!(published.url.as_deref(), status["url"].as_str());
     assert_eq!(status["media_attachments"].as_array().unwrap().len(), 2);
     assert_eq!(status["media_attachments"][0]["description"], "A red square");
-    let sent = fake.requests_to("/api/v1/statuses")[0].json();
+    let sent = fake.requests_to("/api/v1/statuses")[0].json.clone();
     assert_eq!(sent["media_ids"], json!([status["media_attachments"][0]["id"], status["media_attachments"][1]["id"]]));
     assert_eq!(sent["sensitive"], true);
 }
@@ -289,12 +289,12 @@ db_test!(async fn mastodon_posts_carry_uploaded_media_with_alt_text(app) {
     let uploads = fake.requests_to("/api/v2/media");
     assert_eq!(uploads.len(), 1);
     assert_eq!(uploads[0].status, 202);
-    let parts = uploads[0].multipart();
+    let parts = uploads[0].parts.clone();
     let file = parts.iter().find(|p| p.name == "file").unwrap();
     assert_eq!(file.data, TINY_PNG);
     assert_eq!(file.content_type.as_deref(), Some("image/png"));
     assert_eq!(parts.iter().find(|p| p.name == "description").unwrap().text(), "A single red pixel");
     let status = &fake.statuses()[0];
     assert_eq!(status["media_attachments"][0]["description"], "A single red pixel");
-    assert_eq!(fake.requests_to("/api/v1/statuses")[0].json()["media_ids"], json!([status["media_attachments"][0]["id"]]));
+    assert_eq!(fake.requests_to("/api/v1/statuses")[0].json["media_ids"], json!([status["media_attachments"][0]["id"]]));
 });

@@ -1,8 +1,5 @@
-//! Helpers of the provider tests: calling a provider directly (with media
-//! attachments), and capturing every log line the process writes.
-
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+//! Helpers of the provider tests: calling a provider directly, with media
+//! attachments.
 
 use herald_providers::{Attachment, ProviderSettings, PublishRequest, PublishedItem, Registry};
 use serde_json::Value;
@@ -48,43 +45,4 @@ pub fn request(credentials: Value, content: &str, media: Vec<Attachment>, reply_
         reply_to: previous,
         idempotency_key: format!("{target_id}-0"),
     }
-}
-
-#[derive(Clone, Default)]
-pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl LogBuffer {
-    pub fn contents(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Installs (once per process) a subscriber writing every event, down to
-/// TRACE for Herald, reqwest and hyper, into a buffer a test can search.
-pub fn capture_logs() -> LogBuffer {
-    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = LogBuffer::default();
-        let writer = buffer.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "trace,sqlx=warn,sea_orm=warn,h2=warn,tokio=warn,runtime=warn",
-            ))
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .try_init();
-        buffer
-    })
-    .clone()
 }

@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use herald_testkit::fakes::telegram::{self, TelegramFake};
-use herald_testkit::{TINY_PNG, TestOptions, fake_test, id_of};
+use herald_testkit::{TINY_PNG, TestOptions, db_test, id_of};
 use serde_json::{Value, json};
 
-use crate::provider_support::{attachment, capture_logs, registry, request};
+use crate::provider_support::{attachment, registry, request};
 
 const TOKEN: &str = "7000000001:AAHerald-test_token-0123456789abcdef";
 const CHANNEL_ID: i64 = -1_001_234_567_890;
@@ -35,7 +35,7 @@ fn credentials() -> Value {
     json!({"botToken": TOKEN, "chatId": CHANNEL_ID.to_string()})
 }
 
-fake_test!(async fn telegram_connect_checks_the_bot_and_the_chat(app, fake = started().await, options(&fake)) {
+db_test!(async fn telegram_connect_checks_the_bot_and_the_chat(app, fake = started().await, options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let connect = |credentials: Value| ada.session.post("/api/integrations", json!({"platform": "telegram", "credentials": credentials}));
 
@@ -70,7 +70,7 @@ fake_test!(async fn telegram_connect_checks_the_bot_and_the_chat(app, fake = sta
     assert!(fake.sent().is_empty(), "connecting posts nothing");
 });
 
-fake_test!(async fn telegram_membership_check_is_best_effort(app, fake = started().await, options(&fake)) {
+db_test!(async fn telegram_membership_check_is_best_effort(app, fake = started().await, options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let connect = || ada.session.post("/api/integrations", json!({"platform": "telegram", "credentials": {"botToken": TOKEN, "chatId": "@herald_news"}}));
     // A channel that hides its member list from the bot: connect still works.
@@ -88,7 +88,7 @@ fake_test!(async fn telegram_membership_check_is_best_effort(app, fake = started
     assert!(error.contains("unknown Bot API method") && !error.contains("revoked"), "{error}");
 });
 
-fake_test!(async fn telegram_publishes_text_and_threads_as_replies_with_the_post_settings(app, fake = started().await, options(&fake)) {
+db_test!(async fn telegram_publishes_text_and_threads_as_replies_with_the_post_settings(app, fake = started().await, options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let chat = connect(&app, &ada).await;
@@ -121,7 +121,7 @@ fake_test!(async fn telegram_publishes_text_and_threads_as_replies_with_the_post
     assert_eq!(target["attempts"], 1);
 });
 
-fake_test!(async fn telegram_rate_limits_are_retried_after_the_hint(app, fake = started().await, options(&fake)) {
+db_test!(async fn telegram_rate_limits_are_retried_after_the_hint(app, fake = started().await, options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let chat = connect(&app, &ada).await;
@@ -134,7 +134,7 @@ fake_test!(async fn telegram_rate_limits_are_retried_after_the_hint(app, fake = 
     assert_eq!(fake.sent().len(), 1);
 });
 
-fake_test!(async fn telegram_refusals_fail_with_the_description_and_a_kicked_bot_needs_reconnecting(app, fake = started().await, options(&fake)) {
+db_test!(async fn telegram_refusals_fail_with_the_description_and_a_kicked_bot_needs_reconnecting(app, fake = started().await, options(&fake)) {
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let chat = connect(&app, &ada).await;
@@ -156,8 +156,8 @@ fake_test!(async fn telegram_refusals_fail_with_the_description_and_a_kicked_bot
     assert!(fake.sent().is_empty());
 });
 
-fake_test!(async fn telegram_bot_token_never_appears_in_answers_errors_or_logs(app, fake = started().await, options(&fake)) {
-    let logs = capture_logs();
+db_test!(async fn telegram_bot_token_never_appears_in_answers_errors_or_logs(app, fake = started().await, options(&fake)) {
+    let logs = herald_testkit::logs::capture();
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let chat = connect(&app, &ada).await;
@@ -176,7 +176,7 @@ fake_test!(async fn telegram_bot_token_never_appears_in_answers_errors_or_logs(a
         let answer = api.get(path).await;
         assert!(!answer.text.contains(TOKEN) && !answer.text.contains("AAHerald"), "{path} shows the token: {}", answer.text);
     }
-    let log = logs.contents();
+    let log = logs.text();
     assert!(log.contains("delivery failed"), "the capture sees the engine's lines");
     assert!(!log.contains("AAHerald-test_token"), "a log line shows the bot token:\n{log}");
 });
@@ -270,7 +270,7 @@ async fn telegram_transport_errors_do_not_name_the_url() {
     assert!(!error.message.contains(TOKEN), "{}", error.message);
 }
 
-fake_test!(async fn telegram_publishes_uploaded_media_as_a_photo_and_as_an_album(app, fake = started().await, options(&fake)) {
+db_test!(async fn telegram_publishes_uploaded_media_as_a_photo_and_as_an_album(app, fake = started().await, options(&fake)) {
     const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;";
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use herald_providers::{Attachment, ProviderSettings, PublishRequest, Registry};
 use herald_store::repo::Integrations;
-use herald_testkit::fakes::json_api::RecordedRequest;
+use herald_testkit::fakes::Recorded;
 use herald_testkit::fakes::wordpress::WordpressFake;
 use herald_testkit::{Account, TestApp, TestOptions, db_test, id_of};
 use serde_json::{Value, json};
@@ -34,7 +34,7 @@ fn basic_auth() -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ada:Ab12Cd34Ef56Gh78Ij90Kl12"))
 }
 
-fn calls(fake: &WordpressFake, method: &str, route: &str) -> Vec<RecordedRequest> {
+fn calls(fake: &WordpressFake, method: &str, route: &str) -> Vec<Recorded> {
     fake.requests()
         .into_iter()
         .filter(|r| {
@@ -82,7 +82,7 @@ db_test!(async fn wordpress_connects_with_an_application_password_and_refuses_ba
     assert_eq!(integration["avatarUrl"], "https://secure.gravatar.com/avatar/ada?s=96");
     let site = fake.site_url();
     assert_eq!(integration["platformAccountId"], format!("{}#7", site.trim_start_matches("http://")));
-    let me: Vec<RecordedRequest> = calls(&fake, "GET", "/wp/v2/users/me").into_iter().filter(|r| r.status != 404).collect();
+    let me: Vec<Recorded> = calls(&fake, "GET", "/wp/v2/users/me").into_iter().filter(|r| r.status != 404).collect();
     assert_eq!(me.len(), 3);
     assert!(me.iter().all(|r| r.path == "/wp-json/wp/v2/users/me" && r.query["context"] == "edit"));
     assert_eq!(me[2].header("authorization"), Some(basic_auth().as_str()));
@@ -192,7 +192,7 @@ db_test!(async fn wordpress_publishes_escaped_html_with_a_title_and_terms(app) {
     assert_eq!(sent[0].header("authorization"), Some(basic_auth().as_str()));
     assert_eq!(sent[0].header("content-type"), Some("application/json"));
     assert_eq!(
-        sent[0].json(),
+        sent[0].json,
         json!({
             "title": "Herald 1.0",
             "content": "<p>It is &lt;out&gt; &amp; &quot;ready&quot;.<br />\nEnjoy.</p>\n\n<p>Second paragraph.</p>",
@@ -206,7 +206,7 @@ db_test!(async fn wordpress_publishes_escaped_html_with_a_title_and_terms(app) {
     // Names were looked up before one was created.
     let searched: Vec<String> = calls(&fake, "GET", "/wp/v2/tags").iter().map(|r| r.query["search"].clone()).collect();
     assert_eq!(searched, ["rust", "self hosting"]);
-    assert_eq!(calls(&fake, "POST", "/wp/v2/tags")[0].json(), json!({"name": "self hosting"}));
+    assert_eq!(calls(&fake, "POST", "/wp/v2/tags")[0].json, json!({"name": "self hosting"}));
     let target = &done["targets"][0];
     assert_eq!(target["platformPostIds"][0], fake.posts()[0]["id"].to_string());
     assert_eq!(target["url"], fake.posts()[0]["link"]);
@@ -333,7 +333,7 @@ async fn wordpress_uploads_media_then_features_the_first_image() {
     assert_eq!(uploads[0].header("authorization"), Some(basic_auth().as_str()));
     let alt = calls(&fake, "POST", &format!("/wp/v2/media/{}", media[0].id));
     assert_eq!(alt.len(), 1);
-    assert_eq!(alt[0].json(), json!({"alt_text": "A diagram"}));
+    assert_eq!(alt[0].json, json!({"alt_text": "A diagram"}));
     // Order: every upload before the post.
     let order: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).skip(1).collect();
     assert_eq!(
@@ -346,7 +346,7 @@ async fn wordpress_uploads_media_then_features_the_first_image() {
         ]
     );
 
-    let post = calls(&fake, "POST", "/wp/v2/posts")[0].json();
+    let post = calls(&fake, "POST", "/wp/v2/posts")[0].json.clone();
     assert_eq!(
         post,
         json!({
@@ -407,7 +407,7 @@ db_test!(async fn wordpress_settings_are_validated_before_anything_is_stored(app
     let body = json!({"content": "Later\nbody", "platforms": [wordpress], "overrides": {wordpress.to_string(): {"settings": settings}}});
     let post = api.post("/api/posts", body).await;
     app.wait_for_post_status(&api, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
-    let sent = calls(&fake, "POST", "/wp/v2/posts")[0].json();
+    let sent = calls(&fake, "POST", "/wp/v2/posts")[0].json.clone();
     assert_eq!(sent["status"], "future");
     assert_eq!(sent["date_gmt"], "2030-01-02T08:30:00");
 });
@@ -419,7 +419,7 @@ fn unreachable_devto() -> TestOptions {
 }
 
 db_test!(async fn wordpress_and_devto_secrets_stay_out_of_logs_answers_and_the_database(app, unreachable_devto()) {
-    let logs = herald_testkit::logs::CapturedLogs::install();
+    let logs = herald_testkit::logs::capture();
     let fake = WordpressFake::start("ada", PASSWORD).await;
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
@@ -443,14 +443,9 @@ db_test!(async fn wordpress_and_devto_secrets_stay_out_of_logs_answers_and_the_d
         for text in answers {
             assert!(!text.contains(secret), "{secret} in an answer: {text}");
         }
-        if let Some(logs) = &logs {
-            let text = logs.text();
-            assert!(!text.contains(secret), "{secret} in the logs");
-        }
+        assert!(!logs.text().contains(secret), "{secret} in the logs");
         assert_eq!(herald_testkit::logs::files_containing(app.data_dir(), secret), Vec::<String>::new());
     }
-    if let Some(logs) = &logs {
-        assert!(logs.text().contains("wordpress"), "the logs were captured");
-    }
+    assert!(logs.text().contains("wordpress"), "the logs were captured");
     assert_no_secret_leaks(&app, &ada, &[]).await;
 });

@@ -10,8 +10,6 @@ use herald_testkit::{Backend, PASSWORD, TestApp, WebhookReceiver, db_test, id_of
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
-use crate::provider_support::capture_logs;
-
 const QUERY_TOKEN: &str = "qtok-5f1d0c9a7e3b";
 const PATH_TOKEN: &str = "ptok-8a2b4c6d0e1f";
 const SECRET: &str = "signing-secret-0123456789abcdef";
@@ -56,7 +54,7 @@ fn assert_clean(place: &str, text: &str, secrets: &[&str]) {
 }
 
 db_test!(async fn no_credential_reaches_logs_rows_events_or_answers(app) {
-    let logs = capture_logs();
+    let logs = herald_testkit::logs::capture();
     let ada = app.register("ada@example.com").await;
     let key = ada.api_key(None).await;
     let api = app.with_key(&key);
@@ -115,5 +113,5 @@ db_test!(async fn no_credential_reaches_logs_rows_events_or_answers(app) {
         assert_clean(&format!("GET {path}"), &answer.text, &secrets);
     }
     assert_clean("the database", &database_text(&app).await, &secrets);
-    assert_clean("the log", &logs.contents(), &secrets);
+    assert_clean("the log", &logs.text(), &secrets);
 });

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use herald_store::repo::{Integrations, Posts};
 use herald_testkit::fakes::telegram::TelegramFake;
-use herald_testkit::{TINY_PNG, TestApp, TestOptions, fake_test, id_of};
+use herald_testkit::{TINY_PNG, TestApp, TestOptions, db_test, id_of};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -109,7 +109,7 @@ fn last_error(post: &Value) -> String {
     post["targets"][0]["lastError"]["message"].as_str().unwrap_or_default().to_string()
 }
 
-fake_test!(async fn internal_media_urls_are_refused_when_posting(app, fake = telegram().await, closed(&fake)) {
+db_test!(async fn internal_media_urls_are_refused_when_posting(app, fake = telegram().await, closed(&fake)) {
     let internal = InternalService::start().await;
     let ada = app.register("ada@example.com").await;
     let channel = connect_telegram(&ada).await;
@@ -125,7 +125,7 @@ fake_test!(async fn internal_media_urls_are_refused_when_posting(app, fake = tel
     assert_eq!(internal.reached(), 0);
 });
 
-fake_test!(async fn internal_media_urls_are_refused_at_publishing(app, fake = telegram().await, closed(&fake)) {
+db_test!(async fn internal_media_urls_are_refused_at_publishing(app, fake = telegram().await, closed(&fake)) {
     let internal = InternalService::start().await;
     let ada = app.register("ada@example.com").await;
     let channel = connect_telegram(&ada).await;
@@ -156,7 +156,7 @@ fake_test!(async fn internal_media_urls_are_refused_at_publishing(app, fake = te
     assert!(fake.sent().is_empty(), "nothing went out to the platform");
 });
 
-fake_test!(async fn media_from_internal_urls_is_refused(app, fake = telegram().await, closed(&fake)) {
+db_test!(async fn media_from_internal_urls_is_refused(app, fake = telegram().await, closed(&fake)) {
     let internal = InternalService::start().await;
     let ada = app.register("ada@example.com").await;
     let mut spellings = internal.spellings();
@@ -170,7 +170,7 @@ fake_test!(async fn media_from_internal_urls_is_refused(app, fake = telegram().a
     let _ = &fake;
 });
 
-fake_test!(async fn webhooks_to_internal_addresses_are_refused_at_connect_and_delivery(app, fake = telegram().await, closed(&fake)) {
+db_test!(async fn webhooks_to_internal_addresses_are_refused_at_connect_and_delivery(app, fake = telegram().await, closed(&fake)) {
     let internal = InternalService::start().await;
     let ada = app.register("ada@example.com").await;
     let mut spellings = internal.spellings();
@@ -197,7 +197,7 @@ fake_test!(async fn webhooks_to_internal_addresses_are_refused_at_connect_and_de
     let _ = &fake;
 });
 
-fake_test!(async fn the_operator_may_allow_private_targets(app, fake = telegram().await, TestOptions { allow_private_targets: true, ..closed(&fake) }) {
+db_test!(async fn the_operator_may_allow_private_targets(app, fake = telegram().await, TestOptions { allow_private_targets: true, ..closed(&fake) }) {
     let internal = InternalService::start().await;
     let ada = app.register("ada@example.com").await;
     let fetched = ada.session.post("/api/media/from-url", json!({"url": format!("http://127.0.0.1:{}/a.png", internal.port)})).await;
