@@ -300,7 +300,7 @@ fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {
         if parsed.is_none() {
             errors.push("status", format!("`{raw}` is not one of DRAFT, SCHEDULED, PUBLISHING, PUBLISHED, FAILED"));
         }
-        parsed.map(|s| s.as_str().to_string())
+        parsed
     });
     let from = query.from.as_deref().and_then(|raw| errors.collect(parse_timestamp("from", raw)));
     let to = query.to.as_deref().and_then(|raw| errors.collect(parse_timestamp("to", raw)));

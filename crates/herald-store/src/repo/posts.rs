@@ -33,7 +33,7 @@ pub struct PostCursor {
 /// Filters of `GET /posts`. `from`/`to` bound `scheduled_for` (inclusive, exclusive).
 #[derive(Debug, Clone, Default)]
 pub struct PostFilter {
-    pub status: Option<String>,
+    pub status: Option<PostStatus>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub integration_id: Option<Uuid>,
@@ -81,7 +81,7 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     /// Newest first; returns up to `limit` rows after the cursor.
     pub async fn list(&self, workspace_id: Uuid, filter: &PostFilter) -> StoreResult<Vec<PostRow>> {
         let mut query = post::Entity::find().filter(post::Column::WorkspaceId.eq(workspace_id));
-        if let Some(status) = &filter.status {
+        if let Some(status) = filter.status {
             query = query.filter(post::Column::Status.eq(status));
         }
         if let Some(from) = filter.from {
