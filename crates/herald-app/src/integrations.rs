@@ -85,6 +85,7 @@ impl App {
     /// Verifies the credentials with the platform, then stores them
     /// encrypted. Connecting an account that is already connected updates
     /// its credentials (the "reconnect" action).
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, platform = %input.platform))]
     pub async fn connect_integration(&self, caller: &Caller, input: ConnectIntegrationInput) -> AppResult<Connected> {
         caller.require_account_manager("connecting an account")?;
         if !caller.role.can_publish() {
@@ -209,6 +210,7 @@ impl App {
         Ok(IntegrationView::from_row(&row)?)
     }
 
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, integration_id = %id))]
     pub async fn update_integration(
         &self,
         caller: &Caller,
@@ -275,6 +277,7 @@ impl App {
 
     /// Disconnects an account. Its pending deliveries go with it; posts
     /// that targeted it keep their other targets.
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, integration_id = %id))]
     pub async fn delete_integration(&self, caller: &Caller, id: Uuid) -> AppResult<()> {
         caller.require_account_manager("deleting an integration")?;
         if !caller.role.can_publish() {

@@ -1,7 +1,8 @@
 //! The one way Herald declares a closed set of words stored and sent as
 //! text (statuses, roles, event kinds): each variant's text is written once,
 //! here in its declaration, and every other place uses the variant. With the
-//! `sea-orm` feature the store reads and writes them as typed columns.
+//! `sea-orm` feature the store reads and writes them as typed columns; with
+//! `schemars` they are JSON Schema enums (MCP's tool arguments).
 
 /// Declares an enum whose variants travel as the given texts in JSON, in
 /// the database and in the OpenAPI document:
@@ -18,6 +19,7 @@ macro_rules! string_enum {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[cfg_attr(feature = "sea-orm", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
         #[cfg_attr(feature = "sea-orm", sea_orm(rs_type = "String", db_type = "Text"))]
+        #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
         pub enum $name {
             $(
                 $(#[$variant_meta])*

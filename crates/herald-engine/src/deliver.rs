@@ -23,7 +23,14 @@ impl Engine {
     /// Delivers a claimed target (with its integration's credentials, read
     /// once per claim batch) and returns what the worker must write. Storage
     /// errors are logged: the lease then expires and the sweeper resolves the
-    /// target.
+    /// target. Every log line of the delivery, the provider's included,
+    /// names the post, the target and the attempt.
+    #[tracing::instrument(name = "deliver", skip_all, fields(
+        post_id = %delivery.target.post_id,
+        target_id = %delivery.target.id,
+        platform = %delivery.integration.platform,
+        attempt = delivery.target.attempts,
+    ))]
     pub(crate) async fn deliver(
         &self,
         delivery: Delivery,

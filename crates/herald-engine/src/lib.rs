@@ -128,6 +128,7 @@ impl Engine {
 
     /// Exchanges expired credentials for fresh ones and stores them
     /// encrypted; the caller decides what a failure means.
+    #[tracing::instrument(skip_all, fields(integration_id = %integration.id, platform = %integration.platform))]
     pub(crate) async fn refresh_credentials(
         &self,
         provider: &dyn herald_providers::Provider,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use herald_app::posts::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput, UpdatePostInput};
 use herald_app::{App, AppError, Caller, Credential};
 use herald_core::api_key::Scope;
-use herald_core::post::CreatedVia;
+use herald_core::post::{CreatedVia, PostStatus, PublishMode};
 use rmcp::handler::server::common::schema_for_type;
 use rmcp::model::{Tool, ToolAnnotations};
 use schemars::JsonSchema;
@@ -32,26 +32,6 @@ pub struct PlatformArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ThreadItemArgs {
-    /// Text of this reply.
-    pub content: String,
-    #[serde(default)]
-    pub media_urls: Vec<String>,
-    #[serde(default)]
-    pub media_ids: Vec<Uuid>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OverrideArgs {
-    /// Text for this integration instead of the post's content.
-    pub content: Option<String>,
-    /// Platform-specific settings (see get_platform_rules).
-    pub settings: Option<Value>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PostArgs {
     /// The text of the post (the first item of a thread).
     #[serde(default)]
@@ -59,16 +39,16 @@ pub struct PostArgs {
     /// Integration ids to publish to (from list_integrations). Drafts may have none.
     #[serde(default)]
     pub integration_ids: Vec<Uuid>,
-    /// DRAFT, SCHEDULED or NOW. Default: SCHEDULED when scheduledFor is given, else NOW.
-    pub status: Option<String>,
+    /// Default: SCHEDULED when scheduledFor is given, else NOW.
+    pub status: Option<PublishMode>,
     /// When to publish: ISO 8601 with a UTC offset, e.g. 2026-12-01T09:00:00+01:00.
     pub scheduled_for: Option<String>,
     /// Follow-up items published as replies, in order.
     #[serde(default)]
-    pub thread: Vec<ThreadItemArgs>,
+    pub thread: Vec<ThreadItemInput>,
     /// Per-integration changes, keyed by integration id.
     #[serde(default)]
-    pub overrides: BTreeMap<String, OverrideArgs>,
+    pub overrides: BTreeMap<String, OverrideInput>,
     /// Public http(s) URLs of images or videos to attach.
     #[serde(default)]
     pub media_urls: Vec<String>,
@@ -85,29 +65,20 @@ impl PostArgs {
             content: self.content,
             platforms: self.integration_ids,
             scheduled_for: self.scheduled_for,
-            status: self.status,
+            status: self.status.map(|mode| mode.as_str().to_string()),
             media_urls: self.media_urls,
             media_ids: self.media_ids,
-            thread: self.thread.into_iter().map(thread_item).collect(),
-            overrides: overrides(self.overrides),
+            thread: self.thread,
+            overrides: self.overrides,
             tags: self.tags,
         }
     }
 }
 
-fn thread_item(item: ThreadItemArgs) -> ThreadItemInput {
-    ThreadItemInput { content: item.content, media_ids: item.media_ids, media_urls: item.media_urls }
-}
-
-fn overrides(raw: BTreeMap<String, OverrideArgs>) -> BTreeMap<String, OverrideInput> {
-    raw.into_iter().map(|(id, o)| (id, OverrideInput { content: o.content, settings: o.settings })).collect()
-}
-
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListPostsArgs {
-    /// DRAFT, SCHEDULED, PUBLISHING, PUBLISHED or FAILED.
-    pub status: Option<String>,
+    pub status: Option<PostStatus>,
     /// Only posts scheduled at or after this time (ISO 8601 with offset).
     pub from: Option<String>,
     /// Only posts scheduled before this time (ISO 8601 with offset).
@@ -134,10 +105,9 @@ pub struct UpdatePostArgs {
     pub integration_ids: Option<Vec<Uuid>>,
     /// New time (ISO 8601 with offset).
     pub scheduled_for: Option<String>,
-    /// DRAFT, SCHEDULED or NOW.
-    pub status: Option<String>,
-    pub thread: Option<Vec<ThreadItemArgs>>,
-    pub overrides: Option<BTreeMap<String, OverrideArgs>>,
+    pub status: Option<PublishMode>,
+    pub thread: Option<Vec<ThreadItemInput>>,
+    pub overrides: Option<BTreeMap<String, OverrideInput>>,
     pub media_urls: Option<Vec<String>>,
     pub media_ids: Option<Vec<Uuid>>,
     pub tags: Option<Vec<String>>,
@@ -411,7 +381,7 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
         "list_posts" => {
             let a: ListPostsArgs = args(raw)?;
             let query = ListPostsQuery {
-                status: a.status,
+                status: a.status.map(|status| status.as_str().to_string()),
                 from: a.from,
                 to: a.to,
                 integration: a.integration_id.map(|id| id.to_string()),
@@ -436,11 +406,11 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
                 content: a.content,
                 platforms: a.integration_ids,
                 scheduled_for: a.scheduled_for.map(Some),
-                status: a.status,
+                status: a.status.map(|mode| mode.as_str().to_string()),
                 media_urls: a.media_urls,
                 media_ids: a.media_ids,
-                thread: a.thread.map(|items| items.into_iter().map(thread_item).collect()),
-                overrides: a.overrides.map(overrides),
+                thread: a.thread,
+                overrides: a.overrides,
                 tags: a.tags,
             };
             post(to_json(&app.update_post(caller, a.post_id, input).await?)?)
@@ -472,4 +442,39 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
         }
         other => return Err(CallError::Arguments(format!("unknown tool `{other}`"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(name: &str) -> Value {
+        let spec = SPECS.iter().find(|spec| spec.name == name).expect("a tool");
+        Value::Object((*(spec.schema)()).clone())
+    }
+
+    /// An enum anywhere in the schema, inline or under `$defs`.
+    fn enums(schema: &Value) -> Vec<Value> {
+        match schema {
+            Value::Object(object) => {
+                let own = object.get("enum").cloned().into_iter();
+                own.chain(object.values().flat_map(enums)).collect()
+            }
+            Value::Array(items) => items.iter().flat_map(enums).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn statuses_are_enums_a_client_can_validate() {
+        let publish_modes = json!(["DRAFT", "SCHEDULED", "NOW"]);
+        for tool in ["create_post", "validate_post", "update_post"] {
+            assert!(enums(&schema_of(tool)).contains(&publish_modes), "{tool}: {}", schema_of(tool));
+        }
+        let statuses = json!(["DRAFT", "SCHEDULED", "PUBLISHING", "PUBLISHED", "FAILED"]);
+        assert!(enums(&schema_of("list_posts")).contains(&statuses), "{}", schema_of("list_posts"));
+        // Thread items and overrides are the REST API's own input types.
+        let create = schema_of("create_post").to_string();
+        assert!(create.contains("mediaIds") && create.contains("settingsSchema"), "{create}");
+    }
 }

@@ -82,10 +82,15 @@ impl TargetGuard {
         self.check_url_with_schemes(raw, &["http", "https"])
     }
 
-    /// Checks a URL of one of `schemes` (`ws`/`wss` for relays): it parses,
-    /// has a host, and an IP-literal host is not internal. Names are
-    /// checked when they resolve ([`TargetGuard::resolve`]).
-    pub fn check_url_with_schemes(&self, raw: &str, schemes: &[&str]) -> Result<url::Url, String> {
+    /// Checks a Nostr relay URL (`ws`/`wss`) before it is stored or used.
+    pub fn check_relay_url(&self, raw: &str) -> Result<url::Url, String> {
+        self.check_url_with_schemes(raw.trim(), &["ws", "wss"])
+    }
+
+    /// Checks a URL of one of `schemes`: it parses, has a host, and an
+    /// IP-literal host is not internal. Names are checked when they resolve
+    /// ([`TargetGuard::resolve`]).
+    fn check_url_with_schemes(&self, raw: &str, schemes: &[&str]) -> Result<url::Url, String> {
         // Never echoed: a URL may carry a token (`?token=…`, a webhook path).
         let url = url::Url::parse(raw).map_err(|_| "the URL is not valid".to_string())?;
         if !schemes.contains(&url.scheme()) {

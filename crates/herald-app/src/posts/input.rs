@@ -6,7 +6,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// One follow-up item of a thread (a reply to the previous item).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThreadItemInput {
     pub content: String,
@@ -20,12 +20,13 @@ pub struct ThreadItemInput {
 }
 
 /// What to change for one integration.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OverrideInput {
     /// Text for this integration instead of the post's `content`.
     pub content: Option<String>,
-    /// Platform-specific settings (visibility, title, community …).
+    /// Platform-specific settings (visibility, title, community …): the
+    /// platform's `settingsSchema` says which.
     #[schema(value_type = Option<Object>)]
     #[serde(default, deserialize_with = "crate::schema::object::option")]
     pub settings: Option<serde_json::Value>,

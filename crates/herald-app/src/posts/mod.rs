@@ -52,6 +52,7 @@ impl App {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, via = %via, post_id = tracing::field::Empty))]
     pub async fn create_post(&self, caller: &Caller, input: CreatePostInput, via: CreatedVia) -> AppResult<PostView> {
         caller.require(Scope::PostsWrite)?;
         let now = self.now();
@@ -60,6 +61,7 @@ impl App {
             caller.require(Scope::PostsPublish)?;
         }
         let post_id = Uuid::now_v7();
+        tracing::Span::current().record("post_id", tracing::field::display(post_id));
         let targets = prepared.target_rows(post_id, now);
         let row = PostRow {
             id: post_id,
@@ -116,6 +118,7 @@ impl App {
     }
 
     /// Edits a draft or a scheduled post; refused once publishing started.
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, post_id = %id))]
     pub async fn update_post(&self, caller: &Caller, id: Uuid, input: UpdatePostInput) -> AppResult<PostView> {
         caller.require(Scope::PostsWrite)?;
         let now = self.now();
@@ -165,6 +168,7 @@ impl App {
 
     /// Deletes a post; its pending targets are cancelled in the same
     /// transaction, so a deleted post never goes out.
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, post_id = %id))]
     pub async fn delete_post(&self, caller: &Caller, id: Uuid) -> AppResult<()> {
         caller.require(Scope::PostsWrite)?;
         let txn = self.store.begin_write().await?;
@@ -186,6 +190,7 @@ impl App {
     }
 
     /// Moves a draft or scheduled post to "now".
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, post_id = %id))]
     pub async fn publish_post_now(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {
         caller.require(Scope::PostsPublish)?;
         let update = UpdatePostInput { status: Some("NOW".into()), scheduled_for: Some(None), ..Default::default() };

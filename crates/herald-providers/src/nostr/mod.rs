@@ -84,7 +84,7 @@ fn credentials(value: &Value, guard: TargetGuard) -> Result<Credentials, Provide
     }
     let mut relays: Vec<url::Url> = Vec::new();
     for raw in &given.relays {
-        let url = relay::check_url(raw, guard).map_err(ProviderError::invalid)?;
+        let url = guard.check_relay_url(raw).map_err(ProviderError::invalid)?;
         if !relays.contains(&url) {
             relays.push(url);
         }

@@ -36,12 +36,6 @@ pub enum Answer {
     Unavailable(String),
 }
 
-/// Checks a relay URL before it is stored or used: `ws`/`wss`, a host, and
-/// the SSRF guard's rules (names are checked again when they resolve).
-pub fn check_url(raw: &str, guard: TargetGuard) -> Result<url::Url, String> {
-    guard.check_url_with_schemes(raw.trim(), &["ws", "wss"])
-}
-
 fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
@@ -170,17 +164,17 @@ mod tests {
     #[test]
     fn relay_urls_must_be_websockets_on_public_hosts() {
         let (closed, open) = (TargetGuard::new(false), TargetGuard::new(true));
-        assert!(check_url("wss://relay.damus.io", closed).is_ok());
-        assert!(check_url("https://relay.damus.io", closed).unwrap_err().contains("ws://"));
-        assert!(check_url("ws://127.0.0.1:7000", closed).unwrap_err().contains("HERALD_ALLOW_PRIVATE_TARGETS"));
-        assert!(check_url("ws://[::1]:7000", closed).is_err());
-        assert!(check_url("ws://127.0.0.1:7000", open).is_ok());
-        assert!(check_url("relay", closed).is_err());
+        assert!(closed.check_relay_url("wss://relay.damus.io").is_ok());
+        assert!(closed.check_relay_url("https://relay.damus.io").unwrap_err().contains("ws://"));
+        assert!(closed.check_relay_url("ws://127.0.0.1:7000").unwrap_err().contains("HERALD_ALLOW_PRIVATE_TARGETS"));
+        assert!(closed.check_relay_url("ws://[::1]:7000").is_err());
+        assert!(open.check_relay_url(" ws://127.0.0.1:7000 ").is_ok());
+        assert!(closed.check_relay_url("relay").is_err());
     }
 
     #[tokio::test]
     async fn names_of_internal_hosts_are_refused_when_resolved() {
-        let url = check_url("ws://localhost:1", TargetGuard::new(false)).unwrap();
+        let url = TargetGuard::new(false).check_relay_url("ws://localhost:1").unwrap();
         assert!(open(&url, TargetGuard::new(false)).await.unwrap_err().contains("resolves to a private address"));
     }
 }

@@ -1,3 +1,6 @@
+//! `api_keys`: an API key's hash, prefix (to recognise it), scopes, owner
+//! and workspace, last use and revocation.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

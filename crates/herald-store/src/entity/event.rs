@@ -1,3 +1,6 @@
+//! `events`: the append-only log of what happened, by whom (actor type and
+//! id) and to what, with a JSON payload.
+
 use herald_core::event::{ActorType, EventKind};
 use sea_orm::entity::prelude::*;
 

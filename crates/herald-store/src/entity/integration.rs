@@ -1,3 +1,6 @@
+//! `integrations`: a connected social account, its encrypted credentials,
+//! status, posting times and settings.
+
 use herald_core::integration::IntegrationStatus;
 use sea_orm::entity::prelude::*;
 

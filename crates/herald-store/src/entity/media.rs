@@ -1,3 +1,6 @@
+//! `media`: an uploaded file's row: where its bytes are, its type, size,
+//! dimensions and alt text.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,3 +1,6 @@
+//! `posts`: what the author wrote (content, media, thread, tags), when it is
+//! due, and the status derived from its targets.
+
 use herald_core::post::{CreatedVia, PostStatus};
 use sea_orm::entity::prelude::*;
 

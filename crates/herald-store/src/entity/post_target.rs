@@ -1,3 +1,6 @@
+//! `post_targets`: one post on one account, and the publishing queue itself:
+//! status, attempts, lease, what was published and the last error.
+
 use herald_core::post::TargetStatus;
 use sea_orm::entity::prelude::*;
 

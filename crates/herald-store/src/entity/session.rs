@@ -1,3 +1,6 @@
+//! `sessions`: a signed-in browser or client, revocable one by one or all
+//! at once.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,3 +1,6 @@
+//! `target_metrics`: the latest engagement counters of a published target
+//! and when they were read.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,3 +1,5 @@
+//! `users`: a person who signs in (email, password hash, role, time zone).
+
 use herald_core::account::UserRole;
 use sea_orm::entity::prelude::*;
 

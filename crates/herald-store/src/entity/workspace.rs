@@ -1,3 +1,5 @@
+//! `workspaces`: the unit everything a user publishes belongs to.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,3 +1,5 @@
+//! `workspace_members`: who belongs to a workspace, with which role.
+
 use herald_core::account::WorkspaceRole;
 use sea_orm::entity::prelude::*;
 

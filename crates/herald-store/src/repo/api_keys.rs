@@ -1,3 +1,7 @@
+//! API keys: created with only their hash stored, found by hash when a request
+//! presents one, listed and revoked by their owner (or any by an admin), and
+//! stamped with their last use.
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};

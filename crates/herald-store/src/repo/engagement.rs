@@ -1,3 +1,7 @@
+//! Engagement metrics of published targets: which targets are due for a
+//! fresh reading (recently published ones more often), and the latest
+//! counters per target.
+
 use chrono::{DateTime, Utc};
 use herald_core::integration::IntegrationStatus;
 use herald_core::post::TargetStatus;

@@ -1,3 +1,7 @@
+//! The event log: one row per thing that happened (a post created, a
+//! delivery published or failed, an account connected), appended in the same
+//! transaction as the change and read in order by the notification fan-out.
+
 use chrono::{DateTime, Utc};
 use herald_core::event::{ActorType, EventKind};
 use sea_orm::{

@@ -1,3 +1,7 @@
+//! Connected accounts, always looked up within a workspace for callers; the
+//! engine's reads (active ones, those with a rate budget, pending profiles)
+//! span workspaces.
+
 use herald_core::integration::IntegrationStatus;
 use sea_orm::sea_query::Expr;
 use sea_orm::{

@@ -1,3 +1,6 @@
+//! The media library: uploaded files' rows (the bytes live in the blob
+//! store), scoped to a workspace, newest first, with editable alt text.
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,

@@ -1,3 +1,7 @@
+//! Posts and their targets: created together, listed and read within a
+//! workspace, edited only while nothing is in flight, and their status
+//! derived from their targets' after every change.
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{

@@ -1,3 +1,7 @@
+//! People and their workspaces: a user is created with a personal workspace
+//! they own, and their membership (workspace and role) is read on every
+//! request.
+
 use herald_core::account::{UserRole, WorkspaceRole};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,

@@ -219,6 +219,7 @@ db_test!(async fn interrupted_deliveries_are_resent_with_the_key_or_marked_uncon
 });
 
 db_test!(async fn rate_budgets_hold_back_deliveries_at_claim_time(app, TestOptions::driven()) {
+    let logs = herald_testkit::logs::capture();
     let ada = app.register("ada@example.com").await;
     let api = app.with_key(&ada.api_key(None).await);
     let receiver = WebhookReceiver::start(SECRET).await;
@@ -238,6 +239,10 @@ db_test!(async fn rate_budgets_hold_back_deliveries_at_claim_time(app, TestOptio
     clock.advance(Duration::from_secs(31 * 60));
     assert_eq!(worker.run_once().await.unwrap(), 2);
     assert_eq!(receiver.deliveries().len(), 4);
+    // What happens during a delivery is logged with the post and target it concerns.
+    let post_id = receiver.deliveries()[0].body["post"]["id"].as_str().unwrap().to_string();
+    let text = logs.text();
+    assert!(text.lines().any(|line| line.contains(&format!("deliver{{post_id={post_id} target_id="))), "{text}");
 });
 
 db_test!(async fn a_budget_set_after_posts_were_scheduled_holds_at_their_claim(app, TestOptions::driven()) {

@@ -1,3 +1,6 @@
+//! `GET /analytics/{id}` (a post's engagement per account) and
+//! `GET /analytics/integrations/{id}` (an account's over a period).
+
 use axum::Json;
 use axum::extract::State;
 use herald_app::analytics::{IntegrationAnalytics, PostAnalytics};

@@ -1,3 +1,6 @@
+//! `GET/POST /api-keys` and `DELETE /api-keys/{id}`: a user's API keys and
+//! their scopes; a new key is shown once.
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

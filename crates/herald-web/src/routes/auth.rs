@@ -1,3 +1,6 @@
+//! Accounts and sessions: `POST /auth/register`, `/auth/login`,
+//! `/auth/logout`, `/auth/logout-all`, `GET /me` and `POST /me/password`.
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};

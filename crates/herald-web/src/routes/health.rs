@@ -1,3 +1,6 @@
+//! `GET /health`: whether the process and its database answer, for load
+//! balancers and `herald doctor`.
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,3 +1,6 @@
+//! Connected accounts: `GET/POST /integrations`, `GET/PATCH/DELETE
+//! /integrations/{id}` and `GET /integrations/{id}/next-slot`.
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

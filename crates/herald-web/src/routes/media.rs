@@ -1,3 +1,7 @@
+//! The media library: `GET/POST /media` (multipart upload),
+//! `POST /media/from-url` (fetched through the SSRF guard) and
+//! `PATCH /media/{id}` (alt text).
+
 use axum::Json;
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, State};

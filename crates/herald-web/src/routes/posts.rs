@@ -1,3 +1,7 @@
+//! Posts: `GET/POST /posts`, `POST /posts/validate`, `GET/PUT/DELETE
+//! /posts/{id}` and `POST /posts/{id}/publish`, each a thin adapter over the
+//! same use case MCP and the UI call.
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
