@@ -13,6 +13,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+mod budgets;
+
+use self::budgets::Budgets;
 use crate::Engine;
 use crate::outcome::{Delivery, Outcome, Recorded, chrono_duration};
 
@@ -39,18 +42,6 @@ pub struct Worker {
     /// Integrations with a rate budget, as last read.
     budgets: Option<Budgets>,
 }
-
-/// The rate-budgeted integrations, read again once the queue changed (an
-/// integration update signals it, on every node) or after `BUDGETS_FRESH`.
-struct Budgets {
-    epoch: u64,
-    read_at: Instant,
-    list: Vec<(Uuid, RateBudget)>,
-}
-
-/// A change whose signal was lost (a PostgreSQL listener reconnecting)
-/// applies after this long at most.
-const BUDGETS_FRESH: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 struct HeldBack {
@@ -335,42 +326,6 @@ impl Worker {
         Ok(deliveries)
     }
 
-    /// Active integrations with a write quota (from their settings or their
-    /// platform). Read again whenever the queue changed, so a changed budget
-    /// applies at the next claim.
-    async fn budgeted(&mut self) -> StoreResult<Vec<(Uuid, RateBudget)>> {
-        let epoch = self.engine.store.queue_epoch();
-        if let Some(budgets) = &self.budgets
-            && budgets.epoch == epoch
-            && budgets.read_at.elapsed() < BUDGETS_FRESH
-        {
-            return Ok(budgets.list.clone());
-        }
-        let list = self.read_budgets().await?;
-        self.budgets = Some(Budgets { epoch, read_at: Instant::now(), list: list.clone() });
-        Ok(list)
-    }
-
-    async fn read_budgets(&self) -> StoreResult<Vec<(Uuid, RateBudget)>> {
-        let mut list = Vec::new();
-        let platforms: Vec<&str> =
-            self.engine.providers.all().filter(|p| p.rate_budget().is_some()).map(|p| p.id()).collect();
-        for integration in Integrations(self.engine.store.conn()).active_with_budget(&platforms).await? {
-            let from_provider = self.engine.providers.get(&integration.platform).and_then(|p| p.rate_budget());
-            if let Some(budget) = budget_from_settings(&integration.settings).or(from_provider) {
-                list.push((integration.id, budget));
-            }
-        }
-        Ok(list)
-    }
-
-    /// What is left of an integration's budget in the current window.
-    async fn remaining_budget(&self, txn: &Transaction, integration: Uuid, budget: RateBudget) -> StoreResult<usize> {
-        let since = self.engine.now() - chrono_duration(budget.window);
-        let used = Queue(txn).budget_used(&[integration], since).await?.first().map_or(0, |(_, n)| *n);
-        Ok(usize::try_from(i64::from(budget.max) - used).unwrap_or(0))
-    }
-
     fn finished(&mut self, done: Result<Finished, tokio::task::JoinError>) {
         match done {
             Ok(Finished { platform, outcome }) => {
@@ -475,14 +430,6 @@ fn sorted_unique(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
     ids
 }
 
-/// `settings.rateBudget = {"max": 17, "windowSeconds": 86400}` on an integration.
-fn budget_from_settings(settings: &serde_json::Value) -> Option<RateBudget> {
-    let budget = settings.get("rateBudget")?;
-    let max = u32::try_from(budget.get("max")?.as_u64()?).ok()?;
-    let window = Duration::from_secs(budget.get("windowSeconds")?.as_u64()?);
-    Some(RateBudget { max, window })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,13 +446,5 @@ mod tests {
         assert_eq!(picked, vec![ids[0], ids[1], ids[4]]);
         assert_eq!(held_back, BTreeSet::from(["mastodon".to_string(), "webhook".to_string()]));
         assert_eq!(room["webhook"], 0);
-    }
-
-    #[test]
-    fn budgets_come_from_integration_settings() {
-        let settings = serde_json::json!({"rateBudget": {"max": 17, "windowSeconds": 86400}});
-        assert_eq!(budget_from_settings(&settings), Some(RateBudget { max: 17, window: Duration::from_secs(86400) }));
-        assert_eq!(budget_from_settings(&serde_json::json!({})), None);
-        assert_eq!(budget_from_settings(&serde_json::json!({"rateBudget": {"max": -1, "windowSeconds": 5}})), None);
     }
 }
