@@ -467,11 +467,11 @@ mod tests {
 
     #[test]
     fn statuses_are_enums_a_client_can_validate() {
-        let publish_modes = json!(["DRAFT", "SCHEDULED", "NOW"]);
+        let publish_modes = json!(PublishMode::ALL.iter().map(|mode| mode.as_str()).collect::<Vec<_>>());
         for tool in ["create_post", "validate_post", "update_post"] {
             assert!(enums(&schema_of(tool)).contains(&publish_modes), "{tool}: {}", schema_of(tool));
         }
-        let statuses = json!(["DRAFT", "SCHEDULED", "PUBLISHING", "PUBLISHED", "FAILED"]);
+        let statuses = json!(PostStatus::ALL.iter().map(|status| status.as_str()).collect::<Vec<_>>());
         assert!(enums(&schema_of("list_posts")).contains(&statuses), "{}", schema_of("list_posts"));
         // Thread items and overrides are the REST API's own input types.
         let create = schema_of("create_post").to_string();

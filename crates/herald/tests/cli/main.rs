@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod backup;
 mod delivery;
+mod deployment;
 mod mcp;
-mod ops;
 mod secrets;
 mod security;
 
