@@ -1,11 +1,10 @@
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 //! The repositories on both databases, below the engine: claims, leases and
 //! outcomes of the queue, and workspace scoping. The engine's exactly-once
 //! promise rests on these statements, so they are checked here directly,
 //! not only through end-to-end tests. Every scenario runs on SQLite, and on
-//! PostgreSQL when `HERALD_TEST_PG_URL` names a database (in a schema of its
-//! own, dropped afterwards).
-
-use std::future::Future;
+//! PostgreSQL when `HERALD_TEST_PG_URL` names a database (`db_test!`, in a
+//! schema of its own).
 
 use chrono::{DateTime, Duration, Utc};
 use herald_core::account::UserRole;
@@ -13,41 +12,15 @@ use herald_core::clock::Clock;
 use herald_core::integration::IntegrationStatus;
 use herald_core::post::{CreatedVia, PostStatus, TargetStatus};
 use herald_store::repo::{ClaimRequest, Integrations, NewUser, PostFilter, Posts, Queue, Users};
-use herald_store::{IntegrationRow, PostRow, Store, StoreOptions, TargetRow};
-use sea_orm::{ConnectionTrait, Database};
+use herald_store::{IntegrationRow, PostRow, Store, TargetRow};
+use herald_testkit::{TestOptions, db_test};
 use serde_json::json;
 use uuid::Uuid;
 
-/// Runs `scenario` on a fresh SQLite store, then on a fresh PostgreSQL one
-/// when a test database is configured.
-async fn on_each_backend<F, Fut>(scenario: F)
-where
-    F: Fn(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let sqlite = StoreOptions::new(format!("sqlite://{}", dir.path().join("herald.db").display()));
-    scenario(open(sqlite).await).await;
-
-    let Some(url) = std::env::var("HERALD_TEST_PG_URL").ok().filter(|url| !url.is_empty()) else {
-        eprintln!("note: HERALD_TEST_PG_URL is not set; skipping the PostgreSQL variant");
-        return;
-    };
-    let schema = format!("s_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&url).await.expect("connect to the PostgreSQL test database");
-    admin.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await.expect("create the test schema");
-    let mut postgres = StoreOptions::new(url.clone());
-    postgres.schema = Some(schema.clone());
-    postgres.max_connections = 4;
-    scenario(open(postgres).await).await;
-    admin.execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop the test schema");
-}
-
-async fn open(options: StoreOptions) -> Store {
-    let options = StoreOptions { clock: Clock::manual(at(0)), ..options };
-    let store = Store::connect(&options).await.expect("open the store");
-    store.migrate().await.expect("migrate");
-    store
+/// A harness whose clock stands at [`at`]`(0)` and whose engine does not
+/// run: each scenario drives the repositories itself, on `app.store`.
+fn standing_still() -> TestOptions {
+    TestOptions { clock: Clock::manual(at(0)), ..TestOptions::driven() }
 }
 
 /// Minutes after a fixed instant.
@@ -166,186 +139,171 @@ fn ids(rows: &[TargetRow]) -> Vec<Uuid> {
     rows.iter().map(|r| r.id).collect()
 }
 
-#[tokio::test]
-async fn a_claim_takes_due_targets_of_active_integrations_oldest_first_once() {
-    on_each_backend(|store| async move {
-        let ws = workspace(&store, "ada@example.com").await;
-        let hook = integration(&store, ws, "webhook", IntegrationStatus::Active).await;
-        let needs_reconnect = integration(&store, ws, "mastodon", IntegrationStatus::NeedsReconnect).await;
-        let (_, later) = post(&store, ws, &[hook], at(5)).await;
-        let (_, first) = post(&store, ws, &[hook], at(1)).await;
-        let (_, future) = post(&store, ws, &[hook], at(60)).await;
-        let (_, of_disconnected) = post(&store, ws, &[needs_reconnect], at(1)).await;
+db_test!(async fn a_claim_takes_due_targets_of_active_integrations_oldest_first_once(app, standing_still()) {
+    let store = app.store.clone();
+    let ws = workspace(&store, "ada@example.com").await;
+    let hook = integration(&store, ws, "webhook", IntegrationStatus::Active).await;
+    let needs_reconnect = integration(&store, ws, "mastodon", IntegrationStatus::NeedsReconnect).await;
+    let (_, later) = post(&store, ws, &[hook], at(5)).await;
+    let (_, first) = post(&store, ws, &[hook], at(1)).await;
+    let (_, future) = post(&store, ws, &[hook], at(60)).await;
+    let (_, of_disconnected) = post(&store, ws, &[needs_reconnect], at(1)).await;
 
-        let oldest = claim(&store, &claim_at("w1", at(10), 1)).await;
-        assert_eq!(ids(&oldest), first, "the oldest due first");
-        let mut claimed = oldest;
-        claimed.extend(claim(&store, &claim_at("w1", at(10), 10)).await);
-        assert_eq!(
-            ids(&claimed),
-            [first[0], later[0]],
-            "the due ones; not the future one nor a disconnected account's"
-        );
-        for target in &claimed {
-            assert_eq!(target.status, TargetStatus::Publishing);
-            assert_eq!(target.lease_owner.as_deref(), Some("w1"));
-            assert_eq!(target.lease_expires_at, Some(at(11)));
-            assert_eq!(target.attempts, 1);
-        }
-        assert!(claim(&store, &claim_at("w2", at(10), 10)).await.is_empty(), "a leased target is not claimed twice");
-        let queued = Queue(store.conn()).queued_of_integration(hook).await.unwrap();
-        assert_eq!(ids(&queued), future);
-        let still = Queue(store.conn()).queued_of_integration(needs_reconnect).await.unwrap();
-        assert_eq!(ids(&still), of_disconnected, "a disconnected account's target waits, untouched");
-        assert_eq!(
-            Queue(store.conn()).next_due().await.unwrap(),
-            Some(at(60)),
-            "a disconnected account's target is not due"
-        );
-    })
-    .await;
-}
+    let oldest = claim(&store, &claim_at("w1", at(10), 1)).await;
+    assert_eq!(ids(&oldest), first, "the oldest due first");
+    let mut claimed = oldest;
+    claimed.extend(claim(&store, &claim_at("w1", at(10), 10)).await);
+    assert_eq!(
+        ids(&claimed),
+        [first[0], later[0]],
+        "the due ones; not the future one nor a disconnected account's"
+    );
+    for target in &claimed {
+        assert_eq!(target.status, TargetStatus::Publishing);
+        assert_eq!(target.lease_owner.as_deref(), Some("w1"));
+        assert_eq!(target.lease_expires_at, Some(at(11)));
+        assert_eq!(target.attempts, 1);
+    }
+    assert!(claim(&store, &claim_at("w2", at(10), 10)).await.is_empty(), "a leased target is not claimed twice");
+    let queued = Queue(store.conn()).queued_of_integration(hook).await.unwrap();
+    assert_eq!(ids(&queued), future);
+    let still = Queue(store.conn()).queued_of_integration(needs_reconnect).await.unwrap();
+    assert_eq!(ids(&still), of_disconnected, "a disconnected account's target waits, untouched");
+    assert_eq!(
+        Queue(store.conn()).next_due().await.unwrap(),
+        Some(at(60)),
+        "a disconnected account's target is not due"
+    );
+});
 
-#[tokio::test]
-async fn a_claim_honours_its_limit_window_and_exclusions() {
-    on_each_backend(|store| async move {
-        let ws = workspace(&store, "ada@example.com").await;
-        let hook = integration(&store, ws, "webhook", IntegrationStatus::Active).await;
-        let slack = integration(&store, ws, "slack", IntegrationStatus::Active).await;
-        let (_, missed) = post(&store, ws, &[hook], at(-3 * 24 * 60)).await;
-        let (_, both) = post(&store, ws, &[hook, slack], at(1)).await;
-        let (_, hook_only) = post(&store, ws, &[hook], at(2)).await;
+db_test!(async fn a_claim_honours_its_limit_window_and_exclusions(app, standing_still()) {
+    let store = app.store.clone();
+    let ws = workspace(&store, "ada@example.com").await;
+    let hook = integration(&store, ws, "webhook", IntegrationStatus::Active).await;
+    let slack = integration(&store, ws, "slack", IntegrationStatus::Active).await;
+    let (_, missed) = post(&store, ws, &[hook], at(-3 * 24 * 60)).await;
+    let (_, both) = post(&store, ws, &[hook, slack], at(1)).await;
+    let (_, hook_only) = post(&store, ws, &[hook], at(2)).await;
 
-        let one = claim(&store, &claim_at("w", at(10), 1)).await;
-        assert_eq!(ids(&one), [both[0]], "the limit holds, and a missed window is left to the scheduler");
-        let no_slack = ["slack".to_string()];
-        let request = ClaimRequest { skip_platforms: &no_slack, ..claim_at("w", at(10), 10) };
-        assert_eq!(ids(&claim(&store, &request).await), hook_only, "a platform at its limit is skipped");
-        let request = ClaimRequest { only_integration: Some(hook), ..claim_at("w", at(10), 10) };
-        assert!(claim(&store, &request).await.is_empty());
-        let not_slack = [slack];
-        let request = ClaimRequest { skip_integrations: &not_slack, ..claim_at("w", at(10), 10) };
-        assert!(claim(&store, &request).await.is_empty(), "an integration over its budget is skipped");
-        assert_eq!(ids(&claim(&store, &claim_at("w", at(10), 10)).await), [both[1]]);
-        let missed_rows = Queue(store.conn()).missed(at(10) - Duration::hours(24), 10).await.unwrap();
-        assert_eq!(ids(&missed_rows), missed);
-    })
-    .await;
-}
+    let one = claim(&store, &claim_at("w", at(10), 1)).await;
+    assert_eq!(ids(&one), [both[0]], "the limit holds, and a missed window is left to the scheduler");
+    let no_slack = ["slack".to_string()];
+    let request = ClaimRequest { skip_platforms: &no_slack, ..claim_at("w", at(10), 10) };
+    assert_eq!(ids(&claim(&store, &request).await), hook_only, "a platform at its limit is skipped");
+    let request = ClaimRequest { only_integration: Some(hook), ..claim_at("w", at(10), 10) };
+    assert!(claim(&store, &request).await.is_empty());
+    let not_slack = [slack];
+    let request = ClaimRequest { skip_integrations: &not_slack, ..claim_at("w", at(10), 10) };
+    assert!(claim(&store, &request).await.is_empty(), "an integration over its budget is skipped");
+    assert_eq!(ids(&claim(&store, &claim_at("w", at(10), 10)).await), [both[1]]);
+    let missed_rows = Queue(store.conn()).missed(at(10) - Duration::hours(24), 10).await.unwrap();
+    assert_eq!(ids(&missed_rows), missed);
+});
 
-#[tokio::test]
-async fn concurrent_claims_never_take_the_same_target() {
-    on_each_backend(|store| async move {
-        let ws = workspace(&store, "ada@example.com").await;
-        let hook = integration(&store, ws, "webhook", IntegrationStatus::Active).await;
-        let mut all = Vec::new();
-        for minute in 0..40 {
-            all.extend(post(&store, ws, &[hook], at(minute % 5)).await.1);
-        }
-        let claimers: Vec<_> = ["a", "b", "c", "d"]
-            .into_iter()
-            .map(|worker| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let mut mine = Vec::new();
-                    loop {
-                        let taken = claim(&store, &claim_at(worker, at(10), 3)).await;
-                        if taken.is_empty() {
-                            return mine;
-                        }
-                        mine.extend(ids(&taken));
+db_test!(async fn concurrent_claims_never_take_the_same_target(app, standing_still()) {
+    let store = app.store.clone();
+    let ws = workspace(&store, "ada@example.com").await;
+    let hook = integration(&store, ws, "webhook", IntegrationStatus::Active).await;
+    let mut all = Vec::new();
+    for minute in 0..40 {
+        all.extend(post(&store, ws, &[hook], at(minute % 5)).await.1);
+    }
+    let claimers: Vec<_> = ["a", "b", "c", "d"]
+        .into_iter()
+        .map(|worker| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let taken = claim(&store, &claim_at(worker, at(10), 3)).await;
+                    if taken.is_empty() {
+                        return mine;
                     }
-                })
+                    mine.extend(ids(&taken));
+                }
             })
-            .collect();
-        let mut claimed = Vec::new();
-        for claimer in claimers {
-            claimed.extend(claimer.await.expect("a claimer"));
-        }
-        claimed.sort();
-        all.sort();
-        assert_eq!(claimed, all, "every target claimed exactly once");
-    })
-    .await;
-}
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for claimer in claimers {
+        claimed.extend(claimer.await.expect("a claimer"));
+    }
+    claimed.sort();
+    all.sort();
+    assert_eq!(claimed, all, "every target claimed exactly once");
+});
 
-#[tokio::test]
-async fn outcomes_are_written_only_while_the_lease_is_held() {
-    on_each_backend(|store| async move {
-        let ws = workspace(&store, "ada@example.com").await;
-        let hook = integration(&store, ws, "webhook", IntegrationStatus::Active).await;
-        let (post_id, _) = post(&store, ws, &[hook], at(1)).await;
-        let mut mine = claim(&store, &claim_at("w1", at(2), 10)).await.remove(0);
-        let queue = Queue(store.conn());
-        assert_eq!(ids(&queue.leased_by("w1").await.unwrap()), [mine.id]);
+db_test!(async fn outcomes_are_written_only_while_the_lease_is_held(app, standing_still()) {
+    let store = app.store.clone();
+    let ws = workspace(&store, "ada@example.com").await;
+    let hook = integration(&store, ws, "webhook", IntegrationStatus::Active).await;
+    let (post_id, _) = post(&store, ws, &[hook], at(1)).await;
+    let mut mine = claim(&store, &claim_at("w1", at(2), 10)).await.remove(0);
+    let queue = Queue(store.conn());
+    assert_eq!(ids(&queue.leased_by("w1").await.unwrap()), [mine.id]);
 
-        // The lease runs out (w1 stalled); the sweeper hands the target back.
-        let expired = queue.expired_leases(at(4), 10).await.unwrap();
-        assert_eq!(ids(&expired), [mine.id]);
-        let mut requeued = expired[0].clone();
-        requeued.status = TargetStatus::Queued;
-        requeued.lease_owner = None;
-        requeued.lease_expires_at = None;
-        requeued.updated_at = at(4);
-        assert!(queue.resolve(&expired[0], &requeued).await.unwrap());
-        assert!(!queue.resolve(&expired[0], &requeued).await.unwrap(), "a stale read resolves nothing");
-        let theirs = claim(&store, &claim_at("w2", at(4), 10)).await.remove(0);
-        assert_eq!((theirs.id, theirs.attempts), (mine.id, 2));
+    // The lease runs out (w1 stalled); the sweeper hands the target back.
+    let expired = queue.expired_leases(at(4), 10).await.unwrap();
+    assert_eq!(ids(&expired), [mine.id]);
+    let mut requeued = expired[0].clone();
+    requeued.status = TargetStatus::Queued;
+    requeued.lease_owner = None;
+    requeued.lease_expires_at = None;
+    requeued.updated_at = at(4);
+    assert!(queue.resolve(&expired[0], &requeued).await.unwrap());
+    assert!(!queue.resolve(&expired[0], &requeued).await.unwrap(), "a stale read resolves nothing");
+    let theirs = claim(&store, &claim_at("w2", at(4), 10)).await.remove(0);
+    assert_eq!((theirs.id, theirs.attempts), (mine.id, 2));
 
-        // w1 comes back with its outcome: refused, whatever it says.
-        mine.status = TargetStatus::Published;
-        mine.published_at = Some(at(5));
-        mine.updated_at = at(5);
-        assert!(!queue.write_leased(&mine, "w1").await.unwrap(), "a lost lease writes nothing");
-        assert!(queue.write_leased_many(&[&mine], "w1").await.unwrap().is_empty());
-        let mut done = theirs.clone();
-        done.status = TargetStatus::Published;
-        done.lease_owner = None;
-        done.lease_expires_at = None;
-        done.platform_post_ids = json!(["abc"]);
-        done.published_at = Some(at(5));
-        done.updated_at = at(5);
-        assert_eq!(queue.write_leased_many(&[&done], "w2").await.unwrap(), [done.id]);
-        assert!(!queue.write_leased(&done, "w2").await.unwrap(), "an outcome is written once");
+    // w1 comes back with its outcome: refused, whatever it says.
+    mine.status = TargetStatus::Published;
+    mine.published_at = Some(at(5));
+    mine.updated_at = at(5);
+    assert!(!queue.write_leased(&mine, "w1").await.unwrap(), "a lost lease writes nothing");
+    assert!(queue.write_leased_many(&[&mine], "w1").await.unwrap().is_empty());
+    let mut done = theirs.clone();
+    done.status = TargetStatus::Published;
+    done.lease_owner = None;
+    done.lease_expires_at = None;
+    done.platform_post_ids = json!(["abc"]);
+    done.published_at = Some(at(5));
+    done.updated_at = at(5);
+    assert_eq!(queue.write_leased_many(&[&done], "w2").await.unwrap(), [done.id]);
+    assert!(!queue.write_leased(&done, "w2").await.unwrap(), "an outcome is written once");
 
-        let posts = Posts(store.conn());
-        let stored = posts.targets_of(&[post_id]).await.unwrap().remove(0).target;
-        assert_eq!((stored.status, stored.platform_post_ids), (TargetStatus::Published, json!(["abc"])));
-        let derived = posts.recompute_status(post_id, at(5)).await.unwrap().expect("the post");
-        assert_eq!(derived.status, PostStatus::Published);
-        assert_eq!(posts.by_id(post_id).await.unwrap().map(|p| p.status), Some(PostStatus::Published));
-        assert!(queue.expired_leases(at(60), 10).await.unwrap().is_empty());
-    })
-    .await;
-}
+    let posts = Posts(store.conn());
+    let stored = posts.targets_of(&[post_id]).await.unwrap().remove(0).target;
+    assert_eq!((stored.status, stored.platform_post_ids), (TargetStatus::Published, json!(["abc"])));
+    let derived = posts.recompute_status(post_id, at(5)).await.unwrap().expect("the post");
+    assert_eq!(derived.status, PostStatus::Published);
+    assert_eq!(posts.by_id(post_id).await.unwrap().map(|p| p.status), Some(PostStatus::Published));
+    assert!(queue.expired_leases(at(60), 10).await.unwrap().is_empty());
+});
 
-#[tokio::test]
-async fn rows_are_scoped_to_their_workspace() {
-    on_each_backend(|store| async move {
-        let ada = workspace(&store, "ada@example.com").await;
-        let bob = workspace(&store, "bob@example.com").await;
-        let hook = integration(&store, ada, "webhook", IntegrationStatus::Active).await;
-        let (post_id, _) = post(&store, ada, &[hook], at(1)).await;
-        let posts = Posts(store.conn());
-        let integrations = Integrations(store.conn());
+db_test!(async fn rows_are_scoped_to_their_workspace(app, standing_still()) {
+    let store = app.store.clone();
+    let ada = workspace(&store, "ada@example.com").await;
+    let bob = workspace(&store, "bob@example.com").await;
+    let hook = integration(&store, ada, "webhook", IntegrationStatus::Active).await;
+    let (post_id, _) = post(&store, ada, &[hook], at(1)).await;
+    let posts = Posts(store.conn());
+    let integrations = Integrations(store.conn());
 
-        assert!(posts.get(ada, post_id).await.unwrap().is_some());
-        assert!(posts.get(bob, post_id).await.unwrap().is_none(), "another workspace's post is not found");
-        let page = PostFilter { limit: 10, ..PostFilter::default() };
-        assert!(posts.list(bob, &page).await.unwrap().is_empty());
-        assert_eq!(posts.list(ada, &page).await.unwrap().len(), 1);
-        let failed = PostFilter { status: Some(PostStatus::Failed), ..page.clone() };
-        assert!(posts.list(ada, &failed).await.unwrap().is_empty());
-        assert!(posts.delete(bob, post_id).await.unwrap().is_none(), "nor deleted");
-        assert!(posts.get(ada, post_id).await.unwrap().is_some());
+    assert!(posts.get(ada, post_id).await.unwrap().is_some());
+    assert!(posts.get(bob, post_id).await.unwrap().is_none(), "another workspace's post is not found");
+    let page = PostFilter { limit: 10, ..PostFilter::default() };
+    assert!(posts.list(bob, &page).await.unwrap().is_empty());
+    assert_eq!(posts.list(ada, &page).await.unwrap().len(), 1);
+    let failed = PostFilter { status: Some(PostStatus::Failed), ..page.clone() };
+    assert!(posts.list(ada, &failed).await.unwrap().is_empty());
+    assert!(posts.delete(bob, post_id).await.unwrap().is_none(), "nor deleted");
+    assert!(posts.get(ada, post_id).await.unwrap().is_some());
 
-        assert!(integrations.get(bob, hook).await.unwrap().is_none());
-        assert!(integrations.list(bob).await.unwrap().is_empty());
-        assert!(integrations.find_many(bob, &[hook]).await.unwrap().is_empty());
-        assert!(!integrations.delete(bob, hook).await.unwrap());
-        assert_eq!(integrations.find_many(ada, &[hook]).await.unwrap().len(), 1);
-        assert!(matches!(posts.delete(ada, post_id).await.unwrap(), Some(Ok(()))));
-        assert!(posts.get(ada, post_id).await.unwrap().is_none());
-    })
-    .await;
-}
+    assert!(integrations.get(bob, hook).await.unwrap().is_none());
+    assert!(integrations.list(bob).await.unwrap().is_empty());
+    assert!(integrations.find_many(bob, &[hook]).await.unwrap().is_empty());
+    assert!(!integrations.delete(bob, hook).await.unwrap());
+    assert_eq!(integrations.find_many(ada, &[hook]).await.unwrap().len(), 1);
+    assert!(matches!(posts.delete(ada, post_id).await.unwrap(), Some(Ok(()))));
+    assert!(posts.get(ada, post_id).await.unwrap().is_none());
+});
