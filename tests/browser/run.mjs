@@ -1,6 +1,7 @@
 // End-to-end test of the web UI in headless Chromium, against the real
 // binary with a fresh data directory:
-//   register → connect an account → compose a scheduled thread with media →
+//   register → connect an account (by form, and X by OAuth against the
+//   testkit's fake X) → compose a scheduled thread with media →
 //   see it on the calendar → drag it to another day → see it publish with
 //   its status changing live → see it on the dashboard; then the composer's
 //   alt text editing, per-reply media and per-account settings.
@@ -86,7 +87,22 @@ function freePort() {
   });
 }
 
-async function startHerald() {
+// ---- The testkit's fake X (OAuth 2.0 with PKCE, API v2), as a process ----
+async function startFakeX() {
+  const child = spawn(join(targetDir, 'debug', 'fake-platform'), ['x'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cleanups.push(() => child.kill('SIGTERM'));
+  const line = await new Promise((ok, fail) => {
+    let buffered = '';
+    child.stdout.on('data', (d) => {
+      buffered += d;
+      if (buffered.includes('\n')) { ok(buffered.split('\n')[0]); }
+    });
+    child.on('exit', (code) => fail(new Error(`fake-platform exited with ${code}`)));
+  });
+  return JSON.parse(line).url;
+}
+
+async function startHerald(env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-browser-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const port = await freePort();
@@ -99,6 +115,7 @@ async function startHerald() {
       HERALD_RATE_LIMIT: '0',
       HERALD_RATE_LIMIT_POSTS: '0',
       RUST_LOG: process.env.RUST_LOG || 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -156,7 +173,12 @@ function localInput(date) {
 async function main() {
   mkdirSync(shots, { recursive: true });
   const receiver = await startReceiver();
-  const herald = await startHerald();
+  const fakeX = await startFakeX();
+  const herald = await startHerald({
+    X_CLIENT_ID: 'herald-test-client',
+    X_CLIENT_SECRET: 'herald-test-secret',
+    HERALD_PROVIDER_X_API_BASE: fakeX,
+  });
   log('herald at', herald.base, '— screenshots in', shots);
   const userDataDir = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
   cleanups.push(() => rmSync(userDataDir, { recursive: true, force: true }));
@@ -451,6 +473,16 @@ async function main() {
     assert.equal(localInput(new Date(placed.scheduledFor)), `${day}T09:00`);
     log('undated drafts placed');
   }
+
+  // Connect X by OAuth: X's consent page (the fake approves at once) sends
+  // the browser back to Herald's callback, then to the accounts page.
+  await page.goto(`${base}/integrations`);
+  await page.click('#oauth-x a');
+  await page.waitForURL(/\/integrations\?connected=/);
+  assert.ok(await page.isVisible('text=Account connected.'));
+  assert.ok(await page.isVisible('text=ada_x'), 'the X account is listed');
+  await audit(page, 'integrations-oauth');
+  log('connected X by OAuth');
 
   // Sign out (a CSRF-protected form).
   await page.click('text=Sign out');

@@ -9,7 +9,8 @@ use herald_core::event::EventKind;
 use herald_core::integration::{IntegrationStatus, IntegrationSwitch};
 use herald_core::schedule::{next_free_slot, parse_posting_times};
 use herald_core::{ValidationError, ValidationErrors};
-use herald_providers::ErrorClass;
+use herald_providers::oauth::keep_refresh_token;
+use herald_providers::{ConnectedAccount, ErrorClass, Provider};
 use herald_store::IntegrationRow;
 use herald_store::content::decode;
 use herald_store::repo::{Events, Integrations, NewEvent, Posts, Users};
@@ -91,8 +92,8 @@ impl App {
         if !caller.role.can_publish() {
             return Err(AppError::forbidden("your role in this workspace does not allow connecting accounts"));
         }
-        let Some(provider) = self.providers.get(&input.platform) else {
-            let known: Vec<&str> = self.providers.all().map(|p| p.id()).collect();
+        let Some(provider) = self.providers.get(&input.platform).filter(|p| p.oauth().is_none()) else {
+            let known: Vec<&str> = self.providers.all().filter(|p| p.oauth().is_none()).map(|p| p.id()).collect();
             return Err(ValidationError::new(
                 "platform",
                 format!("`{}` cannot be connected with credentials; available: {}", input.platform, known.join(", ")),
@@ -113,6 +114,20 @@ impl App {
             )
             .into(),
         })?;
+        self.save_account(caller, provider.as_ref(), account, name).await
+    }
+
+    /// Stores an account the platform vouched for, its credentials
+    /// encrypted: a new integration, or — for an account already in the
+    /// workspace — the same one with new credentials, active again (a
+    /// refresh token is never replaced by an empty one).
+    pub(crate) async fn save_account(
+        &self,
+        caller: &Caller,
+        provider: &dyn Provider,
+        account: ConnectedAccount,
+        name: Option<DisplayName>,
+    ) -> AppResult<Connected> {
         // Asked before the transaction: it may wait on the platform.
         let discovered = provider.discovered_settings(&account.credentials).await;
         let now = self.now();
@@ -121,20 +136,28 @@ impl App {
         let existing = integrations.find_account(caller.workspace_id, provider.id(), &account.account_id).await?;
         let created = existing.is_none();
         let id = existing.as_ref().map_or_else(Uuid::now_v7, |row| row.id);
-        let sealed = self.vault.encrypt(account.credentials.to_string().as_bytes(), id.as_bytes());
+        let credentials = match existing.as_ref().and_then(|row| row.credentials.as_deref()) {
+            Some(stored) => match self.vault.decrypt(stored, id.as_bytes()) {
+                Ok(plain) => {
+                    keep_refresh_token(&serde_json::from_slice(&plain).unwrap_or_default(), account.credentials.clone())
+                }
+                // Unreadable (another ENCRYPTION_KEY): the new ones replace them.
+                Err(_) => account.credentials.clone(),
+            },
+            None => account.credentials.clone(),
+        };
+        let sealed = self.vault.encrypt(credentials.to_string().as_bytes(), id.as_bytes());
         let named = name.is_some();
         let display_name: String =
             name.map_or(account.display_name.clone(), |n| n.as_str().to_string()).chars().take(100).collect();
         let row = match existing {
             Some(mut row) => {
-                row.credentials = Some(sealed);
                 row.platform_username = account.username.clone();
                 // A profile that could not be read keeps the one known before.
                 if !account.profile_pending {
                     row.avatar_url = account.avatar_url.clone();
                 }
                 row.profile_pending = account.profile_pending;
-                row.token_expires_at = account.token_expires_at;
                 row.scopes = serde_json::json!(account.scopes);
                 row.status = IntegrationStatus::Active;
                 if !account.profile_pending || named {
@@ -142,7 +165,9 @@ impl App {
                 }
                 merge_settings(&mut row.settings, &discovered);
                 row.updated_at = now;
-                integrations.update(row).await?
+                let row = integrations.update(row).await?;
+                integrations.store_tokens(row.id, sealed, account.token_expires_at, now).await?;
+                integrations.by_id(row.id).await?.ok_or(AppError::NotFound("integration"))?
             }
             None => {
                 integrations
@@ -157,6 +182,8 @@ impl App {
                         avatar_url: account.avatar_url.clone(),
                         credentials: Some(sealed),
                         token_expires_at: account.token_expires_at,
+                        token_obtained_at: Some(now),
+                        refresh_lease_until: None,
                         scopes: serde_json::json!(account.scopes),
                         status: IntegrationStatus::Active,
                         posting_times: serde_json::json!(herald_core::schedule::DEFAULT_POSTING_TIMES),
@@ -284,9 +311,9 @@ impl App {
             return Err(AppError::forbidden("your role in this workspace does not allow deleting integrations"));
         }
         let txn = self.store.begin_write().await?;
-        if Integrations(&txn).get(caller.workspace_id, id).await?.is_none() {
+        let Some(row) = Integrations(&txn).get(caller.workspace_id, id).await? else {
             return Err(AppError::NotFound("integration"));
-        }
+        };
         let (post_ids, in_flight) = Posts(&txn).posts_targeting(id).await?;
         if in_flight {
             return Err(AppError::Conflict(
@@ -312,7 +339,26 @@ impl App {
             .await?;
         txn.commit().await.map_err(AppError::internal)?;
         self.committed(vec![event]).await;
+        self.revoke_grant(&row).await;
         Ok(())
+    }
+
+    /// Ends the grant at the platform after an OAuth account was
+    /// disconnected, where the platform documents how. Best effort: the
+    /// account is gone from Herald either way, and a failure is logged.
+    async fn revoke_grant(&self, row: &herald_store::IntegrationRow) {
+        let Some(provider) = self.providers.get(&row.platform) else { return };
+        let (Some(oauth), Some(sealed)) = (provider.oauth(), row.credentials.as_deref()) else { return };
+        let Ok(plain) = self.vault.decrypt(sealed, row.id.as_bytes()) else { return };
+        let credentials = serde_json::from_slice(&plain).unwrap_or_default();
+        match oauth.revoke(&credentials).await {
+            Ok(()) => {
+                tracing::info!(integration_id = %row.id, platform = %row.platform, "grant revoked at the platform")
+            }
+            Err(error) => {
+                tracing::warn!(integration_id = %row.id, platform = %row.platform, %error, "could not revoke the grant")
+            }
+        }
     }
 
     pub async fn next_slot(&self, caller: &Caller, id: Uuid) -> AppResult<NextSlotView> {

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod api_keys;
 pub mod caller;
+pub mod connections;
 pub mod error;
 pub mod events;
 pub mod integrations;

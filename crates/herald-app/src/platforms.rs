@@ -29,6 +29,11 @@ pub struct PlatformView {
     /// JSON Schema of `overrides.<integrationId>.settings` in posts.
     #[schema(value_type = Object)]
     pub settings_schema: serde_json::Value,
+    /// OAuth platforms: the env names of the app credentials the operator
+    /// sets (empty for credential platforms).
+    pub app_env: Vec<&'static str>,
+    /// OAuth platforms: the callback URL to register with the platform.
+    pub callback_url: Option<String>,
 }
 
 impl App {
@@ -42,11 +47,13 @@ impl App {
                     name: rules.name,
                     auth_kind: provider.auth_kind(),
                     available: true,
-                    configured: provider.auth_kind() == AuthKind::Credentials,
+                    configured: provider.oauth().is_none_or(|oauth| oauth.is_configured()),
                     rules: provider.rules().clone(),
                     metrics: provider.has_metrics(),
                     credentials_schema: provider.credentials().schema(),
                     settings_schema: provider.settings().schema(),
+                    app_env: provider.oauth().map(|oauth| oauth.app_env().to_vec()).unwrap_or_default(),
+                    callback_url: provider.oauth().map(|_| self.oauth_callback_url(rules.id)),
                 },
                 None => PlatformView {
                     id: rules.id,
@@ -58,6 +65,8 @@ impl App {
                     metrics: false,
                     credentials_schema: serde_json::json!({}),
                     settings_schema: serde_json::json!({}),
+                    app_env: Vec::new(),
+                    callback_url: Some(self.oauth_callback_url(rules.id)),
                 },
             })
             .collect();

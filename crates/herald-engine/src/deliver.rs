@@ -59,6 +59,16 @@ impl Engine {
             Ok(credentials) => credentials,
             Err(error) => return self.record_failure(delivery, &error).await,
         };
+        // A token about to expire is renewed before it is used, not after
+        // the platform refused it.
+        let expiring =
+            delivery.integration.token_expires_at.is_some_and(|at| at <= self.now() + crate::tokens::JUST_IN_TIME);
+        if expiring {
+            match self.refresh(provider.as_ref(), &delivery).await {
+                Ok(fresh) => credentials = fresh,
+                Err(error) => return self.record_failure(delivery, &error).await,
+            }
+        }
         // A stored value that cannot be read would lose the thread's
         // progress (and publish its items again): the target fails instead.
         let stored = stored_content(&delivery, provider.rules().supports_threads);
@@ -70,7 +80,7 @@ impl Engine {
             }
         };
         let resumed_at = done.len();
-        let mut refreshed = false;
+        let mut refreshed = expiring;
         while done.len() < items.len() {
             let index = done.len();
             if index > resumed_at && !self.save_progress(&mut delivery).await? {
@@ -96,7 +106,7 @@ impl Engine {
                 }
                 Err(error) if error.class == ErrorClass::AuthExpired && !refreshed => {
                     refreshed = true;
-                    match self.refresh(provider.as_ref(), &delivery, &credentials).await {
+                    match self.refresh(provider.as_ref(), &delivery).await {
                         Ok(fresh) => credentials = fresh,
                         Err(error) => return self.record_failure(delivery, &error).await,
                     }
@@ -111,13 +121,8 @@ impl Engine {
     }
 
     /// Refreshes expired credentials and stores the new ones encrypted.
-    async fn refresh(
-        &self,
-        provider: &dyn Provider,
-        delivery: &Delivery,
-        credentials: &Value,
-    ) -> Result<Value, ProviderError> {
-        self.refresh_credentials(provider, &delivery.integration, credentials).await.map_err(refresh_failure)
+    async fn refresh(&self, provider: &dyn Provider, delivery: &Delivery) -> Result<Value, ProviderError> {
+        self.renew_tokens(provider, &delivery.integration).await.map_err(refresh_failure)
     }
 }
 

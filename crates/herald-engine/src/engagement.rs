@@ -34,6 +34,11 @@ pub(crate) async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
             Ok(completed) => tracing::info!(completed, "profiles read"),
             Err(error) => tracing::error!(%error, "reading pending profiles failed; retrying later"),
         }
+        match crate::tokens::renew_due(&engine).await {
+            Ok(0) => {}
+            Ok(renewed) => tracing::info!(renewed, "tokens renewed ahead of expiry"),
+            Err(error) => tracing::error!(%error, "renewing tokens failed; retrying later"),
+        }
         tokio::select! {
             _ = shutdown.changed() => {}
             // A round finds the stalest rows first, so a short pause between
@@ -85,11 +90,11 @@ pub(crate) async fn refresh(engine: &Engine) -> StoreResult<usize> {
             Ok(current) => provider.fetch_metrics(current, &item).await,
             Err(error) => Err(error.clone()),
         };
-        if let (Err(error), (Ok(current), refreshed @ false)) = (&result, &mut *entry)
+        if let (Err(error), (Ok(_), refreshed @ false)) = (&result, &mut *entry)
             && error.class == ErrorClass::AuthExpired
         {
             *refreshed = true;
-            result = match engine.refresh_credentials(provider.as_ref(), integration, current).await {
+            result = match engine.renew_tokens(provider.as_ref(), integration).await {
                 Ok(fresh) => {
                     let answer = provider.fetch_metrics(&fresh, &item).await;
                     entry.0 = Ok(fresh);

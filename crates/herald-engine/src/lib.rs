@@ -13,6 +13,7 @@ mod media;
 mod outcome;
 mod profiles;
 mod sweeper;
+mod tokens;
 mod worker;
 
 use std::time::Duration;
@@ -122,31 +123,13 @@ impl Engine {
         profiles::refresh(self).await
     }
 
-    pub async fn refresh_metrics_once(&self) -> Result<usize, herald_store::StoreError> {
-        engagement::refresh(self).await
+    /// One round of the token refresh job, for tests.
+    pub async fn renew_tokens_once(&self) -> Result<usize, herald_store::StoreError> {
+        tokens::renew_due(self).await
     }
 
-    /// Exchanges expired credentials for fresh ones and stores them
-    /// encrypted; the caller decides what a failure means.
-    #[tracing::instrument(skip_all, fields(integration_id = %integration.id, platform = %integration.platform))]
-    pub(crate) async fn refresh_credentials(
-        &self,
-        provider: &dyn herald_providers::Provider,
-        integration: &herald_store::IntegrationRow,
-        credentials: &serde_json::Value,
-    ) -> Result<serde_json::Value, herald_providers::ProviderError> {
-        let fresh = provider.refresh(credentials).await?;
-        let sealed = self.vault.encrypt(fresh.to_string().as_bytes(), integration.id.as_bytes());
-        let integrations = herald_store::repo::Integrations(self.store.conn());
-        if let Ok(Some(mut row)) = integrations.by_id(integration.id).await {
-            row.credentials = Some(sealed);
-            row.updated_at = self.now();
-            if let Err(error) = integrations.update(row).await {
-                tracing::error!(%error, "could not store refreshed credentials");
-            }
-        }
-        tracing::info!(integration_id = %integration.id, "credentials refreshed");
-        Ok(fresh)
+    pub async fn refresh_metrics_once(&self) -> Result<usize, herald_store::StoreError> {
+        engagement::refresh(self).await
     }
 
     /// The decrypted credentials of an integration (sealed with its id as

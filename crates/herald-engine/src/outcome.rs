@@ -53,16 +53,6 @@ fn new_event(delivery: &Delivery, kind: EventKind, data: serde_json::Value, at: 
     }
 }
 
-pub(crate) async fn event(
-    txn: &Transaction,
-    delivery: &Delivery,
-    kind: EventKind,
-    data: serde_json::Value,
-    at: DateTime<Utc>,
-) -> StoreResult<EventRow> {
-    Events(txn).append(new_event(delivery, kind, data, at)).await
-}
-
 fn target_data(delivery: &Delivery, target: &TargetRow, post_status: Option<PostStatus>) -> serde_json::Value {
     json!({
         "targetId": target.id,
@@ -249,19 +239,35 @@ impl Engine {
         if !Queue(&txn).write_leased(&delivery.target, &delivery.worker).await? {
             return Ok(());
         }
+        let events =
+            self.needs_reconnect_in(&txn, &delivery.integration, &error.message, vec![delivery.post.id]).await?;
+        txn.commit().await?;
+        self.store.publish_events(events).await;
+        Ok(())
+    }
+
+    /// Marks an integration `NEEDS_RECONNECT` in `txn`: its due targets
+    /// fail with a message that says so, and events tell the user. The
+    /// posts in `touched_posts` get their status recomputed too.
+    pub(crate) async fn needs_reconnect_in(
+        &self,
+        txn: &Transaction,
+        integration: &IntegrationRow,
+        message: &str,
+        mut touched_posts: Vec<Uuid>,
+    ) -> StoreResult<Vec<EventRow>> {
         let mut events = Vec::new();
-        let mut touched_posts = vec![delivery.post.id];
-        if let Some(mut integration) = Integrations(&txn).by_id(delivery.integration.id).await? {
-            integration.status = IntegrationStatus::NeedsReconnect;
-            integration.updated_at = self.now();
-            Integrations(&txn).update(integration).await?;
+        if let Some(mut row) = Integrations(txn).by_id(integration.id).await? {
+            row.status = IntegrationStatus::NeedsReconnect;
+            row.updated_at = self.now();
+            Integrations(txn).update(row).await?;
         }
         let reason = format!(
-            "the {} integration \"{}\" needs to be reconnected: {}",
-            delivery.integration.platform, delivery.integration.display_name, error.message
+            "the {} integration \"{}\" needs to be reconnected: {message}",
+            integration.platform, integration.display_name
         );
-        let queue = Queue(&txn);
-        for queued in queue.queued_of_integration(delivery.integration.id).await? {
+        let queue = Queue(txn);
+        for queued in queue.queued_of_integration(integration.id).await? {
             if queued.next_attempt_at.is_some_and(|due| due > self.now()) {
                 continue;
             }
@@ -275,37 +281,25 @@ impl Engine {
                 touched_posts.push(queued.post_id);
             }
         }
-        events.push(
-            event(
-                &txn,
-                &delivery,
-                EventKind::IntegrationNeedsReconnect,
-                json!({ "platform": delivery.integration.platform, "reason": reason }),
-                self.now(),
-            )
-            .await?,
-        );
+        let system_event = |kind, post_id, data| NewEvent {
+            at: self.now(),
+            workspace_id: integration.workspace_id,
+            kind,
+            post_id,
+            integration_id: Some(integration.id),
+            actor_type: ActorType::System,
+            actor_id: None,
+            data,
+        };
+        let data = json!({ "platform": integration.platform, "reason": reason });
+        events.push(Events(txn).append(system_event(EventKind::IntegrationNeedsReconnect, None, data)).await?);
         for post_id in dedupe(touched_posts) {
-            let post = Posts(&txn).recompute_status(post_id, self.now()).await?;
-            events.push(
-                Events(&txn)
-                    .append(NewEvent {
-                        at: self.now(),
-                        workspace_id: delivery.post.workspace_id,
-                        kind: EventKind::PostFailed,
-                        post_id: Some(post_id),
-                        integration_id: Some(delivery.integration.id),
-                        actor_type: ActorType::System,
-                        actor_id: None,
-                        data: json!({ "error": reason, "postStatus": post.map(|p| p.status) }),
-                    })
-                    .await?,
-            );
+            let post = Posts(txn).recompute_status(post_id, self.now()).await?;
+            let data = json!({ "error": reason, "postStatus": post.map(|p| p.status) });
+            events.push(Events(txn).append(system_event(EventKind::PostFailed, Some(post_id), data)).await?);
         }
-        txn.commit().await?;
-        tracing::warn!(integration_id = %delivery.integration.id, "integration needs reconnecting");
-        self.store.publish_events(events).await;
-        Ok(())
+        tracing::warn!(integration_id = %integration.id, "integration needs reconnecting");
+        Ok(events)
     }
 }
 

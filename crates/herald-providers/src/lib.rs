@@ -12,10 +12,12 @@ mod lemmy;
 mod mastodon;
 mod net;
 pub mod nostr;
+pub mod oauth;
 mod slack;
 mod telegram;
 mod webhook;
 mod wordpress;
+mod x;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -112,6 +114,14 @@ pub struct ConnectedAccount {
     /// connected with its handle as name, and [`Provider::profile`] is
     /// asked again later. Decoration never makes connecting fail.
     pub profile_pending: bool,
+}
+
+/// Credentials a refresh gave, to be stored before they are used.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    pub credentials: Value,
+    /// When the new access token expires, if it does.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// How an account presents itself on its platform.
@@ -234,8 +244,14 @@ pub trait Provider: Send + Sync {
         Recovery::Unconfirmable
     }
 
+    /// How an account is connected: by OAuth when [`Provider::oauth`] says how.
     fn auth_kind(&self) -> AuthKind {
-        AuthKind::Credentials
+        if self.oauth().is_some() { AuthKind::Oauth } else { AuthKind::Credentials }
+    }
+
+    /// The OAuth connection of a platform connected by signing in there.
+    fn oauth(&self) -> Option<&dyn oauth::OAuthConnect> {
+        None
     }
 
     /// The credentials `connect` takes, declared once as a struct
@@ -266,7 +282,7 @@ pub trait Provider: Send + Sync {
     }
 
     /// Exchanges expiring credentials for fresh ones.
-    async fn refresh(&self, _credentials: &Value) -> Result<Value, ProviderError> {
+    async fn refresh(&self, _credentials: &Value) -> Result<Refreshed, ProviderError> {
         Err(ProviderError::new(ErrorClass::Revoked, "these credentials cannot be refreshed; reconnect the account"))
     }
 
@@ -310,6 +326,8 @@ pub struct ProviderSettings {
     pub request_timeout: Duration,
     /// `HERALD_PROVIDER_<ID>_API_BASE` overrides, by provider id.
     pub api_base: BTreeMap<String, String>,
+    /// OAuth apps' credentials (`X_CLIENT_ID` …), by env name.
+    pub app_credentials: oauth::AppCredentials,
 }
 
 impl ProviderSettings {
@@ -318,11 +336,26 @@ impl ProviderSettings {
     pub fn api_base(&self, id: &str, default: &str) -> String {
         self.api_base.get(id).map_or(default, String::as_str).trim_end_matches('/').to_string()
     }
+
+    /// A platform URL with its scheme and host replaced by the platform's
+    /// `HERALD_PROVIDER_<ID>_API_BASE`, if set, keeping the documented path:
+    /// one server can stand in for every host of a platform (consent page,
+    /// token, API, upload).
+    pub fn platform_url(&self, id: &str, url: &str) -> String {
+        let Some(base) = self.api_base.get(id) else { return url.to_string() };
+        let path = url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..])).unwrap_or("");
+        format!("{}{path}", base.trim_end_matches('/'))
+    }
 }
 
 impl Default for ProviderSettings {
     fn default() -> Self {
-        Self { allow_private_targets: false, request_timeout: Duration::from_secs(15), api_base: BTreeMap::new() }
+        Self {
+            allow_private_targets: false,
+            request_timeout: Duration::from_secs(15),
+            api_base: BTreeMap::new(),
+            app_credentials: oauth::AppCredentials::default(),
+        }
     }
 }
 
@@ -347,6 +380,7 @@ impl Registry {
         providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));
         providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));
         providers.insert("wordpress", Arc::new(wordpress::Wordpress::new(client.clone(), private)));
+        providers.insert("x", Arc::new(x::X::new(client.clone(), settings)));
         Self { providers }
     }
 
@@ -369,6 +403,23 @@ mod tests {
         assert_eq!(maybe.class, ErrorClass::Retryable { after: None });
         assert_eq!(maybe.message, "no answer");
         assert_eq!(ProviderError::invalid("bad").before_publishing().class, ErrorClass::Invalid);
+    }
+
+    #[test]
+    fn a_platform_override_replaces_every_host_and_keeps_the_path() {
+        let settings = ProviderSettings {
+            api_base: BTreeMap::from([("x".to_string(), "http://127.0.0.1:9/".to_string())]),
+            ..ProviderSettings::default()
+        };
+        assert_eq!(
+            settings.platform_url("x", "https://x.com/i/oauth2/authorize"),
+            "http://127.0.0.1:9/i/oauth2/authorize"
+        );
+        assert_eq!(settings.platform_url("x", "https://api.x.com"), "http://127.0.0.1:9");
+        assert_eq!(
+            settings.platform_url("reddit", "https://oauth.reddit.com/api/submit"),
+            "https://oauth.reddit.com/api/submit"
+        );
     }
 
     #[test]
@@ -401,7 +452,12 @@ mod tests {
                 }
             }
             let required = credentials["required"].as_array().map_or(0, Vec::len);
-            assert!(required > 0, "{id}: connecting asks for nothing");
+            let by_oauth = provider.oauth().is_some();
+            assert_eq!(
+                required > 0,
+                !by_oauth,
+                "{id}: a credentials form must ask for something, an OAuth one for nothing"
+            );
             for (name, property) in credentials["properties"].as_object().into_iter().flatten() {
                 let secret = ["password", "secret", "token", "key"].iter().any(|s| name.to_lowercase().contains(s));
                 if secret {

@@ -26,6 +26,8 @@ pub use entity::api_key::Model as ApiKeyRow;
 pub use entity::event::Model as EventRow;
 pub use entity::integration::Model as IntegrationRow;
 pub use entity::media::Model as MediaRow;
+pub use entity::oauth_pending::Model as OAuthPendingRow;
+pub use entity::oauth_state::Model as OAuthStateRow;
 pub use entity::post::Model as PostRow;
 pub use entity::post_target::Model as TargetRow;
 pub use entity::session::Model as SessionRow;

@@ -55,6 +55,8 @@ async fn integration(store: &Store, workspace_id: Uuid, platform: &str, status: 
         avatar_url: None,
         credentials: None,
         token_expires_at: None,
+        token_obtained_at: None,
+        refresh_lease_until: None,
         scopes: json!([]),
         status,
         posting_times: json!([]),

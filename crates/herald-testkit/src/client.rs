@@ -50,6 +50,18 @@ impl Client {
         self.send_raw(method, path, body.as_ref().map(|(b, t)| (b.as_str(), *t))).await
     }
 
+    /// `GET` with extra headers, e.g. `Accept: application/json`.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(value) = &self.authorization {
+            request = request.header("authorization", value);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::read(request.send().await.expect("request reaches the server")).await
+    }
+
     /// `POST` of a multipart form (file uploads).
     pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Resp {
         let mut request = self.http.post(format!("{}{path}", self.base)).multipart(form);

@@ -51,6 +51,8 @@ impl TestApp {
                 avatar_url: None,
                 credentials: None,
                 token_expires_at: None,
+                token_obtained_at: None,
+                refresh_lease_until: None,
                 scopes: json!([]),
                 status: herald_core::integration::IntegrationStatus::Active,
                 posting_times: json!([540, 720, 1020]),

@@ -59,6 +59,8 @@ pub struct TestOptions {
     /// `HERALD_PROVIDER_<ID>_API_BASE` overrides by provider id, pointing
     /// fixed-host platforms (Telegram, DEV, …) at their fakes.
     pub provider_api_base: std::collections::BTreeMap<String, String>,
+    /// OAuth apps' credentials by env name, e.g. `X_CLIENT_ID`.
+    pub app_credentials: Vec<(String, String)>,
     /// `HERALD_ALLOW_PRIVATE_TARGETS`: on by default, since fakes listen on
     /// 127.0.0.1; SSRF tests turn it off (fakes named by
     /// `provider_api_base` are trusted configuration and stay reachable).
@@ -102,6 +104,7 @@ impl Default for TestOptions {
             provider_timeout: Duration::from_secs(3),
             metrics_token: None,
             provider_api_base: std::collections::BTreeMap::new(),
+            app_credentials: Vec::new(),
             allow_private_targets: true,
             clock: Clock::system(),
         }
@@ -175,6 +178,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             allow_private_targets: options.allow_private_targets,
             request_timeout: options.provider_timeout,
             api_base: options.provider_api_base.clone(),
+            app_credentials: herald_providers::oauth::AppCredentials::new(options.app_credentials.clone()),
         },
         media: Blobs::local(&dir.path().join("uploads")).expect("uploads directory"),
         engine: options.engine.clone(),

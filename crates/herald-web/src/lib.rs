@@ -48,6 +48,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::auth::routes())
         .merge(routes::api_keys::routes())
         .merge(routes::integrations::routes())
+        .merge(routes::connections::routes())
         .merge(routes::posts::routes())
         .merge(routes::events::routes())
         .merge(routes::analytics::routes())

@@ -32,7 +32,7 @@ use crate::mastodon::normalise_instance;
 use crate::net::TargetGuard;
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Profile, Provider, ProviderError, ProviderSettings,
-    PublishRequest, PublishedItem, Recovery,
+    PublishRequest, PublishedItem, Recovery, Refreshed,
 };
 use facets::{Feature, Span};
 use record::{Settings, check_media, post_record, post_url, settings, strong_ref};
@@ -339,7 +339,7 @@ impl Provider for Bluesky {
         self.fetch_profile(&base, did, token).await.map(Some)
     }
 
-    async fn refresh(&self, value: &Value) -> Result<Value, ProviderError> {
+    async fn refresh(&self, value: &Value) -> Result<Refreshed, ProviderError> {
         let creds = Credentials::parse(value)?;
         let base = self.service(&creds.service)?;
         let refreshed = match &creds.refresh_jwt {
@@ -355,7 +355,7 @@ impl Provider for Bluesky {
             Some(session) => session,
             None => self.create_session(&base, &creds.identifier, &creds.app_password).await?,
         };
-        Ok(creds.with_session(session).to_json())
+        Ok(Refreshed { credentials: creds.with_session(session).to_json(), expires_at: None })
     }
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {

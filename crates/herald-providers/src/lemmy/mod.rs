@@ -25,6 +25,7 @@ use crate::http::{classify_status, excerpt, retry_after};
 use crate::net::TargetGuard;
 use crate::{
     ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest, PublishedItem,
+    Refreshed,
 };
 
 pub struct Lemmy {
@@ -326,12 +327,12 @@ impl Provider for Lemmy {
         })
     }
 
-    async fn refresh(&self, value: &Value) -> Result<Value, ProviderError> {
+    async fn refresh(&self, value: &Value) -> Result<Refreshed, ProviderError> {
         let creds = credentials(value, &self.guard)?;
         let jwt = self.login(&creds).await?;
         let mut fresh = value.clone();
         fresh["jwt"] = json!(jwt);
-        Ok(fresh)
+        Ok(Refreshed { credentials: fresh, expires_at: None })
     }
 
     fn has_metrics(&self) -> bool {

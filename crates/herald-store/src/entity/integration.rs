@@ -19,6 +19,11 @@ pub struct Model {
     /// AES-256-GCM ciphertext of the credentials JSON; never plaintext.
     pub credentials: Option<String>,
     pub token_expires_at: Option<DateTimeUtc>,
+    /// When the stored tokens were obtained (connect or refresh): with the
+    /// expiry, it says how long they live, so refreshes come in time.
+    pub token_obtained_at: Option<DateTimeUtc>,
+    /// A process is refreshing the tokens until then; no other may.
+    pub refresh_lease_until: Option<DateTimeUtc>,
     pub scopes: Json,
     pub status: IntegrationStatus,
     pub posting_times: Json,

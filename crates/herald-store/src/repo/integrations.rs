@@ -2,7 +2,9 @@
 //! engine's reads (active ones, those with a rate budget, pending profiles)
 //! span workspaces.
 
+use chrono::{DateTime, Utc};
 use herald_core::integration::IntegrationStatus;
+use sea_orm::ActiveValue::NotSet;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, IntoActiveModel,
@@ -156,10 +158,74 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
             .await?)
     }
 
-    /// Writes every column of `row` back.
+    /// Writes `row` back, all but its tokens: those change only through
+    /// [`Integrations::store_tokens`], so an edit made from a row read
+    /// before a refresh cannot bring a spent refresh token back.
     pub async fn update(&self, row: IntegrationRow) -> StoreResult<IntegrationRow> {
-        let active = row.into_active_model().reset_all();
+        let mut active = row.into_active_model().reset_all();
+        active.credentials = NotSet;
+        active.token_expires_at = NotSet;
+        active.token_obtained_at = NotSet;
+        active.refresh_lease_until = NotSet;
         Ok(active.update(self.0).await?)
+    }
+
+    /// Stores new tokens (sealed) and ends any refresh lease, in one write.
+    pub async fn store_tokens(
+        &self,
+        id: Uuid,
+        sealed: String,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let result = integration::Entity::update_many()
+            .col_expr(integration::Column::Credentials, Expr::value(sealed))
+            .col_expr(integration::Column::TokenExpiresAt, Expr::value(expires_at))
+            .col_expr(integration::Column::TokenObtainedAt, Expr::value(now))
+            .col_expr(integration::Column::RefreshLeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(integration::Column::UpdatedAt, Expr::value(now))
+            .filter(integration::Column::Id.eq(id))
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Takes the right to refresh an integration's tokens until `until`:
+    /// true for one caller at a time, in any process. A lease left by a
+    /// crashed process lapses at its end.
+    pub async fn take_refresh_lease(&self, id: Uuid, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool> {
+        let result = integration::Entity::update_many()
+            .col_expr(integration::Column::RefreshLeaseUntil, Expr::value(until))
+            .filter(integration::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(integration::Column::RefreshLeaseUntil.is_null())
+                    .add(integration::Column::RefreshLeaseUntil.lte(now)),
+            )
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Ends a refresh lease without new tokens (the refresh failed).
+    pub async fn release_refresh_lease(&self, id: Uuid) -> StoreResult<()> {
+        integration::Entity::update_many()
+            .col_expr(integration::Column::RefreshLeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(integration::Column::Id.eq(id))
+            .exec(self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// Active integrations, in any workspace, whose tokens expire before
+    /// `before` (for the refresh job).
+    pub async fn expiring_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<IntegrationRow>> {
+        Ok(integration::Entity::find()
+            .filter(integration::Column::Status.eq(IntegrationStatus::Active))
+            .filter(integration::Column::TokenExpiresAt.lt(before))
+            .order_by_asc(integration::Column::TokenExpiresAt)
+            .all(self.0)
+            .await?)
     }
 
     pub async fn delete(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<bool> {

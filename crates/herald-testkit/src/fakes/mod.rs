@@ -13,5 +13,6 @@ pub mod server;
 pub mod slack;
 pub mod telegram;
 pub mod wordpress;
+pub mod x;
 
 pub use server::{FormPart, Recorded, Scripted};

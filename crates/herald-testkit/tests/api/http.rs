@@ -117,6 +117,10 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/posts/{id}", "put"),
         ("/api/posts/{id}", "delete"),
         ("/api/posts/{id}/publish", "post"),
+        ("/api/auth/{platform}", "get"),
+        ("/api/auth/{platform}/callback", "get"),
+        ("/api/integrations/pending/{id}", "get"),
+        ("/api/integrations/pending/{id}", "post"),
     ];
     for (path, method) in expected {
         let operation = &spec["paths"][path][method];

@@ -21,6 +21,7 @@ mod provider_slack;
 mod provider_support;
 mod provider_telegram;
 mod provider_wordpress;
+mod provider_x;
 mod security;
 mod ui;
 mod ui_composer;

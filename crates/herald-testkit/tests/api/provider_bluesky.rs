@@ -399,7 +399,7 @@ async fn bluesky_metrics_come_from_get_posts() {
     fake.expire_access_tokens();
     let expired = provider.fetch_metrics(&connected.credentials, &published).await.unwrap_err();
     assert_eq!(expired.class, ErrorClass::AuthExpired);
-    let fresh = provider.refresh(&connected.credentials).await.unwrap();
+    let fresh = provider.refresh(&connected.credentials).await.unwrap().credentials;
     assert_ne!(fresh["accessJwt"], connected.credentials["accessJwt"]);
     assert_eq!(fresh["appPassword"], BLUESKY_APP_PASSWORD);
     assert!(provider.fetch_metrics(&fresh, &published).await.is_ok());

@@ -11,6 +11,7 @@ pub fn registry(api_base: &[(&str, String)]) -> Registry {
         allow_private_targets: true,
         request_timeout: std::time::Duration::from_secs(3),
         api_base: api_base.iter().map(|(id, base)| ((*id).to_string(), base.clone())).collect(),
+        ..ProviderSettings::default()
     })
 }
 

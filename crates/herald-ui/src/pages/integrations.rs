@@ -48,6 +48,16 @@ pub struct ConnectForm {
     pub open: bool,
 }
 
+/// A platform connected by signing in there (OAuth).
+pub struct OAuthOption {
+    pub platform: String,
+    pub name: &'static str,
+    pub configured: bool,
+    /// What the operator sets, e.g. "X_CLIENT_ID and X_CLIENT_SECRET".
+    pub app_env: String,
+    pub callback_url: String,
+}
+
 pub struct IntegrationRow {
     pub id: String,
     pub name: String,
@@ -58,6 +68,8 @@ pub struct IntegrationRow {
     pub status_label: &'static str,
     pub posting_times: String,
     pub timezone: String,
+    /// Reconnecting means signing in at the platform again.
+    pub by_oauth: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -66,6 +78,7 @@ struct IntegrationsPage {
     c: Chrome,
     integrations: Vec<IntegrationRow>,
     forms: Vec<ConnectForm>,
+    oauth: Vec<OAuthOption>,
     errors: FieldErrors,
 }
 
@@ -131,9 +144,19 @@ async fn render(
     errors: FieldErrors,
 ) -> UiResult<IntegrationsPage> {
     let integrations = state.app.list_integrations(&viewer.caller).await?;
-    let forms = state
-        .app
-        .platforms()
+    let platforms = state.app.platforms();
+    let oauth: Vec<OAuthOption> = platforms
+        .iter()
+        .filter(|p| p.available && p.auth_kind == AuthKind::Oauth)
+        .map(|p| OAuthOption {
+            platform: p.id.to_string(),
+            name: p.name,
+            configured: p.configured,
+            app_env: p.app_env.join(" and "),
+            callback_url: p.callback_url.clone().unwrap_or_default(),
+        })
+        .collect();
+    let forms = platforms
         .into_iter()
         .filter(|p| p.available && p.configured && p.auth_kind == AuthKind::Credentials)
         .map(|p| {
@@ -166,9 +189,11 @@ async fn render(
                 status_label: i.status.label(),
                 posting_times: posting_times_text(&i.posting_times),
                 timezone: i.timezone.clone(),
+                by_oauth: oauth.iter().any(|o| o.platform == i.platform),
             })
             .collect(),
         forms,
+        oauth,
         errors,
     })
 }
@@ -176,10 +201,24 @@ async fn render(
 #[derive(Debug, Default, Deserialize)]
 struct PageQuery {
     notice: Option<String>,
+    /// Set by the OAuth callback: the integration it connected.
+    connected: Option<String>,
+    /// Set by the OAuth routes: why connecting failed.
+    error: Option<String>,
 }
 
 async fn page(State(state): State<UiState>, viewer: Viewer, Query(q): Query<PageQuery>) -> UiResult<IntegrationsPage> {
-    render(&state, &viewer, q.notice.as_deref(), None, FieldErrors::default()).await
+    let notice = if q.connected.is_some() { Some("connected") } else { q.notice.as_deref() };
+    // The reason comes from a URL anyone can craft: it is shown as text
+    // under a fixed heading, shortened, never as markup.
+    let errors = match q.error {
+        Some(reason) => {
+            let reason: String = reason.chars().take(300).collect();
+            FieldErrors::general(format!("Connecting the account failed: {reason}"))
+        }
+        None => FieldErrors::default(),
+    };
+    render(&state, &viewer, notice, None, errors).await
 }
 
 async fn connect(

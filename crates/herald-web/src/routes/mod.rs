@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod api_keys;
 pub mod auth;
+pub mod connections;
 pub mod docs;
 pub mod events;
 pub mod health;

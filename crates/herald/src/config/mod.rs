@@ -297,8 +297,8 @@ impl Config {
         }
     }
 
-    /// Provider settings, with `HERALD_PROVIDER_<ID>_API_BASE` overrides
-    /// read from the environment.
+    /// Provider settings, with `HERALD_PROVIDER_<ID>_API_BASE` overrides and
+    /// the OAuth apps' credentials (`X_CLIENT_ID` …) read from the environment.
     pub fn providers(&self) -> herald_providers::ProviderSettings {
         let api_base = std::env::vars()
             .filter_map(|(name, value)| {
@@ -310,6 +310,11 @@ impl Config {
             allow_private_targets: self.allow_private_targets,
             request_timeout: std::time::Duration::from_secs(self.provider_timeout_seconds),
             api_base,
+            app_credentials: herald_providers::oauth::AppCredentials::new(
+                herald_providers::oauth::APP_ENV_NAMES
+                    .iter()
+                    .filter_map(|name| std::env::var(name).ok().map(|value| (name.to_string(), value))),
+            ),
         }
     }
 

@@ -4,6 +4,8 @@
 //! answers 403 naming the scope, and workspace roles hold on every path.
 
 use chrono::{TimeZone, Utc};
+use herald_store::OAuthPendingRow;
+use herald_store::repo::PendingConnections;
 use herald_testkit::{Account, Client, TINY_PNG, TestApp, db_test, id_of, in_minutes};
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement, Value as DbValue};
@@ -18,6 +20,8 @@ struct Owned {
     integration: Uuid,
     media: String,
     key_id: String,
+    /// An OAuth choice waiting for the owner.
+    pending: Uuid,
 }
 
 async fn resources_of(app: &TestApp, account: &Account) -> Owned {
@@ -29,7 +33,22 @@ async fn resources_of(app: &TestApp, account: &Account) -> Owned {
     let media = account.session.upload("a.png", TINY_PNG.to_vec(), None).await;
     account.api_key(None).await;
     let keys = account.session.get("/api/api-keys").await;
+    let pending = Uuid::now_v7();
+    let vault = herald_core::vault::Vault::from_hex(herald_testkit::TEST_ENCRYPTION_KEY).unwrap();
+    PendingConnections(app.store.conn())
+        .insert(OAuthPendingRow {
+            id: pending,
+            platform: "x".into(),
+            user_id: account.id,
+            workspace_id: account.workspace_id,
+            sealed: vault.encrypt(b"[]", pending.as_bytes()),
+            expires_at: app.store.now() + chrono::Duration::minutes(30),
+            created_at: app.store.now(),
+        })
+        .await
+        .unwrap();
     Owned {
+        pending,
         post: id_of(post.expect(201)),
         integration,
         media: id_of(media.expect(201)),
@@ -52,7 +71,7 @@ fn route(method: Method, path: String, body: Option<Value>, scope: Option<&'stat
 
 /// Every route that names one resource by id.
 fn routes_on(ids: &Owned) -> Vec<Route> {
-    let (post, integration, media, key) = (&ids.post, ids.integration, &ids.media, &ids.key_id);
+    let (post, integration, media, key, pending) = (&ids.post, ids.integration, &ids.media, &ids.key_id, ids.pending);
     vec![
         route(Method::GET, format!("/api/posts/{post}"), None, Some("posts:read")),
         route(Method::PUT, format!("/api/posts/{post}"), Some(json!({"content": "changed"})), Some("posts:write")),
@@ -66,6 +85,8 @@ fn routes_on(ids: &Owned) -> Vec<Route> {
         route(Method::DELETE, format!("/api/integrations/{integration}"), None, None),
         route(Method::PATCH, format!("/api/media/{media}"), Some(json!({"altText": "taken"})), Some("posts:write")),
         route(Method::DELETE, format!("/api/api-keys/{key}"), None, None),
+        route(Method::GET, format!("/api/integrations/pending/{pending}"), None, None),
+        route(Method::POST, format!("/api/integrations/pending/{pending}"), Some(json!({"accountIds": ["a"]})), None),
     ]
 }
 
@@ -95,6 +116,8 @@ fn collection_routes(ids: &Owned) -> Vec<Route> {
         route(Method::POST, "/api/api-keys".into(), Some(json!({"name": "k"})), None),
         route(Method::POST, "/api/auth/logout-all".into(), Some(json!({})), None),
         route(Method::POST, "/api/me/password".into(), Some(json!({"currentPassword": "x", "newPassword": "y"})), None),
+        route(Method::GET, "/api/auth/x".into(), None, None),
+        route(Method::GET, "/api/auth/x/callback?code=c&state=s".into(), None, None),
     ]
 }
 
@@ -207,6 +230,8 @@ db_test!(async fn roles_hold_on_every_path(app) {
         (route(Method::POST, "/api/integrations".into(), Some(json!({"platform": "webhook", "credentials": {"url": "https://hooks.example/x", "secret": "0123456789abcdef"}})), None), false, false),
         (route(Method::DELETE, format!("/api/integrations/{integration}"), None, None), false, false),
         (route(Method::DELETE, format!("/api/posts/{}", ids.post), None, None), false, true),
+        (route(Method::GET, "/api/auth/x".into(), None, None), false, false),
+        (route(Method::POST, format!("/api/integrations/pending/{}", ids.pending), Some(json!({"accountIds": ["a"]})), None), false, false),
     ];
     for (route, viewer_may, contributor_may) in &cases {
         for (who, may) in [(&viewer, *viewer_may), (&contributor, *contributor_may)] {
