@@ -9,10 +9,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use herald_core::api_key::hash_key;
-use herald_providers::oauth::{Begin, Callback, OAuthConnect};
+use herald_providers::oauth::{Begin, Callback, OAuthConnect, RegisteredClient};
 use herald_providers::{ConnectedAccount, ErrorClass, Provider, ProviderError};
-use herald_store::repo::{OAuthStates, PendingConnections};
-use herald_store::{OAuthPendingRow, OAuthStateRow};
+use herald_store::repo::{OAuthClients, OAuthStates, PendingConnections, oauth_client_id};
+use herald_store::{OAuthClientRow, OAuthPendingRow, OAuthStateRow};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -89,6 +89,9 @@ pub struct ChooseAccountsInput {
 struct Sealed {
     verifier: Option<String>,
     context: Value,
+    /// The server, for platforms with many.
+    #[serde(default)]
+    instance: Option<String>,
 }
 
 /// An account waiting for the user's choice, as sealed in a pending row.
@@ -171,12 +174,19 @@ impl App {
         }
         let state = Alphanumeric.sample_string(&mut rand::rng(), 43);
         let redirect_uri = self.oauth_callback_url(platform);
+        let instance =
+            oauth.instance(instance).map_err(|error| herald_core::ValidationError::new("instance", error.message))?;
+        let client = match &instance {
+            Some(instance) => Some(self.registered_client(oauth, platform, instance, &redirect_uri).await?),
+            None => None,
+        };
+        let on_instance = instance.as_deref().zip(client.as_ref());
         let consent = oauth
-            .begin(Begin { state: &state, redirect_uri: &redirect_uri, instance })
+            .begin(Begin { state: &state, redirect_uri: &redirect_uri, instance: on_instance })
             .await
             .map_err(|error| platform_error(platform, &error))?;
         let id = hash_key(&state);
-        let sealed = Sealed { verifier: consent.verifier, context: consent.context };
+        let sealed = Sealed { verifier: consent.verifier, context: consent.context, instance };
         let sealed = serde_json::to_vec(&sealed).map_err(AppError::internal)?;
         let now = self.now();
         OAuthStates(self.store.conn())
@@ -227,11 +237,16 @@ impl App {
         let plain = self.vault.decrypt(&row.sealed, id.as_bytes()).map_err(AppError::internal)?;
         let sealed: Sealed = serde_json::from_slice(&plain).map_err(AppError::internal)?;
         let redirect_uri = self.oauth_callback_url(platform);
+        let client = match &sealed.instance {
+            Some(instance) => Some(self.registered_client(oauth, platform, instance, &redirect_uri).await?),
+            None => None,
+        };
         let callback = Callback {
             code,
             redirect_uri: &redirect_uri,
             verifier: sealed.verifier.as_deref(),
             context: &sealed.context,
+            instance: sealed.instance.as_deref().zip(client.as_ref()),
         };
         let mut accounts = oauth.finish(callback).await.map_err(|error| platform_error(platform, &error))?;
         match accounts.len() {
@@ -260,6 +275,41 @@ impl App {
                 Ok(Finished::Choose(pending_id))
             }
         }
+    }
+
+    /// The app Herald registered on a platform's server, registering it the
+    /// first time; its secret is stored encrypted.
+    async fn registered_client(
+        &self,
+        oauth: &dyn OAuthConnect,
+        platform: &str,
+        instance: &str,
+        redirect_uri: &str,
+    ) -> AppResult<RegisteredClient> {
+        let clients = OAuthClients(self.store.conn());
+        let aad = oauth_client_id(platform, instance);
+        let row = match clients.get(platform, instance).await? {
+            Some(row) => row,
+            None => {
+                let registered = oauth
+                    .register_client(instance, redirect_uri)
+                    .await
+                    .map_err(|error| platform_error(platform, &error))?;
+                clients
+                    .insert_or_get(OAuthClientRow {
+                        id: aad.clone(),
+                        platform: platform.to_string(),
+                        instance: instance.to_string(),
+                        client_id: registered.client_id,
+                        client_secret: self.vault.encrypt(registered.client_secret.as_bytes(), aad.as_bytes()),
+                        created_at: self.now(),
+                    })
+                    .await?
+            }
+        };
+        let secret = self.vault.decrypt(&row.client_secret, aad.as_bytes()).map_err(AppError::internal)?;
+        let client_secret = String::from_utf8(secret).map_err(AppError::internal)?;
+        Ok(RegisteredClient { client_id: row.client_id, client_secret })
     }
 
     /// The accounts waiting for the caller's choice.

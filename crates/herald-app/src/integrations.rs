@@ -92,8 +92,9 @@ impl App {
         if !caller.role.can_publish() {
             return Err(AppError::forbidden("your role in this workspace does not allow connecting accounts"));
         }
-        let Some(provider) = self.providers.get(&input.platform).filter(|p| p.oauth().is_none()) else {
-            let known: Vec<&str> = self.providers.all().filter(|p| p.oauth().is_none()).map(|p| p.id()).collect();
+        let Some(provider) = self.providers.get(&input.platform).filter(|p| p.connects_with_credentials()) else {
+            let known: Vec<&str> =
+                self.providers.all().filter(|p| p.connects_with_credentials()).map(|p| p.id()).collect();
             return Err(ValidationError::new(
                 "platform",
                 format!("`{}` cannot be connected with credentials; available: {}", input.platform, known.join(", ")),

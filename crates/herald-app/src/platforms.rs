@@ -34,6 +34,9 @@ pub struct PlatformView {
     pub app_env: Vec<&'static str>,
     /// OAuth platforms: the callback URL to register with the platform.
     pub callback_url: Option<String>,
+    /// OAuth platforms with many servers (Mastodon): `GET /auth/{id}` takes
+    /// `?instance=`.
+    pub instance_required: bool,
 }
 
 impl App {
@@ -54,6 +57,7 @@ impl App {
                     settings_schema: provider.settings().schema(),
                     app_env: provider.oauth().map(|oauth| oauth.app_env().to_vec()).unwrap_or_default(),
                     callback_url: provider.oauth().map(|_| self.oauth_callback_url(rules.id)),
+                    instance_required: provider.oauth().is_some_and(|oauth| oauth.needs_instance()),
                 },
                 None => PlatformView {
                     id: rules.id,
@@ -67,6 +71,7 @@ impl App {
                     settings_schema: serde_json::json!({}),
                     app_env: Vec::new(),
                     callback_url: Some(self.oauth_callback_url(rules.id)),
+                    instance_required: false,
                 },
             })
             .collect();

@@ -244,9 +244,16 @@ pub trait Provider: Send + Sync {
         Recovery::Unconfirmable
     }
 
-    /// How an account is connected: by OAuth when [`Provider::oauth`] says how.
+    /// How an account is connected: with credentials where
+    /// [`Provider::connects_with_credentials`], else by OAuth.
     fn auth_kind(&self) -> AuthKind {
-        if self.oauth().is_some() { AuthKind::Oauth } else { AuthKind::Credentials }
+        if self.connects_with_credentials() { AuthKind::Credentials } else { AuthKind::Oauth }
+    }
+
+    /// Whether `POST /integrations` connects it with credentials: every
+    /// platform without OAuth, and those that offer both (Mastodon).
+    fn connects_with_credentials(&self) -> bool {
+        self.oauth().is_none()
     }
 
     /// The OAuth connection of a platform connected by signing in there.
@@ -452,7 +459,7 @@ mod tests {
                 }
             }
             let required = credentials["required"].as_array().map_or(0, Vec::len);
-            let by_oauth = provider.oauth().is_some();
+            let by_oauth = !provider.connects_with_credentials();
             assert_eq!(
                 required > 0,
                 !by_oauth,

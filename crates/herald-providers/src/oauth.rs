@@ -89,6 +89,21 @@ impl App {
     }
 }
 
+/// An app Herald registered on one server of a platform with many servers
+/// (Mastodon): kept per server, its secret encrypted like any token.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisteredClient {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for RegisteredClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisteredClient").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
 /// What starting a connection needs.
 #[derive(Debug, Clone)]
 pub struct Begin<'a> {
@@ -96,8 +111,9 @@ pub struct Begin<'a> {
     pub state: &'a str,
     /// `{MAIN_URL}/api/auth/{platform}/callback`.
     pub redirect_uri: &'a str,
-    /// The server to connect to, for platforms with many (Mastodon).
-    pub instance: Option<&'a str>,
+    /// The server to connect to, as [`OAuthConnect::instance`] normalised
+    /// it, with the app Herald registered there.
+    pub instance: Option<(&'a str, &'a RegisteredClient)>,
 }
 
 /// Where to send the user, and what to keep (encrypted) until they return.
@@ -117,6 +133,8 @@ pub struct Callback<'a> {
     pub redirect_uri: &'a str,
     pub verifier: Option<&'a str>,
     pub context: &'a Value,
+    /// As in [`Begin::instance`].
+    pub instance: Option<(&'a str, &'a RegisteredClient)>,
 }
 
 /// How a platform is connected by OAuth.
@@ -128,6 +146,26 @@ pub trait OAuthConnect: Send + Sync {
 
     /// Whether the operator has set the app credentials.
     fn is_configured(&self) -> bool;
+
+    /// Whether connecting names a server (`?instance=`), as on Mastodon.
+    fn needs_instance(&self) -> bool {
+        false
+    }
+
+    /// For a platform with many servers: the server the user named,
+    /// normalised and checked by the SSRF guard. `None` for a platform with
+    /// one host (the default), where naming a server is refused.
+    fn instance(&self, raw: Option<&str>) -> Result<Option<String>, ProviderError> {
+        match raw {
+            Some(_) => Err(ProviderError::invalid("this platform has one server: leave out `instance`")),
+            None => Ok(None),
+        }
+    }
+
+    /// Registers Herald as an app on a server (see [`OAuthConnect::instance`]).
+    async fn register_client(&self, _instance: &str, _redirect_uri: &str) -> Result<RegisteredClient, ProviderError> {
+        Err(ProviderError::invalid("this platform does not register apps per server"))
+    }
 
     /// The consent page to send the user to.
     async fn begin(&self, begin: Begin<'_>) -> Result<Consent, ProviderError>;

@@ -26,6 +26,7 @@ pub use entity::api_key::Model as ApiKeyRow;
 pub use entity::event::Model as EventRow;
 pub use entity::integration::Model as IntegrationRow;
 pub use entity::media::Model as MediaRow;
+pub use entity::oauth_client::Model as OAuthClientRow;
 pub use entity::oauth_pending::Model as OAuthPendingRow;
 pub use entity::oauth_state::Model as OAuthStateRow;
 pub use entity::post::Model as PostRow;

@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod event;
 pub mod integration;
 pub mod media;
+pub mod oauth_client;
 pub mod oauth_pending;
 pub mod oauth_state;
 pub mod post;

@@ -1,6 +1,7 @@
 //! OAuth connections: the short-lived `state` of a connection in progress
 //! (its PKCE verifier sealed), the accounts a token could post as while the
-//! user chooses among them, and on integrations when the tokens were
+//! user chooses among them, the apps Herald registered on servers of
+//! platforms with many (Mastodon), and on integrations when the tokens were
 //! obtained and who is refreshing them (one refresh at a time, across
 //! processes).
 
@@ -36,6 +37,17 @@ enum OauthPending {
     WorkspaceId,
     Sealed,
     ExpiresAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum OauthClients {
+    Table,
+    Id,
+    Platform,
+    Instance,
+    ClientId,
+    ClientSecret,
     CreatedAt,
 }
 
@@ -95,6 +107,21 @@ impl MigrationTrait for Migration {
                             .to(Users::Table, Users::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(OauthClients::Table)
+                    // `{platform} {instance}`: one app per server.
+                    .col(string(OauthClients::Id).primary_key())
+                    .col(string(OauthClients::Platform))
+                    .col(string(OauthClients::Instance))
+                    .col(string(OauthClients::ClientId))
+                    // AES-256-GCM ciphertext.
+                    .col(text(OauthClients::ClientSecret))
+                    .col(timestamp_with_time_zone(OauthClients::CreatedAt))
                     .take(),
             )
             .await?;

@@ -18,7 +18,7 @@ pub use engagement::Engagement;
 pub use events::{Events, NewEvent};
 pub use integrations::Integrations;
 pub use media::Media;
-pub use oauth::{OAuthStates, PendingConnections};
+pub use oauth::{OAuthClients, OAuthStates, PendingConnections, oauth_client_id};
 pub use posts::{DerivedStatus, InFlight, PostCursor, PostFilter, Posts, TargetWithIntegration};
 pub use queue::{ClaimRequest, DueTarget, Queue};
 pub use sessions::Sessions;

@@ -298,3 +298,54 @@ db_test!(async fn mastodon_posts_carry_uploaded_media_with_alt_text(app) {
     assert_eq!(status["media_attachments"][0]["description"], "A single red pixel");
     assert_eq!(fake.requests_to("/api/v1/statuses")[0].json["media_ids"], json!([status["media_attachments"][0]["id"]]));
 });
+
+db_test!(async fn mastodon_signs_in_on_any_instance_and_publishes_with_the_same_publisher(app) {
+    let ada = app.register("ada@example.com").await;
+    let fake = FakeMastodon::start().await;
+    let json = [("accept", "application/json")];
+    // No server named: a clear refusal.
+    ada.session.get_with("/api/auth/mastodon", &json).await.expect_error(422, "VALIDATION_FAILED");
+
+    let begin = |instance: String| {
+        let session = ada.session.clone();
+        async move {
+            let begun = session.get_with(&format!("/api/auth/mastodon?instance={instance}"), &[("accept", "application/json")]).await;
+            begun.expect(200)["authorizeUrl"].as_str().unwrap().to_string()
+        }
+    };
+    let authorize = url::Url::parse(&begin(fake.url()).await).unwrap();
+    assert_eq!(authorize.path(), "/oauth/authorize");
+    let query: std::collections::BTreeMap<String, String> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(query["scope"], "read write");
+    assert_eq!(query["code_challenge_method"], "S256");
+    let apps = fake.requests_to("/api/v1/apps");
+    assert_eq!(apps.len(), 1);
+    assert_eq!(apps[0].json["redirect_uris"], format!("{}/api/auth/mastodon/callback", app.address));
+
+    let location = fake.consent(authorize.as_str()).await;
+    let path = location.strip_prefix(&app.address).unwrap();
+    let done = ada.session.get_with(path, &json).await;
+    let id = Uuid::parse_str(done.expect(200)["integrationId"].as_str().unwrap()).unwrap();
+    let integration = ada.session.get(&format!("/api/integrations/{id}")).await;
+    assert_eq!(integration.body["platform"], "mastodon");
+    assert_eq!(integration.body["name"], "Alice Example");
+    // The client secret is kept encrypted, never shown.
+    assert!(!ada.session.get("/api/integrations").await.text.contains("secret-1"));
+
+    // A second connection on the same instance reuses the registered app,
+    // and the same account is updated in place.
+    let location = fake.consent(&begin(fake.url()).await).await;
+    let again = ada.session.get_with(location.strip_prefix(&app.address).unwrap(), &json).await;
+    assert_eq!(again.expect(200)["integrationId"], id.to_string());
+    assert_eq!(fake.registered_apps(), 1);
+
+    let post = ada.session.post("/api/posts", json!({"content": "signed in", "platforms": [id]})).await;
+    app.wait_for_post_status(&ada.session, &id_of(post.expect(201)), "PUBLISHED", WAIT).await;
+    assert_eq!(fake.statuses()[0]["content"], "<p>signed in</p>");
+
+    // Disconnecting revokes the token at the instance.
+    ada.session.delete(&format!("/api/integrations/{id}")).await.expect(204);
+    assert!(fake.is_revoked());
+    let revoke = fake.requests_to("/oauth/revoke").remove(0);
+    assert!(revoke.header("authorization").unwrap().starts_with("Basic "));
+});

@@ -56,6 +56,8 @@ pub struct OAuthOption {
     /// What the operator sets, e.g. "X_CLIENT_ID and X_CLIENT_SECRET".
     pub app_env: String,
     pub callback_url: String,
+    /// Connecting names a server first (Mastodon).
+    pub instance_required: bool,
 }
 
 pub struct IntegrationRow {
@@ -147,13 +149,14 @@ async fn render(
     let platforms = state.app.platforms();
     let oauth: Vec<OAuthOption> = platforms
         .iter()
-        .filter(|p| p.available && p.auth_kind == AuthKind::Oauth)
+        .filter(|p| p.available && p.callback_url.is_some())
         .map(|p| OAuthOption {
             platform: p.id.to_string(),
             name: p.name,
             configured: p.configured,
             app_env: p.app_env.join(" and "),
             callback_url: p.callback_url.clone().unwrap_or_default(),
+            instance_required: p.instance_required,
         })
         .collect();
     let forms = platforms
@@ -189,7 +192,7 @@ async fn render(
                 status_label: i.status.label(),
                 posting_times: posting_times_text(&i.posting_times),
                 timezone: i.timezone.clone(),
-                by_oauth: oauth.iter().any(|o| o.platform == i.platform),
+                by_oauth: oauth.iter().any(|o| o.platform == i.platform && !o.instance_required),
             })
             .collect(),
         forms,

@@ -201,3 +201,16 @@ db_test!(async fn the_operator_may_allow_private_targets(app, fake = telegram().
     fetched.expect(201);
     assert_eq!(internal.reached(), 1);
 });
+
+db_test!(async fn signing_in_on_an_internal_instance_is_refused_before_any_request(app, fake = telegram().await, closed(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let internal = InternalService::start().await;
+    for instance in [format!("http://127.0.0.1:{}", internal.port), format!("http://[::ffff:127.0.0.1]:{}", internal.port), "http://2130706433".to_string()] {
+        let path = format!("/api/auth/mastodon?instance={}", url::form_urlencoded::byte_serialize(instance.as_bytes()).collect::<String>());
+        let refused = ada.session.get_with(&path, &[("accept", "application/json")]).await;
+        let error = refused.expect_error(422, "VALIDATION_FAILED");
+        assert!(error["message"].as_str().unwrap().contains("private address"), "{instance}: {error}");
+    }
+    assert_eq!(internal.reached(), 0, "no app was registered on it");
+    let _ = &fake;
+});

@@ -7,6 +7,11 @@
 //! 401 means the token was revoked or is wrong, and only reconnecting helps.
 //! Media are uploaded again on such a resend; the instance removes
 //! attachments no status uses.
+//!
+//! Accounts connect with an access token, or by signing in on their
+//! instance (`oauth.rs`): the same publisher serves both.
+
+mod oauth;
 
 use std::time::Duration;
 
@@ -60,6 +65,14 @@ struct Credentials {
     /// then copy “Your access token”.
     #[schemars(title = "Access token", extend("writeOnly" = true))]
     access_token: String,
+    /// The app Herald registered on the instance, for accounts connected by
+    /// signing in there: revoking the token on disconnect needs it.
+    #[serde(default)]
+    #[schemars(skip)]
+    client_id: Option<String>,
+    #[serde(default)]
+    #[schemars(skip)]
+    client_secret: Option<String>,
 }
 
 fn credentials(value: &Value) -> Result<Credentials, ProviderError> {
@@ -305,6 +318,14 @@ impl Provider for Mastodon {
 
     fn credentials(&self) -> Declaration {
         Declaration::of::<Credentials>("Mastodon")
+    }
+
+    fn oauth(&self) -> Option<&dyn crate::oauth::OAuthConnect> {
+        Some(self)
+    }
+
+    fn connects_with_credentials(&self) -> bool {
+        true
     }
 
     fn settings(&self) -> Declaration {

@@ -6,6 +6,12 @@
 //! body, as its documentation allows — and 422 when processing failed), and errors as
 //! `{"error": "…"}` with 401, 404, 422 and (scripted) 429 with
 //! `X-RateLimit-Reset` as an ISO 8601 time.
+//!
+//! Sign-in as Mastodon documents it: `POST /api/v1/apps` registers a client;
+//! `GET /oauth/authorize` (the user approves at once) redirects with a code;
+//! `POST /oauth/token` (client by Basic auth or in the form, PKCE checked
+//! when a challenge was sent) answers `MASTODON_TOKEN` without an expiry;
+//! `POST /oauth/revoke` revokes it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,7 +19,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use herald_core::platform::{LengthCounting, count_length};
 use serde_json::{Value, json};
 
+mod oauth;
+
 use super::server::{FakeServer, Recorded, Scripted};
+use oauth::oauth;
 
 /// The token the fake accepts until [`FakeMastodon::revoke_token`].
 pub const MASTODON_TOKEN: &str = "mastodon-test-token-0123456789";
@@ -48,6 +57,10 @@ struct State {
     media: HashMap<String, Media>,
     /// How each of the next uploads is processed.
     processing: std::collections::VecDeque<Processing>,
+    /// Registered apps: client id → (secret, redirect URI).
+    apps: HashMap<String, (String, String)>,
+    /// Codes issued: code → (client id, redirect URI, PKCE challenge).
+    codes: HashMap<String, (String, String, Option<String>)>,
 }
 
 /// How the fake processes an upload.
@@ -80,6 +93,8 @@ impl FakeMastodon {
             by_key: HashMap::new(),
             media: HashMap::new(),
             processing: std::collections::VecDeque::new(),
+            apps: HashMap::new(),
+            codes: HashMap::new(),
         }));
         let for_server = Arc::clone(&state);
         let base = Arc::new(Mutex::new(String::new()));
@@ -127,6 +142,30 @@ impl FakeMastodon {
     /// From now on the token is refused with 401.
     pub fn revoke_token(&self) {
         lock(&self.state).revoked = true;
+    }
+
+    /// Whether the token is refused now (revoked by the user or through
+    /// `POST /oauth/revoke`).
+    pub fn is_revoked(&self) -> bool {
+        lock(&self.state).revoked
+    }
+
+    /// How many apps were registered (`POST /api/v1/apps`).
+    pub fn registered_apps(&self) -> usize {
+        lock(&self.state).apps.len()
+    }
+
+    /// Follows an authorize URL as a user who approves: the `Location` the
+    /// instance redirects the browser to.
+    pub async fn consent(&self, authorize_url: &str) -> String {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|error| panic!("a client: {error}"));
+        let response = client.get(authorize_url).send().await.unwrap_or_else(|error| panic!("consent: {error}"));
+        assert_eq!(response.status().as_u16(), 302, "the authorization page did not redirect");
+        let location = response.headers().get("location").and_then(|value| value.to_str().ok());
+        location.unwrap_or_else(|| panic!("no Location")).to_string()
     }
 
     /// The next upload answers 202 and stays processing for `polls` lookups,
@@ -226,6 +265,9 @@ fn answer(state: &mut State, base: &str, request: &Recorded) -> Scripted {
         (request.method.as_str(), request.path.trim_matches('/').split('/').collect::<Vec<_>>().as_slice())
     {
         return instance(state, version);
+    }
+    if let Some(answer) = oauth(state, request) {
+        return answer;
     }
     match request.bearer() {
         None => return error(401, "The access token is invalid"),
