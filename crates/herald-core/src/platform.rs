@@ -72,6 +72,8 @@ const COMMON_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/w
 const ANY_MEDIA: &[&str] =
     &["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4", "video/quicktime", "video/webm"];
 const IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+/// What LinkedIn's Images API takes.
+const LINKEDIN_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
 const MB: u64 = 1024 * 1024;
 
 impl PlatformRules {
@@ -161,8 +163,10 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("lemmy", "Lemmy", 10_000, Characters, 1, false, true).media(IMAGES, 8 * MB, 0),
     rules("devto", "DEV", 100_000, Characters, 1, false, false).media(IMAGES, 8 * MB, 0),
     rules("wordpress", "WordPress", 100_000, Characters, 10, false, false),
-    rules("x", "X", 280, XWeighted, 4, false, true),
-    rules("linkedin", "LinkedIn", 3000, Characters, 9, false, true),
+    // Images only so far: X and LinkedIn videos need chunked uploads.
+    rules("x", "X", 280, XWeighted, 4, false, true).media(IMAGES, 5 * MB, 0),
+    rules("linkedin", "LinkedIn", 3000, Characters, 9, false, true).media(LINKEDIN_IMAGES, 8 * MB, 0),
+    rules("linkedin-page", "LinkedIn Page", 3000, Characters, 9, false, true).media(LINKEDIN_IMAGES, 8 * MB, 0),
     rules("facebook", "Facebook Pages", 63_206, Characters, 10, false, true),
     rules("instagram", "Instagram", 2200, Characters, 10, true, true),
     rules("threads", "Threads", 500, Characters, 10, false, true),

@@ -9,6 +9,7 @@ mod devto;
 mod discord;
 mod http;
 mod lemmy;
+mod linkedin;
 mod mastodon;
 mod net;
 pub mod nostr;
@@ -32,6 +33,7 @@ use uuid::Uuid;
 
 pub use declared::{Declaration, Problem};
 pub use http::{HttpClient, classify_status, excerpt, retry_after};
+pub use linkedin::LINKEDIN_VERSION;
 pub use net::{TargetGuard, is_private_address};
 
 /// How a failure should be handled (DESIGN §5).
@@ -381,6 +383,10 @@ impl Registry {
         providers.insert("devto", Arc::new(devto::Devto::new(client.clone(), settings)));
         providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
         providers.insert("lemmy", Arc::new(lemmy::Lemmy::new(client.clone(), private)));
+        let member = linkedin::LinkedIn::new(client.clone(), settings, linkedin::Audience::Member);
+        providers.insert("linkedin", Arc::new(member));
+        let pages = linkedin::LinkedIn::new(client.clone(), settings, linkedin::Audience::Pages);
+        providers.insert("linkedin-page", Arc::new(pages));
         providers.insert("mastodon", Arc::new(mastodon::Mastodon::new(client.clone(), private)));
         providers.insert("nostr", Arc::new(nostr::Nostr::new(private, settings.request_timeout)));
         providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));

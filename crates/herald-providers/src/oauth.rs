@@ -12,10 +12,14 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -196,16 +200,31 @@ pub struct Tokens {
     pub scopes: Vec<String>,
 }
 
+/// Fields some token endpoints add to RFC 6749's answer: how long the
+/// refresh token lives (LinkedIn, TikTok).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RefreshLifetime {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_in: Option<i64>,
+}
+
+impl ExtraTokenFields for RefreshLifetime {}
+
+/// A token endpoint's answer.
+pub type TokenAnswer = StandardTokenResponse<RefreshLifetime, BasicTokenType>;
+
 impl Tokens {
     /// What a token endpoint answered, with its lifetimes made instants.
-    pub fn from_response(response: &BasicTokenResponse, now: DateTime<Utc>) -> Self {
+    pub fn from_response(response: &TokenAnswer, now: DateTime<Utc>) -> Self {
         let expires_at =
             response.expires_in().and_then(|lifetime| Duration::from_std(lifetime).ok()).map(|lifetime| now + lifetime);
+        let refresh_expires_at =
+            response.extra_fields().refresh_token_expires_in.filter(|s| *s > 0).map(|s| now + Duration::seconds(s));
         Self {
             access_token: response.access_token().secret().clone(),
             refresh_token: response.refresh_token().map(|token| token.secret().clone()).filter(|t| !t.is_empty()),
             expires_at,
-            refresh_expires_at: None,
+            refresh_expires_at,
             scopes: response.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
         }
     }
@@ -255,7 +274,18 @@ pub struct Endpoints {
     pub revoke: Option<String>,
 }
 
-type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+type Client = oauth2::Client<
+    BasicErrorResponse,
+    TokenAnswer,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 /// An OAuth 2.0 authorization-code client of one platform: the `oauth2`
 /// crate's client, its requests sent by Herald's HTTP client.
@@ -269,11 +299,28 @@ pub struct CodeFlow {
     /// Error codes of the token endpoint that mean the grant is gone (X
     /// answers `invalid_request` for a spent refresh token).
     refused: &'static [&'static str],
+    /// PKCE S256, for platforms that have it.
+    pkce: bool,
+    /// The client authenticates in the form body rather than with HTTP
+    /// Basic (LinkedIn accepts only that).
+    credentials_in_body: bool,
 }
 
 impl CodeFlow {
     pub fn new(http: HttpClient, app: App, endpoints: Endpoints, platform: &'static str) -> Self {
-        Self { http, app, endpoints, platform, refused: &["invalid_grant"] }
+        Self { http, app, endpoints, platform, refused: &["invalid_grant"], pkce: true, credentials_in_body: false }
+    }
+
+    /// For a platform without PKCE for web apps.
+    #[must_use]
+    pub fn without_pkce(self) -> Self {
+        Self { pkce: false, ..self }
+    }
+
+    /// For a platform that takes `client_id` and `client_secret` in the form.
+    #[must_use]
+    pub fn credentials_in_body(self) -> Self {
+        Self { credentials_in_body: true, ..self }
     }
 
     /// Error codes beside `invalid_grant` that mean the grant is gone.
@@ -284,9 +331,18 @@ impl CodeFlow {
 
     fn client(&self, redirect_uri: Option<&str>) -> Result<Client, ProviderError> {
         let bad = |what: &str| ProviderError::invalid(format!("the {} {what} URL is not valid", self.platform));
-        let mut client = BasicClient::new(ClientId::new(self.app.client_id.clone()))
-            .set_auth_uri(AuthUrl::new(self.endpoints.authorize.clone()).map_err(|_| bad("authorization"))?)
-            .set_token_uri(TokenUrl::new(self.endpoints.token.clone()).map_err(|_| bad("token"))?);
+        let mut client = oauth2::Client::<
+            BasicErrorResponse,
+            TokenAnswer,
+            BasicTokenIntrospectionResponse,
+            StandardRevocableToken,
+            BasicRevocationErrorResponse,
+        >::new(ClientId::new(self.app.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(self.endpoints.authorize.clone()).map_err(|_| bad("authorization"))?)
+        .set_token_uri(TokenUrl::new(self.endpoints.token.clone()).map_err(|_| bad("token"))?);
+        if self.credentials_in_body {
+            client = client.set_auth_type(AuthType::RequestBody);
+        }
         if let Some(secret) = &self.app.client_secret {
             client = client.set_client_secret(ClientSecret::new(secret.clone()));
         }
@@ -296,8 +352,8 @@ impl CodeFlow {
         Ok(client)
     }
 
-    /// The consent URL with `state`, the scopes and a fresh PKCE S256
-    /// challenge; the verifier goes into [`Consent::verifier`].
+    /// The consent URL with `state`, the scopes and — where the platform
+    /// has PKCE — a fresh S256 challenge, its verifier in [`Consent::verifier`].
     pub fn consent(
         &self,
         begin: &Begin<'_>,
@@ -305,17 +361,21 @@ impl CodeFlow {
         extra: &[(&str, &str)],
     ) -> Result<Consent, ProviderError> {
         let client = self.client(Some(begin.redirect_uri))?;
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let state = begin.state.to_string();
         let mut request = client
             .authorize_url(move || CsrfToken::new(state))
-            .add_scopes(scopes.iter().map(|scope| Scope::new((*scope).to_string())))
-            .set_pkce_challenge(challenge);
+            .add_scopes(scopes.iter().map(|scope| Scope::new((*scope).to_string())));
+        let mut verifier = None;
+        if self.pkce {
+            let (challenge, secret) = PkceCodeChallenge::new_random_sha256();
+            request = request.set_pkce_challenge(challenge);
+            verifier = Some(secret.secret().clone());
+        }
         for (name, value) in extra {
             request = request.add_extra_param(*name, *value);
         }
         let (url, _) = request.url();
-        Ok(Consent { url: url.to_string(), verifier: Some(verifier.secret().clone()), context: Value::Null })
+        Ok(Consent { url: url.to_string(), verifier, context: Value::Null })
     }
 
     /// The code exchanged for tokens, with the PKCE verifier.
@@ -363,6 +423,9 @@ impl CodeFlow {
         let mut form = vec![("token", token), ("token_type_hint", hint)];
         let mut request = self.http.inner().post(url);
         match &self.app.client_secret {
+            Some(secret) if self.credentials_in_body => {
+                form.extend([("client_id", self.app.client_id.as_str()), ("client_secret", secret.as_str())]);
+            }
             // RFC 6749 §2.3.1: both form-encoded before Basic encoding.
             Some(secret) => {
                 let encode = |value: &str| url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
@@ -414,12 +477,11 @@ impl CodeFlow {
                 let advice = if class == ErrorClass::Revoked { "; reconnect the account" } else { "" };
                 ProviderError::new(class, format!("{platform} refused {doing} ({code}{description}){advice}"))
             }
-            RequestTokenError::Parse(_, body) => ProviderError::new(
+            // The body may hold tokens, and a parse error may quote it: only
+            // where reading failed is told.
+            RequestTokenError::Parse(error, _) => ProviderError::new(
                 ErrorClass::Unknown,
-                format!(
-                    "{platform} answered {doing} with something unreadable: {}",
-                    crate::excerpt(&String::from_utf8_lossy(&body))
-                ),
+                format!("{platform} answered {doing} with something unreadable (at `{}`)", error.path()),
             ),
             RequestTokenError::Other(message) => {
                 ProviderError::new(ErrorClass::Unknown, format!("{doing} at {platform} failed: {message}"))
@@ -458,16 +520,37 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Sender {
                 ProviderError::new(ErrorClass::Retryable { after: None }, "the token endpoint's answer broke off")
             })?;
             answer
-                .body(bytes.to_vec())
+                .body(with_token_type(bytes.to_vec()))
                 .map_err(|_| ProviderError::new(ErrorClass::Unknown, "the token endpoint's answer could not be read"))
         })
     }
+}
+
+/// RFC 6749 requires `token_type` in a token answer, and the `oauth2`
+/// crate refuses one without it; LinkedIn leaves it out. A successful
+/// answer without it is a bearer token, so it is added.
+fn with_token_type(body: Vec<u8>) -> Vec<u8> {
+    let Ok(Value::Object(mut answer)) = serde_json::from_slice::<Value>(&body) else { return body };
+    if answer.contains_key("access_token") && !answer.contains_key("token_type") {
+        answer.insert("token_type".into(), Value::String("bearer".into()));
+        return serde_json::to_vec(&answer).unwrap_or(body);
+    }
+    body
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_token_answer_without_a_type_is_a_bearer_token() {
+        let fixed = with_token_type(br#"{"access_token":"a","expires_in":60}"#.to_vec());
+        assert_eq!(serde_json::from_slice::<Value>(&fixed).unwrap()["token_type"], "bearer");
+        let kept = with_token_type(br#"{"access_token":"a","token_type":"mac"}"#.to_vec());
+        assert_eq!(serde_json::from_slice::<Value>(&kept).unwrap()["token_type"], "mac");
+        assert_eq!(with_token_type(b"not json".to_vec()), b"not json");
+    }
 
     fn tokens(refresh: Option<&str>) -> Tokens {
         Tokens {

@@ -7,6 +7,7 @@ pub mod bluesky;
 pub mod devto;
 pub mod discord;
 pub mod lemmy;
+pub mod linkedin;
 pub mod mastodon;
 pub mod nostr_relay;
 pub mod server;

@@ -15,6 +15,7 @@ mod provider_bluesky;
 mod provider_devto;
 mod provider_discord;
 mod provider_lemmy;
+mod provider_linkedin;
 mod provider_mastodon;
 mod provider_nostr;
 mod provider_slack;

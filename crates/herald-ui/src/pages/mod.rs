@@ -3,6 +3,7 @@
 mod analytics;
 pub(crate) mod auth;
 mod calendar;
+mod choose;
 mod composer;
 mod dashboard;
 mod integrations;
@@ -23,6 +24,7 @@ pub fn routes() -> Router<UiState> {
         .merge(calendar::routes())
         .merge(posts::routes())
         .merge(integrations::routes())
+        .merge(choose::routes())
         .merge(analytics::routes())
         .merge(settings::routes())
 }

@@ -303,7 +303,7 @@ impl Config {
         let api_base = std::env::vars()
             .filter_map(|(name, value)| {
                 let id = name.strip_prefix("HERALD_PROVIDER_")?.strip_suffix("_API_BASE")?;
-                Some((id.to_lowercase(), value))
+                Some((platform_id(id), value))
             })
             .collect();
         herald_providers::ProviderSettings {
@@ -404,16 +404,28 @@ fn platform_concurrency() -> Result<std::collections::BTreeMap<String, usize>> {
             continue;
         };
         match value.trim().parse::<usize>() {
-            Ok(limit) if limit > 0 => limits.insert(id.to_lowercase(), limit),
+            Ok(limit) if limit > 0 => limits.insert(platform_id(id), limit),
             _ => bail!("{name} must be a whole number of at least 1, not {value:?}"),
         };
     }
     Ok(limits)
 }
 
+/// The platform id an environment variable names: `LINKEDIN_PAGE` →
+/// `linkedin-page` (ids are upper-cased and `-` becomes `_` in names).
+fn platform_id(name: &str) -> String {
+    name.to_lowercase().replace('_', "-")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_names_map_to_platform_ids_with_dashes() {
+        assert_eq!(platform_id("LINKEDIN_PAGE"), "linkedin-page");
+        assert_eq!(platform_id("X"), "x");
+    }
 
     #[test]
     fn secrets_never_show() {

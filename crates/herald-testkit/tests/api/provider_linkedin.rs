@@ -1,0 +1,149 @@
+//! `linkedin` and `linkedin-page` end to end (the seed's TC-02 and TC-03):
+//! signing in at a fake LinkedIn, choosing pages, posting with images and
+//! comments, refresh-token lifetimes, revocation on disconnect.
+
+use herald_store::repo::Integrations;
+use herald_testkit::fakes::linkedin::{CLIENT_ID, CLIENT_SECRET, LinkedInFake, MEMBER, PAGES};
+use herald_testkit::{Account, TINY_PNG, TestApp, TestOptions, db_test, id_of};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::browser::Browser;
+
+const JSON: &[(&str, &str)] = &[("accept", "application/json")];
+
+fn linkedin_options(fake: &LinkedInFake) -> TestOptions {
+    let mut options = TestOptions::driven();
+    for id in ["linkedin", "linkedin-page"] {
+        options.provider_api_base.insert(id.into(), fake.base_url());
+    }
+    options.app_credentials =
+        vec![("LINKEDIN_CLIENT_ID".into(), CLIENT_ID.into()), ("LINKEDIN_CLIENT_SECRET".into(), CLIENT_SECRET.into())];
+    options
+}
+
+/// Signs in at LinkedIn for `platform`; the callback's JSON answer.
+async fn sign_in(app: &TestApp, fake: &LinkedInFake, account: &Account, platform: &str) -> Value {
+    let begun = account.session.get_with(&format!("/api/auth/{platform}"), JSON).await;
+    let location = fake.consent(begun.expect(200)["authorizeUrl"].as_str().unwrap()).await;
+    let done = account.session.get_with(location.strip_prefix(&app.address).unwrap(), JSON).await;
+    done.expect(200).clone()
+}
+
+async fn stored_credentials(app: &TestApp, id: Uuid) -> Value {
+    let row = Integrations(app.store.conn()).by_id(id).await.unwrap().unwrap();
+    let vault = herald_core::vault::Vault::from_hex(herald_testkit::TEST_ENCRYPTION_KEY).unwrap();
+    serde_json::from_slice(&vault.decrypt(row.credentials.as_deref().unwrap(), id.as_bytes()).unwrap()).unwrap()
+}
+
+db_test!(async fn a_member_posts_with_an_image_and_a_first_comment(app, fake = LinkedInFake::start().await, linkedin_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let begun = ada.session.get_with("/api/auth/linkedin", JSON).await;
+    let authorize = url::Url::parse(begun.expect(200)["authorizeUrl"].as_str().unwrap()).unwrap();
+    let query: std::collections::BTreeMap<String, String> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(authorize.path(), "/oauth/v2/authorization");
+    assert_eq!(query["scope"], "openid profile w_member_social");
+    assert!(!query.contains_key("code_challenge"), "LinkedIn web apps have no PKCE");
+    let location = fake.consent(authorize.as_str()).await;
+    let done = ada.session.get_with(location.strip_prefix(&app.address).unwrap(), JSON).await;
+    let id = Uuid::parse_str(done.expect(200)["integrationId"].as_str().unwrap()).unwrap();
+    let integration = ada.session.get(&format!("/api/integrations/{id}")).await;
+    assert_eq!(integration.body["platformAccountId"], MEMBER);
+    assert_eq!(integration.body["name"], "Ada Lovelace");
+    let stored = stored_credentials(&app, id).await;
+    assert_eq!(stored["author"], format!("urn:li:person:{MEMBER}"));
+    assert!(stored["refreshExpiresAt"].is_string(), "the refresh token's lifetime is kept: {stored}");
+    let token_request = fake.requests_to("/oauth/v2/accessToken").remove(0);
+    assert!(token_request.header("authorization").is_none(), "the client goes in the form body");
+
+    let media = ada.session.upload("chart.png", TINY_PNG.to_vec(), Some("A rising chart")).await;
+    let media_id = id_of(media.expect(201));
+    let post = ada.session.post("/api/posts", json!({"content": "Quarterly results", "platforms": [id], "mediaIds": [media_id], "thread": [{"content": "Details in the report"}]})).await;
+    let post_id = id_of(post.expect(201));
+    assert_eq!(app.worker().run_once().await.unwrap(), 1);
+    let done = ada.session.get(&format!("/api/posts/{post_id}")).await;
+    assert_eq!(done.body["status"], "PUBLISHED", "{}", done.text);
+    let posted = &fake.posts()[0];
+    assert_eq!(posted["commentary"], "Quarterly results");
+    assert_eq!(posted["content"]["media"]["altText"], "A rising chart");
+    let image = posted["content"]["media"]["id"].as_str().unwrap();
+    assert_eq!(fake.uploaded_images()[image], TINY_PNG.len());
+    let comment = &fake.comments()[0];
+    assert_eq!(comment["object"], posted["id"]);
+    assert_eq!(comment["message"]["text"], "Details in the report");
+    let rest = fake.requests_to("/rest/posts").remove(0);
+    assert_eq!(rest.header("linkedin-version"), Some(herald_providers::LINKEDIN_VERSION));
+    assert_eq!(done.body["targets"][0]["url"], format!("https://www.linkedin.com/feed/update/{}/", posted["id"].as_str().unwrap()));
+
+    assert_eq!(app.engine.refresh_metrics_once().await.unwrap(), 1);
+    let analytics = ada.session.get(&format!("/api/analytics/{post_id}")).await;
+    assert!(analytics.text.contains("\"likes\":12"), "{}", analytics.text);
+
+    let refresh = stored["refreshToken"].as_str().unwrap().to_string();
+    ada.session.delete(&format!("/api/integrations/{id}")).await.expect(204);
+    assert_eq!(fake.revoked(), [refresh]);
+});
+
+db_test!(async fn a_member_chooses_which_pages_to_connect(app, fake = LinkedInFake::start().await, linkedin_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let answer = sign_in(&app, &fake, &ada, "linkedin-page").await;
+    let pending = answer["pendingId"].as_str().unwrap().to_string();
+    assert!(answer.get("integrationId").is_none());
+    let offered = ada.session.get(&format!("/api/integrations/pending/{pending}")).await;
+    let offered = offered.expect(200);
+    assert_eq!(offered["platform"], "linkedin-page");
+    let names: Vec<&str> = offered["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, [PAGES[0].1, PAGES[1].1]);
+    assert!(!offered.to_string().contains("li-access-"), "tokens never leave");
+
+    // Someone else cannot see or take the choice; an account not offered is refused.
+    let mallory = app.register("mallory@example.com").await;
+    mallory.session.get(&format!("/api/integrations/pending/{pending}")).await.expect_error(404, "NOT_FOUND");
+    mallory.session.post(&format!("/api/integrations/pending/{pending}"), json!({"accountIds": [PAGES[0].0]})).await.expect_error(404, "NOT_FOUND");
+    ada.session.post(&format!("/api/integrations/pending/{pending}"), json!({"accountIds": ["9999"]})).await.expect_error(422, "VALIDATION_FAILED");
+    ada.session.post(&format!("/api/integrations/pending/{pending}"), json!({"accountIds": []})).await.expect_error(422, "VALIDATION_FAILED");
+
+    let chosen = ada.session.post(&format!("/api/integrations/pending/{pending}"), json!({"accountIds": [PAGES[0].0]})).await;
+    let chosen = chosen.expect(201).as_array().unwrap().clone();
+    assert_eq!(chosen.len(), 1);
+    assert_eq!(chosen[0]["platform"], "linkedin-page");
+    assert_eq!(chosen[0]["name"], PAGES[0].1);
+    // Used up.
+    ada.session.get(&format!("/api/integrations/pending/{pending}")).await.expect_error(404, "NOT_FOUND");
+
+    let page = Uuid::parse_str(chosen[0]["id"].as_str().unwrap()).unwrap();
+    let post = ada.session.post("/api/posts", json!({"content": "From the page", "platforms": [page]})).await;
+    let post_id = id_of(post.expect(201));
+    assert_eq!(app.worker().run_once().await.unwrap(), 1);
+    assert_eq!(ada.session.get(&format!("/api/posts/{post_id}")).await.body["status"], "PUBLISHED");
+    assert_eq!(fake.posts()[0]["author"], format!("urn:li:organization:{}", PAGES[0].0));
+
+    // Signing in again and choosing the same page updates it: no duplicate.
+    let again = sign_in(&app, &fake, &ada, "linkedin-page").await;
+    let pending = again["pendingId"].as_str().unwrap();
+    let chosen = ada.session.post(&format!("/api/integrations/pending/{pending}"), json!({"accountIds": [PAGES[0].0, PAGES[1].0]})).await;
+    let ids: Vec<String> = chosen.expect(201).as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids[0], page.to_string());
+    assert_eq!(ada.session.get("/api/integrations").await.expect(200).as_array().unwrap().len(), 2);
+});
+
+db_test!(async fn the_account_chooser_page_connects_the_ticked_pages(app, fake = LinkedInFake::start().await, linkedin_options(&fake)) {
+    let mut browser = Browser::new(&app);
+    browser.register("ada@example.com").await;
+    let accounts = browser.get("/integrations").await;
+    assert!(accounts.html.contains("href=\"/api/auth/linkedin-page\""), "a connect button");
+    let consent = browser.get("/api/auth/linkedin-page").await;
+    assert_eq!(consent.status, 302);
+    let location = fake.consent(&consent.location).await;
+    let back = browser.get(location.strip_prefix(&app.address).unwrap()).await;
+    assert_eq!(back.status, 302);
+    assert!(back.location.starts_with("/integrations/choose/"), "{}", back.location);
+    let choose = browser.get(&back.location).await;
+    assert_eq!(choose.status, 200);
+    assert!(choose.html.contains(PAGES[0].1) && choose.html.contains(PAGES[1].1));
+    let done = browser.post(&back.location, &[("account", PAGES[1].0)]).await;
+    assert_eq!(done.status, 303);
+    assert_eq!(done.location, "/integrations?notice=connected");
+    let listed = browser.get(&done.location).await;
+    assert!(listed.html.contains(PAGES[1].1) && listed.html.contains("Account connected."));
+});
