@@ -172,7 +172,8 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("threads", "Threads", 500, Characters, 10, false, true),
     rules("youtube", "YouTube", 5000, Characters, 1, true, false),
     rules("tiktok", "TikTok", 2200, Utf16, 1, true, false),
-    rules("reddit", "Reddit", 40_000, Characters, 1, false, true),
+    // Text and link posts: image posts need Reddit's media-asset upload.
+    rules("reddit", "Reddit", 40_000, Characters, 0, false, true).media(&[], 0, 0),
     rules("pinterest", "Pinterest", 500, Characters, 1, true, false),
     rules("gmb", "Google Business Profile", 1500, Characters, 1, false, false),
     rules("tumblr", "Tumblr", 100_000, Characters, 10, false, true),

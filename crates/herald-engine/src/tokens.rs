@@ -76,6 +76,12 @@ impl Engine {
         let latest = integrations.by_id(integration.id).await.map_err(unavailable)?;
         let latest = latest.ok_or_else(|| ProviderError::invalid("the integration was deleted"))?;
         let credentials = self.decrypt_credentials(&latest)?;
+        // Renewed by someone else since this caller read the row (its lease
+        // ended just before ours began): those tokens are fresh, use them.
+        if latest.token_obtained_at > integration.token_obtained_at {
+            integrations.release_refresh_lease(integration.id).await.map_err(unavailable)?;
+            return Ok(credentials);
+        }
         let refreshed = provider.refresh(&credentials).await?;
         let sealed = self.vault.encrypt(refreshed.credentials.to_string().as_bytes(), integration.id.as_bytes());
         // The old refresh token may be spent now: storing the new one matters

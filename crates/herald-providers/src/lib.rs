@@ -14,6 +14,7 @@ mod mastodon;
 mod net;
 pub mod nostr;
 pub mod oauth;
+mod reddit;
 mod slack;
 mod telegram;
 mod webhook;
@@ -389,6 +390,7 @@ impl Registry {
         providers.insert("linkedin-page", Arc::new(pages));
         providers.insert("mastodon", Arc::new(mastodon::Mastodon::new(client.clone(), private)));
         providers.insert("nostr", Arc::new(nostr::Nostr::new(private, settings.request_timeout)));
+        providers.insert("reddit", Arc::new(reddit::Reddit::new(client.clone(), settings)));
         providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));
         providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));
         providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));

@@ -512,18 +512,30 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Sender {
                     format!("the token endpoint answered {status}"),
                 ));
             }
-            let mut answer = oauth2::http::Response::builder().status(status);
-            for (name, value) in response.headers() {
-                answer = answer.header(name, value);
-            }
+            let headers = response.headers().clone();
             let bytes = response.bytes().await.map_err(|_| {
                 ProviderError::new(ErrorClass::Retryable { after: None }, "the token endpoint's answer broke off")
             })?;
+            let body = with_token_type(bytes.to_vec());
+            // Reddit answers some refusals with 200 and `{"error": …}`: read
+            // as the refusal it is, not as a broken token answer.
+            let status =
+                if status.is_success() && is_error_body(&body) { reqwest::StatusCode::BAD_REQUEST } else { status };
+            let mut answer = oauth2::http::Response::builder().status(status);
+            for (name, value) in &headers {
+                answer = answer.header(name, value);
+            }
             answer
-                .body(with_token_type(bytes.to_vec()))
+                .body(body)
                 .map_err(|_| ProviderError::new(ErrorClass::Unknown, "the token endpoint's answer could not be read"))
         })
     }
+}
+
+/// A JSON object with `error` and no `access_token`.
+fn is_error_body(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .is_ok_and(|answer| answer.get("error").is_some() && answer.get("access_token").is_none())
 }
 
 /// RFC 6749 requires `token_type` in a token answer, and the `oauth2`

@@ -10,6 +10,7 @@ pub mod lemmy;
 pub mod linkedin;
 pub mod mastodon;
 pub mod nostr_relay;
+pub mod reddit;
 pub mod server;
 pub mod slack;
 pub mod telegram;

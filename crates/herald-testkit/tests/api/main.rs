@@ -18,6 +18,7 @@ mod provider_lemmy;
 mod provider_linkedin;
 mod provider_mastodon;
 mod provider_nostr;
+mod provider_reddit;
 mod provider_slack;
 mod provider_support;
 mod provider_telegram;

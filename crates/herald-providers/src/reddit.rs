@@ -1,0 +1,352 @@
+//! `reddit`: submissions to a subreddit, connected by Reddit's OAuth 2.0
+//! (`REDDIT_CLIENT_ID`/`_SECRET`, a "web app"; no PKCE, the client by HTTP
+//! Basic, `duration=permanent` for a refresh token).
+//!
+//! Reddit answers many refusals with HTTP 200 and the errors inside the
+//! body (`{"json": {"errors": [["SUBREDDIT_NOEXIST", "…", "sr"]]}}`), so
+//! every answer is read for them; `RATELIMIT` says in words how long to
+//! wait. Every request carries a `User-Agent` in the form Reddit requires.
+//! A post is a self post (its text) or, with the `url` setting, a link;
+//! thread items become a chain of comments.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use garde::Validate;
+use herald_core::platform::PlatformRules;
+use reqwest::StatusCode;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::declared::{self, Declaration};
+use crate::http::{classify_status, excerpt, retry_after};
+use crate::oauth::{App, Begin, Callback, CodeFlow, Consent, Endpoints, OAuthConnect, Tokens};
+use crate::{
+    ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings, PublishRequest,
+    PublishedItem, Refreshed,
+};
+
+const SCOPES: &[&str] = &["identity", "submit", "read", "flair"];
+/// The `User-Agent` Reddit asks every client to send: platform, app, version.
+const USER_AGENT: &str = concat!("web:herald:", env!("CARGO_PKG_VERSION"), " (self-hosted social media scheduler)");
+
+pub struct Reddit {
+    client: HttpClient,
+    api: String,
+    flow: Option<CodeFlow>,
+}
+
+impl Reddit {
+    pub fn new(client: HttpClient, settings: &ProviderSettings) -> Self {
+        let flow = App::from_env(settings, "REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET").map(|app| {
+            let endpoints = Endpoints {
+                authorize: settings.platform_url("reddit", "https://www.reddit.com/api/v1/authorize"),
+                token: settings.platform_url("reddit", "https://www.reddit.com/api/v1/access_token"),
+                revoke: Some(settings.platform_url("reddit", "https://www.reddit.com/api/v1/revoke_token")),
+            };
+            CodeFlow::new(client.clone(), app, endpoints, "Reddit").without_pkce()
+        });
+        Self { api: settings.platform_url("reddit", "https://oauth.reddit.com"), client, flow }
+    }
+
+    fn flow(&self) -> Result<&CodeFlow, ProviderError> {
+        self.flow.as_ref().ok_or_else(|| ProviderError::invalid("Reddit is not configured: set REDDIT_CLIENT_ID"))
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client
+            .inner()
+            .request(method, format!("{}{path}", self.api))
+            .bearer_auth(token)
+            .header(reqwest::header::USER_AGENT, USER_AGENT)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Credentials {
+    #[serde(flatten)]
+    tokens: Tokens,
+    username: String,
+}
+
+fn credentials(value: &Value) -> Result<Credentials, ProviderError> {
+    serde_json::from_value(value.clone()).map_err(|_| {
+        ProviderError::new(ErrorClass::Revoked, "the stored Reddit credentials are incomplete; reconnect the account")
+    })
+}
+
+/// Per-post settings (`overrides.<id>.settings`).
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema, Validate)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+struct Settings {
+    /// The subreddit, without `r/` (required to publish).
+    #[garde(pattern(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$"))]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$"))]
+    subreddit: Option<String>,
+    /// The title (up to 300 characters); the post's first line otherwise.
+    #[garde(length(chars, min = 1, max = 300))]
+    title: Option<String>,
+    /// Post a link instead of a text post; the post's text is then unused.
+    #[garde(custom(declared::http_url))]
+    #[schemars(url)]
+    url: Option<String>,
+    /// A flair template id of the subreddit.
+    #[garde(length(max = 64))]
+    flair_id: Option<String>,
+    /// The flair's text, where the template lets it be edited.
+    #[garde(length(chars, max = 64))]
+    flair_text: Option<String>,
+    #[garde(skip)]
+    nsfw: Option<bool>,
+    #[garde(skip)]
+    spoiler: Option<bool>,
+}
+
+/// The first line, as a title: up to 300 characters.
+fn title_of(content: &str) -> String {
+    let first = content.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("");
+    first.chars().take(300).collect()
+}
+
+/// The form of `POST /api/submit`.
+fn submission(settings: &Settings, content: &str) -> Result<Vec<(&'static str, String)>, ProviderError> {
+    let subreddit = settings.subreddit.clone().ok_or_else(|| {
+        ProviderError::invalid("choose the subreddit: set `subreddit` in this account's post settings")
+    })?;
+    let title = settings.title.clone().unwrap_or_else(|| title_of(content));
+    if title.is_empty() {
+        return Err(ProviderError::invalid("a Reddit post needs a title: its first line, or the `title` setting"));
+    }
+    let mut form =
+        vec![("api_type", "json".to_string()), ("sr", subreddit), ("title", title), ("resubmit", "true".into())];
+    match &settings.url {
+        Some(url) => form.extend([("kind", "link".to_string()), ("url", url.clone())]),
+        None => form.extend([("kind", "self".to_string()), ("text", content.to_string())]),
+    }
+    for (name, value) in [("flair_id", &settings.flair_id), ("flair_text", &settings.flair_text)] {
+        if let Some(value) = value {
+            form.push((name, value.clone()));
+        }
+    }
+    for (name, value) in [("nsfw", settings.nsfw), ("spoiler", settings.spoiler)] {
+        if let Some(value) = value {
+            form.push((name, value.to_string()));
+        }
+    }
+    Ok(form)
+}
+
+/// `RATELIMIT`'s "try again in 9 minutes." / "… 30 seconds." as a duration.
+fn wait_from(message: &str) -> Option<Duration> {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "in")?;
+    let amount: u64 = words.get(at + 1)?.parse().ok()?;
+    let unit = words.get(at + 2)?;
+    let seconds = if unit.starts_with("minute") {
+        amount * 60
+    } else if unit.starts_with("second") {
+        amount
+    } else {
+        return None;
+    };
+    Some(Duration::from_secs(seconds))
+}
+
+/// The errors Reddit put inside a 200 answer (`json.errors`), if any.
+fn body_errors(answer: &Value) -> Option<ProviderError> {
+    let errors = answer["json"]["errors"].as_array().filter(|e| !e.is_empty())?;
+    let first = errors[0].as_array()?;
+    let code = first.first().and_then(Value::as_str).unwrap_or("ERROR");
+    let message = first.get(1).and_then(Value::as_str).unwrap_or_default();
+    Some(match code {
+        "RATELIMIT" => ProviderError::new(
+            ErrorClass::Retryable { after: wait_from(message) },
+            format!("Reddit asks to wait: {message}"),
+        ),
+        _ => ProviderError::invalid(format!("Reddit refused the post ({code}): {message}")),
+    })
+}
+
+async fn answer(response: reqwest::Response) -> Result<Value, ProviderError> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if !status.is_success() {
+        let said = value["message"].as_str().map_or_else(|| excerpt(&text), str::to_string);
+        return Err(match status {
+            StatusCode::UNAUTHORIZED => {
+                ProviderError::new(ErrorClass::AuthExpired, format!("Reddit refused the access token: {said}"))
+            }
+            // 403 is a subreddit or action this account may not use.
+            StatusCode::FORBIDDEN => ProviderError::invalid(format!("Reddit does not allow this: {said}")),
+            _ => ProviderError::new(
+                classify_status(status, retry_after(&headers, Utc::now())),
+                format!("Reddit answered {status}: {said}"),
+            ),
+        });
+    }
+    match body_errors(&value) {
+        Some(error) => Err(error),
+        None => Ok(value),
+    }
+}
+
+#[async_trait]
+impl OAuthConnect for Reddit {
+    fn app_env(&self) -> &'static [&'static str] {
+        &["REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"]
+    }
+
+    fn is_configured(&self) -> bool {
+        self.flow.is_some()
+    }
+
+    async fn begin(&self, begin: Begin<'_>) -> Result<Consent, ProviderError> {
+        self.flow()?.consent(&begin, SCOPES, &[("duration", "permanent")])
+    }
+
+    async fn finish(&self, callback: Callback<'_>) -> Result<Vec<ConnectedAccount>, ProviderError> {
+        let tokens = self.flow()?.exchange(&callback, Utc::now()).await?;
+        let me =
+            answer(self.client.send(self.request(reqwest::Method::GET, "/api/v1/me", &tokens.access_token)).await?)
+                .await?;
+        let Some(name) = me["name"].as_str().filter(|n| !n.is_empty()) else {
+            return Err(ProviderError::new(ErrorClass::Unknown, "Reddit did not say which account this is"));
+        };
+        let avatar = me["icon_img"].as_str().map(|url| url.split('?').next().unwrap_or(url).to_string());
+        let stored = Credentials { tokens: tokens.clone(), username: name.to_string() };
+        Ok(vec![ConnectedAccount {
+            account_id: me["id"].as_str().unwrap_or(name).to_string(),
+            username: format!("u/{name}"),
+            display_name: name.to_string(),
+            avatar_url: avatar.filter(|url| !url.is_empty()),
+            credentials: serde_json::to_value(&stored).unwrap_or_default(),
+            token_expires_at: tokens.expires_at,
+            scopes: tokens.scopes,
+            profile_pending: false,
+        }])
+    }
+
+    async fn revoke(&self, value: &Value) -> Result<(), ProviderError> {
+        self.flow()?.revoke(&credentials(value)?.tokens).await
+    }
+}
+
+#[async_trait]
+impl Provider for Reddit {
+    fn id(&self) -> &'static str {
+        "reddit"
+    }
+
+    fn rules(&self) -> &'static PlatformRules {
+        crate::rules_of("reddit")
+    }
+
+    fn credentials(&self) -> Declaration {
+        Declaration::none("Reddit")
+    }
+
+    fn settings(&self) -> Declaration {
+        Declaration::of::<Settings>("Reddit")
+    }
+
+    fn oauth(&self) -> Option<&dyn OAuthConnect> {
+        Some(self)
+    }
+
+    fn wants_media_bytes(&self) -> bool {
+        false
+    }
+
+    async fn connect(&self, _credentials: &Value) -> Result<ConnectedAccount, ProviderError> {
+        Err(ProviderError::invalid("Reddit is connected by signing in: GET /api/auth/reddit"))
+    }
+
+    async fn refresh(&self, value: &Value) -> Result<Refreshed, ProviderError> {
+        let stored = credentials(value)?;
+        let tokens = self.flow()?.refresh(stored.tokens, Utc::now()).await?;
+        let expires_at = tokens.expires_at;
+        let renewed = Credentials { tokens, ..stored };
+        Ok(Refreshed { credentials: serde_json::to_value(&renewed).unwrap_or_default(), expires_at })
+    }
+
+    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+        let creds = credentials(&request.credentials)?;
+        let token = &creds.tokens.access_token;
+        // Thread items: each a comment on the previous item.
+        if let Some(parent) = &request.reply_to {
+            let form = [("api_type", "json"), ("thing_id", parent.id.as_str()), ("text", request.content.as_str())];
+            let posted =
+                answer(self.client.send(self.request(reqwest::Method::POST, "/api/comment", token).form(&form)).await?)
+                    .await?;
+            let comment = &posted["json"]["data"]["things"][0]["data"];
+            let id = comment["name"]
+                .as_str()
+                .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Reddit did not return the comment id"))?;
+            let url = comment["permalink"].as_str().map(|p| format!("https://www.reddit.com{p}"));
+            return Ok(PublishedItem { id: id.to_string(), url });
+        }
+        let settings: Settings = declared::read("Reddit", &request.settings).map_err(ProviderError::invalid)?;
+        let form = submission(&settings, &request.content)?;
+        let posted =
+            answer(self.client.send(self.request(reqwest::Method::POST, "/api/submit", token).form(&form)).await?)
+                .await?;
+        let data = &posted["json"]["data"];
+        let id = data["name"]
+            .as_str()
+            .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Reddit did not return the post id"))?;
+        Ok(PublishedItem { id: id.to_string(), url: data["url"].as_str().map(str::to_string) })
+    }
+
+    fn has_metrics(&self) -> bool {
+        true
+    }
+
+    /// Score and comments (`GET /by_id/{fullname}`).
+    async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
+        let creds = credentials(value)?;
+        let path = format!("/by_id/{}", item.id);
+        let listing =
+            answer(self.client.send(self.request(reqwest::Method::GET, &path, &creds.tokens.access_token)).await?)
+                .await?;
+        let post = &listing["data"]["children"][0]["data"];
+        Ok(Metrics::from([
+            ("score".to_string(), post["score"].as_i64().unwrap_or(0)),
+            ("replies".to_string(), post["num_comments"].as_i64().unwrap_or(0)),
+        ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn refusals_inside_a_200_answer_are_errors() {
+        let missing = json!({"json": {"errors": [["SUBREDDIT_NOEXIST", "that subreddit doesn't exist", "sr"]]}});
+        let error = body_errors(&missing).unwrap_or_else(|| panic!("an error"));
+        assert_eq!(error.class, ErrorClass::Invalid);
+        assert!(error.message.contains("SUBREDDIT_NOEXIST"));
+        let limited = json!({"json": {"errors": [["RATELIMIT", "you are doing that too much. try again in 9 minutes.", "ratelimit"]]}});
+        let error = body_errors(&limited).unwrap_or_else(|| panic!("an error"));
+        assert_eq!(error.class, ErrorClass::Retryable { after: Some(Duration::from_secs(540)) });
+        assert!(body_errors(&json!({"json": {"errors": [], "data": {}}})).is_none());
+        assert_eq!(wait_from("try again in 30 seconds."), Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn a_submission_is_a_self_post_or_a_link_titled_by_the_first_line() {
+        let settings = Settings { subreddit: Some("rust".into()), ..Settings::default() };
+        let form = submission(&settings, "Herald 1.0\n\nIt schedules.").unwrap_or_default();
+        assert!(form.contains(&("title", "Herald 1.0".into())) && form.contains(&("kind", "self".into())));
+        let link = Settings { url: Some("https://herald.example".into()), flair_id: Some("f1".into()), ..settings };
+        let form = submission(&link, "Read this").unwrap_or_default();
+        assert!(form.contains(&("kind", "link".into())) && form.contains(&("flair_id", "f1".into())));
+        assert!(submission(&Settings::default(), "x").is_err(), "a subreddit is needed");
+    }
+}

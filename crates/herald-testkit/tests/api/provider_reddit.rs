@@ -1,0 +1,89 @@
+//! `reddit` end to end against a fake Reddit: signing in for a permanent
+//! grant, self and link posts with flair, comments as thread items,
+//! refusals inside 200 answers, a refresh refused inside a 200 answer.
+
+use std::time::Duration;
+
+use herald_testkit::fakes::reddit::{CLIENT_ID, CLIENT_SECRET, RedditFake, USERNAME};
+use herald_testkit::{Account, TestApp, TestOptions, db_test, id_of};
+use serde_json::json;
+use uuid::Uuid;
+
+const JSON: &[(&str, &str)] = &[("accept", "application/json")];
+
+fn reddit_options(fake: &RedditFake) -> TestOptions {
+    let mut options = TestOptions::driven();
+    options.provider_api_base.insert("reddit".into(), fake.base_url());
+    options.app_credentials =
+        vec![("REDDIT_CLIENT_ID".into(), CLIENT_ID.into()), ("REDDIT_CLIENT_SECRET".into(), CLIENT_SECRET.into())];
+    options
+}
+
+async fn connect(app: &TestApp, fake: &RedditFake, account: &Account) -> Uuid {
+    let begun = account.session.get_with("/api/auth/reddit", JSON).await;
+    let location = fake.consent(begun.expect(200)["authorizeUrl"].as_str().unwrap()).await;
+    let done = account.session.get_with(location.strip_prefix(&app.address).unwrap(), JSON).await;
+    Uuid::parse_str(done.expect(200)["integrationId"].as_str().unwrap()).unwrap()
+}
+
+db_test!(async fn reddit_posts_to_a_subreddit_with_comments_as_the_thread(app, fake = RedditFake::start().await, reddit_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let id = connect(&app, &fake, &ada).await;
+    let integration = ada.session.get(&format!("/api/integrations/{id}")).await;
+    assert_eq!(integration.body["platformUsername"], format!("u/{USERNAME}"));
+
+    // Without a subreddit the post fails with a clear message.
+    let post = ada.session.post("/api/posts", json!({"content": "No place", "platforms": [id]})).await;
+    let failed = id_of(post.expect(201));
+    app.worker().run_once().await.unwrap();
+    let failed = ada.session.get(&format!("/api/posts/{failed}")).await;
+    assert!(failed.text.contains("choose the subreddit"), "{}", failed.text);
+
+    let settings = json!({id.to_string(): {"settings": {"subreddit": "rust", "flairId": "f-42", "nsfw": false}}});
+    let post = ada.session.post("/api/posts", json!({"content": "Herald 1.0 is out\n\nIt schedules posts.", "platforms": [id], "overrides": settings, "thread": [{"content": "Changelog inside"}]})).await;
+    let post_id = id_of(post.expect(201));
+    assert_eq!(app.worker().run_once().await.unwrap(), 1);
+    let done = ada.session.get(&format!("/api/posts/{post_id}")).await;
+    assert_eq!(done.body["status"], "PUBLISHED", "{}", done.text);
+    let things = fake.things();
+    assert_eq!(things[0]["sr"], "rust");
+    assert_eq!(things[0]["kind"], "self");
+    assert_eq!(things[0]["title"], "Herald 1.0 is out");
+    assert_eq!(things[0]["flair_id"], "f-42");
+    assert_eq!(things[1]["parent_id"], things[0]["name"]);
+    assert!(done.body["targets"][0]["url"].as_str().unwrap().starts_with("https://www.reddit.com/r/rust/comments/"));
+    assert!(fake.requests_to("/api/submit")[0].header("user-agent").unwrap().starts_with("web:herald:"));
+    assert_eq!(app.engine.refresh_metrics_once().await.unwrap(), 1);
+
+    // A refusal inside a 200 answer fails the post; RATELIMIT waits as told.
+    let bad = json!({id.to_string(): {"settings": {"subreddit": "nosuchplace"}}});
+    let post = ada.session.post("/api/posts", json!({"content": "Lost", "platforms": [id], "overrides": bad})).await;
+    let lost = id_of(post.expect(201));
+    app.worker().run_once().await.unwrap();
+    let lost = ada.session.get(&format!("/api/posts/{lost}")).await;
+    assert_eq!(lost.body["targets"][0]["lastError"]["class"], "INVALID");
+    assert!(lost.text.contains("SUBREDDIT_NOEXIST"));
+    fake.rate_limit_next_submission();
+    let link = json!({id.to_string(): {"settings": {"subreddit": "selfhosted", "url": "https://herald.example/"}}});
+    let post = ada.session.post("/api/posts", json!({"content": "A link", "platforms": [id], "overrides": link})).await;
+    let waiting = id_of(post.expect(201));
+    app.worker().run_once().await.unwrap();
+    let waiting = ada.session.get(&format!("/api/posts/{waiting}")).await;
+    assert_eq!(waiting.body["targets"][0]["status"], "QUEUED", "{}", waiting.text);
+    app.clock().advance(Duration::from_secs(10 * 60));
+    assert_eq!(app.worker().run_once().await.unwrap(), 1);
+    assert_eq!(fake.things().last().unwrap()["kind"], "link");
+});
+
+db_test!(async fn a_refresh_refused_inside_a_200_answer_asks_for_a_reconnect(app, fake = RedditFake::start().await, reddit_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let id = connect(&app, &fake, &ada).await;
+    // A day-long token: renewed with six hours left, keeping the refresh token.
+    app.clock().advance(Duration::from_secs(19 * 3600));
+    assert_eq!(app.engine.renew_tokens_once().await.unwrap(), 1);
+    fake.revoke_grant();
+    app.clock().advance(Duration::from_secs(19 * 3600));
+    assert_eq!(app.engine.renew_tokens_once().await.unwrap(), 0);
+    let integration = ada.session.get(&format!("/api/integrations/{id}")).await;
+    assert_eq!(integration.body["status"], "NEEDS_RECONNECT");
+});
