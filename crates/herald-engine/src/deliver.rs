@@ -129,7 +129,7 @@ impl Engine {
 /// What a failed refresh means for the delivery. Only a refused grant asks
 /// for a reconnect; a token endpoint that is rate-limiting or down (429,
 /// 5xx, a timeout) is retried like any outage — nothing was published.
-fn refresh_failure(error: ProviderError) -> ProviderError {
+pub(crate) fn refresh_failure(error: ProviderError) -> ProviderError {
     match error.class {
         ErrorClass::AuthExpired | ErrorClass::Revoked | ErrorClass::Invalid => {
             ProviderError::new(ErrorClass::Revoked, error.message)

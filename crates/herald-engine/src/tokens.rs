@@ -144,9 +144,8 @@ pub(crate) async fn renew_due(engine: &Engine) -> StoreResult<usize> {
         let Some(provider) = engine.providers.get(&integration.platform) else { continue };
         match engine.renew_tokens(provider.as_ref(), &integration).await {
             Ok(_) => renewed += 1,
-            Err(error)
-                if matches!(error.class, ErrorClass::Revoked | ErrorClass::AuthExpired | ErrorClass::Invalid) =>
-            {
+            // What a refused refresh means is decided once, for deliveries and this job alike.
+            Err(error) if crate::deliver::refresh_failure(error.clone()).class == ErrorClass::Revoked => {
                 let txn = engine.store.begin_write().await?;
                 let events = engine.needs_reconnect_in(&txn, &integration, &error.message, Vec::new()).await?;
                 txn.commit().await?;

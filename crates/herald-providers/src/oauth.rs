@@ -410,6 +410,28 @@ impl CodeFlow {
         Ok(tokens.renewed(Tokens::from_response(&response, now)))
     }
 
+    /// Stored credentials (a provider's struct with [`Tokens`] flattened
+    /// in) with their tokens refreshed; every other field stays as it was.
+    pub async fn refresh_stored(&self, stored: &Value) -> Result<crate::Refreshed, ProviderError> {
+        let incomplete = || {
+            ProviderError::new(
+                ErrorClass::Revoked,
+                format!("the stored {} credentials are incomplete; reconnect the account", self.platform),
+            )
+        };
+        let tokens: Tokens = serde_json::from_value(stored.clone()).map_err(|_| incomplete())?;
+        let renewed = self.refresh(tokens, Utc::now()).await?;
+        let expires_at = renewed.expires_at;
+        let mut credentials = stored.as_object().cloned().ok_or_else(incomplete)?;
+        for field in ["accessToken", "refreshToken", "expiresAt", "refreshExpiresAt", "scopes"] {
+            credentials.remove(field);
+        }
+        if let Ok(Value::Object(fresh)) = serde_json::to_value(&renewed) {
+            credentials.extend(fresh);
+        }
+        Ok(crate::Refreshed { credentials: Value::Object(credentials), expires_at })
+    }
+
     /// Revokes the refresh token (which ends the grant), else the access
     /// token, as RFC 7009 says. Sent by hand rather than by the `oauth2`
     /// crate, which refuses a revocation URL that is not https — and an

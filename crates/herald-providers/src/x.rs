@@ -213,11 +213,7 @@ impl Provider for X {
     }
 
     async fn refresh(&self, value: &Value) -> Result<Refreshed, ProviderError> {
-        let stored = credentials(value)?;
-        let tokens = self.flow()?.refresh(stored.tokens, Utc::now()).await?;
-        let expires_at = tokens.expires_at;
-        let renewed = Credentials { tokens, ..stored };
-        Ok(Refreshed { credentials: serde_json::to_value(&renewed).unwrap_or_default(), expires_at })
+        self.flow()?.refresh_stored(value).await
     }
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {

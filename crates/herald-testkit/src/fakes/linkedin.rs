@@ -87,18 +87,6 @@ impl LinkedInFake {
     pub fn revoked(&self) -> Vec<String> {
         lock(&self.state).revoked.clone()
     }
-
-    /// Follows an authorize URL as a member who approves.
-    pub async fn consent(&self, authorize_url: &str) -> String {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_else(|error| panic!("a client: {error}"));
-        let response = client.get(authorize_url).send().await.unwrap_or_else(|error| panic!("consent: {error}"));
-        assert_eq!(response.status().as_u16(), 302, "the authorization page did not redirect");
-        let location = response.headers().get("location").and_then(|value| value.to_str().ok());
-        location.unwrap_or_else(|| panic!("no Location")).to_string()
-    }
 }
 
 fn oauth_error(error: &str, description: &str) -> Scripted {
@@ -109,16 +97,12 @@ fn api_error(status: u16, code: &str, message: &str) -> Scripted {
     Scripted::json(status, json!({ "status": status, "code": code, "message": message }))
 }
 
-fn form(request: &Recorded) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(&request.body).into_owned().collect()
-}
-
 fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
     match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/oauth/v2/authorization") => authorize(state, request),
         ("POST", "/oauth/v2/accessToken") => token(state, request),
         ("POST", "/oauth/v2/revoke") => {
-            let form = form(request);
+            let form = request.form();
             if form.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET) {
                 return oauth_error("invalid_client", "Client authentication failed");
             }
@@ -166,7 +150,7 @@ fn authorize(state: &mut FakeState, request: &Recorded) -> Scripted {
 }
 
 fn token(state: &mut FakeState, request: &Recorded) -> Scripted {
-    let form = form(request);
+    let form = request.form();
     let client_ok = form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
         && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET);
     if request.header("authorization").is_some() || !client_ok {

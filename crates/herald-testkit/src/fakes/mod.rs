@@ -17,4 +17,4 @@ pub mod telegram;
 pub mod wordpress;
 pub mod x;
 
-pub use server::{FormPart, Recorded, Scripted};
+pub use server::{FormPart, Recorded, Scripted, consent};

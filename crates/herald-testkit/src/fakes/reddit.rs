@@ -13,8 +13,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::server::{FakeServer, Recorded, Scripted};
@@ -77,30 +75,10 @@ impl RedditFake {
         state.access_tokens.clear();
         state.refresh_tokens.clear();
     }
-
-    pub async fn consent(&self, authorize_url: &str) -> String {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_else(|error| panic!("a client: {error}"));
-        let response = client.get(authorize_url).send().await.unwrap_or_else(|error| panic!("consent: {error}"));
-        assert_eq!(response.status().as_u16(), 302, "the authorization page did not redirect");
-        let location = response.headers().get("location").and_then(|value| value.to_str().ok());
-        location.unwrap_or_else(|| panic!("no Location")).to_string()
-    }
-}
-
-fn form(request: &Recorded) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(&request.body).into_owned().collect()
 }
 
 fn basic_ok(request: &Recorded) -> bool {
-    let decoded = request
-        .header("authorization")
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|encoded| STANDARD.decode(encoded).ok())
-        .and_then(|bytes| String::from_utf8(bytes).ok());
-    decoded.as_deref() == Some(&format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+    request.basic_auth() == Some((CLIENT_ID.to_string(), CLIENT_SECRET.to_string()))
 }
 
 fn errors(code: &str, message: &str, field: &str) -> Scripted {
@@ -135,7 +113,7 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
             if !basic_ok(request) {
                 return Scripted::json(401, json!({"message": "Unauthorized", "error": 401}));
             }
-            let form = form(request);
+            let form = request.form();
             let refresh = match form.get("grant_type").map(String::as_str) {
                 Some("authorization_code") => {
                     let redirect = form.get("code").and_then(|code| state.codes.remove(code));
@@ -167,7 +145,7 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
             if !basic_ok(request) {
                 return Scripted::json(401, json!({"message": "Unauthorized", "error": 401}));
             }
-            let token = form(request).get("token").cloned().unwrap_or_default();
+            let token = request.form().get("token").cloned().unwrap_or_default();
             state.access_tokens.remove(&token);
             state.refresh_tokens.remove(&token);
             Scripted::empty(204)
@@ -181,9 +159,9 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
                 "name": USERNAME, "id": "1w72", "icon_img": "https://styles.redditmedia.com/ada.png?width=256&amp;s=1"
             }),
         ),
-        ("POST", "/api/submit") => submit(state, &form(request)),
+        ("POST", "/api/submit") => submit(state, &request.form()),
         ("POST", "/api/comment") => {
-            let form = form(request);
+            let form = request.form();
             let parent = form.get("thing_id").cloned().unwrap_or_default();
             if !state.things.iter().any(|t| t["name"] == parent.as_str()) {
                 return errors("INVALID_PARENT", "that thing doesn't exist", "parent");

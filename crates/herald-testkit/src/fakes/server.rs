@@ -81,6 +81,24 @@ impl Recorded {
         self.header("content-type").unwrap_or_default()
     }
 
+    /// An `application/x-www-form-urlencoded` body, decoded.
+    pub fn form(&self) -> BTreeMap<String, String> {
+        url::form_urlencoded::parse(&self.body).into_owned().collect()
+    }
+
+    /// `Authorization: Basic …` as (user, password), each part form-decoded
+    /// as OAuth clients encode them (RFC 6749 §2.3.1).
+    pub fn basic_auth(&self) -> Option<(String, String)> {
+        use base64::Engine as _;
+        let encoded = self.header("authorization")?.strip_prefix("Basic ")?;
+        let decoded = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).ok()?).ok()?;
+        let (user, password) = decoded.split_once(':')?;
+        let decode = |part: &str| {
+            url::form_urlencoded::parse(format!("v={part}").as_bytes()).next().map(|(_, v)| v.into_owned())
+        };
+        Some((decode(user)?, decode(password)?))
+    }
+
     /// `Authorization: Bearer <token>`.
     pub fn bearer(&self) -> Option<&str> {
         self.header("authorization")?.strip_prefix("Bearer ")
@@ -102,6 +120,19 @@ impl Recorded {
     pub fn field(&self, name: &str) -> Option<String> {
         self.part(name).map(FormPart::text)
     }
+}
+
+/// Follows a fake platform's authorization URL as a user who approves:
+/// the `Location` the platform redirects the browser to (Herald's callback).
+pub async fn consent(authorize_url: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|error| panic!("a client: {error}"));
+    let response = client.get(authorize_url).send().await.unwrap_or_else(|error| panic!("consent: {error}"));
+    assert_eq!(response.status().as_u16(), 302, "the consent page did not redirect");
+    let location = response.headers().get("location").and_then(|value| value.to_str().ok());
+    location.unwrap_or_else(|| panic!("no Location")).to_string()
 }
 
 /// One part of a `multipart/form-data` body.

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -127,23 +127,6 @@ impl XFake {
     pub fn tweets(&self) -> Vec<Value> {
         lock(&self.state).tweets.clone()
     }
-
-    /// Follows an authorize URL as a user who approves: returns the
-    /// `Location` X would redirect the browser to.
-    pub async fn consent(&self, authorize_url: &str) -> String {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_else(|error| panic!("a client: {error}"));
-        let response = client.get(authorize_url).send().await.unwrap_or_else(|error| panic!("consent: {error}"));
-        assert_eq!(response.status().as_u16(), 302, "the consent page did not redirect");
-        response
-            .headers()
-            .get("location")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_else(|| panic!("no Location"))
-            .to_string()
-    }
 }
 
 fn problem(status: u16, title: &str, detail: &str) -> Scripted {
@@ -152,10 +135,6 @@ fn problem(status: u16, title: &str, detail: &str) -> Scripted {
 
 fn oauth_error(description: &str) -> Scripted {
     Scripted::json(400, json!({ "error": "invalid_request", "error_description": description }))
-}
-
-fn form(request: &Recorded) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(&request.body).into_owned().collect()
 }
 
 fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
@@ -210,11 +189,8 @@ fn authorize(state: &mut FakeState, request: &Recorded) -> Scripted {
 /// The client authenticated as X requires: Basic for the confidential
 /// client, `client_id` in the body for a public one.
 fn client_ok(request: &Recorded, form: &BTreeMap<String, String>) -> bool {
-    match request.header("authorization").and_then(|v| v.strip_prefix("Basic ")) {
-        Some(encoded) => {
-            let decoded = STANDARD.decode(encoded).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
-            decoded == format!("{CLIENT_ID}:{CLIENT_SECRET}")
-        }
+    match request.basic_auth() {
+        Some(client) => client == (CLIENT_ID.to_string(), CLIENT_SECRET.to_string()),
         None => form.get("client_id").map(String::as_str) == Some(CLIENT_ID),
     }
 }
@@ -238,7 +214,7 @@ fn issue(state: &mut FakeState, scope: &str) -> Scripted {
 }
 
 fn token(state: &mut FakeState, request: &Recorded) -> Scripted {
-    let form = form(request);
+    let form = request.form();
     if !request.content_type().starts_with("application/x-www-form-urlencoded") {
         return oauth_error("Missing required parameter [grant_type].");
     }
@@ -282,7 +258,7 @@ fn token(state: &mut FakeState, request: &Recorded) -> Scripted {
 }
 
 fn revoke(state: &mut FakeState, request: &Recorded) -> Scripted {
-    let form = form(request);
+    let form = request.form();
     if !client_ok(request, &form) {
         return Scripted::json(401, json!({"error": "unauthorized_client"}));
     }

@@ -23,9 +23,9 @@ fn linkedin_options(fake: &LinkedInFake) -> TestOptions {
 }
 
 /// Signs in at LinkedIn for `platform`; the callback's JSON answer.
-async fn sign_in(app: &TestApp, fake: &LinkedInFake, account: &Account, platform: &str) -> Value {
+async fn sign_in(app: &TestApp, account: &Account, platform: &str) -> Value {
     let begun = account.session.get_with(&format!("/api/auth/{platform}"), JSON).await;
-    let location = fake.consent(begun.expect(200)["authorizeUrl"].as_str().unwrap()).await;
+    let location = herald_testkit::fakes::consent(begun.expect(200)["authorizeUrl"].as_str().unwrap()).await;
     let done = account.session.get_with(location.strip_prefix(&app.address).unwrap(), JSON).await;
     done.expect(200).clone()
 }
@@ -44,7 +44,7 @@ db_test!(async fn a_member_posts_with_an_image_and_a_first_comment(app, fake = L
     assert_eq!(authorize.path(), "/oauth/v2/authorization");
     assert_eq!(query["scope"], "openid profile w_member_social");
     assert!(!query.contains_key("code_challenge"), "LinkedIn web apps have no PKCE");
-    let location = fake.consent(authorize.as_str()).await;
+    let location = herald_testkit::fakes::consent(authorize.as_str()).await;
     let done = ada.session.get_with(location.strip_prefix(&app.address).unwrap(), JSON).await;
     let id = Uuid::parse_str(done.expect(200)["integrationId"].as_str().unwrap()).unwrap();
     let integration = ada.session.get(&format!("/api/integrations/{id}")).await;
@@ -86,7 +86,7 @@ db_test!(async fn a_member_posts_with_an_image_and_a_first_comment(app, fake = L
 
 db_test!(async fn a_member_chooses_which_pages_to_connect(app, fake = LinkedInFake::start().await, linkedin_options(&fake)) {
     let ada = app.register("ada@example.com").await;
-    let answer = sign_in(&app, &fake, &ada, "linkedin-page").await;
+    let answer = sign_in(&app, &ada, "linkedin-page").await;
     let pending = answer["pendingId"].as_str().unwrap().to_string();
     assert!(answer.get("integrationId").is_none());
     let offered = ada.session.get(&format!("/api/integrations/pending/{pending}")).await;
@@ -119,7 +119,7 @@ db_test!(async fn a_member_chooses_which_pages_to_connect(app, fake = LinkedInFa
     assert_eq!(fake.posts()[0]["author"], format!("urn:li:organization:{}", PAGES[0].0));
 
     // Signing in again and choosing the same page updates it: no duplicate.
-    let again = sign_in(&app, &fake, &ada, "linkedin-page").await;
+    let again = sign_in(&app, &ada, "linkedin-page").await;
     let pending = again["pendingId"].as_str().unwrap();
     let chosen = ada.session.post(&format!("/api/integrations/pending/{pending}"), json!({"accountIds": [PAGES[0].0, PAGES[1].0]})).await;
     let ids: Vec<String> = chosen.expect(201).as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
@@ -134,7 +134,7 @@ db_test!(async fn the_account_chooser_page_connects_the_ticked_pages(app, fake =
     assert!(accounts.html.contains("href=\"/api/auth/linkedin-page\""), "a connect button");
     let consent = browser.get("/api/auth/linkedin-page").await;
     assert_eq!(consent.status, 302);
-    let location = fake.consent(&consent.location).await;
+    let location = herald_testkit::fakes::consent(&consent.location).await;
     let back = browser.get(location.strip_prefix(&app.address).unwrap()).await;
     assert_eq!(back.status, 302);
     assert!(back.location.starts_with("/integrations/choose/"), "{}", back.location);

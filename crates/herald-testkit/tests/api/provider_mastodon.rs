@@ -322,7 +322,7 @@ db_test!(async fn mastodon_signs_in_on_any_instance_and_publishes_with_the_same_
     assert_eq!(apps.len(), 1);
     assert_eq!(apps[0].json["redirect_uris"], format!("{}/api/auth/mastodon/callback", app.address));
 
-    let location = fake.consent(authorize.as_str()).await;
+    let location = herald_testkit::fakes::consent(authorize.as_str()).await;
     let path = location.strip_prefix(&app.address).unwrap();
     let done = ada.session.get_with(path, &json).await;
     let id = Uuid::parse_str(done.expect(200)["integrationId"].as_str().unwrap()).unwrap();
@@ -334,7 +334,7 @@ db_test!(async fn mastodon_signs_in_on_any_instance_and_publishes_with_the_same_
 
     // A second connection on the same instance reuses the registered app,
     // and the same account is updated in place.
-    let location = fake.consent(&begin(fake.url()).await).await;
+    let location = herald_testkit::fakes::consent(&begin(fake.url()).await).await;
     let again = ada.session.get_with(location.strip_prefix(&app.address).unwrap(), &json).await;
     assert_eq!(again.expect(200)["integrationId"], id.to_string());
     assert_eq!(fake.registered_apps(), 1);

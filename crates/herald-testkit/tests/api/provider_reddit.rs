@@ -19,16 +19,16 @@ fn reddit_options(fake: &RedditFake) -> TestOptions {
     options
 }
 
-async fn connect(app: &TestApp, fake: &RedditFake, account: &Account) -> Uuid {
+async fn connect(app: &TestApp, account: &Account) -> Uuid {
     let begun = account.session.get_with("/api/auth/reddit", JSON).await;
-    let location = fake.consent(begun.expect(200)["authorizeUrl"].as_str().unwrap()).await;
+    let location = herald_testkit::fakes::consent(begun.expect(200)["authorizeUrl"].as_str().unwrap()).await;
     let done = account.session.get_with(location.strip_prefix(&app.address).unwrap(), JSON).await;
     Uuid::parse_str(done.expect(200)["integrationId"].as_str().unwrap()).unwrap()
 }
 
 db_test!(async fn reddit_posts_to_a_subreddit_with_comments_as_the_thread(app, fake = RedditFake::start().await, reddit_options(&fake)) {
     let ada = app.register("ada@example.com").await;
-    let id = connect(&app, &fake, &ada).await;
+    let id = connect(&app, &ada).await;
     let integration = ada.session.get(&format!("/api/integrations/{id}")).await;
     assert_eq!(integration.body["platformUsername"], format!("u/{USERNAME}"));
 
@@ -77,7 +77,7 @@ db_test!(async fn reddit_posts_to_a_subreddit_with_comments_as_the_thread(app, f
 
 db_test!(async fn a_refresh_refused_inside_a_200_answer_asks_for_a_reconnect(app, fake = RedditFake::start().await, reddit_options(&fake)) {
     let ada = app.register("ada@example.com").await;
-    let id = connect(&app, &fake, &ada).await;
+    let id = connect(&app, &ada).await;
     // A day-long token: renewed with six hours left, keeping the refresh token.
     app.clock().advance(Duration::from_secs(19 * 3600));
     assert_eq!(app.engine.renew_tokens_once().await.unwrap(), 1);

@@ -34,8 +34,8 @@ fn callback_path(app: &TestApp, location: &str) -> String {
 }
 
 /// The whole flow: begin, consent at X, callback. Returns the integration id.
-async fn connect(app: &TestApp, fake: &XFake, account: &Account) -> Uuid {
-    let location = fake.consent(&begin(account).await).await;
+async fn connect(app: &TestApp, account: &Account) -> Uuid {
+    let location = herald_testkit::fakes::consent(&begin(account).await).await;
     let done = account.session.get_with(&callback_path(app, &location), JSON).await;
     Uuid::parse_str(done.expect(200)["integrationId"].as_str().unwrap()).unwrap()
 }
@@ -65,7 +65,7 @@ db_test!(async fn x_connects_with_pkce_and_publishes_a_thread_as_replies(app, fa
     assert!(query["scope"].split(' ').any(|s| s == "offline.access"), "{query:?}");
     assert!(query["state"].len() >= 32);
 
-    let location = fake.consent(authorize.as_str()).await;
+    let location = herald_testkit::fakes::consent(authorize.as_str()).await;
     let done = ada.session.get_with(&callback_path(&app, &location), JSON).await;
     let id = Uuid::parse_str(done.expect(200)["integrationId"].as_str().unwrap()).unwrap();
     let token_request = fake.requests_to("/2/oauth2/token").remove(0);
@@ -109,7 +109,7 @@ db_test!(async fn an_oauth_state_is_single_use_bound_to_its_user_and_short_lived
     let mallory = app.register("mallory@example.com").await;
 
     // Someone else's session cannot finish Ada's connection, nor spend her state.
-    let location = fake.consent(&begin(&ada).await).await;
+    let location = herald_testkit::fakes::consent(&begin(&ada).await).await;
     let path = callback_path(&app, &location);
     mallory.session.get_with(&path, JSON).await.expect_error(400, "OAUTH_REFUSED");
     assert_eq!(mallory.session.get("/api/integrations").await.expect(200), &json!([]));
@@ -119,14 +119,14 @@ db_test!(async fn an_oauth_state_is_single_use_bound_to_its_user_and_short_lived
     assert!(reused.expect_error(400, "OAUTH_REFUSED")["message"].as_str().unwrap().contains("already used"));
 
     // Ten minutes at most.
-    let location = fake.consent(&begin(&ada).await).await;
+    let location = herald_testkit::fakes::consent(&begin(&ada).await).await;
     app.clock().advance(Duration::from_secs(11 * 60));
     let late = ada.session.get_with(&callback_path(&app, &location), JSON).await;
     assert!(late.expect_error(400, "OAUTH_REFUSED")["message"].as_str().unwrap().contains("10 minutes"));
 
     // Denied consent, a forged state, no state: refused, nothing saved.
     fake.deny_next_consent();
-    let location = fake.consent(&begin(&ada).await).await;
+    let location = herald_testkit::fakes::consent(&begin(&ada).await).await;
     let denied = ada.session.get_with(&callback_path(&app, &location), JSON).await;
     assert!(denied.expect_error(400, "OAUTH_REFUSED")["message"].as_str().unwrap().contains("access_denied"));
     ada.session.get_with("/api/auth/x/callback?code=c&state=forged", JSON).await.expect_error(400, "OAUTH_REFUSED");
@@ -167,13 +167,13 @@ db_test!(async fn an_unconfigured_platform_names_what_to_set(app, TestOptions::d
 
 db_test!(async fn reconnecting_updates_the_account_in_place_and_keeps_its_refresh_token(app, fake = XFake::start().await, x_options(&fake)) {
     let ada = app.register("ada@example.com").await;
-    let first = connect(&app, &fake, &ada).await;
+    let first = connect(&app, &ada).await;
     let refresh = stored_credentials(&app, first).await["refreshToken"].clone();
     assert!(refresh.as_str().unwrap().starts_with("x-refresh-"));
     // The account is disabled meanwhile; reconnecting makes it active again.
     ada.session.patch(&format!("/api/integrations/{first}"), json!({"status": "DISABLED"})).await.expect(200);
     fake.omit_refresh_token_once();
-    let second = connect(&app, &fake, &ada).await;
+    let second = connect(&app, &ada).await;
     assert_eq!(first, second, "never a duplicate");
     assert_eq!(ada.session.get("/api/integrations").await.expect(200).as_array().unwrap().len(), 1);
     let stored = stored_credentials(&app, first).await;
@@ -188,7 +188,7 @@ db_test!(async fn reconnecting_updates_the_account_in_place_and_keeps_its_refres
 
 db_test!(async fn tokens_are_renewed_ahead_of_expiry_once_even_when_asked_twice_at_once(app, fake = XFake::start().await, x_options(&fake)) {
     let ada = app.register("ada@example.com").await;
-    let id = connect(&app, &fake, &ada).await;
+    let id = connect(&app, &ada).await;
     let before = stored_credentials(&app, id).await;
     // Two hours of life: nothing is due until half an hour is left.
     app.clock().advance(Duration::from_secs(60 * 60));
@@ -216,7 +216,7 @@ db_test!(async fn tokens_are_renewed_ahead_of_expiry_once_even_when_asked_twice_
 
 db_test!(async fn a_publish_renews_an_expiring_token_first_and_an_expired_one_after_a_401(app, fake = XFake::start().await, x_options(&fake)) {
     let ada = app.register("ada@example.com").await;
-    let id = connect(&app, &fake, &ada).await;
+    let id = connect(&app, &ada).await;
     // Four minutes before expiry: renewed before the post is sent.
     app.clock().advance(Duration::from_secs(116 * 60));
     let post = ada.session.post("/api/posts", json!({"content": "just in time", "platforms": [id]})).await;
@@ -239,7 +239,7 @@ db_test!(async fn a_publish_renews_an_expiring_token_first_and_an_expired_one_af
 
 db_test!(async fn a_refused_grant_asks_for_a_reconnect_and_fails_due_posts_clearly(app, fake = XFake::start().await, x_options(&fake)) {
     let ada = app.register("ada@example.com").await;
-    let id = connect(&app, &fake, &ada).await;
+    let id = connect(&app, &ada).await;
     let post = ada.session.post("/api/posts", json!({"content": "due while revoked", "platforms": [id], "scheduledFor": (app.clock().now() + chrono::Duration::minutes(100)).to_rfc3339()})).await;
     let post_id = id_of(post.expect(201));
     fake.revoke_grant();
@@ -258,14 +258,14 @@ db_test!(async fn a_refused_grant_asks_for_a_reconnect_and_fails_due_posts_clear
     assert!(fake.tweets().is_empty());
 
     // Reconnecting brings it back.
-    assert_eq!(connect(&app, &fake, &ada).await, id);
+    assert_eq!(connect(&app, &ada).await, id);
     let integration = ada.session.get(&format!("/api/integrations/{id}")).await;
     assert_eq!(integration.body["status"], "ACTIVE");
 });
 
 db_test!(async fn x_refusals_are_classified_and_disconnecting_revokes_the_grant(app, fake = XFake::start().await, x_options(&fake)) {
     let ada = app.register("ada@example.com").await;
-    let id = connect(&app, &fake, &ada).await;
+    let id = connect(&app, &ada).await;
     // 403 on X is a refused post (duplicate text), not a revoked account.
     fake.script(Scripted::json(403, json!({"title": "Forbidden", "status": 403, "detail": "You are not allowed to create a Tweet with duplicate content.", "type": "about:blank"})).at("POST /2/tweets"));
     let post = ada.session.post("/api/posts", json!({"content": "again", "platforms": [id]})).await;

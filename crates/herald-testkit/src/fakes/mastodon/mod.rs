@@ -155,19 +155,6 @@ impl FakeMastodon {
         lock(&self.state).apps.len()
     }
 
-    /// Follows an authorize URL as a user who approves: the `Location` the
-    /// instance redirects the browser to.
-    pub async fn consent(&self, authorize_url: &str) -> String {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_else(|error| panic!("a client: {error}"));
-        let response = client.get(authorize_url).send().await.unwrap_or_else(|error| panic!("consent: {error}"));
-        assert_eq!(response.status().as_u16(), 302, "the authorization page did not redirect");
-        let location = response.headers().get("location").and_then(|value| value.to_str().ok());
-        location.unwrap_or_else(|| panic!("no Location")).to_string()
-    }
-
     /// The next upload answers 202 and stays processing for `polls` lookups,
     /// each a 206 with the attachment and a null `url`.
     pub fn process_next_upload_slowly(&self, polls: u32) {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -22,7 +22,7 @@ pub(super) fn oauth(state: &mut State, request: &Recorded) -> Option<Scripted> {
     let form: HashMap<String, String> = if request.json.is_object() {
         serde_json::from_value(request.json.clone()).unwrap_or_default()
     } else {
-        url::form_urlencoded::parse(&request.body).into_owned().collect()
+        request.form().into_iter().collect()
     };
     let answer = match (request.method.as_str(), request.path.as_str()) {
         ("POST", "/api/v1/apps") => {
@@ -98,17 +98,9 @@ pub(super) fn oauth(state: &mut State, request: &Recorded) -> Option<Scripted> {
     Some(answer)
 }
 
-/// The client of a token or revoke request: HTTP Basic (each part
-/// form-encoded, RFC 6749 §2.3.1), or the form.
+/// The client of a token or revoke request: HTTP Basic, or the form.
 fn client_credentials(request: &Recorded, form: &HashMap<String, String>) -> (String, String) {
-    let basic = request.header("authorization").and_then(|v| v.strip_prefix("Basic ")).and_then(|encoded| {
-        let text = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
-        let (id, secret) = text.split_once(':')?;
-        let decode =
-            |v: &str| url::form_urlencoded::parse(format!("v={v}").as_bytes()).next().map(|(_, v)| v.into_owned());
-        Some((decode(id)?, decode(secret)?))
-    });
-    basic.unwrap_or_else(|| {
+    request.basic_auth().unwrap_or_else(|| {
         (form.get("client_id").cloned().unwrap_or_default(), form.get("client_secret").cloned().unwrap_or_default())
     })
 }
