@@ -187,6 +187,7 @@ db_test!(async fn reconnecting_updates_the_account_in_place_and_keeps_its_refres
 });
 
 db_test!(async fn tokens_are_renewed_ahead_of_expiry_once_even_when_asked_twice_at_once(app, fake = XFake::start().await, x_options(&fake)) {
+    let logs = herald_testkit::logs::capture();
     let ada = app.register("ada@example.com").await;
     let id = connect(&app, &ada).await;
     let before = stored_credentials(&app, id).await;
@@ -212,6 +213,12 @@ db_test!(async fn tokens_are_renewed_ahead_of_expiry_once_even_when_asked_twice_
     assert_eq!(app.worker().run_once().await.unwrap(), 1);
     assert_eq!(ada.session.get(&format!("/api/posts/{post_id}")).await.body["status"], "PUBLISHED");
     assert_eq!(fake.requests_to("/2/tweets")[0].bearer(), after["accessToken"].as_str());
+    // Connecting, renewing and publishing logged no token, code or client secret.
+    let logged = logs.text();
+    assert!(logged.contains("tokens refreshed"), "the capture works");
+    for secret in ["x-access-", "x-refresh-", CLIENT_SECRET, "code_verifier", "code=code-", "state="] {
+        assert!(!logged.contains(secret), "{secret} reached the logs");
+    }
 });
 
 db_test!(async fn a_publish_renews_an_expiring_token_first_and_an_expired_one_after_a_401(app, fake = XFake::start().await, x_options(&fake)) {
