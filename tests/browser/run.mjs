@@ -89,7 +89,7 @@ function freePort() {
 
 // ---- The testkit's fake X (OAuth 2.0 with PKCE, API v2), as a process ----
 async function startFakeX() {
-  const child = spawn(join(targetDir, 'debug', 'fake-platform'), ['x'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(join(targetDir, 'debug', 'examples', 'fake-platform'), ['x'], { stdio: ['pipe', 'pipe', 'inherit'] });
   cleanups.push(() => child.kill('SIGTERM'));
   const line = await new Promise((ok, fail) => {
     let buffered = '';

@@ -1,5 +1,6 @@
 //! Runs one of the testkit's platform fakes as a process, for tests that
-//! drive the real binary from outside Rust (the browser test):
+//! drive the real binary from outside Rust (the browser test). An example,
+//! not a binary, so that `cargo run` still has one binary to run:
 //! `fake-platform x` prints `{"url": "http://127.0.0.1:PORT"}` on one line,
 //! then serves until its standard input closes.
 
