@@ -64,6 +64,9 @@ pub enum Finished {
 pub struct PendingView {
     pub platform: String,
     pub accounts: Vec<PendingAccountView>,
+    /// Only one may be chosen: the platform rotates refresh tokens, so a
+    /// sign-in serves one account (sign in again for another).
+    pub choose_one: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -316,7 +319,9 @@ impl App {
     pub async fn pending_connection(&self, caller: &Caller, id: Uuid) -> AppResult<PendingView> {
         caller.require_session("connecting an account")?;
         let (row, waiting) = self.waiting(caller, id).await?;
+        let choose_one = self.oauth_provider(&row.platform)?.oauth().is_some_and(|o| o.one_account_per_sign_in());
         Ok(PendingView {
+            choose_one,
             platform: row.platform,
             accounts: waiting
                 .iter()
@@ -352,6 +357,13 @@ impl App {
             .into());
         }
         let provider = self.oauth_provider(&row.platform)?;
+        if input.account_ids.len() > 1 && oauth_of(provider.as_ref())?.one_account_per_sign_in() {
+            return Err(herald_core::ValidationError::new(
+                "accountIds",
+                "choose one: this platform's sign-in serves one account (sign in again for another)",
+            )
+            .into());
+        }
         if !PendingConnections(self.store.conn()).take(id).await? {
             return Err(AppError::NotFound("pending connection"));
         }

@@ -72,6 +72,8 @@ const COMMON_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/w
 const ANY_MEDIA: &[&str] =
     &["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4", "video/quicktime", "video/webm"];
 const IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+/// What Pinterest makes a Pin of.
+const PNG_JPEG: &[&str] = &["image/png", "image/jpeg"];
 /// What LinkedIn's Images API takes.
 const LINKEDIN_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
 const MB: u64 = 1024 * 1024;
@@ -174,9 +176,9 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("tiktok", "TikTok", 2200, Utf16, 1, true, false),
     // Text and link posts: image posts need Reddit's media-asset upload.
     rules("reddit", "Reddit", 40_000, Characters, 0, false, true).media(&[], 0, 0),
-    rules("pinterest", "Pinterest", 500, Characters, 1, true, false),
+    rules("pinterest", "Pinterest", 500, Characters, 1, true, false).media(PNG_JPEG, 20 * MB, 0),
     rules("gmb", "Google Business Profile", 1500, Characters, 1, false, false),
-    rules("tumblr", "Tumblr", 100_000, Characters, 10, false, true),
+    rules("tumblr", "Tumblr", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),
 ];
 
 /// Upper bound on any stored text, whatever the platform: keeps one request

@@ -151,6 +151,13 @@ pub trait OAuthConnect: Send + Sync {
     /// Whether the operator has set the app credentials.
     fn is_configured(&self) -> bool;
 
+    /// Whether one sign-in may connect only one of the accounts it offers:
+    /// where refreshing spends the refresh token, integrations sharing one
+    /// grant would spend each other's.
+    fn one_account_per_sign_in(&self) -> bool {
+        false
+    }
+
     /// Whether connecting names a server (`?instance=`), as on Mastodon.
     fn needs_instance(&self) -> bool {
         false
@@ -538,7 +545,7 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Sender {
             let bytes = response.bytes().await.map_err(|_| {
                 ProviderError::new(ErrorClass::Retryable { after: None }, "the token endpoint's answer broke off")
             })?;
-            let body = with_token_type(bytes.to_vec());
+            let body = with_rfc_error(status, with_token_type(bytes.to_vec()));
             // Reddit answers some refusals with 200 and `{"error": …}`: read
             // as the refusal it is, not as a broken token answer.
             let status =
@@ -560,6 +567,22 @@ fn is_error_body(body: &[u8]) -> bool {
         .is_ok_and(|answer| answer.get("error").is_some() && answer.get("access_token").is_none())
 }
 
+/// A refusal in a platform's own shape (Pinterest: `{"code", "message"}`)
+/// as RFC 6749 §5.2 words it: a 400 is a grant the platform will not
+/// honour (`invalid_grant`), a 401 or 403 an app it does not know.
+fn with_rfc_error(status: reqwest::StatusCode, body: Vec<u8>) -> Vec<u8> {
+    if !status.is_client_error() {
+        return body;
+    }
+    let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if answer.get("error").is_some_and(Value::is_string) {
+        return body;
+    }
+    let code = if status == reqwest::StatusCode::BAD_REQUEST { "invalid_grant" } else { "invalid_client" };
+    let description = answer["message"].as_str().or(answer["error_description"].as_str()).unwrap_or_default();
+    serde_json::to_vec(&serde_json::json!({ "error": code, "error_description": description })).unwrap_or(body)
+}
+
 /// RFC 6749 requires `token_type` in a token answer, and the `oauth2`
 /// crate refuses one without it; LinkedIn leaves it out. A successful
 /// answer without it is a bearer token, so it is added.
@@ -576,6 +599,19 @@ fn with_token_type(body: Vec<u8>) -> Vec<u8> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_refusal_in_a_platform_shape_reads_as_rfc_6749_words() {
+        let bad = reqwest::StatusCode::BAD_REQUEST;
+        let pinterest = with_rfc_error(bad, br#"{"code": 283, "message": "Refresh token not found"}"#.to_vec());
+        let read: Value = serde_json::from_slice(&pinterest).unwrap();
+        assert_eq!(read, json!({"error": "invalid_grant", "error_description": "Refresh token not found"}));
+        let client = with_rfc_error(reqwest::StatusCode::UNAUTHORIZED, b"not json".to_vec());
+        assert_eq!(serde_json::from_slice::<Value>(&client).unwrap()["error"], "invalid_client");
+        let standard = br#"{"error": "invalid_request"}"#.to_vec();
+        assert_eq!(with_rfc_error(bad, standard.clone()), standard);
+        assert_eq!(with_rfc_error(reqwest::StatusCode::OK, b"{}".to_vec()), b"{}".to_vec());
+    }
 
     #[test]
     fn a_token_answer_without_a_type_is_a_bearer_token() {

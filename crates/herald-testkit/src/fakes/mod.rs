@@ -10,10 +10,12 @@ pub mod lemmy;
 pub mod linkedin;
 pub mod mastodon;
 pub mod nostr_relay;
+pub mod pinterest;
 pub mod reddit;
 pub mod server;
 pub mod slack;
 pub mod telegram;
+pub mod tumblr;
 pub mod wordpress;
 pub mod x;
 

@@ -28,6 +28,7 @@ struct ChoosePage {
     id: String,
     platform_name: &'static str,
     accounts: Vec<PendingAccountView>,
+    choose_one: bool,
     errors: FieldErrors,
 }
 
@@ -39,6 +40,7 @@ async fn render(state: &UiState, viewer: &Viewer, id: uuid::Uuid, errors: FieldE
         id: id.to_string(),
         platform_name,
         accounts: pending.accounts,
+        choose_one: pending.choose_one,
         errors,
     })
 }

@@ -59,7 +59,10 @@ impl Accounts {
             state.app.platforms().into_iter().map(|p| (p.id, p.settings_schema)).collect();
         let schemas = integrations
             .iter()
-            .filter_map(|i| by_platform.get(i.platform.as_str()).map(|schema| (i.id, schema.clone())))
+            .filter_map(|i| {
+                let schema = by_platform.get(i.platform.as_str())?;
+                Some((i.id, settings::with_account_choices(schema.clone(), &i.settings)))
+            })
             .collect();
         Ok(Self { integrations, schemas })
     }

@@ -37,7 +37,7 @@ pub struct SettingField {
     /// A checkbox whose platform default is "on": unchecking sends `false`.
     pub default_on: bool,
     /// Select options; the empty option (platform default) comes first.
-    pub options: Vec<String>,
+    pub options: Vec<SelectOption>,
     /// Label of the empty select option.
     pub default_label: String,
     pub max_length: Option<u64>,
@@ -135,6 +135,13 @@ impl SettingsDraft {
     }
 }
 
+/// One option of a select.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectOption {
+    pub value: String,
+    pub label: String,
+}
+
 /// One input per property the form knows how to edit, by name, with the
 /// checkboxes together at the end.
 pub fn fields(schema: &Value, draft: &SettingsDraft) -> Vec<SettingField> {
@@ -157,11 +164,7 @@ pub fn fields(schema: &Value, draft: &SettingsDraft) -> Vec<SettingField> {
                 checked: matches!(value.as_str(), "true" | "on"),
                 value,
                 default_on: default_on(prop),
-                options: prop
-                    .get("enum")
-                    .and_then(Value::as_array)
-                    .map(|values| values.iter().filter_map(Value::as_str).map(str::to_string).collect())
-                    .unwrap_or_default(),
+                options: options_of(prop),
                 default_label: default.map_or_else(|| "Default".to_string(), |d| format!("Default ({d})")),
                 max_length: prop.get("maxLength").and_then(Value::as_u64),
                 numbers: allows_integer(prop.get("items").unwrap_or(prop)),
@@ -170,6 +173,41 @@ pub fn fields(schema: &Value, draft: &SettingsDraft) -> Vec<SettingField> {
         .collect();
     fields.sort_by_key(|f| f.kind == Kind::Checkbox);
     fields
+}
+
+/// A select's options: the `enum` values, shown by their `x-labels` where
+/// the account gave some (a Pinterest board's name for its id).
+fn options_of(prop: &Value) -> Vec<SelectOption> {
+    let labels = prop.get("x-labels").and_then(Value::as_array);
+    let values = prop.get("enum").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+    values
+        .enumerate()
+        .map(|(at, value)| SelectOption {
+            value: value.to_string(),
+            label: labels.and_then(|l| l.get(at)).and_then(Value::as_str).unwrap_or(value).to_string(),
+        })
+        .collect()
+}
+
+/// An account's own choices for a setting (integration settings
+/// `choices.<name>`: `[{value, label}]`, e.g. its Pinterest boards) made
+/// into the select of that setting in its copy of the schema.
+pub fn with_account_choices(mut schema: Value, integration_settings: &Value) -> Value {
+    let Some(choices) = integration_settings.get("choices").and_then(Value::as_object) else { return schema };
+    for (name, list) in choices {
+        let Some(prop) = schema.get_mut("properties").and_then(|p| p.get_mut(name)).and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let items = list.as_array().into_iter().flatten();
+        let (values, labels): (Vec<Value>, Vec<Value>) =
+            items.filter_map(|c| Some((c.get("value")?.clone(), c.get("label")?.clone()))).unzip();
+        if !values.is_empty() && values.iter().all(Value::is_string) {
+            prop.insert("enum".into(), Value::Array(values));
+            prop.insert("x-labels".into(), Value::Array(labels));
+        }
+    }
+    schema
 }
 
 fn properties(schema: &Value) -> impl Iterator<Item = (&String, &Value)> {
@@ -304,7 +342,8 @@ mod tests {
         assert_eq!((by("canonicalUrl").label.as_str(), by("canonicalUrl").input_type), ("Canonical URL", "url"));
         assert_eq!(by("organizationId").label, "Organization ID");
         assert_eq!((by("spoilerText").max_length, by("spoilerText").hint.as_str()), (Some(500), "Content warning."));
-        assert_eq!(by("visibility").options, vec!["public", "unlisted"]);
+        let values: Vec<&str> = by("visibility").options.iter().map(|o| o.value.as_str()).collect();
+        assert_eq!(values, vec!["public", "unlisted"]);
         assert_eq!(by("visibility").default_label, "Default (public)");
         assert!(by("published").checked, "a box that defaults to on starts checked");
         assert!(!by("sensitive").checked);
@@ -355,5 +394,17 @@ mod tests {
         assert_eq!(draft.values.get("published"), None, "unchecked");
         assert_eq!(Value::Object(draft.extra.clone()), json!({ "meta": { "x": 1 }, "fromTheApi": "kept" }));
         assert_eq!(draft.to_settings(&schema()), Some(saved));
+    }
+
+    #[test]
+    fn an_account_s_own_choices_become_a_labelled_select() {
+        let schema = json!({ "type": "object", "properties": { "boardId": { "type": "string" } } });
+        let boards = json!({ "choices": { "boardId": [{"value": "11", "label": "Recipes"}, {"value": "12", "label": "Garden"}] } });
+        let schema = with_account_choices(schema, &boards);
+        let field = fields(&schema, &SettingsDraft::default()).remove(0);
+        assert_eq!(field.kind, Kind::Select);
+        assert_eq!(field.options[1], SelectOption { value: "12".into(), label: "Garden".into() });
+        let untouched = with_account_choices(json!({"properties": {}}), &boards);
+        assert_eq!(untouched, json!({"properties": {}}));
     }
 }
