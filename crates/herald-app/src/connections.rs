@@ -47,6 +47,34 @@ pub struct CallbackParams {
     /// Set when the user denied consent (`access_denied`).
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// OAuth 1.0a (X with `X_API_KEY`): the request token, which stands
+    /// for the state, and the verifier, which stands for the code.
+    pub oauth_token: Option<String>,
+    pub oauth_verifier: Option<String>,
+    /// OAuth 1.0a: the request token of a consent the user refused.
+    pub denied: Option<String>,
+}
+
+impl CallbackParams {
+    /// What identifies the connection being finished: `state`, or an
+    /// OAuth 1.0a request token (granted or denied).
+    fn state_key(&self) -> Option<&str> {
+        [&self.state, &self.oauth_token, &self.denied].into_iter().flatten().map(String::as_str).find(|s| !s.is_empty())
+    }
+
+    /// The code, or an OAuth 1.0a verifier.
+    fn grant(&self) -> Option<&str> {
+        [&self.code, &self.oauth_verifier].into_iter().flatten().map(String::as_str).find(|s| !s.is_empty())
+    }
+
+    /// The refusal the platform reported, if any.
+    fn refusal(&self) -> Option<String> {
+        if let Some(error) = self.error.as_deref() {
+            let said = self.error_description.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+            return Some(format!("{error}{said}"));
+        }
+        self.denied.as_ref().map(|_| "access_denied".to_string())
+    }
 }
 
 /// Where a finished callback leads.
@@ -188,7 +216,8 @@ impl App {
             .begin(Begin { state: &state, redirect_uri: &redirect_uri, instance: on_instance })
             .await
             .map_err(|error| platform_error(platform, &error))?;
-        let id = hash_key(&state);
+        // OAuth 1.0a brings back the request token instead of a state.
+        let id = hash_key(consent.state_key.as_deref().unwrap_or(&state));
         let sealed = Sealed { verifier: consent.verifier, context: consent.context, instance };
         let sealed = serde_json::to_vec(&sealed).map_err(AppError::internal)?;
         let now = self.now();
@@ -216,8 +245,7 @@ impl App {
         caller.require_account_manager("connecting an account")?;
         let provider = self.oauth_provider(platform)?;
         let oauth = oauth_of(provider.as_ref())?;
-        let raw_state =
-            params.state.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| refused("the callback has no state"))?;
+        let raw_state = params.state_key().ok_or_else(|| refused("the callback has no state"))?;
         let id = hash_key(raw_state);
         let states = OAuthStates(self.store.conn());
         let row = states.get(&id).await?.ok_or_else(|| refused("unknown or already used state; start again"))?;
@@ -231,12 +259,10 @@ impl App {
         if row.expires_at <= self.now() {
             return Err(refused("the connection took longer than 10 minutes; start again"));
         }
-        if let Some(error) = params.error.as_deref() {
-            let said = params.error_description.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
-            return Err(refused(format!("{platform} did not grant access ({error}{said})")));
+        if let Some(refusal) = params.refusal() {
+            return Err(refused(format!("{platform} did not grant access ({refusal})")));
         }
-        let code =
-            params.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| refused("the callback has no code"))?;
+        let code = params.grant().ok_or_else(|| refused("the callback has no code"))?;
         let plain = self.vault.decrypt(&row.sealed, id.as_bytes()).map_err(AppError::internal)?;
         let sealed: Sealed = serde_json::from_slice(&plain).map_err(AppError::internal)?;
         let redirect_uri = self.oauth_callback_url(platform);

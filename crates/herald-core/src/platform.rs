@@ -72,6 +72,8 @@ const COMMON_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/w
 const ANY_MEDIA: &[&str] =
     &["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4", "video/quicktime", "video/webm"];
 const IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+/// What X's media upload takes (a video or GIF alone in its post).
+const X_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4", "video/quicktime"];
 /// What Pinterest makes a Pin of.
 const PNG_JPEG: &[&str] = &["image/png", "image/jpeg"];
 /// What LinkedIn's Images API takes.
@@ -165,8 +167,7 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("lemmy", "Lemmy", 10_000, Characters, 1, false, true).media(IMAGES, 8 * MB, 0),
     rules("devto", "DEV", 100_000, Characters, 1, false, false).media(IMAGES, 8 * MB, 0),
     rules("wordpress", "WordPress", 100_000, Characters, 10, false, false),
-    // Images only so far: X and LinkedIn videos need chunked uploads.
-    rules("x", "X", 280, XWeighted, 4, false, true).media(IMAGES, 5 * MB, 0),
+    rules("x", "X", 280, XWeighted, 4, false, true).media(X_MEDIA, 5 * MB, 512 * MB),
     rules("linkedin", "LinkedIn", 3000, Characters, 9, false, true).media(LINKEDIN_IMAGES, 8 * MB, 0),
     rules("linkedin-page", "LinkedIn Page", 3000, Characters, 9, false, true).media(LINKEDIN_IMAGES, 8 * MB, 0),
     rules("facebook", "Facebook Pages", 63_206, Characters, 10, false, true),

@@ -14,6 +14,7 @@ mod mastodon;
 mod net;
 pub mod nostr;
 pub mod oauth;
+pub mod oauth1;
 mod pinterest;
 mod reddit;
 mod slack;

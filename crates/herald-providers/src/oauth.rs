@@ -126,8 +126,11 @@ pub struct Consent {
     pub url: String,
     /// The PKCE verifier, for platforms with PKCE.
     pub verifier: Option<String>,
-    /// Anything else the callback needs (e.g. the instance).
+    /// Anything else the callback needs (e.g. the instance), kept encrypted.
     pub context: Value,
+    /// OAuth 1.0a: the request token, which the callback brings back in
+    /// place of the state (`None`: the state itself).
+    pub state_key: Option<String>,
 }
 
 /// What the platform's redirect brought back.
@@ -382,7 +385,7 @@ impl CodeFlow {
             request = request.add_extra_param(*name, *value);
         }
         let (url, _) = request.url();
-        Ok(Consent { url: url.to_string(), verifier, context: Value::Null })
+        Ok(Consent { url: url.to_string(), verifier, context: Value::Null, state_key: None })
     }
 
     /// The code exchanged for tokens, with the PKCE verifier.

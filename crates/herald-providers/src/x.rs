@@ -1,5 +1,8 @@
 //! `x`: posts on X through API v2, connected by OAuth 2.0 with PKCE
-//! (`X_CLIENT_ID`, and `X_CLIENT_SECRET` for a confidential client).
+//! (`X_CLIENT_ID`, and `X_CLIENT_SECRET` for a confidential client) or,
+//! where only the seed's `X_API_KEY`/`X_API_SECRET` are set, by OAuth 1.0a
+//! (request token, consent, access token; every request signed, the token
+//! never expires).
 //!
 //! Access tokens live two hours; the refresh token (scope `offline.access`)
 //! is single-use and rotates on every refresh, so a refresh must never run
@@ -19,6 +22,7 @@ use serde_json::{Value, json};
 use crate::declared::Declaration;
 use crate::http::{classify_status, excerpt, retry_after};
 use crate::oauth::{App, Begin, Callback, CodeFlow, Consent, Endpoints, OAuthConnect, Tokens};
+use crate::oauth1::{Consumer, Extras, TokenPair};
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
     PublishRequest, PublishedItem, Refreshed,
@@ -32,6 +36,12 @@ pub struct X {
     client: HttpClient,
     api: String,
     flow: Option<CodeFlow>,
+    /// The OAuth 1.0a app (`X_API_KEY`/`X_API_SECRET`): new connections use
+    /// it when OAuth 2.0 is not configured, and accounts connected with it
+    /// need it to sign their requests.
+    consumer: Option<Consumer>,
+    /// Where the user consents to an OAuth 1.0a request token.
+    authorize_1a: String,
 }
 
 impl X {
@@ -44,11 +54,47 @@ impl X {
             };
             CodeFlow::new(client.clone(), app, endpoints, "X").refused_as(&["invalid_request"])
         });
-        Self { api: settings.platform_url("x", "https://api.x.com"), client, flow }
+        let app = |name: &str| settings.app_credentials.get(name).filter(|v| !v.is_empty()).map(str::to_string);
+        let consumer = app("X_API_KEY").zip(app("X_API_SECRET")).map(|(key, secret)| Consumer { key, secret });
+        Self {
+            api: settings.platform_url("x", "https://api.x.com"),
+            authorize_1a: settings.platform_url("x", "https://api.x.com/oauth/authorize"),
+            client,
+            flow,
+            consumer,
+        }
     }
 
     fn flow(&self) -> Result<&CodeFlow, ProviderError> {
         self.flow.as_ref().ok_or_else(|| ProviderError::invalid("X is not configured: set X_CLIENT_ID"))
+    }
+
+    fn consumer(&self) -> Result<&Consumer, ProviderError> {
+        self.consumer.as_ref().ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Revoked,
+                "this X account was connected with X_API_KEY, which is no longer set; set it again or reconnect",
+            )
+        })
+    }
+
+    /// A request as the account: signed by OAuth 1.0a for an account
+    /// connected that way, else with its bearer token.
+    fn as_account(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        creds: &Credentials,
+    ) -> Result<reqwest::RequestBuilder, ProviderError> {
+        let request = self.client.inner().request(method.clone(), url);
+        Ok(match &creds.token_secret {
+            Some(secret) => {
+                let token = TokenPair { token: &creds.tokens.access_token, secret };
+                let header = self.consumer()?.authorization(&method, url, Some(token), Extras::default());
+                request.header(reqwest::header::AUTHORIZATION, header)
+            }
+            None => request.bearer_auth(&creds.tokens.access_token),
+        })
     }
 }
 
@@ -58,6 +104,9 @@ impl X {
 struct Credentials {
     #[serde(flatten)]
     tokens: Tokens,
+    /// OAuth 1.0a: the access token's secret (its token is `accessToken`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token_secret: Option<String>,
     user_id: String,
     username: String,
 }
@@ -105,36 +154,112 @@ async fn json_or_error(response: reqwest::Response) -> Result<Value, ProviderErr
     })
 }
 
+/// Video goes up in chunks of this size (X takes at most 5 MB a chunk).
+const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+/// How long a publish waits for X to process a video before trying later.
+const MAX_PROCESSING_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 impl X {
     /// The account a token belongs to: `GET /2/users/me`.
-    async fn me(&self, token: &str) -> Result<Value, ProviderError> {
-        let request = self
-            .client
-            .inner()
-            .get(format!("{}/2/users/me?user.fields=profile_image_url", self.api))
-            .bearer_auth(token);
-        let me = json_or_error(self.client.send(request).await?).await?;
+    async fn me(&self, creds: &Credentials) -> Result<Value, ProviderError> {
+        let url = format!("{}/2/users/me?user.fields=profile_image_url", self.api);
+        let me = json_or_error(self.client.send(self.as_account(reqwest::Method::GET, &url, creds)?).await?).await?;
         Ok(me["data"].clone())
     }
 
-    /// One image through the v2 media upload (`POST /2/media/upload`).
-    async fn upload(&self, token: &str, index: usize, media: &Attachment) -> Result<String, ProviderError> {
-        if !media.is_image() {
-            return Err(ProviderError::invalid("Herald sends only images to X so far; remove the video"));
+    /// One file through the v2 media upload: an image in one request, a
+    /// video or GIF in chunks, waiting for X to process it.
+    async fn upload(&self, creds: &Credentials, index: usize, media: &Attachment) -> Result<String, ProviderError> {
+        if media.is_image() && media.mime != "image/gif" {
+            return self.upload_image(creds, index, media).await;
         }
-        let part = reqwest::multipart::Part::bytes(media.data.to_vec())
-            .file_name(media.file_name(index))
-            .mime_str(&media.mime)
-            .map_err(|_| ProviderError::invalid(format!("`{}` is not a media type X takes", media.mime)))?;
-        let form = reqwest::multipart::Form::new().part("media", part).text("media_category", "tweet_image");
-        let request =
-            self.client.inner().post(format!("{}/2/media/upload", self.api)).bearer_auth(token).multipart(form);
-        let answer = json_or_error(self.client.send(request).await.map_err(ProviderError::before_publishing)?).await?;
-        answer["data"]["id"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "X did not return the media id"))
+        let id = self.upload_chunked(creds, index, media).await.map_err(ProviderError::before_publishing)?;
+        Ok(id)
     }
+
+    async fn upload_image(
+        &self,
+        creds: &Credentials,
+        index: usize,
+        media: &Attachment,
+    ) -> Result<String, ProviderError> {
+        let form = reqwest::multipart::Form::new()
+            .part("media", part(media, index, media.data.clone())?)
+            .text("media_category", "tweet_image");
+        let url = format!("{}/2/media/upload", self.api);
+        let request = self.as_account(reqwest::Method::POST, &url, creds)?.multipart(form);
+        let answer = json_or_error(self.client.send(request).await.map_err(ProviderError::before_publishing)?).await?;
+        media_id(&answer)
+    }
+
+    /// `initialize`, an `append` per chunk, `finalize`, then `STATUS`
+    /// until X has processed the file.
+    async fn upload_chunked(
+        &self,
+        creds: &Credentials,
+        index: usize,
+        media: &Attachment,
+    ) -> Result<String, ProviderError> {
+        let category = if media.mime == "image/gif" { "tweet_gif" } else { "tweet_video" };
+        let init = json!({ "media_type": media.mime, "total_bytes": media.data.len(), "media_category": category });
+        let url = format!("{}/2/media/upload/initialize", self.api);
+        let started =
+            json_or_error(self.client.send(self.as_account(reqwest::Method::POST, &url, creds)?.json(&init)).await?)
+                .await?;
+        let id = media_id(&started)?;
+        for (segment, at) in (0..media.data.len()).step_by(CHUNK_BYTES).enumerate() {
+            let chunk = media.data.slice(at..(at + CHUNK_BYTES).min(media.data.len()));
+            let form = reqwest::multipart::Form::new()
+                .part("media", part(media, index, chunk)?)
+                .text("segment_index", segment.to_string());
+            let url = format!("{}/2/media/upload/{id}/append", self.api);
+            json_or_error(
+                self.client.send(self.as_account(reqwest::Method::POST, &url, creds)?.multipart(form)).await?,
+            )
+            .await?;
+        }
+        let url = format!("{}/2/media/upload/{id}/finalize", self.api);
+        let mut state =
+            json_or_error(self.client.send(self.as_account(reqwest::Method::POST, &url, creds)?).await?).await?;
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            let info = &state["data"]["processing_info"];
+            match info["state"].as_str() {
+                None | Some("succeeded") => return Ok(id),
+                Some("failed") => {
+                    let said = info["error"]["message"].as_str().unwrap_or("no reason given");
+                    return Err(ProviderError::invalid(format!("X could not process the media: {said}")));
+                }
+                Some(_) => {}
+            }
+            let after = std::time::Duration::from_secs(info["check_after_secs"].as_u64().unwrap_or(5).clamp(1, 60));
+            if waited + after > MAX_PROCESSING_WAIT {
+                return Err(ProviderError::new(
+                    ErrorClass::Retryable { after: Some(after) },
+                    "X is still processing the video; trying again later",
+                ));
+            }
+            tokio::time::sleep(after).await;
+            waited += after;
+            let url = format!("{}/2/media/upload?command=STATUS&media_id={id}", self.api);
+            state = json_or_error(self.client.send(self.as_account(reqwest::Method::GET, &url, creds)?).await?).await?;
+        }
+    }
+}
+
+/// A file (or a chunk of it) as the `media` part.
+fn part(media: &Attachment, index: usize, data: bytes::Bytes) -> Result<reqwest::multipart::Part, ProviderError> {
+    reqwest::multipart::Part::stream(data)
+        .file_name(media.file_name(index))
+        .mime_str(&media.mime)
+        .map_err(|_| ProviderError::invalid(format!("`{}` is not a media type X takes", media.mime)))
+}
+
+fn media_id(answer: &Value) -> Result<String, ProviderError> {
+    answer["data"]["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "X did not return the media id"))
 }
 
 /// The body of `POST /2/tweets`.
@@ -156,37 +281,90 @@ impl OAuthConnect for X {
     }
 
     fn is_configured(&self) -> bool {
-        self.flow.is_some()
+        self.flow.is_some() || self.consumer.is_some()
     }
 
+    /// OAuth 2.0 where configured; else OAuth 1.0a: a request token first,
+    /// which the callback brings back in place of the state.
     async fn begin(&self, begin: Begin<'_>) -> Result<Consent, ProviderError> {
-        self.flow()?.consent(&begin, SCOPES, &[])
+        if let Some(flow) = &self.flow {
+            return flow.consent(&begin, SCOPES, &[]);
+        }
+        let url = format!("{}/oauth/request_token", self.api);
+        let extras = Extras { callback: Some(begin.redirect_uri), verifier: None };
+        let answer = self.consumer()?.token_request(&self.client, &url, None, extras, "X").await?;
+        if answer.get("oauth_callback_confirmed").map(String::as_str) != Some("true") {
+            return Err(ProviderError::new(ErrorClass::Unknown, "X did not confirm the callback URL"));
+        }
+        let token = answer.get("oauth_token").cloned().unwrap_or_default();
+        let secret = answer.get("oauth_token_secret").cloned().unwrap_or_default();
+        let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        Ok(Consent {
+            url: format!("{}?oauth_token={encoded}", self.authorize_1a),
+            verifier: None,
+            context: json!({ "requestToken": token, "requestSecret": secret }),
+            state_key: Some(token),
+        })
     }
 
     async fn finish(&self, callback: Callback<'_>) -> Result<Vec<ConnectedAccount>, ProviderError> {
-        let tokens = self.flow()?.exchange(&callback, Utc::now()).await?;
-        let me = self.me(&tokens.access_token).await?;
+        let (tokens, token_secret) = match callback.context["requestToken"].as_str() {
+            Some(request_token) => {
+                let pair = TokenPair {
+                    token: request_token,
+                    secret: callback.context["requestSecret"].as_str().unwrap_or_default(),
+                };
+                let url = format!("{}/oauth/access_token", self.api);
+                let extras = Extras { callback: None, verifier: Some(callback.code) };
+                let answer = self.consumer()?.token_request(&self.client, &url, Some(pair), extras, "X").await?;
+                let tokens = Tokens {
+                    access_token: answer.get("oauth_token").cloned().unwrap_or_default(),
+                    refresh_token: None,
+                    expires_at: None,
+                    refresh_expires_at: None,
+                    scopes: Vec::new(),
+                };
+                (tokens, answer.get("oauth_token_secret").cloned())
+            }
+            None => (self.flow()?.exchange(&callback, Utc::now()).await?, None),
+        };
+        let mut stored = Credentials { tokens, token_secret, user_id: String::new(), username: String::new() };
+        let me = self.me(&stored).await?;
         let (Some(user_id), Some(username)) = (me["id"].as_str(), me["username"].as_str()) else {
             return Err(ProviderError::new(ErrorClass::Unknown, "X did not say which account this is"));
         };
         let display_name = me["name"].as_str().filter(|n| !n.trim().is_empty()).unwrap_or(username).to_string();
-        let expires_at = tokens.expires_at;
-        let scopes = tokens.scopes.clone();
-        let stored = Credentials { tokens, user_id: user_id.to_string(), username: username.to_string() };
+        stored.user_id = user_id.to_string();
+        stored.username = username.to_string();
         Ok(vec![ConnectedAccount {
             account_id: user_id.to_string(),
             username: username.to_string(),
             display_name,
             avatar_url: me["profile_image_url"].as_str().map(str::to_string),
+            token_expires_at: stored.tokens.expires_at,
+            scopes: stored.tokens.scopes.clone(),
             credentials: serde_json::to_value(&stored).unwrap_or_default(),
-            token_expires_at: expires_at,
-            scopes,
             profile_pending: false,
         }])
     }
 
+    /// OAuth 2.0: RFC 7009 revocation. OAuth 1.0a: `POST /1.1/oauth/invalidate_token`.
     async fn revoke(&self, value: &Value) -> Result<(), ProviderError> {
-        self.flow()?.revoke(&credentials(value)?.tokens).await
+        let creds = credentials(value)?;
+        if creds.token_secret.is_none() {
+            return self.flow()?.revoke(&creds.tokens).await;
+        }
+        let url = format!("{}/1.1/oauth/invalidate_token", self.api);
+        let response = self.client.send(self.as_account(reqwest::Method::POST, &url, &creds)?).await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = response.text().await.unwrap_or_default();
+        Err(ProviderError::new(
+            classify_status(status, None),
+            format!("X refused revoking the grant ({status}): {}", said(&body)),
+        ))
     }
 }
 
@@ -213,22 +391,27 @@ impl Provider for X {
     }
 
     async fn refresh(&self, value: &Value) -> Result<Refreshed, ProviderError> {
+        // An OAuth 1.0a token never expires: refused, it was revoked.
+        if credentials(value)?.token_secret.is_some() {
+            return Err(ProviderError::new(
+                ErrorClass::Revoked,
+                "X no longer accepts this account's token; reconnect it",
+            ));
+        }
         self.flow()?.refresh_stored(value).await
     }
 
     async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
         let creds = credentials(&request.credentials)?;
-        let token = &creds.tokens.access_token;
+        if request.media.len() > 1 && request.media.iter().any(|m| m.is_video() || m.mime == "image/gif") {
+            return Err(ProviderError::invalid("X takes one video or GIF per post, alone: remove the other files"));
+        }
         let mut media_ids = Vec::with_capacity(request.media.len());
         for (index, media) in request.media.iter().enumerate() {
-            media_ids.push(self.upload(token, index, media).await?);
+            media_ids.push(self.upload(&creds, index, media).await?);
         }
-        let post = self
-            .client
-            .inner()
-            .post(format!("{}/2/tweets", self.api))
-            .bearer_auth(token)
-            .json(&tweet_body(request, &media_ids));
+        let url = format!("{}/2/tweets", self.api);
+        let post = self.as_account(reqwest::Method::POST, &url, &creds)?.json(&tweet_body(request, &media_ids));
         let answer = json_or_error(self.client.send(post).await?).await?;
         let id = answer["data"]["id"]
             .as_str()
@@ -245,11 +428,8 @@ impl Provider for X {
     /// `public_metrics` of `GET /2/tweets/{id}`.
     async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
         let creds = credentials(value)?;
-        let request = self
-            .client
-            .inner()
-            .get(format!("{}/2/tweets/{}?tweet.fields=public_metrics", self.api, item.id))
-            .bearer_auth(&creds.tokens.access_token);
+        let url = format!("{}/2/tweets/{}?tweet.fields=public_metrics", self.api, item.id);
+        let request = self.as_account(reqwest::Method::GET, &url, &creds)?;
         let answer = json_or_error(self.client.send(request).await?).await?;
         let counts = &answer["data"]["public_metrics"];
         let count = |field: &str| counts[field].as_i64().unwrap_or(0);

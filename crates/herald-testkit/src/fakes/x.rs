@@ -14,8 +14,18 @@
 //!   answers 400 `{"error":"invalid_request","error_description":…}` —
 //!   X's answer, not `invalid_grant`.
 //! - `POST /2/oauth2/revoke` (form `token`, `token_type_hint`) → `{"revoked":true}`.
+//! - OAuth 1.0a: `POST /oauth/request_token` (signed, with
+//!   `oauth_callback`), `GET /oauth/authorize?oauth_token=` (302 back with
+//!   `oauth_token` and `oauth_verifier`), `POST /oauth/access_token`
+//!   (signed with the request token and the verifier),
+//!   `POST /1.1/oauth/invalidate_token`. Each HMAC-SHA1 signature is
+//!   recomputed from the request and the secrets and must match.
 //! - `GET /2/users/me`, `POST /2/tweets`, `GET /2/tweets/{id}`,
-//!   `POST /2/media/upload` with a bearer token; 401 problem JSON otherwise,
+//!   `POST /2/media/upload` (one image), and the chunked upload for video:
+//!   `POST /2/media/upload/initialize`, `…/{id}/append` (multipart `media`
+//!   and `segment_index`), `…/{id}/finalize` (processing `pending`), then
+//!   `GET /2/media/upload?command=STATUS&media_id=` (`succeeded`) — with a
+//!   bearer token or an OAuth 1.0a signature; 401 problem JSON otherwise,
 //!   403 for duplicate text.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +40,9 @@ use super::server::{FakeServer, Recorded, Scripted};
 
 pub const CLIENT_ID: &str = "herald-test-client";
 pub const CLIENT_SECRET: &str = "herald-test-secret";
+/// The OAuth 1.0a app: `X_API_KEY`, `X_API_SECRET`.
+pub const API_KEY: &str = "herald-test-consumer-key";
+pub const API_SECRET: &str = "herald-test-consumer-secret";
 pub const USER_ID: &str = "2244994945";
 pub const USERNAME: &str = "ada_x";
 /// Seconds an access token lives, as X documents.
@@ -59,6 +72,28 @@ struct FakeState {
     omit_refresh_token: bool,
     tweets: Vec<Value>,
     revoked: Vec<String>,
+    /// OAuth 1.0a tokens and their secrets: request tokens (with their
+    /// callback and, once approved, verifier), then access tokens.
+    request_tokens: BTreeMap<String, RequestToken>,
+    access_1a: BTreeMap<String, String>,
+    /// Chunked uploads by media id.
+    uploads: BTreeMap<String, Upload>,
+}
+
+struct RequestToken {
+    secret: String,
+    callback: String,
+    verifier: Option<String>,
+}
+
+#[derive(Clone, Default)]
+pub struct Upload {
+    pub media_type: String,
+    pub total_bytes: usize,
+    pub received: usize,
+    pub segments: Vec<usize>,
+    pub finalized: bool,
+    pub status_checks: usize,
 }
 
 fn lock(state: &Mutex<FakeState>) -> MutexGuard<'_, FakeState> {
@@ -123,6 +158,16 @@ impl XFake {
         lock(&self.state).revoked.clone()
     }
 
+    /// Chunked uploads, by media id.
+    pub fn uploads(&self) -> BTreeMap<String, Upload> {
+        lock(&self.state).uploads.clone()
+    }
+
+    /// OAuth 1.0a access tokens that still work.
+    pub fn oauth1_tokens(&self) -> Vec<String> {
+        lock(&self.state).access_1a.keys().cloned().collect()
+    }
+
     /// Tweets created, as X stored them.
     pub fn tweets(&self) -> Vec<Value> {
         lock(&self.state).tweets.clone()
@@ -143,8 +188,12 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
         "GET /i/oauth2/authorize" => authorize(state, request),
         "POST /2/oauth2/token" => token(state, request),
         "POST /2/oauth2/revoke" => revoke(state, request),
+        "POST /oauth/request_token" => request_token(state, request),
+        "GET /oauth/authorize" => authorize_1a(state, request),
+        "POST /oauth/access_token" => access_token(state, request),
         _ => {
-            let authorised = request.bearer().is_some_and(|token| state.access_tokens.contains(token));
+            let authorised = request.bearer().is_some_and(|token| state.access_tokens.contains(token))
+                || signed_by(state, request).is_some();
             if !authorised {
                 return problem(401, "Unauthorized", "Unauthorized");
             }
@@ -281,6 +330,46 @@ fn api(state: &mut FakeState, request: &Recorded, endpoint: &str) -> Scripted {
             }}),
         ),
         "POST /2/tweets" => create_tweet(state, &request.json),
+        "POST /1.1/oauth/invalidate_token" => match signed_by(state, request) {
+            Some(token) => {
+                state.access_1a.remove(&token);
+                state.revoked.push(token.clone());
+                Scripted::json(200, json!({ "access_token": token }))
+            }
+            None => problem(401, "Unauthorized", "Unauthorized"),
+        },
+        "POST /2/media/upload/initialize" => {
+            let body = &request.json;
+            let (Some(media_type), Some(total)) = (body["media_type"].as_str(), body["total_bytes"].as_u64()) else {
+                return problem(400, "Invalid Request", "One or more parameters to your request was invalid.");
+            };
+            let id = format!("1880028106020516{:03}", state.uploads.len() + 100);
+            let upload = Upload {
+                media_type: media_type.into(),
+                total_bytes: usize::try_from(total).unwrap_or(0),
+                ..Upload::default()
+            };
+            state.uploads.insert(id.clone(), upload);
+            Scripted::json(
+                200,
+                json!({"data": {"id": id, "media_key": format!("7_{id}"), "expires_after_secs": 86400}}),
+            )
+        }
+        "GET /2/media/upload" => {
+            let id = request.query.get("media_id").cloned().unwrap_or_default();
+            match state.uploads.get_mut(&id) {
+                Some(upload)
+                    if request.query.get("command").map(String::as_str) == Some("STATUS") && upload.finalized =>
+                {
+                    upload.status_checks += 1;
+                    Scripted::json(
+                        200,
+                        json!({"data": {"id": id, "processing_info": {"state": "succeeded", "progress_percent": 100}}}),
+                    )
+                }
+                _ => problem(400, "Invalid Request", "One or more parameters to your request was invalid."),
+            }
+        }
         "POST /2/media/upload" => {
             let Some(media) = request.part("media") else {
                 return problem(400, "Invalid Request", "One or more parameters to your request was invalid.");
@@ -291,6 +380,7 @@ fn api(state: &mut FakeState, request: &Recorded, endpoint: &str) -> Scripted {
                 json!({"data": {"id": id, "media_key": format!("3_{id}"), "size": media.data.len(), "expires_after_secs": 86400}}),
             )
         }
+        _ if endpoint.starts_with("POST /2/media/upload/") => chunked(state, request, endpoint),
         _ => match endpoint.strip_prefix("GET /2/tweets/") {
             Some(id) => match state.tweets.iter().find(|t| t["id"] == id) {
                 Some(tweet) => Scripted::json(200, json!({"data": tweet})),
@@ -323,4 +413,172 @@ fn create_tweet(state: &mut FakeState, body: &Value) -> Scripted {
     });
     state.tweets.push(stored);
     Scripted::json(201, json!({"data": {"id": id, "text": text, "edit_history_tweet_ids": [id]}}))
+}
+
+/// `append` and `finalize` of a chunked upload.
+fn chunked(state: &mut FakeState, request: &Recorded, endpoint: &str) -> Scripted {
+    let rest = endpoint.trim_start_matches("POST /2/media/upload/");
+    let Some((id, step)) = rest.split_once('/') else {
+        return problem(404, "Not Found", "Sorry, that page does not exist");
+    };
+    let Some(upload) = state.uploads.get_mut(id) else {
+        return problem(400, "Invalid Request", "Media id is not valid.");
+    };
+    let invalid = || problem(400, "Invalid Request", "One or more parameters to your request was invalid.");
+    match step {
+        "append" => {
+            let (Some(media), Some(segment)) = (request.part("media"), request.field("segment_index")) else {
+                return invalid();
+            };
+            // Segments come in order, from 0.
+            if segment.parse::<usize>().ok() != Some(upload.segments.len()) || upload.finalized {
+                return invalid();
+            }
+            upload.segments.push(media.data.len());
+            upload.received += media.data.len();
+            Scripted::json(200, json!({"data": {"expires_at": 1_767_225_600}}))
+        }
+        "finalize" => {
+            if upload.received != upload.total_bytes || upload.received == 0 {
+                return problem(400, "Invalid Request", "File size does not match total_bytes.");
+            }
+            upload.finalized = true;
+            let processing = if upload.media_type.starts_with("video/") {
+                json!({"state": "pending", "check_after_secs": 1})
+            } else {
+                Value::Null
+            };
+            Scripted::json(
+                200,
+                json!({"data": {"id": id, "media_key": format!("7_{id}"), "size": upload.received, "processing_info": processing}}),
+            )
+        }
+        _ => problem(404, "Not Found", "Sorry, that page does not exist"),
+    }
+}
+
+/// The `Authorization: OAuth …` parameters, decoded.
+fn oauth_params(request: &Recorded) -> Option<BTreeMap<String, String>> {
+    let header = request.header("authorization")?.strip_prefix("OAuth ")?;
+    let decode = |v: &str| url::form_urlencoded::parse(format!("v={v}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    header
+        .split(',')
+        .map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            Some((name.to_string(), decode(value.trim_matches('"'))?))
+        })
+        .collect()
+}
+
+/// Whether the request carries a valid signature by the app and `token`
+/// (with its `secret`), recomputed from what was sent.
+fn signature_ok(request: &Recorded, params: &BTreeMap<String, String>, token: Option<(&str, &str)>) -> bool {
+    use herald_providers::oauth1::{Consumer, Extras, TokenPair};
+    if params.get("oauth_consumer_key").map(String::as_str) != Some(API_KEY)
+        || params.get("oauth_signature_method").map(String::as_str) != Some("HMAC-SHA1")
+    {
+        return false;
+    }
+    let (Some(nonce), Some(timestamp)) =
+        (params.get("oauth_nonce"), params.get("oauth_timestamp").and_then(|t| t.parse().ok()))
+    else {
+        return false;
+    };
+    let host = request.header("host").unwrap_or_default();
+    let query = if request.raw_query.is_empty() { String::new() } else { format!("?{}", request.raw_query) };
+    let url = format!("http://{host}{}{query}", request.path);
+    let consumer = Consumer { key: API_KEY.into(), secret: API_SECRET.into() };
+    let extras = Extras {
+        callback: params.get("oauth_callback").map(String::as_str),
+        verifier: params.get("oauth_verifier").map(String::as_str),
+    };
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let expected = consumer.signed(
+        &method,
+        &url,
+        token.map(|(token, secret)| TokenPair { token, secret }),
+        extras,
+        Some((nonce, timestamp)),
+    );
+    oauth_params_of(&expected).get("oauth_signature") == params.get("oauth_signature")
+}
+
+fn oauth_params_of(header: &str) -> BTreeMap<String, String> {
+    let decode = |v: &str| {
+        url::form_urlencoded::parse(format!("v={v}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+    };
+    header
+        .trim_start_matches("OAuth ")
+        .split(',')
+        .filter_map(|p| p.trim().split_once('='))
+        .map(|(k, v)| (k.to_string(), decode(v.trim_matches('"'))))
+        .collect()
+}
+
+/// The OAuth 1.0a access token a request is validly signed with.
+fn signed_by(state: &FakeState, request: &Recorded) -> Option<String> {
+    let params = oauth_params(request)?;
+    let token = params.get("oauth_token")?;
+    let secret = state.access_1a.get(token)?;
+    signature_ok(request, &params, Some((token, secret))).then(|| token.clone())
+}
+
+fn form_answer(pairs: &[(&str, &str)]) -> Scripted {
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    Scripted::text(200, &body).with_header("content-type", "application/x-www-form-urlencoded")
+}
+
+fn request_token(state: &mut FakeState, request: &Recorded) -> Scripted {
+    let Some(params) = oauth_params(request) else { return problem(401, "Unauthorized", "Unauthorized") };
+    let Some(callback) = params.get("oauth_callback").cloned() else {
+        return problem(400, "Bad Request", "Callback URL not approved for this client application.");
+    };
+    if !signature_ok(request, &params, None) {
+        return Scripted::json(401, json!({"errors": [{"code": 32, "message": "Could not authenticate you."}]}));
+    }
+    state.issued += 1;
+    let token = format!("rt-{}", state.issued);
+    let secret = format!("rts-{}", state.issued);
+    state.request_tokens.insert(token.clone(), RequestToken { secret: secret.clone(), callback, verifier: None });
+    form_answer(&[("oauth_token", &token), ("oauth_token_secret", &secret), ("oauth_callback_confirmed", "true")])
+}
+
+fn authorize_1a(state: &mut FakeState, request: &Recorded) -> Scripted {
+    let token = request.query.get("oauth_token").cloned().unwrap_or_default();
+    state.issued += 1;
+    let verifier = format!("verifier-{}", state.issued);
+    let deny = std::mem::take(&mut state.deny_next);
+    let Some(pending) = state.request_tokens.get_mut(&token) else {
+        return Scripted::text(400, "This page is no longer valid.");
+    };
+    let separator = if pending.callback.contains('?') { '&' } else { '?' };
+    let location = if deny {
+        format!("{}{separator}denied={token}", pending.callback)
+    } else {
+        pending.verifier = Some(verifier.clone());
+        format!("{}{separator}oauth_token={token}&oauth_verifier={verifier}", pending.callback)
+    };
+    Scripted::empty(302).with_header("location", &location)
+}
+
+fn access_token(state: &mut FakeState, request: &Recorded) -> Scripted {
+    let refused = || Scripted::json(401, json!({"errors": [{"code": 32, "message": "Could not authenticate you."}]}));
+    let Some(params) = oauth_params(request) else { return refused() };
+    let token = params.get("oauth_token").cloned().unwrap_or_default();
+    let Some(pending) = state.request_tokens.get(&token) else { return refused() };
+    let verified = pending.verifier.is_some() && params.get("oauth_verifier") == pending.verifier.as_ref();
+    if !verified || !signature_ok(request, &params, Some((&token, &pending.secret))) {
+        return refused();
+    }
+    state.request_tokens.remove(&token);
+    state.issued += 1;
+    let access = format!("{USER_ID}-access1a{}", state.issued);
+    let secret = format!("secret1a-{}", state.issued);
+    state.access_1a.insert(access.clone(), secret.clone());
+    form_answer(&[
+        ("oauth_token", &access),
+        ("oauth_token_secret", &secret),
+        ("user_id", USER_ID),
+        ("screen_name", USERNAME),
+    ])
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use herald_store::repo::Integrations;
 use herald_testkit::fakes::Scripted;
-use herald_testkit::fakes::x::{CLIENT_ID, CLIENT_SECRET, USER_ID, USERNAME, XFake};
+use herald_testkit::fakes::x::{API_KEY, API_SECRET, CLIENT_ID, CLIENT_SECRET, USER_ID, USERNAME, XFake};
 use herald_testkit::{Account, TestApp, TestOptions, db_test, id_of};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -289,4 +289,97 @@ db_test!(async fn x_refusals_are_classified_and_disconnecting_revokes_the_grant(
     assert_eq!(fake.revoked(), [refresh], "the grant ends at X too");
     let revoke = fake.requests_to("/2/oauth2/revoke").remove(0);
     assert!(revoke.header("authorization").unwrap().starts_with("Basic "));
+});
+
+fn oauth1_options(fake: &XFake) -> TestOptions {
+    let mut options = TestOptions::driven();
+    options.provider_api_base.insert("x".into(), fake.base_url());
+    options.app_credentials = vec![("X_API_KEY".into(), API_KEY.into()), ("X_API_SECRET".into(), API_SECRET.into())];
+    options
+}
+
+db_test!(async fn with_only_an_api_key_x_connects_by_oauth_1a_and_signs_every_request(app, fake = XFake::start().await, oauth1_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let platforms = app.anonymous().get("/api/platforms").await;
+    let x = platforms.expect(200).as_array().unwrap().iter().find(|p| p["id"] == "x").unwrap().clone();
+    assert_eq!(x["configured"], true);
+
+    // A request token first (signed, with the callback), then consent.
+    let authorize = url::Url::parse(&begin(&ada).await).unwrap();
+    assert_eq!(authorize.path(), "/oauth/authorize");
+    let request_token = authorize.query_pairs().find(|(k, _)| k == "oauth_token").unwrap().1.to_string();
+    assert!(fake.requests_to("/oauth/request_token")[0].header("authorization").unwrap().contains("oauth_callback="));
+
+    // Someone else's session cannot finish it; a denied consent saves nothing.
+    let location = herald_testkit::fakes::consent(authorize.as_str()).await;
+    assert!(location.contains("oauth_verifier="), "{location}");
+    let mallory = app.register("mallory@example.com").await;
+    mallory.session.get_with(&callback_path(&app, &location), JSON).await.expect_error(400, "OAUTH_REFUSED");
+    let done = ada.session.get_with(&callback_path(&app, &location), JSON).await;
+    let id = Uuid::parse_str(done.expect(200)["integrationId"].as_str().unwrap()).unwrap();
+    // The request token is the state: single use.
+    ada.session.get_with(&callback_path(&app, &location), JSON).await.expect_error(400, "OAUTH_REFUSED");
+    assert_ne!(request_token, "");
+    let stored = stored_credentials(&app, id).await;
+    assert!(stored["tokenSecret"].is_string() && stored.get("expiresAt").is_none(), "{stored:?}");
+    let integration = ada.session.get(&format!("/api/integrations/{id}")).await;
+    assert_eq!(integration.body["platformUsername"], USERNAME);
+    assert!(integration.body["tokenExpiresAt"].is_null(), "an OAuth 1.0a token does not expire");
+    assert!(!integration.text.contains("secret1a"), "the token secret never leaves");
+
+    let media = ada.session.upload("chart.png", herald_testkit::TINY_PNG.to_vec(), None).await;
+    let media_id = id_of(media.expect(201));
+    let post = ada.session.post("/api/posts", json!({"content": "Signed, not bearer", "platforms": [id], "mediaIds": [media_id], "thread": [{"content": "And a reply"}]})).await;
+    let post_id = id_of(post.expect(201));
+    assert_eq!(app.worker().run_once().await.unwrap(), 1);
+    let done = ada.session.get(&format!("/api/posts/{post_id}")).await;
+    assert_eq!(done.body["status"], "PUBLISHED", "{}", done.text);
+    for sent in fake.requests_to("/2/tweets") {
+        assert!(sent.header("authorization").unwrap().starts_with("OAuth "), "signed");
+    }
+    assert_eq!(fake.tweets()[1]["in_reply_to"], fake.tweets()[0]["id"]);
+    assert_eq!(app.engine.refresh_metrics_once().await.unwrap(), 1);
+    // Nothing to renew, ever.
+    app.clock().advance(Duration::from_secs(3 * 3600));
+    assert_eq!(app.engine.renew_tokens_once().await.unwrap(), 0);
+
+    // Disconnecting invalidates the token at X.
+    let token = fake.oauth1_tokens().remove(0);
+    ada.session.delete(&format!("/api/integrations/{id}")).await.expect(204);
+    assert_eq!(fake.revoked(), [token]);
+    assert!(fake.oauth1_tokens().is_empty());
+});
+
+db_test!(async fn a_denied_oauth_1a_consent_saves_nothing(app, fake = XFake::start().await, oauth1_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    fake.deny_next_consent();
+    let location = herald_testkit::fakes::consent(&begin(&ada).await).await;
+    assert!(location.contains("denied="), "{location}");
+    let refused = ada.session.get_with(&callback_path(&app, &location), JSON).await;
+    refused.expect_error(400, "OAUTH_REFUSED");
+    assert!(refused.text.contains("access_denied"), "{}", refused.text);
+    assert!(ada.session.get("/api/integrations").await.expect(200).as_array().unwrap().is_empty());
+});
+
+db_test!(async fn a_video_goes_up_in_chunks_and_waits_for_processing(app, fake = XFake::start().await, x_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let id = connect(&app, &ada).await;
+    let mut video = b"\x00\x00\x00\x18ftypmp42".to_vec();
+    video.resize(9 * 1024 * 1024, 7);
+    let media = ada.session.upload("launch.mp4", video.clone(), None).await;
+    let media_id = id_of(media.expect(201));
+    let post = ada.session.post("/api/posts", json!({"content": "Launch video", "platforms": [id], "mediaIds": [media_id]})).await;
+    let post_id = id_of(post.expect(201));
+    assert_eq!(app.worker().run_once().await.unwrap(), 1);
+    let done = ada.session.get(&format!("/api/posts/{post_id}")).await;
+    assert_eq!(done.body["status"], "PUBLISHED", "{}", done.text);
+    let uploads = fake.uploads();
+    let (media_id, upload) = uploads.iter().next().unwrap();
+    assert_eq!(upload.media_type, "video/mp4");
+    assert_eq!(upload.segments, [4 * 1024 * 1024, 4 * 1024 * 1024, 1024 * 1024]);
+    assert_eq!(upload.received, video.len());
+    assert_eq!(upload.status_checks, 1, "processing was awaited");
+    assert_eq!(fake.tweets()[0]["media_ids"], json!([media_id]));
+    let init = &fake.requests_to("/2/media/upload/initialize")[0].json;
+    assert_eq!(init["media_category"], "tweet_video");
 });
