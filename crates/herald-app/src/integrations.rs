@@ -13,7 +13,7 @@ use herald_providers::oauth::keep_refresh_token;
 use herald_providers::{ConnectedAccount, ErrorClass, Provider};
 use herald_store::IntegrationRow;
 use herald_store::content::decode;
-use herald_store::repo::{Events, Integrations, NewEvent, Posts, Users};
+use herald_store::repo::{AccessEnd, Events, Integrations, NewEvent, Posts, Users};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -148,6 +148,10 @@ impl App {
             None => account.credentials.clone(),
         };
         let sealed = self.vault.encrypt(credentials.to_string().as_bytes(), id.as_bytes());
+        let ends_at = provider
+            .oauth()
+            .and_then(|_| herald_providers::oauth::access_ends_at(&credentials, account.token_expires_at));
+        let access = AccessEnd::after(existing.as_ref(), ends_at);
         let named = name.is_some();
         let display_name: String =
             name.map_or(account.display_name.clone(), |n| n.as_str().to_string()).chars().take(100).collect();
@@ -167,7 +171,7 @@ impl App {
                 merge_settings(&mut row.settings, &discovered);
                 row.updated_at = now;
                 let row = integrations.update(row).await?;
-                integrations.store_tokens(row.id, sealed, account.token_expires_at, now).await?;
+                integrations.store_tokens(row.id, sealed, account.token_expires_at, access, now).await?;
                 integrations.by_id(row.id).await?.ok_or(AppError::NotFound("integration"))?
             }
             None => {
@@ -185,6 +189,8 @@ impl App {
                         token_expires_at: account.token_expires_at,
                         token_obtained_at: Some(now),
                         refresh_lease_until: None,
+                        access_ends_at: access.at,
+                        expiry_notice_days: None,
                         scopes: serde_json::json!(account.scopes),
                         status: IntegrationStatus::Active,
                         posting_times: serde_json::json!(herald_core::schedule::DEFAULT_POSTING_TIMES),

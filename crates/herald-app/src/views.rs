@@ -107,6 +107,10 @@ pub struct IntegrationView {
     pub settings: serde_json::Value,
     pub scopes: Vec<String>,
     pub token_expires_at: Option<DateTime<Utc>>,
+    /// When the account must be reconnected, where its access cannot be
+    /// renewed past a known end (`integration_expiring` events come 7 days
+    /// and 1 day ahead).
+    pub access_ends_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -127,6 +131,7 @@ impl IntegrationView {
             settings: row.settings.clone(),
             scopes: decode(&row.scopes, "integrations.scopes", row.id)?,
             token_expires_at: row.token_expires_at,
+            access_ends_at: row.access_ends_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

@@ -20,6 +20,8 @@ string_enum!(
         IntegrationConnected => "integration_connected",
         IntegrationDeleted => "integration_deleted",
         IntegrationNeedsReconnect => "integration_needs_reconnect",
+        /// The account's access ends soon and cannot be renewed (7 and 1 days ahead).
+        IntegrationExpiring => "integration_expiring",
     }
 );
 

@@ -39,6 +39,9 @@ pub(crate) async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
             Ok(renewed) => tracing::info!(renewed, "tokens renewed ahead of expiry"),
             Err(error) => tracing::error!(%error, "renewing tokens failed; retrying later"),
         }
+        if let Err(error) = crate::tokens::warn_expiring(&engine).await {
+            tracing::error!(%error, "telling of accounts whose access ends failed; retrying later");
+        }
         tokio::select! {
             _ = shutdown.changed() => {}
             // A round finds the stalest rows first, so a short pause between

@@ -117,7 +117,6 @@ impl Engine {
         tokio::join!(sweeper::run(self.clone(), shutdown.clone()), engagement::run(self.clone(), shutdown));
     }
 
-    /// One round of the engagement metrics job, for tests.
     /// One round of reading the profiles connecting could not read.
     pub async fn refresh_profiles_once(&self) -> Result<usize, herald_store::StoreError> {
         profiles::refresh(self).await
@@ -128,6 +127,12 @@ impl Engine {
         tokens::renew_due(self).await
     }
 
+    /// One round of the notices of accounts whose access ends, for tests.
+    pub async fn warn_expiring_once(&self) -> Result<usize, herald_store::StoreError> {
+        tokens::warn_expiring(self).await
+    }
+
+    /// One round of the engagement metrics job, for tests.
     pub async fn refresh_metrics_once(&self) -> Result<usize, herald_store::StoreError> {
         engagement::refresh(self).await
     }

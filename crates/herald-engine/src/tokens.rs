@@ -11,9 +11,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use herald_core::event::{ActorType, EventKind};
 use herald_core::integration::IntegrationStatus;
 use herald_providers::{ErrorClass, Provider, ProviderError};
-use herald_store::repo::Integrations;
+use herald_store::repo::{AccessEnd, Events, Integrations, NewEvent};
 use herald_store::{IntegrationRow, StoreError, StoreResult};
 use serde_json::Value;
 
@@ -24,6 +25,8 @@ const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 /// How long a caller waits for another's refresh before giving up for now.
 const WAIT_FOR_OTHER: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(200);
+/// Advance notices of an access that cannot be renewed, in days ahead.
+const NOTICE_DAYS: [i32; 2] = [7, 1];
 /// Long-lived tokens are renewed this long before they expire.
 const LONG_LIVED_LEAD: chrono::Duration = chrono::Duration::days(7);
 /// A publish renews a token that would expire within this margin first.
@@ -83,12 +86,17 @@ impl Engine {
             return Ok(credentials);
         }
         let refreshed = provider.refresh(&credentials).await?;
+        let ends_at = herald_providers::oauth::access_ends_at(&refreshed.credentials, refreshed.expires_at);
+        let access = AccessEnd::after(Some(&latest), ends_at);
         let sealed = self.vault.encrypt(refreshed.credentials.to_string().as_bytes(), integration.id.as_bytes());
         // The old refresh token may be spent now: storing the new one matters
         // more than anything else, so a failed write is tried again.
         let mut attempts = 0;
         loop {
-            match integrations.store_tokens(integration.id, sealed.clone(), refreshed.expires_at, self.now()).await {
+            match integrations
+                .store_tokens(integration.id, sealed.clone(), refreshed.expires_at, access, self.now())
+                .await
+            {
                 Ok(_) => break,
                 Err(error) if attempts < 3 => {
                     attempts += 1;
@@ -141,6 +149,11 @@ pub(crate) async fn renew_due(engine: &Engine) -> StoreResult<usize> {
         if renew_at(integration.token_obtained_at, expires) > now {
             continue;
         }
+        // No refresh token: nothing to renew; the account is told of its
+        // end ahead (`warn_expiring`) and stays usable until then.
+        if integration.access_ends_at.is_some_and(|ends| ends <= expires) {
+            continue;
+        }
         let Some(provider) = engine.providers.get(&integration.platform) else { continue };
         match engine.renew_tokens(provider.as_ref(), &integration).await {
             Ok(_) => renewed += 1,
@@ -159,12 +172,69 @@ pub(crate) async fn renew_due(engine: &Engine) -> StoreResult<usize> {
     Ok(renewed)
 }
 
+/// The notice due for an access ending at `ends`, if one is: the nearest
+/// of 7 and 1 days ahead that has come, unless it (or a nearer one) was given.
+fn notice_due(ends: DateTime<Utc>, given: Option<i32>, now: DateTime<Utc>) -> Option<i32> {
+    let due = NOTICE_DAYS.into_iter().filter(|days| ends - chrono::Duration::days(i64::from(*days)) <= now).min()?;
+    given.is_none_or(|given| due < given).then_some(due)
+}
+
+/// Tells, 7 days and again 1 day ahead, of each account whose access ends
+/// and cannot be renewed: an `integration_expiring` event. Returns how many
+/// notices were given.
+pub(crate) async fn warn_expiring(engine: &Engine) -> StoreResult<usize> {
+    let now = engine.now();
+    let horizon = now + chrono::Duration::days(i64::from(NOTICE_DAYS[0]));
+    let mut given = 0;
+    for integration in Integrations(engine.store.conn()).access_ending_before(horizon).await? {
+        let Some(ends) = integration.access_ends_at else { continue };
+        let Some(days) = notice_due(ends, integration.expiry_notice_days, now) else { continue };
+        let txn = engine.store.begin_write().await?;
+        Integrations(&txn).set_expiry_notice(integration.id, days).await?;
+        let message = format!(
+            "the {} account \"{}\" loses access on {} and cannot be renewed: reconnect it before then",
+            integration.platform,
+            integration.display_name,
+            ends.format("%Y-%m-%d %H:%M UTC")
+        );
+        let event = Events(&txn)
+            .append(NewEvent {
+                at: now,
+                workspace_id: integration.workspace_id,
+                kind: EventKind::IntegrationExpiring,
+                post_id: None,
+                integration_id: Some(integration.id),
+                actor_type: ActorType::System,
+                actor_id: None,
+                data: serde_json::json!({ "expiresAt": ends, "daysAhead": days, "message": message }),
+            })
+            .await?;
+        txn.commit().await?;
+        engine.store.publish_events(vec![event]).await;
+        tracing::info!(integration_id = %integration.id, days, "access ends soon; notice given");
+        given += 1;
+    }
+    Ok(given)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(hours: i64) -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::hours(hours)
+    }
+
+    #[test]
+    fn notices_come_seven_days_then_one_day_ahead_once_each() {
+        let ends = at(1000);
+        assert_eq!(notice_due(ends, None, ends - chrono::Duration::days(8)), None);
+        assert_eq!(notice_due(ends, None, ends - chrono::Duration::days(7)), Some(7));
+        assert_eq!(notice_due(ends, Some(7), ends - chrono::Duration::days(3)), None);
+        assert_eq!(notice_due(ends, Some(7), ends - chrono::Duration::hours(20)), Some(1));
+        assert_eq!(notice_due(ends, Some(1), ends - chrono::Duration::hours(2)), None);
+        // Connected with less than a day left: the nearest notice only.
+        assert_eq!(notice_due(ends, None, ends - chrono::Duration::hours(5)), Some(1));
     }
 
     #[test]

@@ -262,6 +262,18 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
+/// When an OAuth account must be reconnected, if that is known from its
+/// stored tokens: the access token's expiry when there is no refresh token
+/// to renew it, else the refresh token's own end where the platform gave
+/// one (LinkedIn's year). `None`: it can be renewed indefinitely.
+pub fn access_ends_at(credentials: &Value, token_expires_at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    let refreshable = credentials["refreshToken"].as_str().is_some_and(|token| !token.is_empty());
+    if !refreshable {
+        return token_expires_at;
+    }
+    credentials["refreshExpiresAt"].as_str().and_then(|at| at.parse().ok())
+}
+
 /// A reconnect's credentials: the new ones, keeping the stored refresh
 /// token (and its expiry) when the new answer carried none.
 pub fn keep_refresh_token(stored: &Value, mut fresh: Value) -> Value {
@@ -602,6 +614,15 @@ fn with_token_type(body: Vec<u8>) -> Vec<u8> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn access_ends_with_the_token_unless_a_refresh_token_outlives_it() {
+        let expires = "2027-01-01T00:00:00Z".parse::<DateTime<Utc>>().ok();
+        assert_eq!(access_ends_at(&json!({"accessToken": "a"}), expires), expires);
+        assert_eq!(access_ends_at(&json!({"accessToken": "a", "refreshToken": "r"}), expires), None);
+        let limited = json!({"accessToken": "a", "refreshToken": "r", "refreshExpiresAt": "2027-06-01T00:00:00Z"});
+        assert_eq!(access_ends_at(&limited, expires), "2027-06-01T00:00:00Z".parse().ok());
+    }
 
     #[test]
     fn a_refusal_in_a_platform_shape_reads_as_rfc_6749_words() {

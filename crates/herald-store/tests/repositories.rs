@@ -57,6 +57,8 @@ async fn integration(store: &Store, workspace_id: Uuid, platform: &str, status: 
         token_expires_at: None,
         token_obtained_at: None,
         refresh_lease_until: None,
+        access_ends_at: None,
+        expiry_notice_days: None,
         scopes: json!([]),
         status,
         posting_times: json!([]),

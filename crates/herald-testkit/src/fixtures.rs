@@ -53,6 +53,8 @@ impl TestApp {
                 token_expires_at: None,
                 token_obtained_at: None,
                 refresh_lease_until: None,
+                access_ends_at: None,
+                expiry_notice_days: None,
                 scopes: json!([]),
                 status: herald_core::integration::IntegrationStatus::Active,
                 posting_times: json!([540, 720, 1020]),

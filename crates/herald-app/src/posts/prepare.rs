@@ -194,7 +194,19 @@ impl App {
                 })
                 .collect(),
         };
-        let (reports, core_errors) = validate_post(&draft, now);
+        let (mut reports, core_errors) = validate_post(&draft, now);
+        // An account that cannot be renewed and ends before the post goes out.
+        for report in &mut reports {
+            let ends = by_id.get(&report.integration_id).and_then(|i| i.access_ends_at);
+            if let (Some(ends), Some(at)) = (ends, publish_at.filter(|_| mode != Some(PublishMode::Draft))) {
+                if ends <= at {
+                    report.warnings.push(format!(
+                        "this account's access ends on {} and cannot be renewed: reconnect it before the post goes out, or it will fail",
+                        ends.format("%Y-%m-%d %H:%M UTC")
+                    ));
+                }
+            }
+        }
         errors.0.extend(core_errors.0);
         for integration in ids.iter().filter_map(|id| by_id.get(id)) {
             let Some(provider) = self.providers.get(&integration.platform) else { continue };

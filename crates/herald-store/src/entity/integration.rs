@@ -24,6 +24,11 @@ pub struct Model {
     pub token_obtained_at: Option<DateTimeUtc>,
     /// A process is refreshing the tokens until then; no other may.
     pub refresh_lease_until: Option<DateTimeUtc>,
+    /// When the account must be reconnected, where that is known: a token
+    /// without a refresh token, or a refresh token's own end.
+    pub access_ends_at: Option<DateTimeUtc>,
+    /// The advance notice already given for `access_ends_at` (7, then 1 days).
+    pub expiry_notice_days: Option<i32>,
     pub scopes: Json,
     pub status: IntegrationStatus,
     pub posting_times: Json,

@@ -13,6 +13,7 @@ mod m20261126_000003_queue_claim_order;
 mod m20261204_000001_sessions;
 mod m20261204_000002_integration_profile_pending;
 mod m20261205_000001_oauth;
+mod m20261205_000002_access_ends;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_sessions::Migration),
             Box::new(m20261204_000002_integration_profile_pending::Migration),
             Box::new(m20261205_000001_oauth::Migration),
+            Box::new(m20261205_000002_access_ends::Migration),
         ]
     }
 }

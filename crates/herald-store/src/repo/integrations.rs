@@ -176,11 +176,14 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
         id: Uuid,
         sealed: String,
         expires_at: Option<DateTime<Utc>>,
+        access: AccessEnd,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let result = integration::Entity::update_many()
             .col_expr(integration::Column::Credentials, Expr::value(sealed))
             .col_expr(integration::Column::TokenExpiresAt, Expr::value(expires_at))
+            .col_expr(integration::Column::AccessEndsAt, Expr::value(access.at))
+            .col_expr(integration::Column::ExpiryNoticeDays, Expr::value(access.notice_days))
             .col_expr(integration::Column::TokenObtainedAt, Expr::value(now))
             .col_expr(integration::Column::RefreshLeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(integration::Column::UpdatedAt, Expr::value(now))
@@ -228,6 +231,26 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
             .await?)
     }
 
+    /// Active integrations whose access ends before `before`.
+    pub async fn access_ending_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<IntegrationRow>> {
+        Ok(integration::Entity::find()
+            .filter(integration::Column::Status.eq(IntegrationStatus::Active))
+            .filter(integration::Column::AccessEndsAt.lt(before))
+            .order_by_asc(integration::Column::AccessEndsAt)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Records that the `days`-ahead notice of an integration's end was given.
+    pub async fn set_expiry_notice(&self, id: Uuid, days: i32) -> StoreResult<()> {
+        integration::Entity::update_many()
+            .col_expr(integration::Column::ExpiryNoticeDays, Expr::value(days))
+            .filter(integration::Column::Id.eq(id))
+            .exec(self.0)
+            .await?;
+        Ok(())
+    }
+
     pub async fn delete(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<bool> {
         let result = integration::Entity::delete_many()
             .filter(integration::Column::Id.eq(id))
@@ -235,5 +258,21 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
             .exec(self.0)
             .await?;
         Ok(result.rows_affected > 0)
+    }
+}
+
+/// When an integration's access ends for good, and the notice already given
+/// for that end (kept only while the end stays the same).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessEnd {
+    pub at: Option<DateTime<Utc>>,
+    pub notice_days: Option<i32>,
+}
+
+impl AccessEnd {
+    /// The end `at`, after `previous` (the row before new tokens were stored).
+    pub fn after(previous: Option<&IntegrationRow>, at: Option<DateTime<Utc>>) -> Self {
+        let notice_days = previous.filter(|row| row.access_ends_at == at).and_then(|row| row.expiry_notice_days);
+        Self { at, notice_days }
     }
 }

@@ -16,7 +16,7 @@ mod users;
 pub use api_keys::{ApiKeys, NewApiKeyRow};
 pub use engagement::Engagement;
 pub use events::{Events, NewEvent};
-pub use integrations::Integrations;
+pub use integrations::{AccessEnd, Integrations};
 pub use media::Media;
 pub use oauth::{OAuthClients, OAuthStates, PendingConnections, oauth_client_id};
 pub use posts::{DerivedStatus, InFlight, PostCursor, PostFilter, Posts, TargetWithIntegration};

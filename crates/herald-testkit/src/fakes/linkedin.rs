@@ -46,6 +46,8 @@ struct FakeState {
     comments: Vec<Value>,
     images: BTreeMap<String, usize>,
     revoked: Vec<String>,
+    /// The app is not one LinkedIn approved for refresh tokens.
+    without_refresh_tokens: bool,
 }
 
 fn lock(state: &Mutex<FakeState>) -> MutexGuard<'_, FakeState> {
@@ -59,6 +61,12 @@ impl LinkedInFake {
         let server = FakeServer::start(Box::new(move |request| answer(&mut lock(&for_server), request))).await;
         lock(&state).base = server.url();
         Self { server, state }
+    }
+
+    /// From now on, token answers carry no refresh token: LinkedIn gives
+    /// them only to apps it approved.
+    pub fn without_refresh_tokens(&self) {
+        lock(&self.state).without_refresh_tokens = true;
     }
 
     /// What `HERALD_PROVIDER_LINKEDIN_API_BASE` (and `…_LINKEDIN_PAGE_…`) should be.
@@ -188,6 +196,12 @@ fn token(state: &mut FakeState, request: &Recorded) -> Scripted {
     state.issued += 1;
     let access = format!("li-access-{}", state.issued);
     state.access_tokens.insert(access.clone());
+    if state.without_refresh_tokens {
+        return Scripted::json(
+            200,
+            json!({"access_token": access, "expires_in": 5_184_000, "scope": scope.replace(' ', ",")}),
+        );
+    }
     state.refresh_tokens.insert(refresh.clone());
     Scripted::json(
         200,

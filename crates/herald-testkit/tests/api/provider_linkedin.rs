@@ -2,6 +2,8 @@
 //! signing in at a fake LinkedIn, choosing pages, posting with images and
 //! comments, refresh-token lifetimes, revocation on disconnect.
 
+use std::time::Duration;
+
 use herald_store::repo::Integrations;
 use herald_testkit::fakes::linkedin::{CLIENT_ID, CLIENT_SECRET, LinkedInFake, MEMBER, PAGES};
 use herald_testkit::{Account, TINY_PNG, TestApp, TestOptions, db_test, id_of};
@@ -146,4 +148,41 @@ db_test!(async fn the_account_chooser_page_connects_the_ticked_pages(app, fake =
     assert_eq!(done.location, "/integrations?notice=connected");
     let listed = browser.get(&done.location).await;
     assert!(listed.html.contains(PAGES[1].1) && listed.html.contains("Account connected."));
+});
+
+db_test!(async fn a_token_that_cannot_be_renewed_is_announced_before_it_ends(app, fake = LinkedInFake::start().await, linkedin_options(&fake)) {
+    // An app LinkedIn did not approve for refresh tokens: 60 days, then reconnect.
+    fake.without_refresh_tokens();
+    let ada = app.register("ada@example.com").await;
+    let id = sign_in(&app, &ada, "linkedin").await["integrationId"].as_str().unwrap().to_string();
+    let integration = ada.session.get(&format!("/api/integrations/{id}")).await;
+    let integration = integration.expect(200);
+    assert_eq!(integration["accessEndsAt"], integration["tokenExpiresAt"]);
+    assert!(integration["accessEndsAt"].is_string());
+
+    // A post due after the end is accepted with a warning; one before, without.
+    let at = |days: i64| (app.store.now() + chrono::Duration::days(days)).to_rfc3339();
+    let late = ada.session.post("/api/posts/validate", json!({"content": "Later", "platforms": [id], "scheduledFor": at(61)})).await;
+    let warnings = late.expect(200)["targets"][0]["warnings"].to_string();
+    assert!(warnings.contains("cannot be renewed"), "{warnings}");
+    let soon = ada.session.post("/api/posts/validate", json!({"content": "Soon", "platforms": [id], "scheduledFor": at(30)})).await;
+    assert_eq!(soon.expect(200)["targets"][0]["warnings"], json!([]));
+
+    app.clock().advance(Duration::from_secs(52 * 86400));
+    assert_eq!(app.engine.warn_expiring_once().await.unwrap(), 0);
+    // A week ahead: one notice, once; nothing to renew, and still active.
+    app.clock().advance(Duration::from_secs(86400 + 60));
+    assert_eq!(app.engine.warn_expiring_once().await.unwrap(), 1);
+    assert_eq!(app.engine.warn_expiring_once().await.unwrap(), 0);
+    assert_eq!(app.engine.renew_tokens_once().await.unwrap(), 0);
+    let row = Integrations(app.store.conn()).by_id(Uuid::parse_str(&id).unwrap()).await.unwrap().unwrap();
+    assert_eq!(row.status, herald_core::integration::IntegrationStatus::Active);
+    // A day ahead: the last notice.
+    app.clock().advance(Duration::from_secs(6 * 86400 + 3600));
+    assert_eq!(app.engine.warn_expiring_once().await.unwrap(), 1);
+    let events = herald_store::repo::Events(app.store.conn()).since(chrono::DateTime::UNIX_EPOCH, 100).await.unwrap();
+    let given: Vec<Value> =
+        events.into_iter().filter(|e| e.kind == herald_core::event::EventKind::IntegrationExpiring).map(|e| e.data).collect();
+    assert_eq!(given.iter().map(|d| d["daysAhead"].as_i64().unwrap()).collect::<Vec<_>>(), [7, 1]);
+    assert!(given[0]["message"].as_str().unwrap().contains("reconnect it"), "{given:?}");
 });

@@ -186,7 +186,7 @@ db_test!(async fn webhooks_to_internal_addresses_are_refused_at_connect_and_deli
     let credentials = json!({"url": format!("http://[::ffff:127.0.0.1]:{}/hook", internal.port), "secret": "a-webhook-secret-0123456789"});
     let vault = herald_core::vault::Vault::from_hex(herald_testkit::TEST_ENCRYPTION_KEY).unwrap();
     let sealed = vault.encrypt(credentials.to_string().as_bytes(), hook.as_bytes());
-    assert!(Integrations(app.store.conn()).store_tokens(hook, sealed, None, app.store.now()).await.unwrap());
+    assert!(Integrations(app.store.conn()).store_tokens(hook, sealed, None, herald_store::repo::AccessEnd::default(), app.store.now()).await.unwrap());
     let created = ada.session.post("/api/posts", json!({"content": "hello", "platforms": [hook]})).await;
     let failed = app.wait_for_post_status(&ada.session, &id_of(created.expect(201)), "FAILED", WAIT).await;
     assert!(last_error(&failed).contains("is a private address"), "{failed}");
