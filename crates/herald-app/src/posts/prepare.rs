@@ -198,13 +198,13 @@ impl App {
         // An account that cannot be renewed and ends before the post goes out.
         for report in &mut reports {
             let ends = by_id.get(&report.integration_id).and_then(|i| i.access_ends_at);
-            if let (Some(ends), Some(at)) = (ends, publish_at.filter(|_| mode != Some(PublishMode::Draft))) {
-                if ends <= at {
-                    report.warnings.push(format!(
-                        "this account's access ends on {} and cannot be renewed: reconnect it before the post goes out, or it will fail",
-                        ends.format("%Y-%m-%d %H:%M UTC")
-                    ));
-                }
+            if let (Some(ends), Some(at)) = (ends, publish_at)
+                && ends <= at
+            {
+                report.warnings.push(format!(
+                    "this account's access ends on {} and cannot be renewed: reconnect it before the post goes out, or it will fail",
+                    ends.format("%Y-%m-%d %H:%M UTC")
+                ));
             }
         }
         errors.0.extend(core_errors.0);
