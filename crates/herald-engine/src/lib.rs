@@ -51,7 +51,8 @@ pub struct EngineConfig {
     pub metrics_interval: Duration,
     /// Posts older than this are no longer refreshed.
     pub metrics_window: Duration,
-    /// Pause between two rounds of the metrics job.
+    /// Pause between two rounds of the upkeep job (metrics, profiles,
+    /// token renewal, notices of ending access).
     pub metrics_poll: Duration,
 }
 

@@ -116,6 +116,7 @@ impl Engine {
     /// Another worker or process holds the refresh lease: waits for it to
     /// end, then uses what it stored.
     async fn tokens_renewed_by_another(&self, integration: &IntegrationRow) -> Result<Value, ProviderError> {
+        tracing::info!("another worker or process is renewing these tokens; waiting for its result");
         let integrations = Integrations(self.store.conn());
         let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER;
         while tokio::time::Instant::now() < deadline {

@@ -211,6 +211,8 @@ pub struct Scripted {
     /// `None` sends no body at all, as some endpoints document.
     pub content_type: Option<&'static str>,
     pub headers: Vec<(String, String)>,
+    /// How long the answer takes (a slow platform).
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Scripted {
@@ -222,16 +224,24 @@ impl Scripted {
             body,
             content_type: Some("application/json; charset=utf-8"),
             headers: Vec::new(),
+            delay: None,
         }
     }
 
     pub fn text(status: u16, body: &str) -> Self {
-        Self { endpoint: None, status, body: body.to_string(), content_type: Some("text/html"), headers: Vec::new() }
+        Self {
+            endpoint: None,
+            status,
+            body: body.to_string(),
+            content_type: Some("text/html"),
+            headers: Vec::new(),
+            delay: None,
+        }
     }
 
     /// An answer without a body, e.g. Mastodon's `206 Partial Content`.
     pub fn empty(status: u16) -> Self {
-        Self { endpoint: None, status, body: String::new(), content_type: None, headers: Vec::new() }
+        Self { endpoint: None, status, body: String::new(), content_type: None, headers: Vec::new(), delay: None }
     }
 
     /// Waits for a request to `endpoint`: `"METHOD /path"` or `"/path"`.
@@ -244,6 +254,13 @@ impl Scripted {
     #[must_use]
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// The answer comes after `delay`.
+    #[must_use]
+    pub fn after(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
         self
     }
 
@@ -393,6 +410,9 @@ async fn handle(
     let answer = journal.next_for(&recorded.method, &recorded.path).unwrap_or_else(|| logic(&recorded));
     recorded.status = answer.status;
     journal.record(recorded);
+    if let Some(delay) = answer.delay {
+        tokio::time::sleep(delay).await;
+    }
     answer.into_response()
 }
 

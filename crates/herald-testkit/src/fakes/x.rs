@@ -70,6 +70,12 @@ struct FakeState {
     deny_next: bool,
     /// The next token answer leaves out `refresh_token`.
     omit_refresh_token: bool,
+    /// Seconds an access token lives (X's 7200 unless shortened).
+    token_seconds: Option<i64>,
+    /// How long a refresh answer takes.
+    refresh_delay: Option<std::time::Duration>,
+    /// Refresh grants refused (a spent or unknown refresh token).
+    refused_refreshes: u64,
     tweets: Vec<Value>,
     revoked: Vec<String>,
     /// OAuth 1.0a tokens and their secrets: request tokens (with their
@@ -146,6 +152,22 @@ impl XFake {
         let mut state = lock(&self.state);
         state.access_tokens.clear();
         state.refresh_tokens.clear();
+    }
+
+    /// Access tokens live `seconds` from now on (a race test's fast clock).
+    pub fn token_lifetime(&self, seconds: i64) {
+        lock(&self.state).token_seconds = Some(seconds);
+    }
+
+    /// Refresh answers take `delay`: a refresh is in flight long enough
+    /// for another process to try one too.
+    pub fn slow_refreshes(&self, delay: std::time::Duration) {
+        lock(&self.state).refresh_delay = Some(delay);
+    }
+
+    /// How many refresh grants were refused: a spent token presented again.
+    pub fn refused_refreshes(&self) -> u64 {
+        lock(&self.state).refused_refreshes
     }
 
     /// How many refresh-token grants X answered successfully.
@@ -251,7 +273,7 @@ fn issue(state: &mut FakeState, scope: &str) -> Scripted {
     state.access_tokens.insert(access.clone());
     let mut body = json!({
         "token_type": "bearer",
-        "expires_in": ACCESS_TOKEN_SECONDS,
+        "expires_in": state.token_seconds.unwrap_or(ACCESS_TOKEN_SECONDS),
         "access_token": access,
         "scope": scope,
     });
@@ -294,10 +316,15 @@ fn token(state: &mut FakeState, request: &Recorded) -> Scripted {
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
             // Single-use: the token is spent whatever happens next.
             if !state.refresh_tokens.remove(&presented) {
+                state.refused_refreshes += 1;
                 return oauth_error("Value passed for the token was invalid.");
             }
             state.refreshes += 1;
-            issue(state, "tweet.read tweet.write users.read media.write offline.access")
+            let issued = issue(state, "tweet.read tweet.write users.read media.write offline.access");
+            match state.refresh_delay {
+                Some(delay) => issued.after(delay),
+                None => issued,
+            }
         }
         _ => Scripted::json(
             400,

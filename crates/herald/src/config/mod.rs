@@ -93,6 +93,9 @@ pub struct Config {
     pub missed_grace_seconds: u64,
     /// How long a worker's claim on a delivery lasts without renewal.
     pub lease_seconds: u64,
+    /// Pause between rounds of the background upkeep: engagement metrics,
+    /// pending profiles, token renewal, notices of ending access.
+    pub maintenance_seconds: u64,
     /// Deliveries in flight per process.
     pub worker_concurrency: usize,
     /// Timeout of one request to a platform.
@@ -141,6 +144,7 @@ impl Default for Config {
             retry_max_seconds: 3600,
             missed_grace_seconds: 24 * 3600,
             lease_seconds: 60,
+            maintenance_seconds: 60,
             worker_concurrency: 16,
             provider_timeout_seconds: 15,
             shutdown_grace_seconds: 10,
@@ -293,6 +297,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
             metrics_interval: Duration::from_secs(self.metrics_interval_seconds.max(60)),
             metrics_window: Duration::from_secs(self.metrics_window_days * 24 * 3600),
+            metrics_poll: Duration::from_secs(self.maintenance_seconds.max(1)),
             ..herald_engine::EngineConfig::default()
         }
     }

@@ -16,6 +16,7 @@ mod deployment;
 mod mcp;
 mod secrets;
 mod security;
+mod token_race;
 
 const BIN: &str = env!("CARGO_BIN_EXE_herald");
 
