@@ -76,8 +76,8 @@ const IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
 const X_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4", "video/quicktime"];
 /// What Pinterest makes a Pin of.
 const PNG_JPEG: &[&str] = &["image/png", "image/jpeg"];
-/// What LinkedIn's Images API takes.
-const LINKEDIN_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
+/// What LinkedIn's Images and Videos APIs take (a video alone in its post).
+const LINKEDIN_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "video/mp4"];
 const MB: u64 = 1024 * 1024;
 
 impl PlatformRules {
@@ -168,8 +168,8 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("devto", "DEV", 100_000, Characters, 1, false, false).media(IMAGES, 8 * MB, 0),
     rules("wordpress", "WordPress", 100_000, Characters, 10, false, false),
     rules("x", "X", 280, XWeighted, 4, false, true).media(X_MEDIA, 5 * MB, 512 * MB),
-    rules("linkedin", "LinkedIn", 3000, Characters, 9, false, true).media(LINKEDIN_IMAGES, 8 * MB, 0),
-    rules("linkedin-page", "LinkedIn Page", 3000, Characters, 9, false, true).media(LINKEDIN_IMAGES, 8 * MB, 0),
+    rules("linkedin", "LinkedIn", 3000, Characters, 9, false, true).media(LINKEDIN_MEDIA, 8 * MB, 500 * MB),
+    rules("linkedin-page", "LinkedIn Page", 3000, Characters, 9, false, true).media(LINKEDIN_MEDIA, 8 * MB, 500 * MB),
     rules("facebook", "Facebook Pages", 63_206, Characters, 10, false, true),
     rules("instagram", "Instagram", 2200, Characters, 10, true, true),
     rules("threads", "Threads", 500, Characters, 10, false, true),

@@ -41,6 +41,10 @@ pub struct EngineConfig {
     /// Deliveries in flight per process for one platform, where set
     /// (`HERALD_PROVIDER_<ID>_CONCURRENCY`); otherwise the provider's own limit.
     pub platform_concurrency: std::collections::BTreeMap<String, usize>,
+    /// Write quota per account of one platform, where the operator set one
+    /// (`HERALD_PROVIDER_<ID>_RATE_BUDGET`, e.g. X's free tier); an
+    /// account's own `settings.rateBudget` still comes first.
+    pub platform_budgets: std::collections::BTreeMap<String, herald_providers::RateBudget>,
     /// Longest sleep between two looks at the queue (wake-ups usually come sooner).
     pub poll_interval: Duration,
     /// How often expired leases and missed windows are looked for.
@@ -64,6 +68,7 @@ impl Default for EngineConfig {
             retry: RetryPolicy::default(),
             concurrency: 16,
             platform_concurrency: std::collections::BTreeMap::new(),
+            platform_budgets: std::collections::BTreeMap::new(),
             poll_interval: Duration::from_secs(5),
             sweep_interval: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),

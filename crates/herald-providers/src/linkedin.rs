@@ -5,7 +5,9 @@
 //!
 //! Posts go to the Posts API (`POST /rest/posts`, whose id comes back in
 //! `x-restli-id`), images through the Images API (`initializeUpload`, then
-//! a `PUT` of the bytes); thread items become comments on the post
+//! a `PUT` of the bytes), a video through the Videos API (`initializeUpload`,
+//! a `PUT` of each part LinkedIn names, `finalizeUpload` with the parts'
+//! ETags, then waiting until it is `AVAILABLE`); thread items become comments on the post
 //! (`socialActions/{urn}/comments`). The API version is pinned once, in
 //! [`LINKEDIN_VERSION`]. Access tokens live 60 days; refresh tokens (a year)
 //! exist only for apps LinkedIn approved for them, so without one the
@@ -207,7 +209,79 @@ impl LinkedIn {
     }
 }
 
-/// The body of `POST /rest/posts`.
+/// How long a publish waits for LinkedIn to process a video before trying later.
+const MAX_VIDEO_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+const VIDEO_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl LinkedIn {
+    /// A video through the Videos API; its URN once LinkedIn can show it.
+    async fn upload_video(&self, creds: &Credentials, media: &Attachment) -> Result<String, ProviderError> {
+        let token = &creds.tokens.access_token;
+        let init = json!({ "initializeUploadRequest": {
+            "owner": creds.author, "fileSizeBytes": media.data.len(), "uploadCaptions": false, "uploadThumbnail": false
+        }});
+        let request = self.rest(reqwest::Method::POST, "/rest/videos?action=initializeUpload", token).json(&init);
+        let (_, started) = answer(self.client.send(request).await?).await?;
+        let value = &started["value"];
+        let video = value["video"]
+            .as_str()
+            .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "LinkedIn did not name the video"))?
+            .to_string();
+        let mut etags = Vec::new();
+        for part in value["uploadInstructions"].as_array().into_iter().flatten() {
+            let (Some(url), Some(first), Some(last)) =
+                (part["uploadUrl"].as_str(), part["firstByte"].as_u64(), part["lastByte"].as_u64())
+            else {
+                return Err(ProviderError::new(ErrorClass::Unknown, "LinkedIn gave an unreadable upload instruction"));
+            };
+            let (first, last) = (usize::try_from(first).unwrap_or(usize::MAX), usize::try_from(last).unwrap_or(0));
+            if first > last || last >= media.data.len() {
+                return Err(ProviderError::new(
+                    ErrorClass::Unknown,
+                    "LinkedIn asked for bytes the video does not have",
+                ));
+            }
+            let put = self
+                .client
+                .inner()
+                .put(url)
+                .bearer_auth(token)
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(media.data.slice(first..=last));
+            let (headers, _) = answer(self.client.send(put).await?).await?;
+            let etag = headers.get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            etags.push(etag.to_string());
+        }
+        let finalize = json!({ "finalizeUploadRequest": {
+            "video": video, "uploadToken": value["uploadToken"].as_str().unwrap_or_default(), "uploadedPartIds": etags
+        }});
+        let request = self.rest(reqwest::Method::POST, "/rest/videos?action=finalizeUpload", token).json(&finalize);
+        answer(self.client.send(request).await?).await?;
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            let path = format!("/rest/videos/{}", encoded(&video));
+            let (_, state) = answer(self.client.send(self.rest(reqwest::Method::GET, &path, token)).await?).await?;
+            match state["status"].as_str() {
+                Some("AVAILABLE") => return Ok(video),
+                Some("PROCESSING_FAILED") => {
+                    let said = state["processingFailureReason"].as_str().unwrap_or("no reason given");
+                    return Err(ProviderError::invalid(format!("LinkedIn could not process the video: {said}")));
+                }
+                _ if waited >= MAX_VIDEO_WAIT => {
+                    return Err(ProviderError::new(
+                        ErrorClass::Retryable { after: Some(VIDEO_POLL * 15) },
+                        "LinkedIn is still processing the video; trying again later",
+                    ));
+                }
+                _ => {}
+            }
+            tokio::time::sleep(VIDEO_POLL).await;
+            waited += VIDEO_POLL;
+        }
+    }
+}
+
+/// The body of `POST /rest/posts`: images (with alt text), or one video.
 fn post_body(author: &str, text: &str, images: &[(String, Option<String>)]) -> Value {
     let mut body = json!({
         "author": author,
@@ -309,8 +383,19 @@ impl Provider for LinkedIn {
             return Ok(PublishedItem { id, url: None });
         }
         let mut images = Vec::with_capacity(request.media.len());
-        for media in &request.media {
-            images.push((self.upload(&creds, media).await?, media.alt_text.clone()));
+        match request.media.as_slice() {
+            [video] if video.is_video() => {
+                let urn = self.upload_video(&creds, video).await.map_err(ProviderError::before_publishing)?;
+                images.push((urn, None));
+            }
+            many if many.iter().any(Attachment::is_video) => {
+                return Err(ProviderError::invalid("LinkedIn takes one video per post, alone: remove the other files"));
+            }
+            files => {
+                for media in files {
+                    images.push((self.upload(&creds, media).await?, media.alt_text.clone()));
+                }
+            }
         }
         let body = post_body(&creds.author, &request.content, &images);
         let (headers, _) =

@@ -25,7 +25,7 @@ use crate::oauth::{App, Begin, Callback, CodeFlow, Consent, Endpoints, OAuthConn
 use crate::oauth1::{Consumer, Extras, TokenPair};
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
-    PublishRequest, PublishedItem, Refreshed,
+    PublishRequest, PublishedItem, RateBudget, Refreshed,
 };
 
 /// What a post needs: write tweets and upload media, read the account, and
@@ -419,6 +419,13 @@ impl Provider for X {
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "X did not return the post id"))?;
         let url = Some(format!("https://x.com/{}/status/{id}", creds.username));
         Ok(PublishedItem { id, url })
+    }
+
+    /// X's per-user limit on creating posts for paid plans and pay-per-use:
+    /// 100 in 24 hours. The free tier allows 17: set
+    /// `HERALD_PROVIDER_X_RATE_BUDGET=17/24h` (or an account's `rateBudget`).
+    fn rate_budget(&self) -> Option<RateBudget> {
+        Some(RateBudget { max: 100, window: std::time::Duration::from_secs(24 * 3600) })
     }
 
     fn has_metrics(&self) -> bool {

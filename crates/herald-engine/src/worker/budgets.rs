@@ -43,11 +43,20 @@ impl Worker {
 
     pub(super) async fn read_budgets(&self) -> StoreResult<Vec<(Uuid, RateBudget)>> {
         let mut list = Vec::new();
-        let platforms: Vec<&str> =
-            self.engine.providers.all().filter(|p| p.rate_budget().is_some()).map(|p| p.id()).collect();
+        let overrides = &self.engine.config.platform_budgets;
+        let platforms: Vec<&str> = self
+            .engine
+            .providers
+            .all()
+            .filter(|p| p.rate_budget().is_some() || overrides.contains_key(p.id()))
+            .map(|p| p.id())
+            .collect();
         for integration in Integrations(self.engine.store.conn()).active_with_budget(&platforms).await? {
-            let from_provider = self.engine.providers.get(&integration.platform).and_then(|p| p.rate_budget());
-            if let Some(budget) = budget_from_settings(&integration.settings).or(from_provider) {
+            let from_platform = overrides
+                .get(&integration.platform)
+                .copied()
+                .or_else(|| self.engine.providers.get(&integration.platform).and_then(|p| p.rate_budget()));
+            if let Some(budget) = budget_from_settings(&integration.settings).or(from_platform) {
                 list.push((integration.id, budget));
             }
         }

@@ -45,10 +45,23 @@ struct FakeState {
     posts: Vec<Value>,
     comments: Vec<Value>,
     images: BTreeMap<String, usize>,
+    /// Videos by URN: size announced, parts received (index → bytes), finalized.
+    videos: BTreeMap<String, FakeVideo>,
     revoked: Vec<String>,
     /// The app is not one LinkedIn approved for refresh tokens.
     without_refresh_tokens: bool,
 }
+
+/// A video upload as LinkedIn tracks it.
+#[derive(Clone, Default)]
+pub struct FakeVideo {
+    pub size: usize,
+    pub parts: BTreeMap<usize, usize>,
+    pub finalized_with: Vec<String>,
+}
+
+/// LinkedIn splits a video into parts of 4 MiB.
+const VIDEO_PART: usize = 4 * 1024 * 1024;
 
 fn lock(state: &Mutex<FakeState>) -> MutexGuard<'_, FakeState> {
     state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -88,6 +101,10 @@ impl LinkedInFake {
     }
 
     /// Bytes received per uploaded image URN.
+    pub fn videos(&self) -> BTreeMap<String, FakeVideo> {
+        lock(&self.state).videos.clone()
+    }
+
     pub fn uploaded_images(&self) -> BTreeMap<String, usize> {
         lock(&self.state).images.clone()
     }
@@ -119,6 +136,19 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
             state.refresh_tokens.remove(&token);
             state.revoked.push(token);
             Scripted::empty(200)
+        }
+        (method, path) if path.starts_with("/video-parts/") && method == "PUT" => {
+            let rest = path.trim_start_matches("/video-parts/");
+            let (id, part) = rest.split_once('/').unwrap_or((rest, "0"));
+            let urn = format!("urn:li:video:C5F10AQ{id}");
+            let part: usize = part.parse().unwrap_or(0);
+            let Some(video) = state.videos.get_mut(&urn) else { return api_error(404, "NOT_FOUND", "Not Found") };
+            let expected = VIDEO_PART.min(video.size - part * VIDEO_PART);
+            if request.body.len() != expected {
+                return api_error(400, "BAD_REQUEST", "part size does not match the upload instruction");
+            }
+            video.parts.insert(part, request.body.len());
+            Scripted::empty(200).with_header("etag", &format!("/ambry-video/signedId/{id}-{part}"))
         }
         (method, path) if path.starts_with("/dms-uploads/") && method == "PUT" => {
             let urn = format!("urn:li:image:C4E10AQ{}", path.trim_start_matches("/dms-uploads/"));
@@ -249,6 +279,47 @@ fn api(state: &mut FakeState, request: &Recorded) -> Scripted {
                 }}),
             )
         }
+        ("POST", "/rest/videos") => match request.query.get("action").map(String::as_str) {
+            Some("initializeUpload") => {
+                let size = request.json["initializeUploadRequest"]["fileSizeBytes"].as_u64().unwrap_or(0) as usize;
+                if size == 0 {
+                    return api_error(422, "UNPROCESSABLE_ENTITY", "/fileSizeBytes :: field is required");
+                }
+                let id = state.videos.len() + 1;
+                let urn = format!("urn:li:video:C5F10AQ{id}");
+                let parts: Vec<Value> = (0..size.div_ceil(VIDEO_PART))
+                    .map(|part| {
+                        json!({
+                            "uploadUrl": format!("{}/video-parts/{id}/{part}", state.base),
+                            "firstByte": part * VIDEO_PART,
+                            "lastByte": ((part + 1) * VIDEO_PART).min(size) - 1,
+                        })
+                    })
+                    .collect();
+                state.videos.insert(urn.clone(), FakeVideo { size, ..FakeVideo::default() });
+                Scripted::json(
+                    200,
+                    json!({"value": {"uploadUrlsExpireAt": 1_764_000_000_000_i64, "video": urn, "uploadInstructions": parts, "uploadToken": ""}}),
+                )
+            }
+            Some("finalizeUpload") => {
+                let request = &request.json["finalizeUploadRequest"];
+                let urn = request["video"].as_str().unwrap_or_default();
+                let Some(video) = state.videos.get_mut(urn) else { return api_error(404, "NOT_FOUND", "Not Found") };
+                let etags: Vec<String> = request["uploadedPartIds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.as_str().map(str::to_string))
+                    .collect();
+                if video.parts.len() != video.size.div_ceil(VIDEO_PART) || etags.len() != video.parts.len() {
+                    return api_error(400, "BAD_REQUEST", "uploadedPartIds do not match the parts uploaded");
+                }
+                video.finalized_with = etags;
+                Scripted::empty(200)
+            }
+            _ => api_error(400, "BAD_REQUEST", "unknown action"),
+        },
         ("POST", "/rest/posts") => {
             let body = &request.json;
             let author = body["author"].as_str().unwrap_or_default();
@@ -293,6 +364,21 @@ fn api(state: &mut FakeState, request: &Recorded) -> Scripted {
                         }),
                     ),
                     _ => api_error(404, "NOT_FOUND", "Not Found"),
+                }
+            }
+            None if path.starts_with("/rest/videos/") && method == "GET" => {
+                let urn =
+                    url::form_urlencoded::parse(format!("v={}", path.trim_start_matches("/rest/videos/")).as_bytes())
+                        .next()
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default();
+                match state.videos.get(&urn) {
+                    Some(video) if !video.finalized_with.is_empty() => Scripted::json(
+                        200,
+                        json!({"id": urn, "status": "AVAILABLE", "owner": format!("urn:li:person:{MEMBER}")}),
+                    ),
+                    Some(_) => Scripted::json(200, json!({"id": urn, "status": "WAITING_UPLOAD"})),
+                    None => api_error(404, "NOT_FOUND", "Not Found"),
                 }
             }
             None => match path.strip_prefix("/rest/organizations/") {

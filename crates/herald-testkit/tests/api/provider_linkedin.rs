@@ -186,3 +186,30 @@ db_test!(async fn a_token_that_cannot_be_renewed_is_announced_before_it_ends(app
     assert_eq!(given.iter().map(|d| d["daysAhead"].as_i64().unwrap()).collect::<Vec<_>>(), [7, 1]);
     assert!(given[0]["message"].as_str().unwrap().contains("reconnect it"), "{given:?}");
 });
+
+db_test!(async fn a_video_goes_up_in_the_parts_linkedin_names(app, fake = LinkedInFake::start().await, linkedin_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let id = sign_in(&app, &ada, "linkedin").await["integrationId"].as_str().unwrap().to_string();
+    let mut video = b"\x00\x00\x00\x18ftypmp42".to_vec();
+    video.resize(9 * 1024 * 1024, 3);
+    let media_id = id_of(ada.session.upload("demo.mp4", video.clone(), None).await.expect(201));
+    let post = ada.session.post("/api/posts", json!({"content": "Watch the demo", "platforms": [id], "mediaIds": [media_id]})).await;
+    let post_id = id_of(post.expect(201));
+    assert_eq!(app.worker().run_once().await.unwrap(), 1);
+    let done = ada.session.get(&format!("/api/posts/{post_id}")).await;
+    assert_eq!(done.body["status"], "PUBLISHED", "{}", done.text);
+    let videos = fake.videos();
+    let (urn, uploaded) = videos.iter().next().unwrap();
+    assert_eq!(uploaded.parts.values().sum::<usize>(), video.len());
+    assert_eq!(uploaded.parts.len(), 3);
+    assert_eq!(uploaded.finalized_with.len(), 3, "every part's ETag goes to finalizeUpload");
+    assert_eq!(fake.posts()[0]["content"]["media"]["id"], urn.as_str());
+
+    // A video goes alone.
+    let image = id_of(ada.session.upload("chart.png", TINY_PNG.to_vec(), None).await.expect(201));
+    let mixed = ada.session.post("/api/posts", json!({"content": "Both", "platforms": [id], "mediaIds": [media_id, image]})).await;
+    let mixed = id_of(mixed.expect(201));
+    app.worker().run_once().await.unwrap();
+    let mixed = ada.session.get(&format!("/api/posts/{mixed}")).await;
+    assert_eq!(mixed.body["targets"][0]["lastError"]["class"], "INVALID", "{}", mixed.text);
+});

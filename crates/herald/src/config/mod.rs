@@ -245,6 +245,7 @@ impl Config {
         herald_web::client_ip::TrustedProxies::parse(&self.trusted_proxies).map_err(anyhow::Error::msg)?;
         crate::backup::schedule::check(self.backup_schedule.as_deref())?;
         platform_concurrency()?;
+        platform_budgets()?;
         Ok(())
     }
 
@@ -294,6 +295,7 @@ impl Config {
             concurrency: self.worker_concurrency,
             // Checked by `validate`; a bad value read since is ignored.
             platform_concurrency: platform_concurrency().unwrap_or_default(),
+            platform_budgets: platform_budgets().unwrap_or_default(),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
             metrics_interval: Duration::from_secs(self.metrics_interval_seconds.max(60)),
             metrics_window: Duration::from_secs(self.metrics_window_days * 24 * 3600),
@@ -416,6 +418,38 @@ fn platform_concurrency() -> Result<std::collections::BTreeMap<String, usize>> {
     Ok(limits)
 }
 
+/// `HERALD_PROVIDER_<ID>_RATE_BUDGET` overrides: at most N deliveries per
+/// account in a window, written `N/<window>` (`17/24h`, `100/15m`, `5/60s`).
+fn platform_budgets() -> Result<std::collections::BTreeMap<String, herald_providers::RateBudget>> {
+    let mut budgets = std::collections::BTreeMap::new();
+    for (name, value) in std::env::vars() {
+        let Some(id) = name.strip_prefix("HERALD_PROVIDER_").and_then(|rest| rest.strip_suffix("_RATE_BUDGET")) else {
+            continue;
+        };
+        match parse_budget(&value) {
+            Some(budget) => budgets.insert(platform_id(id), budget),
+            None => bail!("{name} must look like `17/24h` (deliveries per window: s, m, h or d), not {value:?}"),
+        };
+    }
+    Ok(budgets)
+}
+
+fn parse_budget(raw: &str) -> Option<herald_providers::RateBudget> {
+    let (max, window) = raw.trim().split_once('/')?;
+    let max: u32 = max.trim().parse().ok().filter(|n| *n > 0)?;
+    let window = window.trim();
+    let unit = window.chars().last()?;
+    let amount: u64 = window[..window.len() - unit.len_utf8()].parse().ok().filter(|n| *n > 0)?;
+    let seconds = match unit {
+        's' => amount,
+        'm' => amount * 60,
+        'h' => amount * 3600,
+        'd' => amount * 86_400,
+        _ => return None,
+    };
+    Some(herald_providers::RateBudget { max, window: std::time::Duration::from_secs(seconds) })
+}
+
 /// The platform id an environment variable names: `LINKEDIN_PAGE` →
 /// `linkedin-page` (ids are upper-cased and `-` becomes `_` in names).
 fn platform_id(name: &str) -> String {
@@ -425,6 +459,16 @@ fn platform_id(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_budget_is_a_count_over_a_window() {
+        let budget = parse_budget("17/24h").unwrap();
+        assert_eq!((budget.max, budget.window.as_secs()), (17, 86_400));
+        assert_eq!(parse_budget(" 100 / 15m ").unwrap().window.as_secs(), 900);
+        for bad in ["17", "0/1h", "5/0h", "5/1w", "x/1h", "5/h"] {
+            assert!(parse_budget(bad).is_none(), "{bad}");
+        }
+    }
 
     #[test]
     fn env_names_map_to_platform_ids_with_dashes() {
