@@ -74,6 +74,8 @@ const ANY_MEDIA: &[&str] =
 const IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
 /// What X's media upload takes (a video or GIF alone in its post).
 const X_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4", "video/quicktime"];
+/// What Reddit's image posts take.
+const REDDIT_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
 /// What Pinterest makes a Pin of.
 const PNG_JPEG: &[&str] = &["image/png", "image/jpeg"];
 /// What LinkedIn's Images and Videos APIs take (a video alone in its post).
@@ -175,8 +177,7 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("threads", "Threads", 500, Characters, 10, false, true),
     rules("youtube", "YouTube", 5000, Characters, 1, true, false),
     rules("tiktok", "TikTok", 2200, Utf16, 1, true, false),
-    // Text and link posts: image posts need Reddit's media-asset upload.
-    rules("reddit", "Reddit", 40_000, Characters, 0, false, true).media(&[], 0, 0),
+    rules("reddit", "Reddit", 40_000, Characters, 1, false, true).media(REDDIT_IMAGES, 20 * MB, 0),
     rules("pinterest", "Pinterest", 500, Characters, 1, true, false).media(PNG_JPEG, 20 * MB, 0),
     rules("gmb", "Google Business Profile", 1500, Characters, 1, false, false),
     rules("tumblr", "Tumblr", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),

@@ -6,8 +6,12 @@
 //! body (`{"json": {"errors": [["SUBREDDIT_NOEXIST", "…", "sr"]]}}`), so
 //! every answer is read for them; `RATELIMIT` says in words how long to
 //! wait. Every request carries a `User-Agent` in the form Reddit requires.
-//! A post is a self post (its text) or, with the `url` setting, a link;
-//! thread items become a chain of comments.
+//! A post is a self post (its text), a link (the `url` setting), or an
+//! image post: the image goes to Reddit's media store first (a media asset
+//! lease, then an upload to the storage URL it names), and since Reddit
+//! answers an image submission before the post exists, the post is found
+//! in the account's submissions afterwards. Thread items become a chain of
+//! comments.
 
 use std::time::Duration;
 
@@ -24,11 +28,15 @@ use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
 use crate::oauth::{App, Begin, Callback, CodeFlow, Consent, Endpoints, OAuthConnect, Tokens};
 use crate::{
-    ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings, PublishRequest,
-    PublishedItem, Refreshed,
+    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
+    PublishRequest, PublishedItem, Refreshed,
 };
 
 const SCOPES: &[&str] = &["identity", "submit", "read", "flair"];
+/// How often, and how far apart, the account's submissions are read for an
+/// image post Reddit is still processing.
+const FIND_ATTEMPTS: u32 = 10;
+const FIND_PAUSE: Duration = Duration::from_secs(2);
 /// The `User-Agent` Reddit asks every client to send: platform, app, version.
 const USER_AGENT: &str = concat!("web:herald:", env!("CARGO_PKG_VERSION"), " (self-hosted social media scheduler)");
 
@@ -36,6 +44,7 @@ pub struct Reddit {
     client: HttpClient,
     api: String,
     flow: Option<CodeFlow>,
+    settings: ProviderSettings,
 }
 
 impl Reddit {
@@ -48,7 +57,12 @@ impl Reddit {
             };
             CodeFlow::new(client.clone(), app, endpoints, "Reddit").without_pkce()
         });
-        Self { api: settings.platform_url("reddit", "https://oauth.reddit.com"), client, flow }
+        Self {
+            api: settings.platform_url("reddit", "https://oauth.reddit.com"),
+            client,
+            flow,
+            settings: settings.clone(),
+        }
     }
 
     fn flow(&self) -> Result<&CodeFlow, ProviderError> {
@@ -111,8 +125,13 @@ fn title_of(content: &str) -> String {
     first.chars().take(300).collect()
 }
 
-/// The form of `POST /api/submit`.
-fn submission(settings: &Settings, content: &str) -> Result<Vec<(&'static str, String)>, ProviderError> {
+/// The form of `POST /api/submit`: a link, an image (its uploaded URL), or
+/// a self post.
+fn submission(
+    settings: &Settings,
+    content: &str,
+    image: Option<&str>,
+) -> Result<Vec<(&'static str, String)>, ProviderError> {
     let subreddit = settings.subreddit.clone().ok_or_else(|| {
         ProviderError::invalid("choose the subreddit: set `subreddit` in this account's post settings")
     })?;
@@ -122,9 +141,10 @@ fn submission(settings: &Settings, content: &str) -> Result<Vec<(&'static str, S
     }
     let mut form =
         vec![("api_type", "json".to_string()), ("sr", subreddit), ("title", title), ("resubmit", "true".into())];
-    match &settings.url {
-        Some(url) => form.extend([("kind", "link".to_string()), ("url", url.clone())]),
-        None => form.extend([("kind", "self".to_string()), ("text", content.to_string())]),
+    match (&settings.url, image) {
+        (Some(url), _) => form.extend([("kind", "link".to_string()), ("url", url.clone())]),
+        (None, Some(image)) => form.extend([("kind", "image".to_string()), ("url", image.to_string())]),
+        (None, None) => form.extend([("kind", "self".to_string()), ("text", content.to_string())]),
     }
     for (name, value) in [("flair_id", &settings.flair_id), ("flair_text", &settings.flair_text)] {
         if let Some(value) = value {
@@ -195,6 +215,88 @@ async fn answer(response: reqwest::Response) -> Result<Value, ProviderError> {
     }
 }
 
+impl Reddit {
+    /// An image into Reddit's media store: a lease (`POST /api/media/asset.json`),
+    /// then the file with the lease's fields to the storage URL it names.
+    /// Returns the image's URL, to submit.
+    async fn upload_image(&self, token: &str, media: &Attachment) -> Result<String, ProviderError> {
+        if !media.is_image() {
+            return Err(ProviderError::invalid("Herald posts images to Reddit, not videos"));
+        }
+        let name = media.file_name(0);
+        let form = [("filepath", name.as_str()), ("mimetype", media.mime.as_str())];
+        let lease = answer(
+            self.client.send(self.request(reqwest::Method::POST, "/api/media/asset.json", token).form(&form)).await?,
+        )
+        .await?;
+        let Some(action) = lease["args"]["action"].as_str() else {
+            return Err(ProviderError::new(ErrorClass::Unknown, "Reddit did not say where to upload the image"));
+        };
+        // `//reddit-uploaded-media.s3-accelerate.amazonaws.com`: Reddit's storage.
+        let storage = self.settings.platform_url("reddit", &format!("https:{action}"));
+        let mut upload = reqwest::multipart::Form::new();
+        let mut key = None;
+        for field in lease["args"]["fields"].as_array().into_iter().flatten() {
+            let (Some(name), Some(value)) = (field["name"].as_str(), field["value"].as_str()) else { continue };
+            if name == "key" {
+                key = Some(value.to_string());
+            }
+            upload = upload.text(name.to_string(), value.to_string());
+        }
+        let key = key.ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Reddit's upload lease has no key"))?;
+        let file = reqwest::multipart::Part::stream(media.data.clone())
+            .file_name(name.clone())
+            .mime_str(&media.mime)
+            .map_err(|_| ProviderError::invalid(format!("`{}` is not a media type Reddit takes", media.mime)))?;
+        let response =
+            self.client.send(self.client.inner().post(&storage).multipart(upload.part("file", file))).await?;
+        if !response.status().is_success() {
+            let status = response.status();
+            return Err(ProviderError::new(
+                classify_status(status, None),
+                format!("Reddit's media storage refused the image ({status})"),
+            ));
+        }
+        Ok(format!("{}/{key}", storage.trim_end_matches('/')))
+    }
+
+    /// The image post just submitted, from the account's newest submissions:
+    /// Reddit answers an image submission before the post exists.
+    async fn find_submitted(
+        &self,
+        creds: &Credentials,
+        subreddit: &str,
+        title: &str,
+        since: i64,
+    ) -> Result<PublishedItem, ProviderError> {
+        let path = format!("/user/{}/submitted?sort=new&limit=10&raw_json=1", creds.username);
+        for attempt in 0..FIND_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(FIND_PAUSE).await;
+            }
+            let request = self.request(reqwest::Method::GET, &path, &creds.tokens.access_token);
+            let Ok(response) = self.client.send(request).await else { continue };
+            let Ok(listing) = answer(response).await else { continue };
+            let found =
+                listing["data"]["children"].as_array().into_iter().flatten().map(|child| &child["data"]).find(|post| {
+                    post["title"] == title
+                        && post["subreddit"].as_str().is_some_and(|sr| sr.eq_ignore_ascii_case(subreddit))
+                        && post["created_utc"].as_f64().is_some_and(|at| at >= since as f64)
+                });
+            if let Some(post) = found
+                && let Some(id) = post["name"].as_str()
+            {
+                let url = post["permalink"].as_str().map(|p| format!("https://www.reddit.com{p}"));
+                return Ok(PublishedItem { id: id.to_string(), url });
+            }
+        }
+        Err(ProviderError::new(
+            ErrorClass::MaybeSent,
+            "Reddit took the image post but has not shown it yet; look at the account's posts before sending it again",
+        ))
+    }
+}
+
 #[async_trait]
 impl OAuthConnect for Reddit {
     fn app_env(&self) -> &'static [&'static str] {
@@ -258,10 +360,6 @@ impl Provider for Reddit {
         Some(self)
     }
 
-    fn wants_media_bytes(&self) -> bool {
-        false
-    }
-
     async fn connect(&self, _credentials: &Value) -> Result<ConnectedAccount, ProviderError> {
         Err(ProviderError::invalid("Reddit is connected by signing in: GET /api/auth/reddit"))
     }
@@ -287,10 +385,22 @@ impl Provider for Reddit {
             return Ok(PublishedItem { id: id.to_string(), url });
         }
         let settings: Settings = declared::read("Reddit", &request.settings).map_err(ProviderError::invalid)?;
-        let form = submission(&settings, &request.content)?;
+        let image = match request.media.first() {
+            Some(media) if settings.url.is_none() => {
+                Some(self.upload_image(token, media).await.map_err(ProviderError::before_publishing)?)
+            }
+            _ => None,
+        };
+        let form = submission(&settings, &request.content, image.as_deref())?;
+        let submitted_at = Utc::now().timestamp() - 60;
         let posted =
             answer(self.client.send(self.request(reqwest::Method::POST, "/api/submit", token).form(&form)).await?)
                 .await?;
+        if image.is_some() {
+            let title = form.iter().find(|(k, _)| *k == "title").map(|(_, v)| v.as_str()).unwrap_or_default();
+            let subreddit = form.iter().find(|(k, _)| *k == "sr").map(|(_, v)| v.as_str()).unwrap_or_default();
+            return self.find_submitted(&creds, subreddit, title, submitted_at).await;
+        }
         let data = &posted["json"]["data"];
         let id = data["name"]
             .as_str()
@@ -338,11 +448,14 @@ mod tests {
     #[test]
     fn a_submission_is_a_self_post_or_a_link_titled_by_the_first_line() {
         let settings = Settings { subreddit: Some("rust".into()), ..Settings::default() };
-        let form = submission(&settings, "Herald 1.0\n\nIt schedules.").unwrap_or_default();
+        let form = submission(&settings, "Herald 1.0\n\nIt schedules.", None).unwrap_or_default();
         assert!(form.contains(&("title", "Herald 1.0".into())) && form.contains(&("kind", "self".into())));
         let link = Settings { url: Some("https://herald.example".into()), flair_id: Some("f1".into()), ..settings };
-        let form = submission(&link, "Read this").unwrap_or_default();
+        let form = submission(&link, "Read this", None).unwrap_or_default();
         assert!(form.contains(&("kind", "link".into())) && form.contains(&("flair_id", "f1".into())));
-        assert!(submission(&Settings::default(), "x").is_err(), "a subreddit is needed");
+        assert!(submission(&Settings::default(), "x", None).is_err(), "a subreddit is needed");
+        let pictured = Settings { subreddit: Some("rust".into()), ..Settings::default() };
+        let form = submission(&pictured, "Ferris", Some("https://i.example/k")).unwrap_or_default();
+        assert!(form.contains(&("kind", "image".into())) && form.contains(&("url", "https://i.example/k".into())));
     }
 }

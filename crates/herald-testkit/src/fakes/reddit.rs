@@ -8,7 +8,13 @@
 //!   `POST /api/v1/revoke_token`;
 //! - `GET /api/v1/me`, `POST /api/submit`, `POST /api/comment`,
 //!   `GET /by_id/{fullname}` — refusals inside 200 answers
-//!   (`json.errors`), and a `User-Agent` is required.
+//!   (`json.errors`), and a `User-Agent` is required;
+//! - image posts as Reddit's own clients make them: `POST
+//!   /api/media/asset.json` leases an upload to its storage (`action`,
+//!   `fields`), the file goes there (`POST /` here, S3's form upload), and
+//!   `POST /api/submit` with `kind=image` answers only a `websocket_url`
+//!   and the `user_submitted_page`; the post shows in
+//!   `GET /user/{name}/submitted`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,6 +43,9 @@ struct FakeState {
     issued: u64,
     things: Vec<Value>,
     rate_limit_next: bool,
+    /// Media keys leased, and those whose file arrived.
+    leased: BTreeSet<String>,
+    stored: BTreeSet<String>,
 }
 
 fn lock(state: &Mutex<FakeState>) -> MutexGuard<'_, FakeState> {
@@ -88,7 +97,10 @@ fn errors(code: &str, message: &str, field: &str) -> Scripted {
 fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
     // Reddit throttles API clients without a User-Agent (the consent page
     // is the user's browser).
-    if request.path != "/api/v1/authorize" && request.header("user-agent").is_none_or(str::is_empty) {
+    if request.path != "/api/v1/authorize"
+        && request.path != "/"
+        && request.header("user-agent").is_none_or(str::is_empty)
+    {
         return Scripted::text(429, "Too Many Requests");
     }
     match (request.method.as_str(), request.path.as_str()) {
@@ -141,6 +153,15 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
             }
             Scripted::json(200, body)
         }
+        // The storage's form upload (S3 `POST` policy): the leased key and the file.
+        ("POST", "/") => {
+            let key = request.field("key").unwrap_or_default();
+            if !state.leased.contains(&key) || request.part("file").is_none_or(|file| file.data.is_empty()) {
+                return Scripted::text(400, "<Error><Code>InvalidArgument</Code></Error>");
+            }
+            state.stored.insert(key.clone());
+            Scripted::text(201, &format!("<PostResponse><Key>{key}</Key></PostResponse>"))
+        }
         ("POST", "/api/v1/revoke_token") => {
             if !basic_ok(request) {
                 return Scripted::json(401, json!({"message": "Unauthorized", "error": 401}));
@@ -159,7 +180,29 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
                 "name": USERNAME, "id": "1w72", "icon_img": "https://styles.redditmedia.com/ada.png?width=256&amp;s=1"
             }),
         ),
-        ("POST", "/api/submit") => submit(state, &request.form()),
+        ("POST", "/api/submit") => submit(state, &request.form(), request.header("host").unwrap_or_default()),
+        ("POST", "/api/media/asset.json") => {
+            let form = request.form();
+            let (Some(_), Some(mime)) = (form.get("filepath"), form.get("mimetype")) else {
+                return Scripted::json(400, json!({"message": "Bad Request", "error": 400}));
+            };
+            state.issued += 1;
+            let key = format!("rte_images/a8kq{}", state.issued);
+            state.leased.insert(key.clone());
+            Scripted::json(
+                200,
+                json!({
+                    "args": {"action": "//reddit-uploaded-media.s3-accelerate.amazonaws.com", "fields": [
+                        {"name": "acl", "value": "public-read"}, {"name": "key", "value": key},
+                        {"name": "X-Amz-Credential", "value": "AKIA/20261205/us-west-2/s3/aws4_request"},
+                        {"name": "Content-Type", "value": mime}, {"name": "policy", "value": "eyJleHBpcmF0aW9uIjoi"},
+                        {"name": "X-Amz-Signature", "value": "0f1e2d"}
+                    ]},
+                    "asset": {"asset_id": key.trim_start_matches("rte_images/"), "processing_state": "incomplete",
+                              "websocket_url": format!("wss://ws-0a1b.wss.redditmedia.com/{key}?m=AQAA")}
+                }),
+            )
+        }
         ("POST", "/api/comment") => {
             let form = request.form();
             let parent = form.get("thing_id").cloned().unwrap_or_default();
@@ -170,6 +213,21 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
             let thing = json!({"name": format!("t1_{id}"), "parent_id": parent, "body": form.get("text"), "permalink": format!("/r/rust/comments/x/_/{id}/")});
             state.things.push(thing.clone());
             Scripted::json(200, json!({"json": {"errors": [], "data": {"things": [{"kind": "t1", "data": thing}]}}}))
+        }
+        (method, path) if method == "GET" && path == format!("/user/{USERNAME}/submitted") => {
+            let children: Vec<Value> = state
+                .things
+                .iter()
+                .rev()
+                .filter(|t| t["name"].as_str().is_some_and(|n| n.starts_with("t3_")))
+                .map(|t| {
+                    json!({"kind": "t3", "data": {
+                        "name": t["name"], "title": t["title"], "subreddit": t["sr"], "created_utc": t["created_utc"],
+                        "permalink": t["permalink"], "url": t["url"]
+                    }})
+                })
+                .collect();
+            Scripted::json(200, json!({"kind": "Listing", "data": {"children": children, "after": null}}))
         }
         (method, path) => match path.strip_prefix("/by_id/") {
             Some(name) if method == "GET" => {
@@ -186,7 +244,7 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
     }
 }
 
-fn submit(state: &mut FakeState, form: &BTreeMap<String, String>) -> Scripted {
+fn submit(state: &mut FakeState, form: &BTreeMap<String, String>, host: &str) -> Scripted {
     if std::mem::take(&mut state.rate_limit_next) {
         return errors("RATELIMIT", "you are doing that too much. try again in 9 minutes.", "ratelimit");
     }
@@ -200,6 +258,24 @@ fn submit(state: &mut FakeState, form: &BTreeMap<String, String>) -> Scripted {
     let id = format!("1h{}", state.things.len() + 1);
     let mut thing: Value = json!(form);
     thing["name"] = json!(format!("t3_{id}"));
+    thing["created_utc"] = json!(chrono::Utc::now().timestamp() as f64);
+    thing["permalink"] = json!(format!("/r/{subreddit}/comments/{id}/post/"));
+    if form.get("kind").map(String::as_str) == Some("image") {
+        // Only an image this storage holds; the post exists once it is processed.
+        let url = form.get("url").cloned().unwrap_or_default();
+        let key = url.strip_prefix(&format!("http://{host}/")).unwrap_or_default().to_string();
+        if !state.stored.contains(&key) {
+            return errors("NO_IMAGE", "that image could not be found", "url");
+        }
+        state.things.push(thing);
+        return Scripted::json(
+            200,
+            json!({"json": {"errors": [], "data": {
+                "user_submitted_page": format!("https://www.reddit.com/user/{USERNAME}/submitted/"),
+                "websocket_url": format!("wss://ws-0a1b.wss.redditmedia.com/{key}?m=AQAA")
+            }}}),
+        );
+    }
     state.things.push(thing);
     let url = format!("https://www.reddit.com/r/{subreddit}/comments/{id}/post/");
     Scripted::json(

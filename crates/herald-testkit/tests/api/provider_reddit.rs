@@ -87,3 +87,24 @@ db_test!(async fn a_refresh_refused_inside_a_200_answer_asks_for_a_reconnect(app
     let integration = ada.session.get(&format!("/api/integrations/{id}")).await;
     assert_eq!(integration.body["status"], "NEEDS_RECONNECT");
 });
+
+db_test!(async fn an_image_post_goes_through_reddit_s_media_store_and_is_found_after(app, fake = RedditFake::start().await, reddit_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let id = connect(&app, &ada).await;
+    let media_id = id_of(ada.session.upload("ferris.png", herald_testkit::TINY_PNG.to_vec(), None).await.expect(201));
+    let settings = json!({id.to_string(): {"settings": {"subreddit": "rust", "title": "Ferris at the beach"}}});
+    let post = ada.session.post("/api/posts", json!({"content": "Photo from the meetup", "platforms": [id], "mediaIds": [media_id], "overrides": settings, "thread": [{"content": "More in the comments"}]})).await;
+    let post_id = id_of(post.expect(201));
+    assert_eq!(app.worker().run_once().await.unwrap(), 1);
+    let done = ada.session.get(&format!("/api/posts/{post_id}")).await;
+    assert_eq!(done.body["status"], "PUBLISHED", "{}", done.text);
+    let things = fake.things();
+    assert_eq!(things[0]["kind"], "image");
+    assert!(things[0]["url"].as_str().unwrap().contains("/rte_images/"), "{}", things[0]);
+    // The post was found in the account's submissions; the comment hangs under it.
+    assert_eq!(things[1]["parent_id"], things[0]["name"]);
+    assert!(done.body["targets"][0]["url"].as_str().unwrap().starts_with("https://www.reddit.com/r/rust/comments/"));
+    let lease = &fake.requests_to("/api/media/asset.json")[0];
+    assert_eq!(lease.form()["mimetype"], "image/png");
+    assert_eq!(fake.requests_to("/").len(), 1, "one upload to the storage");
+});
