@@ -10,6 +10,7 @@ mod engine;
 mod http;
 mod integrations;
 mod media;
+mod oauth_platforms;
 mod posts;
 mod provider_bluesky;
 mod provider_devto;
