@@ -71,13 +71,13 @@ fn credentials(value: &Value) -> Result<Credentials, ProviderError> {
     })
 }
 
-/// Who sees the post.
+/// Who sees the post; `queue` puts it in the blog's queue, published on
+/// Tumblr's own schedule.
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum PostState {
     #[default]
     Published,
-    /// Into the blog's queue, published by Tumblr's own schedule.
     Queue,
     Draft,
     Private,

@@ -103,3 +103,16 @@ db_test!(async fn a_refresh_refused_in_pinterest_s_own_words_asks_for_a_reconnec
     let row = Integrations(app.store.conn()).by_id(id).await.unwrap().unwrap();
     assert_eq!(row.status, IntegrationStatus::NeedsReconnect);
 });
+
+db_test!(async fn the_composer_offers_the_account_s_boards_by_name(app, fake = PinterestFake::start().await, pinterest_options(&fake)) {
+    let mut browser = crate::browser::Browser::new(&app);
+    browser.register("ada@example.com").await;
+    let consent = browser.get("/api/auth/pinterest").await;
+    let location = herald_testkit::fakes::consent(&consent.location).await;
+    let back = browser.get(location.strip_prefix(&app.address).unwrap()).await;
+    assert!(back.location.starts_with("/integrations?connected="), "{}", back.location);
+    let page = browser.get("/posts/new").await;
+    for (id, name) in BOARDS {
+        assert!(page.html.contains(&format!("<option value=\"{id}\">{name}</option>")), "board {name} offered");
+    }
+});
