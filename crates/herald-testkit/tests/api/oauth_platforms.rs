@@ -75,7 +75,8 @@ async fn sign_in(app: &TestApp, account: &Account, platform: &str, query: &str) 
 
 async fn choose(account: &Account, answer: &Value, id: &str) -> String {
     let pending = answer["pendingId"].as_str().unwrap_or_else(|| panic!("a choice: {answer}"));
-    let chosen = account.session.post(&format!("/api/integrations/pending/{pending}"), json!({"accountIds": [id]})).await;
+    let chosen =
+        account.session.post(&format!("/api/integrations/pending/{pending}"), json!({"accountIds": [id]})).await;
     chosen.expect(201)[0]["id"].as_str().unwrap().to_string()
 }
 
