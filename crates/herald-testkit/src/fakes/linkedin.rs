@@ -182,9 +182,7 @@ fn authorize(state: &mut FakeState, request: &Recorded) -> Scripted {
     state.issued += 1;
     let code = format!("li-code-{}", state.issued);
     state.codes.insert(code.clone(), (redirect.clone(), q.get("scope").cloned().unwrap_or_default()));
-    let encode = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-    let location = format!("{redirect}?code={code}&state={}", encode(q.get("state").map_or("", String::as_str)));
-    Scripted::empty(302).with_header("location", &location)
+    Scripted::redirect_back(&redirect, &[("code", &code), ("state", q.get("state").map_or("", String::as_str))])
 }
 
 fn token(state: &mut FakeState, request: &Recorded) -> Scripted {

@@ -116,10 +116,7 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
             state.issued += 1;
             let code = format!("reddit-code-{}", state.issued);
             state.codes.insert(code.clone(), redirect.clone());
-            let encode = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-            let location =
-                format!("{redirect}?state={}&code={code}", encode(q.get("state").map_or("", String::as_str)));
-            Scripted::empty(302).with_header("location", &location)
+            Scripted::redirect_back(&redirect, &[("state", q.get("state").map_or("", String::as_str)), ("code", &code)])
         }
         ("POST", "/api/v1/access_token") => {
             if !basic_ok(request) {

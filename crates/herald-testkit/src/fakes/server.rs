@@ -244,6 +244,14 @@ impl Scripted {
         Self { endpoint: None, status, body: String::new(), content_type: None, headers: Vec::new(), delay: None }
     }
 
+    /// A consent page's answer: 302 back to the client's `redirect` with
+    /// `params` added to its query (encoded, after any query it has).
+    pub fn redirect_back(redirect: &str, params: &[(&str, &str)]) -> Self {
+        let separator = if redirect.contains('?') { '&' } else { '?' };
+        let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        Self::empty(302).with_header("location", &format!("{redirect}{separator}{query}"))
+    }
+
     /// Waits for a request to `endpoint`: `"METHOD /path"` or `"/path"`.
     #[must_use]
     pub fn at(mut self, endpoint: &str) -> Self {

@@ -90,10 +90,7 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
             state.issued += 1;
             let code = format!("tumblr-code-{}", state.issued);
             state.codes.insert(code.clone(), redirect.clone());
-            let encode = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-            let location =
-                format!("{redirect}?code={code}&state={}", encode(q.get("state").map_or("", String::as_str)));
-            Scripted::empty(302).with_header("location", &location)
+            Scripted::redirect_back(&redirect, &[("code", &code), ("state", q.get("state").map_or("", String::as_str))])
         }
         ("POST", "/v2/oauth2/token") => token(state, &request.form()),
         _ if !request.bearer().is_some_and(|t| state.access_tokens.contains(t)) => {

@@ -237,11 +237,8 @@ fn authorize(state: &mut FakeState, request: &Recorded) -> Scripted {
     if !well_formed {
         return Scripted::text(400, "Something went wrong: the authorization request is not valid");
     }
-    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
-    let encode = |value: &str| url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
     if std::mem::take(&mut state.deny_next) {
-        let location = format!("{redirect_uri}{separator}error=access_denied&state={}", encode(&state_param));
-        return Scripted::empty(302).with_header("location", &location);
+        return Scripted::redirect_back(&redirect_uri, &[("error", "access_denied"), ("state", &state_param)]);
     }
     state.issued += 1;
     let code = format!("code-{}", state.issued);
@@ -253,8 +250,7 @@ fn authorize(state: &mut FakeState, request: &Recorded) -> Scripted {
             scope: query.get("scope").cloned().unwrap_or_default(),
         },
     );
-    let location = format!("{redirect_uri}{separator}state={}&code={code}", encode(&state_param));
-    Scripted::empty(302).with_header("location", &location)
+    Scripted::redirect_back(&redirect_uri, &[("state", &state_param), ("code", &code)])
 }
 
 /// The client authenticated as X requires: Basic for the confidential
@@ -484,9 +480,9 @@ fn chunked(state: &mut FakeState, request: &Recorded, endpoint: &str) -> Scripte
     }
 }
 
-/// The `Authorization: OAuth …` parameters, decoded.
-fn oauth_params(request: &Recorded) -> Option<BTreeMap<String, String>> {
-    let header = request.header("authorization")?.strip_prefix("OAuth ")?;
+/// The parameters of an `Authorization: OAuth …` header, decoded.
+fn oauth_params(header: &str) -> Option<BTreeMap<String, String>> {
+    let header = header.strip_prefix("OAuth ")?;
     let decode = |v: &str| url::form_urlencoded::parse(format!("v={v}").as_bytes()).next().map(|(_, v)| v.into_owned());
     header
         .split(',')
@@ -527,24 +523,13 @@ fn signature_ok(request: &Recorded, params: &BTreeMap<String, String>, token: Op
         extras,
         Some((nonce, timestamp)),
     );
-    oauth_params_of(&expected).get("oauth_signature") == params.get("oauth_signature")
-}
-
-fn oauth_params_of(header: &str) -> BTreeMap<String, String> {
-    let decode = |v: &str| {
-        url::form_urlencoded::parse(format!("v={v}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
-    };
-    header
-        .trim_start_matches("OAuth ")
-        .split(',')
-        .filter_map(|p| p.trim().split_once('='))
-        .map(|(k, v)| (k.to_string(), decode(v.trim_matches('"'))))
-        .collect()
+    oauth_params(&expected).and_then(|mine| mine.get("oauth_signature").cloned()).as_ref()
+        == params.get("oauth_signature")
 }
 
 /// The OAuth 1.0a access token a request is validly signed with.
 fn signed_by(state: &FakeState, request: &Recorded) -> Option<String> {
-    let params = oauth_params(request)?;
+    let params = request.header("authorization").and_then(oauth_params)?;
     let token = params.get("oauth_token")?;
     let secret = state.access_1a.get(token)?;
     signature_ok(request, &params, Some((token, secret))).then(|| token.clone())
@@ -556,7 +541,9 @@ fn form_answer(pairs: &[(&str, &str)]) -> Scripted {
 }
 
 fn request_token(state: &mut FakeState, request: &Recorded) -> Scripted {
-    let Some(params) = oauth_params(request) else { return problem(401, "Unauthorized", "Unauthorized") };
+    let Some(params) = request.header("authorization").and_then(oauth_params) else {
+        return problem(401, "Unauthorized", "Unauthorized");
+    };
     let Some(callback) = params.get("oauth_callback").cloned() else {
         return problem(400, "Bad Request", "Callback URL not approved for this client application.");
     };
@@ -578,19 +565,16 @@ fn authorize_1a(state: &mut FakeState, request: &Recorded) -> Scripted {
     let Some(pending) = state.request_tokens.get_mut(&token) else {
         return Scripted::text(400, "This page is no longer valid.");
     };
-    let separator = if pending.callback.contains('?') { '&' } else { '?' };
-    let location = if deny {
-        format!("{}{separator}denied={token}", pending.callback)
-    } else {
-        pending.verifier = Some(verifier.clone());
-        format!("{}{separator}oauth_token={token}&oauth_verifier={verifier}", pending.callback)
-    };
-    Scripted::empty(302).with_header("location", &location)
+    if deny {
+        return Scripted::redirect_back(&pending.callback, &[("denied", &token)]);
+    }
+    pending.verifier = Some(verifier.clone());
+    Scripted::redirect_back(&pending.callback, &[("oauth_token", &token), ("oauth_verifier", &verifier)])
 }
 
 fn access_token(state: &mut FakeState, request: &Recorded) -> Scripted {
     let refused = || Scripted::json(401, json!({"errors": [{"code": 32, "message": "Could not authenticate you."}]}));
-    let Some(params) = oauth_params(request) else { return refused() };
+    let Some(params) = request.header("authorization").and_then(oauth_params) else { return refused() };
     let token = params.get("oauth_token").cloned().unwrap_or_default();
     let Some(pending) = state.request_tokens.get(&token) else { return refused() };
     let verified = pending.verifier.is_some() && params.get("oauth_verifier") == pending.verifier.as_ref();

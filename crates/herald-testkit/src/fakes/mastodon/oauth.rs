@@ -57,10 +57,7 @@ pub(super) fn oauth(state: &mut State, request: &Recorded) -> Option<Scripted> {
             }
             let code = format!("mastodon-code-{}", state.codes.len() + 1);
             state.codes.insert(code.clone(), (client_id, redirect.clone(), q.get("code_challenge").cloned()));
-            let encode = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-            let location =
-                format!("{redirect}?code={code}&state={}", encode(q.get("state").map_or("", String::as_str)));
-            Scripted::empty(302).with_header("location", &location)
+            Scripted::redirect_back(&redirect, &[("code", &code), ("state", q.get("state").map_or("", String::as_str))])
         }
         ("POST", "/oauth/token" | "/oauth/revoke") => {
             let (id, secret) = client_credentials(request, &form);
