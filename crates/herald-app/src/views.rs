@@ -147,6 +147,32 @@ pub struct TargetErrorView {
     pub message: String,
 }
 
+/// An item the platform is still processing (a video, a container).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessingView {
+    /// Which item of the thread (0: the post itself).
+    pub item: u32,
+    /// What the platform is doing, e.g. `processing video`.
+    pub stage: String,
+    pub since: DateTime<Utc>,
+    /// How many times the platform was asked so far.
+    pub polls: u32,
+}
+
+impl ProcessingView {
+    /// The stored state without the platform handle, which is Herald's own business.
+    fn of(stored: Option<&serde_json::Value>) -> Option<Self> {
+        let stored = stored?;
+        Some(Self {
+            item: u32::try_from(stored["item"].as_u64()?).ok()?,
+            stage: stored["stage"].as_str()?.to_string(),
+            since: stored["since"].as_str()?.parse().ok()?,
+            polls: u32::try_from(stored["polls"].as_u64().unwrap_or(0)).unwrap_or(u32::MAX),
+        })
+    }
+}
+
 /// One (post, integration) delivery.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -167,6 +193,8 @@ pub struct TargetView {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<TargetErrorView>,
     pub published_at: Option<DateTime<Utc>>,
+    /// Set while the platform is processing an item Herald handed it.
+    pub processing: Option<ProcessingView>,
 }
 
 impl TargetView {
@@ -189,6 +217,7 @@ impl TargetView {
                 message,
             }),
             published_at: t.published_at,
+            processing: ProcessingView::of(t.pending.as_ref()),
         })
     }
 }

@@ -64,6 +64,10 @@ pub struct PlatformRules {
     /// Most UTF-8 bytes an item's text may take, where the platform also
     /// limits that (Bluesky's lexicon: 3000, besides 300 graphemes).
     pub max_text_bytes: Option<usize>,
+    /// The platform downloads media from Herald's public address (`MAIN_URL`)
+    /// instead of taking an upload (Instagram, Threads): that address must
+    /// be one it can reach.
+    pub fetches_media: bool,
 }
 
 /// What most platforms take.
@@ -80,6 +84,8 @@ const REDDIT_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
 const PNG_JPEG: &[&str] = &["image/png", "image/jpeg"];
 /// What LinkedIn's Images and Videos APIs take (a video alone in its post).
 const LINKEDIN_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "video/mp4"];
+/// What Threads fetches for a post (JPEG and PNG images, MP4 and MOV videos).
+const THREADS_MEDIA: &[&str] = &["image/png", "image/jpeg", "video/mp4", "video/quicktime"];
 const MB: u64 = 1024 * 1024;
 
 impl PlatformRules {
@@ -88,6 +94,11 @@ impl PlatformRules {
         self.media_types = types;
         self.max_image_bytes = max_image_bytes;
         self.max_video_bytes = max_video_bytes;
+        self
+    }
+
+    const fn fetching_media(mut self) -> Self {
+        self.fetches_media = true;
         self
     }
 
@@ -150,6 +161,7 @@ const fn rules(
         max_caption_length: None,
         counted_setting: None,
         max_text_bytes: None,
+        fetches_media: false,
     }
 }
 
@@ -174,7 +186,9 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("linkedin-page", "LinkedIn Page", 3000, Characters, 9, false, true).media(LINKEDIN_MEDIA, 8 * MB, 500 * MB),
     rules("facebook", "Facebook Pages", 63_206, Characters, 10, false, true),
     rules("instagram", "Instagram", 2200, Characters, 10, true, true),
-    rules("threads", "Threads", 500, Characters, 10, false, true),
+    rules("threads", "Threads", 500, Characters, 20, false, true)
+        .media(THREADS_MEDIA, 8 * MB, 1024 * MB)
+        .fetching_media(),
     rules("youtube", "YouTube", 5000, Characters, 1, true, false),
     rules("tiktok", "TikTok", 2200, Utf16, 1, true, false),
     rules("reddit", "Reddit", 40_000, Characters, 1, false, true).media(REDDIT_IMAGES, 20 * MB, 0),

@@ -1,8 +1,9 @@
 //! One delivery: publish each item of a claimed target in order — the post,
 //! then its thread as replies — saving progress after each, so that a retry
-//! resumes after the last item that succeeded.
+//! resumes after the last item that succeeded. An item the platform is
+//! still processing is continued from the handle stored on the target.
 
-use herald_providers::{ErrorClass, Provider, ProviderError, PublishRequest, PublishedItem};
+use herald_providers::{ErrorClass, Provider, ProviderError, PublishRequest, PublishedItem, Step};
 use herald_store::StoreResult;
 use herald_store::content::{StoredMedia, decode, thread_of};
 use serde_json::{Value, json};
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 use crate::Engine;
 use crate::media::ItemMedia;
 use crate::outcome::{Delivery, Outcome};
+use crate::processing::{MAX_PROCESSING, Processing, WAIT_IN_CLAIM, WAITS_PER_CLAIM};
 use uuid::Uuid;
 
 /// One item to put on the platform.
@@ -79,8 +81,16 @@ impl Engine {
                 return self.record_failure(delivery, &ProviderError::invalid(message)).await;
             }
         };
+        let mut processing = match Processing::read(delivery.target.pending.as_ref()) {
+            Ok(processing) => processing,
+            Err(error) => {
+                let message = format!("this post's processing state cannot be read: {error}");
+                return self.record_failure(delivery, &ProviderError::invalid(message)).await;
+            }
+        };
         let resumed_at = done.len();
         let mut refreshed = expiring;
+        let mut waits = 0;
         while done.len() < items.len() {
             let index = done.len();
             if index > resumed_at && !self.save_progress(&mut delivery).await? {
@@ -94,15 +104,51 @@ impl Engine {
                 Ok(media) => media,
                 Err(error) => return self.record_failure(delivery, &error).await,
             };
-            let request = request_for(&delivery, &items, index, &done, &tags, &credentials, media);
+            let mut request = request_for(&delivery, &items, index, &done, &tags, &credentials, media);
+            let resumed = processing.as_ref().filter(|p| p.item == index);
+            request.pending = resumed.and_then(Processing::handle);
+            request.interrupted = resumed.is_some_and(|p| p.interrupted);
             match provider.publish(&request).await {
-                Ok(item) => {
+                Ok(Step::Published(item)) => {
                     if index == 0 {
                         delivery.target.url = item.url.clone();
                     }
                     done.push(item.id);
                     // Saved before the next item is sent, or with the outcome.
                     delivery.target.platform_post_ids = json!(done);
+                    delivery.target.pending = None;
+                    processing = None;
+                }
+                Ok(Step::Pending(pending)) => {
+                    let now = self.now();
+                    let since = resumed.map_or(now, |p| p.since);
+                    if now - since > crate::outcome::chrono_duration(MAX_PROCESSING) {
+                        let message = format!(
+                            "{} was still {} after 24 hours; publish it again",
+                            delivery.integration.platform, pending.stage
+                        );
+                        return self.record_failure(delivery, &ProviderError::invalid(message)).await;
+                    }
+                    metrics::counter!("herald_processing_polls_total", "platform" => delivery.integration.platform.clone()).increment(1);
+                    let state = Processing {
+                        item: index,
+                        handle: pending.handle,
+                        stage: pending.stage,
+                        since,
+                        polls: resumed.map_or(0, |p| p.polls) + 1,
+                        interrupted: false,
+                    };
+                    delivery.target.pending = Some(state.to_json());
+                    processing = Some(state);
+                    if pending.after > WAIT_IN_CLAIM || waits >= WAITS_PER_CLAIM {
+                        return Ok(Some(self.record_waiting(delivery, pending.after)));
+                    }
+                    // The handle is stored before the wait, and the lease renewed.
+                    if !self.save_progress(&mut delivery).await? {
+                        return Ok(None);
+                    }
+                    waits += 1;
+                    tokio::time::sleep(pending.after).await;
                 }
                 Err(error) if error.class == ErrorClass::AuthExpired && !refreshed => {
                     refreshed = true;
@@ -197,5 +243,7 @@ fn request_for(
         reply_to: done.last().map(published),
         // Stable for this item of this target across every retry.
         idempotency_key: format!("{}-{index}", delivery.target.id),
+        pending: None,
+        interrupted: false,
     }
 }

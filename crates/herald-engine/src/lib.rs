@@ -11,6 +11,7 @@ mod deliver;
 mod engagement;
 mod media;
 mod outcome;
+mod processing;
 mod profiles;
 mod sweeper;
 mod tokens;

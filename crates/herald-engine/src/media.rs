@@ -1,10 +1,12 @@
 //! The media of an item as a provider receives them: uploaded files (by
-//! id, with their alt text) read from the blob store, then outside URLs,
-//! downloaded through the SSRF-guarded client when the platform wants an
-//! upload rather than a link.
+//! id, with their alt text) read from the blob store piece by piece as the
+//! provider uploads them, then outside URLs, downloaded through the
+//! SSRF-guarded client when the platform wants an upload rather than a link.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
-use herald_providers::{Attachment, ErrorClass, HttpClient, ProviderError};
+use herald_providers::{Attachment, ErrorClass, HttpClient, MediaBody, MediaReader, ProviderError};
 use herald_store::blobs::Blobs;
 use herald_store::repo::Media;
 use uuid::Uuid;
@@ -49,26 +51,33 @@ impl Engine {
             })?;
             let url = format!("{}/uploads/{}", self.media.public_url.trim_end_matches('/'), row.storage_key);
             // Providers that link media by URL still get its type and alt text.
-            let data =
-                if with_bytes {
-                    self.media.blobs.get(&row.storage_key).await.map_err(|e| storage(&e))?.ok_or_else(|| {
-                        ProviderError::invalid(format!("the file of media {id} is missing from storage"))
-                    })?
-                } else {
-                    Bytes::new()
-                };
+            let body = if with_bytes {
+                // A file that is gone will not come back by retrying.
+                if !self.media.blobs.exists(&row.storage_key).await.map_err(|e| storage(&e))? {
+                    return Err(ProviderError::invalid(format!("the file of media {id} is missing from storage")));
+                }
+                let reader = StoredFile { blobs: self.media.blobs.clone(), key: row.storage_key.clone() };
+                MediaBody::Stored(Arc::new(reader))
+            } else {
+                MediaBody::None
+            };
             media.attachments.push(Attachment {
                 url: url.clone(),
                 mime: row.mime.clone(),
                 alt_text: row.alt_text.clone(),
-                data,
+                size: u64::try_from(row.size).unwrap_or_default(),
+                body,
             });
             media.urls.push(url);
         }
         for url in media_urls {
             if with_bytes {
                 let (data, mime) = self.download(url).await?;
-                media.attachments.push(Attachment { url: url.clone(), mime: mime.to_string(), alt_text: None, data });
+                media.attachments.push(Attachment {
+                    url: url.clone(),
+                    mime: mime.to_string(),
+                    ..Attachment::loaded(data)
+                });
             }
             media.urls.push(url.clone());
         }
@@ -101,5 +110,18 @@ impl Engine {
         let mime = herald_core::media::sniff_mime(&bytes)
             .ok_or_else(|| ProviderError::invalid(format!("the media {url} is not an image or video Herald knows")))?;
         Ok((Bytes::from(bytes), mime))
+    }
+}
+
+/// A file of the media store, read range by range as a provider uploads it.
+struct StoredFile {
+    blobs: Blobs,
+    key: String,
+}
+
+#[async_trait::async_trait]
+impl MediaReader for StoredFile {
+    async fn read(&self, range: std::ops::Range<u64>) -> Result<Bytes, String> {
+        self.blobs.get_range(&self.key, range).await.map_err(|error| error.to_string())
     }
 }

@@ -18,10 +18,11 @@ use uuid::Uuid;
 use crate::Engine;
 
 /// What a finished delivery has to write: its target as the attempt left
-/// it, and the event that records the change.
+/// it, and the event that records the change — none while the platform is
+/// still processing (the post's status has not changed).
 pub(crate) struct Outcome {
     pub delivery: Delivery,
-    pub kind: EventKind,
+    pub kind: Option<EventKind>,
 }
 
 /// Outcomes written in a transaction, to announce once it is committed.
@@ -29,7 +30,7 @@ pub(crate) struct Recorded {
     events: Vec<EventRow>,
     retrying: bool,
     /// Target, post and event kind of each outcome written.
-    written: Vec<(Uuid, Uuid, EventKind)>,
+    written: Vec<(Uuid, Uuid, Option<EventKind>)>,
 }
 
 /// A delivery in progress: the claimed target with its post and integration.
@@ -92,7 +93,22 @@ impl Engine {
         target.last_error_class = None;
         target.last_error_message = None;
         target.updated_at = at;
-        Outcome { delivery, kind: EventKind::PostPublished }
+        Outcome { delivery, kind: Some(EventKind::PostPublished) }
+    }
+
+    /// The platform is processing the item: the target waits in the queue
+    /// with its handle (see `processing.rs`) and no lease, and the wait does
+    /// not count as an attempt.
+    pub(crate) fn record_waiting(&self, mut delivery: Delivery, after: Duration) -> Outcome {
+        let at = self.now();
+        let target = &mut delivery.target;
+        target.status = TargetStatus::Queued;
+        target.lease_owner = None;
+        target.lease_expires_at = None;
+        target.next_attempt_at = Some(at + chrono_duration(after));
+        target.attempts = (target.attempts - 1).max(0);
+        target.updated_at = at;
+        Outcome { delivery, kind: None }
     }
 
     /// Classifies a failure: retry later, fail now, (access revoked) fail
@@ -108,7 +124,13 @@ impl Engine {
         let at = self.now();
         let platform = delivery.integration.platform.clone();
         metrics::counter!("herald_provider_errors_total", "platform" => platform.clone(), "class" => error.class.name()).increment(1);
-        let resend_is_safe = self.providers.get(&platform).is_some_and(|p| p.recovery() == Recovery::ResendWithSameKey);
+        let recovery = self.providers.get(&platform).map_or(Recovery::Unconfirmable, |p| p.recovery());
+        // A provider that asks the platform first can be called again: it
+        // is told the last call may have arrived.
+        let resend_is_safe = matches!(recovery, Recovery::ResendWithSameKey | Recovery::AskPlatform);
+        if error.class == ErrorClass::MaybeSent && recovery == Recovery::AskPlatform {
+            delivery.target.pending = Some(crate::processing::interrupted(&delivery.target, at));
+        }
         let retry = match error.class {
             ErrorClass::Retryable { after } => self.retry_delay(delivery.target.attempts, after),
             ErrorClass::Unknown => self.retry_delay(delivery.target.attempts, None),
@@ -125,7 +147,7 @@ impl Engine {
                 target.status = TargetStatus::Queued;
                 target.next_attempt_at = Some(at + chrono_duration(delay));
                 target.last_error_message = Some(format!("{} (retrying in {} s)", error.message, delay.as_secs()));
-                Ok(Some(Outcome { delivery, kind: EventKind::PostRetrying }))
+                Ok(Some(Outcome { delivery, kind: Some(EventKind::PostRetrying) }))
             }
             // Sent again it could be published twice; and after the last
             // attempt, even a resend-safe platform may have it. Items already
@@ -138,13 +160,15 @@ impl Engine {
                     "{}; the platform may have received it: check the account before publishing it again",
                     error.message
                 ));
-                Ok(Some(Outcome { delivery, kind: EventKind::PostUnconfirmed }))
+                Ok(Some(Outcome { delivery, kind: Some(EventKind::PostUnconfirmed) }))
             }
             None => {
                 metrics::counter!("herald_targets_failed_total", "platform" => platform, "class" => error.class.name())
                     .increment(1);
                 target.status = TargetStatus::Failed;
                 target.next_attempt_at = None;
+                // A handle of a failed item must not be continued later.
+                target.pending = None;
                 target.last_error_message = Some(match error.class {
                     ErrorClass::Retryable { .. } | ErrorClass::Unknown | ErrorClass::MaybeSent => {
                         format!("gave up after {} attempts: {}", target.attempts, error.message)
@@ -154,7 +178,7 @@ impl Engine {
                 if matches!(error.class, ErrorClass::Revoked | ErrorClass::AuthExpired) {
                     self.record_revoked(delivery, error).await.map(|()| None)
                 } else {
-                    Ok(Some(Outcome { delivery, kind: EventKind::PostFailed }))
+                    Ok(Some(Outcome { delivery, kind: Some(EventKind::PostFailed) }))
                 }
             }
         }
@@ -196,9 +220,10 @@ impl Engine {
         for outcome in &ours {
             let delivery = &outcome.delivery;
             let post_status = changed.get(&delivery.post.id).map(|p| p.status);
-            events.push(new_event(delivery, outcome.kind, target_data(delivery, &delivery.target, post_status), now));
+            let Some(kind) = outcome.kind else { continue };
+            events.push(new_event(delivery, kind, target_data(delivery, &delivery.target, post_status), now));
             if post_status == Some(PostStatus::Published)
-                && outcome.kind == EventKind::PostPublished
+                && kind == EventKind::PostPublished
                 && seen.insert(delivery.post.id)
             {
                 completed.push(new_event(
@@ -213,7 +238,8 @@ impl Engine {
         events.extend(completed);
         let events = Events(txn).append_many(events).await?;
         self.store.notify_events_in(txn, &events).await?;
-        let retrying = ours.iter().any(|o| o.kind == EventKind::PostRetrying);
+        // A wait for the platform is a retry as far as the queue is concerned.
+        let retrying = ours.iter().any(|o| matches!(o.kind, Some(EventKind::PostRetrying) | None));
         let written = ours.iter().map(|o| (o.delivery.target.id, o.delivery.post.id, o.kind)).collect();
         Ok(Recorded { events, retrying, written })
     }
@@ -223,7 +249,10 @@ impl Engine {
     /// when a retry was queued.
     pub(crate) async fn announce(&self, recorded: Recorded) {
         for (target_id, post_id, kind) in recorded.written {
-            tracing::info!(%target_id, %post_id, %kind, "delivery recorded");
+            match kind {
+                Some(kind) => tracing::info!(%target_id, %post_id, %kind, "delivery recorded"),
+                None => tracing::info!(%target_id, %post_id, "the platform is processing; asking again later"),
+            }
         }
         self.store.announce_events(recorded.events);
         if recorded.retrying {

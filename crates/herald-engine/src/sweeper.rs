@@ -10,6 +10,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::Engine;
+use crate::processing::Processing;
 
 /// Advisory lock key of the sweep ("HERALDSW").
 const SWEEP_LOCK: i64 = 0x4845_5241_4c44_5357;
@@ -67,8 +68,10 @@ pub(crate) async fn sweep(engine: &Engine) -> StoreResult<usize> {
 }
 
 impl Engine {
-    /// Decides what happens to targets whose delivery stopped midway: sent
-    /// again with the same idempotency key where the platform drops
+    /// Decides what happens to targets whose delivery stopped midway:
+    /// continued from the stored handle when the platform had taken the
+    /// item, handed back to a provider that can look on the platform first,
+    /// sent again with the same idempotency key where the platform drops
     /// duplicates, otherwise UNCONFIRMED — never blindly re-sent.
     async fn recover(&self, txn: &Transaction, targets: Vec<TargetRow>) -> StoreResult<(usize, Vec<EventRow>, bool)> {
         let mut resolved = 0;
@@ -82,8 +85,34 @@ impl Engine {
             next.lease_owner = None;
             next.lease_expires_at = None;
             next.updated_at = self.now();
-            let kind = match recovery {
-                Recovery::ResendWithSameKey => {
+            // An unreadable state counts as none: the delivery fails when it reads it.
+            let has_handle =
+                Processing::read(read.pending.as_ref()).ok().flatten().is_some_and(|p| p.handle().is_some());
+            let kind = match (has_handle, recovery) {
+                // The platform holds the item: ask it about the handle.
+                (true, _) => {
+                    next.pending = Some(crate::processing::interrupted(&read, self.now()));
+                    next.status = TargetStatus::Queued;
+                    next.next_attempt_at = Some(self.now());
+                    next.last_error_class = Some("RETRYABLE".into());
+                    next.last_error_message = Some(
+                        "the delivery was interrupted while the platform processed it; continuing from where it stopped"
+                            .into(),
+                    );
+                    EventKind::PostRetrying
+                }
+                (false, Recovery::AskPlatform) => {
+                    next.pending = Some(crate::processing::interrupted(&read, self.now()));
+                    next.status = TargetStatus::Queued;
+                    next.next_attempt_at = Some(self.now());
+                    next.last_error_class = Some("RETRYABLE".into());
+                    next.last_error_message = Some(
+                        "the delivery was interrupted; the platform is asked whether it arrived before anything is sent again"
+                            .into(),
+                    );
+                    EventKind::PostRetrying
+                }
+                (false, Recovery::ResendWithSameKey) => {
                     next.status = TargetStatus::Queued;
                     next.next_attempt_at = Some(self.now());
                     next.last_error_class = Some("RETRYABLE".into());
@@ -91,7 +120,7 @@ impl Engine {
                         Some("the delivery was interrupted; sending again with the same idempotency key".into());
                     EventKind::PostRetrying
                 }
-                Recovery::Unconfirmable => {
+                (false, Recovery::Unconfirmable) => {
                     next.status = TargetStatus::Unconfirmed;
                     next.next_attempt_at = None;
                     next.last_error_class = Some("UNKNOWN".into());

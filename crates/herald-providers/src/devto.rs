@@ -278,7 +278,7 @@ impl Provider for Devto {
         })
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         if request.item_index > 0 {
             return Err(ProviderError::invalid("DEV articles have no threads"));
         }
@@ -306,7 +306,7 @@ impl Provider for Devto {
                 ));
             }
         };
-        Ok(PublishedItem { id, url: answer["url"].as_str().map(str::to_string) })
+        Ok(PublishedItem { id, url: answer["url"].as_str().map(str::to_string) }.into())
     }
 }
 
@@ -319,7 +319,12 @@ mod tests {
     }
 
     fn image(url: &str) -> Attachment {
-        Attachment { url: url.into(), mime: "image/png".into(), alt_text: None, data: bytes::Bytes::new() }
+        Attachment {
+            url: url.into(),
+            mime: "image/png".into(),
+            alt_text: None,
+            ..crate::Attachment::loaded(bytes::Bytes::new())
+        }
     }
 
     #[test]

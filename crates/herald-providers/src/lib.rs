@@ -11,6 +11,7 @@ mod http;
 mod lemmy;
 mod linkedin;
 mod mastodon;
+mod meta;
 mod net;
 pub mod nostr;
 pub mod oauth;
@@ -19,6 +20,7 @@ mod pinterest;
 mod reddit;
 mod slack;
 mod telegram;
+mod threads;
 mod tumblr;
 mod webhook;
 mod wordpress;
@@ -38,7 +40,7 @@ use uuid::Uuid;
 pub use declared::{Declaration, Problem};
 pub use http::{HttpClient, classify_status, excerpt, retry_after};
 pub use linkedin::LINKEDIN_VERSION;
-pub use net::{TargetGuard, is_private_address};
+pub use net::{TargetGuard, is_private_address, is_public_https};
 
 /// How a failure should be handled (DESIGN §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,8 +146,8 @@ pub struct PublishedItem {
     pub url: Option<String>,
 }
 
-/// A media file of an item, read from Herald's media store (or downloaded
-/// when the post referred to an outside URL) before the provider is called.
+/// A media file of an item, from Herald's media store (or downloaded when
+/// the post referred to an outside URL).
 #[derive(Clone)]
 pub struct Attachment {
     /// Where the file can be fetched publicly (platforms that take URLs).
@@ -153,12 +155,48 @@ pub struct Attachment {
     /// Sniffed from the bytes when stored, e.g. `image/png`.
     pub mime: String,
     pub alt_text: Option<String>,
-    /// The file itself (platforms that want an upload); empty for providers
-    /// whose [`Provider::wants_media_bytes`] is false.
-    pub data: bytes::Bytes,
+    /// The file's length in bytes.
+    pub size: u64,
+    /// The file itself, for platforms that want an upload; [`MediaBody::None`]
+    /// for providers whose [`Provider::wants_media_bytes`] is false.
+    pub body: MediaBody,
 }
 
+/// Reads a stored file piece by piece, so that a video of any size reaches
+/// the platform without ever being held in memory whole.
+#[async_trait]
+pub trait MediaReader: Send + Sync {
+    /// The bytes in `range` (end exclusive), or why they cannot be read.
+    async fn read(&self, range: std::ops::Range<u64>) -> Result<bytes::Bytes, String>;
+}
+
+/// Where an attachment's bytes are.
+#[derive(Clone)]
+pub enum MediaBody {
+    /// Held in memory (a file downloaded from an outside URL).
+    Loaded(bytes::Bytes),
+    /// In Herald's media store, read on demand.
+    Stored(Arc<dyn MediaReader>),
+    /// Not given: the provider links media by URL.
+    None,
+}
+
+/// Size of the pieces a whole-file upload streams in.
+const STREAM_PIECE: u64 = 4 * 1024 * 1024;
+
 impl Attachment {
+    /// A file held in memory; its url, type and alt text are to be filled in.
+    pub fn loaded(data: impl Into<bytes::Bytes>) -> Self {
+        let data = data.into();
+        Self {
+            url: String::new(),
+            mime: "application/octet-stream".into(),
+            alt_text: None,
+            size: data.len() as u64,
+            body: MediaBody::Loaded(data),
+        }
+    }
+
     pub fn is_image(&self) -> bool {
         self.mime.starts_with("image/")
     }
@@ -173,6 +211,74 @@ impl Attachment {
             self.mime.rsplit('/').next().unwrap_or("bin").replace("jpeg", "jpg").replace("quicktime", "mov");
         format!("media-{index}.{extension}")
     }
+
+    /// The bytes in `range` (end exclusive): one chunk of a chunked upload.
+    pub async fn chunk(&self, range: std::ops::Range<u64>) -> Result<bytes::Bytes, ProviderError> {
+        if range.start > range.end || range.end > self.size {
+            return Err(ProviderError::invalid(format!(
+                "bytes {}..{} are outside the {}-byte file",
+                range.start, range.end, self.size
+            )));
+        }
+        if range.start == range.end {
+            return Ok(bytes::Bytes::new());
+        }
+        match &self.body {
+            MediaBody::Loaded(bytes) => {
+                let (start, end) = (to_index(range.start)?, to_index(range.end)?);
+                Ok(bytes.slice(start..end))
+            }
+            MediaBody::Stored(reader) => reader.read(range).await.map_err(media_unreadable),
+            MediaBody::None => Err(ProviderError::invalid("this platform was given no media bytes")),
+        }
+    }
+
+    /// The whole file in memory: for images and other small files a
+    /// platform takes in one request. Videos go through [`Attachment::chunk`]
+    /// or [`Attachment::stream`].
+    pub async fn bytes(&self) -> Result<bytes::Bytes, ProviderError> {
+        self.chunk(0..self.size).await
+    }
+
+    /// The whole file as a request body, read piece by piece while it is
+    /// sent. Set `Content-Length` to [`Attachment::size`]: a stream has none.
+    pub fn upload_body(&self) -> reqwest::Body {
+        match &self.body {
+            MediaBody::Loaded(bytes) => reqwest::Body::from(bytes.clone()),
+            MediaBody::Stored(_) | MediaBody::None => self.stream(0..self.size),
+        }
+    }
+
+    /// The whole file as a multipart part of known length.
+    pub fn part(&self) -> reqwest::multipart::Part {
+        reqwest::multipart::Part::stream_with_length(self.upload_body(), self.size)
+    }
+
+    /// The bytes in `range` as a request body that reads the file piece by
+    /// piece while it is sent.
+    pub fn stream(&self, range: std::ops::Range<u64>) -> reqwest::Body {
+        let attachment = self.clone();
+        let pieces = futures::stream::try_unfold(range, move |range| {
+            let attachment = attachment.clone();
+            async move {
+                if range.start >= range.end {
+                    return Ok(None);
+                }
+                let end = range.end.min(range.start + STREAM_PIECE);
+                let piece = attachment.chunk(range.start..end).await?;
+                Ok::<_, ProviderError>(Some((piece, end..range.end)))
+            }
+        });
+        reqwest::Body::wrap_stream(pieces)
+    }
+}
+
+fn to_index(at: u64) -> Result<usize, ProviderError> {
+    usize::try_from(at).map_err(|_| ProviderError::invalid("the file is too large for this machine"))
+}
+
+fn media_unreadable(error: String) -> ProviderError {
+    ProviderError::new(ErrorClass::Retryable { after: None }, format!("reading the media failed: {error}"))
 }
 
 impl std::fmt::Debug for Attachment {
@@ -181,8 +287,8 @@ impl std::fmt::Debug for Attachment {
             .field("url", &self.url)
             .field("mime", &self.mime)
             .field("alt_text", &self.alt_text)
-            .field("bytes", &self.data.len())
-            .finish()
+            .field("size", &self.size)
+            .finish_non_exhaustive()
     }
 }
 
@@ -215,6 +321,54 @@ pub struct PublishRequest {
     pub reply_to: Option<PublishedItem>,
     /// Stable across retries of the same item: lets a platform drop duplicates.
     pub idempotency_key: String,
+    /// The handle this provider answered with when it last returned
+    /// [`Step::Pending`] for this item: continue from it (poll, resume the
+    /// upload, publish the finished container) and never start a second one.
+    pub pending: Option<Value>,
+    /// A delivery of this item was interrupted mid-call (a crash): it may
+    /// have reached the platform. Only providers whose recovery is
+    /// [`Recovery::AskPlatform`] are called so; they look before sending.
+    pub interrupted: bool,
+}
+
+/// What one call of [`Provider::publish`] achieved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The item is on the platform.
+    Published(PublishedItem),
+    /// The platform is processing it; the engine stores the handle, lets go
+    /// of the target and calls again after the wait with
+    /// [`PublishRequest::pending`] set.
+    Pending(Pending),
+}
+
+impl Step {
+    /// The published item, if this step published one.
+    pub fn published(self) -> Option<PublishedItem> {
+        match self {
+            Self::Published(item) => Some(item),
+            Self::Pending(_) => None,
+        }
+    }
+}
+
+impl From<PublishedItem> for Step {
+    fn from(item: PublishedItem) -> Self {
+        Self::Published(item)
+    }
+}
+
+/// An item the platform has taken but not published yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    /// What the provider needs to continue: a container id, an upload
+    /// session URI, a publish id. The database stores it as it is, and
+    /// people see its stage but never the handle: keep tokens out of it.
+    pub handle: Value,
+    /// How long to wait before asking again.
+    pub after: Duration,
+    /// For people: what the platform is doing, e.g. `processing video`.
+    pub stage: String,
 }
 
 /// What the engine may do with a delivery that a crashed worker may have
@@ -223,6 +377,10 @@ pub struct PublishRequest {
 pub enum Recovery {
     /// The platform honours the idempotency key: sending again is safe.
     ResendWithSameKey,
+    /// The provider can find out on the platform (a stored handle's status,
+    /// the account's recent posts): it is called again with
+    /// [`PublishRequest::interrupted`] and looks before it sends.
+    AskPlatform,
     /// Nothing is known: the target becomes UNCONFIRMED and the user is told.
     Unconfirmable,
 }
@@ -299,7 +457,8 @@ pub trait Provider: Send + Sync {
         Err(ProviderError::new(ErrorClass::Revoked, "these credentials cannot be refreshed; reconnect the account"))
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError>;
+    /// Publishes one item, or starts it and answers [`Step::Pending`].
+    async fn publish(&self, request: &PublishRequest) -> Result<Step, ProviderError>;
 
     /// Whether [`Provider::fetch_metrics`] reports anything.
     fn has_metrics(&self) -> bool {
@@ -397,6 +556,7 @@ impl Registry {
         providers.insert("reddit", Arc::new(reddit::Reddit::new(client.clone(), settings)));
         providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));
         providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));
+        providers.insert("threads", Arc::new(threads::Threads::new(client.clone(), settings)));
         providers.insert("tumblr", Arc::new(tumblr::Tumblr::new(client.clone(), settings)));
         providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));
         providers.insert("wordpress", Arc::new(wordpress::Wordpress::new(client.clone(), private)));

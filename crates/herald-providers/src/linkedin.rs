@@ -203,7 +203,13 @@ impl LinkedIn {
         else {
             return Err(ProviderError::new(ErrorClass::Unknown, "LinkedIn did not say where to upload the image"));
         };
-        let put = self.client.inner().put(upload_url).bearer_auth(token).body(media.data.clone());
+        let put = self
+            .client
+            .inner()
+            .put(upload_url)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_LENGTH, media.size)
+            .body(media.upload_body());
         answer(self.client.send(put).await.map_err(ProviderError::before_publishing)?).await?;
         Ok(image.to_string())
     }
@@ -218,7 +224,7 @@ impl LinkedIn {
     async fn upload_video(&self, creds: &Credentials, media: &Attachment) -> Result<String, ProviderError> {
         let token = &creds.tokens.access_token;
         let init = json!({ "initializeUploadRequest": {
-            "owner": creds.author, "fileSizeBytes": media.data.len(), "uploadCaptions": false, "uploadThumbnail": false
+            "owner": creds.author, "fileSizeBytes": media.size, "uploadCaptions": false, "uploadThumbnail": false
         }});
         let request = self.rest(reqwest::Method::POST, "/rest/videos?action=initializeUpload", token).json(&init);
         let (_, started) = answer(self.client.send(request).await?).await?;
@@ -234,8 +240,7 @@ impl LinkedIn {
             else {
                 return Err(ProviderError::new(ErrorClass::Unknown, "LinkedIn gave an unreadable upload instruction"));
             };
-            let (first, last) = (usize::try_from(first).unwrap_or(usize::MAX), usize::try_from(last).unwrap_or(0));
-            if first > last || last >= media.data.len() {
+            if first > last || last >= media.size {
                 return Err(ProviderError::new(
                     ErrorClass::Unknown,
                     "LinkedIn asked for bytes the video does not have",
@@ -247,7 +252,8 @@ impl LinkedIn {
                 .put(url)
                 .bearer_auth(token)
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                .body(media.data.slice(first..=last));
+                .header(reqwest::header::CONTENT_LENGTH, last + 1 - first)
+                .body(media.stream(first..last + 1));
             let (headers, _) = answer(self.client.send(put).await?).await?;
             let etag = headers.get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default();
             etags.push(etag.to_string());
@@ -369,7 +375,7 @@ impl Provider for LinkedIn {
         self.flow()?.refresh_stored(value).await
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
         let token = &creds.tokens.access_token;
         // Thread items are comments on the post, by the member.
@@ -380,7 +386,7 @@ impl Provider for LinkedIn {
                 answer(self.client.send(self.rest(reqwest::Method::POST, &path, token).json(&comment)).await?).await?;
             let id = headers.get("x-restli-id").and_then(|v| v.to_str().ok()).map(str::to_string);
             let id = id.or_else(|| body["id"].as_str().map(str::to_string)).unwrap_or_default();
-            return Ok(PublishedItem { id, url: None });
+            return Ok(PublishedItem { id, url: None }.into());
         }
         let mut images = Vec::with_capacity(request.media.len());
         match request.media.as_slice() {
@@ -406,7 +412,7 @@ impl Provider for LinkedIn {
             .map(str::to_string)
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "LinkedIn did not return the post id"))?;
         let url = Some(format!("https://www.linkedin.com/feed/update/{id}/"));
-        Ok(PublishedItem { id, url })
+        Ok(PublishedItem { id, url }.into())
     }
 
     fn has_metrics(&self) -> bool {

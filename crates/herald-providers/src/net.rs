@@ -179,6 +179,19 @@ impl Resolve for TargetGuard {
     }
 }
 
+/// An https URL whose host is a public name or address: one a platform
+/// on the internet can fetch (not this machine or the LAN).
+pub fn is_public_https(raw: &str) -> bool {
+    let Ok(url) = url::Url::parse(raw) else { return false };
+    match url.host() {
+        _ if url.scheme() != "https" => false,
+        Some(url::Host::Domain(name)) => name != "localhost" && !name.ends_with(".localhost") && name.contains('.'),
+        Some(url::Host::Ipv4(ip)) => !is_private_address(ip.into()),
+        Some(url::Host::Ipv6(ip)) => !is_private_address(ip.into()),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -265,8 +265,13 @@ impl std::fmt::Debug for Tokens {
 /// When an OAuth account must be reconnected, if that is known from its
 /// stored tokens: the access token's expiry when there is no refresh token
 /// to renew it, else the refresh token's own end where the platform gave
-/// one (LinkedIn's year). `None`: it can be renewed indefinitely.
+/// one (LinkedIn's year). `None`: it can be renewed indefinitely — also
+/// when the access token renews itself (`renewsItself`: Meta's long-lived
+/// tokens are exchanged for new ones with themselves).
 pub fn access_ends_at(credentials: &Value, token_expires_at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    if credentials["renewsItself"] == true {
+        return None;
+    }
     let refreshable = credentials["refreshToken"].as_str().is_some_and(|token| !token.is_empty());
     if !refreshable {
         return token_expires_at;
@@ -620,6 +625,7 @@ mod tests {
         let expires = "2027-01-01T00:00:00Z".parse::<DateTime<Utc>>().ok();
         assert_eq!(access_ends_at(&json!({"accessToken": "a"}), expires), expires);
         assert_eq!(access_ends_at(&json!({"accessToken": "a", "refreshToken": "r"}), expires), None);
+        assert_eq!(access_ends_at(&json!({"accessToken": "a", "renewsItself": true}), expires), None);
         let limited = json!({"accessToken": "a", "refreshToken": "r", "refreshExpiresAt": "2027-06-01T00:00:00Z"});
         assert_eq!(access_ends_at(&limited, expires), "2027-06-01T00:00:00Z".parse().ok());
     }

@@ -169,31 +169,18 @@ async fn answer(response: reqwest::Response) -> Result<Value, ProviderError> {
 
 /// Where Pinterest gets the image: its public https URL when it has one
 /// Pinterest can reach, else the bytes (PNG and JPEG only).
-fn media_source(media: &Attachment) -> Result<Value, ProviderError> {
+async fn media_source(media: &Attachment) -> Result<Value, ProviderError> {
     if !matches!(media.mime.as_str(), "image/png" | "image/jpeg") {
         return Err(ProviderError::invalid(format!("Pinterest takes PNG or JPEG images, not {}", media.mime)));
     }
-    if is_public_https(&media.url) {
+    if crate::is_public_https(&media.url) {
         return Ok(json!({ "source_type": "image_url", "url": media.url }));
     }
-    if media.data.is_empty() {
+    if matches!(media.body, crate::MediaBody::None) {
         return Err(ProviderError::invalid("the image could not be read for Pinterest"));
     }
-    let data = base64::engine::general_purpose::STANDARD.encode(&media.data);
+    let data = base64::engine::general_purpose::STANDARD.encode(media.bytes().await?);
     Ok(json!({ "source_type": "image_base64", "content_type": media.mime, "data": data }))
-}
-
-/// An https URL whose host is a name or a public address (not this
-/// machine or the LAN, which Pinterest cannot reach).
-fn is_public_https(raw: &str) -> bool {
-    let Ok(url) = url::Url::parse(raw) else { return false };
-    match url.host() {
-        _ if url.scheme() != "https" => false,
-        Some(url::Host::Domain(name)) => name != "localhost" && !name.ends_with(".localhost") && name.contains('.'),
-        Some(url::Host::Ipv4(ip)) => !crate::is_private_address(ip.into()),
-        Some(url::Host::Ipv6(ip)) => !crate::is_private_address(ip.into()),
-        None => false,
-    }
 }
 
 /// The Pin's title: the setting, else the post's first line (100 characters).
@@ -300,7 +287,7 @@ impl Provider for Pinterest {
         self.flow()?.refresh_stored(value).await
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
         let settings: Settings = declared::read("Pinterest", &request.settings).map_err(ProviderError::invalid)?;
         let board = board_of(&settings, &creds.boards)?;
@@ -308,7 +295,7 @@ impl Provider for Pinterest {
         let mut body = json!({
             "board_id": board,
             "description": request.content,
-            "media_source": media_source(image)?,
+            "media_source": media_source(image).await?,
         });
         if let Some(title) = title_of(&settings, &request.content) {
             body["title"] = json!(title);
@@ -324,7 +311,7 @@ impl Provider for Pinterest {
         let id = pin["id"]
             .as_str()
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Pinterest did not return the Pin id"))?;
-        Ok(PublishedItem { id: id.to_string(), url: Some(format!("https://www.pinterest.com/pin/{id}/")) })
+        Ok(PublishedItem { id: id.to_string(), url: Some(format!("https://www.pinterest.com/pin/{id}/")) }.into())
     }
 
     fn has_metrics(&self) -> bool {
@@ -357,21 +344,26 @@ mod tests {
     use super::*;
 
     fn image(url: &str, mime: &str) -> Attachment {
-        Attachment { url: url.into(), mime: mime.into(), alt_text: None, data: bytes::Bytes::from_static(b"\x89PNG") }
+        Attachment {
+            url: url.into(),
+            mime: mime.into(),
+            alt_text: None,
+            ..Attachment::loaded(bytes::Bytes::from_static(b"\x89PNG"))
+        }
     }
 
-    #[test]
-    fn an_image_goes_by_url_only_where_pinterest_can_fetch_it() {
-        let public = media_source(&image("https://herald.example.com/uploads/a.png", "image/png")).unwrap();
+    #[tokio::test]
+    async fn an_image_goes_by_url_only_where_pinterest_can_fetch_it() {
+        let public = media_source(&image("https://herald.example.com/uploads/a.png", "image/png")).await.unwrap();
         assert_eq!(public["source_type"], "image_url");
         for local in
             ["http://herald.example.com/uploads/a.png", "https://127.0.0.1/uploads/a.png", "https://localhost/a.png"]
         {
-            let sent = media_source(&image(local, "image/png")).unwrap();
+            let sent = media_source(&image(local, "image/png")).await.unwrap();
             assert_eq!(sent["source_type"], "image_base64", "{local}");
             assert_eq!(sent["data"], "iVBORw==");
         }
-        assert!(media_source(&image("https://a.example/x.gif", "image/gif")).is_err());
+        assert!(media_source(&image("https://a.example/x.gif", "image/gif")).await.is_err());
     }
 
     #[test]

@@ -244,7 +244,8 @@ impl Reddit {
             upload = upload.text(name.to_string(), value.to_string());
         }
         let key = key.ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Reddit's upload lease has no key"))?;
-        let file = reqwest::multipart::Part::stream(media.data.clone())
+        let file = media
+            .part()
             .file_name(name.clone())
             .mime_str(&media.mime)
             .map_err(|_| ProviderError::invalid(format!("`{}` is not a media type Reddit takes", media.mime)))?;
@@ -368,7 +369,7 @@ impl Provider for Reddit {
         self.flow()?.refresh_stored(value).await
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
         let token = &creds.tokens.access_token;
         // Thread items: each a comment on the previous item.
@@ -382,7 +383,7 @@ impl Provider for Reddit {
                 .as_str()
                 .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Reddit did not return the comment id"))?;
             let url = comment["permalink"].as_str().map(|p| format!("https://www.reddit.com{p}"));
-            return Ok(PublishedItem { id: id.to_string(), url });
+            return Ok(PublishedItem { id: id.to_string(), url }.into());
         }
         let settings: Settings = declared::read("Reddit", &request.settings).map_err(ProviderError::invalid)?;
         let image = match request.media.first() {
@@ -399,13 +400,13 @@ impl Provider for Reddit {
         if image.is_some() {
             let title = form.iter().find(|(k, _)| *k == "title").map(|(_, v)| v.as_str()).unwrap_or_default();
             let subreddit = form.iter().find(|(k, _)| *k == "sr").map(|(_, v)| v.as_str()).unwrap_or_default();
-            return self.find_submitted(&creds, subreddit, title, submitted_at).await;
+            return self.find_submitted(&creds, subreddit, title, submitted_at).await.map(crate::Step::from);
         }
         let data = &posted["json"]["data"];
         let id = data["name"]
             .as_str()
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Reddit did not return the post id"))?;
-        Ok(PublishedItem { id: id.to_string(), url: data["url"].as_str().map(str::to_string) })
+        Ok(PublishedItem { id: id.to_string(), url: data["url"].as_str().map(str::to_string) }.into())
     }
 
     fn has_metrics(&self) -> bool {

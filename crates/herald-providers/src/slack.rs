@@ -214,14 +214,14 @@ impl Provider for Slack {
         })
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let url = hook_url(&request.credentials, &self.guard)?;
         let settings: Settings = declared::read("Slack", &request.settings).map_err(ProviderError::invalid)?;
         let (status, wait, body) = self.post(url, &payload(&request.content, &settings)).await?;
         if !(200..300).contains(&status) {
             return Err(classify(status, wait, &body));
         }
-        Ok(PublishedItem { id: request.idempotency_key.clone(), url: None })
+        Ok(PublishedItem { id: request.idempotency_key.clone(), url: None }.into())
     }
 }
 

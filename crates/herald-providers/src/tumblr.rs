@@ -239,7 +239,7 @@ impl Provider for Tumblr {
         self.flow()?.refresh_stored(value).await
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
         let settings: Settings = declared::read("Tumblr", &request.settings).map_err(ProviderError::invalid)?;
         let body = npf_body(&request.content, &request.media, &settings);
@@ -253,10 +253,10 @@ impl Provider for Tumblr {
                 .map_err(|_| ProviderError::new(ErrorClass::Unknown, "the post could not be encoded"))?;
             let mut form = reqwest::multipart::Form::new().part("json", json);
             for (index, file) in request.media.iter().enumerate() {
-                let part = reqwest::multipart::Part::bytes(file.data.to_vec())
-                    .file_name(file.file_name(index))
-                    .mime_str(&file.mime)
-                    .map_err(|_| ProviderError::invalid(format!("`{}` is not a media type Tumblr takes", file.mime)))?;
+                let part =
+                    file.part().file_name(file.file_name(index)).mime_str(&file.mime).map_err(|_| {
+                        ProviderError::invalid(format!("`{}` is not a media type Tumblr takes", file.mime))
+                    })?;
                 form = form.part(format!("media{index}"), part);
             }
             post.multipart(form)
@@ -268,7 +268,7 @@ impl Provider for Tumblr {
             .or_else(|| created["id"].as_u64().map(|n| n.to_string()))
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Tumblr did not return the post id"))?;
         let url = Some(format!("https://www.tumblr.com/{}/{id}", creds.blog));
-        Ok(PublishedItem { id, url })
+        Ok(PublishedItem { id, url }.into())
     }
 
     fn has_metrics(&self) -> bool {
@@ -297,7 +297,7 @@ mod tests {
             url: "http://localhost/uploads/a.png".into(),
             mime: "image/png".into(),
             alt_text: Some("A heron".into()),
-            data: bytes::Bytes::from_static(b"png"),
+            ..crate::Attachment::loaded(bytes::Bytes::from_static(b"png"))
         };
         let settings = Settings { tags: vec!["birds".into(), "rust".into()], ..Settings::default() };
         let body = npf_body("Spring\n\nThe herons are back.\n", &[image], &settings);

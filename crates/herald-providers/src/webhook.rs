@@ -122,7 +122,7 @@ impl Provider for Webhook {
         })
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
         self.guard.check_url(&creds.url).map_err(ProviderError::invalid)?;
         let payload = json!({
@@ -175,7 +175,7 @@ impl Provider for Webhook {
             _ => request.idempotency_key.clone(),
         };
         let url = answer["url"].as_str().filter(|u| u.starts_with("http")).map(str::to_string);
-        Ok(PublishedItem { id, url })
+        Ok(PublishedItem { id, url }.into())
     }
 }
 

@@ -155,7 +155,7 @@ async fn json_or_error(response: reqwest::Response) -> Result<Value, ProviderErr
 }
 
 /// Video goes up in chunks of this size (X takes at most 5 MB a chunk).
-const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+const CHUNK_BYTES: u64 = 4 * 1024 * 1024;
 /// How long a publish waits for X to process a video before trying later.
 const MAX_PROCESSING_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
@@ -184,7 +184,7 @@ impl X {
         media: &Attachment,
     ) -> Result<String, ProviderError> {
         let form = reqwest::multipart::Form::new()
-            .part("media", part(media, index, media.data.clone())?)
+            .part("media", part(media, index, media.part())?)
             .text("media_category", "tweet_image");
         let url = format!("{}/2/media/upload", self.api);
         let request = self.as_account(reqwest::Method::POST, &url, creds)?.multipart(form);
@@ -201,16 +201,16 @@ impl X {
         media: &Attachment,
     ) -> Result<String, ProviderError> {
         let category = if media.mime == "image/gif" { "tweet_gif" } else { "tweet_video" };
-        let init = json!({ "media_type": media.mime, "total_bytes": media.data.len(), "media_category": category });
+        let init = json!({ "media_type": media.mime, "total_bytes": media.size, "media_category": category });
         let url = format!("{}/2/media/upload/initialize", self.api);
         let started =
             json_or_error(self.client.send(self.as_account(reqwest::Method::POST, &url, creds)?.json(&init)).await?)
                 .await?;
         let id = media_id(&started)?;
-        for (segment, at) in (0..media.data.len()).step_by(CHUNK_BYTES).enumerate() {
-            let chunk = media.data.slice(at..(at + CHUNK_BYTES).min(media.data.len()));
+        for (segment, at) in (0..media.size).step_by(CHUNK_BYTES as usize).enumerate() {
+            let chunk = media.chunk(at..(at + CHUNK_BYTES).min(media.size)).await?;
             let form = reqwest::multipart::Form::new()
-                .part("media", part(media, index, chunk)?)
+                .part("media", part(media, index, reqwest::multipart::Part::stream(chunk))?)
                 .text("segment_index", segment.to_string());
             let url = format!("{}/2/media/upload/{id}/append", self.api);
             json_or_error(
@@ -248,9 +248,12 @@ impl X {
 }
 
 /// A file (or a chunk of it) as the `media` part.
-fn part(media: &Attachment, index: usize, data: bytes::Bytes) -> Result<reqwest::multipart::Part, ProviderError> {
-    reqwest::multipart::Part::stream(data)
-        .file_name(media.file_name(index))
+fn part(
+    media: &Attachment,
+    index: usize,
+    data: reqwest::multipart::Part,
+) -> Result<reqwest::multipart::Part, ProviderError> {
+    data.file_name(media.file_name(index))
         .mime_str(&media.mime)
         .map_err(|_| ProviderError::invalid(format!("`{}` is not a media type X takes", media.mime)))
 }
@@ -401,7 +404,7 @@ impl Provider for X {
         self.flow()?.refresh_stored(value).await
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
         if request.media.len() > 1 && request.media.iter().any(|m| m.is_video() || m.mime == "image/gif") {
             return Err(ProviderError::invalid("X takes one video or GIF per post, alone: remove the other files"));
@@ -418,7 +421,7 @@ impl Provider for X {
             .map(str::to_string)
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "X did not return the post id"))?;
         let url = Some(format!("https://x.com/{}/status/{id}", creds.username));
-        Ok(PublishedItem { id, url })
+        Ok(PublishedItem { id, url }.into())
     }
 
     /// X's per-user limit on creating posts for paid plans and pay-per-use:

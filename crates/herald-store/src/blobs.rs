@@ -19,6 +19,9 @@ pub enum BlobError {
     Io(#[from] object_store::Error),
 }
 
+/// The pieces of a file as the store reads them.
+pub type BlobStream = futures::stream::BoxStream<'static, Result<Bytes, object_store::Error>>;
+
 #[derive(Clone)]
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
@@ -74,6 +77,38 @@ impl Blobs {
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
         match self.store.get(&ObjectPath::from(key)).await {
             Ok(result) => Ok(Some(result.bytes().await?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub async fn exists(&self, key: &str) -> Result<bool, BlobError> {
+        match self.store.head(&ObjectPath::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The bytes of `range` (end exclusive) of a file: what chunked uploads
+    /// read, so that no file is ever held in memory whole.
+    pub async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Bytes, BlobError> {
+        Ok(self.store.get_range(&ObjectPath::from(key), range).await?)
+    }
+
+    /// A file as a stream of pieces and its length, or `None` when there
+    /// is no such key: for serving a file of any size.
+    pub async fn stream(
+        &self,
+        key: &str,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<Option<(BlobStream, u64)>, BlobError> {
+        let options = object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
+        match self.store.get_opts(&ObjectPath::from(key), options).await {
+            Ok(result) => {
+                let size = result.meta.size;
+                Ok(Some((result.into_stream(), size)))
+            }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(error) => Err(error.into()),
         }

@@ -110,6 +110,7 @@ async fn post(store: &Store, workspace_id: Uuid, integrations: &[Uuid], due: Dat
             last_error_class: None,
             last_error_message: None,
             published_at: None,
+            pending: None,
             created_at: at(0),
             updated_at: at(0),
         })

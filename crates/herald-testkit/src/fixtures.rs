@@ -120,6 +120,10 @@ pub fn id_of(value: &Value) -> String {
     value["id"].as_str().expect("id").to_string()
 }
 
+/// The start of an MP4 file (its `ftyp` box and a little more): what Herald
+/// sniffs a video by, for upload tests.
+pub const TINY_MP4: &[u8] = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom\0\0\0\x08free-clip-bytes";
+
 /// A valid 1×1 PNG, for upload tests.
 pub const TINY_PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,

@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use client::{Client, Resp};
-pub use fixtures::{Account, PASSWORD, TINY_PNG, id_of, in_minutes};
+pub use fixtures::{Account, PASSWORD, TINY_MP4, TINY_PNG, id_of, in_minutes};
 pub use receiver::{Delivery, Reply, WebhookReceiver};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

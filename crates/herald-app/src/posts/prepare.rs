@@ -12,7 +12,7 @@ use herald_core::platform::PlatformRules;
 use herald_core::post::PublishMode;
 use herald_core::schedule::parse_timestamp;
 use herald_store::repo::{Integrations, Media};
-use herald_store::{MediaRow, TargetRow};
+use herald_store::{IntegrationRow, MediaRow, TargetRow};
 use uuid::Uuid;
 
 use super::input::CreatePostInput;
@@ -74,6 +74,7 @@ impl Valid {
                 last_error_class: None,
                 last_error_message: None,
                 published_at: None,
+                pending: None,
                 created_at: now,
                 updated_at: now,
             })
@@ -97,6 +98,39 @@ impl App {
                 {
                     errors.push(format!("{field}[{j}]"), reason);
                 }
+            }
+        }
+    }
+
+    /// A platform that downloads media from Herald (Instagram, Threads)
+    /// can reach only a public https address: with `MAIN_URL` on this
+    /// machine or the LAN, the post is refused now rather than failing at
+    /// its time.
+    fn check_media_reachable(
+        &self,
+        input: &CreatePostInput,
+        integrations: &[IntegrationRow],
+        errors: &mut ValidationErrors,
+    ) {
+        let has_library_media =
+            !input.media_ids.is_empty() || input.thread.iter().any(|item| !item.media_ids.is_empty());
+        if !has_library_media
+            || self.settings.allow_private_targets
+            || herald_providers::is_public_https(&self.settings.main_url)
+        {
+            return;
+        }
+        for (i, id) in input.platforms.iter().enumerate() {
+            let Some(integration) = integrations.iter().find(|integration| integration.id == *id) else { continue };
+            let Some(rules) = herald_core::platform::rules_for(&integration.platform) else { continue };
+            if rules.fetches_media {
+                errors.push(
+                    format!("platforms[{i}]"),
+                    format!(
+                        "{} downloads media from Herald's address, and MAIN_URL ({}) is not a public https address it can reach; set MAIN_URL to one",
+                        rules.name, self.settings.main_url
+                    ),
+                );
             }
         }
     }
@@ -161,6 +195,7 @@ impl App {
 
         let media = self.check_media_ids(caller, input, &mut errors).await?;
         self.check_media_urls(input, &mut errors);
+        self.check_media_reachable(input, &integrations, &mut errors);
 
         let draft = PostDraft {
             content: input.content.clone(),

@@ -142,7 +142,8 @@ impl Bluesky {
             .post(Self::xrpc_url(base, "com.atproto.repo.uploadBlob"))
             .bearer_auth(token)
             .header("content-type", &media.mime)
-            .body(media.data.clone());
+            .header("content-length", media.size)
+            .body(media.upload_body());
         let answer = json_or_error(self.client.send(request).await?).await?;
         match &answer["blob"] {
             Value::Object(_) => Ok(answer["blob"].clone()),
@@ -358,7 +359,7 @@ impl Provider for Bluesky {
         Ok(Refreshed { credentials: creds.with_session(session).to_json(), expires_at: None })
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = Credentials::parse(&request.credentials)?;
         let base = self.service(&creds.service)?;
         let settings = settings(&request.settings).map_err(ProviderError::invalid)?;
@@ -370,16 +371,17 @@ impl Provider for Bluesky {
         let mut images = Vec::with_capacity(request.media.len());
         for media in &request.media {
             let blob = self.upload_blob(&base, token, media).await?;
+            let bytes = media.bytes().await?;
             let mut image = json!({ "alt": media.alt_text.clone().unwrap_or_default(), "image": blob });
             // Lets the app lay the post out before the image has loaded.
-            if let Some((width, height)) = image_size::image_size(&media.data) {
+            if let Some((width, height)) = image_size::image_size(&bytes) {
                 image["aspectRatio"] = json!({ "width": width, "height": height });
             }
             images.push(image);
         }
         let record = post_record(request, &settings.langs, facets, images)?;
         let (uri, cid) = self.create_post(&base, (did, token), &rkey, record).await?;
-        Ok(PublishedItem { url: post_url(handle, &uri), id: format!("{uri}|{cid}") })
+        Ok(PublishedItem { url: post_url(handle, &uri), id: format!("{uri}|{cid}") }.into())
     }
 
     fn has_metrics(&self) -> bool {

@@ -68,10 +68,10 @@ pub(super) fn check_media(media: &[Attachment]) -> Result<(), ProviderError> {
                 file.mime
             )));
         }
-        if file.data.len() > MAX_IMAGE_BYTES {
+        if file.size > MAX_IMAGE_BYTES as u64 {
             return Err(ProviderError::invalid(format!(
                 "Bluesky takes images of at most {MAX_IMAGE_BYTES} bytes; this one has {}",
-                file.data.len()
+                file.size
             )));
         }
     }
@@ -130,11 +130,18 @@ mod tests {
             root: None,
             reply_to: None,
             idempotency_key: "k".into(),
+            pending: None,
+            interrupted: false,
         }
     }
 
     fn image(bytes: usize, mime: &str) -> Attachment {
-        Attachment { url: "https://x/y".into(), mime: mime.into(), alt_text: None, data: vec![0u8; bytes].into() }
+        Attachment {
+            url: "https://x/y".into(),
+            mime: mime.into(),
+            alt_text: None,
+            ..crate::Attachment::loaded(vec![0u8; bytes])
+        }
     }
 
     #[test]

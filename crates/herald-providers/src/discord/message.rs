@@ -151,6 +151,8 @@ mod tests {
             root: (index > 0).then(|| PublishedItem { id: "111".into(), url: None }),
             reply_to: (index > 0).then(|| PublishedItem { id: "111".into(), url: None }),
             idempotency_key: "k".into(),
+            pending: None,
+            interrupted: false,
         }
     }
 
@@ -165,7 +167,7 @@ mod tests {
             url: "u".into(),
             mime: "image/png".into(),
             alt_text: Some("a cat".into()),
-            data: bytes::Bytes::from_static(b"png"),
+            ..crate::Attachment::loaded(bytes::Bytes::from_static(b"png"))
         });
         let parsed: Settings = declared::read("Discord", &settings).unwrap();
         assert_eq!(

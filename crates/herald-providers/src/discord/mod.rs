@@ -230,7 +230,7 @@ impl Provider for Discord {
         })
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let hook = hook_of(&request.credentials, &self.guard)?;
         let settings: Settings = declared::read("Discord", &request.settings).map_err(ProviderError::invalid)?;
         let mut url = hook.url.clone();
@@ -251,7 +251,8 @@ impl Provider for Discord {
                 .map_err(|_| ProviderError::invalid("could not build the Discord request"))?;
             let mut form = Form::new().part("payload_json", json_part);
             for (index, file) in request.media.iter().enumerate() {
-                let part = Part::stream(reqwest::Body::from(file.data.clone()))
+                let part = file
+                    .part()
                     .file_name(file.file_name(index))
                     .mime_str(&file.mime)
                     .map_err(|_| ProviderError::invalid(format!("`{}` cannot be sent to Discord", file.mime)))?;
@@ -273,7 +274,7 @@ impl Provider for Discord {
             .map(|guild| format!("https://discord.com/channels/{guild}/{}/{}", sent.channel_id, sent.id));
         // A new forum post is known by its thread, where the next items go.
         let id = if body.get("thread_name").is_some() { sent.channel_id } else { sent.id };
-        Ok(PublishedItem { id, url })
+        Ok(PublishedItem { id, url }.into())
     }
 }
 

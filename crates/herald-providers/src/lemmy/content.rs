@@ -190,6 +190,8 @@ mod tests {
             root: None,
             reply_to: None,
             idempotency_key: String::new(),
+            pending: None,
+            interrupted: false,
         }
     }
 
@@ -245,7 +247,7 @@ mod tests {
             url: "https://cdn.example/1.png".into(),
             mime: "image/png".into(),
             alt_text: Some(" A red pixel ".into()),
-            data: bytes::Bytes::new(),
+            ..crate::Attachment::loaded(bytes::Bytes::new())
         }];
         assert_eq!(
             post_body(&req, &read(&req.settings), 2),

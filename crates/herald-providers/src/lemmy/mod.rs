@@ -361,7 +361,7 @@ impl Provider for Lemmy {
         ]))
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials, &self.guard)?;
         let settings = settings(&request.settings)?;
         // A missing session is an expired one: refreshing logs in.
@@ -387,14 +387,14 @@ impl Provider for Lemmy {
             let id = post["id"]
                 .as_i64()
                 .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Lemmy returned no post id"))?;
-            Ok(PublishedItem { id: id.to_string(), url: post["ap_id"].as_str().map(str::to_string) })
+            Ok(PublishedItem { id: id.to_string(), url: post["ap_id"].as_str().map(str::to_string) }.into())
         } else {
             let answer = self.create(&creds, &jwt, "/api/v3/comment", &comment_body(request, &settings)?).await?;
             let comment = &answer["comment_view"]["comment"];
             let id = comment["id"]
                 .as_i64()
                 .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Lemmy returned no comment id"))?;
-            Ok(PublishedItem { id: id.to_string(), url: comment["ap_id"].as_str().map(str::to_string) })
+            Ok(PublishedItem { id: id.to_string(), url: comment["ap_id"].as_str().map(str::to_string) }.into())
         }
     }
 }

@@ -245,7 +245,8 @@ impl Mastodon {
 
     /// Uploads one file; waits while the instance processes it.
     async fn upload(&self, base: &str, token: &str, index: usize, media: &Attachment) -> Result<String, ProviderError> {
-        let part = reqwest::multipart::Part::bytes(media.data.to_vec())
+        let part = media
+            .part()
             .file_name(media.file_name(index))
             .mime_str(&media.mime)
             .map_err(|_| ProviderError::invalid(format!("`{}` is not a media type Mastodon takes", media.mime)))?;
@@ -373,7 +374,7 @@ impl Provider for Mastodon {
         }
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
         let base = normalise_instance(&self.guard, &creds.instance_url)?;
         let settings = settings(&request.settings).map_err(ProviderError::invalid)?;
@@ -393,7 +394,7 @@ impl Provider for Mastodon {
         let id = id_of(&status)
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Mastodon did not return the status id"))?;
         let url = status["url"].as_str().or(status["uri"].as_str()).map(str::to_string);
-        Ok(PublishedItem { id, url })
+        Ok(PublishedItem { id, url }.into())
     }
 
     fn has_metrics(&self) -> bool {
@@ -437,6 +438,8 @@ mod tests {
             root: None,
             reply_to: None,
             idempotency_key: "k".into(),
+            pending: None,
+            interrupted: false,
         }
     }
 

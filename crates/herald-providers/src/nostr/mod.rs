@@ -256,7 +256,7 @@ impl Provider for Nostr {
         })
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials, self.guard)?;
         let pubkey = creds.keys.public_hex();
         let hint = creds.relays.first().map(url::Url::as_str).unwrap_or_default();
@@ -272,7 +272,7 @@ impl Provider for Nostr {
         for (relay, answer) in &answers {
             tracing::debug!(relay, ?answer, event_id = %event.id, "relay answered");
         }
-        outcome(&event, &answers)
+        outcome(&event, &answers).map(crate::Step::from)
     }
 }
 
@@ -303,6 +303,8 @@ mod tests {
             root: None,
             reply_to: None,
             idempotency_key: format!("k-{index}"),
+            pending: None,
+            interrupted: false,
         }
     }
 
@@ -343,7 +345,7 @@ mod tests {
             url: "https://cdn.example/c".into(),
             mime: "image/webp".into(),
             alt_text: Some("a cat".into()),
-            data: bytes::Bytes::new(),
+            ..crate::Attachment::loaded(bytes::Bytes::new())
         }];
         assert_eq!(content_for(&req), "hello\nhttps://cdn.example/c\nhttps://cdn.example/a.png\nhttps://cdn.example/b");
         let tags = tags_for(&req, "pk", "wss://r");

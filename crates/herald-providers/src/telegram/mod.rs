@@ -246,7 +246,7 @@ impl Provider for Telegram {
         })
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
         let settings: Settings = declared::read("Telegram", &request.settings).map_err(ProviderError::invalid)?;
         let reply_to = request.reply_to.as_ref().and_then(|item| item.id.parse::<i64>().ok());
@@ -256,15 +256,15 @@ impl Provider for Telegram {
         let caption = (!blank && fits_caption(text)).then_some(text);
         let media = &request.media;
         let sent = match media.len() {
-            0 => return self.send_text(&creds, &settings, text, reply_to).await.map(published),
+            0 => return self.send_text(&creds, &settings, text, reply_to).await.map(|m| published(m).into()),
             1..=10 => self.send_files(&creds, &settings, media, caption, reply_to).await?,
             n => return Err(ProviderError::invalid(format!("Telegram takes at most 10 files per post, not {n}"))),
         };
         if blank || caption.is_some() {
-            return Ok(published(sent));
+            return Ok(published(sent).into());
         }
         // Too long for a caption: the text follows as a reply to the media.
-        self.send_text(&creds, &settings, text, Some(sent.message_id)).await.map(published)
+        self.send_text(&creds, &settings, text, Some(sent.message_id)).await.map(|m| published(m).into())
     }
 }
 

@@ -215,7 +215,7 @@ fn common_form(creds: &Credentials, settings: &Settings, caption: Option<&str>, 
 }
 
 fn file_part(file: &Attachment, index: usize) -> Result<Part, ProviderError> {
-    Part::stream(reqwest::Body::from(file.data.clone()))
+    file.part()
         .file_name(file.file_name(index))
         .mime_str(&file.mime)
         .map_err(|_| ProviderError::invalid(format!("`{}` is not a media type Telegram can take", file.mime)))
@@ -239,7 +239,7 @@ mod tests {
             url: "https://example.com/f".into(),
             mime: mime.into(),
             alt_text: None,
-            data: bytes::Bytes::from_static(b"x"),
+            ..crate::Attachment::loaded(bytes::Bytes::from_static(b"x"))
         };
         let media = media_group_json(&[&file("image/png"), &file("video/mp4")], Some("hello"), Some("HTML"));
         assert_eq!(

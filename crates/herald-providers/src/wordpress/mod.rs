@@ -165,7 +165,8 @@ impl Wordpress {
             .request(Method::POST, "/wp/v2/media", &[])
             .header("content-type", &file.mime)
             .header("content-disposition", format!("attachment; filename=\"{}\"", file.file_name(index)))
-            .body(file.data.clone());
+            .header("content-length", file.size)
+            .body(file.upload_body());
         let media = site.call(request, "uploading a media file").await.map_err(ProviderError::before_publishing)?;
         let id = id_of(&media["id"])
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "WordPress did not answer the upload with an id"))?;
@@ -304,7 +305,7 @@ impl Provider for Wordpress {
         })
     }
 
-    async fn publish(&self, request: &PublishRequest) -> Result<PublishedItem, ProviderError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         if request.item_index > 0 {
             return Err(ProviderError::invalid("WordPress posts have no threads"));
         }
@@ -323,7 +324,7 @@ impl Provider for Wordpress {
         let id = id_of(&created["id"]).ok_or_else(|| {
             ProviderError::new(ErrorClass::Unknown, "WordPress accepted the post but did not answer with its id")
         })?;
-        Ok(PublishedItem { id: id.to_string(), url: created["link"].as_str().map(str::to_string) })
+        Ok(PublishedItem { id: id.to_string(), url: created["link"].as_str().map(str::to_string) }.into())
     }
 }
 

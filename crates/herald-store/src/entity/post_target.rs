@@ -25,6 +25,9 @@ pub struct Model {
     pub last_error_class: Option<String>,
     pub last_error_message: Option<String>,
     pub published_at: Option<DateTimeUtc>,
+    /// The item the platform is still processing and the handle to ask
+    /// about it (`{item, handle, stage, since, polls}`), or `None`.
+    pub pending: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

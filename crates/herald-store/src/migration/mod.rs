@@ -14,6 +14,7 @@ mod m20261204_000001_sessions;
 mod m20261204_000002_integration_profile_pending;
 mod m20261205_000001_oauth;
 mod m20261205_000002_access_ends;
+mod m20261205_000003_pending_steps;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_integration_profile_pending::Migration),
             Box::new(m20261205_000001_oauth::Migration),
             Box::new(m20261205_000002_access_ends::Migration),
+            Box::new(m20261205_000003_pending_steps::Migration),
         ]
     }
 }

@@ -151,6 +151,8 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             .col_expr(post_target::Column::LastErrorClass, Expr::value(row.last_error_class.clone()))
             .col_expr(post_target::Column::LastErrorMessage, Expr::value(row.last_error_message.clone()))
             .col_expr(post_target::Column::PublishedAt, Expr::value(row.published_at))
+            .col_expr(post_target::Column::Pending, Expr::value(row.pending.clone()))
+            .col_expr(post_target::Column::Attempts, Expr::value(row.attempts))
             .col_expr(post_target::Column::UpdatedAt, Expr::value(row.updated_at))
             .filter(post_target::Column::Id.eq(row.id))
             .filter(post_target::Column::Status.eq(TargetStatus::Publishing))
@@ -182,6 +184,8 @@ impl<C: ConnectionTrait> Queue<'_, C> {
                     t.last_error_message,
                     sqlite_json::opt_time(t.published_at),
                     sqlite_json::time(t.updated_at),
+                    t.pending.as_ref().map(sqlite_json::json),
+                    t.attempts,
                 ])
             })
             .collect();
@@ -190,11 +194,13 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             "UPDATE post_targets SET status = u.status, next_attempt_at = u.next_attempt_at, \
              lease_owner = u.lease_owner, lease_expires_at = u.lease_expires_at, \
              platform_post_ids = u.platform_post_ids, url = u.url, last_error_class = u.last_error_class, \
-             last_error_message = u.last_error_message, published_at = u.published_at, updated_at = u.updated_at \
+             last_error_message = u.last_error_message, published_at = u.published_at, updated_at = u.updated_at, \
+             pending = u.pending, attempts = u.attempts \
              FROM (SELECT unhex(value->>0) AS id, value->>1 AS status, value->>2 AS next_attempt_at, \
              value->>3 AS lease_owner, value->>4 AS lease_expires_at, value->>5 AS platform_post_ids, \
              value->>6 AS url, value->>7 AS last_error_class, value->>8 AS last_error_message, \
-             value->>9 AS published_at, value->>10 AS updated_at FROM json_each(?)) AS u \
+             value->>9 AS published_at, value->>10 AS updated_at, value->>11 AS pending, \
+             value->>12 AS attempts FROM json_each(?)) AS u \
              WHERE post_targets.id = u.id AND {current_status} = '{publishing}' AND post_targets.lease_owner = ? \
              RETURNING post_targets.id",
             publishing = TargetStatus::Publishing.as_str(),
@@ -230,6 +236,8 @@ impl<C: ConnectionTrait> Queue<'_, C> {
                     "last_error_message": t.last_error_message,
                     "published_at": t.published_at,
                     "updated_at": t.updated_at,
+                    "pending": t.pending,
+                    "attempts": t.attempts,
                 })
             })
             .collect();
@@ -239,10 +247,12 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             "UPDATE post_targets AS t SET status = u.status, next_attempt_at = u.next_attempt_at, \
              lease_owner = u.lease_owner, lease_expires_at = u.lease_expires_at, \
              platform_post_ids = u.platform_post_ids, url = u.url, last_error_class = u.last_error_class, \
-             last_error_message = u.last_error_message, published_at = u.published_at, updated_at = u.updated_at \
+             last_error_message = u.last_error_message, published_at = u.published_at, updated_at = u.updated_at, \
+             pending = u.pending, attempts = u.attempts \
              FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, status text, next_attempt_at timestamptz, \
              lease_owner text, lease_expires_at timestamptz, platform_post_ids jsonb, url text, \
-             last_error_class text, last_error_message text, published_at timestamptz, updated_at timestamptz) \
+             last_error_class text, last_error_message text, published_at timestamptz, updated_at timestamptz, \
+             pending jsonb, attempts integer) \
              WHERE t.id = u.id AND {current_status} = '{publishing}' AND t.lease_owner = $2 RETURNING t.id",
             publishing = TargetStatus::Publishing.as_str(),
         );
@@ -301,6 +311,7 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             .col_expr(post_target::Column::LeaseExpiresAt, Expr::value(new.lease_expires_at))
             .col_expr(post_target::Column::LastErrorClass, Expr::value(new.last_error_class.clone()))
             .col_expr(post_target::Column::LastErrorMessage, Expr::value(new.last_error_message.clone()))
+            .col_expr(post_target::Column::Pending, Expr::value(new.pending.clone()))
             .col_expr(post_target::Column::UpdatedAt, Expr::value(new.updated_at))
             .filter(post_target::Column::Id.eq(read.id))
             .filter(post_target::Column::Status.eq(read.status))

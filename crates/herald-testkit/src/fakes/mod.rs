@@ -15,6 +15,7 @@ pub mod reddit;
 pub mod server;
 pub mod slack;
 pub mod telegram;
+pub mod threads;
 pub mod tumblr;
 pub mod wordpress;
 pub mod x;

@@ -24,6 +24,7 @@ mod provider_reddit;
 mod provider_slack;
 mod provider_support;
 mod provider_telegram;
+mod provider_threads;
 mod provider_tumblr;
 mod provider_wordpress;
 mod provider_x;

@@ -267,6 +267,8 @@ fn request(credentials: Value, content: &str, media: Vec<Attachment>) -> Publish
         root: None,
         reply_to: None,
         idempotency_key: Uuid::now_v7().to_string(),
+        pending: None,
+        interrupted: false,
     }
 }
 
@@ -275,7 +277,7 @@ fn image(bytes: usize, mime: &str, alt: Option<&str>) -> Attachment {
         url: "https://herald.example/m/1".into(),
         mime: mime.into(),
         alt_text: alt.map(Into::into),
-        data: vec![7u8; bytes].into(),
+        ..Attachment::loaded(vec![7u8; bytes])
     }
 }
 
@@ -286,7 +288,12 @@ async fn bluesky_images_are_uploaded_as_blobs_and_embedded_with_alt_text() {
     let connected =
         provider.connect(&json!({"identifier": "alice.test", "appPassword": BLUESKY_APP_PASSWORD})).await.unwrap();
     let media = vec![image(1_000_000, "image/jpeg", Some("A sunset")), image(10, "image/png", None)];
-    let published = provider.publish(&request(connected.credentials.clone(), "two pictures", media)).await.unwrap();
+    let published = provider
+        .publish(&request(connected.credentials.clone(), "two pictures", media))
+        .await
+        .unwrap()
+        .published()
+        .unwrap();
 
     let uploads = fake.calls("com.atproto.repo.uploadBlob");
     assert_eq!(uploads.len(), 2);
@@ -325,9 +332,9 @@ async fn bluesky_an_item_sent_again_with_the_same_key_makes_one_record() {
     let connected =
         provider.connect(&json!({"identifier": "alice.test", "appPassword": BLUESKY_APP_PASSWORD})).await.unwrap();
     let first_item = request(connected.credentials.clone(), "exactly once", Vec::new());
-    let first = provider.publish(&first_item).await.unwrap();
+    let first = provider.publish(&first_item).await.unwrap().published().unwrap();
     // The worker died before saving the outcome: the engine sends the item again.
-    let again = provider.publish(&first_item).await.unwrap();
+    let again = provider.publish(&first_item).await.unwrap().published().unwrap();
     assert_eq!(again, first, "the record made the first time is reused");
     assert_eq!(fake.posts().len(), 1);
     let created = fake.calls("com.atproto.repo.createRecord");
@@ -347,14 +354,14 @@ async fn bluesky_an_item_sent_again_with_the_same_key_makes_one_record() {
     reply.content = "second".into();
     reply.root = Some(first.clone());
     reply.reply_to = Some(first.clone());
-    let second = provider.publish(&reply).await.unwrap();
+    let second = provider.publish(&reply).await.unwrap().published().unwrap();
     assert_ne!(second, first);
     assert_eq!(fake.posts().len(), 2);
 
     // The answer was lost although the record was made: found at once, not made twice.
     fake.lose_next_create_answer();
     let lost = request(connected.credentials.clone(), "answer lost", Vec::new());
-    let found = provider.publish(&lost).await.unwrap();
+    let found = provider.publish(&lost).await.unwrap().published().unwrap();
     assert_eq!(fake.posts().len(), 3);
     assert_eq!(fake.posts()[2]["uri"], found.id.split('|').next().unwrap());
     assert_eq!(fake.calls("com.atproto.repo.createRecord").last().unwrap().status, 502);
@@ -385,7 +392,12 @@ async fn bluesky_metrics_come_from_get_posts() {
     assert!(provider.has_metrics());
     let connected =
         provider.connect(&json!({"identifier": "alice.test", "appPassword": BLUESKY_APP_PASSWORD})).await.unwrap();
-    let published = provider.publish(&request(connected.credentials.clone(), "count me", Vec::new())).await.unwrap();
+    let published = provider
+        .publish(&request(connected.credentials.clone(), "count me", Vec::new()))
+        .await
+        .unwrap()
+        .published()
+        .unwrap();
     let uri = published.id.split('|').next().unwrap();
     fake.set_counts(uri, 10, 2, 3, 1);
     let metrics = provider.fetch_metrics(&connected.credentials, &published).await.unwrap();

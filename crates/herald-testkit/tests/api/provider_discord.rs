@@ -161,7 +161,7 @@ async fn discord_sends_files_as_multipart_with_payload_json() {
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n-cat";
     const MP4: &[u8] = b"\x00\x00\x00\x18ftypmp42-clip";
     let files = vec![attachment("image/png", PNG, Some("a cat on a mat")), attachment("video/mp4", MP4, None)];
-    let item = discord.publish(&request(credentials, "look", files, None)).await.unwrap();
+    let item = discord.publish(&request(credentials, "look", files, None)).await.unwrap().published().unwrap();
 
     let executed = fake.requests().pop().unwrap();
     assert!(executed.content_type().starts_with("multipart/form-data; boundary="));

@@ -239,8 +239,8 @@ async fn an_image_link_carries_its_alt_text() {
     let url = image.url.clone();
     let mut request = crate::provider_support::request(stored, "A picture", vec![image], None);
     // Lemmy links the image by URL: only its alt text matters here, not its bytes.
-    request.media[0].data = axum::body::Bytes::new();
-    provider.publish(&request).await.unwrap();
+    request.media[0].body = herald_providers::MediaBody::None;
+    provider.publish(&request).await.unwrap().published().unwrap();
     let sent = &lemmy.requests_to("/api/v3/post")[0].json;
     assert_eq!((sent["url"].as_str(), sent["alt_text"].as_str()), (Some(url.as_str()), Some("A red pixel")));
 }

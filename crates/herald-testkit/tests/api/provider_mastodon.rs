@@ -194,6 +194,8 @@ fn request(fake: &FakeMastodon, content: &str, media: Vec<Attachment>) -> Publis
         root: None,
         reply_to: None,
         idempotency_key: Uuid::now_v7().to_string(),
+        pending: None,
+        interrupted: false,
     }
 }
 
@@ -203,7 +205,7 @@ fn png(alt: Option<&str>) -> Attachment {
         url: "https://herald.example/m/1.png".into(),
         mime: "image/png".into(),
         alt_text: alt.map(Into::into),
-        data: data.into(),
+        ..Attachment::loaded(data)
     }
 }
 
@@ -211,8 +213,12 @@ fn png(alt: Option<&str>) -> Attachment {
 async fn mastodon_media_is_uploaded_and_awaited_while_processing() {
     let fake = FakeMastodon::start().await;
     fake.process_next_upload_slowly(1);
-    let published =
-        provider().publish(&request(&fake, "with pictures", vec![png(Some("A red square")), png(None)])).await.unwrap();
+    let published = provider()
+        .publish(&request(&fake, "with pictures", vec![png(Some("A red square")), png(None)]))
+        .await
+        .unwrap()
+        .published()
+        .unwrap();
 
     let uploads = fake.requests_to("/api/v2/media");
     assert_eq!(uploads.iter().map(|r| r.status).collect::<Vec<_>>(), [202, 200]);
@@ -220,7 +226,7 @@ async fn mastodon_media_is_uploaded_and_awaited_while_processing() {
     let file = parts.iter().find(|p| p.name == "file").unwrap();
     assert_eq!(file.file_name.as_deref(), Some("media-0.png"));
     assert_eq!(file.content_type.as_deref(), Some("image/png"));
-    assert_eq!(file.data, png(None).data.to_vec());
+    assert_eq!(file.data, b"\x89PNG\r\n\x1a\n-fake-image-bytes".to_vec());
     assert_eq!(parts.iter().find(|p| p.name == "description").unwrap().text(), "A red square");
     assert!(uploads[1].parts.iter().all(|p| p.name != "description"), "no empty alt text");
 
@@ -242,7 +248,8 @@ async fn mastodon_media_lookups_are_read_by_status_not_body() {
     // The documented 206 has no body at all: still processing, ask again.
     let fake = FakeMastodon::start().await;
     fake.process_next_upload_slowly_without_body(2);
-    let published = provider().publish(&request(&fake, "video soon", vec![png(None)])).await.unwrap();
+    let published =
+        provider().publish(&request(&fake, "video soon", vec![png(None)])).await.unwrap().published().unwrap();
     let polls: Vec<_> = fake.requests().into_iter().filter(|r| r.path.starts_with("/api/v1/media/")).collect();
     assert_eq!(polls.iter().map(|r| r.status).collect::<Vec<_>>(), [206, 206, 200]);
     assert_eq!(fake.statuses()[0]["id"], published.id.as_str());
@@ -263,7 +270,7 @@ async fn mastodon_metrics_are_read_from_the_status() {
     let provider = provider();
     assert!(provider.has_metrics());
     let request = request(&fake, "count me", Vec::new());
-    let published = provider.publish(&request).await.unwrap();
+    let published = provider.publish(&request).await.unwrap().published().unwrap();
     fake.set_counts(&published.id, 12, 3, 4);
     let metrics = provider.fetch_metrics(&request.credentials, &published).await.unwrap();
     assert_eq!(

@@ -20,7 +20,7 @@ pub fn attachment(mime: &str, bytes: &'static [u8], alt: Option<&str>) -> Attach
         url: format!("https://herald.example/uploads/{}", Uuid::new_v4()),
         mime: mime.into(),
         alt_text: alt.map(str::to_string),
-        data: axum::body::Bytes::from_static(bytes),
+        ..Attachment::loaded(axum::body::Bytes::from_static(bytes))
     }
 }
 
@@ -45,5 +45,7 @@ pub fn request(credentials: Value, content: &str, media: Vec<Attachment>, reply_
         root: previous.clone(),
         reply_to: previous,
         idempotency_key: format!("{target_id}-0"),
+        pending: None,
+        interrupted: false,
     }
 }

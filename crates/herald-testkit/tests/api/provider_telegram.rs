@@ -193,6 +193,8 @@ async fn telegram_sends_photos_albums_and_long_captions_as_multipart() {
     let one = telegram
         .publish(&request(credentials(), "a photo", vec![attachment("image/png", PNG, Some("alt"))], None))
         .await
+        .unwrap()
+        .published()
         .unwrap();
     let photo = fake.calls("sendPhoto").pop().unwrap();
     assert!(photo.content_type().starts_with("multipart/form-data; boundary="));
@@ -216,7 +218,7 @@ async fn telegram_sends_photos_albums_and_long_captions_as_multipart() {
     // In a forum topic, through the settings.
     let mut in_topic = request(credentials(), "an album", files, Some(&one.id));
     in_topic.settings = json!({"messageThreadId": 12});
-    let album = telegram.publish(&in_topic).await.unwrap();
+    let album = telegram.publish(&in_topic).await.unwrap().published().unwrap();
     let group = fake.calls("sendMediaGroup").pop().unwrap();
     let fields: Vec<&str> = group.parts.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(fields, ["chat_id", "message_thread_id", "reply_parameters", "media", "file0", "file1", "file2"]);
@@ -241,8 +243,12 @@ async fn telegram_sends_photos_albums_and_long_captions_as_multipart() {
 
     // A caption over 1024 UTF-16 units: the media, then the text as a reply to it.
     let long = "ü".repeat(1100);
-    let item =
-        telegram.publish(&request(credentials(), &long, vec![attachment("image/gif", PNG, None)], None)).await.unwrap();
+    let item = telegram
+        .publish(&request(credentials(), &long, vec![attachment("image/gif", PNG, None)], None))
+        .await
+        .unwrap()
+        .published()
+        .unwrap();
     let animation = fake.calls("sendAnimation").pop().unwrap();
     assert!(animation.field("caption").is_none());
     assert_eq!(animation.part("animation").unwrap().file_name.as_deref(), Some("media-0.gif"));
@@ -310,7 +316,7 @@ async fn telegram_never_mixes_documents_into_a_photo_album() {
     let telegram = registry(&[("telegram", fake.api_base())]).get("telegram").unwrap();
     const PDF: &[u8] = b"%PDF-1.7 x";
     let files = vec![attachment("image/png", TINY_PNG, None), attachment("application/pdf", PDF, None)];
-    telegram.publish(&request(credentials(), "mixed", files, None)).await.unwrap();
+    telegram.publish(&request(credentials(), "mixed", files, None)).await.unwrap().published().unwrap();
     assert_eq!(fake.calls("sendMediaGroup").len(), 0, "a photo and a document are not one album");
     assert_eq!(fake.sent().iter().map(|m| m.method.as_str()).collect::<Vec<_>>(), ["sendPhoto", "sendDocument"]);
 

@@ -296,6 +296,8 @@ fn request(credentials: Value, content: &str, media: Vec<Attachment>) -> Publish
         root: None,
         reply_to: None,
         idempotency_key: "key-0".into(),
+        pending: None,
+        interrupted: false,
     }
 }
 
@@ -310,15 +312,16 @@ async fn wordpress_uploads_media_then_features_the_first_image() {
         url: "http://localhost/uploads/a.png".into(),
         mime: "image/png".into(),
         alt_text: Some("A diagram".into()),
-        data: bytes_of(b"\x89PNG fake image"),
+        ..Attachment::loaded(bytes_of(b"\x89PNG fake image"))
     };
     let jpeg = Attachment {
         url: "http://localhost/uploads/b.jpg".into(),
         mime: "image/jpeg".into(),
         alt_text: None,
-        data: bytes_of(b"\xff\xd8 fake jpeg"),
+        ..Attachment::loaded(bytes_of(b"\xff\xd8 fake jpeg"))
     };
-    let published = provider.publish(&request(stored, "With pictures\nLook.", vec![png, jpeg])).await.unwrap();
+    let published =
+        provider.publish(&request(stored, "With pictures\nLook.", vec![png, jpeg])).await.unwrap().published().unwrap();
 
     let media = fake.media();
     assert_eq!(media.len(), 2);
