@@ -63,6 +63,8 @@ struct FakeState {
     fail_next: Option<String>,
     /// The next publish goes through but its answer is a 504.
     lose_next_publish_answer: bool,
+    /// Publishing answers this late (after the post is out).
+    publish_delay: Option<std::time::Duration>,
 }
 
 fn lock(state: &Mutex<FakeState>) -> MutexGuard<'_, FakeState> {
@@ -112,6 +114,11 @@ impl ThreadsFake {
     /// The next `threads_publish` publishes, then answers 504.
     pub fn lose_next_publish_answer(&self) {
         lock(&self.state).lose_next_publish_answer = true;
+    }
+
+    /// Every publish answers `delay` late, the post already out.
+    pub fn slow_publish(&self, delay: std::time::Duration) {
+        lock(&self.state).publish_delay = Some(delay);
     }
 
     /// Every token stops working (Threads says: session expired).
@@ -325,7 +332,11 @@ fn publish(state: &mut FakeState, creation_id: Option<&str>) -> Scripted {
     if std::mem::take(&mut state.lose_next_publish_answer) {
         return Scripted::text(504, "Gateway Timeout");
     }
-    Scripted::json(200, json!({ "id": id }))
+    let answer = Scripted::json(200, json!({ "id": id }));
+    match state.publish_delay {
+        Some(delay) => answer.after(delay),
+        None => answer,
+    }
 }
 
 fn recent(state: &FakeState, replies: bool) -> Scripted {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod async_delivery;
 mod backup;
 mod delivery;
 mod deployment;
