@@ -19,6 +19,9 @@ pub enum AppError {
     /// Too many attempts: try again after `retry_after`.
     #[error("{message}")]
     RateLimited { message: String, retry_after: std::time::Duration },
+    /// A file larger than Herald takes.
+    #[error("{0}")]
+    TooLarge(String),
     /// A platform could not be reached or failed; trying later may work.
     #[error("{0}")]
     PlatformUnavailable(String),
@@ -44,6 +47,7 @@ impl AppError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::TooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::PlatformUnavailable(_) => "PLATFORM_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }

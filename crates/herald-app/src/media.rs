@@ -19,8 +19,14 @@ use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::pages::{Cursor, cut_page, parse_page};
 
-/// Largest file accepted (a short video).
-pub const MAX_MEDIA_BYTES: usize = 50 * 1024 * 1024;
+/// Largest file held in memory whole: an image, a file fetched from a URL,
+/// a file sent through the web form.
+pub const MAX_BUFFERED_BYTES: usize = 50 * 1024 * 1024;
+/// Largest video `POST /media` takes; it is streamed to the store, never
+/// held in memory whole.
+pub const MAX_MEDIA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// Bytes read before a file's type is decided.
+const HEAD_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -87,25 +93,116 @@ impl App {
         let mut response = response;
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| invalid(format!("the download failed: {e}")))? {
-            if bytes.len() + chunk.len() > MAX_MEDIA_BYTES {
-                return Err(invalid(too_large()));
+            if bytes.len() + chunk.len() > MAX_BUFFERED_BYTES {
+                return Err(invalid(too_large(MAX_BUFFERED_BYTES as u64)));
             }
             bytes.extend_from_slice(&chunk);
         }
         self.store_media(caller, "url", Bytes::from(bytes), alt_text).await
     }
 
-    /// `POST /media` (multipart): a file sent by the user.
+    /// A file sent whole (the web form's upload).
     pub async fn upload_media(&self, caller: &Caller, bytes: Bytes, alt_text: Option<String>) -> AppResult<MediaView> {
+        let pieces = futures::stream::iter([Ok::<_, AppError>(bytes)]);
+        let stored = self.store_upload(caller, pieces).await?;
+        self.record_upload(caller, stored, alt_text).await
+    }
+
+    /// `POST /media`, first half: stores a file arriving in `pieces`. An
+    /// image (at most 50 MB) is read whole; a video (at most 2 GB) goes to
+    /// the store piece by piece, so memory stays flat whatever its size.
+    /// [`App::record_upload`] then adds it to the library.
+    pub async fn store_upload(
+        &self,
+        caller: &Caller,
+        mut pieces: impl futures::Stream<Item = Result<Bytes, AppError>> + Unpin + Send,
+    ) -> AppResult<StoredUpload> {
+        use futures::StreamExt;
         caller.require(Scope::PostsWrite)?;
-        check_alt_text(alt_text.as_deref())?;
-        if bytes.len() > MAX_MEDIA_BYTES {
-            return Err(herald_core::ValidationError::new("file", too_large()).into());
+        let mut head = Vec::new();
+        while head.len() < HEAD_BYTES {
+            match pieces.next().await {
+                Some(piece) => head.extend_from_slice(&piece?),
+                None => break,
+            }
         }
-        if bytes.is_empty() {
+        if head.is_empty() {
             return Err(herald_core::ValidationError::new("file", "is empty").into());
         }
-        self.store_media(caller, "file", bytes, alt_text).await
+        let (mime, extension) = sniffed("file", &head)?;
+        let key = format!("{}.{extension}", Uuid::now_v7());
+        if !mime.starts_with("video/") {
+            while let Some(piece) = pieces.next().await {
+                let piece = piece?;
+                if head.len() + piece.len() > MAX_BUFFERED_BYTES {
+                    return Err(AppError::TooLarge(too_large(MAX_BUFFERED_BYTES as u64)));
+                }
+                head.extend_from_slice(&piece);
+            }
+            let (width, height) = image_size(&key, &head);
+            let size = head.len() as u64;
+            self.media.put(&key, Bytes::from(head)).await.map_err(AppError::internal)?;
+            return Ok(StoredUpload { key, mime, size, width, height });
+        }
+        let mut received = 0u64;
+        let limited = futures::stream::iter([Ok(Bytes::from(head))]).chain(pieces).map(move |piece| {
+            let piece = piece?;
+            received += piece.len() as u64;
+            if received > MAX_MEDIA_BYTES {
+                return Err(AppError::TooLarge(too_large(MAX_MEDIA_BYTES)));
+            }
+            Ok(piece)
+        });
+        match self.media.put_stream(&key, Box::pin(limited)).await {
+            Ok(size) => Ok(StoredUpload { key, mime, size, width: None, height: None }),
+            Err(herald_store::blobs::PutStreamError::Source(error)) => Err(error),
+            Err(herald_store::blobs::PutStreamError::Store(error)) => Err(AppError::internal(error)),
+        }
+    }
+
+    /// `POST /media`, second half: the stored file in the library, with its
+    /// alt text (which a form may send after the file). On failure the file
+    /// is deleted again.
+    pub async fn record_upload(
+        &self,
+        caller: &Caller,
+        stored: StoredUpload,
+        alt_text: Option<String>,
+    ) -> AppResult<MediaView> {
+        let recorded = match check_alt_text(alt_text.as_deref()) {
+            Ok(()) => self.insert_media(caller, &stored, alt_text).await,
+            Err(error) => Err(error),
+        };
+        if recorded.is_err()
+            && let Err(error) = self.media.delete(&stored.key).await
+        {
+            tracing::warn!(%error, key = stored.key, "an upload that was refused could not be deleted");
+        }
+        recorded
+    }
+
+    async fn insert_media(
+        &self,
+        caller: &Caller,
+        stored: &StoredUpload,
+        alt_text: Option<String>,
+    ) -> AppResult<MediaView> {
+        let row = Media(self.store.conn())
+            .insert(MediaRow {
+                id: Uuid::now_v7(),
+                workspace_id: caller.workspace_id,
+                created_by: Some(caller.user_id),
+                storage_key: stored.key.clone(),
+                mime: stored.mime.to_string(),
+                size: i64::try_from(stored.size).unwrap_or(i64::MAX),
+                width: stored.width,
+                height: stored.height,
+                alt_text: alt_text.filter(|alt| !alt.trim().is_empty()),
+                created_at: self.now(),
+            })
+            .await?;
+        tracing::info!(media_id = %row.id, mime = stored.mime, size = row.size, "media stored");
+        Ok(self.media_view(&row))
     }
 
     /// Checks the type from the bytes, stores the file, records it.
@@ -116,38 +213,12 @@ impl App {
         bytes: Bytes,
         alt_text: Option<String>,
     ) -> AppResult<MediaView> {
-        let (mime, extension) = match identify(&bytes) {
-            Sniffed::Supported { mime, extension } => (mime, extension),
-            Sniffed::Unsupported(what) => {
-                let message = format!("the file is {what}; Herald takes PNG, JPEG, GIF, WebP, MP4, MOV or WebM");
-                return Err(herald_core::ValidationError::new(field, message).into());
-            }
-            Sniffed::Unknown => {
-                let message = "the file is not a PNG, JPEG, GIF, WebP, MP4, MOV or WebM";
-                return Err(herald_core::ValidationError::new(field, message).into());
-            }
-        };
-        let id = Uuid::now_v7();
-        let key = format!("{id}.{extension}");
-        let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        let (mime, extension) = sniffed(field, &bytes)?;
+        let key = format!("{}.{extension}", Uuid::now_v7());
         let (width, height) = image_size(&key, &bytes);
+        let size = bytes.len() as u64;
         self.media.put(&key, bytes).await.map_err(AppError::internal)?;
-        let row = Media(self.store.conn())
-            .insert(MediaRow {
-                id,
-                workspace_id: caller.workspace_id,
-                created_by: Some(caller.user_id),
-                storage_key: key,
-                mime: mime.to_string(),
-                size,
-                width,
-                height,
-                alt_text: alt_text.filter(|alt| !alt.trim().is_empty()),
-                created_at: self.now(),
-            })
-            .await?;
-        tracing::info!(media_id = %row.id, mime, size = row.size, "media stored");
-        Ok(self.media_view(&row))
+        self.record_upload(caller, StoredUpload { key, mime, size, width, height }, alt_text).await
     }
 
     /// `PATCH /media/{id}`: replaces the alt text (`None` or blank clears
@@ -200,20 +271,30 @@ impl App {
         Ok(ids.iter().filter_map(|id| rows.iter().find(|row| row.id == *id)).map(|row| self.media_view(row)).collect())
     }
 
-    /// The bytes and type of a stored file, for `/uploads/{key}`.
-    pub async fn read_upload(&self, key: &str) -> Option<(Bytes, &'static str)> {
+    /// A stored file for `/uploads/{key}`, streamed, whole or the byte
+    /// `range` asked for; `None` when there is no such file.
+    pub async fn open_upload(&self, key: &str, range: Option<std::ops::Range<u64>>) -> Option<OpenUpload> {
         if !is_storage_key(key) {
             return None;
         }
-        let bytes = match self.media.get(key).await {
-            Ok(bytes) => bytes?,
+        // The extension was given from the sniffed type when the file was stored.
+        let mime = mime_of_key(key)?;
+        match self.media.stream(key, range).await {
+            Ok(Some((body, size))) => Some(OpenUpload { body, size, mime }),
+            Ok(None) => None,
             Err(error) => {
                 tracing::error!(%error, key, "reading an upload failed");
-                return None;
+                None
             }
-        };
-        let (mime, _) = sniff(&bytes)?;
-        Some((bytes, mime))
+        }
+    }
+
+    /// The length of a stored file (to answer a range request).
+    pub async fn upload_size(&self, key: &str) -> Option<u64> {
+        if !is_storage_key(key) {
+            return None;
+        }
+        self.media.size(key).await.ok().flatten()
     }
 }
 
@@ -222,8 +303,54 @@ pub fn public_media_url(main_url: &str, key: &str) -> String {
     format!("{}/uploads/{key}", main_url.trim_end_matches('/'))
 }
 
-fn too_large() -> String {
-    format!("the file is larger than {} MB", MAX_MEDIA_BYTES / 1024 / 1024)
+/// A stored file being served.
+pub struct OpenUpload {
+    pub body: herald_store::blobs::BlobStream,
+    /// The whole file's length.
+    pub size: u64,
+    pub mime: &'static str,
+}
+
+fn mime_of_key(key: &str) -> Option<&'static str> {
+    Some(match key.rsplit('.').next()? {
+        "png" => "image/png",
+        "jpg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        _ => return None,
+    })
+}
+
+/// A file in the media store, not yet in the library.
+#[derive(Debug)]
+pub struct StoredUpload {
+    key: String,
+    mime: &'static str,
+    size: u64,
+    width: Option<i32>,
+    height: Option<i32>,
+}
+
+/// The type and extension of a file, from its first bytes.
+fn sniffed(field: &str, head: &[u8]) -> AppResult<(&'static str, &'static str)> {
+    match identify(head) {
+        Sniffed::Supported { mime, extension } => Ok((mime, extension)),
+        Sniffed::Unsupported(what) => {
+            let message = format!("the file is {what}; Herald takes PNG, JPEG, GIF, WebP, MP4, MOV or WebM");
+            Err(herald_core::ValidationError::new(field, message).into())
+        }
+        Sniffed::Unknown => {
+            let message = "the file is not a PNG, JPEG, GIF, WebP, MP4, MOV or WebM";
+            Err(herald_core::ValidationError::new(field, message).into())
+        }
+    }
+}
+
+pub fn too_large(limit: u64) -> String {
+    format!("the file is larger than {} MB", limit / 1024 / 1024)
 }
 
 fn check_alt_text(alt_text: Option<&str>) -> AppResult<()> {

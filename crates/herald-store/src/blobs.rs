@@ -22,6 +22,14 @@ pub enum BlobError {
 /// The pieces of a file as the store reads them.
 pub type BlobStream = futures::stream::BoxStream<'static, Result<Bytes, object_store::Error>>;
 
+/// Why [`Blobs::put_stream`] stored nothing.
+#[derive(Debug)]
+pub enum PutStreamError<E> {
+    /// The pieces stopped coming (the client went away, a limit was passed).
+    Source(E),
+    Store(BlobError),
+}
+
 #[derive(Clone)]
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
@@ -73,6 +81,38 @@ impl Blobs {
         Ok(())
     }
 
+    /// Stores a file that arrives in pieces, holding only a few of them in
+    /// memory at a time (S3 multipart upload; locally a temporary file
+    /// renamed into place). Nothing is left behind when `pieces` fails.
+    pub async fn put_stream<E: std::fmt::Display>(
+        &self,
+        key: &str,
+        mut pieces: impl futures::Stream<Item = Result<Bytes, E>> + Unpin,
+    ) -> Result<u64, PutStreamError<E>> {
+        use futures::StreamExt;
+        let upload =
+            self.store.put_multipart(&ObjectPath::from(key)).await.map_err(|e| PutStreamError::Store(e.into()))?;
+        let mut writer = object_store::WriteMultipart::new(upload);
+        let mut size = 0u64;
+        while let Some(piece) = pieces.next().await {
+            let piece = match piece {
+                Ok(piece) => piece,
+                Err(error) => {
+                    let _ = writer.abort().await;
+                    return Err(PutStreamError::Source(error));
+                }
+            };
+            size += piece.len() as u64;
+            // At most two parts in flight: memory stays bounded whatever the size.
+            if let Err(error) = writer.wait_for_capacity(2).await {
+                return Err(PutStreamError::Store(error.into()));
+            }
+            writer.put(piece);
+        }
+        writer.finish().await.map_err(|e| PutStreamError::Store(e.into()))?;
+        Ok(size)
+    }
+
     /// The file, or `None` when there is no such key.
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
         match self.store.get(&ObjectPath::from(key)).await {
@@ -83,9 +123,14 @@ impl Blobs {
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool, BlobError> {
+        Ok(self.size(key).await?.is_some())
+    }
+
+    /// A file's length, or `None` when there is no such key.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
         match self.store.head(&ObjectPath::from(key)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(error) => Err(error.into()),
         }
     }
@@ -135,6 +180,17 @@ mod tests {
         assert_eq!(blobs.get("a.png").await.unwrap().as_deref(), Some(&b"png"[..]));
         assert!(dir.path().join("uploads/a.png").exists());
         blobs.delete("a.png").await.unwrap();
+        blobs.delete("a.png").await.unwrap();
+        assert_eq!(blobs.get("a.png").await.unwrap(), None);
+
+        let pieces = futures::stream::iter((0..4u8).map(|i| Ok::<_, String>(Bytes::from(vec![i; 3 * 1024 * 1024]))));
+        assert_eq!(blobs.put_stream("big.mp4", pieces).await.unwrap(), 12 * 1024 * 1024);
+        assert_eq!(blobs.get_range("big.mp4", 3 * 1024 * 1024..3 * 1024 * 1024 + 2).await.unwrap().as_ref(), &[1, 1]);
+        let (_, size) = blobs.stream("big.mp4", None).await.unwrap().unwrap();
+        assert_eq!(size, 12 * 1024 * 1024);
+        let failing = futures::stream::iter([Ok(Bytes::from_static(b"part")), Err("gone".to_string())]);
+        assert!(matches!(blobs.put_stream("half.mp4", failing).await, Err(PutStreamError::Source(_))));
+        assert!(!blobs.exists("half.mp4").await.unwrap());
         blobs.delete("a.png").await.unwrap();
         assert_eq!(blobs.get("a.png").await.unwrap(), None);
     }

@@ -88,6 +88,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, code, format!("{what} not found")),
             AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, code, message),
             AppError::RateLimited { message, retry_after } => Self::rate_limited(&message, retry_after),
+            AppError::TooLarge(message) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message),
             AppError::PlatformUnavailable(message) => Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message),
             AppError::Internal(source) => {
                 tracing::error!(error = %source, cause = ?source, "internal error");

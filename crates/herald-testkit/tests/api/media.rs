@@ -255,3 +255,42 @@ db_test!(async fn the_media_library_lists_the_workspace_newest_first(app) {
         .collect();
     assert_eq!(fields, ["limit", "cursor"]);
 });
+
+db_test!(async fn a_video_is_streamed_in_and_served_in_ranges(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_key(&ada.api_key(None).await);
+    // Larger than what is read to decide the type, so most of it streams.
+    let mut video = herald_testkit::TINY_MP4.to_vec();
+    video.extend((0..3 * 1024 * 1024).map(|i| (i % 251) as u8));
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(video.clone()).file_name("clip.mp4"))
+        .text("altText", "sent after the file");
+    let media = api.post_multipart("/api/media", form).await;
+    let media = media.expect(201);
+    assert_eq!(media["mime"], "video/mp4");
+    assert_eq!(media["size"], video.len());
+    assert_eq!(media["altText"], "sent after the file");
+    let url = media["url"].as_str().unwrap().to_string();
+
+    let whole = reqwest::get(&url).await.unwrap();
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    assert_eq!(whole.headers()["content-length"], video.len().to_string().as_str());
+    assert_eq!(whole.bytes().await.unwrap().to_vec(), video);
+    let client = reqwest::Client::new();
+    let part = client.get(&url).header("range", "bytes=1000000-1000099").send().await.unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-range"], format!("bytes 1000000-1000099/{}", video.len()).as_str());
+    assert_eq!(part.bytes().await.unwrap().to_vec(), video[1_000_000..1_000_100].to_vec());
+    let tail = client.get(&url).header("range", "bytes=-10").send().await.unwrap();
+    assert_eq!(tail.bytes().await.unwrap().to_vec(), video[video.len() - 10..].to_vec());
+    let beyond = client.get(&url).header("range", format!("bytes={}-", video.len())).send().await.unwrap();
+    assert_eq!(beyond.status(), 416);
+
+    // A refused alt text leaves no file behind.
+    let before = std::fs::read_dir(app.uploads_dir()).unwrap().count();
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(video).file_name("clip.mp4"))
+        .text("altText", "a".repeat(1501));
+    api.post_multipart("/api/media", form).await.expect_error(422, "VALIDATION_FAILED");
+    assert_eq!(std::fs::read_dir(app.uploads_dir()).unwrap().count(), before);
+});

@@ -20,7 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(media_from_url))
         .routes(routes!(update_media))
         // Files are larger than JSON bodies: this route alone takes up to the media limit.
-        .routes(routes!(upload_media).layer(DefaultBodyLimit::max(MAX_MEDIA_BYTES + MULTIPART_OVERHEAD)))
+        .routes(routes!(upload_media).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
         .routes(routes!(list_media))
 }
 
@@ -41,12 +41,14 @@ async fn list_media(
 
 /// Room for the multipart boundaries and the alt text field.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
+/// The body limit of `POST /media`: the largest video and its form.
+const UPLOAD_LIMIT: usize = MAX_MEDIA_BYTES as usize + MULTIPART_OVERHEAD;
 
 /// `multipart/form-data` body of `POST /media`.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // documents the form for OpenAPI only
 struct UploadForm {
-    /// The file: PNG, JPEG, GIF, WebP, MP4, MOV or WebM, at most 50 MB.
+    /// The file: PNG, JPEG, GIF or WebP (at most 50 MB), MP4, MOV or WebM (at most 2 GB).
     #[schema(format = Binary, value_type = String)]
     file: Vec<u8>,
     /// Description for people who cannot see it (≤ 1500 characters).
@@ -54,13 +56,13 @@ struct UploadForm {
 }
 
 /// Uploads a file into the media library (multipart form with `file` and
-/// optionally `altText`). The type is checked from the bytes. Use the id
-/// in `mediaIds`.
+/// optionally `altText`). The type is checked from the bytes; a video is
+/// streamed to the store as it arrives. Use the id in `mediaIds`.
 #[utoipa::path(post, path = "/media", tag = "media",
     request_body(content_type = "multipart/form-data", content = UploadForm),
     responses(
         (status = 201, description = "Stored", body = MediaView),
-        (status = 413, description = "Larger than 50 MB", body = ErrorBody),
+        (status = 413, description = "An image larger than 50 MB or a video larger than 2 GB", body = ErrorBody),
         (status = 415, description = "Not a multipart form", body = ErrorBody),
         (status = 422, description = "No file, empty, or not a supported type", body = ErrorBody),
     ))]
@@ -76,25 +78,32 @@ async fn upload_media(
             "send the file as multipart/form-data with a `file` field (and optionally `altText`)",
         )
     })?;
-    let mut file = None;
+    let mut stored = None;
     let mut alt_text = None;
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         match field.name() {
-            Some("file") => file = Some(field.bytes().await.map_err(multipart_error)?),
+            Some("file") if stored.is_none() => {
+                let pieces = futures::TryStreamExt::map_err(field, interrupted_upload);
+                stored = Some(state.app.store_upload(&caller, pieces).await?);
+            }
             Some("altText" | "alt_text" | "alt") => alt_text = Some(field.text().await.map_err(multipart_error)?),
             // Unknown fields are skipped, not buffered.
             _ => {}
         }
     }
-    let Some(file) = file else {
+    let Some(stored) = stored else {
         return Err(herald_app::AppError::from(herald_core::ValidationError::new("file", "is required")).into());
     };
-    // The body limit leaves room for the form around the file, so a file
-    // just over the limit gets here: the same 413 as a larger one.
-    if file.len() > MAX_MEDIA_BYTES {
-        return Err(too_large());
+    Ok((StatusCode::CREATED, Json(state.app.record_upload(&caller, stored, alt_text).await?)))
+}
+
+/// The file stopped coming: over the body limit, or the client went away.
+fn interrupted_upload(error: MultipartError) -> herald_app::AppError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return herald_app::AppError::TooLarge(herald_app::media::too_large(MAX_MEDIA_BYTES));
     }
-    Ok((StatusCode::CREATED, Json(state.app.upload_media(&caller, file, alt_text).await?)))
+    let message = format!("the file could not be read: {}", error.body_text());
+    herald_core::ValidationError::new("file", message).into()
 }
 
 fn multipart_error(error: MultipartError) -> ApiError {
@@ -108,8 +117,7 @@ fn multipart_error(error: MultipartError) -> ApiError {
 
 fn too_large() -> ApiError {
     let status = StatusCode::PAYLOAD_TOO_LARGE;
-    let message = format!("the file is larger than {} MB", MAX_MEDIA_BYTES / 1024 / 1024);
-    ApiError::new(status, crate::error::code_for_status(status), message)
+    ApiError::new(status, crate::error::code_for_status(status), herald_app::media::too_large(MAX_MEDIA_BYTES))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

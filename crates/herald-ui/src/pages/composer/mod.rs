@@ -19,7 +19,7 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use herald_app::media::{MAX_MEDIA_BYTES, MediaView};
+use herald_app::media::{MAX_BUFFERED_BYTES, MediaView};
 use herald_app::posts::UpdatePostInput;
 use herald_app::views::IntegrationView;
 use herald_core::platform::PLATFORMS;
@@ -40,7 +40,7 @@ use crate::session::Viewer;
 
 pub fn routes() -> Router<UiState> {
     // The form carries a file when it is sent without JavaScript.
-    let upload_limit = DefaultBodyLimit::max(MAX_MEDIA_BYTES + 256 * 1024);
+    let upload_limit = DefaultBodyLimit::max(MAX_BUFFERED_BYTES + 256 * 1024);
     Router::new()
         .route("/posts/new", get(new_page).post(submit_new).layer(upload_limit))
         .route("/posts/{id}/edit", get(edit_page).post(submit_edit).layer(upload_limit))
