@@ -8,6 +8,7 @@ mod declared;
 mod devto;
 mod discord;
 mod http;
+mod instagram;
 mod lemmy;
 mod linkedin;
 mod mastodon;
@@ -545,6 +546,10 @@ impl Registry {
         providers.insert("bluesky", Arc::new(bluesky::Bluesky::new(client.clone(), settings)));
         providers.insert("devto", Arc::new(devto::Devto::new(client.clone(), settings)));
         providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
+        let instagram = instagram::Instagram::new(client.clone(), settings, instagram::Login::Facebook);
+        providers.insert("instagram", Arc::new(instagram));
+        let standalone = instagram::Instagram::new(client.clone(), settings, instagram::Login::Instagram);
+        providers.insert("instagram-standalone", Arc::new(standalone));
         providers.insert("lemmy", Arc::new(lemmy::Lemmy::new(client.clone(), private)));
         let member = linkedin::LinkedIn::new(client.clone(), settings, linkedin::Audience::Member);
         providers.insert("linkedin", Arc::new(member));

@@ -16,6 +16,10 @@ use serde_json::Value;
 use crate::http::{classify_status, excerpt, retry_after};
 use crate::{ErrorClass, HttpClient, ProviderError};
 
+/// The Graph API version Facebook and Instagram calls use, pinned here only
+/// (Meta keeps a version about two years).
+pub(crate) const GRAPH_VERSION: &str = "v24.0";
+
 /// Graph error codes of rate limits: application (4), user (17), page
 /// (32), per-action (613) and the business use case limits (80001–80014).
 fn is_rate_limit(code: i64) -> bool {
