@@ -84,6 +84,8 @@ const REDDIT_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
 const PNG_JPEG: &[&str] = &["image/png", "image/jpeg"];
 /// What LinkedIn's Images and Videos APIs take (a video alone in its post).
 const LINKEDIN_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "video/mp4"];
+/// What a Facebook Page post takes (a video alone in its post).
+const FACEBOOK_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "video/mp4", "video/quicktime"];
 /// What Instagram fetches for a post (JPEG images only; MP4 and MOV videos).
 const INSTAGRAM_MEDIA: &[&str] = &["image/jpeg", "video/mp4", "video/quicktime"];
 /// What Threads fetches for a post (JPEG and PNG images, MP4 and MOV videos).
@@ -186,7 +188,7 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("x", "X", 280, XWeighted, 4, false, true).media(X_MEDIA, 5 * MB, 512 * MB),
     rules("linkedin", "LinkedIn", 3000, Characters, 9, false, true).media(LINKEDIN_MEDIA, 8 * MB, 500 * MB),
     rules("linkedin-page", "LinkedIn Page", 3000, Characters, 9, false, true).media(LINKEDIN_MEDIA, 8 * MB, 500 * MB),
-    rules("facebook", "Facebook Pages", 63_206, Characters, 10, false, true),
+    rules("facebook", "Facebook Pages", 63_206, Characters, 10, false, true).media(FACEBOOK_MEDIA, 10 * MB, 2048 * MB),
     rules("instagram", "Instagram", 2200, Characters, 10, true, true)
         .media(INSTAGRAM_MEDIA, 8 * MB, 300 * MB)
         .fetching_media(),

@@ -7,6 +7,7 @@ mod bluesky;
 mod declared;
 mod devto;
 mod discord;
+mod facebook;
 mod http;
 mod instagram;
 mod lemmy;
@@ -546,6 +547,7 @@ impl Registry {
         providers.insert("bluesky", Arc::new(bluesky::Bluesky::new(client.clone(), settings)));
         providers.insert("devto", Arc::new(devto::Devto::new(client.clone(), settings)));
         providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
+        providers.insert("facebook", Arc::new(facebook::Facebook::new(client.clone(), settings)));
         let instagram = instagram::Instagram::new(client.clone(), settings, instagram::Login::Facebook);
         providers.insert("instagram", Arc::new(instagram));
         let standalone = instagram::Instagram::new(client.clone(), settings, instagram::Login::Instagram);

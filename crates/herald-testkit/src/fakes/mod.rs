@@ -6,6 +6,7 @@
 pub mod bluesky;
 pub mod devto;
 pub mod discord;
+pub mod facebook;
 pub mod instagram;
 pub mod lemmy;
 pub mod linkedin;

@@ -15,6 +15,7 @@ mod posts;
 mod provider_bluesky;
 mod provider_devto;
 mod provider_discord;
+mod provider_facebook;
 mod provider_instagram;
 mod provider_lemmy;
 mod provider_linkedin;
