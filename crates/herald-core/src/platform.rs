@@ -84,6 +84,8 @@ const REDDIT_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
 const PNG_JPEG: &[&str] = &["image/png", "image/jpeg"];
 /// What LinkedIn's Images and Videos APIs take (a video alone in its post).
 const LINKEDIN_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "video/mp4"];
+/// Video files (YouTube, TikTok).
+const VIDEOS: &[&str] = &["video/mp4", "video/quicktime", "video/webm"];
 /// What a Facebook Page post takes (a video alone in its post).
 const FACEBOOK_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "video/mp4", "video/quicktime"];
 /// What Instagram fetches for a post (JPEG images only; MP4 and MOV videos).
@@ -198,7 +200,7 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("threads", "Threads", 500, Characters, 20, false, true)
         .media(THREADS_MEDIA, 8 * MB, 1024 * MB)
         .fetching_media(),
-    rules("youtube", "YouTube", 5000, Characters, 1, true, false),
+    rules("youtube", "YouTube", 5000, Characters, 1, true, false).media(VIDEOS, 0, 2048 * MB),
     rules("tiktok", "TikTok", 2200, Utf16, 1, true, false),
     rules("reddit", "Reddit", 40_000, Characters, 1, false, true).media(REDDIT_IMAGES, 20 * MB, 0),
     rules("pinterest", "Pinterest", 500, Characters, 1, true, false).media(PNG_JPEG, 20 * MB, 0),

@@ -27,6 +27,7 @@ mod tumblr;
 mod webhook;
 mod wordpress;
 mod x;
+mod youtube;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -568,6 +569,7 @@ impl Registry {
         providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));
         providers.insert("wordpress", Arc::new(wordpress::Wordpress::new(client.clone(), private)));
         providers.insert("x", Arc::new(x::X::new(client.clone(), settings)));
+        providers.insert("youtube", Arc::new(youtube::YouTube::new(client.clone(), settings)));
         Self { providers }
     }
 

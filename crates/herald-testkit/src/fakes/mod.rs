@@ -21,5 +21,6 @@ pub mod threads;
 pub mod tumblr;
 pub mod wordpress;
 pub mod x;
+pub mod youtube;
 
 pub use server::{FormPart, Recorded, Scripted, consent};

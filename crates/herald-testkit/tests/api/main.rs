@@ -30,6 +30,7 @@ mod provider_threads;
 mod provider_tumblr;
 mod provider_wordpress;
 mod provider_x;
+mod provider_youtube;
 mod security;
 mod ui;
 mod ui_composer;
