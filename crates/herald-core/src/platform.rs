@@ -201,7 +201,7 @@ pub const PLATFORMS: &[PlatformRules] = &[
         .media(THREADS_MEDIA, 8 * MB, 1024 * MB)
         .fetching_media(),
     rules("youtube", "YouTube", 5000, Characters, 1, true, false).media(VIDEOS, 0, 2048 * MB),
-    rules("tiktok", "TikTok", 2200, Utf16, 1, true, false),
+    rules("tiktok", "TikTok", 2200, Utf16, 1, true, false).media(VIDEOS, 0, 2048 * MB),
     rules("reddit", "Reddit", 40_000, Characters, 1, false, true).media(REDDIT_IMAGES, 20 * MB, 0),
     rules("pinterest", "Pinterest", 500, Characters, 1, true, false).media(PNG_JPEG, 20 * MB, 0),
     rules("gmb", "Google Business Profile", 1500, Characters, 1, false, false),

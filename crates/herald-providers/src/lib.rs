@@ -23,6 +23,7 @@ mod reddit;
 mod slack;
 mod telegram;
 mod threads;
+mod tiktok;
 mod tumblr;
 mod webhook;
 mod wordpress;
@@ -565,6 +566,7 @@ impl Registry {
         providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));
         providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));
         providers.insert("threads", Arc::new(threads::Threads::new(client.clone(), settings)));
+        providers.insert("tiktok", Arc::new(tiktok::TikTok::new(client.clone(), settings)));
         providers.insert("tumblr", Arc::new(tumblr::Tumblr::new(client.clone(), settings)));
         providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));
         providers.insert("wordpress", Arc::new(wordpress::Wordpress::new(client.clone(), private)));

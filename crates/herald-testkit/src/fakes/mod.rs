@@ -18,6 +18,7 @@ pub mod server;
 pub mod slack;
 pub mod telegram;
 pub mod threads;
+pub mod tiktok;
 pub mod tumblr;
 pub mod wordpress;
 pub mod x;

@@ -27,6 +27,7 @@ mod provider_slack;
 mod provider_support;
 mod provider_telegram;
 mod provider_threads;
+mod provider_tiktok;
 mod provider_tumblr;
 mod provider_wordpress;
 mod provider_x;
