@@ -282,7 +282,7 @@ fn upload(state: &mut FakeState, request: &Recorded) -> Scripted {
     };
     let range = request.header("content-range").unwrap_or_default().trim_start_matches("bytes ").to_string();
     let start: u64 = range.split('-').next().and_then(|s| s.parse().ok()).unwrap_or(u64::MAX);
-    if start != 0 && start % publish.chunk_size != 0 || start > publish.received.len() as u64 {
+    if (start != 0 && !start.is_multiple_of(publish.chunk_size)) || start > publish.received.len() as u64 {
         return Scripted::text(416, "Range Not Satisfiable");
     }
     publish.received.truncate(start as usize);
