@@ -204,7 +204,9 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("tiktok", "TikTok", 2200, Utf16, 1, true, false).media(VIDEOS, 0, 2048 * MB),
     rules("reddit", "Reddit", 40_000, Characters, 1, false, true).media(REDDIT_IMAGES, 20 * MB, 0),
     rules("pinterest", "Pinterest", 500, Characters, 1, true, false).media(PNG_JPEG, 20 * MB, 0),
-    rules("gmb", "Google Business Profile", 1500, Characters, 1, false, false),
+    rules("gmb", "Google Business Profile", 1500, Characters, 1, false, false)
+        .media(PNG_JPEG, 5 * MB, 0)
+        .fetching_media(),
     rules("tumblr", "Tumblr", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),
 ];
 

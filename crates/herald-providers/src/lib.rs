@@ -8,6 +8,7 @@ mod declared;
 mod devto;
 mod discord;
 mod facebook;
+mod gmb;
 mod http;
 mod instagram;
 mod lemmy;
@@ -550,6 +551,7 @@ impl Registry {
         providers.insert("devto", Arc::new(devto::Devto::new(client.clone(), settings)));
         providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
         providers.insert("facebook", Arc::new(facebook::Facebook::new(client.clone(), settings)));
+        providers.insert("gmb", Arc::new(gmb::Gmb::new(client.clone(), settings)));
         let instagram = instagram::Instagram::new(client.clone(), settings, instagram::Login::Facebook);
         providers.insert("instagram", Arc::new(instagram));
         let standalone = instagram::Instagram::new(client.clone(), settings, instagram::Login::Instagram);

@@ -7,6 +7,7 @@ pub mod bluesky;
 pub mod devto;
 pub mod discord;
 pub mod facebook;
+pub mod gmb;
 pub mod instagram;
 pub mod lemmy;
 pub mod linkedin;

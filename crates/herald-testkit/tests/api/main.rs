@@ -16,6 +16,7 @@ mod provider_bluesky;
 mod provider_devto;
 mod provider_discord;
 mod provider_facebook;
+mod provider_gmb;
 mod provider_instagram;
 mod provider_lemmy;
 mod provider_linkedin;
