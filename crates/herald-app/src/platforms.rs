@@ -37,6 +37,9 @@ pub struct PlatformView {
     /// OAuth platforms with many servers (Mastodon): `GET /auth/{id}` takes
     /// `?instance=`.
     pub instance_required: bool,
+    /// What people should know before connecting (e.g. TikTok's private
+    /// posts for apps it has not audited).
+    pub notice: Option<&'static str>,
 }
 
 impl App {
@@ -58,6 +61,7 @@ impl App {
                     app_env: provider.oauth().map(|oauth| oauth.app_env().to_vec()).unwrap_or_default(),
                     callback_url: provider.oauth().map(|_| self.oauth_callback_url(rules.id)),
                     instance_required: provider.oauth().is_some_and(|oauth| oauth.needs_instance()),
+                    notice: provider.notice(),
                 },
                 None => PlatformView {
                     id: rules.id,
@@ -72,6 +76,7 @@ impl App {
                     app_env: Vec::new(),
                     callback_url: Some(self.oauth_callback_url(rules.id)),
                     instance_required: false,
+                    notice: None,
                 },
             })
             .collect();

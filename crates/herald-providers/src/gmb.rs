@@ -337,6 +337,12 @@ impl Provider for Gmb {
         Recovery::AskPlatform
     }
 
+    fn notice(&self) -> Option<&'static str> {
+        Some(
+            "Google fetches the photo from this server's public address (MAIN_URL), which must be an https address it can reach.",
+        )
+    }
+
     async fn connect(&self, _credentials: &Value) -> Result<ConnectedAccount, ProviderError> {
         Err(ProviderError::invalid("Google Business Profile is connected by signing in: GET /api/auth/gmb"))
     }

@@ -604,6 +604,12 @@ impl Provider for Instagram {
         Recovery::AskPlatform
     }
 
+    fn notice(&self) -> Option<&'static str> {
+        Some(
+            "Instagram fetches images and videos from this server's public address (MAIN_URL), which must be an https address it can reach; only professional (business or creator) accounts can publish.",
+        )
+    }
+
     async fn connect(&self, _credentials: &Value) -> Result<ConnectedAccount, ProviderError> {
         Err(ProviderError::invalid(format!("Instagram is connected by signing in: GET /api/auth/{}", self.login.id())))
     }

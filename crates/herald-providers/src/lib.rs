@@ -483,6 +483,12 @@ pub trait Provider: Send + Sync {
         Ok(None)
     }
 
+    /// What people should know before connecting, shown beside the
+    /// platform (e.g. TikTok's private posts for unaudited apps).
+    fn notice(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The platform's own write quota per account, if it has one.
     fn rate_budget(&self) -> Option<RateBudget> {
         None

@@ -440,6 +440,12 @@ impl Provider for Threads {
         Recovery::AskPlatform
     }
 
+    fn notice(&self) -> Option<&'static str> {
+        Some(
+            "Threads fetches images and videos from this server's public address (MAIN_URL), which must be an https address it can reach.",
+        )
+    }
+
     fn rate_budget(&self) -> Option<RateBudget> {
         Some(RateBudget { max: POSTS_PER_DAY, window: Duration::from_secs(24 * 60 * 60) })
     }

@@ -510,6 +510,12 @@ impl Provider for TikTok {
         Recovery::AskPlatform
     }
 
+    fn notice(&self) -> Option<&'static str> {
+        Some(
+            "Until TikTok has audited this server's app, TikTok lets it post only privately: the videos are visible to their creator alone.",
+        )
+    }
+
     fn rate_budget(&self) -> Option<RateBudget> {
         Some(RateBudget { max: POSTS_PER_DAY, window: Duration::from_secs(24 * 60 * 60) })
     }

@@ -90,6 +90,8 @@ db_test!(async fn a_video_waits_with_its_container_stored_and_is_published_once(
     assert_eq!(target["processing"]["polls"], 1);
     assert!(!target.to_string().contains("1790000000"), "no handle in answers: {target}");
     assert_eq!(target["attempts"], 0, "a wait is not an attempt");
+    let page = ada.session.get_with("/posts", &[("accept", "text/html")]).await;
+    assert!(page.text.contains("Threads: processing the video"), "the posts page says what Threads is doing");
 
     let mut rounds = 0;
     while target_of(&ada, &post_id).await["status"] != "PUBLISHED" {

@@ -109,3 +109,10 @@ db_test!(async fn the_rotating_refresh_token_is_spent_once(app, fake = TikTokFak
     assert_eq!(target["status"], "PUBLISHED", "{target}");
     assert_eq!(fake.spent_refresh_tokens_used(), 0);
 });
+
+db_test!(async fn the_accounts_page_says_unaudited_apps_post_privately(app, fake = TikTokFake::start().await, tiktok_options(&fake)) {
+    let mut browser = crate::browser::Browser::new(&app);
+    browser.register("ada@example.com").await;
+    let page = browser.get("/integrations").await;
+    assert!(page.html.contains("TikTok lets it post only privately"), "the notice is shown");
+});

@@ -58,6 +58,7 @@ pub struct OAuthOption {
     pub callback_url: String,
     /// Connecting names a server first (Mastodon).
     pub instance_required: bool,
+    pub notice: Option<&'static str>,
 }
 
 pub struct IntegrationRow {
@@ -157,6 +158,7 @@ async fn render(
             app_env: p.app_env.join(" and "),
             callback_url: p.callback_url.clone().unwrap_or_default(),
             instance_required: p.instance_required,
+            notice: p.notice,
         })
         .collect();
     let forms = platforms

@@ -32,6 +32,8 @@ pub struct TargetItem {
     pub status_label: &'static str,
     pub url: Option<String>,
     pub error: Option<String>,
+    /// What the platform is doing with it, e.g. "processing the video".
+    pub processing: Option<String>,
 }
 
 /// How a status reads on the pages; its stored text (`{{ status }}`)
@@ -97,6 +99,10 @@ impl TargetItem {
             status_label: t.status.label(),
             url: t.url.clone(),
             error: t.last_error.as_ref().map(|e| e.message.clone()),
+            processing: t.processing.as_ref().map(|p| {
+                let platform = herald_core::platform::rules_for(&t.platform).map_or(t.platform.as_str(), |r| r.name);
+                format!("{platform}: {}", p.stage)
+            }),
         }
     }
 }
