@@ -493,6 +493,13 @@ pub trait Provider: Send + Sync {
     fn rate_budget(&self) -> Option<RateBudget> {
         None
     }
+
+    /// A write quota shared by every account connected through the
+    /// operator's app (YouTube's daily quota belongs to the Google Cloud
+    /// project, not to a channel), if the platform has one.
+    fn app_budget(&self) -> Option<RateBudget> {
+        None
+    }
 }
 
 /// The rules row of a platform. Every provider has its own row (a test

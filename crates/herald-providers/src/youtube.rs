@@ -345,7 +345,8 @@ impl Provider for YouTube {
         Recovery::AskPlatform
     }
 
-    fn rate_budget(&self) -> Option<RateBudget> {
+    /// The quota is the project's: every channel connected through it shares it.
+    fn app_budget(&self) -> Option<RateBudget> {
         Some(RateBudget { max: UPLOADS_PER_DAY, window: Duration::from_secs(24 * 60 * 60) })
     }
 

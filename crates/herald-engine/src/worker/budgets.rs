@@ -17,7 +17,16 @@ use crate::outcome::chrono_duration;
 pub(super) struct Budgets {
     epoch: u64,
     read_at: Instant,
-    list: Vec<(Uuid, RateBudget)>,
+    list: Vec<Budgeted>,
+}
+
+/// An integration whose claims are counted: its own budget, if any, and
+/// its platform, whose app-wide budget (if any) it shares.
+#[derive(Debug, Clone)]
+pub(super) struct Budgeted {
+    pub integration: Uuid,
+    pub platform: String,
+    pub own: Option<RateBudget>,
 }
 
 /// A change whose signal was lost (a PostgreSQL listener reconnecting)
@@ -28,7 +37,7 @@ impl Worker {
     /// Active integrations with a write quota (from their settings or their
     /// platform). Read again whenever the queue changed, so a changed budget
     /// applies at the next claim.
-    pub(super) async fn budgeted(&mut self) -> StoreResult<Vec<(Uuid, RateBudget)>> {
+    pub(super) async fn budgeted(&mut self) -> StoreResult<Vec<Budgeted>> {
         let epoch = self.engine.store.queue_epoch();
         if let Some(budgets) = &self.budgets
             && budgets.epoch == epoch
@@ -41,26 +50,42 @@ impl Worker {
         Ok(list)
     }
 
-    pub(super) async fn read_budgets(&self) -> StoreResult<Vec<(Uuid, RateBudget)>> {
+    pub(super) async fn read_budgets(&self) -> StoreResult<Vec<Budgeted>> {
         let mut list = Vec::new();
         let overrides = &self.engine.config.platform_budgets;
         let platforms: Vec<&str> = self
             .engine
             .providers
             .all()
-            .filter(|p| p.rate_budget().is_some() || overrides.contains_key(p.id()))
+            .filter(|p| p.rate_budget().is_some() || p.app_budget().is_some() || overrides.contains_key(p.id()))
             .map(|p| p.id())
             .collect();
         for integration in Integrations(self.engine.store.conn()).active_with_budget(&platforms).await? {
+            let provider = self.engine.providers.get(&integration.platform);
             let from_platform = overrides
                 .get(&integration.platform)
                 .copied()
-                .or_else(|| self.engine.providers.get(&integration.platform).and_then(|p| p.rate_budget()));
-            if let Some(budget) = budget_from_settings(&integration.settings).or(from_platform) {
-                list.push((integration.id, budget));
+                .or_else(|| provider.as_ref().and_then(|p| p.rate_budget()));
+            let own = budget_from_settings(&integration.settings).or(from_platform);
+            let shared = provider.is_some_and(|p| p.app_budget().is_some());
+            if own.is_some() || shared {
+                list.push(Budgeted { integration: integration.id, platform: integration.platform, own });
             }
         }
         Ok(list)
+    }
+
+    /// What is left of a platform's app-wide budget: what every one of its
+    /// integrations (`all`) used in the window, taken from the quota.
+    pub(super) async fn remaining_app_budget(
+        &self,
+        txn: &Transaction,
+        all: &[Uuid],
+        budget: RateBudget,
+    ) -> StoreResult<usize> {
+        let since = self.engine.now() - chrono_duration(budget.window);
+        let used: i64 = Queue(txn).budget_used(all, since).await?.iter().map(|(_, n)| n).sum();
+        Ok(usize::try_from(i64::from(budget.max) - used).unwrap_or(0))
     }
 
     /// What is left of an integration's budget in the current window.

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use herald_providers::{ProviderError, RateBudget};
+use herald_providers::ProviderError;
 use herald_store::repo::{ClaimRequest, DueTarget, Integrations, Posts, Queue};
 use herald_store::{IntegrationRow, PostRow, StoreResult, Transaction};
 use serde_json::Value;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 mod budgets;
 
-use self::budgets::Budgets;
+use self::budgets::{Budgeted, Budgets};
 use crate::Engine;
 use crate::outcome::{Delivery, Outcome, Recorded, chrono_duration};
 
@@ -209,7 +209,7 @@ impl Worker {
     async fn write_and_claim(
         &mut self,
         free: usize,
-        budgets: Vec<(Uuid, RateBudget)>,
+        budgets: Vec<Budgeted>,
     ) -> StoreResult<(Option<Recorded>, Vec<(Delivery, Result<Value, ProviderError>)>)> {
         let txn = self.engine.store.begin_write().await?;
         let recorded =
@@ -226,7 +226,7 @@ impl Worker {
         &mut self,
         txn: &Transaction,
         free: usize,
-        budgets: Vec<(Uuid, RateBudget)>,
+        budgets: Vec<Budgeted>,
     ) -> StoreResult<Vec<(Delivery, Result<Value, ProviderError>)>> {
         let mut room: HashMap<String, usize> = self
             .engine
@@ -237,7 +237,7 @@ impl Worker {
                 (p.id().to_string(), self.engine.platform_concurrency(p.id()).saturating_sub(busy))
             })
             .collect();
-        let budgeted: Vec<Uuid> = budgets.iter().map(|(id, _)| *id).collect();
+        let budgeted: Vec<Uuid> = budgets.iter().map(|b| b.integration).collect();
         let now = self.engine.now();
         let config = &self.engine.config;
         let mut request = ClaimRequest {
@@ -277,20 +277,39 @@ impl Worker {
             self.held_back = HeldBack { platforms: held_back, nothing_else_until: None };
         }
         // Integrations with a write quota are claimed one by one, never
-        // more than what is left of their budget.
-        for (integration, budget) in budgets {
+        // more than what is left of their budget, nor of their platform's
+        // app-wide one (shared by all its integrations).
+        let mut app_left: HashMap<String, usize> = HashMap::new();
+        for budgeted in &budgets {
             let left = free.saturating_sub(picked.len());
             if left == 0 {
                 break;
             }
-            let remaining = self.remaining_budget(txn, integration, budget).await?;
+            let mut remaining = match budgeted.own {
+                Some(budget) => self.remaining_budget(txn, budgeted.integration, budget).await?,
+                None => usize::MAX,
+            };
+            let app_budget = self.engine.providers.get(&budgeted.platform).and_then(|p| p.app_budget());
+            if let Some(app_budget) = app_budget {
+                if !app_left.contains_key(&budgeted.platform) {
+                    let all: Vec<Uuid> =
+                        budgets.iter().filter(|b| b.platform == budgeted.platform).map(|b| b.integration).collect();
+                    let left_of_app = self.remaining_app_budget(txn, &all, app_budget).await?;
+                    app_left.insert(budgeted.platform.clone(), left_of_app);
+                }
+                remaining = remaining.min(app_left.get(&budgeted.platform).copied().unwrap_or(0));
+            }
             if remaining == 0 {
                 continue;
             }
-            request.only_integration = Some(integration);
+            request.only_integration = Some(budgeted.integration);
             request.skip_integrations = &[];
             request.limit = left.min(remaining) as u64;
+            let before = picked.len();
             pick(queue.due(&request).await?, &mut room, &mut picked, &mut BTreeSet::new());
+            if let Some(left_of_app) = app_left.get_mut(&budgeted.platform) {
+                *left_of_app = left_of_app.saturating_sub(picked.len() - before);
+            }
         }
         if picked.is_empty() {
             return Ok(Vec::new());
@@ -407,6 +426,10 @@ fn pick(
     held_back: &mut BTreeSet<String>,
 ) {
     for target in due {
+        // A target the platform holds is due in every look, budgeted or not.
+        if picked.contains(&target.id) {
+            continue;
+        }
         match room.get_mut(&target.platform) {
             Some(left) if *left > 0 => {
                 *left -= 1;

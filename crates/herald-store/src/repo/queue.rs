@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use herald_core::integration::IntegrationStatus;
 use herald_core::post::TargetStatus;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+};
 use uuid::Uuid;
 
 use super::sql::{Params, ROWS_PER_STATEMENT, padded, sqlite_json, status_filter};
@@ -68,7 +70,8 @@ impl<C: ConnectionTrait> Queue<'_, C> {
         }
         if !request.skip_integrations.is_empty() {
             let list: Vec<String> = request.skip_integrations.iter().map(|id| p.bind(*id)).collect();
-            extra.push_str(&format!(" AND t.integration_id NOT IN ({})", list.join(", ")));
+            // A target the platform already holds goes on: it counted when it started.
+            extra.push_str(&format!(" AND (t.integration_id NOT IN ({}) OR t.pending IS NOT NULL)", list.join(", ")));
         }
         if let Some(id) = request.only_integration {
             extra.push_str(&format!(" AND t.integration_id = {}", p.bind(id)));
@@ -78,7 +81,8 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             if self.0.get_database_backend() == DbBackend::Postgres { " FOR UPDATE OF t SKIP LOCKED" } else { "" };
         let sql = format!(
             "SELECT t.id, t.integration_id, i.platform FROM post_targets t JOIN integrations i ON i.id = t.integration_id \
-             WHERE t.status = '{queued}' AND t.next_attempt_at <= {now} AND t.next_attempt_at >= {not_before} \
+             WHERE t.status = '{queued}' AND t.next_attempt_at <= {now} \
+             AND (t.next_attempt_at >= {not_before} OR t.pending IS NOT NULL) \
              AND i.status = '{active}'{extra} ORDER BY t.next_attempt_at, t.id LIMIT {limit}{lock}",
             queued = TargetStatus::Queued.as_str(),
             active = IntegrationStatus::Active.as_str(),
@@ -289,10 +293,13 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             .await?)
     }
 
-    /// Queued targets due before `before`: windows missed while Herald was down.
+    /// Queued targets due before `before`: windows missed while Herald was
+    /// down. Not those a platform already holds (`pending`): their post has
+    /// begun, and finishing it late is the platform's pace, not a missed window.
     pub async fn missed(&self, before: DateTime<Utc>, limit: u64) -> StoreResult<Vec<TargetRow>> {
         Ok(post_target::Entity::find()
             .filter(post_target::Column::Status.eq(TargetStatus::Queued))
+            .filter(post_target::Column::Pending.is_null())
             .filter(post_target::Column::NextAttemptAt.lt(before))
             .order_by_asc(post_target::Column::NextAttemptAt)
             .limit(limit)
@@ -342,11 +349,20 @@ impl<C: ConnectionTrait> Queue<'_, C> {
             .column(post_target::Column::IntegrationId)
             .column_as(Expr::col(post_target::Column::Id).count(), "used")
             .filter(post_target::Column::IntegrationId.is_in(integration_ids.iter().copied()))
-            .filter(post_target::Column::Status.is_in([
-                TargetStatus::Publishing,
-                TargetStatus::Published,
-                TargetStatus::Unconfirmed,
-            ]))
+            .filter(
+                Condition::any()
+                    .add(post_target::Column::Status.is_in([
+                        TargetStatus::Publishing,
+                        TargetStatus::Published,
+                        TargetStatus::Unconfirmed,
+                    ]))
+                    // Started, and waiting for the platform.
+                    .add(
+                        Condition::all()
+                            .add(post_target::Column::Status.eq(TargetStatus::Queued))
+                            .add(post_target::Column::Pending.is_not_null()),
+                    ),
+            )
             .filter(post_target::Column::UpdatedAt.gte(since))
             .group_by(post_target::Column::IntegrationId)
             .into_tuple()

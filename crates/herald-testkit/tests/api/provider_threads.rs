@@ -218,3 +218,27 @@ db_test!(async fn media_threads_must_fetch_needs_a_public_main_url(app, fake = T
     // Text needs nothing fetched.
     ada.session.post("/api/posts", json!({"content": "Just words", "platforms": [id], "status": "DRAFT"})).await.expect(201);
 });
+
+db_test!(async fn a_post_threads_holds_is_not_a_missed_window_after_downtime(app, fake = ThreadsFake::start().await, threads_options(&fake)) {
+    fake.video_polls(1);
+    let ada = app.register("ada@example.com").await;
+    let id = connect(&app, &ada).await;
+    let media_id = id_of(ada.session.upload("clip.mp4", TINY_MP4.to_vec(), None).await.expect(201));
+    let post_id = post_now(&ada, json!({"content": "Before the outage", "platforms": [id], "mediaIds": [media_id]})).await;
+    app.worker().run_once().await.unwrap();
+    assert_eq!(target_of(&ada, &post_id).await["processing"]["stage"], "processing the video");
+    // Herald was down for longer than the missed-window grace (24 h): the
+    // container is Threads', so Threads is asked about it (not a MISSED
+    // window); still processing after a day, it fails with that reason.
+    app.clock().advance(Duration::from_secs(30 * 3600));
+    app.engine.sweep_once().await.unwrap();
+    for _ in 0..3 {
+        app.worker().run_once().await.unwrap();
+        app.clock().advance(Duration::from_secs(60));
+    }
+    let target = target_of(&ada, &post_id).await;
+    assert_eq!(target["status"], "FAILED", "{target}");
+    assert_eq!(target["lastError"]["class"], "INVALID", "{target}");
+    assert!(target["lastError"]["message"].as_str().unwrap().contains("after 24 hours"), "{target}");
+    assert_eq!(fake.containers().len(), 1);
+});

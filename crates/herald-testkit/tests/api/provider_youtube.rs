@@ -108,3 +108,45 @@ db_test!(async fn quota_exhaustion_waits_and_only_videos_are_taken(app, fake = Y
     assert_eq!(target["status"], "PUBLISHED", "{target}");
     assert_eq!(fake.sessions(), 1);
 });
+
+db_test!(async fn the_daily_quota_is_the_project_s_shared_by_every_channel(app, fake = YouTubeFake::start().await, youtube_options(&fake)) {
+    // Two people, two workspaces, one Google Cloud project: six uploads a day in all.
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let ada_channel = connect(&app, &ada).await;
+    let bob_channel = connect(&app, &bob).await;
+    let mut posts = Vec::new();
+    for (account, channel, count) in [(&ada, &ada_channel, 4), (&bob, &bob_channel, 2)] {
+        let clip = id_of(account.session.upload("clip.mp4", TINY_MP4.to_vec(), None).await.expect(201));
+        for i in 0..count {
+            let post = account.session.post("/api/posts", json!({"content": format!("Video {i}"), "platforms": [channel], "mediaIds": [clip]})).await;
+            posts.push((account, id_of(post.expect(201))));
+        }
+    }
+    // A seventh, due in twelve hours: still within the day of the first six.
+    let clip = id_of(bob.session.upload("clip.mp4", TINY_MP4.to_vec(), None).await.expect(201));
+    let due = (app.clock().now() + chrono::Duration::hours(12)).to_rfc3339();
+    let seventh = bob.session.post("/api/posts", json!({"content": "Video 7", "platforms": [bob_channel], "mediaIds": [clip], "scheduledFor": due})).await;
+    let seventh = id_of(seventh.expect(201));
+    for _ in 0..10 {
+        app.worker().run_once().await.unwrap();
+    }
+    let mut published = 0;
+    for (account, post_id) in &posts {
+        if target_of(account, post_id).await["status"] == "PUBLISHED" {
+            published += 1;
+        }
+    }
+    assert_eq!(published, 6, "six uploads in the project's day");
+    app.clock().advance(Duration::from_secs(12 * 3600 + 60));
+    for _ in 0..3 {
+        app.worker().run_once().await.unwrap();
+    }
+    assert_eq!(fake.sessions(), 6, "the seventh waits for the project's quota");
+    assert_eq!(target_of(&bob, &seventh).await["status"], "QUEUED");
+    app.clock().advance(Duration::from_secs(12 * 3600));
+    for _ in 0..3 {
+        app.worker().run_once().await.unwrap();
+    }
+    assert_eq!(fake.videos().len(), 7, "the next day it goes");
+});
