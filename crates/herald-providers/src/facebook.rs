@@ -453,16 +453,38 @@ impl Provider for Facebook {
         true
     }
 
-    /// Reactions, comments and shares of the post.
+    /// Reactions, comments and shares of the post, and its insights
+    /// (views, reach, clicks) where the Page's insights answer.
     async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
         let creds = credentials(value)?;
+        let token = &creds.tokens.access_token;
         let fields = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares";
-        let answer = self.get(&item.id, &creds.tokens.access_token, &[("fields", fields)]).await?;
+        let answer = self.get(&item.id, token, &[("fields", fields)]).await?;
         let count = |value: &Value| value.as_i64().unwrap_or(0);
-        Ok(Metrics::from([
+        let mut metrics = Metrics::from([
             ("likes".to_string(), count(&answer["reactions"]["summary"]["total_count"])),
             ("comments".to_string(), count(&answer["comments"]["summary"]["total_count"])),
             ("shares".to_string(), count(&answer["shares"]["count"])),
-        ]))
+        ]);
+        // Insights need `read_insights` and a Page with enough followers: a
+        // refusal leaves the counts above.
+        let insights = "post_media_view,post_impressions_unique,post_clicks";
+        match self.get(&format!("{}/insights", item.id), token, &[("metric", insights)]).await {
+            Ok(answer) => {
+                for entry in answer["data"].as_array().into_iter().flatten() {
+                    let name = match entry["name"].as_str() {
+                        Some("post_media_view") => "views",
+                        Some("post_impressions_unique") => "reach",
+                        Some("post_clicks") => "clicks",
+                        _ => continue,
+                    };
+                    if let Some(value) = entry["values"][0]["value"].as_i64() {
+                        metrics.insert(name.to_string(), value);
+                    }
+                }
+            }
+            Err(error) => tracing::debug!(%error, "the post's insights could not be read"),
+        }
+        Ok(metrics)
     }
 }

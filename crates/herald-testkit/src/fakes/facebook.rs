@@ -297,6 +297,15 @@ fn page_call(
                 .collect();
             Scripted::json(200, json!({"data": data}))
         }
+        ("GET", [post, "insights"]) if state.posts.iter().any(|p| p["id"] == *post) => {
+            let values = [("post_media_view", 410), ("post_impressions_unique", 260), ("post_clicks", 18)];
+            let wanted: Vec<&str> = get("metric").unwrap_or_default().split(',').collect();
+            if let Some(unknown) = wanted.iter().find(|w| !values.iter().any(|(n, _)| n == *w)) {
+                return graph_error(400, 100, &format!("(#100) The value must be a valid insights metric: {unknown}"));
+            }
+            let data: Vec<Value> = values.iter().filter(|(n, _)| wanted.contains(n)).map(|(n, v)| json!({"name": n, "period": "lifetime", "values": [{"value": v}], "id": format!("{post}/insights/{n}/lifetime")})).collect();
+            Scripted::json(200, json!({"data": data}))
+        }
         ("GET", [post]) if state.posts.iter().any(|p| p["id"] == *post) => Scripted::json(
             200,
             json!({"id": post, "reactions": {"data": [], "summary": {"total_count": 31}}, "comments": {"data": [], "summary": {"total_count": 6}}, "shares": {"count": 2}}),

@@ -76,6 +76,7 @@ db_test!(async fn a_page_posts_text_links_photos_and_comments(app, fake = Facebo
     assert_eq!(app.engine.refresh_metrics_once().await.unwrap(), 2);
     let analytics = ada.session.get(&format!("/api/analytics/{post_id}")).await;
     assert!(analytics.text.contains("\"likes\":31"), "{}", analytics.text);
+    assert!(analytics.text.contains("\"reach\":260"), "{}", analytics.text);
 });
 
 db_test!(async fn a_video_upload_continues_where_facebook_left_off(app, fake = FacebookFake::start().await, facebook_options(&fake)) {
