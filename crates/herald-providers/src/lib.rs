@@ -441,6 +441,13 @@ pub trait Provider: Send + Sync {
         Declaration::none(self.rules().name)
     }
 
+    /// Whether the platform will download this post's media from Herald's
+    /// public address (`MAIN_URL`), given the post's settings: then that
+    /// address must be one it can reach.
+    fn fetches_media(&self, _settings: &Value) -> bool {
+        self.rules().fetches_media
+    }
+
     /// Whether `publish` needs the media bytes (an upload) rather than URLs.
     fn wants_media_bytes(&self) -> bool {
         true

@@ -505,6 +505,11 @@ impl Provider for TikTok {
         Some(self)
     }
 
+    /// With `source: "url"` TikTok pulls the video from `MAIN_URL`.
+    fn fetches_media(&self, settings: &Value) -> bool {
+        settings.get("source").and_then(Value::as_str) == Some("url")
+    }
+
     /// A stored publish id tells where the upload and the post stand.
     fn recovery(&self) -> Recovery {
         Recovery::AskPlatform

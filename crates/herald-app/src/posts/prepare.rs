@@ -102,8 +102,8 @@ impl App {
         }
     }
 
-    /// A platform that downloads media from Herald (Instagram, Threads)
-    /// can reach only a public https address: with `MAIN_URL` on this
+    /// A platform that downloads media from Herald (Instagram, Threads,
+    /// Google Business, TikTok pulling by URL) can reach only a public https address: with `MAIN_URL` on this
     /// machine or the LAN, the post is refused now rather than failing at
     /// its time.
     fn check_media_reachable(
@@ -122,8 +122,10 @@ impl App {
         }
         for (i, id) in input.platforms.iter().enumerate() {
             let Some(integration) = integrations.iter().find(|integration| integration.id == *id) else { continue };
-            let Some(rules) = herald_core::platform::rules_for(&integration.platform) else { continue };
-            if rules.fetches_media {
+            let Some(provider) = self.providers.get(&integration.platform) else { continue };
+            let rules = provider.rules();
+            let settings = input.overrides.get(&id.to_string()).and_then(|o| o.settings.clone()).unwrap_or_default();
+            if provider.fetches_media(&settings) {
                 errors.push(
                     format!("platforms[{i}]"),
                     format!(

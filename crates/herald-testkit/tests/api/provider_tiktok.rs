@@ -116,3 +116,19 @@ db_test!(async fn the_accounts_page_says_unaudited_apps_post_privately(app, fake
     let page = browser.get("/integrations").await;
     assert!(page.html.contains("TikTok lets it post only privately"), "the notice is shown");
 });
+
+db_test!(async fn pulling_by_url_needs_a_public_main_url(app, fake = TikTokFake::start().await, {
+    let mut options = tiktok_options(&fake);
+    options.allow_private_targets = false;
+    options
+}) {
+    let ada = app.register("ada@example.com").await;
+    let id = connect(&app, &ada).await;
+    let clip = id_of(ada.session.upload("clip.mp4", TINY_MP4.to_vec(), None).await.expect(201));
+    let pull = json!({id.clone(): {"settings": {"source": "url"}}});
+    let refused = ada.session.post("/api/posts", json!({"content": "Pull", "platforms": [id], "mediaIds": [clip], "overrides": pull})).await;
+    let body = refused.expect_error(422, "VALIDATION_FAILED");
+    assert!(body.to_string().contains("MAIN_URL"), "{body}");
+    // Sent by Herald, the video needs no public address.
+    ada.session.post("/api/posts", json!({"content": "Upload", "platforms": [id], "mediaIds": [clip], "status": "DRAFT"})).await.expect(201);
+});
