@@ -28,10 +28,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::declared::{self, Declaration};
-use crate::meta::{self, ContainerStatus, GRAPH_VERSION, MetaToken};
+use crate::meta::{
+    self, ContainerHandle as Handle, ContainerStatus, GRAPH_VERSION, MetaToken, borrowed, stage, waiting,
+};
 use crate::oauth::{App, Begin, Callback, CodeFlow, Consent, Endpoints, OAuthConnect, Tokens};
 use crate::{
-    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Pending, Provider, ProviderError, ProviderSettings,
+    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
     PublishRequest, PublishedItem, Recovery, Refreshed, Step,
 };
 
@@ -358,29 +360,6 @@ fn scopes(login: Login) -> &'static str {
     }
 }
 
-/// What Herald keeps while Instagram processes a post. No token in it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-struct Handle {
-    container: Option<String>,
-    children: Vec<String>,
-    video: bool,
-    polls: u64,
-}
-
-fn waiting(handle: Handle, stage: &str) -> Step {
-    let after = meta::poll_wait(handle.video, handle.polls);
-    Step::Pending(Pending {
-        handle: serde_json::to_value(&handle).unwrap_or_default(),
-        after,
-        stage: stage.to_string(),
-    })
-}
-
-fn stage(video: bool) -> &'static str {
-    if video { "processing the video" } else { "preparing the post" }
-}
-
 /// The container parameters of one file, which Instagram fetches by URL.
 fn media_params(
     file: &Attachment,
@@ -406,10 +385,6 @@ fn media_params(
         params.push(("alt_text", alt.to_string()));
     }
     Ok(params)
-}
-
-fn borrowed<'a>(params: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    params.iter().map(|(name, value)| (*name, value.as_str())).collect()
 }
 
 fn id_of(answer: &Value, what: &str) -> Result<String, ProviderError> {

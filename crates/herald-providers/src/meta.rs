@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::http::{classify_status, excerpt, retry_after};
-use crate::{ErrorClass, HttpClient, ProviderError};
+use crate::{ErrorClass, HttpClient, Pending, ProviderError, Step};
 
 /// The Graph API version Facebook and Instagram calls use, pinned here only
 /// (Meta keeps a version about two years).
@@ -167,6 +168,36 @@ impl ContainerStatus {
 pub(crate) fn poll_wait(video: bool, polls: u64) -> Duration {
     let base = if video { 10 } else { 1 };
     Duration::from_secs((base * (1 + polls / 5)).min(60))
+}
+
+/// What Herald keeps while Threads or Instagram processes a post: the
+/// container, or a carousel's item containers first. No token in it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct ContainerHandle {
+    /// The container to publish, once it exists.
+    pub container: Option<String>,
+    /// A carousel's item containers.
+    pub children: Vec<String>,
+    pub video: bool,
+    pub polls: u64,
+}
+
+/// The platform is processing: ask again after [`poll_wait`].
+pub(crate) fn waiting(handle: ContainerHandle, stage: &str) -> Step {
+    let after = poll_wait(handle.video, handle.polls);
+    let handle = serde_json::to_value(&handle).unwrap_or_default();
+    Step::Pending(Pending { handle, after, stage: stage.to_string() })
+}
+
+/// What people read while a container is processed.
+pub(crate) fn stage(video: bool) -> &'static str {
+    if video { "processing the video" } else { "preparing the post" }
+}
+
+/// Owned parameters as the `(&str, &str)` pairs a request takes.
+pub(crate) fn borrowed<'a>(params: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    params.iter().map(|(name, value)| (*name, value.as_str())).collect()
 }
 
 #[cfg(test)]

@@ -25,10 +25,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::declared::{self, Declaration};
-use crate::meta::{self, ContainerStatus, MetaToken};
+use crate::meta::{self, ContainerHandle as Handle, ContainerStatus, MetaToken, borrowed, stage, waiting};
 use crate::oauth::{App, Begin, Callback, CodeFlow, Consent, Endpoints, OAuthConnect, Tokens};
 use crate::{
-    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Pending, Provider, ProviderError, ProviderSettings,
+    Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
     PublishRequest, PublishedItem, RateBudget, Recovery, Refreshed, Step,
 };
 
@@ -238,31 +238,6 @@ impl Threads {
     }
 }
 
-/// What Herald keeps while Threads processes an item. No token in it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-struct Handle {
-    /// The container to publish, once it exists.
-    container: Option<String>,
-    /// A carousel's item containers.
-    children: Vec<String>,
-    video: bool,
-    polls: u64,
-}
-
-fn waiting(handle: Handle, stage: &str) -> Step {
-    let after = meta::poll_wait(handle.video, handle.polls);
-    Step::Pending(Pending {
-        handle: serde_json::to_value(&handle).unwrap_or_default(),
-        after,
-        stage: stage.to_string(),
-    })
-}
-
-fn stage(video: bool) -> &'static str {
-    if video { "processing the video" } else { "preparing the post" }
-}
-
 /// The container parameters of one file, fetched by Threads from its URL.
 fn media_params(file: &Attachment) -> Result<Vec<(&'static str, String)>, ProviderError> {
     let mut params = if file.is_video() {
@@ -279,10 +254,6 @@ fn media_params(file: &Attachment) -> Result<Vec<(&'static str, String)>, Provid
         params.push(("alt_text", alt.to_string()));
     }
     Ok(params)
-}
-
-fn borrowed<'a>(params: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    params.iter().map(|(name, value)| (*name, value.as_str())).collect()
 }
 
 fn id_of(answer: &Value, what: &str) -> Result<String, ProviderError> {
