@@ -225,22 +225,50 @@ impl App {
         Ok(ended)
     }
 
-    /// Resolves a session token from the cookie into a caller.
-    pub async fn authenticate_session(&self, token: &str) -> AppResult<Caller> {
+    /// Resolves a session token from the cookie into a caller, acting in
+    /// `workspace` (the `X-Herald-Workspace` header) when given, else in the
+    /// workspace the UI switcher chose, else in the oldest membership.
+    pub async fn authenticate_session(&self, token: &str, workspace: Option<Uuid>) -> AppResult<Caller> {
         let invalid = || AppError::Unauthorized("your session has expired or is invalid; sign in again".into());
         let claims = self.session_claims(token).ok_or_else(invalid)?;
-        Sessions(self.store.conn()).active(claims.jti, claims.sub, self.now()).await?.ok_or_else(invalid)?;
-        let user = Users(self.store.conn()).by_id(claims.sub).await?.ok_or_else(invalid)?;
+        let session =
+            Sessions(self.store.conn()).active(claims.jti, claims.sub, self.now()).await?.ok_or_else(invalid)?;
+        let users = Users(self.store.conn());
+        let user = users.by_id(claims.sub).await?.ok_or_else(invalid)?;
         if user.is_disabled {
             return Err(AppError::forbidden("this account is disabled"));
         }
-        let membership = self.default_membership(user.id).await?;
+        let membership = match (workspace, session.workspace_id) {
+            (Some(asked), _) => users.membership(user.id, asked).await?.ok_or_else(not_a_member)?,
+            (None, Some(chosen)) => match users.membership(user.id, chosen).await? {
+                Some(membership) => membership,
+                None => self.default_membership(user.id).await?,
+            },
+            (None, None) => self.default_membership(user.id).await?,
+        };
         Ok(Caller {
             user_id: user.id,
             workspace_id: membership.workspace_id,
             role: membership.role,
             credential: Credential::Session { id: claims.jti },
         })
+    }
+
+    /// Resolves an API key (`ptz_…`) into a caller acting with its scopes,
+    /// in the key's workspace: asking for another one is refused.
+    pub async fn authenticate_api_key_in(
+        &self,
+        token: &str,
+        via_mcp: bool,
+        workspace: Option<Uuid>,
+    ) -> AppResult<Caller> {
+        let caller = self.authenticate_api_key(token, via_mcp).await?;
+        match workspace {
+            Some(asked) if asked != caller.workspace_id => Err(AppError::forbidden(
+                "an API key acts only in the workspace it was created in; drop the X-Herald-Workspace header or use a key of that workspace",
+            )),
+            _ => Ok(caller),
+        }
     }
 
     /// Resolves an API key (`ptz_…`) into a caller acting with its scopes.
@@ -277,7 +305,8 @@ impl App {
         })
     }
 
-    /// Whether a caller's credential still holds: a key revoked or expired,
+    /// Whether a caller's credential still holds (and its member still
+    /// belongs to the workspace): a key revoked or expired,
     /// a session ended, or an account disabled since a long-lived stream
     /// (events, MCP) started must stop working there too.
     pub async fn still_authorized(&self, caller: &Caller) -> AppResult<()> {
@@ -299,9 +328,15 @@ impl App {
                 }
             }
         }
-        match Users(self.store.conn()).by_id(caller.user_id).await? {
-            Some(user) if !user.is_disabled => Ok(()),
-            _ => Err(AppError::forbidden("this account is disabled")),
+        let users = Users(self.store.conn());
+        match users.by_id(caller.user_id).await? {
+            Some(user) if !user.is_disabled => {}
+            _ => return Err(AppError::forbidden("this account is disabled")),
+        }
+        match users.membership(caller.user_id, caller.workspace_id).await? {
+            Some(membership) if membership.role == caller.role => Ok(()),
+            Some(_) => Err(AppError::Unauthorized("your role in this workspace changed; connect again".into())),
+            None => Err(not_a_member()),
         }
     }
 
@@ -345,6 +380,11 @@ impl App {
             .await?
             .ok_or_else(|| AppError::forbidden("this account belongs to no workspace"))
     }
+}
+
+/// Someone else's workspace answers like a missing one.
+fn not_a_member() -> AppError {
+    AppError::NotFound("workspace")
 }
 
 /// The hash of a random password, verified when the e-mail is unknown so

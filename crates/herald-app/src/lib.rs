@@ -4,6 +4,7 @@
 //! role, key scope) and validation happen here, once.
 
 pub mod accounts;
+pub mod activity;
 pub mod analytics;
 pub mod api_keys;
 pub mod caller;
@@ -20,6 +21,7 @@ pub mod profile;
 pub mod request_id;
 pub mod schema;
 pub mod system;
+pub mod teams;
 pub mod throttle;
 pub mod views;
 
@@ -39,13 +41,20 @@ pub struct AppSettings {
     pub disable_registration: bool,
     /// Allow user-given URLs on private, loopback and link-local addresses.
     pub allow_private_targets: bool,
-    /// Public base URL, for links to media.
+    /// Public base URL, for links to media and invites.
     pub main_url: String,
+    /// SMTP is configured: invites and notifications are e-mailed.
+    pub email: bool,
 }
 
 impl Default for AppSettings {
     fn default() -> Self {
-        Self { disable_registration: false, allow_private_targets: false, main_url: "http://localhost:5000".into() }
+        Self {
+            disable_registration: false,
+            allow_private_targets: false,
+            main_url: "http://localhost:5000".into(),
+            email: false,
+        }
     }
 }
 

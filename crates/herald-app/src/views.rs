@@ -252,6 +252,8 @@ pub struct PostView {
     pub api_key_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set once the post was submitted for approval.
+    pub approval: Option<crate::posts::ApprovalView>,
     pub targets: Vec<TargetView>,
 }
 
@@ -292,6 +294,7 @@ impl PostView {
             api_key_id: post.api_key_id,
             created_at: post.created_at,
             updated_at: post.updated_at,
+            approval: crate::posts::approval_of(post),
             targets,
         })
     }

@@ -22,6 +22,17 @@ string_enum!(
         IntegrationNeedsReconnect => "integration_needs_reconnect",
         /// The account's access ends soon and cannot be renewed (7 and 1 days ahead).
         IntegrationExpiring => "integration_expiring",
+        /// A draft waits for someone who may publish to approve it.
+        ApprovalRequested => "approval_requested",
+        ApprovalApproved => "approval_approved",
+        ApprovalRejected => "approval_rejected",
+        MemberInvited => "member_invited",
+        MemberJoined => "member_joined",
+        MemberRoleChanged => "member_role_changed",
+        MemberRemoved => "member_removed",
+        InviteRevoked => "invite_revoked",
+        WorkspaceCreated => "workspace_created",
+        WorkspaceUpdated => "workspace_updated",
     }
 );
 

@@ -10,6 +10,7 @@ pub mod compose;
 pub mod event;
 pub mod integration;
 pub mod media;
+pub mod notice;
 pub mod platform;
 pub mod post;
 pub mod redact;

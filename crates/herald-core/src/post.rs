@@ -43,6 +43,11 @@ string_enum!(
 );
 
 string_enum!(
+    /// Where a post stands in the approval workflow (DESIGN §11).
+    ApprovalState { Requested => "REQUESTED", Approved => "APPROVED", Rejected => "REJECTED" }
+);
+
+string_enum!(
     /// Which entry point created a post.
     CreatedVia { Ui => "UI", Api => "API", Mcp => "MCP", Cli => "CLI", Import => "IMPORT" }
 );

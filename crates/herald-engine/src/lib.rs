@@ -9,7 +9,9 @@
 
 mod deliver;
 mod engagement;
+pub mod mailer;
 mod media;
+mod notify;
 mod outcome;
 mod processing;
 mod profiles;
@@ -59,6 +61,14 @@ pub struct EngineConfig {
     /// Pause between two rounds of the upkeep job (metrics, profiles,
     /// token renewal, notices of ending access).
     pub metrics_poll: Duration,
+    /// Public base URL, for links in e-mails.
+    pub main_url: String,
+    /// SMTP, when configured: notifications are also e-mailed.
+    pub mail: Option<mailer::MailSettings>,
+    /// Pause between two rounds of notifications and e-mail.
+    pub notify_interval: Duration,
+    /// Age an event must reach before it is notified (see `notify`).
+    pub notify_settle: Duration,
 }
 
 impl Default for EngineConfig {
@@ -76,6 +86,10 @@ impl Default for EngineConfig {
             metrics_interval: Duration::from_secs(3600),
             metrics_window: Duration::from_secs(30 * 24 * 3600),
             metrics_poll: Duration::from_secs(60),
+            main_url: "http://localhost:5000".into(),
+            mail: None,
+            notify_interval: Duration::from_secs(5),
+            notify_settle: Duration::from_secs(10),
         }
     }
 }
@@ -121,7 +135,11 @@ impl Engine {
     /// Runs the singleton sweeps (expired leases, missed windows) until
     /// `shutdown` turns true. On PostgreSQL only one node sweeps at a time.
     pub async fn run_scheduler(&self, shutdown: watch::Receiver<bool>) {
-        tokio::join!(sweeper::run(self.clone(), shutdown.clone()), engagement::run(self.clone(), shutdown));
+        tokio::join!(
+            sweeper::run(self.clone(), shutdown.clone()),
+            engagement::run(self.clone(), shutdown.clone()),
+            notify::run(self.clone(), shutdown)
+        );
     }
 
     /// One round of reading the profiles connecting could not read.
@@ -137,6 +155,16 @@ impl Engine {
     /// One round of the notices of accounts whose access ends, for tests.
     pub async fn warn_expiring_once(&self) -> Result<usize, herald_store::StoreError> {
         tokens::warn_expiring(self).await
+    }
+
+    /// One round of the notification job, for tests.
+    pub async fn notify_once(&self) -> Result<usize, herald_store::StoreError> {
+        notify::notify(self).await
+    }
+
+    /// One round of the mailer, for tests.
+    pub async fn send_mail_once(&self) -> Result<usize, herald_store::StoreError> {
+        mailer::send_due(self).await
     }
 
     /// One round of the engagement metrics job, for tests.

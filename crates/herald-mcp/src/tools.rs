@@ -85,6 +85,8 @@ pub struct ListPostsArgs {
     pub to: Option<String>,
     /// Only posts that target this integration.
     pub integration_id: Option<Uuid>,
+    /// REQUESTED: the approval queue (also APPROVED, REJECTED).
+    pub approval: Option<herald_core::post::ApprovalState>,
     /// Page size 1–100 (default 50).
     pub limit: Option<u64>,
     /// nextCursor of the previous page.
@@ -95,6 +97,31 @@ pub struct ListPostsArgs {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PostIdArgs {
     pub post_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubmitArgs {
+    pub post_id: Uuid,
+    /// A word for the reviewer.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApproveArgs {
+    pub post_id: Uuid,
+    /// When to publish (ISO 8601 with offset); default: the post's own time
+    /// if still ahead, else the next free posting slot.
+    pub scheduled_for: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RejectArgs {
+    pub post_id: Uuid,
+    /// Why, for the author.
+    pub note: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -254,6 +281,39 @@ const SPECS: &[Spec] = &[
         open_world: true,
     },
     Spec {
+        name: "submit_for_approval",
+        title: "Submit for approval",
+        description: "Submits a draft for a person to approve (the approval queue). This is how a draft-only key or a contributor gets a post published: a member who may publish approves it, which schedules it. Needs posts:write.",
+        schema: schema_for_type::<SubmitArgs>,
+        scope: Scope::PostsWrite,
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "approve_post",
+        title: "Approve a post",
+        description: "Approves a post waiting for approval: it is scheduled for scheduledFor, its own time if still ahead, or the next free posting slot. Needs posts:publish and the EDITOR or OWNER role.",
+        schema: schema_for_type::<ApproveArgs>,
+        scope: Scope::PostsPublish,
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: true,
+    },
+    Spec {
+        name: "reject_post",
+        title: "Reject a post",
+        description: "Sends a post waiting for approval back to its author with a note. Needs posts:publish and the EDITOR or OWNER role.",
+        schema: schema_for_type::<RejectArgs>,
+        scope: Scope::PostsPublish,
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: false,
+    },
+    Spec {
         name: "find_next_slot",
         title: "Next free slot",
         description: "The next posting slot of an integration (its daily posting times, in its time zone) that no queued post occupies.",
@@ -385,6 +445,7 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
                 from: a.from,
                 to: a.to,
                 integration: a.integration_id.map(|id| id.to_string()),
+                approval: a.approval.map(|state| state.as_str().to_string()),
                 limit: a.limit,
                 cursor: a.cursor,
             };
@@ -423,6 +484,21 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
         "publish_post" => {
             let PostIdArgs { post_id } = args(raw)?;
             post(to_json(&app.publish_post_now(caller, post_id).await?)?)
+        }
+        "submit_for_approval" => {
+            let a: SubmitArgs = args(raw)?;
+            let input = herald_app::posts::SubmitInput { note: a.note };
+            post(to_json(&app.submit_post(caller, a.post_id, input).await?)?)
+        }
+        "approve_post" => {
+            let a: ApproveArgs = args(raw)?;
+            let input = herald_app::posts::ApproveInput { scheduled_for: a.scheduled_for };
+            post(to_json(&app.approve_post(caller, a.post_id, input).await?)?)
+        }
+        "reject_post" => {
+            let a: RejectArgs = args(raw)?;
+            let input = herald_app::posts::RejectInput { note: a.note };
+            post(to_json(&app.reject_post(caller, a.post_id, input).await?)?)
         }
         "find_next_slot" => {
             let IntegrationIdArgs { integration_id } = args(raw)?;

@@ -23,9 +23,12 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use entity::api_key::Model as ApiKeyRow;
+pub use entity::email_outbox::Model as EmailRow;
 pub use entity::event::Model as EventRow;
 pub use entity::integration::Model as IntegrationRow;
+pub use entity::invite::Model as InviteRow;
 pub use entity::media::Model as MediaRow;
+pub use entity::notification::Model as NotificationRow;
 pub use entity::oauth_client::Model as OAuthClientRow;
 pub use entity::oauth_pending::Model as OAuthPendingRow;
 pub use entity::oauth_state::Model as OAuthStateRow;

@@ -89,6 +89,8 @@ async fn post(store: &Store, workspace_id: Uuid, integrations: &[Uuid], due: Dat
         scheduled_for: Some(due),
         published_at: None,
         error_message: None,
+        approval_state: None,
+        approval: None,
         created_at: at(0),
         updated_at: at(0),
     };

@@ -9,6 +9,8 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     authorization: Option<String>,
+    /// Sent with every request (e.g. `X-Herald-Workspace`).
+    extra: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -22,7 +24,14 @@ pub struct Resp {
 impl Client {
     pub fn new(base: &str, authorization: Option<String>) -> Self {
         let http = reqwest::Client::builder().cookie_store(true).build().expect("HTTP client");
-        Self { http, base: base.to_string(), authorization }
+        Self { http, base: base.to_string(), authorization, extra: Vec::new() }
+    }
+
+    /// The same client (same cookies), sending a header with every request.
+    pub fn with_header(&self, name: &str, value: &str) -> Self {
+        let mut client = self.clone();
+        client.extra.push((name.to_string(), value.to_string()));
+        client
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -56,6 +65,9 @@ impl Client {
         if let Some(value) = &self.authorization {
             request = request.header("authorization", value);
         }
+        for (name, value) in &self.extra {
+            request = request.header(name, value);
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -86,6 +98,9 @@ impl Client {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(value) = &self.authorization {
             request = request.header("authorization", value);
+        }
+        for (name, value) in &self.extra {
+            request = request.header(name, value);
         }
         if let Some((body, content_type)) = body {
             request = request.header("content-type", content_type).body(body.to_string());

@@ -99,6 +99,29 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Invites `email` into `owner`'s workspace with `role` and has them
+    /// register and accept. The returned account's session acts in that
+    /// workspace (`X-Herald-Workspace`); its `workspace_id` is the owner's.
+    pub async fn join(&self, owner: &Account, email: &str, role: &str) -> Account {
+        let invited = owner
+            .session
+            .post(&format!("/api/workspaces/{}/invites", owner.workspace_id), json!({ "email": email, "role": role }))
+            .await;
+        let url = invited.expect(201)["inviteUrl"].as_str().expect("invite URL").to_string();
+        let token = url.rsplit('/').next().expect("token").to_string();
+        let member = self.register(email).await;
+        member.session.post(&format!("/api/invites/{token}/accept"), json!({})).await.expect(200);
+        let workspace = owner.workspace_id.to_string();
+        Account {
+            session: member.session.with_header("x-herald-workspace", &workspace),
+            id: member.id,
+            workspace_id: owner.workspace_id,
+            email: member.email,
+        }
+    }
+}
+
 impl Account {
     /// Creates an API key with the given scopes (all when `None`).
     pub async fn api_key(&self, scopes: Option<&[&str]>) -> String {

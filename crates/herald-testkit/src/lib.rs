@@ -99,6 +99,8 @@ impl Default for TestOptions {
                 poll_interval: Duration::from_secs(1),
                 sweep_interval: Duration::from_millis(200),
                 shutdown_grace: Duration::from_secs(2),
+                notify_interval: Duration::from_millis(200),
+                notify_settle: Duration::ZERO,
                 ..EngineConfig::default()
             },
             provider_timeout: Duration::from_secs(3),
@@ -171,6 +173,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             disable_registration: options.disable_registration,
             allow_private_targets: options.allow_private_targets,
             main_url: address.clone(),
+            email: options.engine.mail.is_some(),
         },
         jwt_secret: b"test-jwt-secret-that-is-long-enough-0123456789".to_vec(),
         vault: Vault::from_hex(TEST_ENCRYPTION_KEY).expect("test key"),
@@ -181,7 +184,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             app_credentials: herald_providers::oauth::AppCredentials::new(options.app_credentials.clone()),
         },
         media: Blobs::local(&dir.path().join("uploads")).expect("uploads directory"),
-        engine: options.engine.clone(),
+        engine: EngineConfig { main_url: address.clone(), ..options.engine.clone() },
     });
     let (shutdown, stopped) = watch::channel(false);
     let roles = EngineRoles { worker: options.run_engine, scheduler: options.run_engine };

@@ -40,7 +40,7 @@ impl FromRequestParts<UiState> for Viewer {
         let sign_in = || UiError::SignIn { next: next.clone() };
         let jar = CookieJar::from_headers(&parts.headers);
         let token = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()).ok_or_else(sign_in)?;
-        let caller = match state.app.authenticate_session(&token).await {
+        let caller = match state.app.authenticate_session(&token, None).await {
             Ok(caller) => caller,
             Err(AppError::Unauthorized(_) | AppError::Forbidden { .. }) => return Err(sign_in()),
             Err(other) => return Err(other.into()),

@@ -73,6 +73,43 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     ApiError::new(status, code_for_status(status), message)
 }
 
+/// A JSON body that may be left out: an empty body is `T::default()`.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), code_for_status(e.status()), e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        ApiJson::<T>::from_request(req, state).await.map(|ApiJson(value)| Self(value))
+    }
+}
+
+/// Two `{id}` path segments that must be UUIDs (a resource and one of its parts).
+pub struct ApiIds(pub Uuid, pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path((first, second)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", e.body_text()))?;
+        let parse = |raw: &str| {
+            Uuid::parse_str(raw).map_err(|_| ApiError::not_found(format!("`{raw}` is not a valid id (ids are UUIDs)")))
+        };
+        Ok(Self(parse(&first)?, parse(&second)?))
+    }
+}
+
 /// A `{id}` path segment that must be a UUID. Anything else cannot name a
 /// resource, so it is answered like a missing one.
 pub struct ApiId(pub Uuid);
@@ -122,23 +159,39 @@ impl FromRequestParts<AppState> for Auth {
         if let Some(Authenticated(caller)) = parts.extensions.get::<Authenticated>() {
             return Ok(Self(caller.clone()));
         }
+        let workspace = requested_workspace(&parts.headers)?;
         if let Some(token) = bearer_token(parts)? {
             let caller = if token.starts_with(herald_core::api_key::KEY_PREFIX) {
-                state.app.authenticate_api_key(token, false).await?
+                state.app.authenticate_api_key_in(token, false, workspace).await?
             } else {
-                state.app.authenticate_session(token).await?
+                state.app.authenticate_session(token, workspace).await?
             };
             return Ok(Self(caller));
         }
         let jar = CookieJar::from_headers(&parts.headers);
         match jar.get(SESSION_COOKIE) {
-            Some(cookie) => Ok(Self(state.app.authenticate_session(cookie.value()).await?)),
+            Some(cookie) => Ok(Self(state.app.authenticate_session(cookie.value(), workspace).await?)),
             None => Err(herald_app::AppError::Unauthorized(
                 "sign in, or send an API key as `Authorization: Bearer ptz_…`".into(),
             )
             .into()),
         }
     }
+}
+
+/// The header that picks the workspace a request acts in.
+pub const WORKSPACE_HEADER: &str = "x-herald-workspace";
+
+/// The workspace `X-Herald-Workspace` asks for, if any. Not an id names no
+/// workspace of the caller, so it is answered like a missing one.
+pub fn requested_workspace(headers: &axum::http::HeaderMap) -> Result<Option<Uuid>, ApiError> {
+    let Some(value) = headers.get(WORKSPACE_HEADER) else {
+        return Ok(None);
+    };
+    let raw = value.to_str().unwrap_or_default().trim();
+    Uuid::parse_str(raw)
+        .map(Some)
+        .map_err(|_| ApiError::not_found(format!("X-Herald-Workspace: `{raw}` is not a workspace id (ids are UUIDs)")))
 }
 
 /// The token of the `Authorization` header, with or without `Bearer `.

@@ -53,7 +53,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::events::routes())
         .merge(routes::analytics::routes())
         .merge(routes::media::routes())
-        .merge(routes::platforms::routes());
+        .merge(routes::platforms::routes())
+        .merge(routes::teams::routes())
+        .merge(routes::activity::routes());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
 }
 

@@ -30,6 +30,7 @@ use crate::error::ErrorBody;
         (name = "analytics", description = "How posts and accounts did"),
         (name = "media", description = "Images and videos to attach"),
         (name = "platforms", description = "What Herald publishes to, and each platform's rules"),
+        (name = "teams", description = "Workspaces, members, invites, the audit trail and notifications"),
     )
 )]
 pub struct ApiDoc;

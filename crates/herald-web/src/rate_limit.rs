@@ -63,10 +63,15 @@ impl RateLimits {
     /// Who an API request counts against: its credential once verified
     /// (the caller is kept for the handler, which need not verify it
     /// again), else the client's address.
-    async fn identify(&self, presented: Presented, ip: &str) -> (String, Option<Caller>) {
+    async fn identify(
+        &self,
+        presented: Presented,
+        ip: &str,
+        workspace: Option<uuid::Uuid>,
+    ) -> (String, Option<Caller>) {
         let caller = match presented {
-            Presented::ApiKey { key, mcp } => self.app.authenticate_api_key(&key, mcp).await.ok(),
-            Presented::Session(token) => self.app.authenticate_session(&token).await.ok(),
+            Presented::ApiKey { key, mcp } => self.app.authenticate_api_key_in(&key, mcp, workspace).await.ok(),
+            Presented::Session(token) => self.app.authenticate_session(&token, workspace).await.ok(),
             Presented::Nothing => None,
         };
         match caller {
@@ -152,7 +157,9 @@ pub async fn rate_limit(State(limits): State<Arc<RateLimits>>, mut request: Requ
         return next.run(request).await;
     }
     let presented = Presented::of(&path, request.headers());
-    let (key, caller) = limits.identify(presented, &ip).await;
+    // A malformed header is answered by the handler's own check.
+    let workspace = crate::extract::requested_workspace(request.headers()).ok().flatten();
+    let (key, caller) = limits.identify(presented, &ip, workspace).await;
     let verdict = check(limits.api.as_ref(), &key)
         .and_then(|()| if creates_post { check(limits.create_post.as_ref(), &key) } else { Ok(()) });
     if let Err(wait) = verdict {

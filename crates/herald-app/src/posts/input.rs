@@ -104,6 +104,9 @@ pub struct ListPostsQuery {
     /// Only posts that target this integration id.
     #[param(value_type = Option<uuid::Uuid>)]
     pub integration: Option<String>,
+    /// `REQUESTED` is the approval queue; `APPROVED` or `REJECTED`.
+    #[param(value_type = Option<herald_core::post::ApprovalState>)]
+    pub approval: Option<String>,
     /// Page size, 1–100 (default 50).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,

@@ -1,5 +1,6 @@
 //! Posts: create, validate, list, read, edit, delete, publish now.
 
+mod approval;
 mod input;
 mod prepare;
 
@@ -10,7 +11,9 @@ use chrono::{DateTime, Utc};
 use herald_core::ValidationError;
 use herald_core::api_key::Scope;
 use herald_core::compose::TargetReport;
-use herald_core::post::{CreatedVia, PostStatus, PublishMode, TargetState, TargetStatus, aggregate_status};
+use herald_core::post::{
+    ApprovalState, CreatedVia, PostStatus, PublishMode, TargetState, TargetStatus, aggregate_status,
+};
 use herald_core::schedule::parse_timestamp;
 use herald_store::content::{StoredMedia, StoredThreadItem, decode, thread_of};
 use herald_store::repo::{Events, NewEvent, PostCursor, PostFilter, Posts, TargetWithIntegration};
@@ -18,6 +21,7 @@ use herald_store::{EventRow, PostRow, StoreResult, TargetRow};
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use approval::{ApprovalView, ApproveInput, RejectInput, SubmitInput, approval_of};
 pub use input::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput, UpdatePostInput};
 
 use crate::App;
@@ -56,9 +60,19 @@ impl App {
     pub async fn create_post(&self, caller: &Caller, input: CreatePostInput, via: CreatedVia) -> AppResult<PostView> {
         caller.require(Scope::PostsWrite)?;
         let now = self.now();
-        let prepared = self.prepare(caller, &input, now).await?.into_valid()?;
-        if prepared.mode != PublishMode::Draft {
+        let mut prepared = self.prepare(caller, &input, now).await?.into_valid()?;
+        // Below EDITOR in a workspace that requires approval, asking to
+        // schedule or publish is asking for approval.
+        let submitted = self.submits_instead(caller, prepared.mode).await?;
+        if prepared.mode != PublishMode::Draft && !submitted {
             caller.require(Scope::PostsPublish)?;
+        }
+        let wants_now = prepared.mode == PublishMode::Now;
+        if submitted {
+            prepared.mode = PublishMode::Draft;
+            if wants_now {
+                prepared.publish_at = None;
+            }
         }
         let post_id = Uuid::now_v7();
         tracing::Span::current().record("post_id", tracing::field::display(post_id));
@@ -77,6 +91,8 @@ impl App {
             scheduled_for: prepared.publish_at,
             published_at: None,
             error_message: None,
+            approval_state: submitted.then_some(ApprovalState::Requested),
+            approval: submitted.then(|| approval::requested(caller, now, None, wants_now)),
             created_at: now,
             updated_at: now,
         };
@@ -85,6 +101,9 @@ impl App {
         let mut events = vec![self.record(&txn, caller, EventKind::PostCreated, &post).await?];
         if prepared.mode != PublishMode::Draft {
             events.push(self.record(&txn, caller, EventKind::PostScheduled, &post).await?);
+        }
+        if submitted {
+            events.push(self.record(&txn, caller, EventKind::ApprovalRequested, &post).await?);
         }
         txn.commit().await.map_err(AppError::internal)?;
         self.committed(events).await;
@@ -118,13 +137,31 @@ impl App {
     }
 
     /// Edits a draft or a scheduled post; refused once publishing started.
+    /// Editing an approved post sends it back for approval.
     #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, post_id = %id))]
     pub async fn update_post(&self, caller: &Caller, id: Uuid, input: UpdatePostInput) -> AppResult<PostView> {
+        self.edit_post(caller, id, input, ApprovalChange::AfterEdit).await
+    }
+
+    async fn edit_post(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        mut input: UpdatePostInput,
+        change: ApprovalChange,
+    ) -> AppResult<PostView> {
         caller.require(Scope::PostsWrite)?;
         let now = self.now();
         let txn = self.store.begin_write().await?;
         let posts = Posts(&txn);
         let existing = posts.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
+        let back_to_requested =
+            change == ApprovalChange::AfterEdit && existing.approval_state == Some(ApprovalState::Approved);
+        if back_to_requested {
+            // What was approved is not what it is now: it goes out only
+            // once someone approves it again.
+            input.status = Some(PublishMode::Draft.as_str().to_string());
+        }
         if !matches!(existing.status, PostStatus::Draft | PostStatus::Scheduled) {
             return Err(AppError::Conflict(format!(
                 "this post is {} and can no longer be edited",
@@ -136,10 +173,29 @@ impl App {
         }
         let current_targets = posts.targets_of(&[id]).await?;
         let merged = merge_update(&existing, &current_targets, input)?;
-        let prepared = self.prepare(caller, &merged, now).await?.into_valid()?;
-        if prepared.mode != PublishMode::Draft {
+        let mut prepared = self.prepare(caller, &merged, now).await?.into_valid()?;
+        let submitted = change == ApprovalChange::AfterEdit && self.submits_instead(caller, prepared.mode).await?;
+        if prepared.mode != PublishMode::Draft && !submitted {
             caller.require(Scope::PostsPublish)?;
         }
+        let wants_now = prepared.mode == PublishMode::Now;
+        if submitted {
+            prepared.mode = PublishMode::Draft;
+            if wants_now {
+                prepared.publish_at = None;
+            }
+        }
+        let (approval_state, approval) = match change {
+            _ if back_to_requested || submitted => {
+                (Some(ApprovalState::Requested), Some(approval::requested(caller, now, None, wants_now)))
+            }
+            ApprovalChange::Approve => {
+                (Some(ApprovalState::Approved), Some(approval::decided(&existing, caller, now, None)))
+            }
+            ApprovalChange::AfterEdit | ApprovalChange::Keep => (existing.approval_state, existing.approval.clone()),
+        };
+        let requested_now = approval_state == Some(ApprovalState::Requested)
+            && (existing.approval_state != Some(ApprovalState::Requested) || submitted);
         let targets = prepared.target_rows(id, now);
         if posts.replace_targets(id, targets.clone()).await?.is_err() {
             return Err(in_flight());
@@ -153,13 +209,24 @@ impl App {
             status: fresh_status(prepared.mode, &targets),
             scheduled_for: prepared.publish_at,
             error_message: None,
+            approval_state,
+            approval,
             updated_at: now,
             ..existing
         };
         let post = posts.update(row).await?;
-        let mut events = vec![self.record(&txn, caller, EventKind::PostUpdated, &post).await?];
+        let mut events = Vec::new();
+        match change {
+            ApprovalChange::Approve => {
+                events.push(self.record(&txn, caller, EventKind::ApprovalApproved, &post).await?);
+            }
+            _ => events.push(self.record(&txn, caller, EventKind::PostUpdated, &post).await?),
+        }
         if prepared.mode != PublishMode::Draft && rescheduled {
             events.push(self.record(&txn, caller, EventKind::PostScheduled, &post).await?);
+        }
+        if requested_now {
+            events.push(self.record(&txn, caller, EventKind::ApprovalRequested, &post).await?);
         }
         txn.commit().await.map_err(AppError::internal)?;
         self.committed(events).await;
@@ -194,7 +261,7 @@ impl App {
     pub async fn publish_post_now(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {
         caller.require(Scope::PostsPublish)?;
         let update = UpdatePostInput { status: Some("NOW".into()), scheduled_for: Some(None), ..Default::default() };
-        self.update_post(caller, id, update).await
+        self.edit_post(caller, id, update, ApprovalChange::Keep).await
     }
 
     async fn post_view(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {
@@ -221,10 +288,33 @@ impl App {
                 integration_id: None,
                 actor_type,
                 actor_id: Some(actor_id),
-                data: serde_json::json!({ "status": post.status, "scheduledFor": post.scheduled_for }),
+                data: event_data(kind, post),
             })
             .await?)
     }
+}
+
+/// What an edit does to the post's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ApprovalChange {
+    /// An author's edit: an approved post goes back to `REQUESTED`.
+    AfterEdit,
+    /// Publishing now by someone who may: nothing to approve again.
+    Keep,
+    /// The edit is the approval itself (it schedules the post).
+    Approve,
+}
+
+/// The payload of a post's event: its status and time, and for approval
+/// events what the reviewer needs (note, who asked).
+fn event_data(kind: EventKind, post: &PostRow) -> serde_json::Value {
+    let mut data = serde_json::json!({ "status": post.status, "scheduledFor": post.scheduled_for });
+    if matches!(kind, EventKind::ApprovalRequested | EventKind::ApprovalApproved | EventKind::ApprovalRejected)
+        && let (Some(object), Some(approval)) = (data.as_object_mut(), &post.approval)
+    {
+        object.insert("approval".into(), approval.clone());
+    }
+    data
 }
 
 fn in_flight() -> AppError {
@@ -316,10 +406,17 @@ fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {
         }
         parsed
     });
+    let approval = query.approval.as_deref().and_then(|raw| {
+        let parsed = ApprovalState::parse(&raw.to_uppercase());
+        if parsed.is_none() {
+            errors.push("approval", format!("`{raw}` is not one of REQUESTED, APPROVED, REJECTED"));
+        }
+        parsed
+    });
     let (limit, after) = parse_page(query.limit, query.cursor.as_deref(), &mut errors);
     errors.into_result()?;
     let after = after.map(|Cursor { created_at, id }| PostCursor { created_at, id });
-    Ok(PostFilter { status, from, to, integration_id, after, limit })
+    Ok(PostFilter { status, from, to, integration_id, approval, after, limit })
 }
 
 #[cfg(test)]

@@ -2,9 +2,13 @@
 //! only users; the rest of Herald sees the `Model` structs as plain rows.
 
 pub mod api_key;
+pub mod email_outbox;
 pub mod event;
 pub mod integration;
+pub mod invite;
+pub mod job_cursor;
 pub mod media;
+pub mod notification;
 pub mod oauth_client;
 pub mod oauth_pending;
 pub mod oauth_state;

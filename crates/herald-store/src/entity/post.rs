@@ -1,7 +1,7 @@
 //! `posts`: what the author wrote (content, media, thread, tags), when it is
 //! due, and the status derived from its targets.
 
-use herald_core::post::{CreatedVia, PostStatus};
+use herald_core::post::{ApprovalState, CreatedVia, PostStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -25,6 +25,10 @@ pub struct Model {
     pub scheduled_for: Option<DateTimeUtc>,
     pub published_at: Option<DateTimeUtc>,
     pub error_message: Option<String>,
+    /// `REQUESTED|APPROVED|REJECTED` once the post was submitted for approval.
+    pub approval_state: Option<ApprovalState>,
+    /// `{requestedBy, requestedAt, note?, decidedBy?, decidedAt?}`.
+    pub approval: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

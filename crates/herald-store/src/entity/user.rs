@@ -16,6 +16,8 @@ pub struct Model {
     pub is_disabled: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// `{"<kind>": false}` for e-mails the person turned off; null is all on.
+    pub notification_prefs: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

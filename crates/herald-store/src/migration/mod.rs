@@ -15,6 +15,7 @@ mod m20261204_000002_integration_profile_pending;
 mod m20261205_000001_oauth;
 mod m20261205_000002_access_ends;
 mod m20261205_000003_pending_steps;
+mod m20261206_000001_teams;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_oauth::Migration),
             Box::new(m20261205_000002_access_ends::Migration),
             Box::new(m20261205_000003_pending_steps::Migration),
+            Box::new(m20261206_000001_teams::Migration),
         ]
     }
 }

@@ -83,6 +83,18 @@ impl<C: ConnectionTrait> ApiKeys<'_, C> {
         Ok(result.rows_affected > 0)
     }
 
+    /// Deactivates every key a user holds in a workspace (they left it).
+    pub async fn deactivate_in_workspace(&self, user_id: Uuid, workspace_id: Uuid) -> StoreResult<u64> {
+        Ok(api_key::Entity::update_many()
+            .col_expr(api_key::Column::IsActive, Expr::value(false))
+            .filter(api_key::Column::UserId.eq(user_id))
+            .filter(api_key::Column::WorkspaceId.eq(workspace_id))
+            .filter(api_key::Column::IsActive.eq(true))
+            .exec(self.0)
+            .await?
+            .rows_affected)
+    }
+
     /// Records a use of the key, at most once a minute.
     pub async fn touch(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         api_key::Entity::update_many()

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use herald_core::event::{ActorType, EventKind};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -16,6 +16,18 @@ use crate::{EventRow, StoreResult};
 
 /// The columns `append_many` writes, in the order of its JSON rows.
 const COLUMNS: &str = "id, workspace_id, kind, post_id, integration_id, actor_type, actor_id, data, created_at";
+
+/// Filters of the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub kinds: Vec<EventKind>,
+    pub actor_type: Option<ActorType>,
+    pub actor_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: u64,
+}
 
 pub struct NewEvent {
     pub at: DateTime<Utc>,
@@ -144,6 +156,66 @@ impl<C: ConnectionTrait> Events<'_, C> {
             .order_by_asc(event::Column::CreatedAt)
             .order_by_asc(event::Column::Id)
             .limit(limit)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Events of the given kinds after a cursor and up to `until`, oldest
+    /// first, across workspaces (for the notification job).
+    pub async fn after(
+        &self,
+        cursor: Option<(DateTime<Utc>, Uuid)>,
+        kinds: &[EventKind],
+        until: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<EventRow>> {
+        let mut query = event::Entity::find()
+            .filter(event::Column::Kind.is_in(kinds.iter().copied()))
+            .filter(event::Column::CreatedAt.lte(until));
+        if let Some((at, id)) = cursor {
+            query = query.filter(
+                Condition::any()
+                    .add(event::Column::CreatedAt.gt(at))
+                    .add(Condition::all().add(event::Column::CreatedAt.eq(at)).add(event::Column::Id.gt(id))),
+            );
+        }
+        Ok(query
+            .order_by_asc(event::Column::CreatedAt)
+            .order_by_asc(event::Column::Id)
+            .limit(limit)
+            .all(self.0)
+            .await?)
+    }
+
+    /// A workspace's audit trail, newest first (`GET /api/audit`).
+    pub async fn audit(&self, workspace_id: Uuid, filter: &AuditFilter) -> StoreResult<Vec<EventRow>> {
+        let mut query = event::Entity::find().filter(event::Column::WorkspaceId.eq(workspace_id));
+        if !filter.kinds.is_empty() {
+            query = query.filter(event::Column::Kind.is_in(filter.kinds.iter().copied()));
+        }
+        if let Some(actor) = filter.actor_id {
+            query = query.filter(event::Column::ActorId.eq(actor));
+        }
+        if let Some(actor_type) = filter.actor_type {
+            query = query.filter(event::Column::ActorType.eq(actor_type));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(event::Column::CreatedAt.gte(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(event::Column::CreatedAt.lt(to));
+        }
+        if let Some((at, id)) = filter.before {
+            query = query.filter(
+                Condition::any()
+                    .add(event::Column::CreatedAt.lt(at))
+                    .add(Condition::all().add(event::Column::CreatedAt.eq(at)).add(event::Column::Id.lt(id))),
+            );
+        }
+        Ok(query
+            .order_by_desc(event::Column::CreatedAt)
+            .order_by_desc(event::Column::Id)
+            .limit(filter.limit)
             .all(self.0)
             .await?)
     }

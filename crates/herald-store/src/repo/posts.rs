@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use std::collections::HashMap;
 
-use herald_core::post::{PostStatus, TargetState, TargetStatus, aggregate_status};
+use herald_core::post::{ApprovalState, PostStatus, TargetState, TargetStatus, aggregate_status};
 
 use super::sql::{Params, ROWS_PER_STATEMENT, padded, sqlite_json};
 use crate::entity::{integration, post, post_target};
@@ -41,6 +41,7 @@ pub struct PostFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub integration_id: Option<Uuid>,
+    pub approval: Option<ApprovalState>,
     pub after: Option<PostCursor>,
     pub limit: u64,
 }
@@ -101,6 +102,9 @@ impl<C: ConnectionTrait> Posts<'_, C> {
                 .filter(post_target::Column::IntegrationId.eq(integration_id))
                 .into_query();
             query = query.filter(post::Column::Id.in_subquery(with_target));
+        }
+        if let Some(approval) = filter.approval {
+            query = query.filter(post::Column::ApprovalState.eq(approval));
         }
         if let Some(cursor) = filter.after {
             query = query.filter(Condition::any().add(post::Column::CreatedAt.lt(cursor.created_at)).add(

@@ -28,6 +28,7 @@ impl<C: ConnectionTrait> Sessions<'_, C> {
             created_at: Set(created_at),
             expires_at: Set(expires_at),
             revoked_at: Set(None),
+            workspace_id: Set(None),
         }
         .insert(self.0)
         .await?)
@@ -64,6 +65,29 @@ impl<C: ConnectionTrait> Sessions<'_, C> {
             update = update.filter(session::Column::Id.ne(keep));
         }
         Ok(update.exec(self.0).await?.rows_affected)
+    }
+
+    /// Makes the UI act in another workspace for this session.
+    pub async fn select_workspace(&self, id: Uuid, workspace_id: Uuid) -> StoreResult<()> {
+        session::Entity::update_many()
+            .col_expr(session::Column::WorkspaceId, Expr::value(workspace_id))
+            .filter(session::Column::Id.eq(id))
+            .exec(self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the user's sessions that act in a workspace they were removed
+    /// from; how many ended.
+    pub async fn revoke_in_workspace(&self, user_id: Uuid, workspace_id: Uuid, now: DateTime<Utc>) -> StoreResult<u64> {
+        Ok(session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(now))
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::WorkspaceId.eq(workspace_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(self.0)
+            .await?
+            .rows_affected)
     }
 
     /// Deletes sessions that ended (expired or revoked) over a day ago.

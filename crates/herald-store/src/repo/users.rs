@@ -3,6 +3,7 @@
 //! request.
 
 use herald_core::account::{UserRole, WorkspaceRole};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
@@ -10,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entity::{user, workspace, workspace_member};
-use crate::{StoreResult, UserRow};
+use crate::{StoreResult, UserRow, WorkspaceRow};
 
 pub struct NewUser {
     pub email: String,
@@ -26,6 +27,14 @@ pub struct NewUser {
 pub struct Membership {
     pub workspace_id: Uuid,
     pub role: WorkspaceRole,
+}
+
+/// A member of a workspace, as the team page lists them.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user: UserRow,
+    pub role: WorkspaceRole,
+    pub joined_at: chrono::DateTime<chrono::Utc>,
 }
 
 pub struct Users<'a, C>(pub &'a C);
@@ -45,26 +54,117 @@ impl<C: ConnectionTrait> Users<'_, C> {
             is_disabled: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
+            notification_prefs: Set(None),
         }
         .insert(self.0)
         .await?;
+        let name: String = format!("{}'s workspace", new.name).chars().take(100).collect();
+        let workspace = self.create_workspace(&name, user.id, now).await?;
+        Ok((user, Membership { workspace_id: workspace.id, role: WorkspaceRole::Owner }))
+    }
+
+    /// A new workspace owned by `owner`.
+    pub async fn create_workspace(
+        &self,
+        name: &str,
+        owner: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<WorkspaceRow> {
         let workspace = workspace::ActiveModel {
             id: Set(Uuid::now_v7()),
-            name: Set(format!("{}'s workspace", new.name).chars().take(100).collect()),
+            name: Set(name.to_string()),
             created_at: Set(now),
+            require_approval: Set(false),
         }
         .insert(self.0)
         .await?;
-        let role = WorkspaceRole::Owner;
+        self.add_member(workspace.id, owner, WorkspaceRole::Owner, now).await?;
+        Ok(workspace)
+    }
+
+    pub async fn add_member(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        role: WorkspaceRole,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()> {
         workspace_member::ActiveModel {
-            workspace_id: Set(workspace.id),
-            user_id: Set(user.id),
+            workspace_id: Set(workspace_id),
+            user_id: Set(user_id),
             role: Set(role),
             created_at: Set(now),
         }
         .insert(self.0)
         .await?;
-        Ok((user, Membership { workspace_id: workspace.id, role }))
+        Ok(())
+    }
+
+    pub async fn workspace(&self, id: Uuid) -> StoreResult<Option<WorkspaceRow>> {
+        Ok(workspace::Entity::find_by_id(id).one(self.0).await?)
+    }
+
+    pub async fn save_workspace(&self, row: WorkspaceRow) -> StoreResult<WorkspaceRow> {
+        Ok(row.into_active_model().reset_all().update(self.0).await?)
+    }
+
+    /// The workspaces a user belongs to, oldest membership first.
+    pub async fn workspaces_of(&self, user_id: Uuid) -> StoreResult<Vec<(WorkspaceRow, WorkspaceRole)>> {
+        let members = workspace_member::Entity::find()
+            .filter(workspace_member::Column::UserId.eq(user_id))
+            .order_by_asc(workspace_member::Column::CreatedAt)
+            .all(self.0)
+            .await?;
+        let ids: Vec<Uuid> = members.iter().map(|m| m.workspace_id).collect();
+        let workspaces = workspace::Entity::find().filter(workspace::Column::Id.is_in(ids)).all(self.0).await?;
+        Ok(members
+            .into_iter()
+            .filter_map(|m| workspaces.iter().find(|w| w.id == m.workspace_id).map(|w| (w.clone(), m.role)))
+            .collect())
+    }
+
+    /// The members of a workspace with their role and when they joined.
+    pub async fn members(&self, workspace_id: Uuid) -> StoreResult<Vec<Member>> {
+        let members = workspace_member::Entity::find()
+            .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+            .order_by_asc(workspace_member::Column::CreatedAt)
+            .all(self.0)
+            .await?;
+        let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
+        let users = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(self.0).await?;
+        Ok(members
+            .into_iter()
+            .filter_map(|m| {
+                users.iter().find(|u| u.id == m.user_id).map(|u| Member {
+                    user: u.clone(),
+                    role: m.role,
+                    joined_at: m.created_at,
+                })
+            })
+            .collect())
+    }
+
+    pub async fn set_role(&self, workspace_id: Uuid, user_id: Uuid, role: WorkspaceRole) -> StoreResult<bool> {
+        let result = workspace_member::Entity::update_many()
+            .col_expr(workspace_member::Column::Role, Expr::value(role.as_str()))
+            .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+            .filter(workspace_member::Column::UserId.eq(user_id))
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    pub async fn remove_member(&self, workspace_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+        let result = workspace_member::Entity::delete_by_id((workspace_id, user_id)).exec(self.0).await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    pub async fn owner_count(&self, workspace_id: Uuid) -> StoreResult<u64> {
+        Ok(workspace_member::Entity::find()
+            .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+            .filter(workspace_member::Column::Role.eq(WorkspaceRole::Owner))
+            .count(self.0)
+            .await?)
     }
 
     /// Writes a user back whole (profile, password, role, disabled flag).

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api_keys;
+mod approvals;
 mod browser;
 mod engagement;
 mod engine;
@@ -34,5 +35,6 @@ mod provider_wordpress;
 mod provider_x;
 mod provider_youtube;
 mod security;
+mod teams;
 mod ui;
 mod ui_composer;

@@ -182,6 +182,7 @@ async fn posts_between(
     // A month holds at most a few hundred posts; stop at 1000 to bound the page.
     for _ in 0..10 {
         let query = ListPostsQuery {
+            approval: None,
             from: Some(from.to_rfc3339()),
             to: Some(to.to_rfc3339()),
             integration: integration.clone(),

@@ -1,5 +1,6 @@
 //! The REST API, one module per resource. Each exports `routes()`.
 
+pub mod activity;
 pub mod analytics;
 pub mod api_keys;
 pub mod auth;
@@ -11,4 +12,5 @@ pub mod integrations;
 pub mod media;
 pub mod platforms;
 pub mod posts;
+pub mod teams;
 pub mod uploads;

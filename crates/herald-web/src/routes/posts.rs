@@ -5,14 +5,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use herald_app::posts::{CreatePostInput, ListPostsQuery, UpdatePostInput, ValidationReport};
+use herald_app::posts::{
+    ApproveInput, CreatePostInput, ListPostsQuery, RejectInput, SubmitInput, UpdatePostInput, ValidationReport,
+};
 use herald_app::views::{PostPage, PostView};
 use herald_core::post::CreatedVia;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiId, ApiJson, ApiQuery, Auth};
+use crate::extract::{ApiId, ApiJson, ApiQuery, Auth, OptionalJson};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -21,6 +23,71 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(validate_post))
         .routes(routes!(get_post, update_post, delete_post))
         .routes(routes!(publish_post))
+        .routes(routes!(submit_post))
+        .routes(routes!(approve_post))
+        .routes(routes!(reject_post))
+}
+
+/// Submits a draft for approval (`approval.state: REQUESTED`; the post
+/// stays a draft). Scope `posts:write`: a draft-only key or a contributor
+/// gets a post out this way.
+#[utoipa::path(post, path = "/posts/{id}/submit", tag = "posts",
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
+    request_body(content = Option<SubmitInput>, description = "Optional note for the reviewer"),
+    responses(
+        (status = 200, description = "The post, waiting for approval", body = PostView),
+        (status = 404, description = "No such post in your workspace", body = ErrorBody),
+        (status = 409, description = "Not a draft", body = ErrorBody),
+    ))]
+async fn submit_post(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+    OptionalJson(input): OptionalJson<SubmitInput>,
+) -> ApiResult<Json<PostView>> {
+    Ok(Json(state.app.submit_post(&caller, id, input).await?))
+}
+
+/// Approves a post waiting for approval: scheduled for `scheduledFor`, its
+/// own time if still ahead, or the next free posting slot. Scope
+/// `posts:publish`, role EDITOR or OWNER.
+#[utoipa::path(post, path = "/posts/{id}/approve", tag = "posts",
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
+    request_body(content = Option<ApproveInput>, description = "Optional publish time"),
+    responses(
+        (status = 200, description = "The post, approved and scheduled", body = PostView),
+        (status = 403, description = "Cannot publish", body = ErrorBody),
+        (status = 404, description = "No such post in your workspace", body = ErrorBody),
+        (status = 409, description = "Not waiting for approval", body = ErrorBody),
+    ))]
+async fn approve_post(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+    OptionalJson(input): OptionalJson<ApproveInput>,
+) -> ApiResult<Json<PostView>> {
+    Ok(Json(state.app.approve_post(&caller, id, input).await?))
+}
+
+/// Sends a post waiting for approval back to its author with a note.
+/// Scope `posts:publish`, role EDITOR or OWNER.
+#[utoipa::path(post, path = "/posts/{id}/reject", tag = "posts",
+    params(("id" = uuid::Uuid, Path, description = "Post id")),
+    request_body = RejectInput,
+    responses(
+        (status = 200, description = "The post, rejected", body = PostView),
+        (status = 403, description = "Cannot publish", body = ErrorBody),
+        (status = 404, description = "No such post in your workspace", body = ErrorBody),
+        (status = 409, description = "Not waiting for approval", body = ErrorBody),
+        (status = 422, description = "No note", body = ErrorBody),
+    ))]
+async fn reject_post(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+    ApiJson(input): ApiJson<RejectInput>,
+) -> ApiResult<Json<PostView>> {
+    Ok(Json(state.app.reject_post(&caller, id, input).await?))
 }
 
 /// Posts of the workspace, newest first, with cursor pagination. Scope `posts:read`.

@@ -50,6 +50,7 @@ pub async fn open_app(config: &Config) -> Result<(Herald, Secrets)> {
             disable_registration: config.disable_registration,
             allow_private_targets: config.allow_private_targets,
             main_url: config.main_url(),
+            email: config.mail().is_some(),
         },
         jwt_secret: secrets.jwt_secret.expose().as_bytes().to_vec(),
         vault: Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?,

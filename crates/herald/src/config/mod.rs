@@ -112,6 +112,11 @@ pub struct Config {
     pub backup_schedule: Option<String>,
     /// Backups older than this many days are deleted after each backup.
     pub backup_keep_days: u32,
+    /// `smtp://user:pass@host:port` or `smtps://…`: e-mail invites and
+    /// notifications. Unset: no e-mail.
+    pub smtp_url: Option<Secret>,
+    /// The sender of Herald's e-mails, e.g. `Herald <herald@example.com>`.
+    pub email_from: Option<String>,
 }
 
 impl Default for Config {
@@ -153,6 +158,8 @@ impl Default for Config {
             backup_dir: None,
             backup_schedule: None,
             backup_keep_days: 7,
+            smtp_url: None,
+            email_from: None,
         }
     }
 }
@@ -167,6 +174,8 @@ const SEED_ENV: &[&str] = &[
     "UPLOAD_DIRECTORY",
     "STORAGE_PROVIDER",
     "DISABLE_REGISTRATION",
+    "SMTP_URL",
+    "EMAIL_FROM",
 ];
 
 /// Flags that override every other source.
@@ -242,6 +251,14 @@ impl Config {
         if self.database_max_connections == 0 {
             bail!("HERALD_DATABASE_MAX_CONNECTIONS must be at least 1");
         }
+        match (&self.smtp_url, &self.email_from) {
+            (Some(_), None) => bail!("EMAIL_FROM is required with SMTP_URL, e.g. `Herald <herald@example.com>`"),
+            (None, Some(_)) => bail!("EMAIL_FROM is set but SMTP_URL is not: set both to send e-mail"),
+            _ => {}
+        }
+        if let Some(mail) = self.mail() {
+            herald_engine::mailer::check(&mail).map_err(anyhow::Error::msg)?;
+        }
         herald_web::client_ip::TrustedProxies::parse(&self.trusted_proxies).map_err(anyhow::Error::msg)?;
         crate::backup::schedule::check(self.backup_schedule.as_deref())?;
         platform_concurrency()?;
@@ -273,6 +290,16 @@ impl Config {
         self.main_url.clone().unwrap_or_else(|| format!("http://localhost:{}", self.port))
     }
 
+    /// Where e-mail goes out, when both SMTP_URL and EMAIL_FROM are set.
+    pub fn mail(&self) -> Option<herald_engine::mailer::MailSettings> {
+        match (&self.smtp_url, &self.email_from) {
+            (Some(url), Some(from)) => {
+                Some(herald_engine::mailer::MailSettings { smtp_url: url.expose().to_string(), from: from.clone() })
+            }
+            _ => None,
+        }
+    }
+
     pub fn cors_origins(&self) -> Vec<String> {
         self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_string).collect()
     }
@@ -300,6 +327,8 @@ impl Config {
             metrics_interval: Duration::from_secs(self.metrics_interval_seconds.max(60)),
             metrics_window: Duration::from_secs(self.metrics_window_days * 24 * 3600),
             metrics_poll: Duration::from_secs(self.maintenance_seconds.max(1)),
+            main_url: self.main_url(),
+            mail: self.mail(),
             ..herald_engine::EngineConfig::default()
         }
     }

@@ -161,7 +161,7 @@ db_test!(async fn open_event_streams_end_when_their_credential_does(app) {
     let bob = app.register("bob@example.com").await;
     let stream = open_events(&app, &format!("Bearer {}", bob.api_key(None).await)).await;
     let (_, admin_token) = sign_in(&app, &ada.email, PASSWORD).await;
-    let admin = app.app.authenticate_session(&admin_token).await.unwrap();
+    let admin = app.app.authenticate_session(&admin_token, None).await.unwrap();
     app.app.admin_update_user(&admin, bob.id, Some(true), None).await.unwrap();
     assert!(ends_within(stream, STREAM_END).await, "the disabled account's stream is still open");
     bob.session.get("/api/me").await.expect_error(401, "UNAUTHORIZED");
