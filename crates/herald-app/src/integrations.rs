@@ -235,6 +235,33 @@ impl App {
         Ok(rows.iter().map(IntegrationView::from_row).collect::<Result<_, _>>()?)
     }
 
+    /// The account's avatar, fetched through the SSRF guard for the web UI
+    /// (whose pages load no image from elsewhere). Decoration only: any
+    /// failure is `None`, never an error.
+    pub async fn integration_avatar(&self, caller: &Caller, id: Uuid) -> Option<(Vec<u8>, String)> {
+        const MAX_AVATAR_BYTES: usize = 1024 * 1024;
+        caller.require(Scope::IntegrationsRead).ok()?;
+        let row = Integrations(self.store.conn()).get(caller.workspace_id, id).await.ok()??;
+        let url = url::Url::parse(row.avatar_url.as_deref()?).ok()?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return None;
+        }
+        let mut response = self.fetcher.send(self.fetcher.inner().get(url.as_str())).await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.ok()? {
+            if bytes.len() + chunk.len() > MAX_AVATAR_BYTES {
+                return None;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        // Served from Herald's origin: only what really is a raster image.
+        let mime = herald_core::media::sniff_mime(&bytes).filter(|m| m.starts_with("image/"))?;
+        Some((bytes, mime.to_string()))
+    }
+
     pub async fn get_integration(&self, caller: &Caller, id: Uuid) -> AppResult<IntegrationView> {
         caller.require(Scope::IntegrationsRead)?;
         let row = Integrations(self.store.conn())

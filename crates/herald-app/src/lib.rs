@@ -96,6 +96,11 @@ impl App {
         }
     }
 
+    /// Whether SMTP is configured (invites and notifications are e-mailed).
+    pub fn email_enabled(&self) -> bool {
+        self.settings.email
+    }
+
     /// "Now" by the clock the composition root gave the store.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.store.now()

@@ -183,6 +183,17 @@ impl App {
         Ok(WorkspaceView::of(&workspace, membership.role, true))
     }
 
+    /// (user id, name) of everyone in the caller's workspace, to name who
+    /// asked for an approval. Any member may see who their teammates are.
+    pub async fn workspace_people(&self, caller: &Caller) -> AppResult<Vec<(Uuid, String)>> {
+        Ok(Users(self.store.conn())
+            .members(caller.workspace_id)
+            .await?
+            .into_iter()
+            .map(|m| (m.user.id, m.user.name))
+            .collect())
+    }
+
     pub async fn list_members(&self, caller: &Caller, workspace_id: Uuid) -> AppResult<Vec<MemberView>> {
         self.owned_workspace(caller, workspace_id, "seeing the members").await?;
         Ok(Users(self.store.conn())

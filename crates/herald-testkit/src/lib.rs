@@ -12,6 +12,7 @@ pub mod fakes;
 mod fixtures;
 pub mod logs;
 mod receiver;
+pub mod smtp;
 
 use std::time::Duration;
 

@@ -15,6 +15,9 @@ pub struct Chrome {
     pub tz: String,
     pub notice: Option<&'static str>,
     pub asset_version: &'static str,
+    /// (id, name, is current) of the person's workspaces.
+    pub workspaces: Vec<(String, String, bool)>,
+    pub unread: u64,
 }
 
 const NAV: &[(&str, &str, &str)] = &[
@@ -22,6 +25,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/posts/new", "New post", "compose"),
     ("/calendar", "Calendar", "calendar"),
     ("/posts", "Posts", "posts"),
+    ("/approvals", "Approvals", "approvals"),
     ("/integrations", "Accounts", "integrations"),
     ("/analytics", "Analytics", "analytics"),
     ("/settings", "Settings", "settings"),
@@ -38,6 +42,8 @@ impl Chrome {
             tz: viewer.tz.name().to_string(),
             notice: None,
             asset_version: assets::version(),
+            workspaces: viewer.workspaces.iter().map(|w| (w.id.to_string(), w.name.clone(), w.current)).collect(),
+            unread: viewer.unread,
         }
     }
 
@@ -51,6 +57,8 @@ impl Chrome {
             tz: "UTC".into(),
             notice: None,
             asset_version: assets::version(),
+            workspaces: Vec::new(),
+            unread: 0,
         }
     }
 
@@ -82,6 +90,18 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "revoked" => "API key revoked.",
         "moved" => "Post moved.",
         "user-created" => "User created.",
+        "submitted" => "Submitted for approval.",
+        "approved" => "Approved and scheduled.",
+        "approved-all" => "All approved and scheduled.",
+        "rejected" => "Sent back to its author.",
+        "joined" => "You joined the workspace.",
+        "switched" => "Workspace switched.",
+        "role-changed" => "Role changed.",
+        "member-removed" => "Member removed.",
+        "left" => "You left the workspace.",
+        "invite-revoked" => "Invite revoked.",
+        "workspace-created" => "Workspace created.",
+        "all-read" => "All caught up.",
         _ => return None,
     })
 }

@@ -5,6 +5,7 @@
 //! drop, live status over `/api/events`).
 
 mod assets;
+mod brand;
 mod chrome;
 mod csrf;
 mod error;

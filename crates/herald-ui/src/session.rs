@@ -7,6 +7,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono_tz::Tz;
 use herald_app::accounts::{SESSION_TTL, Session};
+use herald_app::teams::WorkspaceView;
 use herald_app::views::UserView;
 use herald_app::{AppError, Caller};
 use herald_core::account::UserRole;
@@ -24,11 +25,20 @@ pub struct Viewer {
     pub user: UserView,
     pub tz: Tz,
     pub csrf: String,
+    /// The person's workspaces, for the switcher.
+    pub workspaces: Vec<WorkspaceView>,
+    /// Unread notifications in the current workspace, for the bell.
+    pub unread: u64,
 }
 
 impl Viewer {
     pub fn is_admin(&self) -> bool {
         self.user.role == UserRole::Admin
+    }
+
+    /// The workspace this page acts in.
+    pub fn workspace(&self) -> Option<&WorkspaceView> {
+        self.workspaces.iter().find(|w| w.current)
     }
 }
 
@@ -48,7 +58,10 @@ impl FromRequestParts<UiState> for Viewer {
         let user = state.app.me(&caller).await?;
         let tz = user.timezone.parse::<Tz>().unwrap_or(Tz::UTC);
         let CsrfToken(csrf) = CsrfToken::from_request_parts(parts, state).await?;
-        Ok(Self { caller, user, tz, csrf })
+        let workspaces = state.app.list_workspaces(&caller).await?;
+        // The bell only decorates: it never makes a page fail.
+        let unread = state.app.unread_notifications(&caller).await.unwrap_or(0);
+        Ok(Self { caller, user, tz, csrf, workspaces, unread })
     }
 }
 

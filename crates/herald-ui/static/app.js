@@ -53,6 +53,32 @@
     if (msg && !window.confirm(msg)) { e.preventDefault(); }
   });
 
+  // The workspace switcher submits on change; its button is for no-JS.
+  document.querySelectorAll('[data-autosubmit]').forEach(function (select) {
+    var form = select.form, button = form && form.querySelector('[data-autosubmit-button]');
+    if (button) { button.hidden = true; }
+    select.addEventListener('change', function () { if (form) { form.submit(); } });
+  });
+
+  // Accounts page: filter the platforms by name as one types.
+  document.querySelectorAll('[data-filter]').forEach(function (input) {
+    var items = document.querySelectorAll(input.getAttribute('data-filter'));
+    input.hidden = false;
+    input.addEventListener('input', function () {
+      var q = input.value.trim().toLowerCase();
+      items.forEach(function (el) { el.hidden = q !== '' && (el.getAttribute('data-name') || '').indexOf(q) < 0; });
+      document.querySelectorAll('[data-group]').forEach(function (g) {
+        g.hidden = !g.querySelector('[data-name]:not([hidden])');
+      });
+    });
+  });
+
+  // An avatar the platform no longer serves leaves no broken image.
+  document.querySelectorAll('img.avatar').forEach(function (img) {
+    var hide = function () { img.hidden = true; };
+    if (img.complete && img.naturalWidth === 0) { hide(); } else { img.addEventListener('error', hide); }
+  });
+
   // Copy buttons (API keys shown once).
   document.querySelectorAll('[data-copy]').forEach(function (btn) {
     btn.hidden = false;
@@ -77,6 +103,21 @@
 
   // Live status: post events re-read the post and update its badges.
   if (!body.hasAttribute('data-live') || !window.EventSource) { return; }
+  // The bell: approval and failure events may have made a notification.
+  var bellKinds = ['post_failed', 'post_unconfirmed', 'integration_needs_reconnect', 'integration_expiring',
+    'approval_requested', 'approval_approved', 'approval_rejected'];
+  function refreshBell() {
+    window.herald.api('GET', '/api/notifications?limit=1').then(function (r) {
+      var bell = document.querySelector('.bell');
+      if (!r.ok || !r.body || !bell) { return; }
+      var count = bell.querySelector('[data-unread]');
+      if (r.body.unread > 0) {
+        if (!count) { count = document.createElement('span'); count.className = 'count'; count.setAttribute('data-unread', ''); bell.appendChild(count); }
+        count.textContent = r.body.unread;
+        bell.setAttribute('aria-label', 'Notifications: ' + r.body.unread + ' unread');
+      } else if (count) { count.remove(); bell.setAttribute('aria-label', 'Notifications'); }
+    });
+  }
   var labels = { QUEUED: 'Queued', PUBLISHING: 'Publishing', PUBLISHED: 'Published', FAILED: 'Failed',
     UNCONFIRMED: 'Unconfirmed', CANCELLED: 'Cancelled', DRAFT: 'Draft', SCHEDULED: 'Scheduled' };
   function setBadge(el, status) {
@@ -111,6 +152,11 @@
     source.addEventListener(kind, function (e) {
       try { var ev = JSON.parse(e.data); if (ev.postId) { refresh(ev.postId); } } catch (err) { /* ignore */ }
     });
+  });
+  // Notifications are written a little after their event (see the
+  // notification job): look again once they are.
+  bellKinds.forEach(function (kind) {
+    source.addEventListener(kind, function () { setTimeout(refreshBell, 16000); });
   });
   window.addEventListener('pagehide', function () { source.close(); });
 })();

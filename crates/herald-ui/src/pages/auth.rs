@@ -16,7 +16,6 @@ use crate::UiState;
 use crate::chrome::{Chrome, FieldErrors};
 use crate::csrf::CsrfToken;
 use crate::error::UiResult;
-use crate::pages::Notice;
 use crate::session::{SESSION_COOKIE, removal_cookie, session_cookie};
 
 pub fn routes() -> Router<UiState> {
@@ -42,7 +41,16 @@ struct RegisterPage {
     email: String,
     name: String,
     timezone: String,
+    /// Where to go once registered (an invite link brings people here).
+    next: String,
     errors: FieldErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RegisterQuery {
+    notice: Option<String>,
+    next: Option<String>,
+    email: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,12 +136,13 @@ async fn login(
     Ok((StatusCode::UNAUTHORIZED, page).into_response())
 }
 
-async fn register_page(CsrfToken(csrf): CsrfToken, Query(query): Query<Notice>) -> RegisterPage {
+async fn register_page(CsrfToken(csrf): CsrfToken, Query(query): Query<RegisterQuery>) -> RegisterPage {
     RegisterPage {
         c: Chrome::anonymous(csrf, "Create an account").with_notice(query.notice.as_deref()),
-        email: String::new(),
+        email: query.email.unwrap_or_default(),
         name: String::new(),
         timezone: "UTC".into(),
+        next: safe_next(query.next.as_deref()),
         errors: FieldErrors::default(),
     }
 }
@@ -148,6 +157,7 @@ struct RegisterForm {
     name: String,
     #[serde(default)]
     timezone: String,
+    next: Option<String>,
 }
 
 async fn register(
@@ -166,7 +176,9 @@ async fn register(
     let (status, errors) = match state.app.register(input).await {
         Ok(session) => {
             let jar = jar.add(session_cookie(&session, state.secure_cookies));
-            return Ok((jar, Redirect::to("/integrations?notice=welcome")).into_response());
+            let next = safe_next(form.next.as_deref());
+            let to = if next == "/" { "/integrations?notice=welcome".to_string() } else { next };
+            return Ok((jar, Redirect::to(&to)).into_response());
         }
         Err(AppError::Conflict(message)) => {
             (StatusCode::CONFLICT, FieldErrors { fields: vec![("email".into(), message)], general: None })
@@ -179,6 +191,7 @@ async fn register(
         email: form.email,
         name: form.name,
         timezone,
+        next: safe_next(form.next.as_deref()),
         errors,
     };
     Ok((status, page).into_response())

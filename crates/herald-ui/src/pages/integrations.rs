@@ -15,8 +15,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::UiState;
+use crate::brand::{self, Group};
 use crate::chrome::{Chrome, FieldErrors};
 use crate::error::{UiId, UiResult};
+use crate::fmt;
 use crate::pages::see_other;
 use crate::pages::view::StatusLabel;
 use crate::session::Viewer;
@@ -24,6 +26,7 @@ use crate::session::Viewer;
 pub fn routes() -> Router<UiState> {
     Router::new()
         .route("/integrations", get(page))
+        .route("/integrations/{id}/avatar", get(avatar))
         .route("/integrations/connect", post(connect))
         .route("/integrations/{id}", post(update))
         .route("/integrations/{id}/status", post(set_status))
@@ -48,6 +51,23 @@ pub struct ConnectForm {
     pub open: bool,
 }
 
+/// One platform in the "connect" list: by signing in, or with a form.
+pub struct PlatformEntry {
+    pub platform: String,
+    pub name: &'static str,
+    pub mark: String,
+    /// Lower-case words the search box matches.
+    pub search: String,
+    pub oauth: Option<OAuthOption>,
+    pub form: Option<ConnectForm>,
+}
+
+/// The platforms of one group, in catalog order.
+pub struct PlatformGroup {
+    pub label: &'static str,
+    pub entries: Vec<PlatformEntry>,
+}
+
 /// A platform connected by signing in there (OAuth).
 pub struct OAuthOption {
     pub platform: String,
@@ -66,6 +86,10 @@ pub struct IntegrationRow {
     pub name: String,
     pub platform: String,
     pub platform_name: &'static str,
+    pub mark: String,
+    pub has_avatar: bool,
+    /// "Access until …", "Renews itself", or empty when nothing expires.
+    pub access: String,
     pub username: String,
     pub status: IntegrationStatus,
     pub status_label: &'static str,
@@ -80,8 +104,7 @@ pub struct IntegrationRow {
 struct IntegrationsPage {
     c: Chrome,
     integrations: Vec<IntegrationRow>,
-    forms: Vec<ConnectForm>,
-    oauth: Vec<OAuthOption>,
+    groups: Vec<PlatformGroup>,
     errors: FieldErrors,
 }
 
@@ -161,8 +184,8 @@ async fn render(
             notice: p.notice,
         })
         .collect();
-    let forms = platforms
-        .into_iter()
+    let mut forms: Vec<ConnectForm> = platforms
+        .iter()
         .filter(|p| p.available && p.configured && p.auth_kind == AuthKind::Credentials)
         .map(|p| {
             let mut fields = fields_from_schema(&p.credentials_schema);
@@ -180,6 +203,27 @@ async fn render(
             ConnectForm { platform: p.id.to_string(), name: p.name, fields, errors, open }
         })
         .collect();
+    let by_oauth: Vec<String> = oauth.iter().filter(|o| !o.instance_required).map(|o| o.platform.clone()).collect();
+    let mut oauth = oauth;
+    let mut groups: Vec<PlatformGroup> =
+        Group::ALL.iter().map(|g| PlatformGroup { label: g.label(), entries: Vec::new() }).collect();
+    for p in &platforms {
+        let oauth_option = oauth.iter().position(|o| o.platform == p.id).map(|i| oauth.remove(i));
+        let form = forms.iter().position(|f| f.platform == p.id).map(|i| forms.remove(i));
+        if oauth_option.is_none() && form.is_none() {
+            continue;
+        }
+        let index = Group::ALL.iter().position(|g| *g == brand::group(p.id)).unwrap_or(Group::ALL.len() - 1);
+        groups[index].entries.push(PlatformEntry {
+            platform: p.id.to_string(),
+            name: p.name,
+            mark: brand::mark(p.id),
+            search: format!("{} {}", p.name.to_lowercase(), p.id),
+            oauth: oauth_option,
+            form,
+        });
+    }
+    groups.retain(|g| !g.entries.is_empty());
     Ok(IntegrationsPage {
         c: Chrome::new(viewer, "integrations", "Accounts").with_notice(notice),
         integrations: integrations
@@ -189,18 +233,40 @@ async fn render(
                 name: i.name.clone(),
                 platform: i.platform.clone(),
                 platform_name: herald_core::platform::rules_for(&i.platform).map_or("Unknown", |r| r.name),
+                mark: brand::mark(&i.platform),
+                has_avatar: i.avatar_url.is_some(),
+                access: match (i.access_ends_at, i.token_expires_at) {
+                    (Some(ends), _) => format!("Access until {}: reconnect before then", fmt::local(ends, viewer.tz)),
+                    (None, Some(_)) => "Signed in; Herald renews the access itself".to_string(),
+                    (None, None) => String::new(),
+                },
                 username: i.platform_username.clone(),
                 status: i.status,
                 status_label: i.status.label(),
                 posting_times: posting_times_text(&i.posting_times),
                 timezone: i.timezone.clone(),
-                by_oauth: oauth.iter().any(|o| o.platform == i.platform && !o.instance_required),
+                by_oauth: by_oauth.contains(&i.platform),
             })
             .collect(),
-        forms,
-        oauth,
+        groups,
         errors,
     })
+}
+
+/// The account's avatar, from Herald's own origin (the page loads no
+/// image from elsewhere); 404 when there is none to show.
+async fn avatar(State(state): State<UiState>, viewer: Viewer, UiId(id): UiId) -> Response {
+    match state.app.integration_avatar(&viewer.caller, id).await {
+        Some((bytes, mime)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, mime),
+                (axum::http::header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,6 +1,7 @@
 //! One module per page (or group of pages); each exports its routes.
 
 mod analytics;
+mod approvals;
 pub(crate) mod auth;
 mod calendar;
 mod choose;
@@ -9,6 +10,7 @@ mod dashboard;
 mod integrations;
 mod posts;
 mod settings;
+mod team;
 pub mod view;
 
 use axum::Router;
@@ -27,6 +29,8 @@ pub fn routes() -> Router<UiState> {
         .merge(choose::routes())
         .merge(analytics::routes())
         .merge(settings::routes())
+        .merge(approvals::routes())
+        .merge(team::routes())
 }
 
 /// `?notice=` after a redirect.

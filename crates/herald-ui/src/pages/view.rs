@@ -20,6 +20,8 @@ pub struct PostItem {
     pub editable: bool,
     pub error: Option<String>,
     pub targets: Vec<TargetItem>,
+    /// "Waiting for approval", "Approved", "Sent back: <note>".
+    pub approval: Option<String>,
 }
 
 pub struct TargetItem {
@@ -110,7 +112,15 @@ impl TargetItem {
 impl PostItem {
     pub fn from_view(post: &PostView, tz: Tz) -> Self {
         let when = post.published_at.or(post.scheduled_for);
+        let approval = post.approval.as_ref().map(|a| match a.state {
+            herald_core::post::ApprovalState::Requested => "Waiting for approval".to_string(),
+            herald_core::post::ApprovalState::Approved => "Approved".to_string(),
+            herald_core::post::ApprovalState::Rejected => {
+                format!("Sent back{}", a.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default())
+            }
+        });
         Self {
+            approval,
             id: post.id.to_string(),
             excerpt: excerpt(&post.content, 110),
             status: post.status,

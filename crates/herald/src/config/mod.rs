@@ -115,7 +115,8 @@ pub struct Config {
     /// `smtp://user:pass@host:port` or `smtps://…`: e-mail invites and
     /// notifications. Unset: no e-mail.
     pub smtp_url: Option<Secret>,
-    /// The sender of Herald's e-mails, e.g. `Herald <herald@example.com>`.
+    /// The sender of Herald's e-mails, e.g. `Herald <herald@example.com>`
+    /// (default: `herald@` the host of MAIN_URL).
     pub email_from: Option<String>,
 }
 
@@ -251,11 +252,6 @@ impl Config {
         if self.database_max_connections == 0 {
             bail!("HERALD_DATABASE_MAX_CONNECTIONS must be at least 1");
         }
-        match (&self.smtp_url, &self.email_from) {
-            (Some(_), None) => bail!("EMAIL_FROM is required with SMTP_URL, e.g. `Herald <herald@example.com>`"),
-            (None, Some(_)) => bail!("EMAIL_FROM is set but SMTP_URL is not: set both to send e-mail"),
-            _ => {}
-        }
         if let Some(mail) = self.mail() {
             herald_engine::mailer::check(&mail).map_err(anyhow::Error::msg)?;
         }
@@ -290,14 +286,15 @@ impl Config {
         self.main_url.clone().unwrap_or_else(|| format!("http://localhost:{}", self.port))
     }
 
-    /// Where e-mail goes out, when both SMTP_URL and EMAIL_FROM are set.
+    /// Where e-mail goes out, when SMTP_URL is set; the sender defaults to
+    /// `herald@` the host of MAIN_URL.
     pub fn mail(&self) -> Option<herald_engine::mailer::MailSettings> {
-        match (&self.smtp_url, &self.email_from) {
-            (Some(url), Some(from)) => {
-                Some(herald_engine::mailer::MailSettings { smtp_url: url.expose().to_string(), from: from.clone() })
-            }
-            _ => None,
-        }
+        let url = self.smtp_url.as_ref()?;
+        let from = self.email_from.clone().unwrap_or_else(|| {
+            let host = url::Url::parse(&self.main_url()).ok().and_then(|u| u.host_str().map(str::to_string));
+            format!("Herald <herald@{}>", host.unwrap_or_else(|| "localhost".into()))
+        });
+        Some(herald_engine::mailer::MailSettings { smtp_url: url.expose().to_string(), from })
     }
 
     pub fn cors_origins(&self) -> Vec<String> {

@@ -222,6 +222,8 @@ fn distinctive(key: &str, default: &Value, dir: &Path) -> String {
         "host" => "127.0.0.1".into(),
         "cors_origins" => "https://app.example.test".into(),
         "trusted_proxies" => "10.0.0.0/8".into(),
+        "smtp_url" => "smtp://mail.example.test:2525".into(),
+        "email_from" => "Herald <herald@example.test>".into(),
         _ => match default {
             Value::Bool(b) => (!b).to_string(),
             Value::Number(n) if n.is_u64() => (n.as_u64().unwrap() + 7).to_string(),
@@ -280,6 +282,8 @@ fn env_example_documents_every_setting_and_only_real_ones() {
         "UPLOAD_DIRECTORY",
         "STORAGE_PROVIDER",
         "DISABLE_REGISTRATION",
+        "SMTP_URL",
+        "EMAIL_FROM",
     ];
     for key in defaults.as_object().unwrap().keys() {
         let upper = key.to_uppercase();

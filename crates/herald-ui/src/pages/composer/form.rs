@@ -265,7 +265,8 @@ impl Draft {
             })?),
         };
         match self.action.as_str() {
-            "draft" => Ok((PublishMode::Draft, at.map(|at| at.to_rfc3339()))),
+            // A submitted post stays a draft until approved, with its time.
+            "draft" | "submit" => Ok((PublishMode::Draft, at.map(|at| at.to_rfc3339()))),
             "now" => Ok((PublishMode::Now, None)),
             _ => match at {
                 Some(at) => Ok((PublishMode::Scheduled, Some(at.to_rfc3339()))),

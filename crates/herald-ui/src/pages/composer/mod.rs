@@ -20,10 +20,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use herald_app::media::{MAX_BUFFERED_BYTES, MediaView};
-use herald_app::posts::UpdatePostInput;
+use herald_app::posts::{SubmitInput, UpdatePostInput};
 use herald_app::views::IntegrationView;
 use herald_core::platform::PLATFORMS;
-use herald_core::post::{CreatedVia, PostStatus, PublishMode};
+use herald_core::post::{ApprovalState, CreatedVia, PostStatus, PublishMode};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -115,6 +115,10 @@ pub struct ReplySlot {
 #[template(path = "pages/composer.html")]
 struct ComposerPage {
     c: Chrome,
+    /// Scheduling and publishing are offered; otherwise "Submit for approval".
+    can_publish: bool,
+    /// Where the post stands in the approval workflow, with the last note.
+    approval: Option<(&'static str, String)>,
     heading: &'static str,
     action_url: String,
     accounts: Vec<AccountOption>,
@@ -222,6 +226,17 @@ async fn render(
     }
     let media = thumbs(&draft.media);
     boxes.extend(found.iter().map(|m| format!("media_alt.{}", m.id)));
+    let approval = match post_id {
+        Some(id) => state.app.get_post(&viewer.caller, id).await?.approval.map(|a| {
+            let state = match a.state {
+                ApprovalState::Requested => "Waiting for approval",
+                ApprovalState::Approved => "Approved",
+                ApprovalState::Rejected => "Sent back",
+            };
+            (state, a.note.unwrap_or_default())
+        }),
+        None => None,
+    };
     let (heading, action_url, title) = match post_id {
         Some(id) => ("Edit post", format!("/posts/{id}/edit"), "Edit post"),
         None => ("New post", "/posts/new".to_string(), "New post"),
@@ -243,6 +258,8 @@ async fn render(
         media_from_url: draft.media_from_url.clone(),
         media_alt: draft.media_alt.clone(),
         accept: ACCEPT,
+        can_publish: viewer.caller.role.can_publish(),
+        approval,
     })
 }
 
@@ -432,6 +449,12 @@ async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: C
         }
     };
     match saved {
+        Ok(post) if draft.action == "submit" => {
+            match state.app.submit_post(&viewer.caller, post.id, SubmitInput::default()).await {
+                Ok(_) => Ok(see_other(&format!("/posts?notice=submitted&highlight={}", post.id))),
+                Err(error) => rerender(FieldErrors::from_app(error)?, Vec::new(), draft).await,
+            }
+        }
         Ok(post) => {
             let notice = match status {
                 PublishMode::Draft => "draft",
