@@ -80,6 +80,9 @@ impl Client {
         if let Some(value) = &self.authorization {
             request = request.header("authorization", value);
         }
+        for (name, value) in &self.extra {
+            request = request.header(name, value);
+        }
         Self::read(request.send().await.expect("request reaches the server")).await
     }
 

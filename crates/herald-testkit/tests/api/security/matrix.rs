@@ -17,6 +17,8 @@ const ALL_SCOPES: [&str; 5] = ["posts:read", "posts:write", "posts:publish", "an
 /// Ids of one workspace's resources.
 struct Owned {
     post: String,
+    workspace: Uuid,
+    owner: Uuid,
     integration: Uuid,
     media: String,
     key_id: String,
@@ -48,6 +50,8 @@ async fn resources_of(app: &TestApp, account: &Account) -> Owned {
         .await
         .unwrap();
     Owned {
+        workspace: account.workspace_id,
+        owner: account.id,
         pending,
         post: id_of(post.expect(201)),
         integration,
@@ -72,6 +76,7 @@ fn route(method: Method, path: String, body: Option<Value>, scope: Option<&'stat
 /// Every route that names one resource by id.
 fn routes_on(ids: &Owned) -> Vec<Route> {
     let (post, integration, media, key, pending) = (&ids.post, ids.integration, &ids.media, &ids.key_id, ids.pending);
+    let (workspace, owner) = (ids.workspace, ids.owner);
     vec![
         route(Method::GET, format!("/api/posts/{post}"), None, Some("posts:read")),
         route(Method::PUT, format!("/api/posts/{post}"), Some(json!({"content": "changed"})), Some("posts:write")),
@@ -86,6 +91,26 @@ fn routes_on(ids: &Owned) -> Vec<Route> {
         route(Method::PATCH, format!("/api/media/{media}"), Some(json!({"altText": "taken"})), Some("posts:write")),
         route(Method::DELETE, format!("/api/api-keys/{key}"), None, None),
         route(Method::GET, format!("/api/integrations/pending/{pending}"), None, None),
+        route(Method::POST, format!("/api/posts/{post}/submit"), Some(json!({})), Some("posts:write")),
+        route(Method::POST, format!("/api/posts/{post}/approve"), Some(json!({})), Some("posts:publish")),
+        route(Method::POST, format!("/api/posts/{post}/reject"), Some(json!({"note": "no"})), Some("posts:publish")),
+        route(Method::PATCH, format!("/api/workspaces/{workspace}"), Some(json!({"name": "taken"})), None),
+        route(Method::POST, format!("/api/workspaces/{workspace}/select"), Some(json!({})), None),
+        route(Method::GET, format!("/api/workspaces/{workspace}/members"), None, None),
+        route(
+            Method::PATCH,
+            format!("/api/workspaces/{workspace}/members/{owner}"),
+            Some(json!({"role": "VIEWER"})),
+            None,
+        ),
+        route(Method::DELETE, format!("/api/workspaces/{workspace}/members/{owner}"), None, None),
+        route(Method::GET, format!("/api/workspaces/{workspace}/invites"), None, None),
+        route(
+            Method::POST,
+            format!("/api/workspaces/{workspace}/invites"),
+            Some(json!({"email": "x@example.com"})),
+            None,
+        ),
         route(Method::POST, format!("/api/integrations/pending/{pending}"), Some(json!({"accountIds": ["a"]})), None),
     ]
 }
@@ -118,6 +143,12 @@ fn collection_routes(ids: &Owned) -> Vec<Route> {
         route(Method::POST, "/api/me/password".into(), Some(json!({"currentPassword": "x", "newPassword": "y"})), None),
         route(Method::GET, "/api/auth/x".into(), None, None),
         route(Method::GET, "/api/auth/x/callback?code=c&state=s".into(), None, None),
+        route(Method::GET, "/api/audit".into(), None, Some("posts:read")),
+        route(Method::GET, "/api/notifications".into(), None, Some("posts:read")),
+        route(Method::POST, "/api/notifications/read".into(), Some(json!({})), Some("posts:read")),
+        route(Method::POST, "/api/workspaces".into(), Some(json!({"name": "x"})), None),
+        route(Method::GET, "/api/me/email-preferences".into(), None, None),
+        route(Method::PUT, "/api/me/email-preferences".into(), Some(json!({})), None),
     ]
 }
 

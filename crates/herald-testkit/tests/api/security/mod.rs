@@ -7,5 +7,6 @@ mod matrix;
 mod mcp;
 mod rate_limits;
 mod redaction;
+mod roles;
 mod sessions;
 mod ssrf;
