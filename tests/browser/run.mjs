@@ -474,6 +474,8 @@ async function main() {
     log('undated drafts placed');
   }
 
+  await teamsAndApprovals(page, base, receiver, api);
+
   // Connect X by OAuth: X's consent page (the fake approves at once) sends
   // the browser back to Herald's callback, then to the accounts page.
   await page.goto(`${base}/integrations`);
@@ -494,6 +496,136 @@ async function main() {
   assert.deepEqual(problems.filter((p) => !/status of 4\d\d/.test(p)), [], 'no console errors (CSP, scripts)');
   assert.deepEqual(violations, [], 'no serious or critical accessibility violation');
   log('all browser checks passed');
+}
+
+// ==== Teams and approvals: the owner invites Cleo; Cleo accepts in a second
+// browser (registering on the way), drafts and submits; an assistant with a
+// draft-only key prepares a week of posts over MCP; the owner approves them
+// all in one sitting and publishes Cleo's post to the webhook receiver. ====
+async function mcpCall(base, key, session, method, params, id) {
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  if (session) { headers['mcp-session-id'] = session; }
+  const body = id === undefined ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', id, method, params };
+  const r = await fetch(`${base}/api/mcp`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const text = await r.text();
+  const data = text.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).find((l) => l.startsWith('{'));
+  return { session: r.headers.get('mcp-session-id'), json: data ? JSON.parse(data) : (text ? JSON.parse(text) : null) };
+}
+
+async function teamsAndApprovals(page, base, receiver, api) {
+  // The owner invites Cleo as a contributor.
+  await page.goto(`${base}/settings/team`);
+  await page.fill('#inv-email', 'cleo@example.com');
+  await page.selectOption('#inv-role', 'CONTRIBUTOR');
+  await page.click('#invite-h ~ form button[type=submit]');
+  const inviteUrl = await page.inputValue('#invite-url');
+  assert.match(inviteUrl, /\/invites\/[A-Za-z0-9]{40}$/);
+  await shoot(page, 'team');
+
+  // Cleo, in a browser of her own: the link, an account, then join.
+  const cleoDir = mkdtempSync(join(tmpdir(), 'herald-chromium-cleo-'));
+  cleanups.push(() => rmSync(cleoDir, { recursive: true, force: true }));
+  const cleoContext = await chromium.launchPersistentContext(cleoDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+    timezoneId: TZ,
+    locale: 'en-GB',
+  });
+  cleanups.push(() => cleoContext.close());
+  const cleo = cleoContext.pages()[0] || (await cleoContext.newPage());
+  const cleoProblems = [];
+  cleo.on('pageerror', (e) => cleoProblems.push(e.message));
+  await cleo.goto(inviteUrl);
+  assert.ok(await cleo.isVisible('text=invited cleo@example.com'));
+  await shoot(cleo, 'invite');
+  await cleo.click('a:has-text("Create an account")');
+  assert.equal(await cleo.inputValue('#email'), 'cleo@example.com', 'the address comes from the invite');
+  await cleo.fill('#name', 'Cleo');
+  await cleo.fill('#password', 'another horse battery staple');
+  await cleo.click('button[type=submit]');
+  await cleo.waitForURL(/\/invites\//);
+  await cleo.click('button:has-text("Join")');
+  await cleo.waitForURL(/notice=joined/);
+  assert.ok(await cleo.isVisible('#ws-switch'), 'two workspaces: the switcher shows');
+
+  // Cleo drafts and submits: no "Schedule" for a contributor.
+  await cleo.goto(`${base}/posts/new`);
+  assert.equal(await cleo.locator('#do-schedule').count(), 0);
+  await cleo.check('input[name=platforms][data-name="Team feed"]');
+  await cleo.fill('#content', 'Cleo here: our team page is live');
+  await cleo.click('#do-submit');
+  await cleo.waitForURL(/notice=submitted/);
+  const cleoPost = new URL(cleo.url()).searchParams.get('highlight');
+  assert.ok(await cleo.isVisible('text=Waiting for approval'));
+  await shoot(cleo, 'posts-contributor');
+  log('Cleo joined and submitted', cleoPost);
+
+  // An assistant with a draft-only key prepares a week of posts over MCP.
+  const created = await api('/api/api-keys', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Weekly assistant', scopes: ['posts:read', 'posts:write'] }) });
+  const key = created.body.key;
+  const init = await mcpCall(base, key, null, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'assistant', version: '1' } }, 1);
+  const session = init.session;
+  await mcpCall(base, key, session, 'notifications/initialized', {});
+  const feed = (await api('/api/integrations')).body.find((i) => i.name === 'Team feed').id;
+  const week = [];
+  for (let d = 1; d <= 7; d++) {
+    const at = new Date(Date.now() + d * 86400e3);
+    at.setUTCHours(10, 0, 0, 0);
+    const made = await mcpCall(base, key, session, 'tools/call', { name: 'create_post', arguments: {
+      content: `Day ${d}: tip of the day`, integrationIds: [feed], scheduledFor: at.toISOString(), status: 'DRAFT' } }, 10 + d);
+    assert.ok(!made.json.result.isError, JSON.stringify(made.json));
+    const id = made.json.result.structuredContent.id;
+    const refused = await mcpCall(base, key, session, 'tools/call', { name: 'publish_post', arguments: { postId: id } }, 20 + d);
+    assert.equal(refused.json.result.structuredContent.error.code, 'FORBIDDEN', 'a draft-only key cannot publish');
+    const submitted = await mcpCall(base, key, session, 'tools/call', { name: 'submit_for_approval', arguments: { postId: id, note: 'for next week' } }, 30 + d);
+    assert.equal(submitted.json.result.structuredContent.approval.state, 'REQUESTED', JSON.stringify(submitted.json));
+    week.push(id);
+  }
+  log('the assistant prepared a week of posts');
+
+  // The owner approves everything in one sitting.
+  await page.goto(`${base}/approvals`);
+  assert.equal(await page.locator('[data-approval]').count(), 8);
+  assert.ok(await page.isVisible(`#approval-${cleoPost} >> text=Submitted by Cleo`));
+  await shoot(page, 'approvals');
+  page.once('dialog', (d) => d.accept());
+  await page.click('#approve-all');
+  await page.waitForURL(/notice=approved-all/);
+  assert.ok(await page.isVisible('text=Nothing waits for approval'));
+  for (const id of week) {
+    const p = (await api(`/api/posts/${id}`)).body;
+    assert.equal(p.status, 'SCHEDULED');
+    assert.equal(p.approval.state, 'APPROVED');
+    assert.equal(new Date(p.scheduledFor).getUTCHours(), 10, 'each at the time the assistant asked');
+  }
+  // Cleo's post (no time asked: the next free slot) goes out now instead.
+  const before = receiver.deliveries.length;
+  await page.goto(`${base}/posts`);
+  await page.click(`[data-post="${cleoPost}"] button:has-text("Publish now")`);
+  await page.waitForURL(/notice=publishing/);
+  await page.waitForFunction((id) => fetch(`/api/posts/${id}`).then((r) => r.json()).then((p) => p.status === 'PUBLISHED'), cleoPost, { timeout: 30000, polling: 500 });
+  const delivered = receiver.deliveries.slice(before).find((d) => d.url === '/hook');
+  assert.equal(delivered.body.item.content, 'Cleo here: our team page is live');
+
+  // Cleo hears her post was approved (the bell), and the owner sees who did what.
+  await cleo.goto(`${base}/notifications`);
+  await cleo.waitForFunction(() => true);
+  for (let i = 0; i < 40 && !(await cleo.isVisible('text=Your post was approved')); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    await cleo.reload();
+  }
+  assert.ok(await cleo.isVisible('text=Your post was approved'));
+  await shoot(cleo, 'notifications');
+  await page.goto(`${base}/settings/audit?type=approval_requested`);
+  assert.ok(await page.isVisible('text=MCP client (key “Weekly assistant”)'));
+  await shoot(page, 'audit');
+  assert.deepEqual(cleoProblems, []);
+  await cleoContext.close();
+  log('teams and approvals checked');
 }
 
 // ==== ui-composer: alt text edited after upload, a reply with its own image,
