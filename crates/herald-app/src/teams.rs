@@ -132,6 +132,17 @@ impl App {
             .collect())
     }
 
+    /// One of the caller's workspaces; any other answers 404.
+    pub async fn get_workspace(&self, caller: &Caller, id: Uuid) -> AppResult<WorkspaceView> {
+        if matches!(caller.credential, Credential::ApiKey { .. }) && id != caller.workspace_id {
+            return Err(AppError::NotFound("workspace"));
+        }
+        let users = Users(self.store.conn());
+        let membership = users.membership(caller.user_id, id).await?.ok_or(AppError::NotFound("workspace"))?;
+        let workspace = users.workspace(id).await?.ok_or(AppError::NotFound("workspace"))?;
+        Ok(WorkspaceView::of(&workspace, membership.role, id == caller.workspace_id))
+    }
+
     /// A new workspace, owned by the caller.
     pub async fn create_workspace(&self, caller: &Caller, input: CreateWorkspaceInput) -> AppResult<WorkspaceView> {
         caller.require_session("creating a workspace")?;

@@ -39,7 +39,8 @@ const MAX_ATTEMPTS: i32 = 10;
 /// Checks the settings at start-up: a readable error instead of mail that
 /// silently never leaves.
 pub fn check(settings: &MailSettings) -> Result<(), String> {
-    transport(settings)?;
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.smtp_url)
+        .map_err(|e| format!("SMTP_URL is not a usable smtp:// or smtps:// URL: {e}"))?;
     settings
         .from
         .parse::<Mailbox>()

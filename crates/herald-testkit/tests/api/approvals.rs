@@ -145,3 +145,84 @@ db_test!(async fn require_approval_turns_scheduling_below_editor_into_a_request(
     assert_eq!(own["status"], "SCHEDULED");
     assert!(own["approval"].is_null());
 });
+
+db_test!(async fn account_alerts_reach_managers_and_the_audit_log_pages(app, TestOptions::driven()) {
+    use herald_core::event::{ActorType, EventKind};
+    use herald_store::repo::{Events, NewEvent};
+    let ada = app.register("ada@example.com").await;
+    let eddie = app.join(&ada, "eddie@example.com", "EDITOR").await;
+    let cleo = app.join(&ada, "cleo@example.com", "CONTRIBUTOR").await;
+    let integration = app.add_integration(&ada, "mastodon").await;
+    Events(app.store.conn())
+        .append(NewEvent {
+            at: app.store.now(),
+            workspace_id: ada.workspace_id,
+            kind: EventKind::IntegrationNeedsReconnect,
+            post_id: None,
+            integration_id: Some(integration),
+            actor_type: ActorType::System,
+            actor_id: None,
+            data: json!({"platform": "mastodon", "reason": "the token was revoked"}),
+        })
+        .await
+        .unwrap();
+    app.engine.notify_once().await.unwrap();
+    for (who, expected) in [(&ada, 1), (&eddie, 1), (&cleo, 0)] {
+        let bell = who.session.get("/api/notifications").await;
+        let bell = bell.expect(200).clone();
+        assert_eq!(bell["unread"], expected, "{}", who.email);
+        if expected == 1 {
+            assert_eq!(bell["notifications"][0]["title"], "My mastodon (mastodon) needs reconnecting");
+            assert_eq!(bell["notifications"][0]["link"], "/integrations");
+        }
+    }
+    // The bell is per workspace: Eddie's own workspace has nothing.
+    let home = app.anonymous();
+    home.post("/api/auth/login", json!({"email": "eddie@example.com", "password": herald_testkit::PASSWORD})).await.expect(200);
+    assert_eq!(home.get("/api/notifications").await.expect(200)["unread"], 0);
+
+    // The audit log pages with a cursor, newest first, and filters by actor.
+    let first = ada.session.get("/api/audit?limit=2").await;
+    let first = first.expect(200).clone();
+    assert_eq!(first["entries"].as_array().unwrap().len(), 2);
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let second = ada.session.get(&format!("/api/audit?limit=2&cursor={cursor}")).await;
+    let second = second.expect(200).clone();
+    assert_ne!(first["entries"][0]["id"], second["entries"][0]["id"]);
+    assert!(first["entries"][1]["occurredAt"].as_str().unwrap() >= second["entries"][0]["occurredAt"].as_str().unwrap());
+    let system = ada.session.get("/api/audit?actor=SYSTEM").await;
+    let system = system.expect(200).clone();
+    assert_eq!(system["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(system["entries"][0]["actor"]["name"], "Herald");
+    let by_eddie = ada.session.get(&format!("/api/audit?actor={}", eddie.id)).await;
+    assert!(by_eddie.expect(200)["entries"].as_array().unwrap().iter().all(|e| e["actor"]["id"] == eddie.id.to_string()));
+    let bad = ada.session.get("/api/audit?type=nope&actor=robot&from=yesterday").await;
+    let fields: Vec<String> = bad.expect_error(422, "VALIDATION_FAILED")["details"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, ["type", "actor", "from"]);
+});
+
+db_test!(async fn avatars_are_served_from_herald_and_never_fail_a_page(app) {
+    use herald_store::repo::Integrations;
+    let ada = app.register("ada@example.com").await;
+    let integration = app.add_integration(&ada, "mastodon").await;
+    let png = ada.session.upload("a.png", herald_testkit::TINY_PNG.to_vec(), None).await;
+    let url = png.expect(201)["url"].as_str().unwrap().to_string();
+    let repo = Integrations(app.store.conn());
+    let mut row = repo.get(ada.workspace_id, integration).await.unwrap().unwrap();
+    row.avatar_url = Some(url);
+    repo.update(row.clone()).await.unwrap();
+    let avatar = ada.session.get(&format!("/integrations/{integration}/avatar")).await;
+    assert_eq!(avatar.status, 200);
+    assert_eq!(avatar.header("content-type"), Some("image/png"));
+    // Not an image, or nowhere: 404, and the accounts page still renders.
+    row.avatar_url = Some(format!("{}/api/health", app.address));
+    repo.update(row.clone()).await.unwrap();
+    assert_eq!(ada.session.get(&format!("/integrations/{integration}/avatar")).await.status, 404);
+    row.avatar_url = Some("http://127.0.0.1:9/nothing.png".into());
+    repo.update(row).await.unwrap();
+    assert_eq!(ada.session.get(&format!("/integrations/{integration}/avatar")).await.status, 404);
+    assert_eq!(ada.session.get("/integrations").await.status, 200);
+    // Someone else's account: 404.
+    let eve = app.register("eve@example.com").await;
+    assert_eq!(eve.session.get(&format!("/integrations/{integration}/avatar")).await.status, 404);
+});

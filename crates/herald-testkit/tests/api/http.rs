@@ -126,6 +126,7 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/posts/{id}/reject", "post"),
         ("/api/workspaces", "get"),
         ("/api/workspaces", "post"),
+        ("/api/workspaces/{id}", "get"),
         ("/api/workspaces/{id}", "patch"),
         ("/api/workspaces/{id}/select", "post"),
         ("/api/workspaces/{id}/members", "get"),

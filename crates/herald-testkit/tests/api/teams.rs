@@ -75,6 +75,8 @@ db_test!(async fn the_workspace_header_switches_and_outsiders_get_404(app) {
     as_eve.get("/api/posts").await.expect_error(404, "NOT_FOUND");
     eve.session.post(&format!("/api/workspaces/{}/select", ada.workspace_id), json!({})).await.expect_error(404, "NOT_FOUND");
     eve.session.get(&format!("/api/workspaces/{}/members", ada.workspace_id)).await.expect_error(404, "NOT_FOUND");
+    eve.session.get(&format!("/api/workspaces/{}", ada.workspace_id)).await.expect_error(404, "NOT_FOUND");
+    assert_eq!(plain.get(&format!("/api/workspaces/{}", ada.workspace_id)).await.expect(200)["role"], "EDITOR");
     eve.session.with_header("x-herald-workspace", "not-a-uuid").get("/api/posts").await.expect_error(404, "NOT_FOUND");
 
     // A key acts only in its own workspace.

@@ -20,7 +20,7 @@ use crate::state::AppState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_workspaces, create_workspace))
-        .routes(routes!(update_workspace))
+        .routes(routes!(get_workspace, update_workspace))
         .routes(routes!(select_workspace))
         .routes(routes!(list_members))
         .routes(routes!(update_member, remove_member))
@@ -50,6 +50,21 @@ async fn create_workspace(
     ApiJson(input): ApiJson<CreateWorkspaceInput>,
 ) -> ApiResult<(StatusCode, Json<WorkspaceView>)> {
     Ok((StatusCode::CREATED, Json(state.app.create_workspace(&caller, input).await?)))
+}
+
+/// One of your workspaces, with your role in it.
+#[utoipa::path(get, path = "/workspaces/{id}", tag = "teams",
+    params(("id" = uuid::Uuid, Path, description = "Workspace id")),
+    responses(
+        (status = 200, description = "The workspace", body = WorkspaceView),
+        (status = 404, description = "Not one of your workspaces", body = ErrorBody),
+    ))]
+async fn get_workspace(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+) -> ApiResult<Json<WorkspaceView>> {
+    Ok(Json(state.app.get_workspace(&caller, id).await?))
 }
 
 /// Renames a workspace or sets `requireApproval`. OWNER, session only.

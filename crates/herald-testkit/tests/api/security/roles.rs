@@ -121,6 +121,7 @@ fn rest_cases() -> Vec<Case> {
         case(("/api/posts/{id}/reject", "post"), "/api/posts/{requested}/reject", Some(json!({"note": "no"})), Editor),
         case(("/api/workspaces", "get"), "/api/workspaces", None, Viewer),
         case(("/api/workspaces", "post"), "/api/workspaces", Some(json!({"name": "Mine"})), Viewer),
+        case(("/api/workspaces/{id}", "get"), "/api/workspaces/{workspace}", None, Viewer),
         case(
             ("/api/workspaces/{id}", "patch"),
             "/api/workspaces/{workspace}",
