@@ -254,6 +254,10 @@ pub struct PostView {
     pub updated_at: DateTime<Utc>,
     /// Set once the post was submitted for approval.
     pub approval: Option<crate::posts::ApprovalView>,
+    /// On create and update only: what does not stop the post but deserves
+    /// a look (`DUPLICATE_CONTENT`, naming the earlier post).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::posts::PostWarning>,
     pub targets: Vec<TargetView>,
 }
 
@@ -295,6 +299,7 @@ impl PostView {
             created_at: post.created_at,
             updated_at: post.updated_at,
             approval: crate::posts::approval_of(post),
+            warnings: Vec::new(),
             targets,
         })
     }

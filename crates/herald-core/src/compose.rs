@@ -67,6 +67,13 @@ pub struct TargetReport {
     pub warnings: Vec<String>,
 }
 
+/// A text as duplicate detection compares it: case, spacing and the
+/// punctuation at its ends do not make two posts different.
+pub fn normalise_for_duplicates(text: &str) -> String {
+    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    words.join(" ").trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace()).to_string()
+}
+
 /// Validates a post. Returns the per-target report even when there are
 /// errors, so a dry run can show everything at once.
 pub fn validate_post(draft: &PostDraft, now: DateTime<Utc>) -> (Vec<TargetReport>, ValidationErrors) {
@@ -270,6 +277,13 @@ impl Measure<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicates_ignore_case_spacing_and_end_punctuation() {
+        assert_eq!(normalise_for_duplicates("  Big  News!\n"), normalise_for_duplicates("big news"));
+        assert_ne!(normalise_for_duplicates("big news"), normalise_for_duplicates("big new"));
+        assert_eq!(normalise_for_duplicates(" \n "), "");
+    }
     use chrono::Duration;
 
     fn now() -> DateTime<Utc> {

@@ -222,6 +222,18 @@
   function validate() {
     api('POST', '/api/posts/validate', body()).then(function (r) {
       if (!r.body) { return; }
+      // Warnings (the same text already went to an account) do not stop the post.
+      var warn = document.getElementById('composer-warnings');
+      if (warn) {
+        warn.innerHTML = '';
+        (r.body.warnings || []).forEach(function (w) {
+          var acct = selected().filter(function (a) { return a.id === w.integrationId; })[0];
+          var p = document.createElement('p'); p.className = 'warning small';
+          p.setAttribute('data-code', w.code);
+          p.textContent = (acct ? acct.name + ': ' : '') + w.message.replace(/^DUPLICATE_CONTENT: /, '');
+          warn.appendChild(p);
+        });
+      }
       var errors = (r.body.errors || []).slice();
       (r.body.targets || []).forEach(function (t) { errors = errors.concat(t.errors || []); });
       if (r.body.error && r.body.error.details && Array.isArray(r.body.error.details)) { errors = errors.concat(r.body.error.details); }

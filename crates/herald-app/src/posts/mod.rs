@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 pub use approval::{ApprovalView, ApproveInput, RejectInput, SubmitInput, approval_of};
 pub use input::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput, UpdatePostInput};
+pub use prepare::PostWarning;
 
 use crate::App;
 use crate::caller::Caller;
@@ -39,6 +40,8 @@ pub struct ValidationReport {
     pub status: Option<PublishMode>,
     pub scheduled_for: Option<DateTime<Utc>>,
     pub errors: Vec<ValidationError>,
+    /// What does not stop the post but deserves a look (`DUPLICATE_CONTENT`).
+    pub warnings: Vec<PostWarning>,
     pub targets: Vec<TargetReport>,
 }
 
@@ -46,8 +49,9 @@ impl App {
     /// Dry run of `create_post`: reports everything, changes nothing.
     pub async fn validate_post(&self, caller: &Caller, input: CreatePostInput) -> AppResult<ValidationReport> {
         caller.require(Scope::PostsRead)?;
-        let prepared = self.prepare(caller, &input, self.now()).await?;
+        let prepared = self.prepare(caller, &input, None, self.now()).await?;
         Ok(ValidationReport {
+            warnings: prepared.duplicates,
             valid: prepared.errors.is_empty(),
             status: prepared.mode,
             scheduled_for: prepared.publish_at,
@@ -60,7 +64,7 @@ impl App {
     pub async fn create_post(&self, caller: &Caller, input: CreatePostInput, via: CreatedVia) -> AppResult<PostView> {
         caller.require(Scope::PostsWrite)?;
         let now = self.now();
-        let mut prepared = self.prepare(caller, &input, now).await?.into_valid()?;
+        let mut prepared = self.prepare(caller, &input, None, now).await?.into_valid()?;
         // Below EDITOR in a workspace that requires approval, asking to
         // schedule or publish is asking for approval.
         let submitted = self.submits_instead(caller, prepared.mode).await?;
@@ -108,7 +112,9 @@ impl App {
         txn.commit().await.map_err(AppError::internal)?;
         self.committed(events).await;
         tracing::info!(post_id = %post.id, status = %post.status, "post created");
-        self.post_view(caller, post.id).await
+        let mut view = self.post_view(caller, post.id).await?;
+        view.warnings = prepared.duplicates;
+        Ok(view)
     }
 
     pub async fn get_post(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {
@@ -173,7 +179,7 @@ impl App {
         }
         let current_targets = posts.targets_of(&[id]).await?;
         let merged = merge_update(&existing, &current_targets, input)?;
-        let mut prepared = self.prepare(caller, &merged, now).await?.into_valid()?;
+        let mut prepared = self.prepare(caller, &merged, Some(id), now).await?.into_valid()?;
         let submitted = change == ApprovalChange::AfterEdit && self.submits_instead(caller, prepared.mode).await?;
         if prepared.mode != PublishMode::Draft && !submitted {
             caller.require(Scope::PostsPublish)?;
@@ -230,7 +236,9 @@ impl App {
         }
         txn.commit().await.map_err(AppError::internal)?;
         self.committed(events).await;
-        self.post_view(caller, id).await
+        let mut view = self.post_view(caller, id).await?;
+        view.warnings = prepared.duplicates;
+        Ok(view)
     }
 
     /// Deletes a post; its pending targets are cancelled in the same

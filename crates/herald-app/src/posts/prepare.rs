@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use herald_core::ValidationErrors;
-use herald_core::compose::{PostDraft, TargetDraft, TargetReport, ThreadItemDraft, validate_post};
+use herald_core::compose::{
+    PostDraft, TargetDraft, TargetReport, ThreadItemDraft, normalise_for_duplicates, validate_post,
+};
 use herald_core::platform::PlatformRules;
 use herald_core::post::PublishMode;
 use herald_core::schedule::parse_timestamp;
-use herald_store::repo::{Integrations, Media};
+use herald_store::repo::{Integrations, Media, Posts};
 use herald_store::{IntegrationRow, MediaRow, TargetRow};
 use uuid::Uuid;
 
@@ -20,11 +22,78 @@ use crate::App;
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 
+/// How far apart two identical posts to one account are still duplicates.
+const DUPLICATE_WINDOW: chrono::Duration = chrono::Duration::days(30);
+
+/// A warning about a post that does not stop it: `DUPLICATE_CONTENT`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostWarning {
+    /// `DUPLICATE_CONTENT`.
+    pub code: &'static str,
+    pub message: String,
+    pub integration_id: Uuid,
+    /// The earlier post with the same text.
+    pub post_id: Uuid,
+}
+
+impl App {
+    /// Warns when the same normalised text went, or is due to go, to the
+    /// same account within 30 days of this one's time.
+    async fn duplicates(
+        &self,
+        caller: &Caller,
+        input: &CreatePostInput,
+        post_id: Option<Uuid>,
+        at: DateTime<Utc>,
+        reports: &mut [TargetReport],
+    ) -> AppResult<Vec<PostWarning>> {
+        let ids: Vec<Uuid> = reports.iter().map(|r| r.integration_id).collect();
+        let sent = Posts(self.store.conn())
+            .sent_texts(caller.workspace_id, &ids, at - DUPLICATE_WINDOW, at + DUPLICATE_WINDOW, post_id)
+            .await?;
+        let mut warnings = Vec::new();
+        for report in reports.iter_mut() {
+            let text = input
+                .overrides
+                .get(&report.integration_id.to_string())
+                .and_then(|o| o.content.clone())
+                .unwrap_or_else(|| input.content.clone());
+            let normalised = normalise_for_duplicates(&text);
+            if normalised.is_empty() {
+                continue;
+            }
+            let earlier = sent
+                .iter()
+                .filter(|s| s.integration_id == report.integration_id)
+                .find(|s| normalise_for_duplicates(&s.text) == normalised);
+            if let Some(earlier) = earlier {
+                let verb = if earlier.published { "went" } else { "is scheduled to go" };
+                let message = format!(
+                    "DUPLICATE_CONTENT: the same text {verb} to this account on {} (post {}); platforms often refuse or hide repeats",
+                    earlier.at.format("%Y-%m-%d %H:%M UTC"),
+                    earlier.post_id
+                );
+                report.warnings.push(message.clone());
+                warnings.push(PostWarning {
+                    code: "DUPLICATE_CONTENT",
+                    message,
+                    integration_id: report.integration_id,
+                    post_id: earlier.post_id,
+                });
+            }
+        }
+        Ok(warnings)
+    }
+}
+
 /// Largest accepted per-integration settings object, serialized.
 const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 
 pub(super) struct Prepared {
     pub mode: Option<PublishMode>,
+    /// Texts that already went, or are due to go, to the same account.
+    pub duplicates: Vec<PostWarning>,
     /// When the post goes out (`NOW` → now); a draft's planned time.
     pub publish_at: Option<DateTime<Utc>>,
     pub errors: ValidationErrors,
@@ -34,6 +103,7 @@ pub(super) struct Prepared {
 
 pub(super) struct Valid {
     pub mode: PublishMode,
+    pub duplicates: Vec<PostWarning>,
     pub publish_at: Option<DateTime<Utc>>,
     targets: Vec<ResolvedTarget>,
 }
@@ -48,7 +118,7 @@ impl Prepared {
     pub fn into_valid(self) -> AppResult<Valid> {
         self.errors.into_result()?;
         let mode = self.mode.ok_or_else(|| AppError::Internal("valid post without a mode".into()))?;
-        Ok(Valid { mode, publish_at: self.publish_at, targets: self.targets })
+        Ok(Valid { mode, duplicates: self.duplicates, publish_at: self.publish_at, targets: self.targets })
     }
 }
 
@@ -137,10 +207,12 @@ impl App {
         }
     }
 
+    /// `post_id`: the post being edited, which does not duplicate itself.
     pub(super) async fn prepare(
         &self,
         caller: &Caller,
         input: &CreatePostInput,
+        post_id: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> AppResult<Prepared> {
         let mut errors = ValidationErrors::default();
@@ -244,6 +316,7 @@ impl App {
                 ));
             }
         }
+        let duplicates = self.duplicates(caller, input, post_id, publish_at.unwrap_or(now), &mut reports).await?;
         errors.0.extend(core_errors.0);
         for integration in ids.iter().filter_map(|id| by_id.get(id)) {
             let Some(provider) = self.providers.get(&integration.platform) else { continue };
@@ -274,7 +347,7 @@ impl App {
                 }
             })
             .collect();
-        Ok(Prepared { mode, publish_at, errors, reports, targets })
+        Ok(Prepared { mode, duplicates, publish_at, errors, reports, targets })
     }
 
     /// Resolves `mediaIds` and each reply's `mediaIds` in the workspace;

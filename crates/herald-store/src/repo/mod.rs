@@ -23,7 +23,7 @@ pub use invites::{Invites, NewInvite};
 pub use media::Media;
 pub use notifications::{JobCursors, NewEmail, NewNotification, Notifications, Outbox};
 pub use oauth::{OAuthClients, OAuthStates, PendingConnections, oauth_client_id};
-pub use posts::{DerivedStatus, InFlight, PostCursor, PostFilter, Posts, TargetWithIntegration};
+pub use posts::{DerivedStatus, InFlight, PostCursor, PostFilter, Posts, SentText, TargetWithIntegration};
 pub use queue::{ClaimRequest, DueTarget, Queue};
 pub use sessions::Sessions;
 pub use users::{Member, Membership, NewUser, Users};

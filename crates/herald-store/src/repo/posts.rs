@@ -46,6 +46,16 @@ pub struct PostFilter {
     pub limit: u64,
 }
 
+/// A text that went, or is due to go, to an integration.
+#[derive(Debug, Clone)]
+pub struct SentText {
+    pub integration_id: Uuid,
+    pub post_id: Uuid,
+    pub text: String,
+    pub at: DateTime<Utc>,
+    pub published: bool,
+}
+
 /// A target with what a reader needs to know of its integration.
 #[derive(Debug, Clone)]
 pub struct TargetWithIntegration {
@@ -137,6 +147,56 @@ impl<C: ConnectionTrait> Posts<'_, C> {
                 let (platform, integration_name) =
                     integration.map(|i| (i.platform, i.display_name)).unwrap_or_default();
                 TargetWithIntegration { target, platform, integration_name }
+            })
+            .collect())
+    }
+
+    /// What went, or is due to go, to these integrations between `from` and
+    /// `to` (published or due in that window), other than `except`: for
+    /// duplicate warnings. Each row: integration, post, its text there, when.
+    pub async fn sent_texts(
+        &self,
+        workspace_id: Uuid,
+        integration_ids: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        except: Option<Uuid>,
+    ) -> StoreResult<Vec<SentText>> {
+        if integration_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let in_window = Condition::any()
+            .add(post::Column::ScheduledFor.between(from, to))
+            .add(post::Column::PublishedAt.between(from, to));
+        let mut query = post_target::Entity::find()
+            .filter(post_target::Column::IntegrationId.is_in(padded(integration_ids)))
+            .filter(post_target::Column::Status.is_in([
+                TargetStatus::Queued,
+                TargetStatus::Publishing,
+                TargetStatus::Published,
+                TargetStatus::Unconfirmed,
+            ]))
+            .find_also_related(post::Entity)
+            .filter(post::Column::WorkspaceId.eq(workspace_id))
+            .filter(post::Column::Status.ne(PostStatus::Draft))
+            .filter(in_window);
+        if let Some(except) = except {
+            query = query.filter(post::Column::Id.ne(except));
+        }
+        Ok(query
+            .limit(500)
+            .all(self.0)
+            .await?
+            .into_iter()
+            .filter_map(|(target, post)| {
+                let post = post?;
+                Some(SentText {
+                    integration_id: target.integration_id,
+                    post_id: post.id,
+                    text: target.content_override.unwrap_or(post.content),
+                    at: target.published_at.or(post.published_at).or(post.scheduled_for)?,
+                    published: target.status == TargetStatus::Published,
+                })
             })
             .collect())
     }

@@ -6,6 +6,7 @@ mod accounts;
 mod api_keys;
 mod approvals;
 mod browser;
+mod duplicates;
 mod email;
 mod engagement;
 mod engine;

@@ -419,6 +419,7 @@ async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: C
             .targets
             .iter()
             .map(|t| format!("{}: {} of {} characters", t.platform, t.length, t.max_length))
+            .chain(report.targets.iter().flat_map(|t| t.warnings.iter().map(move |w| format!("{}: {w}", t.platform))))
             .collect();
         let errors = FieldErrors {
             fields: report
