@@ -24,6 +24,7 @@ pub mod system;
 pub mod teams;
 pub mod throttle;
 pub mod views;
+pub mod webhooks;
 
 use std::sync::Arc;
 

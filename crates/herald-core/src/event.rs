@@ -33,6 +33,8 @@ string_enum!(
         InviteRevoked => "invite_revoked",
         WorkspaceCreated => "workspace_created",
         WorkspaceUpdated => "workspace_updated",
+        /// An outbound webhook was turned off after failing again and again.
+        WebhookDisabled => "webhook_disabled",
     }
 );
 

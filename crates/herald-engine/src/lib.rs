@@ -17,6 +17,7 @@ mod processing;
 mod profiles;
 mod sweeper;
 mod tokens;
+pub mod webhooks;
 mod worker;
 
 use std::time::Duration;
@@ -69,6 +70,8 @@ pub struct EngineConfig {
     pub notify_interval: Duration,
     /// Age an event must reach before it is notified (see `notify`).
     pub notify_settle: Duration,
+    /// Webhook URLs may be private, loopback or link-local addresses.
+    pub allow_private_targets: bool,
 }
 
 impl Default for EngineConfig {
@@ -90,6 +93,7 @@ impl Default for EngineConfig {
             mail: None,
             notify_interval: Duration::from_secs(5),
             notify_settle: Duration::from_secs(10),
+            allow_private_targets: false,
         }
     }
 }
@@ -160,6 +164,12 @@ impl Engine {
     /// One round of the notification job, for tests.
     pub async fn notify_once(&self) -> Result<usize, herald_store::StoreError> {
         notify::notify(self).await
+    }
+
+    /// One round of the webhook fan-out and sender, for tests.
+    pub async fn webhooks_once(&self) -> Result<usize, herald_store::StoreError> {
+        webhooks::fan_out(self).await?;
+        webhooks::send_due(self).await
     }
 
     /// One round of the mailer, for tests.

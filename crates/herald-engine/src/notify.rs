@@ -36,6 +36,14 @@ pub(crate) async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
             Ok(events) => tracing::debug!(events, "notifications written"),
             Err(error) => tracing::error!(%error, "writing notifications failed; retrying later"),
         }
+        if let Err(error) = crate::webhooks::fan_out(&engine).await {
+            tracing::error!(%error, "queueing webhook deliveries failed; retrying later");
+        }
+        match crate::webhooks::send_due(&engine).await {
+            Ok(0) => {}
+            Ok(sent) => tracing::debug!(sent, "webhook deliveries sent"),
+            Err(error) => tracing::error!(%error, "sending webhook deliveries failed; retrying later"),
+        }
         match crate::mailer::send_due(&engine).await {
             Ok(0) => {}
             Ok(sent) => tracing::info!(sent, "e-mails sent"),

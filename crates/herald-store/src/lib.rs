@@ -37,6 +37,8 @@ pub use entity::post_target::Model as TargetRow;
 pub use entity::session::Model as SessionRow;
 pub use entity::target_metric::Model as TargetMetricRow;
 pub use entity::user::Model as UserRow;
+pub use entity::webhook::Model as WebhookRow;
+pub use entity::webhook_delivery::Model as WebhookDeliveryRow;
 pub use entity::workspace::Model as WorkspaceRow;
 pub use sea_orm::DatabaseTransaction as Transaction;
 

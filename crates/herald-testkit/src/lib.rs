@@ -185,7 +185,11 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             app_credentials: herald_providers::oauth::AppCredentials::new(options.app_credentials.clone()),
         },
         media: Blobs::local(&dir.path().join("uploads")).expect("uploads directory"),
-        engine: EngineConfig { main_url: address.clone(), ..options.engine.clone() },
+        engine: EngineConfig {
+            main_url: address.clone(),
+            allow_private_targets: options.allow_private_targets,
+            ..options.engine.clone()
+        },
     });
     let (shutdown, stopped) = watch::channel(false);
     let roles = EngineRoles { worker: options.run_engine, scheduler: options.run_engine };

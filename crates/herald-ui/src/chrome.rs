@@ -102,6 +102,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "invite-revoked" => "Invite revoked.",
         "workspace-created" => "Workspace created.",
         "all-read" => "All caught up.",
+        "redelivering" => "Queued to be sent again.",
         _ => return None,
     })
 }

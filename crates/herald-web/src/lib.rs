@@ -55,7 +55,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::media::routes())
         .merge(routes::platforms::routes())
         .merge(routes::teams::routes())
-        .merge(routes::activity::routes());
+        .merge(routes::activity::routes())
+        .merge(routes::webhooks::routes());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
 }
 

@@ -31,6 +31,7 @@ use crate::error::ErrorBody;
         (name = "media", description = "Images and videos to attach"),
         (name = "platforms", description = "What Herald publishes to, and each platform's rules"),
         (name = "teams", description = "Workspaces, members, invites, the audit trail and notifications"),
+        (name = "webhooks", description = "Events sent, signed, to your URLs"),
     )
 )]
 pub struct ApiDoc;

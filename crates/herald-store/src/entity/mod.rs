@@ -17,5 +17,7 @@ pub mod post_target;
 pub mod session;
 pub mod target_metric;
 pub mod user;
+pub mod webhook;
+pub mod webhook_delivery;
 pub mod workspace;
 pub mod workspace_member;

@@ -16,6 +16,7 @@ mod m20261205_000001_oauth;
 mod m20261205_000002_access_ends;
 mod m20261205_000003_pending_steps;
 mod m20261206_000001_teams;
+mod m20261206_000002_webhooks;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000002_access_ends::Migration),
             Box::new(m20261205_000003_pending_steps::Migration),
             Box::new(m20261206_000001_teams::Migration),
+            Box::new(m20261206_000002_webhooks::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ mod queue;
 mod sessions;
 mod sql;
 mod users;
+mod webhooks;
 
 pub use api_keys::{ApiKeys, NewApiKeyRow};
 pub use engagement::Engagement;
@@ -27,3 +28,6 @@ pub use posts::{DerivedStatus, InFlight, PostCursor, PostFilter, Posts, SentText
 pub use queue::{ClaimRequest, DueTarget, Queue};
 pub use sessions::Sessions;
 pub use users::{Member, Membership, NewUser, Users};
+pub use webhooks::{
+    FAILED as DELIVERY_FAILED, NewDelivery, PENDING as DELIVERY_PENDING, SUCCEEDED as DELIVERY_SUCCEEDED, Webhooks,
+};

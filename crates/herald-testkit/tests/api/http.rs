@@ -142,6 +142,12 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/notifications/read", "post"),
         ("/api/me/email-preferences", "get"),
         ("/api/me/email-preferences", "put"),
+        ("/api/webhooks", "get"),
+        ("/api/webhooks", "post"),
+        ("/api/webhooks/{id}", "patch"),
+        ("/api/webhooks/{id}", "delete"),
+        ("/api/webhooks/{id}/deliveries", "get"),
+        ("/api/webhooks/{id}/deliveries/{deliveryId}/redeliver", "post"),
     ];
     for (path, method) in expected {
         let operation = &spec["paths"][path][method];

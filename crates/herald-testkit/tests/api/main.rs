@@ -41,3 +41,4 @@ mod teams;
 mod ui;
 mod ui_composer;
 mod ui_team;
+mod webhooks;

@@ -12,6 +12,7 @@ mod posts;
 mod settings;
 mod team;
 pub mod view;
+mod webhooks;
 
 use axum::Router;
 use serde::Deserialize;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<UiState> {
         .merge(settings::routes())
         .merge(approvals::routes())
         .merge(team::routes())
+        .merge(webhooks::routes())
 }
 
 /// `?notice=` after a redirect.

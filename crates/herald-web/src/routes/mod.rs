@@ -14,3 +14,4 @@ pub mod platforms;
 pub mod posts;
 pub mod teams;
 pub mod uploads;
+pub mod webhooks;

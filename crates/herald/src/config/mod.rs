@@ -326,6 +326,7 @@ impl Config {
             metrics_poll: Duration::from_secs(self.maintenance_seconds.max(1)),
             main_url: self.main_url(),
             mail: self.mail(),
+            allow_private_targets: self.allow_private_targets,
             ..herald_engine::EngineConfig::default()
         }
     }

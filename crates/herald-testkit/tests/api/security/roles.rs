@@ -156,6 +156,22 @@ fn rest_cases() -> Vec<Case> {
             Owner,
         ),
         case(("/api/audit", "get"), "/api/audit", None, Editor),
+        case(("/api/webhooks", "get"), "/api/webhooks", None, Editor),
+        case(
+            ("/api/webhooks", "post"),
+            "/api/webhooks",
+            Some(json!({"url": "https://hooks.example/in", "events": ["*"]})),
+            Editor,
+        ),
+        case(("/api/webhooks/{id}", "patch"), "/api/webhooks/{webhook}", Some(json!({"active": true})), Editor),
+        case(("/api/webhooks/{id}", "delete"), "/api/webhooks/{webhook}", None, Editor),
+        case(("/api/webhooks/{id}/deliveries", "get"), "/api/webhooks/{webhook}/deliveries", None, Editor),
+        case(
+            ("/api/webhooks/{id}/deliveries/{deliveryId}/redeliver", "post"),
+            "/api/webhooks/{webhook}/deliveries/{delivery}/redeliver",
+            Some(json!({})),
+            Editor,
+        ),
         case(("/api/notifications", "get"), "/api/notifications", None, Viewer),
         case(("/api/notifications/read", "post"), "/api/notifications/read", Some(json!({})), Viewer),
         case(("/api/me/email-preferences", "get"), "/api/me/email-preferences", None, Viewer),
@@ -248,6 +264,15 @@ async fn fill(app: &TestApp, team: &Team, who: &Account, text: &str) -> String {
         let key = who.session.post("/api/api-keys", json!({"name": "throwaway"})).await;
         out = out.replace("{key}", &id_of(key.expect(201)));
     }
+    if out.contains("{webhook}") {
+        let hook = owner.post("/api/webhooks", json!({"url": "http://127.0.0.1:9/in", "events": ["*"]})).await;
+        let hook = id_of(hook.expect(201));
+        if out.contains("{delivery}") {
+            let delivery = webhook_delivery(app, &team.owner, &hook).await;
+            out = out.replace("{delivery}", &delivery);
+        }
+        out = out.replace("{webhook}", &hook);
+    }
     if out.contains("{pending}") {
         let pending = Uuid::now_v7();
         let vault = herald_core::vault::Vault::from_hex(herald_testkit::TEST_ENCRYPTION_KEY).unwrap();
@@ -266,6 +291,14 @@ async fn fill(app: &TestApp, team: &Team, who: &Account, text: &str) -> String {
         out = out.replace("{pending}", &pending.to_string());
     }
     out
+}
+
+/// A delivery of `hook`: an event, then the fan-out.
+async fn webhook_delivery(app: &TestApp, owner: &Account, hook: &str) -> String {
+    owner.session.post("/api/posts", json!({"content": "an event", "status": "DRAFT"})).await.expect(201);
+    app.engine.webhooks_once().await.unwrap();
+    let deliveries = owner.session.get(&format!("/api/webhooks/{hook}/deliveries")).await;
+    id_of(&deliveries.expect(200)[0])
 }
 
 fn refused_text(text: &str) -> bool {
@@ -358,6 +391,10 @@ fn ui_cases() -> Vec<UiCase> {
         ("/settings/team/members/{member}", vec![("role", "EDITOR")], Owner),
         ("/settings/team/members/{member}/remove", vec![], Owner),
         ("/settings/team/new", vec![("name", "Side project")], Viewer),
+        ("/settings/webhooks", vec![("url", "https://hooks.example/in"), ("events", "*")], Editor),
+        ("/settings/webhooks/{webhook}/status", vec![("active", "false")], Editor),
+        ("/settings/webhooks/{webhook}/delete", vec![], Editor),
+        ("/settings/webhooks/{webhook}/deliveries/{delivery}/redeliver", vec![], Editor),
         ("/notifications/read", vec![], Viewer),
         ("/notifications/email", vec![("approvals", "on")], Viewer),
         ("/settings/profile", vec![("name", "Me"), ("timezone", "UTC")], Viewer),
