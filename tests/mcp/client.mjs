@@ -27,6 +27,7 @@ const TOOLS = [
   'update_post',
   'delete_post',
   'publish_post',
+  'add_to_queue',
   'submit_for_approval',
   'approve_post',
   'reject_post',

@@ -50,6 +50,7 @@ TOOLS = [
     "update_post",
     "delete_post",
     "publish_post",
+    "add_to_queue",
     "submit_for_approval",
     "approve_post",
     "reject_post",

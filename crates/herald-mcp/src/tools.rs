@@ -59,6 +59,29 @@ pub struct PostArgs {
     pub tags: Vec<String>,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueueArgs {
+    /// The text of the post (the first item of a thread).
+    pub content: String,
+    /// Integration ids whose queues it joins (from list_integrations).
+    pub integration_ids: Vec<Uuid>,
+    /// Follow-up items published as replies, in order.
+    #[serde(default)]
+    pub thread: Vec<ThreadItemInput>,
+    /// Per-integration changes, keyed by integration id.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, OverrideInput>,
+    /// Public http(s) URLs of images or videos to attach.
+    #[serde(default)]
+    pub media_urls: Vec<String>,
+    /// Ids returned by upload_media_from_url.
+    #[serde(default)]
+    pub media_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
 impl PostArgs {
     fn into_input(self) -> CreatePostInput {
         CreatePostInput {
@@ -281,6 +304,17 @@ const SPECS: &[Spec] = &[
         open_world: true,
     },
     Spec {
+        name: "add_to_queue",
+        title: "Add to the queue",
+        description: "Schedules a post at each integration's next free posting slot, after the posts already queued there (the integration's daily posting times, in its time zone). Needs posts:publish.",
+        schema: schema_for_type::<QueueArgs>,
+        scope: Scope::PostsPublish,
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: true,
+    },
+    Spec {
         name: "submit_for_approval",
         title: "Submit for approval",
         description: "Submits a draft for a person to approve (the approval queue). This is how a draft-only key or a contributor gets a post published: a member who may publish approves it, which schedules it. Needs posts:write.",
@@ -484,6 +518,21 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
         "publish_post" => {
             let PostIdArgs { post_id } = args(raw)?;
             post(to_json(&app.publish_post_now(caller, post_id).await?)?)
+        }
+        "add_to_queue" => {
+            let a: QueueArgs = args(raw)?;
+            let input = CreatePostInput {
+                content: a.content,
+                platforms: a.integration_ids,
+                scheduled_for: None,
+                status: Some("QUEUE".into()),
+                media_urls: a.media_urls,
+                media_ids: a.media_ids,
+                thread: a.thread,
+                overrides: a.overrides,
+                tags: a.tags,
+            };
+            post(to_json(&app.create_post(caller, input, CreatedVia::Mcp).await?)?)
         }
         "submit_for_approval" => {
             let a: SubmitArgs = args(raw)?;

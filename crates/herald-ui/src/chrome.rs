@@ -25,6 +25,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/posts/new", "New post", "compose"),
     ("/calendar", "Calendar", "calendar"),
     ("/posts", "Posts", "posts"),
+    ("/queue", "Queue", "queue"),
     ("/approvals", "Approvals", "approvals"),
     ("/integrations", "Accounts", "integrations"),
     ("/analytics", "Analytics", "analytics"),
@@ -103,6 +104,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "workspace-created" => "Workspace created.",
         "all-read" => "All caught up.",
         "redelivering" => "Queued to be sent again.",
+        "shuffled" => "Queue shuffled.",
+        "queued" => "Added to the queue.",
+        "compacted" => "Gaps closed.",
         _ => return None,
     })
 }

@@ -79,6 +79,28 @@
     if (img.complete && img.naturalWidth === 0) { hide(); } else { img.addEventListener('error', hide); }
   });
 
+  // The queue: drag a post onto another to put it there; the order form
+  // (the same as the Move buttons send) is submitted.
+  document.querySelectorAll('[data-queue]').forEach(function (list) {
+    var dragged = null, form = document.getElementById('queue-order');
+    list.addEventListener('dragstart', function (e) {
+      dragged = e.target.closest('[data-queued]');
+      if (e.dataTransfer) { e.dataTransfer.effectAllowed = 'move'; e.dataTransfer.setData('text/plain', ''); }
+    });
+    list.addEventListener('dragover', function (e) { if (dragged) { e.preventDefault(); } });
+    list.addEventListener('drop', function (e) {
+      var target = e.target.closest('[data-queued]');
+      if (!dragged || !target || target === dragged || !form) { return; }
+      e.preventDefault();
+      var items = Array.prototype.slice.call(list.querySelectorAll('[data-queued]'));
+      var after = items.indexOf(target) > items.indexOf(dragged);
+      list.insertBefore(dragged, after ? target.nextSibling : target);
+      form.querySelector('input[name="order"]').value = Array.prototype.map.call(list.querySelectorAll('[data-queued]'),
+        function (li) { return li.getAttribute('data-queued'); }).join(',');
+      form.submit();
+    });
+  });
+
   // Copy buttons (API keys shown once).
   document.querySelectorAll('[data-copy]').forEach(function (btn) {
     btn.hidden = false;

@@ -56,7 +56,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::platforms::routes())
         .merge(routes::teams::routes())
         .merge(routes::activity::routes())
-        .merge(routes::webhooks::routes());
+        .merge(routes::webhooks::routes())
+        .merge(routes::queue::routes());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
 }
 

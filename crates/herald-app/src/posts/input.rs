@@ -44,8 +44,9 @@ pub struct CreatePostInput {
     pub platforms: Vec<Uuid>,
     /// ISO 8601 with an offset, e.g. `2026-12-01T09:00:00+01:00`.
     pub scheduled_for: Option<String>,
-    /// `DRAFT`, `SCHEDULED` or `NOW`. Without it: `SCHEDULED` when
-    /// `scheduledFor` is given, otherwise `NOW`.
+    /// `DRAFT`, `SCHEDULED`, `NOW`, or `QUEUE` (each account's next free
+    /// posting slot, after what is already queued; no `scheduledFor`).
+    /// Without it: `SCHEDULED` when `scheduledFor` is given, otherwise `NOW`.
     pub status: Option<String>,
     #[serde(default)]
     pub media_urls: Vec<String>,

@@ -3,6 +3,7 @@
 mod approval;
 mod input;
 mod prepare;
+mod queue;
 
 use herald_core::event::EventKind;
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use uuid::Uuid;
 pub use approval::{ApprovalView, ApproveInput, RejectInput, SubmitInput, approval_of};
 pub use input::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput, UpdatePostInput};
 pub use prepare::PostWarning;
+pub use queue::{QueueView, QueuedPostView, ReorderInput};
 
 use crate::App;
 use crate::caller::Caller;
@@ -49,6 +51,7 @@ impl App {
     /// Dry run of `create_post`: reports everything, changes nothing.
     pub async fn validate_post(&self, caller: &Caller, input: CreatePostInput) -> AppResult<ValidationReport> {
         caller.require(Scope::PostsRead)?;
+        let (input, _) = self.resolve_queue(caller, input).await?;
         let prepared = self.prepare(caller, &input, None, self.now()).await?;
         Ok(ValidationReport {
             warnings: prepared.duplicates,
@@ -63,6 +66,7 @@ impl App {
     #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, via = %via, post_id = tracing::field::Empty))]
     pub async fn create_post(&self, caller: &Caller, input: CreatePostInput, via: CreatedVia) -> AppResult<PostView> {
         caller.require(Scope::PostsWrite)?;
+        let (input, slots) = self.resolve_queue(caller, input).await?;
         let now = self.now();
         let mut prepared = self.prepare(caller, &input, None, now).await?.into_valid()?;
         // Below EDITOR in a workspace that requires approval, asking to
@@ -80,7 +84,13 @@ impl App {
         }
         let post_id = Uuid::now_v7();
         tracing::Span::current().record("post_id", tracing::field::display(post_id));
-        let targets = prepared.target_rows(post_id, now);
+        let mut targets = prepared.target_rows(post_id, now);
+        // Queued: each account's own next slot.
+        for target in &mut targets {
+            if let Some(slot) = slots.get(&target.integration_id) {
+                target.next_attempt_at = Some(*slot);
+            }
+        }
         let row = PostRow {
             id: post_id,
             workspace_id: caller.workspace_id,
@@ -323,6 +333,34 @@ fn event_data(kind: EventKind, post: &PostRow) -> serde_json::Value {
         object.insert("approval".into(), approval.clone());
     }
     data
+}
+
+impl App {
+    /// `status: "QUEUE"` is scheduling at the accounts' next free slots:
+    /// the post is due at the earliest, each target at its own.
+    async fn resolve_queue(
+        &self,
+        caller: &Caller,
+        mut input: CreatePostInput,
+    ) -> AppResult<(CreatePostInput, BTreeMap<Uuid, DateTime<Utc>>)> {
+        if !input.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("QUEUE")) {
+            return Ok((input, BTreeMap::new()));
+        }
+        if input.scheduled_for.is_some() {
+            return Err(herald_core::ValidationError::new(
+                "scheduledFor",
+                "a queued post takes its accounts' next free slots: leave scheduledFor out",
+            )
+            .into());
+        }
+        let slots = self.queue_slots(caller, &input.platforms).await?;
+        input.status = Some(PublishMode::Scheduled.as_str().to_string());
+        input.scheduled_for = slots.values().min().map(|at| at.to_rfc3339());
+        if input.scheduled_for.is_none() {
+            return Err(herald_core::ValidationError::new("platforms", "name at least one account to queue on").into());
+        }
+        Ok((input, slots))
+    }
 }
 
 fn in_flight() -> AppError {

@@ -223,7 +223,7 @@ impl App {
             Some(raw) => {
                 let mode = PublishMode::parse(&raw.to_uppercase());
                 if mode.is_none() {
-                    errors.push("status", format!("`{raw}` is not one of DRAFT, SCHEDULED, NOW"));
+                    errors.push("status", format!("`{raw}` is not one of DRAFT, SCHEDULED, NOW, QUEUE"));
                 }
                 mode
             }

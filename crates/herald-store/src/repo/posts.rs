@@ -417,6 +417,62 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         Ok(Some(Ok(())))
     }
 
+    /// An integration's queue: its targets waiting to go out at or after
+    /// `from` (queued, never tried, not leased), in time order, with their posts.
+    pub async fn queue_of(&self, integration_id: Uuid, from: DateTime<Utc>) -> StoreResult<Vec<(TargetRow, PostRow)>> {
+        Ok(post_target::Entity::find()
+            .filter(post_target::Column::IntegrationId.eq(integration_id))
+            .filter(post_target::Column::Status.eq(TargetStatus::Queued))
+            .filter(post_target::Column::Attempts.eq(0))
+            .filter(post_target::Column::LeaseOwner.is_null())
+            .filter(post_target::Column::NextAttemptAt.gte(from))
+            .order_by_asc(post_target::Column::NextAttemptAt)
+            .order_by_asc(post_target::Column::Id)
+            .find_also_related(post::Entity)
+            .all(self.0)
+            .await?
+            .into_iter()
+            .filter_map(|(target, post)| post.map(|p| (target, p)))
+            .collect())
+    }
+
+    /// Moves a queued target to another time; false when it is no longer
+    /// waiting (a worker took it meanwhile).
+    pub async fn move_queued_target(&self, target_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
+        let result = post_target::Entity::update_many()
+            .col_expr(post_target::Column::NextAttemptAt, Expr::value(at))
+            .filter(post_target::Column::Id.eq(target_id))
+            .filter(post_target::Column::Status.eq(TargetStatus::Queued))
+            .filter(post_target::Column::Attempts.eq(0))
+            .filter(post_target::Column::LeaseOwner.is_null())
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Sets a post's time to the earliest of its queued targets'.
+    pub async fn align_scheduled_for(&self, post_id: Uuid) -> StoreResult<()> {
+        let earliest = post_target::Entity::find()
+            .select_only()
+            .column(post_target::Column::NextAttemptAt)
+            .filter(post_target::Column::PostId.eq(post_id))
+            .filter(post_target::Column::Status.eq(TargetStatus::Queued))
+            .filter(post_target::Column::NextAttemptAt.is_not_null())
+            .order_by_asc(post_target::Column::NextAttemptAt)
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(self.0)
+            .await?
+            .flatten();
+        if let Some(at) = earliest {
+            post::Entity::update_many()
+                .col_expr(post::Column::ScheduledFor, Expr::value(at))
+                .filter(post::Column::Id.eq(post_id))
+                .exec(self.0)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Due times of the queued targets of an integration (its taken slots).
     pub async fn queued_times(&self, integration_id: Uuid) -> StoreResult<Vec<DateTime<Utc>>> {
         Ok(post_target::Entity::find()

@@ -36,6 +36,7 @@ mod provider_tumblr;
 mod provider_wordpress;
 mod provider_x;
 mod provider_youtube;
+mod queue;
 mod security;
 mod teams;
 mod ui;

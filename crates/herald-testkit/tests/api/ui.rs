@@ -20,6 +20,12 @@ const PAGES: &[&str] = &[
     "/integrations",
     "/analytics",
     "/settings",
+    "/queue",
+    "/approvals",
+    "/notifications",
+    "/settings/team",
+    "/settings/audit",
+    "/settings/webhooks",
 ];
 
 db_test!(async fn pages_send_signed_out_visitors_to_login(app) {

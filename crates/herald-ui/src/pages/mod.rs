@@ -9,6 +9,7 @@ mod composer;
 mod dashboard;
 mod integrations;
 mod posts;
+mod queue;
 mod settings;
 mod team;
 pub mod view;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<UiState> {
         .merge(approvals::routes())
         .merge(team::routes())
         .merge(webhooks::routes())
+        .merge(queue::routes())
 }
 
 /// `?notice=` after a redirect.

@@ -342,7 +342,7 @@ async fn notifications_page(
 ) -> UiResult<NotificationsPage> {
     let page = state.app.notifications(&viewer.caller, NotificationQuery { limit: Some(50), cursor: q.cursor }).await?;
     Ok(NotificationsPage {
-        c: Chrome::new(&viewer, "", "Notifications").with_notice(q.notice.as_deref()),
+        c: Chrome::new(&viewer, "notifications", "Notifications").with_notice(q.notice.as_deref()),
         items: page
             .notifications
             .into_iter()

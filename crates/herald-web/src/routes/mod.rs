@@ -12,6 +12,7 @@ pub mod integrations;
 pub mod media;
 pub mod platforms;
 pub mod posts;
+pub mod queue;
 pub mod teams;
 pub mod uploads;
 pub mod webhooks;

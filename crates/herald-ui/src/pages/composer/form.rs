@@ -268,6 +268,8 @@ impl Draft {
             // A submitted post stays a draft until approved, with its time.
             "draft" | "submit" => Ok((PublishMode::Draft, at.map(|at| at.to_rfc3339()))),
             "now" => Ok((PublishMode::Now, None)),
+            // The queue picks each account's time.
+            "queue" => Ok((PublishMode::Scheduled, None)),
             _ => match at {
                 Some(at) => Ok((PublishMode::Scheduled, Some(at.to_rfc3339()))),
                 None => Err(("scheduledFor".into(), "pick a date and time to schedule the post".into())),

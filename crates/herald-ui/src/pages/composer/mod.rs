@@ -412,7 +412,11 @@ async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: C
             return rerender(FieldErrors { fields: vec![field_error], general: None }, Vec::new(), draft).await;
         }
     };
-    let input = draft.input(status, at.clone(), |id| accounts.schema(id));
+    let mut input = draft.input(status, at.clone(), |id| accounts.schema(id));
+    if draft.action == "queue" {
+        input.status = Some("QUEUE".into());
+        input.scheduled_for = None;
+    }
     if draft.action == "check" {
         let report = state.app.validate_post(&viewer.caller, input).await?;
         let reports = report
@@ -456,6 +460,7 @@ async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: C
                 Err(error) => rerender(FieldErrors::from_app(error)?, Vec::new(), draft).await,
             }
         }
+        Ok(post) if draft.action == "queue" => Ok(see_other(&format!("/posts?notice=queued&highlight={}", post.id))),
         Ok(post) => {
             let notice = match status {
                 PublishMode::Draft => "draft",
