@@ -29,6 +29,7 @@ pub struct AuditQuery {
     pub kind: Option<String>,
     /// A user, API key or MCP client id, or an actor type: `USER`,
     /// `API_KEY`, `MCP`, `SYSTEM`.
+    #[param(pattern = r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|USER|API_KEY|MCP|SYSTEM)$")]
     pub actor: Option<String>,
     /// Only events at or after this time (ISO 8601 with offset).
     #[param(value_type = Option<String>, format = DateTime)]
@@ -129,18 +130,16 @@ impl App {
             )));
         }
         let mut errors = ValidationErrors::default();
-        let mut kinds = Vec::new();
-        for raw in query.kind.iter().flat_map(|k| k.split(',')).map(str::trim).filter(|k| !k.is_empty()) {
-            match EventKind::parse(raw) {
-                Some(kind) => kinds.push(kind),
-                None => errors.push("type", format!("`{raw}` is not an event type")),
-            }
-        }
-        let (actor_type, actor_id) = match query.actor.as_deref().map(str::trim) {
-            None | Some("") => (None, None),
-            Some(raw) => match (Uuid::parse_str(raw), ActorType::parse(&raw.to_uppercase())) {
-                (Ok(id), _) => (None, Some(id)),
-                (_, Some(kind)) => (Some(kind), None),
+        // Types Herald does not know match no event (a filter, not a form).
+        let asked: Vec<&str> =
+            query.kind.iter().flat_map(|k| k.split(',')).map(str::trim).filter(|k| !k.is_empty()).collect();
+        let kinds: Vec<EventKind> = asked.iter().filter_map(|raw| EventKind::parse(raw)).collect();
+        let none_known = !asked.is_empty() && kinds.is_empty();
+        let (actor_type, actor_id) = match query.actor.as_deref() {
+            None => (None, None),
+            Some(raw) => match (ActorType::parse(raw), Uuid::parse_str(raw)) {
+                (Some(kind), _) => (Some(kind), None),
+                (None, Ok(id)) if raw.len() == 36 && !raw.bytes().any(|b| b.is_ascii_uppercase()) => (None, Some(id)),
                 _ => {
                     errors.push("actor", format!("`{raw}` is neither an id nor USER, API_KEY, MCP or SYSTEM"));
                     (None, None)
@@ -151,6 +150,9 @@ impl App {
         let to = query.to.as_deref().and_then(|raw| errors.collect(parse_timestamp("to", raw)));
         let (limit, before) = parse_page(query.limit, query.cursor.as_deref(), &mut errors);
         errors.into_result()?;
+        if none_known {
+            return Ok(AuditPage { entries: Vec::new(), next_cursor: None });
+        }
         let filter = AuditFilter {
             kinds,
             actor_type,

@@ -49,6 +49,7 @@ pub struct ApprovalView {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubmitInput {
     /// A word for the reviewer (at most 2000 characters).
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -66,7 +67,8 @@ pub struct ApproveInput {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RejectInput {
-    /// Why, for the author (1–2000 characters).
+    /// Why, for the author (1–2000 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub note: String,
 }
 

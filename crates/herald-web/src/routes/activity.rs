@@ -39,7 +39,10 @@ async fn audit(
 
 /// Your notifications in this workspace, newest first, with the unread count.
 #[utoipa::path(get, path = "/notifications", tag = "teams", params(NotificationQuery),
-    responses((status = 200, description = "A page of notifications", body = NotificationPage)))]
+    responses(
+        (status = 200, description = "A page of notifications", body = NotificationPage),
+        (status = 422, description = "Invalid limit or cursor", body = ErrorBody),
+    ))]
 async fn notifications(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -55,7 +58,8 @@ struct UnreadView {
 }
 
 /// Marks the given notifications read, or all of them without `ids`.
-#[utoipa::path(post, path = "/notifications/read", tag = "teams", request_body = MarkReadInput,
+#[utoipa::path(post, path = "/notifications/read", tag = "teams",
+    request_body(content = Option<MarkReadInput>, description = "The ids to mark; none: all"),
     responses((status = 200, description = "What is still unread", body = UnreadView)))]
 async fn mark_read(
     State(state): State<AppState>,

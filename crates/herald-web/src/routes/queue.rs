@@ -34,6 +34,7 @@ async fn queue(State(state): State<AppState>, Auth(caller): Auth, ApiId(id): Api
     request_body = ReorderInput,
     responses(
         (status = 200, description = "The queue", body = QueueView),
+        (status = 404, description = "No such integration in your workspace", body = ErrorBody),
         (status = 409, description = "A post started publishing meanwhile", body = ErrorBody),
         (status = 422, description = "Not the queue's posts", body = ErrorBody),
     ))]
@@ -49,7 +50,11 @@ async fn reorder(
 /// Shuffles the queue on the same times. Scope `posts:publish`.
 #[utoipa::path(post, path = "/integrations/{id}/queue/shuffle", tag = "posts",
     params(("id" = uuid::Uuid, Path, description = "Integration id")),
-    responses((status = 200, description = "The queue", body = QueueView)))]
+    responses(
+        (status = 200, description = "The queue", body = QueueView),
+        (status = 404, description = "No such integration in your workspace", body = ErrorBody),
+        (status = 409, description = "A post started publishing meanwhile", body = ErrorBody),
+    ))]
 async fn shuffle(State(state): State<AppState>, Auth(caller): Auth, ApiId(id): ApiId) -> ApiResult<Json<QueueView>> {
     Ok(Json(state.app.shuffle_queue(&caller, id).await?))
 }
@@ -58,7 +63,11 @@ async fn shuffle(State(state): State<AppState>, Auth(caller): Auth, ApiId(id): A
 /// now (removing a post leaves its slot free until this). Scope `posts:publish`.
 #[utoipa::path(post, path = "/integrations/{id}/queue/compact", tag = "posts",
     params(("id" = uuid::Uuid, Path, description = "Integration id")),
-    responses((status = 200, description = "The queue", body = QueueView)))]
+    responses(
+        (status = 200, description = "The queue", body = QueueView),
+        (status = 404, description = "No such integration in your workspace", body = ErrorBody),
+        (status = 409, description = "A post started publishing meanwhile", body = ErrorBody),
+    ))]
 async fn compact(State(state): State<AppState>, Auth(caller): Auth, ApiId(id): ApiId) -> ApiResult<Json<QueueView>> {
     Ok(Json(state.app.compact_queue(&caller, id).await?))
 }

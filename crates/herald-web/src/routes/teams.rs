@@ -165,7 +165,11 @@ async fn remove_member(
 /// Invites not yet accepted, revoked or expired. OWNER.
 #[utoipa::path(get, path = "/workspaces/{id}/invites", tag = "teams", security(("session" = [])),
     params(("id" = uuid::Uuid, Path, description = "Workspace id")),
-    responses((status = 200, description = "Open invites", body = Vec<InviteView>)))]
+    responses(
+        (status = 200, description = "Open invites", body = Vec<InviteView>),
+        (status = 403, description = "Not an owner", body = ErrorBody),
+        (status = 404, description = "Not one of your workspaces", body = ErrorBody),
+    ))]
 async fn list_invites(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -182,6 +186,7 @@ async fn list_invites(
     responses(
         (status = 201, description = "The invite and its link, shown once", body = CreatedInviteView),
         (status = 403, description = "Not an owner", body = ErrorBody),
+        (status = 404, description = "Not one of your workspaces", body = ErrorBody),
         (status = 409, description = "Already a member", body = ErrorBody),
         (status = 422, description = "Invalid e-mail or role", body = ErrorBody),
     ))]
