@@ -401,11 +401,9 @@ impl App {
             .get(caller.workspace_id, id)
             .await?
             .ok_or(AppError::NotFound("integration"))?;
-        let times: Vec<u16> = decode(&row.posting_times, "integrations.posting_times", row.id)?;
-        let tz = TimeZone::parse("timezone", &row.timezone).unwrap_or_else(|_| TimeZone::utc());
+        let tz = zone_of(&row);
         let taken = Posts(self.store.conn()).queued_times(id).await?;
-        let slot = next_free_slot(self.now(), tz.tz(), &times, &taken)
-            .ok_or_else(|| AppError::Conflict("no free posting slot in the next year".into()))?;
+        let slot = free_slot(&row, self.now(), &taken)?;
         Ok(NextSlotView {
             integration_id: id,
             slot,
@@ -413,6 +411,23 @@ impl App {
             timezone: tz.name().to_string(),
         })
     }
+}
+
+/// An integration's time zone (UTC if what is stored no longer parses).
+pub(crate) fn zone_of(row: &IntegrationRow) -> TimeZone {
+    TimeZone::parse("timezone", &row.timezone).unwrap_or_else(|_| TimeZone::utc())
+}
+
+/// The integration's first posting slot at or after `from` that no time
+/// in `taken` occupies: the one rule behind next-slot, the queue and approvals.
+pub(crate) fn free_slot(
+    row: &IntegrationRow,
+    from: DateTime<Utc>,
+    taken: &[DateTime<Utc>],
+) -> AppResult<DateTime<Utc>> {
+    let times: Vec<u16> = decode(&row.posting_times, "integrations.posting_times", row.id)?;
+    next_free_slot(from, zone_of(row).tz(), &times, taken)
+        .ok_or_else(|| AppError::Conflict("no free posting slot in the next year".into()))
 }
 
 /// Adds what the platform said about the account (e.g. `maxLength`) to an

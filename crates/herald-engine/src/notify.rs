@@ -75,15 +75,18 @@ pub(crate) async fn notify(engine: &Engine) -> StoreResult<usize> {
         txn.commit().await?;
         return Ok(0);
     };
-    let mut members: BTreeMap<Uuid, Vec<Member>> = BTreeMap::new();
+    // Each workspace's members and name, read once per round.
+    let mut teams: BTreeMap<Uuid, (Vec<Member>, String)> = BTreeMap::new();
     let mut notifications = Vec::new();
     let mut emails = Vec::new();
     for event in &events {
-        if let std::collections::btree_map::Entry::Vacant(slot) = members.entry(event.workspace_id) {
-            slot.insert(Users(&txn).members(event.workspace_id).await?);
+        if let std::collections::btree_map::Entry::Vacant(slot) = teams.entry(event.workspace_id) {
+            let users = Users(&txn);
+            let name = users.workspace(event.workspace_id).await?.map(|w| w.name).unwrap_or_default();
+            slot.insert((users.members(event.workspace_id).await?, name));
         }
-        let team = members.get(&event.workspace_id).map(Vec::as_slice).unwrap_or_default();
-        let Some(written) = write(engine, &txn, event, team).await? else { continue };
+        let Some((team, workspace)) = teams.get(&event.workspace_id) else { continue };
+        let Some(written) = write(engine, &txn, event, team, workspace).await? else { continue };
         let (mut n, mut e) = written;
         notifications.append(&mut n);
         emails.append(&mut e);
@@ -103,6 +106,7 @@ async fn write(
     txn: &herald_store::Transaction,
     event: &EventRow,
     team: &[Member],
+    workspace: &str,
 ) -> StoreResult<Option<Written>> {
     let Some(audience) = notice::audience(event.kind) else { return Ok(None) };
     let post = match event.post_id {
@@ -137,7 +141,6 @@ async fn write(
             Audience::Requester => Some(m.user.id) == requester && Some(m.user.id) != actor,
         })
         .collect();
-    let workspace = Users(txn).workspace(event.workspace_id).await?.map(|w| w.name).unwrap_or_default();
     let mut notifications = Vec::new();
     let mut emails = Vec::new();
     for member in recipients {
@@ -158,7 +161,7 @@ async fn write(
             .and_then(|v| serde_json::from_value(v.clone()).ok())
             .unwrap_or_default();
         if engine.config.mail.is_some() && preferences.wants(notice.topic) {
-            let mail = notice::email(&notice, &workspace, &engine.config.main_url);
+            let mail = notice::email(&notice, workspace, &engine.config.main_url);
             emails.push(NewEmail {
                 recipient: member.user.email.clone(),
                 subject: mail.subject,

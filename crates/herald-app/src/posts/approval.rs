@@ -4,13 +4,11 @@
 //! that is edited waits for approval again.
 
 use chrono::{DateTime, Utc};
-use herald_core::account::TimeZone;
 use herald_core::api_key::Scope;
 use herald_core::event::EventKind;
 use herald_core::post::{ApprovalState, PostStatus, PublishMode};
-use herald_core::schedule::{next_free_slot, parse_timestamp};
+use herald_core::schedule::parse_timestamp;
 use herald_store::PostRow;
-use herald_store::content::decode;
 use herald_store::repo::{Integrations, Posts, Users};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -240,11 +238,8 @@ impl App {
         let ids: Vec<Uuid> = targets.iter().map(|t| t.target.integration_id).collect();
         let mut latest: Option<DateTime<Utc>> = None;
         for row in Integrations(conn).find_many(workspace_id, &ids).await? {
-            let times: Vec<u16> = decode(&row.posting_times, "integrations.posting_times", row.id)?;
-            let tz = TimeZone::parse("timezone", &row.timezone).unwrap_or_else(|_| TimeZone::utc());
             let taken = Posts(conn).queued_times(row.id).await?;
-            let slot = next_free_slot(self.now(), tz.tz(), &times, &taken)
-                .ok_or_else(|| AppError::Conflict("no free posting slot in the next year".into()))?;
+            let slot = crate::integrations::free_slot(&row, self.now(), &taken)?;
             latest = Some(latest.map_or(slot, |l| l.max(slot)));
         }
         latest.ok_or_else(|| AppError::Conflict("this post has no account to publish to".into()))

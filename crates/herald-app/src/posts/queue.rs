@@ -6,12 +6,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use herald_core::account::TimeZone;
 use herald_core::api_key::Scope;
-use herald_core::schedule::next_free_slot;
+use herald_store::TargetRow;
 use herald_store::content::decode;
 use herald_store::repo::{Integrations, Posts};
-use herald_store::{IntegrationRow, TargetRow};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -19,6 +17,7 @@ use uuid::Uuid;
 use crate::App;
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
+use crate::integrations::{free_slot, zone_of};
 
 /// One post waiting in an account's queue.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -51,10 +50,6 @@ pub struct ReorderInput {
     pub post_ids: Vec<Uuid>,
 }
 
-fn zone(row: &IntegrationRow) -> TimeZone {
-    TimeZone::parse("timezone", &row.timezone).unwrap_or_else(|_| TimeZone::utc())
-}
-
 impl App {
     /// The next free slot of each integration, after its queued posts.
     pub(super) async fn queue_slots(
@@ -65,15 +60,12 @@ impl App {
         let conn = self.store.conn();
         let mut slots = BTreeMap::new();
         for row in Integrations(conn).find_many(caller.workspace_id, integration_ids).await? {
-            let times: Vec<u16> = decode(&row.posting_times, "integrations.posting_times", row.id)?;
             let taken = Posts(conn).queued_times(row.id).await?;
             let latest_taken = taken.iter().max().copied();
             // After what is already queued: a gap left by a deleted post
             // stays free until the queue is compacted.
             let from = latest_taken.map_or(self.now(), |t| t.max(self.now()));
-            let slot = next_free_slot(from, zone(&row).tz(), &times, &taken)
-                .ok_or_else(|| AppError::Conflict("no free posting slot in the next year".into()))?;
-            slots.insert(row.id, slot);
+            slots.insert(row.id, free_slot(&row, from, &taken)?);
         }
         Ok(slots)
     }
@@ -85,7 +77,7 @@ impl App {
             .get(caller.workspace_id, integration_id)
             .await?
             .ok_or(AppError::NotFound("integration"))?;
-        let tz = zone(&row);
+        let tz = zone_of(&row);
         let times: Vec<u16> = decode(&row.posting_times, "integrations.posting_times", row.id)?;
         let queued = Posts(self.store.conn()).queue_of(integration_id, self.now()).await?;
         let next_slot = self.queue_slots(caller, &[integration_id]).await?.remove(&integration_id);
@@ -157,13 +149,11 @@ impl App {
             .get(caller.workspace_id, integration_id)
             .await?
             .ok_or(AppError::NotFound("integration"))?;
-        let times: Vec<u16> = decode(&row.posting_times, "integrations.posting_times", row.id)?;
         let queued = self.queued_targets(caller, integration_id).await?;
         let mut taken: Vec<DateTime<Utc>> = Vec::new();
         let mut moves = Vec::new();
         for (target, _) in &queued {
-            let slot = next_free_slot(self.now(), zone(&row).tz(), &times, &taken)
-                .ok_or_else(|| AppError::Conflict("no free posting slot in the next year".into()))?;
+            let slot = free_slot(&row, self.now(), &taken)?;
             taken.push(slot);
             moves.push((target.id, target.post_id, slot));
         }

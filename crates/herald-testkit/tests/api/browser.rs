@@ -123,6 +123,19 @@ impl Browser {
         self.get("/").await;
     }
 
+    /// The signed-in person as an [`herald_testkit::Account`], for fixtures
+    /// that take one (its `session` is a fresh client: use the browser).
+    pub async fn account(&self, app: &TestApp) -> herald_testkit::Account {
+        let me = self.api(reqwest::Method::GET, "/api/me", None).await;
+        let id = |key: &str| me[key].as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()).unwrap();
+        herald_testkit::Account {
+            session: app.anonymous(),
+            id: id("id"),
+            workspace_id: id("workspaceId"),
+            email: me["email"].as_str().unwrap().to_string(),
+        }
+    }
+
     /// A JSON API call with the browser's session cookie.
     pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
         let mut request = self.http.request(method, format!("{}{path}", self.base));

@@ -59,33 +59,16 @@ db_test!(async fn the_same_text_to_the_same_account_is_flagged(app) {
 
     // MCP's validate_post says the same.
     let key = ada.api_key(None).await;
-    let rpc = |body: Value, session: Option<String>| {
-        let request = reqwest::Client::new().post(format!("{}/api/mcp", app.address)).bearer_auth(&key).header("accept", "application/json, text/event-stream").json(&body);
-        let request = match session { Some(s) => request.header("mcp-session-id", s), None => request };
-        async move {
-            let answer = request.send().await.unwrap();
-            let id = answer.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_string());
-            let text = answer.text().await.unwrap();
-            let json = text.lines().filter_map(|l| l.strip_prefix("data:")).find_map(|d| serde_json::from_str::<Value>(d.trim()).ok());
-            (id, json.unwrap_or(Value::Null))
-        }
-    };
-    let (session, _) = rpc(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}), None).await;
-    rpc(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), session.clone()).await;
-    let (_, answer) = rpc(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "validate_post", "arguments": {"content": "big news: we ship today", "integrationIds": [mastodon], "scheduledFor": at(&app, 90)}}}), session).await;
-    assert_eq!(codes(&answer["result"]["structuredContent"]), ["DUPLICATE_CONTENT"], "{answer}");
+    let session = crate::mcp_rpc::mcp_session(&app, &key).await;
+    let arguments = json!({"content": "big news: we ship today", "integrationIds": [mastodon], "scheduledFor": at(&app, 90)});
+    let answer = crate::mcp_rpc::tool(&app, &key, &session, "validate_post", arguments).await;
+    assert_eq!(codes(&answer["structuredContent"]), ["DUPLICATE_CONTENT"], "{answer}");
 });
 
 db_test!(async fn the_composer_check_shows_the_warning(app) {
     let mut browser = crate::browser::Browser::new(&app);
     browser.register("ada@example.com").await;
-    let me = browser.api(reqwest::Method::GET, "/api/me", None).await;
-    let ada = herald_testkit::Account {
-        session: app.anonymous(),
-        id: uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap(),
-        workspace_id: uuid::Uuid::parse_str(me["workspaceId"].as_str().unwrap()).unwrap(),
-        email: "ada@example.com".into(),
-    };
+    let ada = browser.account(&app).await;
     let mastodon = app.add_integration(&ada, "mastodon").await.to_string();
     let created = browser.api(reqwest::Method::POST, "/api/posts", Some(json!({"content": "Same again", "platforms": [mastodon], "scheduledFor": at(&app, 60)}))).await;
     assert!(created["id"].is_string(), "{created}");

@@ -12,6 +12,7 @@ mod engagement;
 mod engine;
 mod http;
 mod integrations;
+mod mcp_rpc;
 mod media;
 mod oauth_platforms;
 mod posts;

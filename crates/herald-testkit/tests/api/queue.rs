@@ -89,13 +89,7 @@ db_test!(async fn queued_posts_fill_each_accounts_slots_in_order(app, TestOption
 db_test!(async fn the_queue_page_moves_posts_without_script(app, TestOptions::driven()) {
     let mut browser = crate::browser::Browser::new(&app);
     browser.register("ada@example.com").await;
-    let me = browser.api(reqwest::Method::GET, "/api/me", None).await;
-    let ada = herald_testkit::Account {
-        session: app.anonymous(),
-        id: uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap(),
-        workspace_id: uuid::Uuid::parse_str(me["workspaceId"].as_str().unwrap()).unwrap(),
-        email: "ada@example.com".into(),
-    };
+    let ada = browser.account(&app).await;
     let integration = app.add_integration(&ada, "mastodon").await.to_string();
     browser.get("/posts/new").await;
     for content in ["first in line", "second in line"] {

@@ -15,14 +15,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
 db_test!(async fn invite_accept_submit_and_approve_in_the_browser(app, TestOptions::driven()) {
     let mut owner = Browser::new(&app);
     owner.register("ada@example.com").await;
-    let me = owner.api(reqwest::Method::GET, "/api/me", None).await;
-    let workspace = me["workspaceId"].as_str().unwrap().to_string();
-    let ada = herald_testkit::Account {
-        session: app.anonymous(),
-        id: uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap(),
-        workspace_id: uuid::Uuid::parse_str(&workspace).unwrap(),
-        email: "ada@example.com".into(),
-    };
+    let ada = owner.account(&app).await;
     let integration = app.add_integration(&ada, "mastodon").await.to_string();
 
     owner.get("/settings/team").await;

@@ -7,6 +7,8 @@ use chrono::{TimeZone, Utc};
 use herald_store::OAuthPendingRow;
 use herald_store::repo::PendingConnections;
 use herald_testkit::{Account, Client, TINY_PNG, TestApp, db_test, id_of, in_minutes};
+
+use crate::mcp_rpc::{mcp_session, tool, tool_error_code};
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement, Value as DbValue};
 use serde_json::{Value, json};
@@ -92,6 +94,25 @@ fn routes_on(ids: &Owned) -> Vec<Route> {
         route(Method::DELETE, format!("/api/api-keys/{key}"), None, None),
         route(Method::GET, format!("/api/integrations/pending/{pending}"), None, None),
         route(Method::POST, format!("/api/posts/{post}/submit"), Some(json!({})), Some("posts:write")),
+        route(Method::GET, format!("/api/integrations/{integration}/queue"), None, Some("posts:read")),
+        route(
+            Method::POST,
+            format!("/api/integrations/{integration}/queue"),
+            Some(json!({"postIds": []})),
+            Some("posts:publish"),
+        ),
+        route(
+            Method::POST,
+            format!("/api/integrations/{integration}/queue/shuffle"),
+            Some(json!({})),
+            Some("posts:publish"),
+        ),
+        route(
+            Method::POST,
+            format!("/api/integrations/{integration}/queue/compact"),
+            Some(json!({})),
+            Some("posts:publish"),
+        ),
         route(Method::POST, format!("/api/posts/{post}/approve"), Some(json!({})), Some("posts:publish")),
         route(Method::POST, format!("/api/posts/{post}/reject"), Some(json!({"note": "no"})), Some("posts:publish")),
         route(Method::PATCH, format!("/api/workspaces/{workspace}"), Some(json!({"name": "taken"})), None),
@@ -279,41 +300,6 @@ db_test!(async fn roles_hold_on_every_path(app) {
 
 async fn ada_still_owns(owner: &Account, ids: &Owned) {
     owner.session.get(&format!("/api/integrations/{}", ids.integration)).await.expect(200);
-}
-
-/// A JSON-RPC call over Streamable HTTP; the answer, read from JSON or SSE.
-async fn rpc(app: &TestApp, key: &str, session: Option<&str>, body: Value) -> (Option<String>, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/api/mcp", app.address))
-        .bearer_auth(key)
-        .header("accept", "application/json, text/event-stream")
-        .json(&body);
-    if let Some(session) = session {
-        request = request.header("mcp-session-id", session);
-    }
-    let answer = request.send().await.unwrap();
-    let id = answer.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_string());
-    let text = answer.text().await.unwrap();
-    let json = text.lines().filter_map(|l| l.strip_prefix("data:")).find_map(|d| serde_json::from_str(d.trim()).ok());
-    (id, json.or_else(|| serde_json::from_str(&text).ok()).unwrap_or(Value::Null))
-}
-
-async fn mcp_session(app: &TestApp, key: &str) -> String {
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "matrix", "version": "1"}}});
-    let (id, _) = rpc(app, key, None, init).await;
-    let id = id.unwrap();
-    rpc(app, key, Some(&id), json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
-    id
-}
-
-async fn tool(app: &TestApp, key: &str, session: &str, name: &str, arguments: Value) -> Value {
-    let call =
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
-    rpc(app, key, Some(session), call).await.1["result"].clone()
-}
-
-fn tool_error_code(result: &Value) -> Option<&str> {
-    (result["isError"] == true).then(|| result["structuredContent"]["error"]["code"].as_str()).flatten()
 }
 
 db_test!(async fn mcp_tools_are_scoped_like_the_routes(app) {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::browser::Browser;
+use crate::mcp_rpc::{mcp_session, rpc, tool, tool_error_code};
 
 /// Who may: the lowest role allowed, or a route outside workspace roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -455,31 +456,6 @@ db_test!(async fn every_ui_action_holds_each_role_to_its_row(app) {
     }
 });
 
-/// A JSON-RPC call over Streamable HTTP; the answer, read from JSON or SSE.
-async fn rpc(app: &TestApp, key: &str, session: Option<&str>, body: Value) -> (Option<String>, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/api/mcp", app.address))
-        .bearer_auth(key)
-        .header("accept", "application/json, text/event-stream")
-        .json(&body);
-    if let Some(session) = session {
-        request = request.header("mcp-session-id", session);
-    }
-    let answer = request.send().await.unwrap();
-    let id = answer.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_string());
-    let text = answer.text().await.unwrap();
-    let json = text.lines().filter_map(|l| l.strip_prefix("data:")).find_map(|d| serde_json::from_str(d.trim()).ok());
-    (id, json.or_else(|| serde_json::from_str(&text).ok()).unwrap_or(Value::Null))
-}
-
-async fn mcp_session(app: &TestApp, key: &str) -> String {
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "roles", "version": "1"}}});
-    let (id, _) = rpc(app, key, None, init).await;
-    let id = id.unwrap();
-    rpc(app, key, Some(&id), json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
-    id
-}
-
 fn mcp_cases() -> Vec<(&'static str, Value, Need)> {
     use Need::*;
     let later = (chrono::Utc::now() + chrono::Duration::hours(3)).to_rfc3339();
@@ -524,9 +500,8 @@ db_test!(async fn every_mcp_tool_holds_each_role_to_its_row(app) {
         }
         for (name, arguments, allowed_from) in &cases {
             let arguments: Value = serde_json::from_str(&fill(&app, &team, who, &arguments.to_string()).await).unwrap();
-            let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
-            let result = rpc(&app, &key, Some(&session), call).await.1["result"].clone();
-            let code = (result["isError"] == true).then(|| result["structuredContent"]["error"]["code"].as_str()).flatten();
+            let result = tool(&app, &key, &session, name, arguments).await;
+            let code = tool_error_code(&result);
             if *need >= *allowed_from {
                 assert!(!matches!(code, Some("FORBIDDEN" | "UNAUTHORIZED")), "{need:?} {name} must be allowed: {result}");
             } else {
