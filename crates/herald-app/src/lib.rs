@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod activity;
 pub mod analytics;
 pub mod api_keys;
+mod automation;
 pub mod caller;
 pub mod connections;
 pub mod error;

@@ -5,6 +5,7 @@ use herald_core::account::UserRole;
 use herald_core::event::{ActorType, EventKind};
 use herald_core::integration::IntegrationStatus;
 use herald_core::post::{CreatedVia, PostStatus, TargetStatus};
+use herald_core::recurrence::Series;
 use herald_store::StoreResult;
 use herald_store::content::{StoredMedia, decode, thread_of};
 use std::collections::BTreeMap;
@@ -254,6 +255,16 @@ pub struct PostView {
     pub updated_at: DateTime<Utc>,
     /// Set once the post was submitted for approval.
     pub approval: Option<crate::posts::ApprovalView>,
+    /// The RRULE series this post starts (`GET /posts/{id}/occurrences` lists it).
+    pub recurrence: Option<herald_core::recurrence::RuleSeries>,
+    /// Published again every N days after it went out.
+    pub evergreen: Option<herald_core::recurrence::Evergreen>,
+    /// When the series' next occurrence is due; `null` once it ended.
+    pub next_occurrence_at: Option<DateTime<Utc>>,
+    /// The post that started the series this one is an occurrence of.
+    pub series_id: Option<Uuid>,
+    /// The importer's id (`externalId` of import/export).
+    pub external_id: Option<String>,
     /// On create and update only: what does not stop the post but deserves
     /// a look (`DUPLICATE_CONTENT`, naming the earlier post).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -299,6 +310,17 @@ impl PostView {
             created_at: post.created_at,
             updated_at: post.updated_at,
             approval: crate::posts::approval_of(post),
+            recurrence: match post.recurrence.as_ref().and_then(Series::from_json) {
+                Some(Series::Rule(rule)) => Some(rule),
+                _ => None,
+            },
+            evergreen: match post.recurrence.as_ref().and_then(Series::from_json) {
+                Some(Series::Evergreen(evergreen)) => Some(evergreen),
+                _ => None,
+            },
+            next_occurrence_at: post.next_occurrence_at,
+            series_id: post.series_id,
+            external_id: post.external_id.clone(),
             warnings: Vec::new(),
             targets,
         })

@@ -13,6 +13,7 @@ pub mod media;
 pub mod notice;
 pub mod platform;
 pub mod post;
+pub mod recurrence;
 pub mod redact;
 pub mod retry;
 pub mod schedule;

@@ -10,6 +10,7 @@ use herald_app::posts::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadIt
 use herald_app::{App, AppError, Caller, Credential};
 use herald_core::api_key::Scope;
 use herald_core::post::{CreatedVia, PostStatus, PublishMode};
+use herald_core::recurrence::{EvergreenInput, RecurrenceInput};
 use rmcp::handler::server::common::schema_for_type;
 use rmcp::model::{Tool, ToolAnnotations};
 use schemars::JsonSchema;
@@ -57,6 +58,11 @@ pub struct PostArgs {
     pub media_ids: Vec<Uuid>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Repeat by an RFC 5545 RRULE (e.g. FREQ=WEEKLY;BYDAY=MO) from scheduledFor;
+    /// each occurrence becomes its own post.
+    pub recurrence: Option<RecurrenceInput>,
+    /// Publish again every N days after it went out, until a date.
+    pub evergreen: Option<EvergreenInput>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -94,6 +100,8 @@ impl PostArgs {
             thread: self.thread,
             overrides: self.overrides,
             tags: self.tags,
+            recurrence: self.recurrence,
+            evergreen: self.evergreen,
         }
     }
 }
@@ -161,6 +169,12 @@ pub struct UpdatePostArgs {
     pub media_urls: Option<Vec<String>>,
     pub media_ids: Option<Vec<Uuid>>,
     pub tags: Option<Vec<String>>,
+    /// A new RRULE series for this post.
+    pub recurrence: Option<RecurrenceInput>,
+    pub evergreen: Option<EvergreenInput>,
+    /// True ends the post's series (recurrence or evergreen).
+    #[serde(default)]
+    pub stop_repeating: bool,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -507,6 +521,8 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
                 thread: a.thread,
                 overrides: a.overrides,
                 tags: a.tags,
+                recurrence: if a.stop_repeating { Some(None) } else { a.recurrence.map(Some) },
+                evergreen: if a.stop_repeating { Some(None) } else { a.evergreen.map(Some) },
             };
             post(to_json(&app.update_post(caller, a.post_id, input).await?)?)
         }
@@ -531,6 +547,7 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
                 thread: a.thread,
                 overrides: a.overrides,
                 tags: a.tags,
+                ..Default::default()
             };
             post(to_json(&app.create_post(caller, input, CreatedVia::Mcp).await?)?)
         }

@@ -79,8 +79,11 @@ impl Herald {
     pub fn start_engine(&self, roles: EngineRoles, stopped: &watch::Receiver<bool>, tasks: &mut JoinSet<()>) {
         self.store.spawn_listener();
         if roles.scheduler {
-            let (engine, stopped) = (self.engine.clone(), stopped.clone());
-            tasks.spawn(async move { engine.run_scheduler(stopped).await });
+            let (engine, scheduler_stopped) = (self.engine.clone(), stopped.clone());
+            tasks.spawn(async move { engine.run_scheduler(scheduler_stopped).await });
+            let (app, automation_stopped) = (self.app.clone(), stopped.clone());
+            let interval = self.engine.config.notify_interval;
+            tasks.spawn(async move { app.run_automation(interval, automation_stopped).await });
         }
         if roles.worker {
             let (engine, stopped) = (self.engine.clone(), stopped.clone());

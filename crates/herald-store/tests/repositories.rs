@@ -91,6 +91,11 @@ async fn post(store: &Store, workspace_id: Uuid, integrations: &[Uuid], due: Dat
         error_message: None,
         approval_state: None,
         approval: None,
+        recurrence: None,
+        series_id: None,
+        occurrence_at: None,
+        next_occurrence_at: None,
+        external_id: None,
         created_at: at(0),
         updated_at: at(0),
     };

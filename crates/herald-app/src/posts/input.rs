@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use herald_core::recurrence::{EvergreenInput, RecurrenceInput};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -60,6 +61,11 @@ pub struct CreatePostInput {
     pub overrides: BTreeMap<String, OverrideInput>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Repeat the post by an RFC 5545 RRULE; the series starts at this
+    /// post's time and each occurrence is a post of its own.
+    pub recurrence: Option<RecurrenceInput>,
+    /// Publish the post again every N days after it went out.
+    pub evergreen: Option<EvergreenInput>,
 }
 
 /// `PUT /posts/{id}`: every field optional; what is given replaces the
@@ -81,11 +87,21 @@ pub struct UpdatePostInput {
     #[serde(default, deserialize_with = "crate::schema::objects::option_map")]
     pub overrides: Option<BTreeMap<String, OverrideInput>>,
     pub tags: Option<Vec<String>>,
+    /// A new rule for the series this post starts; `null` stops it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<RecurrenceInput>)]
+    pub recurrence: Option<Option<RecurrenceInput>>,
+    /// `null` stops re-publishing.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<EvergreenInput>)]
+    pub evergreen: Option<Option<EvergreenInput>>,
 }
 
 /// Distinguishes a field set to `null` (`Some(None)`) from a missing one (`None`).
-fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(deserializer).map(Some)
+fn double_option<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Filters of `GET /posts`.

@@ -4,6 +4,7 @@ mod approval;
 mod input;
 mod prepare;
 mod queue;
+mod series;
 
 use herald_core::event::EventKind;
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use herald_core::compose::TargetReport;
 use herald_core::post::{
     ApprovalState, CreatedVia, PostStatus, PublishMode, TargetState, TargetStatus, aggregate_status,
 };
+use herald_core::recurrence::{EvergreenInput, RecurrenceInput, Series};
 use herald_core::schedule::parse_timestamp;
 use herald_store::content::{StoredMedia, StoredThreadItem, decode, thread_of};
 use herald_store::repo::{Events, NewEvent, PostCursor, PostFilter, Posts, TargetWithIntegration};
@@ -26,6 +28,7 @@ pub use approval::{ApprovalView, ApproveInput, RejectInput, SubmitInput, approva
 pub use input::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput, UpdatePostInput};
 pub use prepare::PostWarning;
 pub use queue::{QueueView, QueuedPostView, ReorderInput};
+pub use series::{OccurrenceView, OccurrencesQuery, OccurrencesView};
 
 use crate::App;
 use crate::caller::Caller;
@@ -107,6 +110,11 @@ impl App {
             error_message: None,
             approval_state: submitted.then_some(ApprovalState::Requested),
             approval: submitted.then(|| approval::requested(caller, now, None, wants_now)),
+            recurrence: prepared.series.as_ref().map(Series::to_json),
+            series_id: None,
+            occurrence_at: None,
+            next_occurrence_at: prepared.next_occurrence(),
+            external_id: None,
             created_at: now,
             updated_at: now,
         };
@@ -189,6 +197,13 @@ impl App {
         }
         let current_targets = posts.targets_of(&[id]).await?;
         let merged = merge_update(&existing, &current_targets, input)?;
+        if existing.series_id.is_some() && (merged.recurrence.is_some() || merged.evergreen.is_some()) {
+            return Err(herald_core::ValidationError::new(
+                "recurrence",
+                "this post is one occurrence of a series: change the series on its first post",
+            )
+            .into());
+        }
         let mut prepared = self.prepare(caller, &merged, Some(id), now).await?.into_valid()?;
         let submitted = change == ApprovalChange::AfterEdit && self.submits_instead(caller, prepared.mode).await?;
         if prepared.mode != PublishMode::Draft && !submitted {
@@ -227,6 +242,8 @@ impl App {
             error_message: None,
             approval_state,
             approval,
+            recurrence: prepared.series.as_ref().map(Series::to_json),
+            next_occurrence_at: prepared.next_occurrence(),
             updated_at: now,
             ..existing
         };
@@ -266,6 +283,11 @@ impl App {
             None => return Err(AppError::NotFound("post")),
             Some(Err(_)) => return Err(in_flight()),
             Some(Ok(())) => {}
+        }
+        // Deleting the post that starts a series stops it: the occurrences
+        // not yet out go too; published ones stay as history.
+        if posts.delete_pending_occurrences(caller.workspace_id, id).await?.is_err() {
+            return Err(in_flight());
         }
         let event = self.record(&txn, caller, EventKind::PostDeleted, &existing).await?;
         txn.commit().await.map_err(AppError::internal)?;
@@ -389,6 +411,7 @@ fn merge_update(
 ) -> StoreResult<CreatePostInput> {
     let media = StoredMedia::of_post(&existing.media, existing.id)?;
     let thread = thread_of(&existing.thread, existing.id)?;
+    let stored = existing.recurrence.as_ref().and_then(Series::from_json);
     let platforms = input.platforms.unwrap_or_else(|| targets.iter().map(|t| t.target.integration_id).collect());
     // Stored overrides follow their integration: dropping a platform drops its override.
     let current_overrides = targets
@@ -431,7 +454,32 @@ fn merge_update(
         }),
         overrides: input.overrides.unwrap_or(current_overrides),
         tags,
+        recurrence: input.recurrence.unwrap_or_else(|| stored.as_ref().and_then(recurrence_input)),
+        evergreen: input.evergreen.unwrap_or_else(|| stored.as_ref().and_then(evergreen_input)),
     })
+}
+
+/// A stored series as the request that would make it again.
+fn recurrence_input(series: &Series) -> Option<RecurrenceInput> {
+    match series {
+        Series::Rule(rule) => Some(RecurrenceInput {
+            rule: rule.rule.clone(),
+            timezone: Some(rule.timezone.clone()),
+            until: rule.until.map(|t| t.to_rfc3339()),
+            count: rule.count,
+        }),
+        Series::Evergreen(_) => None,
+    }
+}
+
+fn evergreen_input(series: &Series) -> Option<EvergreenInput> {
+    match series {
+        Series::Evergreen(evergreen) => Some(EvergreenInput {
+            every_days: evergreen.every_days,
+            until: evergreen.until.map(|t| t.to_rfc3339()),
+        }),
+        Series::Rule(_) => None,
+    }
 }
 
 fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {

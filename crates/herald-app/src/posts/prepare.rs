@@ -13,7 +13,8 @@ use herald_core::compose::{
 use herald_core::platform::PlatformRules;
 use herald_core::post::PublishMode;
 use herald_core::schedule::parse_timestamp;
-use herald_store::repo::{Integrations, Media, Posts};
+use herald_core::recurrence::{Evergreen, RuleSeries, Series};
+use herald_store::repo::{Integrations, Media, Posts, Users};
 use herald_store::{IntegrationRow, MediaRow, TargetRow};
 use uuid::Uuid;
 
@@ -98,6 +99,8 @@ pub(super) struct Prepared {
     pub publish_at: Option<DateTime<Utc>>,
     pub errors: ValidationErrors,
     pub reports: Vec<TargetReport>,
+    /// The series the post starts, if it repeats.
+    pub series: Option<Series>,
     targets: Vec<ResolvedTarget>,
 }
 
@@ -105,6 +108,7 @@ pub(super) struct Valid {
     pub mode: PublishMode,
     pub duplicates: Vec<PostWarning>,
     pub publish_at: Option<DateTime<Utc>>,
+    pub series: Option<Series>,
     targets: Vec<ResolvedTarget>,
 }
 
@@ -118,11 +122,27 @@ impl Prepared {
     pub fn into_valid(self) -> AppResult<Valid> {
         self.errors.into_result()?;
         let mode = self.mode.ok_or_else(|| AppError::Internal("valid post without a mode".into()))?;
-        Ok(Valid { mode, duplicates: self.duplicates, publish_at: self.publish_at, targets: self.targets })
+        Ok(Valid {
+            mode,
+            duplicates: self.duplicates,
+            publish_at: self.publish_at,
+            series: self.series,
+            targets: self.targets,
+        })
     }
 }
 
 impl Valid {
+    /// When the series' second occurrence is due, for a post that is
+    /// scheduled (a draft's series does not run yet).
+    pub fn next_occurrence(&self) -> Option<DateTime<Utc>> {
+        let start = self.publish_at?;
+        if self.mode == PublishMode::Draft {
+            return None;
+        }
+        self.series.as_ref()?.next_after(start, start)
+    }
+
     /// Fresh target rows: queued, due at the publish time (drafts are not due).
     pub fn target_rows(&self, post_id: Uuid, now: DateTime<Utc>) -> Vec<TargetRow> {
         let due = if self.mode == PublishMode::Draft { None } else { self.publish_at };
@@ -347,7 +367,46 @@ impl App {
                 }
             })
             .collect();
-        Ok(Prepared { mode, duplicates, publish_at, errors, reports, targets })
+        let series = self.check_series(caller, input, publish_at.unwrap_or(now), &mut errors).await?;
+        Ok(Prepared { mode, duplicates, publish_at, errors, reports, series, targets })
+    }
+
+    /// `recurrence` or `evergreen`, read in the author's time zone unless
+    /// the rule names one.
+    async fn check_series(
+        &self,
+        caller: &Caller,
+        input: &CreatePostInput,
+        start: DateTime<Utc>,
+        errors: &mut ValidationErrors,
+    ) -> AppResult<Option<Series>> {
+        match (&input.recurrence, &input.evergreen) {
+            (Some(_), Some(_)) => {
+                errors.push("evergreen", "a post repeats by `recurrence` or `evergreen`, not both");
+                Ok(None)
+            }
+            (Some(recurrence), None) => {
+                let zone = match Users(self.store.conn()).by_id(caller.user_id).await? {
+                    Some(user) => user.timezone,
+                    None => "UTC".to_string(),
+                };
+                match RuleSeries::parse(recurrence, &zone, start) {
+                    Ok(series) => Ok(Some(Series::Rule(series))),
+                    Err(problems) => {
+                        errors.0.extend(problems.0);
+                        Ok(None)
+                    }
+                }
+            }
+            (None, Some(evergreen)) => match Evergreen::parse(evergreen) {
+                Ok(series) => Ok(Some(Series::Evergreen(series))),
+                Err(problems) => {
+                    errors.0.extend(problems.0);
+                    Ok(None)
+                }
+            },
+            (None, None) => Ok(None),
+        }
     }
 
     /// Resolves `mediaIds` and each reply's `mediaIds` in the workspace;

@@ -29,6 +29,16 @@ pub struct Model {
     pub approval_state: Option<ApprovalState>,
     /// `{requestedBy, requestedAt, note?, decidedBy?, decidedAt?}`.
     pub approval: Option<Json>,
+    /// The series this post starts (`herald_core::recurrence::Series`).
+    pub recurrence: Option<Json>,
+    /// The post whose series made this one.
+    pub series_id: Option<Uuid>,
+    /// Which occurrence of its series this post is (unique per series).
+    pub occurrence_at: Option<DateTimeUtc>,
+    /// When the series' next occurrence is due; `None` while it is not running.
+    pub next_occurrence_at: Option<DateTimeUtc>,
+    /// The importer's id for the post (unique per workspace).
+    pub external_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -17,6 +17,7 @@ mod m20261205_000002_access_ends;
 mod m20261205_000003_pending_steps;
 mod m20261206_000001_teams;
 mod m20261206_000002_webhooks;
+mod m20261207_000001_automation;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000003_pending_steps::Migration),
             Box::new(m20261206_000001_teams::Migration),
             Box::new(m20261206_000002_webhooks::Migration),
+            Box::new(m20261207_000001_automation::Migration),
         ]
     }
 }

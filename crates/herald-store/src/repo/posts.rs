@@ -417,6 +417,90 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         Ok(Some(Ok(())))
     }
 
+    /// Inserts one occurrence of a series; false when another process (or
+    /// an earlier round) already made the post for that occurrence.
+    pub async fn insert_occurrence(&self, row: PostRow, targets: Vec<TargetRow>) -> StoreResult<bool> {
+        let inserted = post::Entity::insert(row.into_active_model().reset_all())
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::columns([post::Column::SeriesId, post::Column::OccurrenceAt])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(self.0)
+            .await?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        self.insert_targets(targets).await?;
+        Ok(true)
+    }
+
+    /// Series whose next occurrence is due by `by`, soonest first.
+    pub async fn due_series(&self, by: DateTime<Utc>, limit: u64) -> StoreResult<Vec<PostRow>> {
+        Ok(post::Entity::find()
+            .filter(post::Column::NextOccurrenceAt.lte(by))
+            .order_by_asc(post::Column::NextOccurrenceAt)
+            .limit(limit)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Moves a series on from `from` to `to` (`None` ends it); false when
+    /// another process moved it first.
+    pub async fn advance_series(
+        &self,
+        post_id: Uuid,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<bool> {
+        let result = post::Entity::update_many()
+            .col_expr(post::Column::NextOccurrenceAt, Expr::value(to))
+            .filter(post::Column::Id.eq(post_id))
+            .filter(post::Column::NextOccurrenceAt.eq(from))
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// The posts a series made so far, in occurrence order.
+    pub async fn occurrences_of(&self, series_id: Uuid) -> StoreResult<Vec<PostRow>> {
+        Ok(post::Entity::find()
+            .filter(post::Column::SeriesId.eq(series_id))
+            .order_by_asc(post::Column::OccurrenceAt)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Deletes the occurrences of a series that have not gone out (the
+    /// series is being stopped); published ones stay as history. Returns
+    /// how many were deleted, or `InFlight` when one is going out now.
+    pub async fn delete_pending_occurrences(
+        &self,
+        workspace_id: Uuid,
+        series_id: Uuid,
+    ) -> StoreResult<Result<usize, InFlight>> {
+        let pending = post::Entity::find()
+            .filter(post::Column::SeriesId.eq(series_id))
+            .filter(post::Column::Status.is_in([PostStatus::Draft, PostStatus::Scheduled]))
+            .all(self.0)
+            .await?;
+        for occurrence in &pending {
+            if let Some(Err(in_flight)) = self.delete(workspace_id, occurrence.id).await? {
+                return Ok(Err(in_flight));
+            }
+        }
+        Ok(Ok(pending.len()))
+    }
+
+    /// The post imported under `external_id` in a workspace, if any.
+    pub async fn by_external_id(&self, workspace_id: Uuid, external_id: &str) -> StoreResult<Option<PostRow>> {
+        Ok(post::Entity::find()
+            .filter(post::Column::WorkspaceId.eq(workspace_id))
+            .filter(post::Column::ExternalId.eq(external_id))
+            .one(self.0)
+            .await?)
+    }
+
     /// An integration's queue: its targets waiting to go out at or after
     /// `from` (queued, never tried, not leased), in time order, with their posts.
     pub async fn queue_of(&self, integration_id: Uuid, from: DateTime<Utc>) -> StoreResult<Vec<(TargetRow, PostRow)>> {

@@ -122,6 +122,7 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/integrations/pending/{id}", "get"),
         ("/api/integrations/pending/{id}", "post"),
         ("/api/posts/{id}/submit", "post"),
+        ("/api/posts/{id}/occurrences", "get"),
         ("/api/posts/{id}/approve", "post"),
         ("/api/posts/{id}/reject", "post"),
         ("/api/workspaces", "get"),

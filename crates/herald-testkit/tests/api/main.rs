@@ -38,6 +38,7 @@ mod provider_wordpress;
 mod provider_x;
 mod provider_youtube;
 mod queue;
+mod recurring;
 mod security;
 mod teams;
 mod ui;

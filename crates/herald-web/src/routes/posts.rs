@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use herald_app::posts::{
-    ApproveInput, CreatePostInput, ListPostsQuery, RejectInput, SubmitInput, UpdatePostInput, ValidationReport,
+    ApproveInput, CreatePostInput, ListPostsQuery, OccurrencesQuery, OccurrencesView, RejectInput, SubmitInput, UpdatePostInput, ValidationReport,
 };
 use herald_app::views::{PostPage, PostView};
 use herald_core::post::CreatedVia;
@@ -26,6 +26,26 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_post))
         .routes(routes!(approve_post))
         .routes(routes!(reject_post))
+        .routes(routes!(post_occurrences))
+}
+
+/// The occurrences of a recurring or evergreen post's series: the post
+/// itself, the posts made so far (with their status), then the planned
+/// times. Asked of an occurrence, answers for its whole series.
+#[utoipa::path(get, path = "/posts/{id}/occurrences", tag = "posts",
+    params(("id" = uuid::Uuid, Path, description = "Post id"), OccurrencesQuery),
+    responses(
+        (status = 200, description = "The series' occurrences", body = OccurrencesView),
+        (status = 404, description = "No such post in your workspace", body = ErrorBody),
+        (status = 422, description = "Bad limit", body = ErrorBody),
+    ))]
+async fn post_occurrences(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+    ApiQuery(query): ApiQuery<OccurrencesQuery>,
+) -> ApiResult<Json<OccurrencesView>> {
+    Ok(Json(state.app.occurrences(&caller, id, query).await?))
 }
 
 /// Submits a draft for approval (`approval.state: REQUESTED`; the post

@@ -81,6 +81,7 @@ fn routes_on(ids: &Owned) -> Vec<Route> {
     let (workspace, owner) = (ids.workspace, ids.owner);
     vec![
         route(Method::GET, format!("/api/posts/{post}"), None, Some("posts:read")),
+        route(Method::GET, format!("/api/posts/{post}/occurrences"), None, Some("posts:read")),
         route(Method::PUT, format!("/api/posts/{post}"), Some(json!({"content": "changed"})), Some("posts:write")),
         route(Method::POST, format!("/api/posts/{post}/publish"), Some(json!({})), Some("posts:publish")),
         route(Method::DELETE, format!("/api/posts/{post}"), None, Some("posts:write")),

@@ -131,6 +131,7 @@ fn rest_cases() -> Vec<Case> {
         ),
         case(("/api/posts/validate", "post"), "/api/posts/validate", Some(json!({"content": "x"})), Viewer),
         case(("/api/posts/{id}", "get"), "/api/posts/{draft}", None, Viewer),
+        case(("/api/posts/{id}/occurrences", "get"), "/api/posts/{draft}/occurrences", None, Viewer),
         case(("/api/posts/{id}", "put"), "/api/posts/{draft}", Some(json!({"content": "edited"})), Contributor),
         case(("/api/posts/{id}", "put"), "/api/posts/{scheduled}", Some(json!({"content": "edited"})), Editor),
         case(("/api/posts/{id}", "delete"), "/api/posts/{draft}", None, Contributor),

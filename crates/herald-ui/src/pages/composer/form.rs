@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use herald_app::posts::{CreatePostInput, OverrideInput, ThreadItemInput};
 use herald_app::views::PostView;
 use serde_json::{Map, Value};
+use herald_core::recurrence::{EvergreenInput, RecurrenceInput};
 use uuid::Uuid;
 
 use super::settings::SettingsDraft;
@@ -95,6 +96,12 @@ pub struct Draft {
     /// `datetime-local` value in the viewer's zone.
     pub scheduled_for: String,
     pub tags: String,
+    /// RRULE of a repeating post (empty: does not repeat).
+    pub repeat_rule: String,
+    /// How many posts the series makes in all (empty: no end).
+    pub repeat_count: String,
+    /// "Evergreen": publish again every this many days (empty: never).
+    pub evergreen_days: String,
     pub action: String,
     pub media_from_url: String,
     /// Alt text for the next file uploaded or fetched.
@@ -135,6 +142,9 @@ impl Draft {
                 "media" => draft.media.extend(Uuid::parse_str(&value).ok()),
                 "scheduled_for" => draft.scheduled_for = value,
                 "tags" => draft.tags = value,
+                "repeat_rule" => draft.repeat_rule = value,
+                "repeat_count" => draft.repeat_count = value,
+                "evergreen_days" => draft.evergreen_days = value,
                 "action" => draft.action = value,
                 "media_from_url" => draft.media_from_url = value,
                 "media_alt" => draft.media_alt = value,
@@ -203,7 +213,31 @@ impl Draft {
             media: post.media_ids.clone(),
             scheduled_for: post.scheduled_for.map(|at| fmt::input_value(at, tz)).unwrap_or_default(),
             tags: post.tags.join(", "),
+            repeat_rule: post.recurrence.as_ref().map(|r| r.rule.clone()).unwrap_or_default(),
+            repeat_count: post.recurrence.as_ref().and_then(|r| r.count).map(|c| c.to_string()).unwrap_or_default(),
+            evergreen_days: post.evergreen.as_ref().map(|e| e.every_days.to_string()).unwrap_or_default(),
             ..Self::default()
+        }
+    }
+
+    /// The series the form asks for. A count that is not a number becomes
+    /// 0, which validation reports on its field.
+    pub fn recurrence(&self) -> Option<RecurrenceInput> {
+        let rule = self.repeat_rule.trim();
+        (!rule.is_empty()).then(|| RecurrenceInput {
+            rule: rule.to_string(),
+            count: match self.repeat_count.trim() {
+                "" => None,
+                raw => Some(raw.parse().unwrap_or(0)),
+            },
+            ..Default::default()
+        })
+    }
+
+    pub fn evergreen(&self) -> Option<EvergreenInput> {
+        match self.evergreen_days.trim() {
+            "" => None,
+            raw => Some(EvergreenInput { every_days: raw.parse().unwrap_or(0), until: None }),
         }
     }
 
@@ -252,6 +286,8 @@ impl Draft {
             thread: self.thread(),
             overrides: self.overrides(&schema_of),
             tags: self.tags(),
+            recurrence: self.recurrence(),
+            evergreen: self.evergreen(),
             ..Default::default()
         }
     }

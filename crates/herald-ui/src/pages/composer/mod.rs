@@ -127,6 +127,9 @@ struct ComposerPage {
     media: Vec<Thumb>,
     scheduled_for: String,
     tags: String,
+    repeat_rule: String,
+    repeat_count: String,
+    evergreen_days: String,
     errors: FieldErrors,
     /// Every `data-errors` box of the page: an error shows in the one whose
     /// key is the longest prefix of its field (as `composer.js` does).
@@ -180,7 +183,9 @@ async fn render(
             .collect()
     };
     let mut boxes: Vec<String> =
-        ["platforms", "content", "thread", "media", "scheduledFor", "tags"].map(String::from).to_vec();
+        ["platforms", "content", "thread", "media", "scheduledFor", "tags", "recurrence", "evergreen"]
+            .map(String::from)
+            .to_vec();
     let options: Vec<AccountOption> = accounts
         .integrations
         .iter()
@@ -251,6 +256,9 @@ async fn render(
         media,
         scheduled_for: draft.scheduled_for.clone(),
         tags: draft.tags.clone(),
+        repeat_rule: draft.repeat_rule.clone(),
+        repeat_count: draft.repeat_count.clone(),
+        evergreen_days: draft.evergreen_days.clone(),
         errors,
         boxes,
         reports,
@@ -449,6 +457,8 @@ async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: C
                 thread: Some(input.thread),
                 overrides: Some(input.overrides),
                 tags: Some(input.tags),
+                recurrence: Some(input.recurrence),
+                evergreen: Some(input.evergreen),
             };
             state.app.update_post(&viewer.caller, id, update).await
         }
