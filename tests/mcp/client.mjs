@@ -34,6 +34,8 @@ const TOOLS = [
   'find_next_slot',
   'get_post_analytics',
   'get_integration_analytics',
+  'list_feeds',
+  'create_feed',
   'upload_media_from_url',
 ];
 const READ_ONLY = new Set(

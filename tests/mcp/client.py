@@ -57,6 +57,8 @@ TOOLS = [
     "find_next_slot",
     "get_post_analytics",
     "get_integration_analytics",
+    "list_feeds",
+    "create_feed",
     "upload_media_from_url",
 ]
 READ_ONLY = {t for t in TOOLS if t.startswith(("list_", "get_"))} | {"validate_post", "find_next_slot"}

@@ -27,5 +27,8 @@ impl App {
         if let Err(error) = self.run_series_once().await {
             tracing::warn!(%error, "recurring series round failed");
         }
+        if let Err(error) = self.poll_due_feeds_once().await {
+            tracing::warn!(%error, "feed round failed");
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod caller;
 pub mod connections;
 pub mod error;
 pub mod events;
+pub mod feeds;
 pub mod integrations;
 pub mod media;
 pub mod pages;

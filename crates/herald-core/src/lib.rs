@@ -8,6 +8,7 @@ pub mod api_key;
 pub mod clock;
 pub mod compose;
 pub mod event;
+pub mod feed_template;
 pub mod integration;
 pub mod media;
 pub mod notice;

@@ -49,7 +49,7 @@ string_enum!(
 
 string_enum!(
     /// Which entry point created a post.
-    CreatedVia { Ui => "UI", Api => "API", Mcp => "MCP", Cli => "CLI", Import => "IMPORT" }
+    CreatedVia { Ui => "UI", Api => "API", Mcp => "MCP", Cli => "CLI", Import => "IMPORT", Feed => "FEED" }
 );
 
 /// A target as the aggregate rule sees it.

@@ -98,21 +98,16 @@ impl Series {
 
 impl RuleSeries {
     /// Checks a request's recurrence against the series' first time.
-    pub fn parse(
-        input: &RecurrenceInput,
-        default_zone: &str,
-        start: DateTime<Utc>,
-    ) -> Result<Self, ValidationErrors> {
+    pub fn parse(input: &RecurrenceInput, default_zone: &str, start: DateTime<Utc>) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let zone_name = input.timezone.clone().unwrap_or_else(|| default_zone.to_string());
-        let zone = errors.collect(
-            zone_name
-                .parse::<chrono_tz::Tz>()
-                .map_err(|_| ValidationError::new("recurrence.timezone", format!("`{zone_name}` is not an IANA time zone"))),
-        );
-        let until = input.until.as_deref().and_then(|raw| {
-            errors.collect(crate::schedule::parse_timestamp("recurrence.until", raw))
-        });
+        let zone = errors.collect(zone_name.parse::<chrono_tz::Tz>().map_err(|_| {
+            ValidationError::new("recurrence.timezone", format!("`{zone_name}` is not an IANA time zone"))
+        }));
+        let until = input
+            .until
+            .as_deref()
+            .and_then(|raw| errors.collect(crate::schedule::parse_timestamp("recurrence.until", raw)));
         let (rule, rule_count) = match split_count(&input.rule) {
             Ok(split) => split,
             Err(message) => {
@@ -194,8 +189,10 @@ impl Evergreen {
         if !(1..=365).contains(&input.every_days) {
             errors.push("evergreen.everyDays", "between 1 and 365 days");
         }
-        let until =
-            input.until.as_deref().and_then(|raw| errors.collect(crate::schedule::parse_timestamp("evergreen.until", raw)));
+        let until = input
+            .until
+            .as_deref()
+            .and_then(|raw| errors.collect(crate::schedule::parse_timestamp("evergreen.until", raw)));
         errors.into_result()?;
         Ok(Self { every_days: input.every_days, until })
     }
@@ -235,10 +232,7 @@ mod tests {
         );
         let autumn: Vec<_> =
             series.occurrences(start).skip_while(|t| *t < at("2027-10-20T00:00:00Z")).take(3).collect();
-        assert_eq!(
-            autumn,
-            vec![at("2027-10-25T07:00:00Z"), at("2027-11-01T08:00:00Z"), at("2027-11-08T08:00:00Z")]
-        );
+        assert_eq!(autumn, vec![at("2027-10-25T07:00:00Z"), at("2027-11-01T08:00:00Z"), at("2027-11-08T08:00:00Z")]);
     }
 
     #[test]

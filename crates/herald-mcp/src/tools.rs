@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use herald_app::feeds::CreateFeedInput;
 use herald_app::posts::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput, UpdatePostInput};
 use herald_app::{App, AppError, Caller, Credential};
 use herald_core::api_key::Scope;
@@ -395,6 +396,28 @@ const SPECS: &[Spec] = &[
         open_world: false,
     },
     Spec {
+        name: "list_feeds",
+        title: "List feeds",
+        description: "The RSS/Atom feeds this workspace posts automatically: URL, accounts, template, mode (DRAFT, QUEUE or NOW), poll interval, when each was last polled, its last error, and how many items became posts.",
+        schema: schema_for_type::<NoArgs>,
+        scope: Scope::PostsRead,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "create_feed",
+        title: "Auto-post a feed",
+        description: "Adds an RSS 2.0 or Atom feed whose new items become posts on the given integrations: the template uses {title}, {link}, {summary}, {author} and is shortened to each platform's limit without cutting the link; mode DRAFT (drafts), QUEUE (each account's next free slot, the default) or NOW; polled every pollMinutes (≥ 5, default 30). The first poll only marks the items already there as seen. Needs posts:write, and posts:publish for QUEUE or NOW.",
+        schema: schema_for_type::<CreateFeedInput>,
+        scope: Scope::PostsWrite,
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: true,
+    },
+    Spec {
         name: "upload_media_from_url",
         title: "Upload media from a URL",
         description: "Downloads an image or video from a public http(s) URL into Herald's media library (type checked from the bytes, size limited, no private addresses) and returns its id for mediaIds.",
@@ -577,6 +600,14 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
         "get_integration_analytics" => {
             let a: IntegrationAnalyticsArgs = args(raw)?;
             to_json(&app.integration_analytics(caller, a.integration_id, a.days).await?)?
+        }
+        "list_feeds" => {
+            let _: NoArgs = args(raw)?;
+            json!({ "feeds": to_json(&app.list_feeds(caller).await?)? })
+        }
+        "create_feed" => {
+            let input: CreateFeedInput = args(raw)?;
+            to_json(&app.create_feed(caller, input).await?)?
         }
         "upload_media_from_url" => {
             let a: MediaArgs = args(raw)?;

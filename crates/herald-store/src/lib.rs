@@ -25,6 +25,8 @@ use sea_orm_migration::MigratorTrait;
 pub use entity::api_key::Model as ApiKeyRow;
 pub use entity::email_outbox::Model as EmailRow;
 pub use entity::event::Model as EventRow;
+pub use entity::feed::Model as FeedRow;
+pub use entity::feed_item::Model as FeedItemRow;
 pub use entity::integration::Model as IntegrationRow;
 pub use entity::invite::Model as InviteRow;
 pub use entity::media::Model as MediaRow;

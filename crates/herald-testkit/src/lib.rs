@@ -9,6 +9,7 @@
 
 mod client;
 pub mod fakes;
+mod feed_server;
 mod fixtures;
 pub mod logs;
 mod receiver;
@@ -31,6 +32,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use client::{Client, Resp};
+pub use feed_server::{FeedEntry, FeedServer};
 pub use fixtures::{Account, PASSWORD, TINY_MP4, TINY_PNG, id_of, in_minutes};
 pub use receiver::{Delivery, Reply, WebhookReceiver};
 

@@ -26,6 +26,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/calendar", "Calendar", "calendar"),
     ("/posts", "Posts", "posts"),
     ("/queue", "Queue", "queue"),
+    ("/feeds", "Feeds", "feeds"),
     ("/approvals", "Approvals", "approvals"),
     ("/integrations", "Accounts", "integrations"),
     ("/analytics", "Analytics", "analytics"),

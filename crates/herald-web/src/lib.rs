@@ -57,6 +57,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::teams::routes())
         .merge(routes::activity::routes())
         .merge(routes::webhooks::routes())
+        .merge(routes::feeds::routes())
         .merge(routes::queue::routes());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
 }

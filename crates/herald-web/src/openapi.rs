@@ -32,6 +32,7 @@ use crate::error::ErrorBody;
         (name = "platforms", description = "What Herald publishes to, and each platform's rules"),
         (name = "teams", description = "Workspaces, members, invites, the audit trail and notifications"),
         (name = "webhooks", description = "Events sent, signed, to your URLs"),
+        (name = "feeds", description = "RSS and Atom feeds posted automatically"),
     )
 )]
 pub struct ApiDoc;

@@ -474,10 +474,9 @@ fn recurrence_input(series: &Series) -> Option<RecurrenceInput> {
 
 fn evergreen_input(series: &Series) -> Option<EvergreenInput> {
     match series {
-        Series::Evergreen(evergreen) => Some(EvergreenInput {
-            every_days: evergreen.every_days,
-            until: evergreen.until.map(|t| t.to_rfc3339()),
-        }),
+        Series::Evergreen(evergreen) => {
+            Some(EvergreenInput { every_days: evergreen.every_days, until: evergreen.until.map(|t| t.to_rfc3339()) })
+        }
         Series::Rule(_) => None,
     }
 }

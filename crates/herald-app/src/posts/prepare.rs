@@ -12,8 +12,8 @@ use herald_core::compose::{
 };
 use herald_core::platform::PlatformRules;
 use herald_core::post::PublishMode;
-use herald_core::schedule::parse_timestamp;
 use herald_core::recurrence::{Evergreen, RuleSeries, Series};
+use herald_core::schedule::parse_timestamp;
 use herald_store::repo::{Integrations, Media, Posts, Users};
 use herald_store::{IntegrationRow, MediaRow, TargetRow};
 use uuid::Uuid;

@@ -4,6 +4,8 @@
 pub mod api_key;
 pub mod email_outbox;
 pub mod event;
+pub mod feed;
+pub mod feed_item;
 pub mod integration;
 pub mod invite;
 pub mod job_cursor;

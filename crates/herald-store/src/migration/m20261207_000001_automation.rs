@@ -146,7 +146,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_feeds_workspace").table(Feeds::Table).col(Feeds::WorkspaceId).take())
+            .create_index(
+                Index::create().name("idx_feeds_workspace").table(Feeds::Table).col(Feeds::WorkspaceId).take(),
+            )
             .await?;
         manager
             .create_index(Index::create().name("idx_feeds_due").table(Feeds::Table).col(Feeds::NextPollAt).take())

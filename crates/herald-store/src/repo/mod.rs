@@ -4,6 +4,7 @@
 mod api_keys;
 mod engagement;
 mod events;
+mod feeds;
 mod integrations;
 mod invites;
 mod media;
@@ -19,6 +20,7 @@ mod webhooks;
 pub use api_keys::{ApiKeys, NewApiKeyRow};
 pub use engagement::Engagement;
 pub use events::{AuditFilter, Events, NewEvent};
+pub use feeds::Feeds;
 pub use integrations::{AccessEnd, Integrations};
 pub use invites::{Invites, NewInvite};
 pub use media::Media;

@@ -10,6 +10,7 @@ mod duplicates;
 mod email;
 mod engagement;
 mod engine;
+mod feeds;
 mod http;
 mod integrations;
 mod mcp_rpc;

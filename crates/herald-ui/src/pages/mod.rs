@@ -7,6 +7,7 @@ mod calendar;
 mod choose;
 mod composer;
 mod dashboard;
+mod feeds;
 mod integrations;
 mod posts;
 mod queue;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<UiState> {
         .merge(team::routes())
         .merge(webhooks::routes())
         .merge(queue::routes())
+        .merge(feeds::routes())
 }
 
 /// `?notice=` after a redirect.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod connections;
 pub mod docs;
 pub mod events;
+pub mod feeds;
 pub mod health;
 pub mod integrations;
 pub mod media;

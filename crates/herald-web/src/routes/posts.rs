@@ -6,7 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use herald_app::posts::{
-    ApproveInput, CreatePostInput, ListPostsQuery, OccurrencesQuery, OccurrencesView, RejectInput, SubmitInput, UpdatePostInput, ValidationReport,
+    ApproveInput, CreatePostInput, ListPostsQuery, OccurrencesQuery, OccurrencesView, RejectInput, SubmitInput,
+    UpdatePostInput, ValidationReport,
 };
 use herald_app::views::{PostPage, PostView};
 use herald_core::post::CreatedVia;

@@ -14,6 +14,7 @@ mod async_delivery;
 mod backup;
 mod delivery;
 mod deployment;
+mod feeds;
 mod mcp;
 mod secrets;
 mod security;

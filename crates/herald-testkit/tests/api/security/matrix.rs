@@ -26,6 +26,7 @@ struct Owned {
     key_id: String,
     /// An OAuth choice waiting for the owner.
     pending: Uuid,
+    feed: String,
 }
 
 async fn resources_of(app: &TestApp, account: &Account) -> Owned {
@@ -35,6 +36,14 @@ async fn resources_of(app: &TestApp, account: &Account) -> Owned {
         .post("/api/posts", json!({"content": "mine", "status": "DRAFT", "platforms": [integration]}))
         .await;
     let media = account.session.upload("a.png", TINY_PNG.to_vec(), None).await;
+    let feed = account
+        .session
+        .post(
+            "/api/feeds",
+            json!({"url": "https://feeds.example/rss.xml", "platforms": [integration], "mode": "DRAFT", "pollMinutes": 1440}),
+        )
+        .await;
+    let feed = id_of(feed.expect(201));
     account.api_key(None).await;
     let keys = account.session.get("/api/api-keys").await;
     let pending = Uuid::now_v7();
@@ -55,6 +64,7 @@ async fn resources_of(app: &TestApp, account: &Account) -> Owned {
         workspace: account.workspace_id,
         owner: account.id,
         pending,
+        feed,
         post: id_of(post.expect(201)),
         integration,
         media: id_of(media.expect(201)),
@@ -82,6 +92,8 @@ fn routes_on(ids: &Owned) -> Vec<Route> {
     vec![
         route(Method::GET, format!("/api/posts/{post}"), None, Some("posts:read")),
         route(Method::GET, format!("/api/posts/{post}/occurrences"), None, Some("posts:read")),
+        route(Method::POST, format!("/api/feeds/{}/poll", ids.feed), Some(json!({})), Some("posts:write")),
+        route(Method::DELETE, format!("/api/feeds/{}", ids.feed), None, Some("posts:write")),
         route(Method::PUT, format!("/api/posts/{post}"), Some(json!({"content": "changed"})), Some("posts:write")),
         route(Method::POST, format!("/api/posts/{post}/publish"), Some(json!({})), Some("posts:publish")),
         route(Method::DELETE, format!("/api/posts/{post}"), None, Some("posts:write")),

@@ -177,6 +177,22 @@ fn rest_cases() -> Vec<Case> {
             Owner,
         ),
         case(("/api/audit", "get"), "/api/audit", None, Editor),
+        case(("/api/feeds", "get"), "/api/feeds", None, Viewer),
+        case(
+            ("/api/feeds", "post"),
+            "/api/feeds",
+            Some(json!({"url": "https://feeds.example/a.xml", "platforms": ["{integration}"], "mode": "DRAFT"})),
+            Contributor,
+        ),
+        case(
+            ("/api/feeds", "post"),
+            "/api/feeds",
+            Some(json!({"url": "https://feeds.example/b.xml", "platforms": ["{integration}"], "mode": "QUEUE"})),
+            Editor,
+        ),
+        case(("/api/feeds/{id}", "delete"), "/api/feeds/{draft_feed}", None, Contributor),
+        case(("/api/feeds/{id}", "delete"), "/api/feeds/{queue_feed}", None, Editor),
+        case(("/api/feeds/{id}/poll", "post"), "/api/feeds/{draft_feed}/poll", Some(json!({})), Contributor),
         case(("/api/webhooks", "get"), "/api/webhooks", None, Editor),
         case(
             ("/api/webhooks", "post"),
@@ -264,6 +280,12 @@ async fn fill(app: &TestApp, team: &Team, who: &Account, text: &str) -> String {
         let id = id_of(draft.expect(201));
         owner.post(&format!("/api/posts/{id}/submit"), json!({})).await.expect(200);
         out = out.replace("{requested}", &id);
+    }
+    for (placeholder, mode) in [("{draft_feed}", "DRAFT"), ("{queue_feed}", "QUEUE")] {
+        if out.contains(placeholder) {
+            let body = json!({"url": format!("https://feeds.example/{n}.xml"), "platforms": [team.integration], "mode": mode, "pollMinutes": 1440});
+            out = out.replace(placeholder, &id_of(owner.post("/api/feeds", body).await.expect(201)));
+        }
     }
     if out.contains("{fresh_integration}") {
         out = out.replace("{fresh_integration}", &app.add_integration(&team.owner, "webhook").await.to_string());
@@ -420,6 +442,18 @@ fn ui_cases() -> Vec<UiCase> {
         ("/settings/webhooks/{webhook}/status", vec![("active", "false")], Editor),
         ("/settings/webhooks/{webhook}/delete", vec![], Editor),
         ("/settings/webhooks/{webhook}/deliveries/{delivery}/redeliver", vec![], Editor),
+        (
+            "/feeds",
+            vec![("url", "https://feeds.example/ui.xml"), ("platforms", "{integration}"), ("mode", "DRAFT")],
+            Contributor,
+        ),
+        (
+            "/feeds",
+            vec![("url", "https://feeds.example/ui.xml"), ("platforms", "{integration}"), ("mode", "NOW")],
+            Editor,
+        ),
+        ("/feeds/{draft_feed}/poll", vec![], Contributor),
+        ("/feeds/{queue_feed}/delete", vec![], Editor),
         ("/notifications/read", vec![], Viewer),
         ("/notifications/email", vec![("approvals", "on")], Viewer),
         ("/settings/profile", vec![("name", "Me"), ("timezone", "UTC")], Viewer),
@@ -482,6 +516,17 @@ fn mcp_cases() -> Vec<(&'static str, Value, Need)> {
         ("find_next_slot", json!({"integrationId": "{integration}"}), Viewer),
         ("get_post_analytics", json!({"postId": "{draft}"}), Viewer),
         ("get_integration_analytics", json!({"integrationId": "{integration}"}), Viewer),
+        ("list_feeds", json!({}), Viewer),
+        (
+            "create_feed",
+            json!({"url": "https://feeds.example/rss.xml", "platforms": ["{integration}"], "mode": "DRAFT"}),
+            Contributor,
+        ),
+        (
+            "create_feed",
+            json!({"url": "https://feeds.example/rss.xml", "platforms": ["{integration}"], "mode": "NOW"}),
+            Editor,
+        ),
         ("upload_media_from_url", json!({"url": "https://cdn.example/a.png"}), Contributor),
     ]
 }

@@ -12,8 +12,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use herald_app::posts::{CreatePostInput, OverrideInput, ThreadItemInput};
 use herald_app::views::PostView;
-use serde_json::{Map, Value};
 use herald_core::recurrence::{EvergreenInput, RecurrenceInput};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::settings::SettingsDraft;
