@@ -1,4 +1,4 @@
-//! The command line: `herald serve | migrate | user | apikey | backup | restore | doctor`.
+//! The command line: `herald serve | migrate | user | apikey | mcp | export | import | backup | restore | doctor`.
 
 use std::path::PathBuf;
 
@@ -42,6 +42,10 @@ pub enum Command {
         #[arg(long, env = "HERALD_API_KEY", hide_env_values = true)]
         api_key: String,
     },
+    /// Write every post to a CSV or YAML file (stdout unless --output).
+    Export(ExportArgs),
+    /// Check posts from a CSV/YAML file or a folder of them, and with --apply import them.
+    Import(ImportArgs),
     /// Back up the database, media and secrets into one archive (Herald may keep running).
     Backup(BackupArgs),
     /// Restore an archive made by `herald backup` (stop Herald first).
@@ -144,4 +148,32 @@ pub enum ApiKeyCommand {
     },
     /// Revoke a key by id.
     Revoke { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The API key whose workspace is exported (or $HERALD_API_KEY).
+    #[arg(long, env = "HERALD_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+    /// `yaml` or `csv` (default: from the output's extension, else yaml).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// File to write (default: stdout).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A .yaml/.yml/.csv file, or a folder of them (read in name order).
+    pub path: PathBuf,
+    /// The API key whose workspace receives the posts (or $HERALD_API_KEY).
+    #[arg(long, env = "HERALD_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+    /// `yaml` or `csv` (default: from each file's extension).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Save the posts; without it the rows are only checked.
+    #[arg(long)]
+    pub apply: bool,
 }

@@ -48,6 +48,8 @@ async fn main() -> ExitCode {
         Command::Restore(args) => commands::restore::run(config, args).await,
         Command::Doctor { json } => commands::doctor::run(config, json).await,
         Command::Mcp { api_key } => commands::mcp::run(config, api_key).await,
+        Command::Export(args) => commands::transfer::export(config, args).await,
+        Command::Import(args) => commands::transfer::import(config, args).await,
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@ mod input;
 mod prepare;
 mod queue;
 mod series;
+mod transfer;
 
 use herald_core::event::EventKind;
 use std::collections::BTreeMap;
@@ -29,6 +30,9 @@ pub use input::{CreatePostInput, ListPostsQuery, OverrideInput, ThreadItemInput,
 pub use prepare::PostWarning;
 pub use queue::{QueueView, QueuedPostView, ReorderInput};
 pub use series::{OccurrenceView, OccurrencesQuery, OccurrencesView};
+pub use transfer::{
+    ExportQuery, ImportQuery, ImportReport, ImportRow, PostRecord, TransferFormat, parse_file, write_file,
+};
 
 use crate::App;
 use crate::caller::Caller;

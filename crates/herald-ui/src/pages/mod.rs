@@ -13,6 +13,7 @@ mod posts;
 mod queue;
 mod settings;
 mod team;
+mod transfer;
 pub mod view;
 mod webhooks;
 
@@ -37,6 +38,7 @@ pub fn routes() -> Router<UiState> {
         .merge(webhooks::routes())
         .merge(queue::routes())
         .merge(feeds::routes())
+        .merge(transfer::routes())
 }
 
 /// `?notice=` after a redirect.

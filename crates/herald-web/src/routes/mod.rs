@@ -15,5 +15,6 @@ pub mod platforms;
 pub mod posts;
 pub mod queue;
 pub mod teams;
+pub mod transfer;
 pub mod uploads;
 pub mod webhooks;

@@ -7,6 +7,7 @@ pub mod mcp;
 pub mod migrate;
 pub mod restore;
 pub mod serve;
+pub mod transfer;
 pub mod user;
 
 use anyhow::{Context, Result};

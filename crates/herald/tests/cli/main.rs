@@ -19,6 +19,7 @@ mod mcp;
 mod secrets;
 mod security;
 mod token_race;
+mod transfer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_herald");
 

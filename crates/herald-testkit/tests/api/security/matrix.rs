@@ -183,6 +183,21 @@ fn collection_routes(ids: &Owned) -> Vec<Route> {
         route(Method::POST, "/api/workspaces".into(), Some(json!({"name": "x"})), None),
         route(Method::GET, "/api/me/email-preferences".into(), None, None),
         route(Method::PUT, "/api/me/email-preferences".into(), Some(json!({})), None),
+        route(Method::GET, "/api/posts/export?format=csv".into(), None, Some("posts:read")),
+        route(Method::POST, "/api/posts/import".into(), Some(json!([])), Some("posts:write")),
+        route(Method::GET, "/api/feeds".into(), None, Some("posts:read")),
+        route(
+            Method::POST,
+            "/api/feeds".into(),
+            Some(json!({"url": "https://feeds.example/m.xml", "platforms": [ids.integration], "mode": "DRAFT"})),
+            Some("posts:write"),
+        ),
+        route(
+            Method::POST,
+            "/api/feeds".into(),
+            Some(json!({"url": "https://feeds.example/m.xml", "platforms": [ids.integration], "mode": "NOW"})),
+            Some("posts:publish"),
+        ),
     ]
 }
 

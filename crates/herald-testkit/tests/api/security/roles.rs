@@ -178,6 +178,8 @@ fn rest_cases() -> Vec<Case> {
         ),
         case(("/api/audit", "get"), "/api/audit", None, Editor),
         case(("/api/feeds", "get"), "/api/feeds", None, Viewer),
+        case(("/api/posts/export", "get"), "/api/posts/export", None, Viewer),
+        case(("/api/posts/import", "post"), "/api/posts/import", Some(json!([])), Contributor),
         case(
             ("/api/feeds", "post"),
             "/api/feeds",
