@@ -27,8 +27,10 @@ pub struct RecurrenceInput {
     pub timezone: Option<String>,
     /// No occurrence after this time (ISO 8601 with an offset).
     pub until: Option<String>,
-    /// How many posts the series makes in all, the first one included.
-    #[schema(minimum = 1)]
+    /// How many posts the series makes in all, the first one included (1–10,000).
+    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(default, deserialize_with = "count_in_range")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1, max = 10000)))]
     pub count: Option<u32>,
 }
 
@@ -39,10 +41,35 @@ pub struct RecurrenceInput {
 pub struct EvergreenInput {
     /// Published again this many days after the previous time went out (1–365).
     #[schema(minimum = 1, maximum = 365)]
+    #[serde(deserialize_with = "days_in_range")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1, max = 365)))]
     pub every_days: u32,
     /// Not again after this time (ISO 8601 with an offset).
     pub until: Option<String>,
 }
+
+/// Out-of-range numbers are refused while the body is read, as the
+/// schema's bounds say, rather than reported later as a rule problem.
+fn count_in_range<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    let count = Option::<u32>::deserialize(deserializer)?;
+    match count {
+        Some(n) if !(1..=MAX_COUNT).contains(&n) => {
+            Err(serde::de::Error::custom(format!("count must be between 1 and {MAX_COUNT}")))
+        }
+        _ => Ok(count),
+    }
+}
+
+fn days_in_range<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let days = u32::deserialize(deserializer)?;
+    if !(1..=365).contains(&days) {
+        return Err(serde::de::Error::custom("everyDays must be between 1 and 365"));
+    }
+    Ok(days)
+}
+
+/// Most posts one series may make.
+const MAX_COUNT: u32 = 10_000;
 
 /// A validated series as stored on its first post and shown in answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,8 +149,8 @@ impl RuleSeries {
             errors.push("recurrence.until", "give UNTIL in the rule or as `until`, not both");
         }
         let count = input.count.or(rule_count);
-        if count == Some(0) {
-            errors.push("recurrence.count", "a series has at least one post");
+        if count.is_some_and(|n| !(1..=MAX_COUNT).contains(&n)) {
+            errors.push("recurrence.count", format!("a series makes between 1 and {MAX_COUNT} posts"));
         }
         errors.into_result()?;
         let series = Self { rule, timezone: zone_name, until, count };

@@ -323,7 +323,8 @@ pub fn write_file(format: TransferFormat, records: &[PostRecord]) -> AppResult<S
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ImportQuery {
-    /// `csv` or `yaml` (default `yaml`).
+    /// `csv` or `yaml` (default `yaml`, or `csv` for a `text/csv` body).
+    #[param(pattern = "^(csv|yaml|yml)$")]
     pub format: Option<String>,
     /// `true` (the default) only checks; `false` saves, all rows or none.
     pub dry_run: Option<bool>,
@@ -335,6 +336,7 @@ pub struct ImportQuery {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `csv` or `yaml` (default `yaml`).
+    #[param(pattern = "^(csv|yaml|yml)$")]
     pub format: Option<String>,
 }
 

@@ -15,6 +15,14 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiQuery, Auth};
 use crate::state::AppState;
 
+/// The YAML export: `posts`, each as the README's import format describes.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the answer; the file is written by the use case.
+struct ExportedYaml {
+    #[schema(value_type = Vec<Object>)]
+    posts: Vec<()>,
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export_posts)).routes(routes!(import_posts))
 }
@@ -34,7 +42,7 @@ fn format_of(raw: Option<&str>, headers: Option<&HeaderMap>) -> Result<TransferF
 #[utoipa::path(get, path = "/posts/export", tag = "posts", params(ExportQuery),
     responses(
         (status = 200, description = "The file", content(
-            (String = "application/yaml"),
+            (ExportedYaml = "application/yaml"),
             (String = "text/csv"),
         )),
         (status = 422, description = "Unknown format", body = ErrorBody),
@@ -61,8 +69,8 @@ async fn export_posts(
 /// Rows are matched by `externalId`, so importing a file again changes
 /// nothing; nothing is saved unless every row is valid.
 #[utoipa::path(post, path = "/posts/import", tag = "posts", params(ImportQuery),
-    request_body(description = "The file", content(
-        (String = "application/yaml"),
+    request_body(description = "The file: YAML, a list of posts or `posts:` holding one; or CSV with a header line", content(
+        (serde_json::Value = "application/yaml"),
         (String = "text/csv"),
     )),
     responses(
