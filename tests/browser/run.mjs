@@ -68,6 +68,12 @@ function startReceiver() {
     req.on('end', () => {
       let json = null;
       try { json = JSON.parse(body); } catch { json = null; }
+      // An OpenAI-compatible model for the composer's writing help.
+      if (req.url === '/v1/chat/completions') {
+        const text = `Shorter: ${json.messages[1].content.split(' ').slice(0, 4).join(' ')}`;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: text } }] }));
+      }
       deliveries.push({ method: req.method, url: req.url, headers: req.headers, body: json });
       const n = deliveries.length;
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -178,6 +184,9 @@ async function main() {
     X_CLIENT_ID: 'herald-test-client',
     X_CLIENT_SECRET: 'herald-test-secret',
     HERALD_PROVIDER_X_API_BASE: fakeX,
+    HERALD_AI_BASE_URL: `${receiver.base}/v1`,
+    HERALD_AI_API_KEY: 'sk-browser-test',
+    HERALD_AI_MODEL: 'fake',
   });
   log('herald at', herald.base, '— screenshots in', shots);
   const userDataDir = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
@@ -262,6 +271,18 @@ async function main() {
   assert.ok(postId, 'the new post id is in the URL');
   await shoot(page, 'posts');
   log('scheduled', postId, 'for', when);
+
+  // Writing help: a suggestion per account, taken with "Use".
+  await page.goto(`${base}/posts/new`);
+  await page.fill('#content', 'Herald ships a web UI today with a calendar');
+  await page.click('#ai-shorten');
+  await page.waitForSelector('#ai-suggestions li');
+  assert.match(await page.textContent('#ai-suggestions'), /Shorter: Herald ships a web/);
+  await shoot(page, 'composer-ai');
+  await page.click('#ai-suggestions button[value^="ai_use:"]');
+  await page.waitForSelector('#ai-suggestions', { state: 'detached' });
+  assert.equal(await page.inputValue('#content'), 'Shorter: Herald ships a web');
+  log('writing help suggested and used');
 
   const api = (path, init = {}) => page.evaluate(async ([p, i]) => {
     const r = await fetch(p, { credentials: 'same-origin', ...i });

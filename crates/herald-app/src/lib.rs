@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod ai;
 pub mod analytics;
 pub mod api_keys;
 mod automation;
@@ -48,6 +49,8 @@ pub struct AppSettings {
     pub main_url: String,
     /// SMTP is configured: invites and notifications are e-mailed.
     pub email: bool,
+    /// The model behind AI writing help, when configured.
+    pub ai: Option<ai::AiSettings>,
 }
 
 impl Default for AppSettings {
@@ -57,6 +60,7 @@ impl Default for AppSettings {
             allow_private_targets: false,
             main_url: "http://localhost:5000".into(),
             email: false,
+            ai: None,
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct App {
     settings: Arc<AppSettings>,
     session_keys: Arc<accounts::SessionKeys>,
     login_throttle: Arc<throttle::LoginThrottle>,
+    /// Talks to the AI model endpoint; made only when one is configured.
+    ai_client: Option<reqwest::Client>,
 }
 
 impl App {
@@ -87,12 +93,14 @@ impl App {
             allow_private_targets: settings.allow_private_targets,
             ..herald_providers::ProviderSettings::default()
         });
+        let ai_client = settings.ai.as_ref().map(|_| reqwest::Client::new());
         Self {
             store,
             providers,
             vault,
             fetcher,
             media,
+            ai_client,
             settings: Arc::new(settings),
             session_keys: Arc::new(accounts::SessionKeys::new(jwt_secret)),
             login_throttle: Arc::new(throttle::LoginThrottle::default()),

@@ -12,6 +12,7 @@ pub mod fakes;
 mod feed_server;
 mod fixtures;
 pub mod logs;
+mod model_server;
 mod receiver;
 pub mod smtp;
 
@@ -34,6 +35,7 @@ use tokio::task::JoinSet;
 pub use client::{Client, Resp};
 pub use feed_server::{FeedEntry, FeedServer};
 pub use fixtures::{Account, PASSWORD, TINY_MP4, TINY_PNG, id_of, in_minutes};
+pub use model_server::{FAKE_MODEL_KEY, FakeModel};
 pub use receiver::{Delivery, Reply, WebhookReceiver};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +73,8 @@ pub struct TestOptions {
     /// The clock every part of the app reads; a manual one lets a test
     /// move time instead of waiting for it.
     pub clock: Clock,
+    /// AI writing help's model endpoint (a fake), if any.
+    pub ai: Option<herald_app::ai::AiSettings>,
 }
 
 impl TestOptions {
@@ -112,6 +116,7 @@ impl Default for TestOptions {
             app_credentials: Vec::new(),
             allow_private_targets: true,
             clock: Clock::system(),
+            ai: None,
         }
     }
 }
@@ -177,6 +182,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             allow_private_targets: options.allow_private_targets,
             main_url: address.clone(),
             email: options.engine.mail.is_some(),
+            ai: options.ai.clone(),
         },
         jwt_secret: b"test-jwt-secret-that-is-long-enough-0123456789".to_vec(),
         vault: Vault::from_hex(TEST_ENCRYPTION_KEY).expect("test key"),

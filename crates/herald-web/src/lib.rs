@@ -59,6 +59,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::webhooks::routes())
         .merge(routes::feeds::routes())
         .merge(routes::transfer::routes())
+        .merge(routes::ai::routes())
         .merge(routes::queue::routes());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
 }

@@ -33,6 +33,7 @@ use crate::error::ErrorBody;
         (name = "teams", description = "Workspaces, members, invites, the audit trail and notifications"),
         (name = "webhooks", description = "Events sent, signed, to your URLs"),
         (name = "feeds", description = "RSS and Atom feeds posted automatically"),
+        (name = "ai", description = "Writing help from an OpenAI-compatible model, when configured"),
     )
 )]
 pub struct ApiDoc;

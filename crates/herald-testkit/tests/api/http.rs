@@ -124,6 +124,7 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/posts/{id}/submit", "post"),
         ("/api/posts/{id}/occurrences", "get"),
         ("/api/feeds", "get"),
+        ("/api/ai/suggest", "post"),
         ("/api/posts/export", "get"),
         ("/api/posts/import", "post"),
         ("/api/feeds", "post"),

@@ -73,3 +73,35 @@ db_test!(async fn feeds_repeat_and_import_work_from_the_pages(app, TestOptions::
     assert!(export.html.starts_with("externalId,status"), "{}", export.html);
     assert!(export.html.contains("Imported from the page"));
 });
+
+db_test!(async fn the_composer_offers_writing_help_only_when_a_model_is_configured(app, TestOptions::driven()) {
+    let mut browser = Browser::new(&app);
+    browser.register("ada@example.com").await;
+    assert!(!browser.get("/posts/new").await.html.contains("Writing help"), "off without a model");
+
+    let model = herald_testkit::FakeModel::start().await;
+    let app = herald_testkit::spawn_app_with(app.backend, TestOptions { ai: Some(model.settings()), ..TestOptions::driven() }).await.unwrap();
+    let mut browser = Browser::new(&app);
+    browser.register("ada@example.com").await;
+    let ada = browser.account(&app).await;
+    let mastodon = app.add_integration(&ada, "mastodon").await.to_string();
+    let bluesky = app.add_integration(&ada, "bluesky").await.to_string();
+    let page = browser.get("/posts/new").await;
+    assert!(page.html.contains("Writing help"));
+
+    model.reply_with(&["A sharper launch note", "A sharper, shorter launch note"]);
+    let fields = [("content", "Our launch note"), ("platforms", mastodon.as_str()), ("platforms", bluesky.as_str()), ("action", "ai_rewrite")];
+    let suggested = browser.post("/posts/new", &fields).await;
+    assert_eq!(suggested.status, 200, "{}", suggested.html);
+    assert!(suggested.html.contains("A sharper launch note") && suggested.html.contains("A sharper, shorter launch note"));
+    // "Use" for Bluesky: its own text; the post's text stays.
+    let used = browser
+        .post("/posts/new", &[("content", "Our launch note"), ("platforms", mastodon.as_str()), ("platforms", bluesky.as_str()),
+            (&format!("ai_text.{bluesky}"), "A sharper, shorter launch note"), ("action", &format!("ai_use:{bluesky}"))])
+        .await;
+    assert!(used.html.contains(r#">A sharper, shorter launch note</textarea>"#), "{}", used.html);
+    // Translate without a language: the error shows in the box.
+    let refused = browser.post("/posts/new", &[("content", "Hallo"), ("platforms", mastodon.as_str()), ("action", "ai_translate")]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.html.contains("say which language to translate into"), "{}", refused.html);
+});

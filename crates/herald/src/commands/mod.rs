@@ -52,6 +52,7 @@ pub async fn open_app(config: &Config) -> Result<(Herald, Secrets)> {
             allow_private_targets: config.allow_private_targets,
             main_url: config.main_url(),
             email: config.mail().is_some(),
+            ai: config.ai(),
         },
         jwt_secret: secrets.jwt_secret.expose().as_bytes().to_vec(),
         vault: Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?,

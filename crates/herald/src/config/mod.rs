@@ -118,6 +118,13 @@ pub struct Config {
     /// The sender of Herald's e-mails, e.g. `Herald <herald@example.com>`
     /// (default: `herald@` the host of MAIN_URL).
     pub email_from: Option<String>,
+    /// OpenAI-compatible API base for AI writing help, up to the version
+    /// (`https://api.openai.com/v1`, `http://localhost:11434/v1`). Unset: off.
+    pub ai_base_url: Option<String>,
+    /// Its API key, if it needs one.
+    pub ai_api_key: Option<Secret>,
+    /// The model to ask (default `gpt-4o-mini`).
+    pub ai_model: Option<String>,
 }
 
 impl Default for Config {
@@ -161,6 +168,9 @@ impl Default for Config {
             backup_keep_days: 7,
             smtp_url: None,
             email_from: None,
+            ai_base_url: None,
+            ai_api_key: None,
+            ai_model: None,
         }
     }
 }
@@ -284,6 +294,16 @@ impl Config {
 
     pub fn main_url(&self) -> String {
         self.main_url.clone().unwrap_or_else(|| format!("http://localhost:{}", self.port))
+    }
+
+    /// The model behind AI writing help, when `HERALD_AI_BASE_URL` is set.
+    pub fn ai(&self) -> Option<herald_app::ai::AiSettings> {
+        let base_url = self.ai_base_url.as_deref().map(str::trim).filter(|u| !u.is_empty())?;
+        Some(herald_app::ai::AiSettings {
+            base_url: base_url.to_string(),
+            api_key: self.ai_api_key.as_ref().map(|k| k.expose().to_string()).filter(|k| !k.is_empty()),
+            model: self.ai_model.clone().filter(|m| !m.trim().is_empty()).unwrap_or_else(|| "gpt-4o-mini".into()),
+        })
     }
 
     /// Where e-mail goes out, when SMTP_URL is set; the sender defaults to

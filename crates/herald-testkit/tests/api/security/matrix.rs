@@ -188,6 +188,12 @@ fn collection_routes(ids: &Owned) -> Vec<Route> {
         route(Method::GET, "/api/feeds".into(), None, Some("posts:read")),
         route(
             Method::POST,
+            "/api/ai/suggest".into(),
+            Some(json!({"content": "x", "platforms": [ids.integration], "action": "rewrite"})),
+            Some("posts:write"),
+        ),
+        route(
+            Method::POST,
             "/api/feeds".into(),
             Some(json!({"url": "https://feeds.example/m.xml", "platforms": [ids.integration], "mode": "DRAFT"})),
             Some("posts:write"),

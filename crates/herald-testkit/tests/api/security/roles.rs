@@ -178,6 +178,12 @@ fn rest_cases() -> Vec<Case> {
         ),
         case(("/api/audit", "get"), "/api/audit", None, Editor),
         case(("/api/feeds", "get"), "/api/feeds", None, Viewer),
+        case(
+            ("/api/ai/suggest", "post"),
+            "/api/ai/suggest",
+            Some(json!({"content": "x", "platforms": ["{integration}"], "action": "rewrite"})),
+            Contributor,
+        ),
         case(("/api/posts/export", "get"), "/api/posts/export", None, Viewer),
         case(("/api/posts/import", "post"), "/api/posts/import", Some(json!([])), Contributor),
         case(

@@ -81,6 +81,16 @@ pub struct ReplyDraft {
     pub media: Vec<Uuid>,
 }
 
+/// One account's suggestion from the model, as the composer shows it.
+#[derive(Debug, Clone)]
+pub struct AiSuggestion {
+    pub integration_id: Uuid,
+    pub platform: String,
+    pub content: String,
+    pub valid: bool,
+    pub problem: String,
+}
+
 /// What the form holds, parsed from its fields (or from a stored post).
 #[derive(Debug, Default, Clone)]
 pub struct Draft {
@@ -102,6 +112,12 @@ pub struct Draft {
     pub repeat_count: String,
     /// "Evergreen": publish again every this many days (empty: never).
     pub evergreen_days: String,
+    /// Language for the AI "Translate" action.
+    pub ai_language: String,
+    /// The model's suggestions shown under the text (not sent back).
+    pub ai_suggestions: Vec<AiSuggestion>,
+    /// Suggestion texts sent back with the form, by account: "Use" takes one.
+    pub ai_texts: BTreeMap<Uuid, String>,
     pub action: String,
     pub media_from_url: String,
     /// Alt text for the next file uploaded or fetched.
@@ -145,6 +161,7 @@ impl Draft {
                 "repeat_rule" => draft.repeat_rule = value,
                 "repeat_count" => draft.repeat_count = value,
                 "evergreen_days" => draft.evergreen_days = value,
+                "ai_language" => draft.ai_language = value,
                 "action" => draft.action = value,
                 "media_from_url" => draft.media_from_url = value,
                 "media_alt" => draft.media_alt = value,
@@ -189,6 +206,9 @@ impl Draft {
             }
             ("media_alt", "") => {
                 self.alt_texts.insert(id, value);
+            }
+            ("ai_text", "") => {
+                self.ai_texts.insert(id, value);
             }
             _ => {}
         }
@@ -238,6 +258,17 @@ impl Draft {
         match self.evergreen_days.trim() {
             "" => None,
             raw => Some(EvergreenInput { every_days: raw.parse().unwrap_or(0), until: None }),
+        }
+    }
+
+    /// Takes the model's text for one account: the post's text when it
+    /// goes to that account alone, else that account's own text.
+    pub fn use_suggestion(&mut self, id: Uuid) {
+        let Some(text) = self.ai_texts.get(&id).cloned() else { return };
+        if self.platforms == [id] {
+            self.content = text;
+        } else {
+            self.overrides.insert(id, text);
         }
     }
 

@@ -9,6 +9,7 @@ mod files;
 mod form;
 mod settings;
 
+use herald_app::ai::{SuggestAction, SuggestInput};
 use herald_core::integration::IntegrationStatus;
 use std::collections::BTreeMap;
 
@@ -130,6 +131,10 @@ struct ComposerPage {
     repeat_rule: String,
     repeat_count: String,
     evergreen_days: String,
+    /// AI writing help is configured: its buttons show.
+    ai_enabled: bool,
+    ai_language: String,
+    ai_suggestions: Vec<form::AiSuggestion>,
     errors: FieldErrors,
     /// Every `data-errors` box of the page: an error shows in the one whose
     /// key is the longest prefix of its field (as `composer.js` does).
@@ -183,7 +188,7 @@ async fn render(
             .collect()
     };
     let mut boxes: Vec<String> =
-        ["platforms", "content", "thread", "media", "scheduledFor", "tags", "recurrence", "evergreen"]
+        ["platforms", "content", "thread", "media", "scheduledFor", "tags", "recurrence", "evergreen", "ai"]
             .map(String::from)
             .to_vec();
     let options: Vec<AccountOption> = accounts
@@ -259,6 +264,9 @@ async fn render(
         repeat_rule: draft.repeat_rule.clone(),
         repeat_count: draft.repeat_count.clone(),
         evergreen_days: draft.evergreen_days.clone(),
+        ai_enabled: state.app.ai_enabled(),
+        ai_language: draft.ai_language.clone(),
+        ai_suggestions: draft.ai_suggestions.clone(),
         errors,
         boxes,
         reports,
@@ -348,6 +356,41 @@ async fn submit_edit(
     submit(&state, &viewer, Some(id), form).await
 }
 
+/// Asks the model for one suggestion per selected account; its errors
+/// show in the writing-help box.
+async fn ask_model(state: &UiState, viewer: &Viewer, draft: &mut Draft, action: &str) -> UiResult<FieldErrors> {
+    let action = match action {
+        "shorten" => SuggestAction::Shorten,
+        "hashtags" => SuggestAction::Hashtags,
+        "translate" => SuggestAction::Translate,
+        _ => SuggestAction::Rewrite,
+    };
+    let input = SuggestInput {
+        content: draft.content.clone(),
+        platforms: draft.platforms.clone(),
+        action,
+        language: Some(draft.ai_language.clone()).filter(|l| !l.trim().is_empty()),
+    };
+    match state.app.suggest(&viewer.caller, input).await {
+        Ok(answer) => {
+            draft.ai_suggestions = answer
+                .suggestions
+                .into_iter()
+                .map(|s| form::AiSuggestion {
+                    integration_id: s.integration_id,
+                    platform: herald_core::platform::rules_for(&s.platform)
+                        .map_or(s.platform.clone(), |r| r.name.to_string()),
+                    problem: s.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "),
+                    content: s.content,
+                    valid: s.valid,
+                })
+                .collect();
+            Ok(FieldErrors::default())
+        }
+        Err(error) => Ok(errors_at("ai", error)?),
+    }
+}
+
 async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: ComposerForm) -> UiResult<Response> {
     let accounts = Accounts::load(state, viewer).await?;
     let (mut draft, files) = Draft::from_parts(form.parts);
@@ -407,9 +450,18 @@ async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: C
             };
             return rerender(errors, Vec::new(), draft).await;
         }
+        action @ ("ai_rewrite" | "ai_shorten" | "ai_hashtags" | "ai_translate") => {
+            let kind = action["ai_".len()..].to_string();
+            let errors = ask_model(state, viewer, &mut draft, &kind).await?;
+            return rerender(errors, Vec::new(), draft).await;
+        }
         action => {
             if let Some(id) = action.strip_prefix("remove:").and_then(|id| Uuid::parse_str(id).ok()) {
                 draft.remove_media(id);
+                return rerender(errors, Vec::new(), draft).await;
+            }
+            if let Some(id) = action.strip_prefix("ai_use:").and_then(|id| Uuid::parse_str(id).ok()) {
+                draft.use_suggestion(id);
                 return rerender(errors, Vec::new(), draft).await;
             }
         }
