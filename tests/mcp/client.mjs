@@ -290,6 +290,13 @@ const scenarios = {
       check(found.status === 'ACTIVE', `list_integrations: ${id} is ${found.status}, expected ACTIVE`);
     }
     const slot = await conn.callOk('find_next_slot', { integrationId: ids[0] });
+    // The same accounts as a resource, and a prompt that plans with them.
+    const resource = await conn.client.readResource({ uri: 'herald://integrations' });
+    for (const id of ids) check(resource.contents[0].text.includes(id), `resource herald://integrations: ${id} missing`);
+    const { prompts } = await conn.client.listPrompts();
+    check(prompts.some((p) => p.name === 'plan_week'), `prompts/list: no plan_week in ${json(prompts)}`);
+    const plan = await conn.client.getPrompt({ name: 'plan_week', arguments: { topic: 'a product launch' } });
+    check(plan.messages[0].content.text.includes('a product launch'), `prompts/get plan_week: ${json(plan)}`);
     return { integrations: ids.map((id) => byId[id].platform), nextSlot: slot };
   },
 

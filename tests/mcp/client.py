@@ -337,6 +337,15 @@ async def scenario_integrations(conn: Connection, args: argparse.Namespace) -> d
             check(field in found, f"list_integrations: {id_} has no `{field}`: {json.dumps(found)}")
         check(found["status"] == "ACTIVE", f"list_integrations: {id_} is {found['status']}, expected ACTIVE")
     slot = await conn.call_ok("find_next_slot", {"integrationId": ids[0]})
+    # The same accounts as a resource, and a prompt that plans with them.
+    resource = await conn.session.read_resource("herald://integrations")
+    text = resource.contents[0].text
+    for id_ in ids:
+        check(id_ in text, f"resource herald://integrations: {id_} missing from {text}")
+    prompts = await conn.session.list_prompts()
+    check("plan_week" in [p.name for p in prompts.prompts], f"prompts/list: no plan_week in {prompts}")
+    plan = await conn.session.get_prompt("plan_week", {"topic": "a product launch"})
+    check("a product launch" in plan.messages[0].content.text, f"prompts/get plan_week: {plan}")
     return {"integrations": [by_id[i]["platform"] for i in ids], "nextSlot": slot}
 
 

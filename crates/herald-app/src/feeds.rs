@@ -47,6 +47,7 @@ pub struct CreateFeedInput {
     pub mode: Option<String>,
     /// Minutes between polls, at least 5 (default 30).
     #[schema(minimum = 5, maximum = 1440)]
+    #[schemars(range(min = 5, max = 1440))]
     pub poll_minutes: Option<u32>,
 }
 

@@ -8,6 +8,7 @@
 // today's clients display.
 #![allow(deprecated)]
 
+mod extras;
 mod guard;
 mod http;
 mod notify;
@@ -17,8 +18,10 @@ mod tools;
 
 use herald_app::{App, AppError, Caller};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
@@ -28,7 +31,8 @@ pub use http::{McpConfig, router};
 const INSTRUCTIONS: &str = "Herald schedules and publishes social media posts. Start with list_integrations to find \
 the accounts (integration ids) to post to, check text with validate_post or get_platform_rules, then create_post as \
 DRAFT, SCHEDULED (with scheduledFor, ISO 8601 with offset) or NOW. find_next_slot suggests a time. Posts you create \
-are checked exactly like in the web UI; errors name the field to fix.";
+are checked exactly like in the web UI; errors name the field to fix. Resources: herald://integrations (the accounts) \
+and herald://posts/{id}; prompts: plan_week, adapt_for_each_account.";
 
 /// One MCP session's server. Over HTTP the caller comes with each request
 /// (authenticated before the session); over stdio and SSE it is fixed.
@@ -52,6 +56,15 @@ impl HeraldMcp {
             .and_then(|parts| parts.extensions.get::<Caller>())
             .cloned()
             .ok_or_else(|| McpError::invalid_request("this session has no authenticated API key", None))
+    }
+}
+
+impl HeraldMcp {
+    /// The caller, still a member with its key or session valid.
+    async fn authorized(&self, context: &RequestContext<RoleServer>) -> Result<Caller, McpError> {
+        let caller = self.caller(&context.extensions)?;
+        self.app.still_authorized(&caller).await.map_err(|error| McpError::invalid_request(error.to_string(), None))?;
+        Ok(caller)
     }
 }
 
@@ -100,9 +113,11 @@ fn tool_error(error: &AppError) -> CallToolResult {
 
 impl ServerHandler for HeraldMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_logging().build())
-            .with_server_info(Implementation::new("herald", env!("CARGO_PKG_VERSION")).with_title("Herald"))
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_logging().build(),
+        )
+        .with_server_info(Implementation::new("herald", env!("CARGO_PKG_VERSION")).with_title("Herald"))
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_tools(
@@ -150,6 +165,52 @@ impl ServerHandler for HeraldMcp {
             }
         };
         Ok(result.into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let caller = self.authorized(&context).await?;
+        Ok(ListResourcesResult::with_all_items(extras::list_resources(&self.app, &caller).await?))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        self.authorized(&context).await?;
+        Ok(ListResourceTemplatesResult::with_all_items(extras::resource_templates()))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let caller = self.authorized(&context).await?;
+        let timezone = self.app.me(&caller).await.map(|me| me.timezone).unwrap_or_else(|_| "UTC".into());
+        Ok(extras::read_resource(&self.app, &caller, &timezone, &request.uri).await?.into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        self.authorized(&context).await?;
+        Ok(ListPromptsResult::with_all_items(extras::prompts()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        self.authorized(&context).await?;
+        Ok(extras::get_prompt(&request.name, &request.arguments.unwrap_or_default())?.into())
     }
 
     async fn set_level(

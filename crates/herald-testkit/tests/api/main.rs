@@ -14,6 +14,7 @@ mod engine;
 mod feeds;
 mod http;
 mod integrations;
+mod mcp_extras;
 mod mcp_rpc;
 mod media;
 mod oauth_platforms;
