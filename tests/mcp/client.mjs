@@ -259,6 +259,7 @@ const scenarios = {
       const tool = byName[name];
       if (!tool.description || !tool.description.trim()) problems.push(`${name}: no description`);
       if (!tool.inputSchema || tool.inputSchema.type !== 'object') problems.push(`${name}: inputSchema must have type object`);
+      if (!tool.outputSchema || tool.outputSchema.type !== 'object') problems.push(`${name}: outputSchema must have type object`);
       if (!tool.annotations) {
         problems.push(`${name}: no annotations`);
         continue;

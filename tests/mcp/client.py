@@ -306,6 +306,8 @@ async def scenario_list_tools(conn: Connection, args: argparse.Namespace) -> dic
             problems.append(f"{name}: no description")
         if not isinstance(tool.input_schema, dict) or tool.input_schema.get("type") != "object":
             problems.append(f"{name}: inputSchema must be a JSON Schema with type object, got {tool.input_schema}")
+        if not isinstance(tool.output_schema, dict) or tool.output_schema.get("type") != "object":
+            problems.append(f"{name}: outputSchema must be a JSON Schema with type object, got {tool.output_schema}")
         if tool.annotations is None:
             problems.append(f"{name}: no annotations")
             continue

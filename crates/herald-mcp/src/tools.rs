@@ -444,15 +444,65 @@ pub fn tools_for(caller: &Caller) -> Vec<Tool> {
             if !spec.read_only || spec.name.contains("post") {
                 description.push_str(TIMES);
             }
-            Tool::new(spec.name, description, (spec.schema)()).with_title(spec.title).with_annotations(
-                ToolAnnotations::with_title(spec.title)
-                    .read_only(spec.read_only)
-                    .destructive(spec.destructive)
-                    .idempotent(spec.idempotent)
-                    .open_world(spec.open_world),
-            )
+            Tool::new(spec.name, description, (spec.schema)())
+                .with_title(spec.title)
+                .with_raw_output_schema(output_schema(spec.name))
+                .with_annotations(
+                    ToolAnnotations::with_title(spec.title)
+                        .read_only(spec.read_only)
+                        .destructive(spec.destructive)
+                        .idempotent(spec.idempotent)
+                        .open_world(spec.open_world),
+                )
         })
         .collect()
+}
+
+/// What a tool's `structuredContent` holds (MCP output schemas): the
+/// fields an assistant relies on, leaving the rest open so the answer can
+/// grow without breaking a client that validates it.
+fn output_schema(name: &str) -> Arc<rmcp::model::JsonObject> {
+    let object = |properties: Value, required: &[&str]| json!({"type": "object", "properties": properties, "required": required});
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let array = json!({"type": "array"});
+    let schema = match name {
+        "create_post"
+        | "get_post"
+        | "update_post"
+        | "publish_post"
+        | "add_to_queue"
+        | "submit_for_approval"
+        | "approve_post"
+        | "reject_post" => object(
+            json!({
+                "id": uuid,
+                "status": {"type": "string", "enum": PostStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()},
+                "content": {"type": "string"},
+                "scheduledFor": {"type": ["string", "null"]},
+                "scheduledForLocal": {"type": "string"},
+                "targets": array,
+            }),
+            &["id", "status", "content", "targets"],
+        ),
+        "validate_post" => object(
+            json!({"valid": {"type": "boolean"}, "errors": array, "warnings": array, "targets": array}),
+            &["valid", "errors", "warnings", "targets"],
+        ),
+        "list_posts" => object(json!({"posts": array, "nextCursor": {"type": ["string", "null"]}}), &["posts"]),
+        "list_integrations" => object(json!({"integrations": array}), &["integrations"]),
+        "get_platform_rules" => object(json!({"platforms": array}), &["platforms"]),
+        "delete_post" => object(json!({"deleted": {"type": "boolean"}, "postId": uuid}), &["deleted", "postId"]),
+        "list_feeds" => object(json!({"feeds": array}), &["feeds"]),
+        "create_feed" => {
+            object(json!({"id": uuid, "url": {"type": "string"}, "mode": {"type": "string"}}), &["id", "url", "mode"])
+        }
+        "upload_media_from_url" => object(json!({"id": uuid, "url": {"type": "string"}}), &["id", "url"]),
+        _ => json!({"type": "object"}),
+    };
+    match schema {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(rmcp::model::JsonObject::new()),
+    }
 }
 
 pub fn is_known(name: &str) -> bool {
