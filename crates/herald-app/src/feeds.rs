@@ -7,11 +7,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use herald_core::api_key::Scope;
-use herald_core::feed_template::{DEFAULT_TEMPLATE, FeedItem, check_template, html_to_text, render};
+use herald_core::feed_template::{DEFAULT_TEMPLATE, FeedItem, check_template, render};
+use herald_core::html::html_to_text;
 use herald_core::platform::{account_max_length, rules_for};
 use herald_core::post::CreatedVia;
 use herald_core::{ValidationError, ValidationErrors};
-use herald_providers::TargetGuard;
 use herald_store::repo::{Feeds, Integrations, Users};
 use herald_store::{FeedRow, IntegrationRow};
 use serde::{Deserialize, Serialize};
@@ -161,7 +161,7 @@ impl App {
                 errors.push(format!("platforms[{i}]"), format!("no integration with id {id} in this workspace"));
             }
         }
-        let url = errors.collect(self.check_feed_url(&input.url).await);
+        let url = errors.collect(self.check_public_url(&input.url).await);
         errors.into_result()?;
         let (Some(mode), Some(url)) = (mode, url) else {
             return Err(AppError::Internal("valid feed without mode or url".into()));
@@ -349,6 +349,8 @@ impl App {
         let repo = Feeds(self.store.conn());
         let platforms: Vec<Uuid> = serde_json::from_value(row.platforms.clone()).unwrap_or_default();
         let integrations = Integrations(self.store.conn()).find_many(row.workspace_id, &platforms).await?;
+        // Whose rights the posts are made with: looked up once per poll.
+        let caller = self.feed_caller(row).await.map_err(|error| error.to_string());
         let mut new_items = Vec::new();
         for item in items {
             if new_items.len() == MAX_NEW_PER_POLL {
@@ -357,9 +359,11 @@ impl App {
             if !repo.claim_item(row.id, &item.key, &item.content.title, self.now()).await? {
                 continue;
             }
-            let outcome = match self.feed_caller(row).await {
-                Ok(caller) => self.post_item(&caller, row, &integrations, &item.content).await,
-                Err(error) => Err(error),
+            let outcome = match &caller {
+                Ok(caller) => {
+                    self.post_item(caller, row, &integrations, &item.content).await.map_err(|e| e.to_string())
+                }
+                Err(error) => Err(error.clone()),
             };
             let mut view = NewItemView {
                 title: item.content.title.clone(),
@@ -373,8 +377,7 @@ impl App {
                     row.items_posted += 1;
                     view.post_id = Some(post_id);
                 }
-                Err(error) => {
-                    let message = error.to_string();
+                Err(message) => {
                     tracing::warn!(feed_id = %row.id, error = %message, "feed item not posted");
                     row.last_error = Some(format!("item “{}” was not posted: {message}", item.content.title));
                     view.error = Some(message);
@@ -441,14 +444,6 @@ impl App {
             role,
             credential: Credential::Session { id: Uuid::nil() },
         })
-    }
-
-    async fn check_feed_url(&self, raw: &str) -> Result<String, ValidationError> {
-        let invalid = |message: String| ValidationError::new("url", message);
-        let guard = TargetGuard::new(self.settings.allow_private_targets);
-        let url = guard.check_url(raw.trim()).map_err(invalid)?;
-        guard.check_resolved(&url).await.map_err(invalid)?;
-        Ok(url.to_string())
     }
 }
 

@@ -107,6 +107,16 @@ impl App {
         }
     }
 
+    /// A user-given http(s) URL (`url` field) on a public address, for
+    /// webhooks and feeds; their requests go through the guard again.
+    pub(crate) async fn check_public_url(&self, raw: &str) -> Result<String, herald_core::ValidationError> {
+        let invalid = |message: String| herald_core::ValidationError::new("url", message);
+        let guard = herald_providers::TargetGuard::new(self.settings.allow_private_targets);
+        let url = guard.check_url(raw.trim()).map_err(invalid)?;
+        guard.check_resolved(&url).await.map_err(invalid)?;
+        Ok(url.to_string())
+    }
+
     /// Whether SMTP is configured (invites and notifications are e-mailed).
     pub fn email_enabled(&self) -> bool {
         self.settings.email

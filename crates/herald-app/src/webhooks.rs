@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use herald_core::ValidationErrors;
 use herald_core::event::EventKind;
-use herald_providers::net::TargetGuard;
 use herald_store::repo::{DELIVERY_PENDING, Webhooks};
 use herald_store::{WebhookDeliveryRow, WebhookRow};
 use rand::distr::{Alphanumeric, SampleString};
@@ -120,7 +119,7 @@ impl App {
     pub async fn create_webhook(&self, caller: &Caller, input: CreateWebhookInput) -> AppResult<CreatedWebhookView> {
         caller.require_account_manager("managing webhooks")?;
         let mut errors = ValidationErrors::default();
-        let url = errors.collect(self.check_webhook_url(&input.url).await);
+        let url = errors.collect(self.check_public_url(&input.url).await);
         let events = errors.collect(check_events(&input.events));
         let secret = match input.secret.map(|s| s.trim().to_string()) {
             Some(secret) if !(16..=256).contains(&secret.chars().count()) => {
@@ -157,7 +156,7 @@ impl App {
         let repo = Webhooks(self.store.conn());
         let mut row = repo.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("webhook"))?;
         if let Some(url) = &input.url {
-            row.url = self.check_webhook_url(url).await?;
+            row.url = self.check_public_url(url).await?;
         }
         if let Some(events) = &input.events {
             row.events = serde_json::json!(check_events(events)?);
@@ -207,15 +206,6 @@ impl App {
         let saved = repo.save_delivery(delivery).await?;
         self.store.queue_changed().await;
         Ok(delivery_view(saved))
-    }
-
-    /// An http(s) URL on a public address (checked again at every request).
-    async fn check_webhook_url(&self, raw: &str) -> Result<String, herald_core::ValidationError> {
-        let invalid = |message: String| herald_core::ValidationError::new("url", message);
-        let guard = TargetGuard::new(self.settings.allow_private_targets);
-        let url = guard.check_url(raw.trim()).map_err(invalid)?;
-        guard.check_resolved(&url).await.map_err(invalid)?;
-        Ok(url.to_string())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod compose;
 pub mod event;
 pub mod feed_template;
+pub mod html;
 pub mod integration;
 pub mod media;
 pub mod notice;

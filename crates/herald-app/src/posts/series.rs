@@ -280,6 +280,8 @@ fn listed_rule(
     made: &[PostRow],
     limit: usize,
 ) -> Vec<OccurrenceView> {
+    let by_time: std::collections::HashMap<DateTime<Utc>, &PostRow> =
+        made.iter().filter_map(|p| Some((p.occurrence_at?, p))).collect();
     let mut listed = Vec::new();
     let mut planned = 0;
     for (index, at) in rule.occurrences(start).enumerate() {
@@ -287,7 +289,7 @@ fn listed_rule(
             listed.push(entry(0, first, at));
             continue;
         }
-        if let Some(post) = made.iter().find(|p| p.occurrence_at == Some(at)) {
+        if let Some(post) = by_time.get(&at) {
             listed.push(entry(index, post, post.scheduled_for.unwrap_or(at)));
             continue;
         }

@@ -50,11 +50,13 @@ impl TransferFormat {
         }
     }
 
-    pub fn extension(self) -> &'static str {
-        match self {
+    /// `Content-Disposition` of an exported file.
+    pub fn attachment(self) -> String {
+        let extension = match self {
             Self::Csv => "csv",
             Self::Yaml => "yaml",
-        }
+        };
+        format!("attachment; filename=\"herald-posts.{extension}\"")
     }
 }
 

@@ -1,6 +1,7 @@
 //! Talking to one WordPress site: where its REST API lives, how requests
 //! are authenticated, and what its `WP_Error` answers mean.
 
+use herald_core::html::html_to_text;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -116,7 +117,8 @@ pub fn normalise_application_password(raw: &str) -> String {
 pub fn error_from(status: StatusCode, after: Option<Duration>, body: &str, what: &str) -> ProviderError {
     let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let code = parsed["code"].as_str().unwrap_or_default();
-    let mut said = parsed["message"].as_str().map(strip_tags).unwrap_or_else(|| excerpt(&strip_tags(body)));
+    // WordPress messages sometimes carry markup such as `<strong>Error:</strong>`.
+    let mut said = parsed["message"].as_str().map(html_to_text).unwrap_or_else(|| excerpt(&html_to_text(body)));
     // rest_invalid_param names the parameters; the details say what is wrong with each.
     if let Some(params) = parsed["data"]["params"].as_object() {
         let details: Vec<String> =
@@ -159,21 +161,6 @@ pub fn error_from(status: StatusCode, after: Option<Duration>, body: &str, what:
         400..=499 => ProviderError::invalid(format!("WordPress refused {what}: {coded}")),
         _ => ProviderError::new(ErrorClass::Unknown, format!("WordPress answered {status} to {what}: {coded}")),
     }
-}
-
-/// WordPress messages sometimes carry markup such as `<strong>Error:</strong>`.
-fn strip_tags(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_tag = false;
-    for c in text.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.trim().to_string()
 }
 
 /// An id field as a number, whichever way it was sent.

@@ -91,8 +91,7 @@ async fn export(State(state): State<UiState>, viewer: Viewer, Query(q): Query<Ex
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    let disposition = format!("attachment; filename=\"herald-posts.{}\"", format.extension());
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
+    if let Ok(value) = HeaderValue::from_str(&format.attachment()) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)

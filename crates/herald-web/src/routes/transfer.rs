@@ -54,11 +54,10 @@ async fn export_posts(
 ) -> ApiResult<Response> {
     let format = format_of(query.format.as_deref(), None)?;
     let body = state.app.export_posts(&caller, format).await?;
-    let disposition = format!("attachment; filename=\"herald-posts.{}\"", format.extension());
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
+    if let Ok(value) = HeaderValue::from_str(&format.attachment()) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
