@@ -277,6 +277,7 @@ impl PostView {
         let media = StoredMedia::of_post(&post.media, post.id)?;
         let thread = thread_of(&post.thread, post.id)?;
         let targets = targets.iter().map(|t| TargetView::from_row(t)).collect::<StoreResult<Vec<_>>>()?;
+        let series = post.recurrence.as_ref().and_then(Series::from_json);
         Ok(Self {
             id: post.id,
             content: post.content.clone(),
@@ -310,11 +311,11 @@ impl PostView {
             created_at: post.created_at,
             updated_at: post.updated_at,
             approval: crate::posts::approval_of(post),
-            recurrence: match post.recurrence.as_ref().and_then(Series::from_json) {
-                Some(Series::Rule(rule)) => Some(rule),
+            recurrence: match &series {
+                Some(Series::Rule(rule)) => Some(rule.clone()),
                 _ => None,
             },
-            evergreen: match post.recurrence.as_ref().and_then(Series::from_json) {
+            evergreen: match series {
                 Some(Series::Evergreen(evergreen)) => Some(evergreen),
                 _ => None,
             },

@@ -102,7 +102,7 @@ pub struct Evergreen {
 impl Series {
     /// Reads a stored series; `None` for anything unreadable, which stops it.
     pub fn from_json(value: &serde_json::Value) -> Option<Self> {
-        serde_json::from_value(value.clone()).ok()
+        Self::deserialize(value).ok()
     }
 
     pub fn to_json(&self) -> serde_json::Value {
