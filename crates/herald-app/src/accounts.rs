@@ -4,8 +4,8 @@ use chrono::{DateTime, Duration, Utc};
 use herald_core::ValidationErrors;
 use herald_core::account::{DisplayName, Email, Password, TimeZone, UserRole};
 use herald_core::api_key::{Scopes, hash_key, looks_like_api_key};
-use herald_store::UserRow;
 use herald_store::repo::{ApiKeys, Membership, NewUser, Sessions, Users};
+use herald_store::{ApiKeyRow, UserRow};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -277,10 +277,20 @@ impl App {
         if !looks_like_api_key(token) {
             return Err(invalid());
         }
-        let keys = ApiKeys(self.store.conn());
-        let key = keys.by_hash(&hash_key(token)).await?.ok_or_else(invalid)?;
+        let key = ApiKeys(self.store.conn()).by_hash(&hash_key(token)).await?.ok_or_else(invalid)?;
+        // A connected app's grant is used through its OAuth tokens only.
+        if key.mcp_client_id.is_some() {
+            return Err(invalid());
+        }
+        self.caller_for_key(key, via_mcp).await
+    }
+
+    /// The caller a key (or a connected app's grant) acts as, once its
+    /// revocation, expiry, owner and membership are checked.
+    pub(crate) async fn caller_for_key(&self, key: ApiKeyRow, via_mcp: bool) -> AppResult<Caller> {
+        let invalid = || AppError::Unauthorized("invalid API key".into());
         if !key.is_active {
-            return Err(AppError::Unauthorized("this API key has been revoked".into()));
+            return Err(AppError::Unauthorized(revoked_message(&key).into()));
         }
         let now = self.now();
         if key.expires_at.is_some_and(|at| at <= now) {
@@ -296,7 +306,7 @@ impl App {
             .ok_or_else(|| AppError::forbidden("the owner of this API key is no longer a member of its workspace"))?;
         let scopes: Vec<String> = serde_json::from_value(key.scopes.clone()).map_err(AppError::internal)?;
         let scopes = Scopes::parse("scopes", &scopes).map_err(AppError::internal)?;
-        keys.touch(key.id, now).await?;
+        ApiKeys(self.store.conn()).touch(key.id, now).await?;
         Ok(Caller {
             user_id: user.id,
             workspace_id: key.workspace_id,
@@ -314,7 +324,7 @@ impl App {
         match &caller.credential {
             Credential::ApiKey { id, .. } => match ApiKeys(self.store.conn()).by_id(*id).await? {
                 Some(key) if !key.is_active => {
-                    return Err(AppError::Unauthorized("this API key has been revoked".into()));
+                    return Err(AppError::Unauthorized(revoked_message(&key).into()));
                 }
                 Some(key) if key.expires_at.is_some_and(|at| at <= now) => {
                     return Err(AppError::Unauthorized("this API key has expired".into()));
@@ -398,4 +408,11 @@ async fn dummy_hash() -> AppResult<String> {
         })
         .await
         .cloned()
+}
+
+fn revoked_message(key: &ApiKeyRow) -> &'static str {
+    match key.mcp_client_id {
+        Some(_) => "this app's access to Herald was revoked; connect it again",
+        None => "this API key has been revoked",
+    }
 }

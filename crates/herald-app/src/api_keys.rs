@@ -95,6 +95,7 @@ impl App {
                 prefix: key.display_prefix.clone(),
                 scopes: scopes.as_strings(),
                 expires_at,
+                mcp_client_id: None,
             })
             .await?;
         tracing::info!(api_key_id = %row.id, prefix = %row.prefix, "API key created");

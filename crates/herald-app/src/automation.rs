@@ -1,7 +1,8 @@
-//! The automation loop: recurring series' next occurrences and due feed
-//! polls, in every process that runs the scheduler role. Both are safe to
-//! run in several processes at once (unique rows, leases), so a second
-//! node only shares the work.
+//! The automation loop: recurring series' next occurrences, due feed
+//! polls, and the sweep of expired MCP tokens, in every process that runs
+//! the scheduler role. All are safe to run in several processes at once
+//! (unique rows, leases, idempotent deletes), so a second node only shares
+//! the work.
 
 use std::time::Duration;
 
@@ -29,6 +30,9 @@ impl App {
         }
         if let Err(error) = self.poll_due_feeds_once().await {
             tracing::warn!(%error, "feed round failed");
+        }
+        if let Err(error) = self.sweep_mcp_tokens().await {
+            tracing::warn!(%error, "sweeping expired MCP tokens failed");
         }
     }
 }

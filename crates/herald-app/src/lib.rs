@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod feeds;
 pub mod integrations;
+pub mod mcp_auth;
 pub mod media;
 pub mod pages;
 mod passwords;
@@ -51,6 +52,8 @@ pub struct AppSettings {
     pub email: bool,
     /// The model behind AI writing help, when configured.
     pub ai: Option<ai::AiSettings>,
+    /// Lifetime of the access tokens MCP apps get by OAuth.
+    pub mcp_token_ttl_seconds: u64,
 }
 
 impl Default for AppSettings {
@@ -61,6 +64,7 @@ impl Default for AppSettings {
             main_url: "http://localhost:5000".into(),
             email: false,
             ai: None,
+            mcp_token_ttl_seconds: 3600,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod event;
 pub mod feed_template;
 pub mod html;
 pub mod integration;
+pub mod mcp_auth;
 pub mod media;
 pub mod notice;
 pub mod platform;

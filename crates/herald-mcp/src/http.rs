@@ -1,5 +1,5 @@
-//! The HTTP transports: Streamable HTTP at `/api/mcp` (key in the
-//! `Authorization` header) and `/api/mcp/{apiKey}`, and the seed's legacy
+//! The HTTP transports: Streamable HTTP at `/api/mcp` (an OAuth access
+//! token or a key in the `Authorization` header) and `/api/mcp/{apiKey}`, and the seed's legacy
 //! SSE endpoint at `/api/mcp/{apiKey}/sse`. Every request passes the same
 //! Host/Origin checks and the key is checked before the request reaches
 //! rmcp, so an invalid or revoked key never opens a session. A session
@@ -116,7 +116,7 @@ pub fn router(app: App, config: McpConfig) -> Router {
     let header_state = state.clone();
     let path_state = state.clone();
     let sse_state = state.clone();
-    Router::new()
+    crate::oauth::routes(state.app.clone())
         .route("/api/mcp", any(move |request: Request| streamable(header_state.clone(), None, request)))
         .route(
             "/api/mcp/{key}",
@@ -144,22 +144,55 @@ pub(crate) async fn authenticate(app: &App, key: &str) -> Result<Caller, Respons
     app.authenticate_api_key(key, true).await.map_err(|error| refuse(&error))
 }
 
+/// The caller of a request to `/api/mcp`: an OAuth access token or a
+/// pasted key in the `Authorization` header. A refusal points the client
+/// at the protected resource metadata, where its OAuth sign-in starts.
+async fn authenticate_header(state: &McpState, headers: &HeaderMap) -> Result<Caller, Response> {
+    let challenge = |error: Option<&str>| {
+        let issuer = state.app.oauth_issuer(crate::oauth::host(headers));
+        let metadata = crate::oauth::resource_metadata_url(&issuer);
+        match error {
+            Some(error) => format!("Bearer error=\"{error}\", resource_metadata=\"{metadata}\""),
+            None => format!("Bearer resource_metadata=\"{metadata}\""),
+        }
+    };
+    let Some(token) = bearer(headers) else {
+        let refusal = AppError::Unauthorized(
+            "sign in with OAuth (your MCP client does it when you add this server's URL), or send a Herald API key as `Authorization: Bearer ptz_…`".into(),
+        );
+        return Err(with_challenge(refuse(&refusal), &challenge(None)));
+    };
+    let answer = if herald_core::mcp_auth::looks_like_access_token(&token) {
+        state.app.authenticate_mcp_token(&token).await
+    } else {
+        state.app.authenticate_api_key(&token, true).await
+    };
+    answer.map_err(|error| {
+        let response = refuse(&error);
+        if response.status() == StatusCode::UNAUTHORIZED {
+            with_challenge(response, &challenge(Some("invalid_token")))
+        } else {
+            response
+        }
+    })
+}
+
+fn with_challenge(mut response: Response, challenge: &str) -> Response {
+    if let Ok(value) = axum::http::HeaderValue::from_str(challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
 async fn streamable(state: McpState, path_key: Option<String>, mut request: Request) -> Response {
     if let Some(refused) = host_or_origin_refusal(request.headers(), &state.allowed_hosts) {
         return refused;
     }
-    let key = match path_key {
-        Some(key) => key,
-        None => match bearer(&request) {
-            Some(key) => key,
-            None => {
-                return refuse(&AppError::Unauthorized(
-                    "send your Herald API key as `Authorization: Bearer ptz_…`, or use /api/mcp/{apiKey}".into(),
-                ));
-            }
-        },
+    let authenticated = match path_key {
+        Some(key) => authenticate(&state.app, &key).await,
+        None => authenticate_header(&state, request.headers()).await,
     };
-    let caller = match authenticate(&state.app, &key).await {
+    let caller = match authenticated {
         Ok(caller) => caller,
         Err(response) => return response,
     };
@@ -213,7 +246,7 @@ async fn end_sessions_of_revoked_keys(state: McpState) {
     }
 }
 
-fn bearer(request: &Request) -> Option<String> {
-    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     herald_core::api_key::bearer_token(value).map(str::to_string)
 }

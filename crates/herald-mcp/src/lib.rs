@@ -12,6 +12,7 @@ mod extras;
 mod guard;
 mod http;
 mod notify;
+mod oauth;
 mod sse;
 mod times;
 mod tools;

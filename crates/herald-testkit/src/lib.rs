@@ -75,6 +75,8 @@ pub struct TestOptions {
     pub clock: Clock,
     /// AI writing help's model endpoint (a fake), if any.
     pub ai: Option<herald_app::ai::AiSettings>,
+    /// Lifetime of MCP apps' OAuth access tokens.
+    pub mcp_token_ttl_seconds: u64,
 }
 
 impl TestOptions {
@@ -92,6 +94,7 @@ impl Default for TestOptions {
             rate_limit: 0,
             rate_limit_posts: 0,
             rate_limit_ui: 0,
+            mcp_token_ttl_seconds: 3600,
             trusted_proxies: String::new(),
             disable_registration: false,
             body_limit: 1024 * 1024,
@@ -183,6 +186,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             main_url: address.clone(),
             email: options.engine.mail.is_some(),
             ai: options.ai.clone(),
+            mcp_token_ttl_seconds: options.mcp_token_ttl_seconds,
         },
         jwt_secret: b"test-jwt-secret-that-is-long-enough-0123456789".to_vec(),
         vault: Vault::from_hex(TEST_ENCRYPTION_KEY).expect("test key"),

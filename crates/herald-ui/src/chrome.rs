@@ -90,6 +90,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "connected" => "Account connected.",
         "password" => "Password changed.",
         "revoked" => "API key revoked.",
+        "app-disconnected" => "App disconnected. Its open sessions end within seconds.",
         "moved" => "Post moved.",
         "user-created" => "User created.",
         "submitted" => "Submitted for approval.",

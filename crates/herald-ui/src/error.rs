@@ -16,6 +16,8 @@ pub enum UiError {
     TooLarge,
     NotFound,
     Forbidden(String),
+    /// A request that cannot be served as sent (a broken sign-in link).
+    BadRequest(String),
     Internal,
 }
 
@@ -71,6 +73,7 @@ impl IntoResponse for UiError {
                 (StatusCode::NOT_FOUND, "Not found", "This page does not exist, or it is not yours to see.".into())
             }
             Self::Forbidden(message) => (StatusCode::FORBIDDEN, "Not allowed", message),
+            Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "This link cannot be used", message),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",

@@ -47,6 +47,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::health::routes())
         .merge(routes::auth::routes())
         .merge(routes::api_keys::routes())
+        .merge(routes::connected_apps::routes())
         .merge(routes::integrations::routes())
         .merge(routes::connections::routes())
         .merge(routes::posts::routes())

@@ -24,6 +24,7 @@ use crate::error::ErrorBody;
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Accounts and sessions"),
         (name = "api-keys", description = "API keys for scripts and AI assistants"),
+        (name = "connected-apps", description = "MCP apps connected by OAuth sign-in"),
         (name = "integrations", description = "Connected social accounts"),
         (name = "posts", description = "Drafts, scheduled and published posts"),
         (name = "events", description = "Live updates"),

@@ -72,6 +72,7 @@ impl RateLimits {
         let caller = match presented {
             Presented::ApiKey { key, mcp } => self.app.authenticate_api_key_in(&key, mcp, workspace).await.ok(),
             Presented::Session(token) => self.app.authenticate_session(&token, workspace).await.ok(),
+            Presented::McpToken(token) => self.app.authenticate_mcp_token(&token).await.ok(),
             Presented::Nothing => None,
         };
         match caller {
@@ -90,8 +91,13 @@ impl RateLimits {
 /// The credential a request presents, in the order the handlers read
 /// them: a key in an MCP path, the `Authorization` header, the cookie.
 enum Presented {
-    ApiKey { key: String, mcp: bool },
+    ApiKey {
+        key: String,
+        mcp: bool,
+    },
     Session(String),
+    /// An MCP app's OAuth access token, valid at `/api/mcp` only.
+    McpToken(String),
     Nothing,
 }
 
@@ -108,6 +114,8 @@ impl Presented {
         if let Some(token) = bearer_of(headers) {
             return if token.starts_with(herald_core::api_key::KEY_PREFIX) {
                 Self::ApiKey { key: token, mcp }
+            } else if mcp && herald_core::mcp_auth::looks_like_access_token(&token) {
+                Self::McpToken(token)
             } else {
                 Self::Session(token)
             };

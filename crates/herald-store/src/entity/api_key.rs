@@ -1,5 +1,6 @@
 //! `api_keys`: an API key's hash, prefix (to recognise it), scopes, owner
-//! and workspace, last use and revocation.
+//! and workspace, last use and revocation. A connected MCP app's grant is
+//! a row here too, with `mcp_client_id` set.
 
 use sea_orm::entity::prelude::*;
 
@@ -18,6 +19,9 @@ pub struct Model {
     pub expires_at: Option<DateTimeUtc>,
     pub is_active: bool,
     pub created_at: DateTimeUtc,
+    /// Set when the key is an MCP client's grant (a "connected app"), not
+    /// a key someone pasted.
+    pub mcp_client_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ mod m20261205_000003_pending_steps;
 mod m20261206_000001_teams;
 mod m20261206_000002_webhooks;
 mod m20261207_000001_automation;
+mod m20261208_000001_mcp_auth;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_teams::Migration),
             Box::new(m20261206_000002_webhooks::Migration),
             Box::new(m20261207_000001_automation::Migration),
+            Box::new(m20261208_000001_mcp_auth::Migration),
         ]
     }
 }

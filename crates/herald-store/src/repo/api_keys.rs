@@ -19,6 +19,8 @@ pub struct NewApiKeyRow {
     pub scopes: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Set for the grant of a connected MCP app.
+    pub mcp_client_id: Option<String>,
 }
 
 /// `last_used_at` is written at most this often per key, so that using a
@@ -41,6 +43,7 @@ impl<C: ConnectionTrait> ApiKeys<'_, C> {
             expires_at: Set(new.expires_at),
             is_active: Set(true),
             created_at: Set(new.created_at),
+            mcp_client_id: Set(new.mcp_client_id),
         }
         .insert(self.0)
         .await?)
@@ -54,9 +57,11 @@ impl<C: ConnectionTrait> ApiKeys<'_, C> {
         Ok(api_key::Entity::find_by_id(id).one(self.0).await?)
     }
 
+    /// The keys a user created (connected apps' grants are listed apart).
     pub async fn list_for_user(&self, user_id: Uuid) -> StoreResult<Vec<ApiKeyRow>> {
         Ok(api_key::Entity::find()
             .filter(api_key::Column::UserId.eq(user_id))
+            .filter(api_key::Column::McpClientId.is_null())
             .order_by_desc(api_key::Column::CreatedAt)
             .all(self.0)
             .await?)
@@ -68,9 +73,48 @@ impl<C: ConnectionTrait> ApiKeys<'_, C> {
             .col_expr(api_key::Column::IsActive, Expr::value(false))
             .filter(api_key::Column::Id.eq(id))
             .filter(api_key::Column::UserId.eq(user_id))
+            .filter(api_key::Column::McpClientId.is_null())
             .exec(self.0)
             .await?;
         Ok(result.rows_affected > 0)
+    }
+
+    /// The user's live grants to MCP apps, newest first.
+    pub async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ApiKeyRow>> {
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::UserId.eq(user_id))
+            .filter(api_key::Column::McpClientId.is_not_null())
+            .filter(api_key::Column::IsActive.eq(true))
+            .order_by_desc(api_key::Column::CreatedAt)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Ends one of the user's grants to an MCP app; false when there is none.
+    pub async fn revoke_connected_app(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        let result = api_key::Entity::update_many()
+            .col_expr(api_key::Column::IsActive, Expr::value(false))
+            .filter(api_key::Column::Id.eq(id))
+            .filter(api_key::Column::UserId.eq(user_id))
+            .filter(api_key::Column::McpClientId.is_not_null())
+            .filter(api_key::Column::IsActive.eq(true))
+            .exec(self.0)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Ends earlier grants of a client to a user in a workspace: consenting
+    /// again replaces them rather than piling up connected apps.
+    pub async fn end_grants_of(&self, client_id: &str, user_id: Uuid, workspace_id: Uuid) -> StoreResult<u64> {
+        Ok(api_key::Entity::update_many()
+            .col_expr(api_key::Column::IsActive, Expr::value(false))
+            .filter(api_key::Column::McpClientId.eq(client_id))
+            .filter(api_key::Column::UserId.eq(user_id))
+            .filter(api_key::Column::WorkspaceId.eq(workspace_id))
+            .filter(api_key::Column::IsActive.eq(true))
+            .exec(self.0)
+            .await?
+            .rows_affected)
     }
 
     /// Deactivates a key whoever owns it (local administration, the CLI).

@@ -44,6 +44,7 @@ db_test!(async fn revoked_expired_and_unknown_keys_get_401(app) {
             scopes: vec!["posts:read".into()],
             expires_at: Some(chrono::Utc::now() - chrono::Duration::minutes(1)),
             created_at: app.store.now(),
+            mcp_client_id: None,
         })
         .await
         .unwrap();

@@ -20,6 +20,7 @@ pub struct Page {
     pub status: u16,
     pub location: String,
     pub html: String,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Browser {
@@ -101,7 +102,8 @@ impl Browser {
     async fn read(response: reqwest::Response) -> Page {
         let status = response.status().as_u16();
         let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-        Page { status, location, html: response.text().await.unwrap() }
+        let headers = response.headers().clone();
+        Page { status, location, headers, html: response.text().await.unwrap() }
     }
 
     /// Registers through the form and keeps the session.

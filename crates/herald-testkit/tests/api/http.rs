@@ -96,6 +96,8 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/me/password", "post"),
         ("/api/api-keys", "post"),
         ("/api/api-keys/{id}", "delete"),
+        ("/api/connected-apps", "get"),
+        ("/api/connected-apps/{id}", "delete"),
         ("/api/integrations", "get"),
         ("/api/integrations", "post"),
         ("/api/events", "get"),

@@ -15,6 +15,7 @@ mod feeds;
 mod http;
 mod integrations;
 mod mcp_extras;
+mod mcp_oauth;
 mod mcp_rpc;
 mod media;
 mod oauth_platforms;

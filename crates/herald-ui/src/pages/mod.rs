@@ -3,6 +3,7 @@
 mod analytics;
 mod approvals;
 pub(crate) mod auth;
+mod authorize;
 mod calendar;
 mod choose;
 mod composer;
@@ -25,6 +26,7 @@ use crate::UiState;
 pub fn routes() -> Router<UiState> {
     Router::new()
         .merge(auth::routes())
+        .merge(authorize::routes())
         .merge(dashboard::routes())
         .merge(composer::routes())
         .merge(calendar::routes())

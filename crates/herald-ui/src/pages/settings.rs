@@ -1,5 +1,6 @@
 //! `/settings`: profile and time zone, password, API keys (shown once),
-//! and for administrators the users of the instance.
+//! the MCP apps connected by OAuth, and for administrators the users of
+//! the instance.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<UiState> {
         .route("/settings/sessions/end-all", post(end_all_sessions))
         .route("/settings/api-keys", post(create_key))
         .route("/settings/api-keys/{id}/revoke", post(revoke_key))
+        .route("/settings/connected-apps/{id}/revoke", post(disconnect_app))
         .route("/settings/users", post(create_user))
         .route("/settings/users/{id}", post(update_user))
 }
@@ -42,6 +44,15 @@ pub struct KeyRow {
     pub last_used: String,
     pub expires: String,
     pub active: bool,
+}
+
+pub struct AppRow {
+    pub id: String,
+    pub name: String,
+    pub workspace: String,
+    pub scopes: String,
+    pub connected: String,
+    pub last_used: String,
 }
 
 pub struct UserRow {
@@ -61,6 +72,7 @@ struct SettingsPage {
     email: String,
     timezone: String,
     keys: Vec<KeyRow>,
+    apps: Vec<AppRow>,
     scopes: Vec<&'static str>,
     new_key: Option<String>,
     users: Option<Vec<UserRow>>,
@@ -78,6 +90,7 @@ async fn render(
     errors_for: &'static str,
 ) -> UiResult<SettingsPage> {
     let keys = state.app.list_api_keys(&viewer.caller).await?;
+    let apps = state.app.connected_apps(&viewer.caller).await?;
     let users = if viewer.is_admin() {
         Some(
             state
@@ -113,6 +126,17 @@ async fn render(
                 last_used: k.last_used_at.map_or_else(|| "never".into(), |at| fmt::local(at, viewer.tz)),
                 expires: k.expires_at.map_or_else(|| "never".into(), |at| fmt::local(at, viewer.tz)),
                 active: k.is_active,
+            })
+            .collect(),
+        apps: apps
+            .into_iter()
+            .map(|a| AppRow {
+                id: a.id.to_string(),
+                name: a.name,
+                workspace: a.workspace_name,
+                scopes: a.scopes.join(", "),
+                connected: fmt::local(a.created_at, viewer.tz),
+                last_used: a.last_used_at.map_or_else(|| "never".into(), |at| fmt::local(at, viewer.tz)),
             })
             .collect(),
         scopes: Scopes::all().as_strings().iter().map(|s| scope_static(s)).collect(),
@@ -204,6 +228,11 @@ async fn create_key(
 async fn revoke_key(State(state): State<UiState>, viewer: Viewer, UiId(id): UiId) -> UiResult<Response> {
     state.app.revoke_api_key(&viewer.caller, id).await?;
     Ok(see_other("/settings?notice=revoked"))
+}
+
+async fn disconnect_app(State(state): State<UiState>, viewer: Viewer, UiId(id): UiId) -> UiResult<Response> {
+    state.app.revoke_connected_app(&viewer.caller, id).await?;
+    Ok(see_other("/settings?notice=app-disconnected#connected-apps"))
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,6 +5,7 @@ pub mod ai;
 pub mod analytics;
 pub mod api_keys;
 pub mod auth;
+pub mod connected_apps;
 pub mod connections;
 pub mod docs;
 pub mod events;

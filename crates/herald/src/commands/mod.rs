@@ -53,6 +53,7 @@ pub async fn open_app(config: &Config) -> Result<(Herald, Secrets)> {
             main_url: config.main_url(),
             email: config.mail().is_some(),
             ai: config.ai(),
+            mcp_token_ttl_seconds: config.mcp_token_ttl_seconds,
         },
         jwt_secret: secrets.jwt_secret.expose().as_bytes().to_vec(),
         vault: Vault::from_hex(secrets.encryption_key.expose()).context("ENCRYPTION_KEY")?,

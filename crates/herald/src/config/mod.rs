@@ -125,6 +125,9 @@ pub struct Config {
     pub ai_api_key: Option<Secret>,
     /// The model to ask (default `gpt-4o-mini`).
     pub ai_model: Option<String>,
+    /// Lifetime in seconds of the access tokens MCP apps get by OAuth
+    /// (1–86400; refresh tokens renew them).
+    pub mcp_token_ttl_seconds: u64,
 }
 
 impl Default for Config {
@@ -171,6 +174,7 @@ impl Default for Config {
             ai_base_url: None,
             ai_api_key: None,
             ai_model: None,
+            mcp_token_ttl_seconds: 3600,
         }
     }
 }
@@ -258,6 +262,9 @@ impl Config {
         }
         if self.retry_base_seconds.is_nan() || self.retry_base_seconds <= 0.0 {
             bail!("HERALD_RETRY_BASE_SECONDS must be positive");
+        }
+        if !(1..=86_400).contains(&self.mcp_token_ttl_seconds) {
+            bail!("HERALD_MCP_TOKEN_TTL_SECONDS must be between 1 and 86400");
         }
         if self.database_max_connections == 0 {
             bail!("HERALD_DATABASE_MAX_CONNECTIONS must be at least 1");

@@ -5,7 +5,7 @@
 
 use chrono::{TimeZone, Utc};
 use herald_store::OAuthPendingRow;
-use herald_store::repo::PendingConnections;
+use herald_store::repo::{ApiKeys, NewApiKeyRow, PendingConnections};
 use herald_testkit::{Account, Client, TINY_PNG, TestApp, db_test, id_of, in_minutes};
 
 use crate::mcp_rpc::{mcp_session, tool, tool_error_code};
@@ -27,6 +27,8 @@ struct Owned {
     /// An OAuth choice waiting for the owner.
     pending: Uuid,
     feed: String,
+    /// A connected MCP app's grant.
+    connected_app: Uuid,
 }
 
 async fn resources_of(app: &TestApp, account: &Account) -> Owned {
@@ -60,7 +62,22 @@ async fn resources_of(app: &TestApp, account: &Account) -> Owned {
         })
         .await
         .unwrap();
+    let grant = ApiKeys(app.store.conn())
+        .create(NewApiKeyRow {
+            user_id: account.id,
+            workspace_id: account.workspace_id,
+            name: "Assistant".into(),
+            key_hash: format!("grant-{}", Uuid::now_v7()),
+            prefix: "app".into(),
+            scopes: vec!["posts:read".into()],
+            expires_at: None,
+            created_at: app.store.now(),
+            mcp_client_id: Some("matrix-test-client".into()),
+        })
+        .await
+        .unwrap();
     Owned {
+        connected_app: grant.id,
         workspace: account.workspace_id,
         owner: account.id,
         pending,
@@ -105,6 +122,7 @@ fn routes_on(ids: &Owned) -> Vec<Route> {
         route(Method::DELETE, format!("/api/integrations/{integration}"), None, None),
         route(Method::PATCH, format!("/api/media/{media}"), Some(json!({"altText": "taken"})), Some("posts:write")),
         route(Method::DELETE, format!("/api/api-keys/{key}"), None, None),
+        route(Method::DELETE, format!("/api/connected-apps/{}", ids.connected_app), None, None),
         route(Method::GET, format!("/api/integrations/pending/{pending}"), None, None),
         route(Method::POST, format!("/api/posts/{post}/submit"), Some(json!({})), Some("posts:write")),
         route(Method::GET, format!("/api/integrations/{integration}/queue"), None, Some("posts:read")),
@@ -172,6 +190,7 @@ fn collection_routes(ids: &Owned) -> Vec<Route> {
         ),
         route(Method::GET, "/api/events?timeout=1".into(), None, Some("posts:read")),
         route(Method::GET, "/api/api-keys".into(), None, None),
+        route(Method::GET, "/api/connected-apps".into(), None, None),
         route(Method::POST, "/api/api-keys".into(), Some(json!({"name": "k"})), None),
         route(Method::POST, "/api/auth/logout-all".into(), Some(json!({})), None),
         route(Method::POST, "/api/me/password".into(), Some(json!({"currentPassword": "x", "newPassword": "y"})), None),
@@ -240,6 +259,7 @@ db_test!(async fn another_workspace_s_ids_answer_404_on_every_route(app) {
         assert!(!list.text.contains(&id), "{path} shows another workspace's {id}");
     }
     assert!(!mallory.session.get("/api/api-keys").await.text.contains(&theirs.key_id));
+    assert!(!mallory.session.get("/api/connected-apps").await.text.contains(&theirs.connected_app.to_string()));
     let borrowed = mallory_key.post("/api/posts", json!({"content": "x", "status": "DRAFT", "platforms": [theirs.integration], "mediaIds": [theirs.media]})).await;
     let fields: Vec<String> = borrowed.expect_error(422, "VALIDATION_FAILED")["details"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
     assert!(fields.contains(&"platforms[0]".to_string()) && fields.contains(&"mediaIds[0]".to_string()), "{fields:?}");

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use herald_store::OAuthPendingRow;
-use herald_store::repo::PendingConnections;
+use herald_store::repo::{ApiKeys, NewApiKeyRow, PendingConnections};
 use herald_testkit::{Account, TINY_PNG, TestApp, db_test, id_of};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -62,6 +62,8 @@ fn rest_cases() -> Vec<Case> {
         case(("/api/api-keys", "get"), "/api/api-keys", None, Viewer),
         case(("/api/api-keys", "post"), "/api/api-keys", Some(json!({"name": "k", "scopes": ["posts:read"]})), Viewer),
         case(("/api/api-keys/{id}", "delete"), "/api/api-keys/{key}", None, Viewer),
+        case(("/api/connected-apps", "get"), "/api/connected-apps", None, Viewer),
+        case(("/api/connected-apps/{id}", "delete"), "/api/connected-apps/{connected_app}", None, Viewer),
         case(("/api/integrations", "get"), "/api/integrations", None, Viewer),
         case(
             ("/api/integrations", "post"),
@@ -315,6 +317,25 @@ async fn fill(app: &TestApp, team: &Team, who: &Account, text: &str) -> String {
         let key = who.session.post("/api/api-keys", json!({"name": "throwaway"})).await;
         out = out.replace("{key}", &id_of(key.expect(201)));
     }
+    if out.contains("{connected_app}") {
+        // A grant as the token endpoint makes one (the flow itself is
+        // tested in mcp_oauth.rs).
+        let grant = ApiKeys(app.store.conn())
+            .create(NewApiKeyRow {
+                user_id: who.id,
+                workspace_id: team.owner.workspace_id,
+                name: "Assistant".into(),
+                key_hash: format!("grant-{}", Uuid::now_v7()),
+                prefix: "app".into(),
+                scopes: vec!["posts:read".into()],
+                expires_at: None,
+                created_at: app.store.now(),
+                mcp_client_id: Some("roles-test-client".into()),
+            })
+            .await
+            .unwrap();
+        out = out.replace("{connected_app}", &grant.id.to_string());
+    }
     if out.contains("{webhook}") {
         let hook = owner.post("/api/webhooks", json!({"url": "http://127.0.0.1:9/in", "events": ["*"]})).await;
         let hook = id_of(hook.expect(201));
@@ -467,6 +488,7 @@ fn ui_cases() -> Vec<UiCase> {
         ("/settings/profile", vec![("name", "Me"), ("timezone", "UTC")], Viewer),
         ("/settings/api-keys", vec![("name", "k"), ("scopes", "posts:read")], Viewer),
         ("/settings/api-keys/{key}/revoke", vec![], Viewer),
+        ("/settings/connected-apps/{connected_app}/revoke", vec![], Viewer),
     ]
 }
 
