@@ -2,9 +2,13 @@
 // End-to-end MCP client for Herald, on the official TypeScript SDK
 // (@modelcontextprotocol/sdk 1.x). Same command line and scenarios as client.py:
 //
-//   node client.mjs --transport sse|http|http-path|stdio --base URL --key KEY \
-//       [--herald BIN --cwd DIR] --scenario NAME [--integrations id1,id2] \
-//       [--timezone Europe/Paris] [--trace]
+//   node client.mjs --transport sse|http|http-path|stdio|oauth --base URL --key KEY \
+//       [--session COOKIE] [--herald BIN --cwd DIR] --scenario NAME \
+//       [--integrations id1,id2] [--timezone Europe/Paris] [--trace]
+//
+// `oauth` signs in with the SDK's OAuth client (authProvider): discovery,
+// dynamic registration, the consent page (posted here with --session, a
+// signed-in herald_session cookie), PKCE, token exchange and refresh.
 //
 // Prints a final JSON line {"ok": true, ...details}; on failure
 // {"ok": false, "error": "..."} and exit code 1 (2 for bad usage).
@@ -15,6 +19,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const TOOLS = [
@@ -41,7 +46,8 @@ const TOOLS = [
 const READ_ONLY = new Set(
   TOOLS.filter((t) => t.startsWith('list_') || t.startsWith('get_')).concat(['validate_post', 'find_next_slot']),
 );
-const TRANSPORTS = ['sse', 'http', 'http-path', 'stdio'];
+const TRANSPORTS = ['sse', 'http', 'http-path', 'stdio', 'oauth'];
+const REDIRECT_URI = 'http://127.0.0.1:1/callback';
 
 class Failure extends Error {}
 
@@ -69,6 +75,8 @@ function makeTransport(args) {
       });
     case 'http-path':
       return new StreamableHTTPClientTransport(new URL(`${base}/api/mcp/${args.key}`));
+    case 'oauth':
+      return new StreamableHTTPClientTransport(new URL(`${base}/api/mcp`), { authProvider: args.provider });
     case 'stdio': {
       const env = getDefaultEnvironment();
       for (const [name, value] of Object.entries(process.env)) {
@@ -196,8 +204,156 @@ function deepEqual(a, b) {
   return keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
 }
 
+/** Merges a response's Set-Cookie headers into `jar`. */
+function keepCookies(response, jar) {
+  for (const line of response.headers.getSetCookie()) {
+    const [pair] = line.split(';');
+    const at = pair.indexOf('=');
+    jar[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+}
+
+const cookieHeader = (jar) => Object.entries(jar).map(([k, v]) => `${k}=${v}`).join('; ');
+
+/**
+ * The OAuth client provider the SDK drives, playing the person in the
+ * browser too: redirectToAuthorization opens Herald's consent page with a
+ * signed-in session, checks it, allows with the pre-ticked permissions and
+ * keeps the code for finishAuth.
+ */
+class HeraldTestProvider {
+  constructor(base, sessionCookie) {
+    this.base = base;
+    this.cookie = sessionCookie;
+    this.stored = {};
+    this.history = [];
+    this.consents = [];
+    this.code = undefined;
+    this.refuse = false;
+  }
+
+  get redirectUrl() {
+    return REDIRECT_URI;
+  }
+
+  get clientMetadata() {
+    return {
+      client_name: 'Herald tests (TypeScript SDK)',
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+
+  state() {
+    this.expectedState = `st-${Math.random().toString(36).slice(2)}`;
+    return this.expectedState;
+  }
+
+  clientInformation() {
+    return this.stored.client;
+  }
+
+  saveClientInformation(client) {
+    this.stored.client = client;
+  }
+
+  tokens() {
+    return this.stored.tokens;
+  }
+
+  saveTokens(tokens) {
+    this.stored.tokens = tokens;
+    this.history.push(tokens);
+  }
+
+  saveCodeVerifier(verifier) {
+    this.stored.verifier = verifier;
+  }
+
+  codeVerifier() {
+    return this.stored.verifier;
+  }
+
+  async redirectToAuthorization(url) {
+    check(!this.refuse, 'the SDK asked to authorize again after the scenario ended');
+    check(this.cookie, '--session (a signed-in herald_session cookie) is required for the consent page');
+    check(url.href.startsWith(`${this.base}/oauth/authorize?`), `unexpected authorization URL ${url.href}`);
+    check(url.searchParams.get('code_challenge_method') === 'S256', `PKCE S256 expected in ${url.href}`);
+    check(url.searchParams.get('resource') === `${this.base}/api/mcp`, `RFC 8707 resource expected in ${url.href}`);
+    const jar = { herald_session: this.cookie };
+    const page = await fetch(url, { headers: { Cookie: cookieHeader(jar) } });
+    const html = await page.text();
+    check(page.status === 200, `consent page answered ${page.status}: ${html.slice(0, 300)}`);
+    const csp = page.headers.get('content-security-policy') || '';
+    check(csp.includes("form-action 'self' http://127.0.0.1:1"), `the consent page's CSP must allow the redirect: ${csp}`);
+    keepCookies(page, jar); // the CSRF secret
+    const cookie = cookieHeader(jar);
+    const attr = (tag, name) => {
+      const found = new RegExp(`${name}="([^"]*)"`).exec(tag);
+      return found ? decodeEntities(found[1]) : undefined;
+    };
+    const form = new URLSearchParams();
+    const checked = [];
+    const offered = [];
+    for (const [tag] of html.matchAll(/<input [^>]*>/g)) {
+      if (attr(tag, 'type') === 'hidden') form.append(attr(tag, 'name'), attr(tag, 'value') ?? '');
+      if (attr(tag, 'type') === 'checkbox' && attr(tag, 'name') === 'scopes') {
+        offered.push(attr(tag, 'value'));
+        if (/\schecked/.test(tag)) checked.push(attr(tag, 'value'));
+      }
+    }
+    check(offered.includes('posts:publish') && !checked.includes('posts:publish'), `publishing must be offered but not ticked: ${json(checked)}`);
+    const workspace = /<option value="([^"]+)"/.exec(html);
+    check(workspace, 'the consent page offers no workspace');
+    form.append('workspace', workspace[1]);
+    for (const scope of checked) form.append('scopes', scope);
+    form.append('decision', 'allow');
+    const answer = await fetch(`${this.base}/oauth/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    check(answer.status === 303, `consent answered ${answer.status}: ${(await answer.text()).slice(0, 300)}`);
+    const back = new URL(answer.headers.get('location'));
+    check(back.href.startsWith(`${REDIRECT_URI}?`), `unexpected redirect ${back.href}`);
+    check(back.searchParams.get('state') === this.expectedState, `state mismatch: ${back.searchParams.get('state')}`);
+    this.code = back.searchParams.get('code');
+    this.consents.push({ checked });
+  }
+}
+
+function decodeEntities(text) {
+  return text.replace(/&(#x?[0-9a-fA-F]+|[a-z]+);/g, (whole, entity) => {
+    const named = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+    if (named[entity]) return named[entity];
+    if (entity.startsWith('#x')) return String.fromCodePoint(parseInt(entity.slice(2), 16));
+    if (entity.startsWith('#')) return String.fromCodePoint(Number(entity.slice(1)));
+    return whole;
+  });
+}
+
 async function connect(args) {
+  if (args.transport === 'oauth') {
+    // The first attempt meets the 401, registers and sends the person to consent;
+    // with the code, the SDK redeems it and the second attempt connects.
+    try {
+      return await connectOnce(args);
+    } catch (error) {
+      if (!(error instanceof UnauthorizedError)) throw error;
+      check(args.provider.code, `sign-in stopped without an authorization code: ${error.message}`);
+      await args.pendingTransport.finishAuth(args.provider.code);
+      return connectOnce(args);
+    }
+  }
+  return connectOnce(args);
+}
+
+async function connectOnce(args) {
   const transport = makeTransport(args);
+  args.pendingTransport = transport;
   if (args.trace) traced(transport);
   const client = new Client({ name: 'herald-tests-node', version: '1.0.0' }, { capabilities: {} });
   const conn = new Connection(client, transport);
@@ -247,6 +403,34 @@ function requireIntegrations(args, count = 1) {
 }
 
 const scenarios = {
+  /** Signed in by OAuth: tools, a draft, a refresh after expiry, then revocation. */
+  async oauth(conn, args) {
+    check(args.transport === 'oauth', 'the oauth scenario runs over --transport oauth');
+    const provider = args.provider;
+    check(provider.stored.client?.client_id, 'the SDK did not register a client');
+    const first = provider.stored.tokens;
+    check(first, 'the SDK holds no token after signing in');
+    const ticked = provider.consents[0].checked;
+    check(first.scope === ticked.join(' '), `granted scope ${json(first.scope)}, ticked ${json(ticked)}`);
+    const { tools } = await conn.client.listTools();
+    const names = new Set(tools.map((t) => t.name));
+    const publishing = ['publish_post', 'add_to_queue', 'approve_post', 'reject_post'];
+    const missing = TOOLS.filter((t) => !publishing.includes(t) && !names.has(t));
+    check(missing.length === 0, `tools missing over OAuth: ${json(missing)}`);
+    check(!publishing.some((t) => names.has(t)), 'publishing tools are offered without posts:publish');
+    const [integration] = requireIntegrations(args);
+    const draft = await conn.callOk('create_post', { content: 'Drafted over OAuth (TypeScript)', integrationIds: [integration], status: 'DRAFT' });
+    check(draft.status === 'DRAFT', `a draft was expected: ${json(draft).slice(0, 300)}`);
+    // Past the access token's lifetime the SDK refreshes it (rotating the refresh token).
+    await new Promise((resolve) => setTimeout(resolve, (first.expires_in || 0) * 1000 + 1500));
+    await conn.callOk('list_posts', {});
+    const now = provider.stored.tokens;
+    check(now.access_token !== first.access_token, 'the access token was not refreshed');
+    check(now.refresh_token !== first.refresh_token, 'the refresh token was not rotated');
+    args.afterClose = revokeAndCheck;
+    return { postId: draft.id, refreshes: provider.history.length - 1, consents: provider.consents };
+  },
+
   async list_tools(conn) {
     const capabilities = conn.client.getServerCapabilities() || {};
     check(capabilities.tools, 'the server must declare the `tools` capability');
@@ -418,6 +602,35 @@ async function notifiedOf(conn, args, kind, level) {
   return { postId: post.id, notification: found.data, statusAfter: fetched.status };
 }
 
+/** After the session: revoke (RFC 7009), and every token of the grant gets 401. */
+async function revokeAndCheck(args) {
+  const base = args.base.replace(/\/+$/, '');
+  const { tokens, client } = args.provider.stored;
+  const form = (fields) => ({
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  const revoked = await fetch(`${base}/oauth/revoke`, form({ token: tokens.refresh_token, client_id: client.client_id }));
+  check(revoked.status === 200, `revocation answered ${revoked.status}`);
+  for (const token of args.provider.history) {
+    const answer = await fetch(`${base}/api/mcp`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token.access_token}`, Accept: 'application/json, text/event-stream', 'Content-Type': 'application/json' },
+      body: json({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+    check(answer.status === 401, `a revoked token got ${answer.status}`);
+    check((answer.headers.get('www-authenticate') || '').includes('resource_metadata='), '401 without resource_metadata');
+  }
+  const refreshed = await fetch(
+    `${base}/oauth/token`,
+    form({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }),
+  );
+  const body = await refreshed.json();
+  check(refreshed.status === 400 && body.error === 'invalid_grant', `a revoked refresh token must give invalid_grant: ${json(body)}`);
+  return { revoked: true };
+}
+
 // ---------------------------------------------------------------------------
 // Command line
 
@@ -439,6 +652,7 @@ function parse(argv) {
         transport: { type: 'string' },
         base: { type: 'string' },
         key: { type: 'string' },
+        session: { type: 'string' },
         herald: { type: 'string', default: 'herald' },
         cwd: { type: 'string' },
         scenario: { type: 'string' },
@@ -456,10 +670,12 @@ function parse(argv) {
   if (values.help) usage();
   if (!TRANSPORTS.includes(values.transport)) usage(`--transport must be one of ${TRANSPORTS.join(', ')}`);
   if (!scenarios[values.scenario]) usage(`--scenario must be one of ${Object.keys(scenarios).join(', ')}`);
-  if (!values.key) usage('--key is required');
+  if (!values.key && values.transport !== 'oauth') usage('--key is required');
   if (values.transport !== 'stdio' && !values.base) usage(`--base is required with --transport ${values.transport}`);
   return {
     ...values,
+    provider: new HeraldTestProvider((values.base || '').replace(/\/+$/, ''), values.session),
+    afterClose: undefined,
     integrations: values.integrations.split(',').filter(Boolean),
     timeout: Number(values.timeout),
     notifyTimeout: Number(values['notify-timeout']),
@@ -477,7 +693,17 @@ async function main() {
     const details = await Promise.race([
       (async () => {
         conn = await connect(args);
-        return scenarios[args.scenario](conn, args);
+        const found = await scenarios[args.scenario](conn, args);
+        if (args.afterClose) {
+          // Anything that still needs a fresh authorization is a failure now.
+          args.provider.refuse = true;
+          conn.closing = true;
+          await conn.transport.terminateSession().catch(() => {});
+          await conn.client.close();
+          conn = undefined;
+          Object.assign(found, await args.afterClose(args));
+        }
+        return found;
       })(),
       timeout,
     ]);
@@ -494,7 +720,7 @@ async function main() {
     if (conn) {
       conn.closing = true;
       const within3s = (promise) => Promise.race([promise.catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
-      if (args.transport === 'http' || args.transport === 'http-path') {
+      if (['http', 'http-path', 'oauth'].includes(args.transport)) {
         await within3s(conn.transport.terminateSession()); // DELETE the session, as a polite client does
       }
       await within3s(conn.client.close());

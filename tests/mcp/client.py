@@ -14,8 +14,12 @@ Transports:
   http       Streamable HTTP at {base}/api/mcp with `Authorization: Bearer KEY`
   http-path  Streamable HTTP at {base}/api/mcp/{key} (key in the path, no header)
   stdio      spawns `{herald} mcp --api-key KEY` in --cwd (HERALD_*, DATABASE_URL, ... are passed on)
+  oauth      Streamable HTTP at {base}/api/mcp, signed in by the SDK's OAuth client: discovery, dynamic
+             registration, the consent page (posted by this script with --session, a signed-in
+             `herald_session` cookie), PKCE, token exchange and refresh (no --key)
 
-Scenarios: list_tools, integrations, schedule, overlong, draft_only, notify, notify_failed, analytics
+Scenarios: list_tools, integrations, schedule, overlong, draft_only, notify, notify_failed, analytics,
+oauth (with --transport oauth)
 (see SCENARIOS at the bottom). `--trace` logs every JSON-RPC message to stderr.
 """
 
@@ -32,9 +36,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import html.parser
+import urllib.parse
+
 import anyio
+import httpx2
 
 from mcp import ClientSession, StdioServerParameters, types
+from mcp.client.auth import OAuthClientProvider
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -165,6 +175,24 @@ async def transport_streams(args: argparse.Namespace) -> AsyncIterator[tuple[Any
         async with create_mcp_http_client(headers=headers) as http:
             async with streamable_http_client(url, http_client=http) as streams:
                 yield streams[0], streams[1]
+    elif args.transport == "oauth":
+        auth = OAuthClientProvider(
+            server_url=f"{base}/api/mcp",
+            client_metadata=OAuthClientMetadata(
+                client_name="Herald tests (Python SDK)",
+                redirect_uris=["http://127.0.0.1:1/callback"],
+                grant_types=["authorization_code", "refresh_token"],
+                response_types=["code"],
+                token_endpoint_auth_method="none",
+                scope="posts:read posts:write integrations:read",
+            ),
+            storage=args.storage,
+            redirect_handler=args.consent.redirect,
+            callback_handler=args.consent.callback,
+        )
+        async with create_mcp_http_client(auth=auth) as http:
+            async with streamable_http_client(f"{base}/api/mcp", http_client=http) as streams:
+                yield streams[0], streams[1]
     elif args.transport == "stdio":
         env = {k: v for k, v in os.environ.items() if k.startswith(PASS_ENV_PREFIXES) or k in PASS_ENV}
         params = StdioServerParameters(
@@ -174,6 +202,99 @@ async def transport_streams(args: argparse.Namespace) -> AsyncIterator[tuple[Any
             yield streams[0], streams[1]
     else:  # argparse restricts the choices
         raise Failure(f"unknown transport {args.transport}")
+
+
+class MemoryStorage:
+    """The SDK's token storage, kept in memory so the scenario can look at it."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client: OAuthClientInformationFull | None = None
+        self.token_history: list[OAuthToken] = []
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+        self.token_history.append(tokens)
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+class _ConsentForm(html.parser.HTMLParser):
+    """The fields of Herald's consent form, as a browser would send them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden: list[tuple[str, str]] = []
+        self.workspaces: list[str] = []
+        self.checked: list[str] = []
+        self.offered: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "input" and a.get("type") == "hidden":
+            self.hidden.append((a.get("name", ""), a.get("value", "")))
+        elif tag == "input" and a.get("type") == "checkbox" and a.get("name") == "scopes":
+            self.offered.append(a.get("value", ""))
+            if "checked" in a:
+                self.checked.append(a.get("value", ""))
+        elif tag == "option":
+            self.workspaces.append(a.get("value", ""))
+
+
+class Consent:
+    """Plays the person in the browser: opens the authorization URL with a signed-in
+    session, checks the page, allows with the pre-ticked permissions, and hands the
+    code of the redirect to the SDK."""
+
+    def __init__(self, base: str, session_cookie: str | None) -> None:
+        self.base = base
+        self.cookie = session_cookie
+        self.result: AuthorizationCodeResult | None = None
+        self.pages: list[dict[str, Any]] = []
+        self.refuse = False
+
+    async def redirect(self, authorization_url: str) -> None:
+        check(not self.refuse, "the SDK asked to authorize again after the scenario ended")
+        check(self.cookie, "--session (a signed-in herald_session cookie) is required for the consent page")
+        check(authorization_url.startswith(self.base + "/oauth/authorize?"), f"unexpected authorization URL {authorization_url}")
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorization_url).query))
+        check(query.get("code_challenge_method") == "S256", f"PKCE S256 expected in {query}")
+        check(query.get("resource") == f"{self.base}/api/mcp", f"RFC 8707 resource expected in {query}")
+        async with httpx2.AsyncClient(cookies={"herald_session": self.cookie}) as http:
+            page = await http.get(authorization_url)
+            check(page.status_code == 200, f"consent page answered {page.status_code}: {page.text[:300]}")
+            csp = page.headers.get("content-security-policy", "")
+            check("form-action 'self' http://127.0.0.1:1" in csp, f"the consent page's CSP must allow the redirect: {csp}")
+            form = _ConsentForm()
+            form.feed(page.text)
+            check("posts:publish" in form.offered and "posts:publish" not in form.checked,
+                  f"publishing must be offered but not ticked: {form.checked}")
+            check(form.workspaces, "the consent page offers no workspace")
+            fields = form.hidden + [("workspace", form.workspaces[0]), ("decision", "allow")]
+            fields += [("scopes", scope) for scope in form.checked]
+            answer = await http.post(
+                f"{self.base}/oauth/authorize",
+                content=urllib.parse.urlencode(fields),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            check(answer.status_code == 303, f"consent answered {answer.status_code}: {answer.text[:300]}")
+            location = answer.headers["location"]
+            check(location.startswith("http://127.0.0.1:1/callback?"), f"unexpected redirect {location}")
+            back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+            self.pages.append({"checked": form.checked})
+            self.result = AuthorizationCodeResult(code=back["code"], state=back.get("state"))
+
+    async def callback(self) -> AuthorizationCodeResult:
+        check(self.result is not None, "no authorization code came back from the consent page")
+        result, self.result = self.result, None
+        return result
 
 
 class Connection:
@@ -495,6 +616,74 @@ async def scenario_analytics(conn: Connection, args: argparse.Namespace) -> dict
     return {"analyticsKeys": sorted(analytics)}
 
 
+async def scenario_oauth(conn: Connection, args: argparse.Namespace) -> dict[str, Any]:
+    """Signed in by OAuth: tools, a draft, a refresh after the access token expires."""
+    check(args.transport == "oauth", "the oauth scenario runs over --transport oauth")
+    storage: MemoryStorage = args.storage
+    check(storage.client is not None and storage.client.client_id, "the SDK did not register a client")
+    check(storage.tokens is not None, "the SDK holds no token after signing in")
+    first = storage.tokens
+    # Clients ask for the scopes the resource metadata lists; the consent page ticks all
+    # but publishing, and that is what is granted.
+    ticked = args.consent.pages[0]["checked"]
+    check(first.scope == " ".join(ticked), f"granted scope {first.scope!r}, ticked {ticked}")
+    check("posts:publish" not in (first.scope or ""), f"publishing was granted: {first.scope}")
+    listed = await conn.session.list_tools()
+    # Publishing was not granted: the tools that publish are not offered.
+    publishing = {"publish_post", "add_to_queue", "approve_post", "reject_post"}
+    missing = set(TOOLS) - publishing - {t.name for t in listed.tools}
+    check(not missing, f"tools missing over OAuth: {sorted(missing)}")
+    check(not publishing & {t.name for t in listed.tools}, "publishing tools are offered without posts:publish")
+    integration = require_integrations(args)[0]
+    draft = await conn.call_ok(
+        "create_post", {"content": "Drafted over OAuth", "integrationIds": [integration], "status": "DRAFT"}
+    )
+    post = draft
+    check(post.get("status") == "DRAFT", f"a draft was expected: {json.dumps(draft)[:300]}")
+    # Past the access token's lifetime the SDK refreshes it (rotating the refresh token).
+    await anyio.sleep(float(first.expires_in or 0) + 1.5)
+    listed_posts = await conn.call_ok("list_posts", {})
+    check(storage.tokens is not None and storage.tokens.access_token != first.access_token, "the access token was not refreshed")
+    check(storage.tokens.refresh_token != first.refresh_token, "the refresh token was not rotated")
+    args.after_close = revoke_and_check
+    return {
+        "postId": post["id"],
+        "refreshes": len(storage.token_history) - 1,
+        "listed": len(listed_posts.get("posts", [])),
+        "consents": args.consent.pages,
+    }
+
+
+async def revoke_and_check(args: argparse.Namespace) -> dict[str, Any]:
+    """After the session: revoke (RFC 7009), and every token of the grant gets 401."""
+    storage: MemoryStorage = args.storage
+    base = args.base.rstrip("/")
+    assert storage.tokens is not None and storage.client is not None
+    async with httpx2.AsyncClient() as http:
+        revoked = await http.post(
+            f"{base}/oauth/revoke",
+            data={"token": storage.tokens.refresh_token or "", "client_id": storage.client.client_id},
+        )
+        check(revoked.status_code == 200, f"revocation answered {revoked.status_code}: {revoked.text[:200]}")
+        for token in storage.token_history:
+            answer = await http.post(
+                f"{base}/api/mcp",
+                headers={"Authorization": f"Bearer {token.access_token}", "Accept": "application/json, text/event-stream"},
+                json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+            )
+            check(answer.status_code == 401, f"a revoked token got {answer.status_code}")
+            challenge = answer.headers.get("www-authenticate", "")
+            check("resource_metadata=" in challenge, f"401 without resource_metadata: {challenge}")
+        refreshed = await http.post(
+            f"{base}/oauth/token",
+            data={"grant_type": "refresh_token", "refresh_token": storage.tokens.refresh_token or "",
+                  "client_id": storage.client.client_id},
+        )
+        check(refreshed.status_code == 400 and refreshed.json().get("error") == "invalid_grant",
+              f"a revoked refresh token must give invalid_grant, got {refreshed.status_code} {refreshed.text[:200]}")
+    return {"revoked": True}
+
+
 SCENARIOS: dict[str, Callable[[Connection, argparse.Namespace], Awaitable[dict[str, Any]]]] = {
     "list_tools": scenario_list_tools,
     "integrations": scenario_integrations,
@@ -504,6 +693,7 @@ SCENARIOS: dict[str, Callable[[Connection, argparse.Namespace], Awaitable[dict[s
     "notify": scenario_notify,
     "notify_failed": scenario_notify_failed,
     "analytics": scenario_analytics,
+    "oauth": scenario_oauth,
 }
 
 
@@ -513,9 +703,10 @@ SCENARIOS: dict[str, Callable[[Connection, argparse.Namespace], Awaitable[dict[s
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--transport", required=True, choices=["sse", "http", "http-path", "stdio"])
+    parser.add_argument("--transport", required=True, choices=["sse", "http", "http-path", "stdio", "oauth"])
     parser.add_argument("--base", help="Herald's base URL, e.g. http://127.0.0.1:8080 (sse/http)")
-    parser.add_argument("--key", required=True, help="an API key, ptz_...")
+    parser.add_argument("--key", help="an API key, ptz_... (every transport but oauth)")
+    parser.add_argument("--session", help="a signed-in herald_session cookie, for the consent page (oauth)")
     parser.add_argument("--herald", default="herald", help="the herald binary (stdio)")
     parser.add_argument("--cwd", help="working directory for `herald mcp` (stdio)")
     parser.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
@@ -527,6 +718,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.transport != "stdio" and not args.base:
         parser.error(f"--base is required with --transport {args.transport}")
+    if args.transport != "oauth" and not args.key:
+        parser.error(f"--key is required with --transport {args.transport}")
+    args.storage = MemoryStorage()
+    args.consent = Consent(args.base.rstrip("/") if args.base else "", args.session)
+    args.after_close = None
     args.integrations = [i for i in args.integrations.split(",") if i]
     return args
 
@@ -535,6 +731,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with anyio.fail_after(args.timeout):
         async with connect(args) as conn:
             details = await SCENARIOS[args.scenario](conn, args)
+            # Anything that still needs a fresh authorization is a failure now.
+            args.consent.refuse = True
+        if args.after_close is not None:
+            details.update(await args.after_close(args))
     return details
 
 

@@ -117,9 +117,16 @@ struct Fixture {
 
 impl Fixture {
     async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A fixture whose server also gets `env`.
+    async fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let receiver = WebhookReceiver::start(SECRET).await;
-        let server = Server::start(with_engine_env(herald(dir.path()), None), dir.path());
+        let mut command = with_engine_env(herald(dir.path()), None);
+        command.envs(env.iter().copied());
+        let server = Server::start(command, dir.path());
         let base = server.base.clone();
         let session = reqwest::Client::builder().cookie_store(true).build().unwrap();
         let registered = session
@@ -160,9 +167,24 @@ impl Fixture {
             .await
     }
 
+    /// A fresh signed-in session's cookie value, for a consent page.
+    async fn session_cookie(&self) -> String {
+        let login = reqwest::Client::new()
+            .post(format!("{}/api/auth/login", self.server.base))
+            .json(&json!({"email": "mcp@example.com", "password": "a long enough password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let cookie = login.cookies().find(|c| c.name() == "herald_session").expect("a session cookie");
+        cookie.value().to_string()
+    }
+
     /// Runs one scenario with one client; returns its final JSON line.
+    /// `key` is an API key, or over `oauth` a session cookie for the consent page.
     async fn run(&self, mut command: Command, transport: &str, scenario: &str, key: &str) -> Value {
-        command.args(["--transport", transport, "--scenario", scenario, "--key", key, "--timezone", TIMEZONE]);
+        let credential = if transport == "oauth" { "--session" } else { "--key" };
+        command.args(["--transport", transport, "--scenario", scenario, credential, key, "--timezone", TIMEZONE]);
         command.args(["--integrations", &self.integrations.join(","), "--trace"]);
         if transport == "stdio" {
             // `herald mcp` shares the server's ./data and its environment.
@@ -340,6 +362,39 @@ async fn typescript_sdk_over_streamable_http_with_the_key_in_the_path() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_over_stdio() {
     scenarios(Sdk::Node, "stdio").await;
+}
+
+/// Signed in by OAuth 2.1 as Claude, ChatGPT or Cursor do: the SDK's own
+/// OAuth client discovers Herald's authorization server from the 401,
+/// registers, gets the consent the script posts, redeems the code with
+/// PKCE, lists tools, creates a draft (publishing was not granted),
+/// refreshes after the 3 s access token expired, and after revocation
+/// every token is refused.
+async fn oauth_flow(sdk: Sdk) {
+    let Some(client) = ClientProgram::find(sdk) else { return };
+    let fx = Fixture::start_with(&[("HERALD_MCP_TOKEN_TTL_SECONDS", "3")]).await;
+    let cookie = fx.session_cookie().await;
+    let result = fx.run(client.command(), "oauth", "oauth", &cookie).await;
+    assert!(result["refreshes"].as_u64().unwrap_or(0) >= 1, "{result}");
+    assert_eq!(result["revoked"], true, "{result}");
+    let draft = fx.post(result["postId"].as_str().unwrap()).await;
+    assert_eq!((draft["status"].as_str(), draft["createdVia"].as_str()), (Some("DRAFT"), Some("MCP")), "{draft}");
+    // The grant was listed while it lived, and is gone once revoked.
+    let apps = expect_json(fx.session.get(format!("{}/api/connected-apps", fx.server.base)), 200).await;
+    assert_eq!(apps, json!([]), "{apps}");
+    let (clean, logs) = fx.server.terminate();
+    assert!(clean, "{logs}");
+    assert!(!logs.contains("hat_") && !logs.contains("hrt_") && !logs.contains("hac_"), "tokens leaked to the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_signs_in_by_oauth() {
+    oauth_flow(Sdk::Python).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_signs_in_by_oauth() {
+    oauth_flow(Sdk::Node).await;
 }
 
 fn initialize() -> Value {
