@@ -10,6 +10,7 @@
 //
 // Environment: HERALD_BIN (default target/debug/herald under CARGO_TARGET_DIR),
 // CHROMIUM (default /usr/bin/chromium), SCREENSHOTS (default target/screenshots).
+import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -62,6 +63,11 @@ function startReceiver() {
     if (req.method === 'GET' && req.url === '/image.png') {
       res.writeHead(200, { 'content-type': 'image/png' });
       return res.end(PNG);
+    }
+    // Where an MCP app's sign-in comes back to.
+    if (req.method === 'GET' && req.url.startsWith('/callback?')) {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end('<!doctype html><html lang="en"><title>Signed in</title><h1>Signed in</h1></html>');
     }
     let body = '';
     req.on('data', (c) => { body += c; });
@@ -507,6 +513,8 @@ async function main() {
   await audit(page, 'integrations-oauth');
   log('connected X by OAuth');
 
+  await connectMcpApp(page, base, receiver);
+
   // Sign out (a CSRF-protected form).
   await page.click('text=Sign out');
   await page.waitForURL(/\/login\?notice=signed-out/);
@@ -517,6 +525,51 @@ async function main() {
   assert.deepEqual(problems.filter((p) => !/status of 4\d\d/.test(p)), [], 'no console errors (CSP, scripts)');
   assert.deepEqual(violations, [], 'no serious or critical accessibility violation');
   log('all browser checks passed');
+}
+
+// ==== An MCP app signs in by OAuth: the consent page's form must be allowed
+// (by its CSP) to end at the app's redirect URI — a real browser enforces
+// form-action on that redirect — and the app then shows in settings. ====
+async function connectMcpApp(page, base, receiver) {
+  const redirect = `${receiver.base}/callback`;
+  const registered = await fetch(`${base}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'Browser Assistant', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }),
+  });
+  assert.equal(registered.status, 201);
+  const { client_id: clientId } = await registered.json();
+  const verifier = randomBytes(48).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const query = new URLSearchParams({
+    response_type: 'code', client_id: clientId, redirect_uri: redirect, code_challenge: challenge,
+    code_challenge_method: 'S256', state: 'browser-state', scope: 'posts:read posts:write posts:publish',
+  });
+  await page.goto(`${base}/oauth/authorize?${query}`);
+  assert.ok(await page.isVisible('text=Connect Browser Assistant to Herald?'));
+  assert.ok(await page.isChecked('input[value="posts:write"]'));
+  assert.ok(!(await page.isChecked('input[value="posts:publish"]')), 'publishing is never pre-checked');
+  await audit(page, 'oauth-consent');
+  await shoot(page, 'oauth-consent');
+  await page.click('button[value=allow]');
+  await page.waitForURL((url) => url.href.startsWith(`${redirect}?`));
+  const back = new URL(page.url());
+  assert.equal(back.searchParams.get('state'), 'browser-state');
+  const tokens = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: back.searchParams.get('code'), code_verifier: verifier, client_id: clientId, redirect_uri: redirect }),
+  });
+  assert.equal(tokens.status, 200);
+  assert.equal((await tokens.json()).scope, 'posts:read posts:write');
+  await page.goto(`${base}/settings#connected-apps`);
+  assert.ok(await page.isVisible('#connected-apps >> text=Browser Assistant'));
+  await shoot(page, 'settings-connected-apps');
+  page.once('dialog', (d) => d.accept());
+  await page.click('#connected-apps button:has-text("Revoke")');
+  await page.waitForURL(/notice=app-disconnected/);
+  assert.ok(await page.isVisible('#connected-apps >> text=No app connected'));
+  log('MCP app connected by OAuth and disconnected');
 }
 
 // ==== Teams and approvals: the owner invites Cleo; Cleo accepts in a second
