@@ -70,7 +70,8 @@ pub fn check_redirect_uri(raw: &str) -> Result<url::Url, String> {
     }
 }
 
-fn is_loopback(url: &url::Url) -> bool {
+/// Whether a URL names this machine (`localhost`, 127.0.0.0/8, `[::1]`).
+pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

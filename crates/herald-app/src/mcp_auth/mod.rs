@@ -13,7 +13,7 @@ mod tokens;
 
 use herald_core::api_key::Scope;
 use herald_core::mcp_auth::{
-    CODE_PREFIX, OpaqueToken, check_code_challenge, prechecked_scopes, redirect_matches, requested_scopes,
+    CODE_PREFIX, OpaqueToken, check_code_challenge, is_loopback, prechecked_scopes, redirect_matches, requested_scopes,
     resource_matches, resource_uri,
 };
 use herald_store::McpCodeRow;
@@ -238,12 +238,7 @@ impl App {
 /// `http://{host}` when `host` is a loopback address.
 fn loopback_base(host: &str) -> Option<String> {
     let url = url::Url::parse(&format!("http://{host}")).ok()?;
-    let loopback = match url.host()? {
-        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    };
-    loopback.then(|| url.origin().ascii_serialization())
+    is_loopback(&url).then(|| url.origin().ascii_serialization())
 }
 
 fn same_origin(a: &str, b: &str) -> bool {

@@ -424,3 +424,18 @@ fn grant_scopes(grant: &ApiKeyRow) -> AppResult<Scopes> {
     let names: Vec<String> = serde_json::from_value(grant.scopes.clone()).map_err(AppError::internal)?;
     Scopes::parse("scopes", &names).map_err(AppError::internal)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode("my%3Aclient:s+cr%2Bt");
+        let credentials = ClientCredentials::from_basic(&format!("Basic {encoded}")).unwrap();
+        assert_eq!((credentials.id.as_str(), credentials.secret.as_str()), ("my:client", "s cr+t"));
+        assert!(ClientCredentials::from_basic("Bearer abc").is_none());
+        assert!(ClientCredentials::from_basic("Basic !!!").is_none());
+    }
+}
