@@ -30,6 +30,8 @@ use crate::sse::{self, Sessions};
 /// How often open sessions are checked against their key.
 const RECHECK: Duration = Duration::from_secs(2);
 const SESSION_HEADER: &str = "mcp-session-id";
+/// The most of a refused request's body read to keep its connection open.
+const UNREAD_BODY_LIMIT: usize = 256 * 1024;
 
 #[derive(Clone)]
 pub struct McpConfig {
@@ -186,7 +188,7 @@ fn with_challenge(mut response: Response, challenge: &str) -> Response {
 
 async fn streamable(state: McpState, path_key: Option<String>, mut request: Request) -> Response {
     if let Some(refused) = host_or_origin_refusal(request.headers(), &state.allowed_hosts) {
-        return refused;
+        return after_reading(request, refused).await;
     }
     let authenticated = match path_key {
         Some(key) => authenticate(&state.app, &key).await,
@@ -194,14 +196,15 @@ async fn streamable(state: McpState, path_key: Option<String>, mut request: Requ
     };
     let caller = match authenticated {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(response) => return after_reading(request, response).await,
     };
     let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
     if let Some(session) = &session {
         // Another key's session is answered like one that does not exist.
         let owned = state.owners.owner(session).is_some_and(|owner| owner.api_key_id() == caller.api_key_id());
         if !owned {
-            return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no MCP session with this id; initialize a new one");
+            let gone = error(StatusCode::NOT_FOUND, "NOT_FOUND", "no MCP session with this id; initialize a new one");
+            return after_reading(request, gone).await;
         }
     }
     let closing = request.method() == axum::http::Method::DELETE;
@@ -217,6 +220,16 @@ async fn streamable(state: McpState, path_key: Option<String>, mut request: Requ
         }
     }
     json_errors(response).await
+}
+
+/// A refusal sent once the request's body is read: a connection whose
+/// body was left unread is closed after the answer, and a client that
+/// sends its next request on it (an OAuth client going from the 401 to the
+/// metadata) would see it drop.
+async fn after_reading(request: Request, refusal: Response) -> Response {
+    // JSON-RPC messages are small; past this, the connection may close.
+    let _ = axum::body::to_bytes(request.into_body(), UNREAD_BODY_LIMIT).await;
+    refusal
 }
 
 /// Every few seconds: sessions whose key was revoked or expired (or whose

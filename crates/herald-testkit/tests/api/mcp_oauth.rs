@@ -417,3 +417,43 @@ db_test!(async fn revoking_a_connected_app_ends_its_open_session(app) {
     }
     assert!(browser.api(reqwest::Method::GET, "/api/connected-apps", None).await.as_array().unwrap().is_empty());
 });
+
+db_test!(async fn the_401_keeps_the_connection_open_for_the_discovery_that_follows(app) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An OAuth client sends its first MCP request without a token, then asks
+    // for the metadata on the same keep-alive connection.
+    let address = app.address.trim_start_matches("http://").to_string();
+    let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"padding": "x".repeat(20_000)}}).to_string();
+    let head = format!(
+        "POST /api/mcp HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    // The body arrives a little after the head, as on a busy network: the
+    // refusal must not be sent (and the connection given up) before it.
+    socket.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    socket.write_all(body.as_bytes()).await.unwrap();
+    let second = format!("GET /.well-known/oauth-protected-resource/api/mcp HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 8192];
+    let mut sent_second = false;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        let read = tokio::time::timeout(std::time::Duration::from_millis(300), socket.read(&mut buffer)).await;
+        match read {
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => seen.extend_from_slice(&buffer[..n]),
+            Ok(Err(_)) => break,
+            Err(_) if !sent_second && String::from_utf8_lossy(&seen).contains("HTTP/1.1 401") => {
+                socket.write_all(second.as_bytes()).await.unwrap();
+                sent_second = true;
+            }
+            Err(_) if sent_second => break,
+            Err(_) => {}
+        }
+    }
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+    assert!(text.contains("HTTP/1.1 200") && text.contains("authorization_servers"), "the connection was closed after the 401: {text}");
+});
