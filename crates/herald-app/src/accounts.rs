@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use herald_core::ValidationErrors;
 use herald_core::account::{DisplayName, Email, Password, TimeZone, UserRole};
-use herald_core::api_key::{Scopes, hash_key, looks_like_api_key};
+use herald_core::api_key::{hash_key, looks_like_api_key};
 use herald_store::repo::{ApiKeys, Membership, NewUser, Sessions, Users};
 use herald_store::{ApiKeyRow, UserRow};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -304,8 +304,7 @@ impl App {
             .membership(user.id, key.workspace_id)
             .await?
             .ok_or_else(|| AppError::forbidden("the owner of this API key is no longer a member of its workspace"))?;
-        let scopes: Vec<String> = serde_json::from_value(key.scopes.clone()).map_err(AppError::internal)?;
-        let scopes = Scopes::parse("scopes", &scopes).map_err(AppError::internal)?;
+        let scopes = crate::api_keys::stored_scopes(&key.scopes)?;
         ApiKeys(self.store.conn()).touch(key.id, now).await?;
         Ok(Caller {
             user_id: user.id,

@@ -134,3 +134,10 @@ impl App {
         Ok(())
     }
 }
+
+/// The scopes a row stores as a JSON list (a key, a grant, an
+/// authorization code): written by Herald, so anything else is corrupt.
+pub(crate) fn stored_scopes(json: &serde_json::Value) -> AppResult<Scopes> {
+    let names: Vec<String> = serde_json::from_value(json.clone()).map_err(AppError::internal)?;
+    Scopes::parse("scopes", &names).map_err(AppError::internal)
+}

@@ -31,7 +31,9 @@ impl App {
         if let Err(error) = self.poll_due_feeds_once().await {
             tracing::warn!(%error, "feed round failed");
         }
-        if let Err(error) = self.sweep_mcp_tokens().await {
+        if self.mcp_sweep_is_due()
+            && let Err(error) = self.sweep_mcp_tokens().await
+        {
             tracing::warn!(%error, "sweeping expired MCP tokens failed");
         }
     }

@@ -82,6 +82,8 @@ pub struct App {
     login_throttle: Arc<throttle::LoginThrottle>,
     /// Talks to the AI model endpoint; made only when one is configured.
     ai_client: Option<reqwest::Client>,
+    /// When (Unix seconds) expired MCP tokens are next swept.
+    mcp_sweep_due: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl App {
@@ -105,6 +107,7 @@ impl App {
             fetcher,
             media,
             ai_client,
+            mcp_sweep_due: Arc::default(),
             settings: Arc::new(settings),
             session_keys: Arc::new(accounts::SessionKeys::new(jwt_secret)),
             login_throttle: Arc::new(throttle::LoginThrottle::default()),

@@ -9,11 +9,12 @@
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use herald_app::App;
-use herald_app::mcp_auth::{ClientCredentials, OAuthError, TokenRequest};
+use herald_app::mcp_auth::{AUTH_METHODS, ClientCredentials, OAuthError, TokenRequest};
 use herald_core::api_key::Scope;
 use herald_core::mcp_auth::{RESOURCE_PATH, resource_uri};
 use serde_json::json;
@@ -25,35 +26,14 @@ pub(crate) fn resource_metadata_url(issuer: &str) -> String {
 }
 
 pub(crate) fn routes(app: App) -> Router {
-    let (prm, prm_at, asm, register, token, revoke) =
-        (app.clone(), app.clone(), app.clone(), app.clone(), app.clone(), app);
     Router::new()
-        .route(
-            "/.well-known/oauth-protected-resource",
-            get(move |headers: HeaderMap| async move { protected_resource(&prm, &headers) }).options(preflight),
-        )
-        .route(
-            "/.well-known/oauth-protected-resource/api/mcp",
-            get(move |headers: HeaderMap| async move { protected_resource(&prm_at, &headers) }).options(preflight),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(move |headers: HeaderMap| async move { authorization_server(&asm, &headers) }).options(preflight),
-        )
-        .route(
-            "/oauth/register",
-            post(move |body: Bytes| async move { registration(&register, &body).await }).options(preflight),
-        )
-        .route(
-            "/oauth/token",
-            post(move |headers: HeaderMap, body: Bytes| async move { token_endpoint(&token, &headers, &body).await })
-                .options(preflight),
-        )
-        .route(
-            "/oauth/revoke",
-            post(move |headers: HeaderMap, body: Bytes| async move { revocation(&revoke, &headers, &body).await })
-                .options(preflight),
-        )
+        .route("/.well-known/oauth-protected-resource", get(protected_resource).options(preflight))
+        .route("/.well-known/oauth-protected-resource/api/mcp", get(protected_resource).options(preflight))
+        .route("/.well-known/oauth-authorization-server", get(authorization_server).options(preflight))
+        .route("/oauth/register", post(registration).options(preflight))
+        .route("/oauth/token", post(token_endpoint).options(preflight))
+        .route("/oauth/revoke", post(revocation).options(preflight))
+        .with_state(app)
 }
 
 /// The request's `Host`, to tell a local install's own address.
@@ -65,8 +45,8 @@ fn scopes_supported() -> Vec<&'static str> {
     Scope::ALL.iter().map(|s| s.as_str()).collect()
 }
 
-fn protected_resource(app: &App, headers: &HeaderMap) -> Response {
-    let issuer = app.oauth_issuer(host(headers));
+async fn protected_resource(State(app): State<App>, headers: HeaderMap) -> Response {
+    let issuer = app.oauth_issuer(host(&headers));
     open(json_answer(
         StatusCode::OK,
         json!({
@@ -80,9 +60,8 @@ fn protected_resource(app: &App, headers: &HeaderMap) -> Response {
     ))
 }
 
-fn authorization_server(app: &App, headers: &HeaderMap) -> Response {
-    let issuer = app.oauth_issuer(host(headers));
-    let auth_methods = ["none", "client_secret_post", "client_secret_basic"];
+async fn authorization_server(State(app): State<App>, headers: HeaderMap) -> Response {
+    let issuer = app.oauth_issuer(host(&headers));
     open(json_answer(
         StatusCode::OK,
         json!({
@@ -95,16 +74,16 @@ fn authorization_server(app: &App, headers: &HeaderMap) -> Response {
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
-            "token_endpoint_auth_methods_supported": auth_methods,
-            "revocation_endpoint_auth_methods_supported": auth_methods,
+            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
             "code_challenge_methods_supported": ["S256"],
             "service_documentation": format!("{issuer}/api/docs"),
         }),
     ))
 }
 
-async fn registration(app: &App, body: &[u8]) -> Response {
-    match app.register_mcp_client(body).await {
+async fn registration(State(app): State<App>, body: Bytes) -> Response {
+    match app.register_mcp_client(&body).await {
         Ok(client) => open(json_answer(StatusCode::CREATED, client)),
         Err(refused) => {
             let status = if refused.error == "server_error" {
@@ -143,9 +122,9 @@ fn token_form(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, Option<
     Ok((request, basic))
 }
 
-async fn token_endpoint(app: &App, headers: &HeaderMap, body: &[u8]) -> Response {
-    let answer = match token_form(headers, body) {
-        Ok((request, basic)) => app.exchange_token(&request, basic, host(headers)).await,
+async fn token_endpoint(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = match token_form(&headers, &body) {
+        Ok((request, basic)) => app.exchange_token(&request, basic, host(&headers)).await,
         Err(error) => Err(error),
     };
     let mut response = match answer {
@@ -156,8 +135,8 @@ async fn token_endpoint(app: &App, headers: &HeaderMap, body: &[u8]) -> Response
     open(response)
 }
 
-async fn revocation(app: &App, headers: &HeaderMap, body: &[u8]) -> Response {
-    let answer = match token_form(headers, body) {
+async fn revocation(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = match token_form(&headers, &body) {
         Ok((request, basic)) => app.revoke_token(&request, basic).await,
         Err(error) => Err(error),
     };

@@ -25,7 +25,7 @@ use crate::App;
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 
-pub use registration::{RegistrationError, RegistrationResponse};
+pub use registration::{AUTH_METHODS, RegistrationError, RegistrationResponse};
 pub use tokens::{ClientCredentials, ConnectedAppView, OAuthError, TokenRequest, TokenResponse};
 
 /// How long a code waits to be redeemed.
@@ -75,17 +75,29 @@ impl AuthorizationRefusal {
     /// The URL to send the browser to, for `Redirect`.
     pub fn location(&self) -> Option<String> {
         let Self::Redirect { redirect_uri, error, description, state } = self else { return None };
-        let mut url = url::Url::parse(redirect_uri).ok()?;
-        {
-            let mut query = url.query_pairs_mut();
-            query.append_pair("error", error);
-            query.append_pair("error_description", description);
-            if let Some(state) = state {
-                query.append_pair("state", state);
-            }
-        }
-        Some(url.into())
+        back_to(redirect_uri, &[("error", error), ("error_description", description)], state.as_deref())
     }
+}
+
+impl CheckedAuthorization {
+    /// Where the browser goes once the person allowed the app.
+    pub fn granted_location(&self, code: &str) -> Option<String> {
+        back_to(&self.redirect_uri, &[("code", code)], self.state.as_deref())
+    }
+}
+
+/// The client's redirect URI with the answer's parameters (and the
+/// request's `state`) added to whatever query it registered.
+fn back_to(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> Option<String> {
+    let mut url = url::Url::parse(redirect_uri).ok()?;
+    {
+        let mut query = url.query_pairs_mut();
+        query.extend_pairs(params);
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+    }
+    Some(url.into())
 }
 
 impl App {

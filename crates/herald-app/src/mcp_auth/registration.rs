@@ -43,9 +43,7 @@ impl App {
         let redirect_uris = redirect_uris(&metadata)?;
         let method = match metadata.get("token_endpoint_auth_method") {
             None | Some(Value::Null) => "client_secret_basic",
-            Some(Value::String(m)) if AUTH_METHODS.contains(&m.as_str()) => {
-                AUTH_METHODS.iter().copied().find(|known| known == m).unwrap_or("none")
-            }
+            Some(Value::String(m)) if let Some(known) = AUTH_METHODS.iter().find(|known| *known == m) => known,
             Some(other) => {
                 return Err(RegistrationError::metadata(format!(
                     "token_endpoint_auth_method {other} is not supported; use one of: {}",

@@ -10,14 +10,17 @@ use herald_core::mcp_auth::{
 };
 use herald_core::secret::constant_time_eq;
 use herald_store::repo::{ApiKeys, MCP_ACCESS, MCP_REFRESH, McpClients, McpCodes, McpTokens, NewApiKeyRow};
-use herald_store::{ApiKeyRow, McpClientRow, McpTokenRow, StoreError};
+use herald_store::{McpClientRow, McpTokenRow, StoreError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::App;
+use crate::api_keys::stored_scopes;
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 
+/// How often expired codes and tokens are swept.
+const MCP_SWEEP_EVERY: Duration = Duration::minutes(10);
 /// Refresh tokens live this long; each use replaces it with a new one.
 const REFRESH_TTL: Duration = Duration::days(30);
 /// A refresh token presented again this soon after its exchange gets a new
@@ -216,8 +219,7 @@ impl App {
         {
             return Err(OAuthError::new("invalid_target", format!("`{resource}` is not this server's MCP endpoint")));
         }
-        let scope_names: Vec<String> = serde_json::from_value(code.scopes.clone()).map_err(OAuthError::server)?;
-        let scopes = Scopes::parse("scopes", &scope_names).map_err(OAuthError::server)?;
+        let scopes = stored_scopes(&code.scopes).map_err(OAuthError::server)?;
 
         let txn = self.store.begin_write().await?;
         let keys = ApiKeys(&txn);
@@ -266,7 +268,7 @@ impl App {
         if token.expires_at <= now {
             return Err(OAuthError::grant("the refresh token has expired; authorize again"));
         }
-        let scopes = grant_scopes(&grant).map_err(OAuthError::server)?;
+        let scopes = stored_scopes(&grant.scopes).map_err(OAuthError::server)?;
         if let Some(asked) = request.scope.as_deref() {
             let beyond: Vec<Scope> =
                 requested_scopes(Some(asked)).into_iter().filter(|s| !scopes.contains(*s)).collect();
@@ -391,7 +393,7 @@ impl App {
                 client_uri: client.client_uri.clone(),
                 workspace_id: grant.workspace_id,
                 workspace_name: workspace_name.unwrap_or_default(),
-                scopes: grant_scopes(&grant)?.as_strings(),
+                scopes: stored_scopes(&grant.scopes)?.as_strings(),
                 created_at: grant.created_at,
                 last_used_at: grant.last_used_at,
             });
@@ -410,19 +412,29 @@ impl App {
         Ok(())
     }
 
-    /// Deletes expired codes and tokens, and ends grants left without any.
-    pub(crate) async fn sweep_mcp_tokens(&self) -> AppResult<()> {
+    /// Whether the automation round should sweep MCP tokens now: every
+    /// ten minutes is enough (expired tokens are refused anyway), and spares
+    /// the database three writes every few seconds.
+    pub(crate) fn mcp_sweep_is_due(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let now = self.now().timestamp();
+        let due = self.mcp_sweep_due.load(Ordering::Relaxed);
+        now >= due
+            && self
+                .mcp_sweep_due
+                .compare_exchange(due, now + MCP_SWEEP_EVERY.num_seconds(), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// Deletes expired codes and tokens, and ends grants left without any;
+    /// how many rows it changed.
+    pub async fn sweep_mcp_tokens(&self) -> AppResult<u64> {
         let swept = McpTokens(self.store.conn()).sweep(self.now()).await?;
         if swept > 0 {
             tracing::debug!(swept, "expired MCP authorization codes and tokens removed");
         }
-        Ok(())
+        Ok(swept)
     }
-}
-
-fn grant_scopes(grant: &ApiKeyRow) -> AppResult<Scopes> {
-    let names: Vec<String> = serde_json::from_value(grant.scopes.clone()).map_err(AppError::internal)?;
-    Scopes::parse("scopes", &names).map_err(AppError::internal)
 }
 
 #[cfg(test)]

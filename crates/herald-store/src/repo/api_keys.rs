@@ -2,11 +2,12 @@
 //! presents one, listed and revoked by their owner (or any by an admin), and
 //! stamped with their last use.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
+use super::LAST_USED_RESOLUTION;
 use crate::entity::api_key;
 use crate::{ApiKeyRow, StoreResult};
 
@@ -22,10 +23,6 @@ pub struct NewApiKeyRow {
     /// Set for the grant of a connected MCP app.
     pub mcp_client_id: Option<String>,
 }
-
-/// `last_used_at` is written at most this often per key, so that using a
-/// key does not turn every read request into a write.
-const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
 
 pub struct ApiKeys<'a, C>(pub &'a C);
 

@@ -2,20 +2,18 @@
 //! clients, authorization codes (redeemed once: the update that marks one
 //! used succeeds for exactly one caller) and the tokens of each grant.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use uuid::Uuid;
 
+use super::LAST_USED_RESOLUTION;
 use crate::entity::{api_key, mcp_client, mcp_code, mcp_token};
 use crate::{McpClientRow, McpCodeRow, McpTokenRow, StoreResult};
 
 /// `mcp_tokens.kind` values.
 pub const ACCESS: &str = "ACCESS";
 pub const REFRESH: &str = "REFRESH";
-
-/// A client's `last_used_at` is written at most this often.
-const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
 
 pub struct McpClients<'a, C>(pub &'a C);
 

@@ -19,6 +19,10 @@ mod users;
 mod webhooks;
 
 pub use api_keys::{ApiKeys, NewApiKeyRow};
+
+/// `last_used_at` of keys and MCP clients is written at most this often,
+/// so that using one does not turn every read request into a write.
+const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
 pub use engagement::Engagement;
 pub use events::{AuditFilter, Events, NewEvent};
 pub use feeds::Feeds;

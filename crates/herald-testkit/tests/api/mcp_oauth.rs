@@ -7,6 +7,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use herald_store::repo::ApiKeys;
 use herald_testkit::{TestApp, TestOptions, db_test};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -456,4 +457,44 @@ db_test!(async fn the_401_keeps_the_connection_open_for_the_discovery_that_follo
     let text = String::from_utf8_lossy(&seen);
     assert!(text.starts_with("HTTP/1.1 401"), "{text}");
     assert!(text.contains("HTTP/1.1 200") && text.contains("authorization_servers"), "the connection was closed after the 401: {text}");
+});
+
+db_test!(async fn malformed_token_requests_get_oauth_errors(app) {
+    let client_id = public_client(&app).await;
+    let url = format!("{}/oauth/token", app.address);
+    let as_json = http().post(&url).json(&json!({"grant_type": "authorization_code"})).send().await.unwrap();
+    assert_eq!(as_json.status(), 400);
+    assert_eq!(as_json.json::<Value>().await.unwrap()["error"], "invalid_request");
+    for (form, error) in [
+        (vec![("client_id", client_id.as_str())], "invalid_request"),
+        (vec![("grant_type", "password"), ("client_id", &client_id)], "unsupported_grant_type"),
+        (vec![("grant_type", "authorization_code"), ("client_id", &client_id)], "invalid_request"),
+        (vec![("grant_type", "authorization_code"), ("client_id", &client_id), ("code", "hac_nope"), ("code_verifier", VERIFIER)], "invalid_grant"),
+        (vec![("grant_type", "refresh_token"), ("client_id", &client_id), ("refresh_token", "hrt_nope")], "invalid_grant"),
+        (vec![("grant_type", "refresh_token"), ("client_id", "unknown")], "invalid_client"),
+        (vec![("grant_type", "refresh_token"), ("client_id", &client_id), ("client_id", &client_id)], "invalid_request"),
+    ] {
+        let (status, body) = token(&app, &form).await;
+        assert_eq!(body["error"], error, "{form:?} → {body}");
+        assert_eq!(status, if error == "invalid_client" { 401 } else { 400 }, "{form:?}");
+        assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+});
+
+db_test!(async fn the_sweep_ends_grants_whose_tokens_all_expired(app, TestOptions::driven()) {
+    let client_id = public_client(&app).await;
+    let mut browser = Browser::new(&app);
+    browser.register("ada@example.com").await;
+    let code = consent(&mut browser, &client_id, &["posts:read"], &[]).await;
+    let (status, _) = redeem(&app, &client_id, &code).await;
+    assert_eq!(status, 200);
+    let ada = browser.account(&app).await;
+    let grants = || async { ApiKeys(app.store.conn()).connected_apps(ada.id).await.unwrap().len() };
+    // Nothing has expired yet: the grant stays.
+    app.app.sweep_mcp_tokens().await.unwrap();
+    assert_eq!(grants().await, 1);
+    // Past the refresh token's 30 days the app can no longer act: swept away.
+    app.clock().advance(std::time::Duration::from_secs(31 * 24 * 3600));
+    assert!(app.app.sweep_mcp_tokens().await.unwrap() >= 3, "the code, both tokens and the grant");
+    assert_eq!(grants().await, 0);
 });

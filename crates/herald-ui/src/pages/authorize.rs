@@ -131,12 +131,11 @@ fn consent(
 }
 
 fn refused(refusal: AuthorizationRefusal) -> Response {
-    match refusal.location() {
-        Some(location) => see_other(&location),
-        None => {
-            let AuthorizationRefusal::Page(message) = refusal else { return UiError::Internal.into_response() };
-            UiError::BadRequest(message).into_response()
-        }
+    match (refusal.location(), refusal) {
+        (Some(location), _) => see_other(&location),
+        (None, AuthorizationRefusal::Page(message)) => UiError::BadRequest(message).into_response(),
+        // A redirect URI that was checked but cannot be parsed again.
+        (None, AuthorizationRefusal::Redirect { .. }) => UiError::Internal.into_response(),
     }
 }
 
@@ -192,17 +191,7 @@ async fn decide(
         return Ok(consent(&viewer, &request, &checked, &ticked, None, errors));
     };
     match state.app.grant_authorization(&viewer.caller, &checked, workspace_id, &ticked).await {
-        Ok(code) => {
-            let mut back = url::Url::parse(&checked.redirect_uri).map_err(|_| UiError::Internal)?;
-            {
-                let mut query = back.query_pairs_mut();
-                query.append_pair("code", &code);
-                if let Some(state) = &checked.state {
-                    query.append_pair("state", state);
-                }
-            }
-            Ok(see_other(back.as_str()))
-        }
+        Ok(code) => Ok(see_other(&checked.granted_location(&code).ok_or(UiError::Internal)?)),
         Err(error) => {
             let mut errors = FieldErrors::from_app(error)?;
             if let Some((_, message)) = errors.fields.pop() {
