@@ -14,6 +14,7 @@
 #   BENCH_WARMUP=2          seconds of unmeasured load first
 #   BENCH_STARTS=5          fresh starts for the start-time median
 #   BENCH_IDLE_WAIT=3       seconds between healthy and the RSS reading
+#   BENCH_SETTLE=60         seconds after the load before RSS is read again
 #   BENCH_POSTS=50          posts created before the load test
 #   BENCH_BACKENDS="sqlite postgres"
 #   BENCH_SKIP_BUILD=1      use the existing target/release/herald
@@ -26,194 +27,26 @@ DURATION=${BENCH_DURATION:-15}
 WARMUP=${BENCH_WARMUP:-2}
 STARTS=${BENCH_STARTS:-5}
 IDLE_WAIT=${BENCH_IDLE_WAIT:-3}
+SETTLE=${BENCH_SETTLE:-60}
 POSTS=${BENCH_POSTS:-50}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
-PG_HOST=${PGHOST:-127.0.0.1}
-PG_PORT=${PGPORT:-5432}
-PG_USER=${PGUSER:-postgres}
 # Load-generator connections; at a fixed rate they only need to cover
 # rate x latency, 50 is oha's default.
 CONNECTIONS=${BENCH_CONNECTIONS:-50}
 
-# Targets from the issue.
-TARGET_RSS_MB=25
+# Targets from the issues (#23 for memory).
+TARGET_RSS_MB=15
 TARGET_START_MS=300
 TARGET_P99_MS=10
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-HERALD=$ROOT/target/release/herald
-OHA=${OHA:-$HOME/.cargo/bin/oha}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-# --- cleanup: every process we start and every database we create ---------
-
-SERVER_PID=""     # the herald server left running (one at a time)
-CREATED_DBS=()    # PostgreSQL databases this run created (and only those)
-
-psql_admin() {
-    psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
-        -v ON_ERROR_STOP=1 -Atqc "$1"
-}
-
-stop_pid() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local status=$? db pidfile
-    trap - EXIT INT TERM
-    [[ -n $SERVER_PID ]] && stop_pid "$SERVER_PID"
-    # A server of the start-time helper, in case it was interrupted.
-    for pidfile in "$WORK"/*.pid; do
-        [[ -f $pidfile ]] && stop_pid "$(cat "$pidfile")"
-    done
-    for db in "${CREATED_DBS[@]}"; do
-        psql_admin "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 \
-            || log "could not drop database $db"
-    done
-    if [[ $status -ne 0 || ${BENCH_KEEP:-0} == 1 ]]; then
-        log "work directory kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# --- prerequisites ----------------------------------------------------------
-
-for tool in curl python3 awk; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
-
-if [[ ! -x $OHA ]]; then
-    if command -v oha >/dev/null; then
-        OHA=$(command -v oha)
-    else
-        log "installing oha (cargo install oha --locked; takes a few minutes)"
-        cargo install oha --locked >"$WORK/oha-install.log" 2>&1 \
-            || die "cargo install oha failed, see $WORK/oha-install.log"
-    fi
-fi
-log "load generator: $("$OHA" --version)"
-
-if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-    log "building herald (cargo build --release -p herald)"
-    (cd "$ROOT" && cargo build --release -p herald) >&2 \
-        || die "cargo build failed (BENCH_SKIP_BUILD=1 benchmarks the existing binary)"
-fi
-[[ -x $HERALD ]] || die "$HERALD not found (build it or unset BENCH_SKIP_BUILD)"
-
-# Quiet server, no rate limiting (the load test would hit it).
-export HERALD_RATE_LIMIT=0 HERALD_RATE_LIMIT_POSTS=0
-export HERALD_LOG_FORMAT=json RUST_LOG=warn
-unset DATABASE_URL HERALD_CONFIG
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# Starts a command, polls GET /api/health on 127.0.0.1:PORT with http.client
-# every 2 ms and prints the milliseconds from exec to the first 200.
-# --stop: terminate the server afterwards; otherwise it keeps running and its
-# PID is in PIDFILE.
-cat >"$WORK/start_timer.py" <<'PY'
-import http.client, os, subprocess, sys, time
-
-stop = sys.argv[1] == "--stop"
-port, timeout, pidfile, logfile = int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
-cmd = sys.argv[6:]
-log = open(logfile, "ab")
-t0 = time.perf_counter()
-proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-with open(pidfile, "w") as f:
-    f.write(str(proc.pid))
-healthy = False
-try:
-    while True:
-        if proc.poll() is not None:
-            sys.exit(f"server exited with status {proc.returncode} before it was healthy (log: {logfile})")
-        if time.perf_counter() - t0 > timeout:
-            sys.exit(f"server not healthy after {timeout} s (log: {logfile})")
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            conn.request("GET", "/api/health")
-            response = conn.getresponse()
-            response.read()
-            if response.status == 200:
-                elapsed_ms = (time.perf_counter() - t0) * 1000
-                healthy = True
-                break
-        except OSError:
-            pass
-        finally:
-            conn.close()
-        time.sleep(0.002)
-    print(f"{elapsed_ms:.1f}")
-finally:
-    if stop or not healthy:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        os.remove(pidfile)  # so cleanup never signals a recycled PID
-PY
-
-# run_herald MODE DATA_DIR PORT NAME [DATABASE_URL] -> prints ms to healthy
-run_herald() {
-    local mode=$1 dir=$2 port=$3 name=$4 url=${5:-}
-    local -a envs=()
-    [[ -n $url ]] && envs=(DATABASE_URL="$url")
-    env "${envs[@]}" python3 "$WORK/start_timer.py" "$mode" "$port" 30 \
-        "$WORK/$name.pid" "$WORK/$name.log" \
-        "$HERALD" serve --host 127.0.0.1 --port "$port" --data-dir "$dir"
-}
-
-# new_pg_db NAME: creates the database and sets PG_URL. Not meant for $(...):
-# CREATED_DBS must be recorded in this shell for the cleanup.
-new_pg_db() {
-    local db=$1
-    CREATED_DBS+=("$db")
-    psql_admin "CREATE DATABASE \"$db\"" >/dev/null
-    PG_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$db"
-}
-
-drop_pg_db() {
-    psql_admin "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
-}
-
-median() { python3 -c 'import statistics, sys; print(f"{statistics.median(float(a) for a in sys.argv[1:]):.1f}")' "$@"; }
-
-rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
-# api METHOD PATH EXPECTED_STATUS [curl args...] -> body on stdout
-api() {
-    local method=$1 path=$2 expected=$3 code
-    shift 3
-    code=$(curl -sS -o "$WORK/response.json" -w '%{http_code}' -X "$method" \
-        "$BASE$path" -H 'Content-Type: application/json' "$@")
-    [[ $code == "$expected" ]] \
-        || die "$method $path answered $code, expected $expected: $(head -c 300 "$WORK/response.json")"
-    cat "$WORK/response.json"
-}
-
-json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+require_tools curl python3 awk
+ensure_oha
+build_herald
+flush_disk
 
 # --- one backend ------------------------------------------------------------
 
@@ -246,10 +79,8 @@ bench_backend() {
         new_pg_db "herald_bench_$$"
         url=$PG_URL
     fi
-    run_herald --keep "$dir" "$port" "$backend-load" "$url" >/dev/null
-    pid=$(cat "$WORK/$backend-load.pid")
-    SERVER_PID=$pid
-    rm -f "$WORK/$backend-load.pid"
+    start_herald "$dir" "$port" "$backend-load" "$url"
+    pid=$SERVER_PID
     sleep "$IDLE_WAIT"
     R[$backend.rss_mb]=$(rss_mb "$pid")
     log "$backend: idle RSS ${R[$backend.rss_mb]} MB"
@@ -278,8 +109,12 @@ bench_backend() {
     "$OHA" -z "${WARMUP}s" "${oha_args[@]}" >/dev/null
     local ticks0 ticks1 t0 t1
     ticks0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
+    sample_rss "$pid" "$WORK/$backend-rss.txt" "$WORK/$backend-rss.stop" &
+    local sampler=$!
     "$OHA" -z "${DURATION}s" --output-format json "${oha_args[@]}" >"$WORK/$backend-oha.json"
     ticks1=$(cpu_ticks "$pid"); t1=$(date +%s.%N)
+    touch "$WORK/$backend-rss.stop"; wait "$sampler"
+    R[$backend.rss_load_mb]=$(sort -n "$WORK/$backend-rss.txt" | tail -n 1 | awk '{ printf "%.1f", $1 / 1024 }')
     R[$backend.cpu_pct]=$(awk -v d=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" \
         -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", 100 * d / hz / (e - s) }')
     R[$backend.rss_after_mb]=$(rss_mb "$pid")
@@ -306,6 +141,11 @@ PY
     R[$backend.rps]=$rps R[$backend.p50]=$p50 R[$backend.p99]=$p99 R[$backend.p999]=$p999
     R[$backend.max]=$max R[$backend.ok]=$ok R[$backend.non200]=$non200 R[$backend.errors]=$errors
     log "$backend: ${R[$backend.rps]} req/s, p50 ${R[$backend.p50]} ms, p99 ${R[$backend.p99]} ms"
+    # Memory returned once the burst has passed.
+    log "$backend: RSS right after the load ${R[$backend.rss_after_mb]} MB; waiting ${SETTLE}s"
+    sleep "$SETTLE"
+    R[$backend.rss_settled_mb]=$(rss_mb "$pid")
+    log "$backend: RSS ${SETTLE}s after the load ${R[$backend.rss_settled_mb]} MB"
 
     stop_pid "$pid"
     SERVER_PID=""
@@ -321,21 +161,6 @@ PY
     if [[ $backend == postgres ]]; then drop_pg_db "herald_bench_$$"; fi
 }
 
-pg_available() {
-    command -v psql >/dev/null && command -v pg_isready >/dev/null || return 1
-    pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && return 0
-    local version
-    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
-    if [[ -n $version ]] && command -v pg_ctlcluster >/dev/null; then
-        log "PostgreSQL not reachable; trying pg_ctlcluster $version main start"
-        pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 || true
-        for _ in $(seq 20); do
-            pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && return 0
-            sleep 0.5
-        done
-    fi
-    return 1
-}
 
 # --- run --------------------------------------------------------------------
 
@@ -357,15 +182,6 @@ for backend in $BACKENDS; do
 done
 
 # --- summary ----------------------------------------------------------------
-
-# verdict VALUE TARGET -> "ok" or "MISS +x%"; lower is better.
-verdict() {
-    awk -v v="$1" -v t="$2" 'BEGIN {
-        if (v == "n/a" || v == "") { print "?"; exit }
-        if (v + 0 <= t + 0) { print "ok"; exit }
-        miss = 100 * (v - t) / t
-        printf (miss < 10 ? "MISS +%.1f%%" : "MISS +%.0f%%"), miss }'
-}
 
 row() {   # row LABEL TARGET_TEXT KEY [TARGET_NUMBER]
     local label=$1 target=$2 key=$3 limit=${4:-} b cell
@@ -403,7 +219,9 @@ row "200 responses" "" ok
 row "non-200 responses" "0" non200
 row "transport errors (oha)" "0" errors
 row "server CPU under load (%)" "" cpu_pct
-row "RSS after load (MB)" "" rss_after_mb
+row "RSS under load, max (MB)" "" rss_load_mb
+row "RSS right after load (MB)" "" rss_after_mb
+row "RSS ${SETTLE}s after load (MB)" "<= $TARGET_RSS_MB" rss_settled_mb "$TARGET_RSS_MB"
 row "peak RSS, VmHWM (MB)" "" hwm_mb
 echo
 for b in "${RAN[@]}"; do echo "$b start times (ms): ${R[$b.start_all]}"; done

@@ -40,6 +40,7 @@
 #                          4 on PostgreSQL, where creation slows down more;
 #                          1.3 x the rate an earlier run of the same size saw)
 #   BENCH_SKIP_BUILD=1     use the existing target/release/herald
+#   HERALD_BIN=path        benchmark that binary instead (no build)
 #   BENCH_KEEP=1           keep the work directory (logs, receiver stats, data)
 #   PGHOST / PGPORT / PGUSER  (default 127.0.0.1 / 5432 / postgres)
 set -euo pipefail
@@ -70,7 +71,8 @@ TARGET_D_P99_MS=1000    # lateness p99 at 100 posts/minute
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HELPERS=$ROOT/bench/engine
-HERALD=${CARGO_TARGET_DIR:-$ROOT/target}/release/herald
+# HERALD_BIN: benchmark another build (a baseline kept aside, a profiling build).
+HERALD=${HERALD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/herald}
 OHA=${OHA:-$HOME/.cargo/bin/oha}
 BULLMQ_VERSION=$(sed -n 's/.*"bullmq": *"\([^"]*\)".*/\1/p' "$HELPERS/package.json")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench-engine.XXXXXX")
@@ -195,7 +197,7 @@ if has_bullmq; then
     fi
 fi
 
-if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
+if [[ ${BENCH_SKIP_BUILD:-0} != 1 && -z ${HERALD_BIN:-} ]]; then
     log "building herald (cargo build --release -p herald)"
     (cd "$ROOT" && cargo build --release -p herald) >&2 \
         || die "cargo build failed (BENCH_SKIP_BUILD=1 benchmarks the existing binary)"
@@ -206,6 +208,10 @@ cp "$HERALD" "$WORK/herald"
 HERALD_BUILT=$(date -u -r "$HERALD" +%Y-%m-%dT%H:%M:%SZ)
 HERALD=$WORK/herald
 log "benchmarking $("$HERALD" --version 2>/dev/null || echo herald), built $HERALD_BUILT"
+# A build leaves gigabytes of dirty pages; every fsync (each PostgreSQL
+# commit, SQLite checkpoints) would wait behind their writeback.
+log "flushing dirty pages (sync)"
+sync
 
 # --- services: PostgreSQL and Redis ---------------------------------------
 
@@ -473,8 +479,10 @@ run_engine() {
     stop_pid "$api_pid"
 
     # 2. Worker process(es) on the same data dir / database, started before T.
+    local -a worker_ports=()
     for ((i = 1; i <= workers; i++)); do
-        start_herald "$dir/worker$i.log" worker,scheduler "$(free_port)" "$dir/data" "$url" "$conc"
+        worker_ports+=("$(free_port)")
+        start_herald "$dir/worker$i.log" worker,scheduler "${worker_ports[-1]}" "$dir/data" "$url" "$conc"
         worker_pids+=("$HERALD_PID")
     done
     local early_ms=$((due_ms - $(now_ms)))
@@ -522,6 +530,15 @@ run_engine() {
     receiver GET /stats >"$dir/stats.json"
     local -a worker_lines=()
     for ((i = 1; i <= workers; i++)); do worker_lines+=("$(wc -l <"$dir/worker$i.log")"); done
+    # Database round trips of the worker process(es), from their /metrics:
+    # every statement, and a BEGIN and a COMMIT per transaction.
+    local statements=0 transactions=0 port
+    for port in "${worker_ports[@]}"; do
+        read -r a b < <(curl -sf "http://127.0.0.1:$port/metrics" | awk '
+            /^herald_db_statements_total / { s = $2 } /^herald_db_transactions_total / { t = $2 }
+            END { printf "%d %d\n", s, t }') || true
+        statements=$((statements + ${a:-0})) transactions=$((transactions + ${b:-0}))
+    done
     for pid in "${worker_pids[@]}"; do stop_pid "$pid"; done
     [[ $backend == postgres ]] && psql_admin "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
     [[ ${BENCH_KEEP:-0} == 1 ]] || rm -rf "$dir/data"
@@ -537,6 +554,9 @@ run_engine() {
     R[$id.workers]=$workers
     R[$id.delivered]=$(jq .unique "$s")
     R[$id.dups]=$(jq .duplicates "$s")
+    R[$id.statements]=$statements
+    R[$id.transactions]=$transactions
+    R[$id.trips]=$(div "$((statements + 2 * transactions))" "$(jq .unique "$s")")
     R[$id.bad]=$(jq .badRequests "$s")
     R[$id.total]=$total_s
     R[$id.rate]=$(div "$(jq .unique "$s")" "$total_s")
@@ -712,12 +732,13 @@ plain_row() { # rows without a throughput target: duplicates and completeness on
             *) ;;
         esac
     done
-    # ratio RATE: "<x>x Herald A, <y>x Herald C" for the scenarios that ran.
+    # ratio RATE: "Herald A <x>×, Herald C <y>×": each Herald scenario's
+    # delivered/s as a multiple of this BullMQ rate (issue #23: ≥ 1.5× F).
     ratio() {
         local out="" id
         for id in A C; do
             [[ -n ${R[$id.rate]:-} ]] || continue
-            out+="${out:+, }$(fmt "$(div "$1" "${R[$id.rate]}")" "%.2fx Herald $id")"
+            out+="${out:+, }$(fmt "$(div "${R[$id.rate]}" "$1")" "Herald $id %.2f×")"
         done
         echo "$out"
     }
@@ -759,6 +780,13 @@ plain_row() { # rows without a throughput target: duplicates and completeness on
             "$(fmt "$(calc "${R[$id.cpu]} * 100")" '%.0f%%')" "$(fmt "$(calc "${R[$id.pgcpu]} * 100")" '%.0f%%')" \
             "$(fmt "$(calc "${R[$id.rcpu]} * 100")" '%.0f%%')" "$(fmt "${R[$id.busy]}" '%.0f%%')" \
             "$((${R[$id.issues]} - ${R[$id.shutdown_issues]})) / ${R[$id.shutdown_issues]}${R[$id.note]:+ / ${R[$id.note]}}"
+    done
+    echo "  Database round trips per delivery (every statement of the worker process(es), plus BEGIN and COMMIT"
+    echo "  of each transaction, from their /metrics; includes the scheduler and housekeeping loops):"
+    for id in "${ORDER[@]}"; do
+        [[ -n ${R[$id.trips]:-} ]] || continue
+        printf '    %-4s %s (%s statements, %s transactions, %s deliveries)\n' "$id" "$(fmt "${R[$id.trips]}" '%.3f')" \
+            "${R[$id.statements]}" "${R[$id.transactions]}" "${R[$id.delivered]}"
     done
     for backend in sqlite postgres; do
         [[ -n ${BEST[$backend]:-} ]] || continue

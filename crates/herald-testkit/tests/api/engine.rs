@@ -314,6 +314,12 @@ db_test!(async fn metrics_describe_real_traffic_in_prometheus_format(app) {
     assert!(find("herald_provider_errors_total").iter().any(|s| s.labels.get("class") == Some("RETRYABLE")));
     assert!(!find("herald_publish_latency_seconds").is_empty());
     assert!(!find("herald_targets_claimed_total").is_empty());
+    // Database round trips, read by bench/engine.sh per delivery.
+    let counted = |name: &str| {
+        find(name).iter().map(|s| if let prometheus_parse::Value::Counter(v) = s.value { v } else { 0.0 }).sum::<f64>()
+    };
+    assert!(counted("herald_db_statements_total") > counted("herald_db_transactions_total"));
+    assert!(counted("herald_db_transactions_total") > 0.0);
     for gauge in ["herald_build_info", "herald_db_pool_connections", "herald_targets_due", "herald_queue_lag_seconds", "herald_database_up"] {
         assert!(!find(gauge).is_empty(), "{gauge} missing");
     }
