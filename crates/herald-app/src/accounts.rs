@@ -305,7 +305,7 @@ impl App {
             .await?
             .ok_or_else(|| AppError::forbidden("the owner of this API key is no longer a member of its workspace"))?;
         let scopes = crate::api_keys::stored_scopes(&key.scopes)?;
-        ApiKeys(self.store.conn()).touch(key.id, now).await?;
+        ApiKeys(self.store.conn()).touch(&key, now).await?;
         Ok(Caller {
             user_id: user.id,
             workspace_id: key.workspace_id,

@@ -19,6 +19,7 @@ mod m20261206_000001_teams;
 mod m20261206_000002_webhooks;
 mod m20261207_000001_automation;
 mod m20261208_000001_mcp_auth;
+mod m20261209_000001_posts_published_index;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_webhooks::Migration),
             Box::new(m20261207_000001_automation::Migration),
             Box::new(m20261208_000001_mcp_auth::Migration),
+            Box::new(m20261209_000001_posts_published_index::Migration),
         ]
     }
 }
