@@ -5,10 +5,12 @@
 //! Each hash takes 19 MiB by design. Computed on tokio's blocking pool, a
 //! burst of sign-ins spread them over dozens of threads and their malloc
 //! arenas, which kept the memory (64 wrong passwords at once took RSS to
-//! 1.3 GB). Here the memory is at most one buffer per core, allocated once.
+//! 1.3 GB). Here the memory is at most one buffer per core, allocated once
+//! per burst and given back when the burst is over.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -35,39 +37,71 @@ fn threads() -> &'static mpsc::Sender<Job> {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         for n in 0..cores {
             let queue = Arc::clone(&queue);
-            let spawned = std::thread::Builder::new().name(format!("herald-argon2-{n}")).spawn(move || {
-                let mut memory: Vec<Block> = Vec::new();
-                loop {
-                    // The memory is kept while a burst lasts and given back
-                    // when the queue runs dry: an idle Herald holds none.
-                    let next = match queue.lock() {
-                        Ok(queue) => match queue.try_recv() {
-                            Ok(job) => Ok(job),
-                            Err(mpsc::TryRecvError::Empty) => {
-                                memory = Vec::new();
-                                queue.recv().map_err(|_| ())
-                            }
-                            Err(mpsc::TryRecvError::Disconnected) => Err(()),
-                        },
-                        Err(_) => Err(()),
-                    };
-                    match next {
-                        Ok(Job::Hash { password, reply }) => {
-                            let _ = reply.send(hash_with(&mut memory, password.expose().as_bytes()));
-                        }
-                        Ok(Job::Verify { password, hash, reply }) => {
-                            let _ = reply.send(verify_with(&mut memory, password.as_bytes(), &hash));
-                        }
-                        Err(()) => return,
-                    }
-                }
-            });
+            let spawned = std::thread::Builder::new().name(format!("herald-argon2-{n}")).spawn(move || work(&queue));
             if let Err(error) = spawned {
                 tracing::error!(%error, "could not start a password-hashing thread");
             }
         }
         jobs
     })
+}
+
+/// Bytes of hashing memory the threads hold now.
+static HELD_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// One hashing thread: takes jobs until the sender is gone. Its memory is
+/// kept while a burst lasts and given back whenever it has to wait — for
+/// a job, or for the queue while another idle thread waits on it — so an
+/// idle Herald holds none.
+fn work(queue: &Mutex<mpsc::Receiver<Job>>) {
+    let mut memory = Memory::default();
+    loop {
+        let queue = match queue.try_lock() {
+            Ok(queue) => Ok(queue),
+            Err(TryLockError::WouldBlock) => {
+                memory.release();
+                queue.lock().map_err(|_| ())
+            }
+            Err(TryLockError::Poisoned(_)) => Err(()),
+        };
+        let next = queue.and_then(|queue| match queue.try_recv() {
+            Ok(job) => Ok(job),
+            Err(mpsc::TryRecvError::Empty) => {
+                memory.release();
+                queue.recv().map_err(|_| ())
+            }
+            Err(mpsc::TryRecvError::Disconnected) => Err(()),
+        });
+        match next {
+            Ok(Job::Hash { password, reply }) => {
+                let _ = reply.send(hash_with(&mut memory, password.expose().as_bytes()));
+            }
+            Ok(Job::Verify { password, hash, reply }) => {
+                let _ = reply.send(verify_with(&mut memory, password.as_bytes(), &hash));
+            }
+            Err(()) => return,
+        }
+    }
+}
+
+/// A thread's argon2 blocks, counted in [`HELD_BYTES`].
+#[derive(Default)]
+struct Memory(Vec<Block>);
+
+impl Memory {
+    /// The first `blocks` blocks, grown to that many if needed.
+    fn blocks(&mut self, blocks: usize) -> &mut [Block] {
+        if self.0.len() < blocks {
+            HELD_BYTES.fetch_add((blocks - self.0.len()) * size_of::<Block>(), Ordering::Relaxed);
+            self.0.resize(blocks, Block::default());
+        }
+        &mut self.0[..blocks]
+    }
+
+    fn release(&mut self) {
+        HELD_BYTES.fetch_sub(self.0.len() * size_of::<Block>(), Ordering::Relaxed);
+        self.0 = Vec::new();
+    }
 }
 
 fn stopped() -> AppError {
@@ -89,15 +123,12 @@ pub async fn verify_password(password: String, hash: String) -> AppResult<bool> 
 }
 
 /// Runs argon2 in the thread's memory, grown to what `argon` needs.
-fn compute(memory: &mut Vec<Block>, argon: &Argon2, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
-    let blocks = argon.params().block_count();
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::default());
-    }
-    argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks]).is_ok()
+fn compute(memory: &mut Memory, argon: &Argon2, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
+    let blocks = memory.blocks(argon.params().block_count());
+    argon.hash_password_into_with_memory(password, salt, out, blocks).is_ok()
 }
 
-fn hash_with(memory: &mut Vec<Block>, password: &[u8]) -> Result<String, String> {
+fn hash_with(memory: &mut Memory, password: &[u8]) -> Result<String, String> {
     let argon = Argon2::default();
     let salt_bytes: [u8; SALT_LEN] = rand::random();
     let salt = Salt::new(&salt_bytes).map_err(|e| e.to_string())?;
@@ -115,7 +146,7 @@ fn hash_with(memory: &mut Vec<Block>, password: &[u8]) -> Result<String, String>
     Ok(hash.to_string())
 }
 
-fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
+fn verify_with(memory: &mut Memory, password: &[u8], phc: &str) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else { return false };
     let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
     let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else { return false };
@@ -160,5 +191,23 @@ mod tests {
         let greedy = ours.replace("m=19456", "m=4000000");
         assert!(!verify_password(password.into(), greedy).await.unwrap());
         assert!(!verify_password(password.into(), "$2b$12$notargon".into()).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_memory_goes_back_once_the_hashing_is_done() {
+        // Jobs one after another: a finished thread must not keep its 19 MiB
+        // while it waits for the queue another idle thread is waiting on.
+        for _ in 0..3 {
+            hash_password(Password::parse("correct horse battery staple").unwrap()).await.unwrap();
+        }
+        let mut held = HELD_BYTES.load(Ordering::Relaxed);
+        for _ in 0..100 {
+            if held == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            held = HELD_BYTES.load(Ordering::Relaxed);
+        }
+        assert_eq!(held, 0, "bytes of hashing memory still held");
     }
 }

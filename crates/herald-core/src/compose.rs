@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::platform::{self, MAX_STORED_CONTENT_CHARS, PlatformRules};
@@ -72,6 +73,19 @@ pub struct TargetReport {
 pub fn normalise_for_duplicates(text: &str) -> String {
     let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
     words.join(" ").trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace()).to_string()
+}
+
+/// The indexed key of a text for duplicate detection: a hash of its
+/// normalised form, so finding earlier posts with the same text is one
+/// index lookup however many posts an account has. `None` for a text that
+/// normalises to nothing (never a duplicate). Equal keys are confirmed by
+/// comparing the texts, so a collision costs a comparison, not a warning.
+pub fn duplicate_key(text: &str) -> Option<String> {
+    let normalised = normalise_for_duplicates(text);
+    if normalised.is_empty() {
+        return None;
+    }
+    Some(hex::encode(&Sha256::digest(normalised.as_bytes())[..16]))
 }
 
 /// Validates a post. Returns the per-target report even when there are
@@ -283,6 +297,14 @@ mod tests {
         assert_eq!(normalise_for_duplicates("  Big  News!\n"), normalise_for_duplicates("big news"));
         assert_ne!(normalise_for_duplicates("big news"), normalise_for_duplicates("big new"));
         assert_eq!(normalise_for_duplicates(" \n "), "");
+    }
+
+    #[test]
+    fn duplicate_keys_follow_the_normalised_text() {
+        assert_eq!(duplicate_key("  Big  News!\n"), duplicate_key("big news"));
+        assert_ne!(duplicate_key("big news"), duplicate_key("big new"));
+        assert_eq!(duplicate_key("big news").map(|k| k.len()), Some(32));
+        assert_eq!(duplicate_key(" ... "), None);
     }
     use chrono::Duration;
 

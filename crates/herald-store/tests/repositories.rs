@@ -106,6 +106,7 @@ async fn post(store: &Store, workspace_id: Uuid, integrations: &[Uuid], due: Dat
             post_id,
             integration_id: *integration_id,
             content_override: None,
+            content_key: None,
             settings: json!({}),
             status: TargetStatus::Queued,
             attempts: 0,
@@ -318,4 +319,37 @@ db_test!(async fn rows_are_scoped_to_their_workspace(app, standing_still()) {
     assert_eq!(integrations.find_many(ada, &[hook]).await.unwrap().len(), 1);
     assert!(matches!(posts.delete(ada, post_id).await.unwrap(), Some(Ok(()))));
     assert!(posts.get(ada, post_id).await.unwrap().is_none());
+});
+
+db_test!(async fn an_upgraded_database_keys_the_texts_of_its_existing_targets(app, standing_still()) {
+    use herald_core::compose::duplicate_key;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use sea_orm::ConnectionTrait;
+
+    let store = app.store.clone();
+    let ada = workspace(&store, "ada@example.com").await;
+    let first = integration(&store, ada, "webhook", IntegrationStatus::Active).await;
+    let second = integration(&store, ada, "webhook", IntegrationStatus::Active).await;
+    let (post_id, targets) = post(&store, ada, &[first, second], at(1)).await;
+    let db = store.conn();
+    let set_override = Query::update()
+        .table(Alias::new("post_targets"))
+        .value(Alias::new("content_override"), " Hello,  WORLD! ")
+        .and_where(Expr::col(Alias::new("id")).eq(targets[1]))
+        .to_owned();
+    db.execute(&set_override).await.unwrap();
+    // The database as it was before the key existed.
+    db.execute_unprepared("DROP INDEX idx_post_targets_integration_content_key").await.unwrap();
+    db.execute_unprepared("CREATE INDEX idx_posts_workspace_published ON posts (workspace_id, published_at)").await.unwrap();
+    db.execute_unprepared("ALTER TABLE post_targets DROP COLUMN content_key").await.unwrap();
+    db.execute_unprepared("DELETE FROM seaql_migrations WHERE version = 'm20261210_000001_target_content_key'")
+        .await
+        .unwrap();
+
+    assert_eq!(store.migrate().await.unwrap(), ["m20261210_000001_target_content_key"]);
+    let keyed = Posts(store.conn()).targets_of(&[post_id]).await.unwrap();
+    let key_of = |id: Uuid| keyed.iter().find(|t| t.target.id == id).and_then(|t| t.target.content_key.clone());
+    assert_eq!(key_of(targets[0]), duplicate_key("hello"), "the post's text");
+    assert_eq!(key_of(targets[1]), duplicate_key("hello, world"), "the override");
+    assert_ne!(key_of(targets[0]), key_of(targets[1]));
 });

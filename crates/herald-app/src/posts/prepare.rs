@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use herald_core::ValidationErrors;
 use herald_core::compose::{
-    PostDraft, TargetDraft, TargetReport, ThreadItemDraft, normalise_for_duplicates, validate_post,
+    PostDraft, TargetDraft, TargetReport, ThreadItemDraft, duplicate_key, normalise_for_duplicates, validate_post,
 };
 use herald_core::platform::PlatformRules;
 use herald_core::post::PublishMode;
@@ -43,31 +43,39 @@ impl App {
     /// same account within 30 days of this one's time.
     async fn duplicates(
         &self,
-        caller: &Caller,
         input: &CreatePostInput,
         post_id: Option<Uuid>,
         at: DateTime<Utc>,
         reports: &mut [TargetReport],
     ) -> AppResult<Vec<PostWarning>> {
-        let ids: Vec<Uuid> = reports.iter().map(|r| r.integration_id).collect();
+        let texts: Vec<(Uuid, String)> = reports
+            .iter()
+            .map(|report| {
+                let text = input
+                    .overrides
+                    .get(&report.integration_id.to_string())
+                    .and_then(|o| o.content.clone())
+                    .unwrap_or_else(|| input.content.clone());
+                (report.integration_id, normalise_for_duplicates(&text))
+            })
+            .collect();
+        let ids: Vec<Uuid> = texts.iter().filter(|(_, t)| !t.is_empty()).map(|(id, _)| *id).collect();
+        let mut keys: Vec<String> = texts.iter().filter_map(|(_, t)| duplicate_key(t)).collect();
+        keys.sort_unstable();
+        keys.dedup();
         let sent = Posts(self.store.conn())
-            .sent_texts(caller.workspace_id, &ids, at - DUPLICATE_WINDOW, at + DUPLICATE_WINDOW, post_id)
+            .same_texts(&ids, &keys, at - DUPLICATE_WINDOW, at + DUPLICATE_WINDOW, post_id)
             .await?;
         let mut warnings = Vec::new();
-        for report in reports.iter_mut() {
-            let text = input
-                .overrides
-                .get(&report.integration_id.to_string())
-                .and_then(|o| o.content.clone())
-                .unwrap_or_else(|| input.content.clone());
-            let normalised = normalise_for_duplicates(&text);
+        for (report, (_, normalised)) in reports.iter_mut().zip(&texts) {
             if normalised.is_empty() {
                 continue;
             }
+            // Equal keys, confirmed on the texts themselves.
             let earlier = sent
                 .iter()
                 .filter(|s| s.integration_id == report.integration_id)
-                .find(|s| normalise_for_duplicates(&s.text) == normalised);
+                .find(|s| normalise_for_duplicates(&s.text) == *normalised);
             if let Some(earlier) = earlier {
                 let verb = if earlier.published { "went" } else { "is scheduled to go" };
                 let message = format!(
@@ -115,6 +123,8 @@ pub(super) struct Valid {
 struct ResolvedTarget {
     integration_id: Uuid,
     content_override: Option<String>,
+    /// `duplicate_key` of the text this target publishes.
+    content_key: Option<String>,
     settings: serde_json::Value,
 }
 
@@ -153,6 +163,7 @@ impl Valid {
                 post_id,
                 integration_id: t.integration_id,
                 content_override: t.content_override.clone(),
+                content_key: t.content_key.clone(),
                 settings: t.settings.clone(),
                 status: TargetStatus::Queued,
                 attempts: 0,
@@ -336,7 +347,7 @@ impl App {
                 ));
             }
         }
-        let duplicates = self.duplicates(caller, input, post_id, publish_at.unwrap_or(now), &mut reports).await?;
+        let duplicates = self.duplicates(input, post_id, publish_at.unwrap_or(now), &mut reports).await?;
         errors.0.extend(core_errors.0);
         for integration in ids.iter().filter_map(|id| by_id.get(id)) {
             let Some(provider) = self.providers.get(&integration.platform) else { continue };
@@ -360,9 +371,11 @@ impl App {
             .filter(|id| by_id.contains_key(id))
             .map(|id| {
                 let over = overrides.get(id);
+                let content_override = over.and_then(|o| o.content.clone());
                 ResolvedTarget {
                     integration_id: *id,
-                    content_override: over.and_then(|o| o.content.clone()),
+                    content_key: duplicate_key(content_override.as_deref().unwrap_or(&input.content)),
+                    content_override,
                     settings: over.and_then(|o| o.settings.clone()).unwrap_or_else(|| serde_json::json!({})),
                 }
             })

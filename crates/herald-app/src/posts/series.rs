@@ -194,6 +194,7 @@ impl App {
                 post_id: occurrence_id,
                 integration_id: source.target.integration_id,
                 content_override: source.target.content_override.clone(),
+                content_key: source.target.content_key.clone(),
                 settings: source.target.settings.clone(),
                 status: TargetStatus::Queued,
                 attempts: 0,

@@ -12,6 +12,9 @@ pub struct Model {
     pub post_id: Uuid,
     pub integration_id: Uuid,
     pub content_override: Option<String>,
+    /// `herald_core::compose::duplicate_key` of the text this target
+    /// publishes: the override, else the post's content.
+    pub content_key: Option<String>,
     pub settings: Json,
     pub status: TargetStatus,
     pub attempts: i32,

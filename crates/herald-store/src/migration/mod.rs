@@ -20,6 +20,7 @@ mod m20261206_000002_webhooks;
 mod m20261207_000001_automation;
 mod m20261208_000001_mcp_auth;
 mod m20261209_000001_posts_published_index;
+mod m20261210_000001_target_content_key;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_automation::Migration),
             Box::new(m20261208_000001_mcp_auth::Migration),
             Box::new(m20261209_000001_posts_published_index::Migration),
+            Box::new(m20261210_000001_target_content_key::Migration),
         ]
     }
 }

@@ -176,56 +176,45 @@ impl<C: ConnectionTrait> Posts<'_, C> {
     }
 
     /// What went, or is due to go, to these integrations between `from` and
-    /// `to` (published or due in that window), other than `except`: for
-    /// duplicate warnings. Each row: integration, post, its text there, when.
-    pub async fn sent_texts(
+    /// `to` (published or due in that window) with one of these duplicate
+    /// keys, other than `except`: for duplicate warnings, found through
+    /// `idx_post_targets_integration_content_key` however many posts the
+    /// accounts have. Each row: integration, post, its text there, when.
+    pub async fn same_texts(
         &self,
-        workspace_id: Uuid,
         integration_ids: &[Uuid],
+        keys: &[String],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         except: Option<Uuid>,
     ) -> StoreResult<Vec<SentText>> {
-        if integration_ids.is_empty() {
+        if integration_ids.is_empty() || keys.is_empty() {
             return Ok(Vec::new());
         }
-        // The posts of the window first, each bound through its own index:
-        // starting from the accounts' targets instead read every draft's
-        // too, and PostgreSQL without fresh statistics (a busy new
-        // workspace) hashed whole tables for it at every validation.
-        let in_window = |column: post::Column| {
-            post::Entity::find()
-                .select_only()
-                .column(post::Column::Id)
-                .filter(post::Column::WorkspaceId.eq(workspace_id))
-                .filter(column.between(from, to))
-                .filter(post::Column::Status.ne(PostStatus::Draft))
-                .order_by_asc(column)
-                .limit(SENT_TEXTS_LIMIT)
-                .into_tuple::<Uuid>()
-                .all(self.0)
-        };
-        let mut post_ids = in_window(post::Column::ScheduledFor).await?;
-        post_ids.extend(in_window(post::Column::PublishedAt).await?);
-        post_ids.sort_unstable();
-        post_ids.dedup();
-        post_ids.retain(|id| Some(*id) != except);
-        let mut sent = Vec::new();
-        for chunk in post_ids.chunks(ROWS_PER_STATEMENT) {
-            let rows = post_target::Entity::find()
-                .filter(post_target::Column::PostId.is_in(padded(chunk)))
-                .filter(post_target::Column::IntegrationId.is_in(padded(integration_ids)))
-                .filter(post_target::Column::Status.is_in([
-                    TargetStatus::Queued,
-                    TargetStatus::Publishing,
-                    TargetStatus::Published,
-                    TargetStatus::Unconfirmed,
-                ]))
-                .find_also_related(post::Entity)
-                .limit(SENT_TEXTS_LIMIT)
-                .all(self.0)
-                .await?;
-            sent.extend(rows.into_iter().filter_map(|(target, post)| {
+        let mut query = post_target::Entity::find()
+            .filter(post_target::Column::IntegrationId.is_in(padded(integration_ids)))
+            .filter(post_target::Column::ContentKey.is_in(padded(keys)))
+            .filter(post_target::Column::Status.is_in([
+                TargetStatus::Queued,
+                TargetStatus::Publishing,
+                TargetStatus::Published,
+                TargetStatus::Unconfirmed,
+            ]))
+            .find_also_related(post::Entity)
+            .filter(post::Column::Status.ne(PostStatus::Draft))
+            .filter(
+                Condition::any()
+                    .add(post::Column::ScheduledFor.between(from, to))
+                    .add(post::Column::PublishedAt.between(from, to))
+                    .add(post_target::Column::PublishedAt.between(from, to)),
+            );
+        if let Some(except) = except {
+            query = query.filter(post::Column::Id.ne(except));
+        }
+        let rows = query.limit(SENT_TEXTS_LIMIT).all(self.0).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(target, post)| {
                 let post = post?;
                 Some(SentText {
                     integration_id: target.integration_id,
@@ -234,13 +223,8 @@ impl<C: ConnectionTrait> Posts<'_, C> {
                     at: target.published_at.or(post.published_at).or(post.scheduled_for)?,
                     published: target.status == TargetStatus::Published,
                 })
-            }));
-            if sent.len() >= SENT_TEXTS_LIMIT as usize {
-                sent.truncate(SENT_TEXTS_LIMIT as usize);
-                break;
-            }
-        }
-        Ok(sent)
+            })
+            .collect())
     }
 
     /// Writes every column of the post row back.
