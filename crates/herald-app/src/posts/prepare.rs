@@ -59,13 +59,11 @@ impl App {
                 (report.integration_id, normalise_for_duplicates(&text))
             })
             .collect();
-        let ids: Vec<Uuid> = texts.iter().filter(|(_, t)| !t.is_empty()).map(|(id, _)| *id).collect();
-        let mut keys: Vec<String> = texts.iter().filter_map(|(_, t)| duplicate_key(t)).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let sent = Posts(self.store.conn())
-            .same_texts(&ids, &keys, at - DUPLICATE_WINDOW, at + DUPLICATE_WINDOW, post_id)
-            .await?;
+        let mut wanted: Vec<(Uuid, String)> =
+            texts.iter().filter_map(|(id, text)| Some((*id, duplicate_key(text)?))).collect();
+        wanted.dedup();
+        let sent =
+            Posts(self.store.conn()).same_texts(&wanted, at - DUPLICATE_WINDOW, at + DUPLICATE_WINDOW, post_id).await?;
         let mut warnings = Vec::new();
         for (report, (_, normalised)) in reports.iter_mut().zip(&texts) {
             if normalised.is_empty() {

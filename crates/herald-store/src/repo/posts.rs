@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, Statement,
 };
 use uuid::Uuid;
 
@@ -64,11 +64,10 @@ pub struct TargetWithIntegration {
     pub integration_name: String,
 }
 
-/// At most this many earlier texts are compared with a new post (and at
-/// most this many posts due, and as many published, in its window are
-/// looked at): the check stays as cheap with 100,000 posts queued as
-/// with ten.
-const SENT_TEXTS_LIMIT: u64 = 500;
+/// Earlier posts with the same duplicate key read per account: one is
+/// enough to warn, a few more only guard against a key collision, and the
+/// check stays as cheap with 100,000 identical posts queued as with one.
+const SAME_TEXT_CANDIDATES: u64 = 4;
 
 /// Posts and their targets. Every read is scoped by workspace.
 pub struct Posts<'a, C>(pub &'a C);
@@ -175,56 +174,75 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             .collect())
     }
 
-    /// What went, or is due to go, to these integrations between `from` and
-    /// `to` (published or due in that window) with one of these duplicate
-    /// keys, other than `except`: for duplicate warnings, found through
+    /// What went, or is due to go, to each integration between `from` and
+    /// `to` (published or due in that window) with its duplicate key, other
+    /// than `except`: a few candidates per account, each found through
     /// `idx_post_targets_integration_content_key` however many posts the
-    /// accounts have. Each row: integration, post, its text there, when.
+    /// account has. Each row: integration, post, its text there, when.
     pub async fn same_texts(
         &self,
-        integration_ids: &[Uuid],
-        keys: &[String],
+        wanted: &[(Uuid, String)],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         except: Option<Uuid>,
     ) -> StoreResult<Vec<SentText>> {
-        if integration_ids.is_empty() || keys.is_empty() {
-            return Ok(Vec::new());
+        type Candidate = (
+            Uuid,
+            Uuid,
+            Option<String>,
+            String,
+            TargetStatus,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        );
+        let mut sent = Vec::new();
+        for (integration_id, key) in wanted {
+            let mut query = post_target::Entity::find()
+                .select_only()
+                .columns([
+                    post_target::Column::IntegrationId,
+                    post_target::Column::PostId,
+                    post_target::Column::ContentOverride,
+                ])
+                .column(post::Column::Content)
+                .column(post_target::Column::Status)
+                .column(post_target::Column::PublishedAt)
+                .column_as(post::Column::PublishedAt, "post_published_at")
+                .column(post::Column::ScheduledFor)
+                .join(JoinType::InnerJoin, post_target::Relation::Post.def())
+                .filter(post_target::Column::IntegrationId.eq(*integration_id))
+                .filter(post_target::Column::ContentKey.eq(key.as_str()))
+                .filter(post_target::Column::Status.is_in([
+                    TargetStatus::Queued,
+                    TargetStatus::Publishing,
+                    TargetStatus::Published,
+                    TargetStatus::Unconfirmed,
+                ]))
+                .filter(post::Column::Status.ne(PostStatus::Draft))
+                .filter(
+                    Condition::any()
+                        .add(post::Column::ScheduledFor.between(from, to))
+                        .add(post::Column::PublishedAt.between(from, to))
+                        .add(post_target::Column::PublishedAt.between(from, to)),
+                );
+            if let Some(except) = except {
+                query = query.filter(post_target::Column::PostId.ne(except));
+            }
+            let rows: Vec<Candidate> = query.limit(SAME_TEXT_CANDIDATES).into_tuple().all(self.0).await?;
+            sent.extend(rows.into_iter().filter_map(
+                |(integration_id, post_id, text, content, status, published_at, post_published_at, scheduled_for)| {
+                    Some(SentText {
+                        integration_id,
+                        post_id,
+                        text: text.unwrap_or(content),
+                        at: published_at.or(post_published_at).or(scheduled_for)?,
+                        published: status == TargetStatus::Published,
+                    })
+                },
+            ));
         }
-        let mut query = post_target::Entity::find()
-            .filter(post_target::Column::IntegrationId.is_in(padded(integration_ids)))
-            .filter(post_target::Column::ContentKey.is_in(padded(keys)))
-            .filter(post_target::Column::Status.is_in([
-                TargetStatus::Queued,
-                TargetStatus::Publishing,
-                TargetStatus::Published,
-                TargetStatus::Unconfirmed,
-            ]))
-            .find_also_related(post::Entity)
-            .filter(post::Column::Status.ne(PostStatus::Draft))
-            .filter(
-                Condition::any()
-                    .add(post::Column::ScheduledFor.between(from, to))
-                    .add(post::Column::PublishedAt.between(from, to))
-                    .add(post_target::Column::PublishedAt.between(from, to)),
-            );
-        if let Some(except) = except {
-            query = query.filter(post::Column::Id.ne(except));
-        }
-        let rows = query.limit(SENT_TEXTS_LIMIT).all(self.0).await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(target, post)| {
-                let post = post?;
-                Some(SentText {
-                    integration_id: target.integration_id,
-                    post_id: post.id,
-                    text: target.content_override.unwrap_or(post.content),
-                    at: target.published_at.or(post.published_at).or(post.scheduled_for)?,
-                    published: target.status == TargetStatus::Published,
-                })
-            })
-            .collect())
+        Ok(sent)
     }
 
     /// Writes every column of the post row back.
