@@ -212,6 +212,7 @@ impl Worker {
         budgets: Vec<Budgeted>,
     ) -> StoreResult<(Option<Recorded>, Vec<(Delivery, Result<Value, ProviderError>)>)> {
         let txn = self.engine.store.begin_write().await?;
+        Queue(&txn).prefer_index_scans().await?;
         let recorded =
             if self.outcomes.is_empty() { None } else { Some(self.engine.write_outcomes(&txn, &self.outcomes).await?) };
         let claimed = if free > 0 { self.claim(&txn, free, budgets).await? } else { Vec::new() };

@@ -1,5 +1,6 @@
 //! `post_targets.content_key`: a hash of the target's normalised text
-//! (`herald_core::compose::duplicate_key`), indexed with the account, so
+//! (`herald_core::compose::duplicate_key`), indexed with the account (key
+//! first: `idx_targets_integration` already serves lookups by account), so
 //! the duplicate-content warning finds earlier posts with the same text in
 //! one index lookup instead of reading every post of a ±30-day window.
 //! Existing targets get their key here. `idx_posts_workspace_published`,
@@ -59,8 +60,8 @@ impl MigrationTrait for Migration {
                 Index::create()
                     .name(INDEX)
                     .table(PostTargets::Table)
-                    .col(PostTargets::IntegrationId)
                     .col(PostTargets::ContentKey)
+                    .col(PostTargets::IntegrationId)
                     .to_owned(),
             )
             .await?;
