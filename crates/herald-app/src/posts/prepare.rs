@@ -59,9 +59,9 @@ impl App {
                 (report.integration_id, normalise_for_duplicates(&text))
             })
             .collect();
-        let mut wanted: Vec<(Uuid, String)> =
+        // One pair per account: `reports` holds each account once.
+        let wanted: Vec<(Uuid, String)> =
             texts.iter().filter_map(|(id, text)| Some((*id, duplicate_key(text)?))).collect();
-        wanted.dedup();
         let sent =
             Posts(self.store.conn()).same_texts(&wanted, at - DUPLICATE_WINDOW, at + DUPLICATE_WINDOW, post_id).await?;
         let mut warnings = Vec::new();
