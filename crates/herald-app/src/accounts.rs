@@ -234,20 +234,19 @@ impl App {
         let session =
             Sessions(self.store.conn()).active(claims.jti, claims.sub, self.now()).await?.ok_or_else(invalid)?;
         let users = Users(self.store.conn());
-        let user = users.by_id(claims.sub).await?.ok_or_else(invalid)?;
-        if user.is_disabled {
+        // The workspace chosen earlier is a preference: once its member
+        // has left it, the session falls back to their oldest workspace.
+        let standing = users.standing(claims.sub, workspace.or(session.workspace_id)).await?.ok_or_else(invalid)?;
+        if standing.is_disabled {
             return Err(AppError::forbidden("this account is disabled"));
         }
-        let membership = match (workspace, session.workspace_id) {
-            (Some(asked), _) => users.membership(user.id, asked).await?.ok_or_else(not_a_member)?,
-            (None, Some(chosen)) => match users.membership(user.id, chosen).await? {
-                Some(membership) => membership,
-                None => self.default_membership(user.id).await?,
-            },
-            (None, None) => self.default_membership(user.id).await?,
+        let membership = match (standing.membership, workspace) {
+            (Some(membership), _) => membership,
+            (None, Some(_)) => return Err(not_a_member()),
+            (None, None) => self.default_membership(claims.sub).await?,
         };
         Ok(Caller {
-            user_id: user.id,
+            user_id: claims.sub,
             workspace_id: membership.workspace_id,
             role: membership.role,
             credential: Credential::Session { id: claims.jti },
@@ -296,18 +295,18 @@ impl App {
         if key.expires_at.is_some_and(|at| at <= now) {
             return Err(AppError::Unauthorized("this API key has expired".into()));
         }
-        let user = Users(self.store.conn()).by_id(key.user_id).await?.ok_or_else(invalid)?;
-        if user.is_disabled {
+        let standing =
+            Users(self.store.conn()).standing(key.user_id, Some(key.workspace_id)).await?.ok_or_else(invalid)?;
+        if standing.is_disabled {
             return Err(AppError::forbidden("the account of this API key is disabled"));
         }
-        let membership = Users(self.store.conn())
-            .membership(user.id, key.workspace_id)
-            .await?
+        let membership = standing
+            .membership
             .ok_or_else(|| AppError::forbidden("the owner of this API key is no longer a member of its workspace"))?;
         let scopes = crate::api_keys::stored_scopes(&key.scopes)?;
         ApiKeys(self.store.conn()).touch(&key, now).await?;
         Ok(Caller {
-            user_id: user.id,
+            user_id: key.user_id,
             workspace_id: key.workspace_id,
             role: membership.role,
             credential: Credential::ApiKey { id: key.id, scopes, mcp: via_mcp },
@@ -337,12 +336,12 @@ impl App {
                 }
             }
         }
-        let users = Users(self.store.conn());
-        match users.by_id(caller.user_id).await? {
-            Some(user) if !user.is_disabled => {}
+        let standing = Users(self.store.conn()).standing(caller.user_id, Some(caller.workspace_id)).await?;
+        let membership = match standing {
+            Some(standing) if !standing.is_disabled => standing.membership,
             _ => return Err(AppError::forbidden("this account is disabled")),
-        }
-        match users.membership(caller.user_id, caller.workspace_id).await? {
+        };
+        match membership {
             Some(membership) if membership.role == caller.role => Ok(()),
             Some(_) => Err(AppError::Unauthorized("your role in this workspace changed; connect again".into())),
             None => Err(not_a_member()),

@@ -151,17 +151,39 @@ impl App {
         let mut rows =
             posts_repo.list(caller.workspace_id, &PostFilter { limit: filter.limit + 1, ..filter.clone() }).await?;
         let next_cursor = cut_page(&mut rows, filter.limit, |last| Cursor { created_at: last.created_at, id: last.id });
+        let posts = self.views_of(&rows).await?;
+        Ok(PostPage { posts, next_cursor })
+    }
+
+    /// Posts for a page that shows many at once (the calendar): the filters
+    /// of [`App::list_posts`] without its cursor, the newest `max` read in
+    /// one go where the API pages by 100 — each page cost two statements —
+    /// and, with `undated`, only posts without a date yet.
+    pub async fn posts_for_view(
+        &self,
+        caller: &Caller,
+        query: ListPostsQuery,
+        undated: bool,
+        max: u64,
+    ) -> AppResult<Vec<PostView>> {
+        caller.require(Scope::PostsRead)?;
+        let filter = PostFilter { undated, limit: max, after: None, ..parse_list_query(query)? };
+        let rows = Posts(self.store.conn()).list(caller.workspace_id, &filter).await?;
+        self.views_of(&rows).await
+    }
+
+    /// Post views of rows, their targets read in one statement.
+    async fn views_of(&self, rows: &[PostRow]) -> AppResult<Vec<PostView>> {
         let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
-        let targets = posts_repo.targets_of(&ids).await?;
+        let targets = Posts(self.store.conn()).targets_of(&ids).await?;
         let mut by_post: BTreeMap<Uuid, Vec<&TargetWithIntegration>> = BTreeMap::new();
         for target in &targets {
             by_post.entry(target.target.post_id).or_default().push(target);
         }
-        let posts = rows
+        Ok(rows
             .iter()
             .map(|post| PostView::from_rows(post, by_post.get(&post.id).map(Vec::as_slice).unwrap_or_default()))
-            .collect::<Result<_, _>>()?;
-        Ok(PostPage { posts, next_cursor })
+            .collect::<Result<_, _>>()?)
     }
 
     /// Edits a draft or a scheduled post; refused once publishing started.
@@ -513,7 +535,7 @@ fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {
     let (limit, after) = parse_page(query.limit, query.cursor.as_deref(), &mut errors);
     errors.into_result()?;
     let after = after.map(|Cursor { created_at, id }| PostCursor { created_at, id });
-    Ok(PostFilter { status, from, to, integration_id, approval, after, limit })
+    Ok(PostFilter { status, from, to, integration_id, approval, after, undated: false, limit })
 }
 
 #[cfg(test)]

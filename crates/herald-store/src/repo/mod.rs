@@ -35,7 +35,7 @@ pub use oauth::{OAuthClients, OAuthStates, PendingConnections, oauth_client_id};
 pub use posts::{DerivedStatus, InFlight, PostCursor, PostFilter, Posts, SentText, TargetWithIntegration};
 pub use queue::{ClaimRequest, DueTarget, Queue};
 pub use sessions::Sessions;
-pub use users::{Member, Membership, NewUser, Users};
+pub use users::{Member, Membership, NewUser, Standing, Users};
 pub use webhooks::{
     FAILED as DELIVERY_FAILED, NewDelivery, PENDING as DELIVERY_PENDING, SUCCEEDED as DELIVERY_SUCCEEDED, Webhooks,
 };

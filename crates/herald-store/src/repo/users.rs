@@ -3,10 +3,10 @@
 //! request.
 
 use herald_core::account::{UserRole, WorkspaceRole};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, IntoCondition};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef, Set,
 };
 use uuid::Uuid;
 
@@ -27,6 +27,16 @@ pub struct NewUser {
 pub struct Membership {
     pub workspace_id: Uuid,
     pub role: WorkspaceRole,
+}
+
+/// What every authenticated request needs to know about its user, read
+/// in one statement: whether the account is disabled, and its membership
+/// of the workspace asked for (or of its oldest one) — `None` when it is
+/// not a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub is_disabled: bool,
+    pub membership: Option<Membership>,
 }
 
 /// A member of a workspace, as the team page lists them.
@@ -196,6 +206,34 @@ impl<C: ConnectionTrait> Users<'_, C> {
             .one(self.0)
             .await?;
         Ok(member.map(|m| Membership { workspace_id: m.workspace_id, role: m.role }))
+    }
+
+    /// A user's [`Standing`] in `workspace_id`, or in their oldest workspace
+    /// when `None`; `None` when there is no such user. One statement where
+    /// reading the user and then the membership took two, on every request.
+    pub async fn standing(&self, user_id: Uuid, workspace_id: Option<Uuid>) -> StoreResult<Option<Standing>> {
+        let membership: RelationDef = user::Entity::belongs_to(workspace_member::Entity)
+            .from(user::Column::Id)
+            .to(workspace_member::Column::UserId)
+            .on_condition(move |_, _| match workspace_id {
+                Some(id) => workspace_member::Column::WorkspaceId.eq(id).into_condition(),
+                None => sea_orm::Condition::all(),
+            })
+            .into();
+        let row: Option<(bool, Option<Uuid>, Option<WorkspaceRole>)> = user::Entity::find_by_id(user_id)
+            .select_only()
+            .column(user::Column::IsDisabled)
+            .column(workspace_member::Column::WorkspaceId)
+            .column(workspace_member::Column::Role)
+            .join(JoinType::LeftJoin, membership)
+            .order_by_asc(workspace_member::Column::CreatedAt)
+            .into_tuple()
+            .one(self.0)
+            .await?;
+        Ok(row.map(|(is_disabled, workspace_id, role)| Standing {
+            is_disabled,
+            membership: workspace_id.zip(role).map(|(workspace_id, role)| Membership { workspace_id, role }),
+        }))
     }
 
     pub async fn membership(&self, user_id: Uuid, workspace_id: Uuid) -> StoreResult<Option<Membership>> {

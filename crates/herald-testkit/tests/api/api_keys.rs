@@ -104,3 +104,22 @@ db_test!(async fn someone_elses_key_cannot_be_listed_or_revoked(app) {
     bob.session.delete(&format!("/api/api-keys/{id}")).await.expect_error(404, "NOT_FOUND");
     app.with_key(&key).get("/api/me").await.expect(200);
 });
+
+db_test!(async fn a_disabled_accounts_keys_get_403_until_it_is_enabled_again(app) {
+    let ada = app.register("ada@example.com").await;
+    let key = ada.api_key(None).await;
+    let set_disabled = |disabled: bool| {
+        let store = app.store.clone();
+        async move {
+            let users = herald_store::repo::Users(store.conn());
+            let mut user = users.by_id(ada.id).await.unwrap().unwrap();
+            user.is_disabled = disabled;
+            users.save(user).await.unwrap();
+        }
+    };
+    set_disabled(true).await;
+    let refused = app.with_key(&key).get("/api/posts").await;
+    assert!(refused.expect_error(403, "FORBIDDEN")["message"].as_str().unwrap().contains("disabled"));
+    set_disabled(false).await;
+    app.with_key(&key).get("/api/posts").await.expect(200);
+});

@@ -169,6 +169,9 @@ fn local_midnight(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     tz.from_local_datetime(&naive).earliest().map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc))
 }
 
+/// A month holds at most a few hundred posts; 1,000 bounds the page.
+const POSTS_SHOWN: u64 = 1000;
+
 async fn posts_between(
     state: &UiState,
     viewer: &Viewer,
@@ -177,54 +180,24 @@ async fn posts_between(
     integration: Option<String>,
     status: Option<String>,
 ) -> UiResult<Vec<PostView>> {
-    let mut posts = Vec::new();
-    let mut cursor = None;
-    // A month holds at most a few hundred posts; stop at 1000 to bound the page.
-    for _ in 0..10 {
-        let query = ListPostsQuery {
-            approval: None,
-            from: Some(from.to_rfc3339()),
-            to: Some(to.to_rfc3339()),
-            integration: integration.clone(),
-            status: status.clone(),
-            limit: Some(100),
-            cursor,
-        };
-        let page = state.app.list_posts(&viewer.caller, query).await?;
-        posts.extend(page.posts);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    Ok(posts)
+    let query = ListPostsQuery {
+        from: Some(from.to_rfc3339()),
+        to: Some(to.to_rfc3339()),
+        integration,
+        status,
+        ..ListPostsQuery::default()
+    };
+    Ok(state.app.posts_for_view(&viewer.caller, query, false, POSTS_SHOWN).await?)
 }
 
 /// Undated drafts shown at most: the panel is a reminder, `/posts` has them all.
-const UNDATED_SHOWN: usize = 50;
+const UNDATED_SHOWN: u64 = 50;
 
-/// Drafts without a date, newest first. The API lists drafts with and
-/// without one; a few pages are read to find enough undated ones.
+/// Drafts without a date, newest first.
 async fn undated_drafts(state: &UiState, viewer: &Viewer, integration: Option<String>) -> UiResult<Vec<PostView>> {
-    let mut drafts = Vec::new();
-    let mut cursor = None;
-    for _ in 0..5 {
-        let query = ListPostsQuery {
-            status: Some(PostStatus::Draft.as_str().into()),
-            integration: integration.clone(),
-            limit: Some(100),
-            cursor,
-            ..ListPostsQuery::default()
-        };
-        let page = state.app.list_posts(&viewer.caller, query).await?;
-        drafts.extend(page.posts.into_iter().filter(|p| p.scheduled_for.is_none()));
-        match page.next_cursor {
-            Some(next) if drafts.len() < UNDATED_SHOWN => cursor = Some(next),
-            _ => break,
-        }
-    }
-    drafts.truncate(UNDATED_SHOWN);
-    Ok(drafts)
+    let query =
+        ListPostsQuery { status: Some(PostStatus::Draft.as_str().into()), integration, ..ListPostsQuery::default() };
+    Ok(state.app.posts_for_view(&viewer.caller, query, true, UNDATED_SHOWN).await?)
 }
 
 /// A post as the calendar shows it; `at` is its time, none for an undated draft.
