@@ -5,6 +5,7 @@ mod backup;
 mod cli;
 mod commands;
 mod config;
+mod heap;
 mod logging;
 mod private;
 

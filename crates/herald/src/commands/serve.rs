@@ -30,6 +30,8 @@ pub async fn run(config: Config) -> Result<ExitCode> {
         roles.spawn(crate::backup::run_scheduled_backups(config.clone(), herald.store.clone(), stopped.clone()));
     }
 
+    roles.spawn(crate::heap::give_back_periodically(stopped.clone()));
+
     let serve_api = ["web", "api", "mcp"].iter().any(|role| config.has_role(role));
     let address = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&address).await.with_context(|| format!("listening on {address}"))?;
