@@ -140,4 +140,12 @@ impl App {
         self.store.publish_events(events).await;
         self.store.queue_changed().await;
     }
+
+    /// After a commit that left the publishing queue as it was (a draft
+    /// saved): announce its events only. Waking the delivery loop for
+    /// nothing cost it two transactions per draft, and made it read the
+    /// accounts again.
+    async fn committed_outside_queue(&self, events: Vec<herald_store::EventRow>) {
+        self.store.publish_events(events).await;
+    }
 }

@@ -132,7 +132,11 @@ impl App {
             events.push(self.record(&txn, caller, EventKind::ApprovalRequested, &post).await?);
         }
         txn.commit().await.map_err(AppError::internal)?;
-        self.committed(events).await;
+        if prepared.mode == PublishMode::Draft {
+            self.committed_outside_queue(events).await;
+        } else {
+            self.committed(events).await;
+        }
         tracing::info!(post_id = %post.id, status = %post.status, "post created");
         let mut view = self.post_view(caller, post.id).await?;
         view.warnings = prepared.duplicates;
