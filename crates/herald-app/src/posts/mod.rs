@@ -335,10 +335,8 @@ impl App {
     }
 
     async fn post_view(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {
-        let posts = Posts(self.store.conn());
-        let post = posts.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
-        let targets = posts.targets_of(&[id]).await?;
-        Ok(PostView::from_rows(&post, &targets.iter().collect::<Vec<_>>())?)
+        let post = Posts(self.store.conn()).get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
+        self.views_of(std::slice::from_ref(&post)).await?.pop().ok_or(AppError::NotFound("post"))
     }
 
     async fn record(
