@@ -8,7 +8,9 @@
 #
 # deploy/docker-compose.yml runs it with PostgreSQL.
 
-FROM rust:1-bookworm AS builder
+# The Rust version crates/herald/link-order.txt was recorded with: its
+# names carry the compiler's hash, and a match keeps idle memory low.
+FROM rust:1.95-bookworm AS builder
 WORKDIR /src
 COPY . .
 # The cache mounts keep the registry and the build between image builds.

@@ -139,10 +139,21 @@ impl Engine {
     /// Runs the singleton sweeps (expired leases, missed windows) until
     /// `shutdown` turns true. On PostgreSQL only one node sweeps at a time.
     pub async fn run_scheduler(&self, shutdown: watch::Receiver<bool>) {
+        let sweep_phase = self.config.sweep_interval / 4;
+        let notify_phase = self.config.notify_interval / 2;
+        let (mut sweep_shutdown, mut notify_shutdown) = (shutdown.clone(), shutdown.clone());
         tokio::join!(
-            sweeper::run(self.clone(), shutdown.clone()),
-            engagement::run(self.clone(), shutdown.clone()),
-            notify::run(self.clone(), shutdown)
+            async {
+                if start_out_of_step(sweep_phase, &mut sweep_shutdown).await {
+                    sweeper::run(self.clone(), sweep_shutdown).await;
+                }
+            },
+            engagement::run(self.clone(), shutdown),
+            async {
+                if start_out_of_step(notify_phase, &mut notify_shutdown).await {
+                    notify::run(self.clone(), notify_shutdown).await;
+                }
+            }
         );
     }
 
@@ -205,4 +216,18 @@ impl Engine {
     pub async fn sweep_once(&self) -> Result<usize, herald_store::StoreError> {
         sweeper::sweep(self).await
     }
+}
+
+/// Waits `phase` before a periodic loop's first round; false when shutdown
+/// came first. The loops that wake every few seconds (delivery, sweep,
+/// notifications, automation) start a quarter period apart: woken
+/// together, each held its own database connection while SQLite made
+/// them take turns, so an idle server kept four or five connections —
+/// a thread and a page cache each — open for good.
+pub async fn start_out_of_step(phase: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    let stopped = tokio::select! {
+        () = tokio::time::sleep(phase) => false,
+        _ = shutdown.wait_for(|stop| *stop) => true,
+    };
+    !stopped && !*shutdown.borrow()
 }

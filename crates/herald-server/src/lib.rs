@@ -81,9 +81,14 @@ impl Herald {
         if roles.scheduler {
             let (engine, scheduler_stopped) = (self.engine.clone(), stopped.clone());
             tasks.spawn(async move { engine.run_scheduler(scheduler_stopped).await });
-            let (app, automation_stopped) = (self.app.clone(), stopped.clone());
+            let (app, mut automation_stopped) = (self.app.clone(), stopped.clone());
             let interval = self.engine.config.notify_interval;
-            tasks.spawn(async move { app.run_automation(interval, automation_stopped).await });
+            tasks.spawn(async move {
+                // Three quarters out of step with the delivery loop (`start_out_of_step`).
+                if herald_engine::start_out_of_step(interval * 3 / 4, &mut automation_stopped).await {
+                    app.run_automation(interval, automation_stopped).await;
+                }
+            });
         }
         if roles.worker {
             let (engine, stopped) = (self.engine.clone(), stopped.clone());
