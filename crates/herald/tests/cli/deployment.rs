@@ -89,8 +89,14 @@ async fn deployment_files_agree_with_the_binary() {
     let docker = dockerfile();
     let all = |name: &str| docker.iter().filter(|(i, _)| i == name).map(|(_, a)| a.clone()).collect::<Vec<_>>();
     let from = all("FROM");
-    assert!(from[0].starts_with("rust:1-bookworm"), "builder: {from:?}");
+    // Built on the runtime's Debian release (the binary links its glibc)
+    // with a Rust the workspace accepts.
+    let builder = from[0].split_whitespace().next().unwrap();
+    let (rust, release) =
+        builder.strip_prefix("rust:").and_then(|tag| tag.rsplit_once('-')).expect("builder: rust:<version>-<release>");
+    assert_eq!(release, "bookworm", "builder: {from:?}");
     assert!(from.last().unwrap().starts_with("debian:bookworm-slim"), "runtime: {from:?}");
+    assert!(rust_at_least(rust, &workspace_rust_version()), "builder's Rust {rust} is older than the workspace's");
     assert!(all("RUN").iter().any(|r| r.contains("cargo build --release") && r.contains("-p herald")));
     assert_eq!(all("EXPOSE"), [default_port.to_string()], "EXPOSE is the port Herald listens on by default");
     let env: BTreeMap<String, String> = all("ENV").iter().flat_map(|a| env_pairs(a)).collect();
@@ -293,4 +299,19 @@ fn env_example_documents_every_setting_and_only_real_ones() {
             "setting `{key}` has no line in deploy/.env.example ({herald_name})"
         );
     }
+}
+
+/// The workspace's `rust-version`, e.g. "1.94".
+fn workspace_rust_version() -> String {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml")).unwrap();
+    let line = manifest.lines().find(|l| l.starts_with("rust-version")).expect("rust-version in Cargo.toml");
+    line.split('"').nth(1).unwrap().to_string()
+}
+
+/// Whether a Docker tag's Rust version ("1", "1.95", "1.95.0") is at least
+/// `minimum`; "1" is the newest 1.x release.
+fn rust_at_least(tag: &str, minimum: &str) -> bool {
+    let parts = |v: &str| v.split('.').map(|n| n.parse::<u32>().unwrap()).collect::<Vec<_>>();
+    let (tag, minimum) = (parts(tag), parts(minimum));
+    tag.len() == 1 && tag[0] == minimum[0] || tag >= minimum
 }
