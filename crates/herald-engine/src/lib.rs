@@ -231,3 +231,33 @@ pub async fn start_out_of_step(phase: Duration, shutdown: &mut watch::Receiver<b
     };
     !stopped && !*shutdown.borrow()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::watch;
+
+    use super::start_out_of_step;
+
+    #[tokio::test]
+    async fn a_loop_starts_after_its_phase() {
+        let (_stop, mut stopped) = watch::channel(false);
+        assert!(start_out_of_step(Duration::from_millis(1), &mut stopped).await);
+    }
+
+    #[tokio::test]
+    async fn shutdown_during_the_phase_means_the_loop_never_starts() {
+        let (stop, mut stopped) = watch::channel(false);
+        let waiting = tokio::spawn(async move { start_out_of_step(Duration::from_secs(3600), &mut stopped).await });
+        stop.send(true).unwrap();
+        assert!(!waiting.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_server_already_stopping_starts_no_loop() {
+        let (stop, mut stopped) = watch::channel(false);
+        stop.send(true).unwrap();
+        assert!(!start_out_of_step(Duration::ZERO, &mut stopped).await);
+    }
+}
