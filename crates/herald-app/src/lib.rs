@@ -20,6 +20,7 @@ pub mod media;
 pub mod pages;
 mod passwords;
 pub mod platforms;
+pub mod postiz;
 pub mod posts;
 pub mod profile;
 pub mod request_id;

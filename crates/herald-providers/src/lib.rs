@@ -336,6 +336,18 @@ pub struct PublishRequest {
     pub interrupted: bool,
 }
 
+/// A lookup an account offers to fill in post settings (a subreddit's
+/// flairs, the account's boards): Postiz's integration "tools", by its
+/// method names.
+#[derive(Debug, Clone, Copy)]
+pub struct Tool {
+    /// Postiz's method name, e.g. `getFlairs`.
+    pub method: &'static str,
+    pub description: &'static str,
+    /// What `data` it takes: (key, description); all required.
+    pub data: &'static [(&'static str, &'static str)],
+}
+
 /// What one call of [`Provider::publish`] achieved.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -462,6 +474,17 @@ pub trait Provider: Send + Sync {
     /// Best effort: `Null` when there is nothing to say or no answer.
     async fn discovered_settings(&self, _credentials: &Value) -> Value {
         Value::Null
+    }
+
+    /// The lookups this platform offers for a connected account.
+    fn tools(&self) -> &'static [Tool] {
+        &[]
+    }
+
+    /// Runs one of [`Provider::tools`] with the account's credentials and
+    /// the caller's `data` (an object); answers a list of choices.
+    async fn run_tool(&self, _credentials: &Value, method: &str, _data: &Value) -> Result<Value, ProviderError> {
+        Err(ProviderError::invalid(format!("`{method}` is not a tool of {}", self.rules().name)))
     }
 
     /// Exchanges expiring credentials for fresh ones.

@@ -283,6 +283,22 @@ impl Provider for Pinterest {
         json!({ "choices": { "boardId": choices } })
     }
 
+    fn tools(&self) -> &'static [crate::Tool] {
+        &[crate::Tool {
+            method: "getBoards",
+            description: "The account's boards (as when it was connected): use an id as the board",
+            data: &[],
+        }]
+    }
+
+    async fn run_tool(&self, value: &Value, method: &str, _data: &Value) -> Result<Value, ProviderError> {
+        if method != "getBoards" {
+            return Err(ProviderError::invalid(format!("`{method}` is not a tool of Pinterest")));
+        }
+        let creds = credentials(value)?;
+        Ok(Value::Array(creds.boards.iter().map(|b| json!({"id": b.id, "name": b.name})).collect()))
+    }
+
     async fn refresh(&self, value: &Value) -> Result<Refreshed, ProviderError> {
         self.flow()?.refresh_stored(value).await
     }

@@ -29,7 +29,7 @@ use crate::http::{classify_status, excerpt, retry_after};
 use crate::oauth::{App, Begin, Callback, CodeFlow, Consent, Endpoints, OAuthConnect, Tokens};
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
-    PublishRequest, PublishedItem, Refreshed,
+    PublishRequest, PublishedItem, Refreshed, Tool,
 };
 
 const SCOPES: &[&str] = &["identity", "submit", "read", "flair"];
@@ -411,6 +411,74 @@ impl Provider for Reddit {
 
     fn has_metrics(&self) -> bool {
         true
+    }
+
+    fn tools(&self) -> &'static [Tool] {
+        &[
+            Tool {
+                method: "getFlairs",
+                description: "The post flairs of a subreddit: use an id as the flair",
+                data: &[("subreddit", "The subreddit, without r/")],
+            },
+            Tool {
+                method: "searchSubreddits",
+                description: "Subreddits whose name starts with the query",
+                data: &[("query", "The start of a subreddit's name")],
+            },
+        ]
+    }
+
+    /// `GET /r/{subreddit}/api/link_flair_v2` and
+    /// `GET /api/subreddit_autocomplete_v2`.
+    async fn run_tool(&self, value: &Value, method: &str, data: &Value) -> Result<Value, ProviderError> {
+        let creds = credentials(value)?;
+        let token = &creds.tokens.access_token;
+        match method {
+            "getFlairs" => {
+                let subreddit = data["subreddit"].as_str().unwrap_or_default().trim();
+                let subreddit = subreddit.trim_start_matches("/r/").trim_start_matches("r/");
+                let valid = (2..=21).contains(&subreddit.len())
+                    && subreddit.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    return Err(ProviderError::invalid("`subreddit` must name a subreddit, e.g. rust"));
+                }
+                let path = format!("/r/{subreddit}/api/link_flair_v2");
+                let flairs = answer(self.client.send(self.request(reqwest::Method::GET, &path, token)).await?).await?;
+                let flairs = flairs.as_array().cloned().unwrap_or_default();
+                Ok(Value::Array(
+                    flairs
+                        .iter()
+                        .filter_map(|f| {
+                            let id = f["id"].as_str()?;
+                            Some(serde_json::json!({"id": id, "name": f["text"], "editable": f["text_editable"]}))
+                        })
+                        .collect(),
+                ))
+            }
+            "searchSubreddits" => {
+                let query = data["query"].as_str().unwrap_or_default().trim();
+                if query.is_empty() || query.len() > 50 {
+                    return Err(ProviderError::invalid("`query` must be 1–50 characters"));
+                }
+                let path = format!(
+                    "/api/subreddit_autocomplete_v2?query={}&limit=10&include_profiles=false&include_over_18=true",
+                    url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+                );
+                let listing = answer(self.client.send(self.request(reqwest::Method::GET, &path, token)).await?).await?;
+                let children = listing["data"]["children"].as_array().cloned().unwrap_or_default();
+                Ok(Value::Array(
+                    children
+                        .iter()
+                        .filter(|c| c["kind"] == "t5")
+                        .filter_map(|c| {
+                            let name = c["data"]["display_name"].as_str()?;
+                            Some(serde_json::json!({"id": name, "name": name, "title": c["data"]["title"]}))
+                        })
+                        .collect(),
+                ))
+            }
+            other => Err(ProviderError::invalid(format!("`{other}` is not a tool of Reddit"))),
+        }
     }
 
     /// Score and comments (`GET /by_id/{fullname}`).

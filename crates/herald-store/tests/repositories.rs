@@ -96,6 +96,7 @@ async fn post(store: &Store, workspace_id: Uuid, integrations: &[Uuid], due: Dat
         occurrence_at: None,
         next_occurrence_at: None,
         external_id: None,
+        group_id: None,
         created_at: at(0),
         updated_at: at(0),
     };

@@ -56,7 +56,7 @@ fn uses_session_cookie(headers: &HeaderMap) -> bool {
 
 pub async fn refuse_cross_site(State(trusted): State<Arc<TrustedOrigins>>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let api = request.uri().path().starts_with("/api/");
+    let api = request.uri().path().starts_with("/api/") || request.uri().path().starts_with("/public/");
     if !safe
         && api
         && uses_session_cookie(request.headers())

@@ -62,7 +62,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::transfer::routes())
         .merge(routes::ai::routes())
         .merge(routes::queue::routes());
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api", api)
+        .nest("/public/v1", routes::postiz::routes())
 }
 
 /// The whole HTTP application. `extra` holds routes of other entry points

@@ -35,6 +35,9 @@ use crate::error::ErrorBody;
         (name = "webhooks", description = "Events sent, signed, to your URLs"),
         (name = "feeds", description = "RSS and Atom feeds posted automatically"),
         (name = "ai", description = "Writing help from an OpenAI-compatible model, when configured"),
+        (name = "postiz", description = "Postiz's public API (`/public/v1`) for the `postiz` CLI, n8n, Make and \
+            scripts written for Postiz: the API key in a bare `Authorization: <key>` header, Postiz's bodies and \
+            answers, Herald's budgets and scopes"),
     )
 )]
 pub struct ApiDoc;

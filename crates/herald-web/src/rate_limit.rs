@@ -153,13 +153,14 @@ pub async fn rate_limit(State(limits): State<Arc<RateLimits>>, mut request: Requ
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let ip = peer
         .map_or_else(|| "unknown".to_string(), |peer| limits.proxies.client_ip(peer, request.headers()).to_string());
-    if !path.starts_with("/api/") && path != "/api" {
+    let is_api = path.starts_with("/api/") || path == "/api" || path.starts_with("/public/");
+    if !is_api {
         return match check(limits.ui.as_ref(), &format!("ip:{ip}")) {
             Ok(()) => next.run(request).await,
             Err(wait) => ApiError::rate_limited("too many requests", wait).into_response(),
         };
     }
-    let creates_post = request.method() == Method::POST && path == "/api/posts";
+    let creates_post = request.method() == Method::POST && (path == "/api/posts" || path == "/public/v1/posts");
     if limits.api.is_none() && !(creates_post && limits.create_post.is_some()) {
         // No budget to keep: no credential to verify here either.
         return next.run(request).await;

@@ -72,75 +72,121 @@ impl App {
 
     #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, via = %via, post_id = tracing::field::Empty))]
     pub async fn create_post(&self, caller: &Caller, input: CreatePostInput, via: CreatedVia) -> AppResult<PostView> {
+        let mut views = self.create_posts(caller, vec![input], via).await?;
+        views.pop().ok_or(AppError::NotFound("post"))
+    }
+
+    /// Creates several posts in one transaction: all of them or none. More
+    /// than one become a group (`posts.group_id`), which Postiz's public API
+    /// deletes as a whole. Errors name the fields of the post they are in
+    /// (`posts[1].content`) when there is more than one.
+    pub async fn create_posts(
+        &self,
+        caller: &Caller,
+        inputs: Vec<CreatePostInput>,
+        via: CreatedVia,
+    ) -> AppResult<Vec<PostView>> {
         caller.require(Scope::PostsWrite)?;
-        let (input, slots) = self.resolve_queue(caller, input).await?;
         let now = self.now();
-        let mut prepared = self.prepare(caller, &input, None, now).await?.into_valid()?;
-        // Below EDITOR in a workspace that requires approval, asking to
-        // schedule or publish is asking for approval.
-        let submitted = self.submits_instead(caller, prepared.mode).await?;
-        if prepared.mode != PublishMode::Draft && !submitted {
-            caller.require(Scope::PostsPublish)?;
-        }
-        let wants_now = prepared.mode == PublishMode::Now;
-        if submitted {
-            prepared.mode = PublishMode::Draft;
-            if wants_now {
-                prepared.publish_at = None;
+        let group_id = (inputs.len() > 1).then(Uuid::now_v7);
+        let several = inputs.len() > 1;
+        let mut planned = Vec::with_capacity(inputs.len());
+        let mut all_errors = herald_core::ValidationErrors::default();
+        for (index, input) in inputs.into_iter().enumerate() {
+            let (input, slots) = self.resolve_queue(caller, input).await?;
+            let prepared = self.prepare(caller, &input, None, now).await?;
+            if !prepared.errors.is_empty() && several {
+                for error in prepared.errors.0 {
+                    all_errors.push(format!("posts[{index}].{}", error.field), error.message);
+                }
+                continue;
             }
+            planned.push((input, slots, prepared.into_valid()?));
         }
-        let post_id = Uuid::now_v7();
-        tracing::Span::current().record("post_id", tracing::field::display(post_id));
-        let mut targets = prepared.target_rows(post_id, now);
-        // Queued: each account's own next slot.
-        for target in &mut targets {
-            if let Some(slot) = slots.get(&target.integration_id) {
-                target.next_attempt_at = Some(*slot);
+        all_errors.into_result()?;
+        let mut rows = Vec::with_capacity(planned.len());
+        let mut duplicates = Vec::with_capacity(planned.len());
+        for (input, slots, mut prepared) in planned {
+            // Below EDITOR in a workspace that requires approval, asking to
+            // schedule or publish is asking for approval.
+            let submitted = self.submits_instead(caller, prepared.mode).await?;
+            if prepared.mode != PublishMode::Draft && !submitted {
+                caller.require(Scope::PostsPublish)?;
             }
+            let wants_now = prepared.mode == PublishMode::Now;
+            if submitted {
+                prepared.mode = PublishMode::Draft;
+                if wants_now {
+                    prepared.publish_at = None;
+                }
+            }
+            let post_id = Uuid::now_v7();
+            tracing::Span::current().record("post_id", tracing::field::display(post_id));
+            let mut targets = prepared.target_rows(post_id, now);
+            // Queued: each account's own next slot.
+            for target in &mut targets {
+                if let Some(slot) = slots.get(&target.integration_id) {
+                    target.next_attempt_at = Some(*slot);
+                }
+            }
+            let row = PostRow {
+                id: post_id,
+                workspace_id: caller.workspace_id,
+                created_by: Some(caller.user_id),
+                api_key_id: caller.api_key_id(),
+                created_via: via,
+                content: input.content,
+                media: serde_json::json!(StoredMedia { urls: input.media_urls, ids: input.media_ids }),
+                thread: serde_json::json!(stored_thread(input.thread)),
+                tags: serde_json::json!(input.tags.iter().map(|t| t.trim()).collect::<Vec<_>>()),
+                status: fresh_status(prepared.mode, &targets),
+                scheduled_for: prepared.publish_at,
+                published_at: None,
+                error_message: None,
+                approval_state: submitted.then_some(ApprovalState::Requested),
+                approval: submitted.then(|| approval::requested(caller, now, None, wants_now)),
+                recurrence: prepared.series.as_ref().map(Series::to_json),
+                series_id: None,
+                occurrence_at: None,
+                next_occurrence_at: prepared.next_occurrence(),
+                external_id: None,
+                group_id,
+                created_at: now,
+                updated_at: now,
+            };
+            rows.push((row, targets, prepared.mode, submitted));
+            duplicates.push(prepared.duplicates);
         }
-        let row = PostRow {
-            id: post_id,
-            workspace_id: caller.workspace_id,
-            created_by: Some(caller.user_id),
-            api_key_id: caller.api_key_id(),
-            created_via: via,
-            content: input.content,
-            media: serde_json::json!(StoredMedia { urls: input.media_urls, ids: input.media_ids }),
-            thread: serde_json::json!(stored_thread(input.thread)),
-            tags: serde_json::json!(input.tags.iter().map(|t| t.trim()).collect::<Vec<_>>()),
-            status: fresh_status(prepared.mode, &targets),
-            scheduled_for: prepared.publish_at,
-            published_at: None,
-            error_message: None,
-            approval_state: submitted.then_some(ApprovalState::Requested),
-            approval: submitted.then(|| approval::requested(caller, now, None, wants_now)),
-            recurrence: prepared.series.as_ref().map(Series::to_json),
-            series_id: None,
-            occurrence_at: None,
-            next_occurrence_at: prepared.next_occurrence(),
-            external_id: None,
-            created_at: now,
-            updated_at: now,
-        };
         let txn = self.store.begin_write().await?;
-        let post = Posts(&txn).insert(row, targets).await?;
-        let mut events = vec![self.record(&txn, caller, EventKind::PostCreated, &post).await?];
-        if prepared.mode != PublishMode::Draft {
-            events.push(self.record(&txn, caller, EventKind::PostScheduled, &post).await?);
-        }
-        if submitted {
-            events.push(self.record(&txn, caller, EventKind::ApprovalRequested, &post).await?);
+        let mut events = Vec::new();
+        let mut created = Vec::with_capacity(rows.len());
+        let mut all_drafts = true;
+        for (row, targets, mode, submitted) in rows {
+            let post = Posts(&txn).insert(row, targets).await?;
+            events.push(self.record(&txn, caller, EventKind::PostCreated, &post).await?);
+            if mode != PublishMode::Draft {
+                all_drafts = false;
+                events.push(self.record(&txn, caller, EventKind::PostScheduled, &post).await?);
+            }
+            if submitted {
+                events.push(self.record(&txn, caller, EventKind::ApprovalRequested, &post).await?);
+            }
+            tracing::info!(post_id = %post.id, status = %post.status, "post created");
+            created.push(post.id);
         }
         txn.commit().await.map_err(AppError::internal)?;
-        if prepared.mode == PublishMode::Draft {
+        if all_drafts {
             self.committed_outside_queue(events).await;
         } else {
             self.committed(events).await;
         }
-        tracing::info!(post_id = %post.id, status = %post.status, "post created");
-        let mut view = self.post_view(caller, post.id).await?;
-        view.warnings = prepared.duplicates;
-        Ok(view)
+        let mut views = Vec::with_capacity(created.len());
+        for (id, warnings) in created.into_iter().zip(duplicates) {
+            let mut view = self.post_view(caller, id).await?;
+            view.warnings = warnings;
+            views.push(view);
+        }
+        Ok(views)
     }
 
     pub async fn get_post(&self, caller: &Caller, id: Uuid) -> AppResult<PostView> {

@@ -232,6 +232,7 @@ impl App {
             occurrence_at: Some(at),
             next_occurrence_at: None,
             external_id: None,
+            group_id: None,
             created_at: now,
             updated_at: now,
             ..first.clone()

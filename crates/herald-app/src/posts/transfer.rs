@@ -657,6 +657,7 @@ impl App {
                         occurrence_at: None,
                         next_occurrence_at: valid.next_occurrence(),
                         external_id,
+                        group_id: None,
                         created_at: now,
                         updated_at: now,
                     };

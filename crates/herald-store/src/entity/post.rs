@@ -39,6 +39,9 @@ pub struct Model {
     pub next_occurrence_at: Option<DateTimeUtc>,
     /// The importer's id for the post (unique per workspace).
     pub external_id: Option<String>,
+    /// Posts made together by one request of Postiz's public API, which
+    /// deletes them together (`None` for every other post).
+    pub group_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

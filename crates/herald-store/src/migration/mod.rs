@@ -21,6 +21,7 @@ mod m20261207_000001_automation;
 mod m20261208_000001_mcp_auth;
 mod m20261209_000001_posts_published_index;
 mod m20261210_000001_target_content_key;
+mod m20261211_000001_post_groups;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_mcp_auth::Migration),
             Box::new(m20261209_000001_posts_published_index::Migration),
             Box::new(m20261210_000001_target_content_key::Migration),
+            Box::new(m20261211_000001_post_groups::Migration),
         ]
     }
 }

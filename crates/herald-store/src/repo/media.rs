@@ -31,6 +31,18 @@ impl<C: ConnectionTrait> Media<'_, C> {
             .await?)
     }
 
+    /// The media items stored under `keys` that belong to the workspace.
+    pub async fn find_by_keys(&self, workspace_id: Uuid, keys: &[String]) -> StoreResult<Vec<MediaRow>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(media::Entity::find()
+            .filter(media::Column::WorkspaceId.eq(workspace_id))
+            .filter(media::Column::StorageKey.is_in(keys.iter().cloned()))
+            .all(self.0)
+            .await?)
+    }
+
     /// The workspace's media, newest first: up to `limit` items created
     /// before `before` (the `(created_at, id)` of the previous page's last item).
     pub async fn list(

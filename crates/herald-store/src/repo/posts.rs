@@ -422,6 +422,26 @@ impl<C: ConnectionTrait> Posts<'_, C> {
         Ok(post::Entity::find().filter(post::Column::Id.is_in(padded(ids))).all(self.0).await?)
     }
 
+    /// The posts of a group (made together by one request of Postiz's
+    /// public API), oldest first.
+    pub async fn in_group(&self, workspace_id: Uuid, group_id: Uuid) -> StoreResult<Vec<PostRow>> {
+        Ok(post::Entity::find()
+            .filter(post::Column::WorkspaceId.eq(workspace_id))
+            .filter(post::Column::GroupId.eq(group_id))
+            .order_by_asc(post::Column::CreatedAt)
+            .all(self.0)
+            .await?)
+    }
+
+    /// A target by its own id, if its post is in the workspace.
+    pub async fn target_in(&self, workspace_id: Uuid, target_id: Uuid) -> StoreResult<Option<TargetRow>> {
+        Ok(post_target::Entity::find_by_id(target_id)
+            .join(JoinType::InnerJoin, post_target::Relation::Post.def())
+            .filter(post::Column::WorkspaceId.eq(workspace_id))
+            .one(self.0)
+            .await?)
+    }
+
     /// Writes every column of a target row back.
     pub async fn update_target(&self, row: TargetRow) -> StoreResult<TargetRow> {
         Ok(row.into_active_model().reset_all().update(self.0).await?)

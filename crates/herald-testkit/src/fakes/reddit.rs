@@ -14,7 +14,10 @@
 //!   `fields`), the file goes there (`POST /` here, S3's form upload), and
 //!   `POST /api/submit` with `kind=image` answers only a `websocket_url`
 //!   and the `user_submitted_page`; the post shows in
-//!   `GET /user/{name}/submitted`.
+//!   `GET /user/{name}/submitted`;
+//! - `GET /r/{subreddit}/api/link_flair_v2` (a subreddit's post flairs; 404
+//!   for one that does not exist) and `GET /api/subreddit_autocomplete_v2`
+//!   (a `Listing` of `t5` subreddits whose name starts with `query`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -225,6 +228,28 @@ fn answer(state: &mut FakeState, request: &Recorded) -> Scripted {
                 })
                 .collect();
             Scripted::json(200, json!({"kind": "Listing", "data": {"children": children, "after": null}}))
+        }
+        ("GET", "/api/subreddit_autocomplete_v2") => {
+            let query = request.query.get("query").cloned().unwrap_or_default().to_lowercase();
+            let children: Vec<Value> = SUBREDDITS
+                .iter()
+                .filter(|name| !query.is_empty() && name.starts_with(&query))
+                .map(|name| json!({"kind": "t5", "data": {"display_name": name, "name": format!("t5_{name}"), "title": format!("The {name} community")}}))
+                .collect();
+            Scripted::json(200, json!({"kind": "Listing", "data": {"children": children, "after": null}}))
+        }
+        (method, path) if method == "GET" && path.starts_with("/r/") && path.ends_with("/api/link_flair_v2") => {
+            let subreddit = path.trim_start_matches("/r/").trim_end_matches("/api/link_flair_v2");
+            if !SUBREDDITS.contains(&subreddit) {
+                return Scripted::json(404, json!({"message": "Not Found", "error": 404}));
+            }
+            Scripted::json(
+                200,
+                json!([
+                    {"id": "f-42", "text": "Discussion", "text_editable": false, "type": "text", "background_color": "#ff4500"},
+                    {"id": "f-43", "text": "Show and tell", "text_editable": true, "type": "text", "background_color": ""}
+                ]),
+            )
         }
         (method, path) => match path.strip_prefix("/by_id/") {
             Some(name) if method == "GET" => {

@@ -60,6 +60,13 @@ db_test!(async fn rate_limits_answer_429_with_retry_after(app, TestOptions { rat
     // Another client (another key) has its own budget.
     let other = app.with_key(&ada.api_key(None).await);
     assert_eq!(other.get("/api/posts").await.status, 200);
+    // Postiz's public API draws on the same budgets, new posts included.
+    let postiz = app.with_authorization(&ada.api_key(None).await);
+    let draft = json!({"type": "draft", "posts": []});
+    postiz.post("/public/v1/posts", draft.clone()).await.expect_error(422, "VALIDATION_FAILED");
+    postiz.post("/public/v1/posts", draft.clone()).await.expect_error(422, "VALIDATION_FAILED");
+    postiz.post("/public/v1/posts", draft).await.expect_error(429, "RATE_LIMITED");
+    postiz.get("/public/v1/integrations").await.expect(200);
 });
 
 db_test!(async fn uploads_and_health_are_outside_the_api_rate_limit(app, TestOptions { rate_limit: 4, ..TestOptions::default() }) {
@@ -162,6 +169,20 @@ db_test!(async fn openapi_documents_every_route(app) {
         ("/api/webhooks/{id}", "delete"),
         ("/api/webhooks/{id}/deliveries", "get"),
         ("/api/webhooks/{id}/deliveries/{deliveryId}/redeliver", "post"),
+        ("/public/v1/is-connected", "get"),
+        ("/public/v1/integrations", "get"),
+        ("/public/v1/integration-settings/{id}", "get"),
+        ("/public/v1/integration-trigger/{id}", "post"),
+        ("/public/v1/find-slot/{id}", "get"),
+        ("/public/v1/posts", "get"),
+        ("/public/v1/posts", "post"),
+        ("/public/v1/posts/{id}", "delete"),
+        ("/public/v1/posts/{id}/missing", "get"),
+        ("/public/v1/posts/{id}/release-id", "put"),
+        ("/public/v1/upload", "post"),
+        ("/public/v1/upload-from-url", "post"),
+        ("/public/v1/analytics/{id}", "get"),
+        ("/public/v1/analytics/post/{id}", "get"),
     ];
     for (path, method) in expected {
         let operation = &spec["paths"][path][method];

@@ -19,6 +19,7 @@ mod mcp_oauth;
 mod mcp_rpc;
 mod media;
 mod oauth_platforms;
+mod postiz;
 mod posts;
 mod provider_bluesky;
 mod provider_devto;

@@ -204,3 +204,20 @@ db_test!(async fn discord_publishes_uploaded_media_as_multipart(app) {
     assert_eq!((file.content_type.as_deref(), &file.data[..]), (Some("image/png"), TINY_PNG));
     assert_eq!(fake.sent()[0].files.len(), 1);
 });
+
+db_test!(async fn postiz_s_channel_setting_must_name_the_webhooks_channel(app) {
+    let fake = DiscordFake::start(TOKEN).await;
+    let ada = app.register("ada@example.com").await;
+    let id = connect(&app, &ada, &fake).await;
+    let api = app.with_authorization(&ada.api_key(None).await);
+    let post = |channel: &str| {
+        json!({"type": "draft", "posts": [{"integration": {"id": id}, "value": [{"content": "Hello"}],
+            "settings": {"__type": "discord", "channel": channel}}]})
+    };
+    // Postiz clients always name the channel: the webhook's own is the account itself.
+    api.post("/public/v1/posts", post(CHANNEL_ID)).await.expect(201);
+    let other = api.post("/public/v1/posts", post("1200000000000000999")).await;
+    let error = other.expect_error(422, "VALIDATION_FAILED");
+    assert_eq!(error["details"]["errors"][0]["field"], "posts[0].settings.channel");
+    assert!(error["message"].as_str().unwrap().contains(CHANNEL_ID), "{error}");
+});

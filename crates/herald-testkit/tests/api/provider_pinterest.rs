@@ -116,3 +116,23 @@ db_test!(async fn the_composer_offers_the_account_s_boards_by_name(app, fake = P
         assert!(page.html.contains(&format!("<option value=\"{id}\">{name}</option>")), "board {name} offered");
     }
 });
+
+db_test!(async fn the_boards_are_a_postiz_tool_and_board_a_postiz_setting(app, fake = PinterestFake::start().await, pinterest_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let id = connect(&app, &ada).await;
+    let api = app.with_authorization(&ada.api_key(None).await);
+    let settings = api.get(&format!("/public/v1/integration-settings/{id}")).await;
+    assert_eq!(settings.expect(200)["output"]["tools"][0]["methodName"], "getBoards");
+    let boards = api.post(&format!("/public/v1/integration-trigger/{id}"), json!({"methodName": "getBoards"})).await;
+    let boards = boards.expect(200)["output"].clone();
+    assert_eq!(boards[1], json!({"id": BOARDS[1].0, "name": BOARDS[1].1}));
+    let body = json!({"type": "draft", "posts": [{"integration": {"id": id}, "value": [{"content": "Soup"}],
+        "settings": {"__type": "pinterest", "board": BOARDS[1].0, "title": "Soup", "link": "https://ada.example/soup"}}]});
+    let created = api.post("/public/v1/posts", body).await;
+    let group = created.expect(201)[0]["group"].as_str().unwrap().to_string();
+    let post = api.get(&format!("/api/posts/{group}")).await;
+    assert_eq!(post.expect(200)["targets"][0]["settings"], json!({"boardId": BOARDS[1].0, "title": "Soup", "link": "https://ada.example/soup"}));
+    let colour = json!({"type": "draft", "posts": [{"integration": {"id": id}, "value": [{"content": "Soup"}], "settings": {"dominant_color": "#ff0000"}}]});
+    let refused = api.post("/public/v1/posts", colour).await;
+    assert_eq!(refused.expect_error(422, "VALIDATION_FAILED")["details"]["errors"][0]["field"], "posts[0].settings.dominant_color");
+});

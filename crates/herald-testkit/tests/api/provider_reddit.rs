@@ -108,3 +108,45 @@ db_test!(async fn an_image_post_goes_through_reddit_s_media_store_and_is_found_a
     assert_eq!(lease.form()["mimetype"], "image/png");
     assert_eq!(fake.requests_to("/").len(), 1, "one upload to the storage");
 });
+
+db_test!(async fn flairs_and_subreddits_are_postiz_tools(app, fake = RedditFake::start().await, reddit_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let id = connect(&app, &ada).await;
+    let api = app.with_authorization(&ada.api_key(None).await);
+    let settings = api.get(&format!("/public/v1/integration-settings/{id}")).await;
+    let tools = settings.expect(200)["output"]["tools"].clone();
+    assert_eq!(tools[0]["methodName"], "getFlairs");
+    assert_eq!(tools[0]["dataSchema"][0]["key"], "subreddit");
+
+    let path = format!("/public/v1/integration-trigger/{id}");
+    let trigger = |body: serde_json::Value| api.post(&path, body);
+    let flairs = trigger(json!({"methodName": "getFlairs", "data": {"subreddit": "rust"}})).await;
+    let flairs = flairs.expect(200)["output"].clone();
+    assert_eq!(flairs[0], json!({"id": "f-42", "name": "Discussion", "editable": false}));
+    let requests = fake.requests_to("/r/rust/api/link_flair_v2");
+    assert!(requests[0].header("authorization").unwrap().starts_with("Bearer "));
+    let found = trigger(json!({"methodName": "searchSubreddits", "data": {"query": "sel"}})).await;
+    assert_eq!(found.expect(200)["output"], json!([{"id": "selfhosted", "name": "selfhosted", "title": "The selfhosted community"}]));
+
+    // Refusals name what is wrong.
+    let missing = trigger(json!({"methodName": "getFlairs", "data": {}})).await;
+    assert_eq!(missing.expect_error(422, "VALIDATION_FAILED")["details"]["errors"][0]["field"], "data.subreddit");
+    let unknown = trigger(json!({"methodName": "getFlairs", "data": {"subreddit": "nosuchplace"}})).await;
+    assert!(unknown.expect_error(422, "VALIDATION_FAILED")["message"].as_str().unwrap().contains("404"), "{}", unknown.text);
+    let bad = trigger(json!({"methodName": "getFlairs", "data": {"subreddit": "../etc"}})).await;
+    bad.expect_error(422, "VALIDATION_FAILED");
+
+    // The flair picked there goes out with the post (Postiz's settings shape).
+    let body = json!({"type": "now", "posts": [{"integration": {"id": id}, "value": [{"content": "Hello Rustaceans"}],
+        "settings": {"__type": "reddit", "subreddit": [{"value": {"subreddit": "rust", "title": "Hello", "type": "text", "url": "", "is_flair_required": true, "flair": {"id": "f-42", "name": "Discussion"}}}]}}]});
+    let created = api.post("/public/v1/posts", body).await;
+    let group = created.expect(201)[0]["group"].as_str().unwrap().to_string();
+    assert_eq!(app.worker().run_once().await.unwrap(), 1);
+    let done = api.get(&format!("/api/posts/{group}")).await;
+    assert_eq!(done.body["status"], "PUBLISHED", "{}", done.text);
+    assert_eq!(done.body["targets"][0]["settings"]["flairId"], "f-42");
+    let things = fake.things();
+    assert_eq!(things[0]["flair_id"], "f-42");
+    assert_eq!(things[0]["sr"], "rust");
+    assert_eq!(things[0]["title"], "Hello");
+});

@@ -42,7 +42,7 @@ async fn list_media(
 /// Room for the multipart boundaries and the alt text field.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 /// The body limit of `POST /media`: the largest video and its form.
-const UPLOAD_LIMIT: usize = MAX_MEDIA_BYTES as usize + MULTIPART_OVERHEAD;
+pub(crate) const UPLOAD_LIMIT: usize = MAX_MEDIA_BYTES as usize + MULTIPART_OVERHEAD;
 
 /// `multipart/form-data` body of `POST /media`.
 #[derive(utoipa::ToSchema)]
@@ -98,7 +98,7 @@ async fn upload_media(
 }
 
 /// The file stopped coming: over the body limit, or the client went away.
-fn interrupted_upload(error: MultipartError) -> herald_app::AppError {
+pub(crate) fn interrupted_upload(error: MultipartError) -> herald_app::AppError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return herald_app::AppError::TooLarge(herald_app::media::too_large(MAX_MEDIA_BYTES));
     }
@@ -106,7 +106,7 @@ fn interrupted_upload(error: MultipartError) -> herald_app::AppError {
     herald_core::ValidationError::new("file", message).into()
 }
 
-fn multipart_error(error: MultipartError) -> ApiError {
+pub(crate) fn multipart_error(error: MultipartError) -> ApiError {
     let status = error.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return too_large();

@@ -14,6 +14,7 @@ pub mod health;
 pub mod integrations;
 pub mod media;
 pub mod platforms;
+pub mod postiz;
 pub mod posts;
 pub mod queue;
 pub mod teams;

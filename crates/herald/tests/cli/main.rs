@@ -16,6 +16,7 @@ mod delivery;
 mod deployment;
 mod feeds;
 mod mcp;
+mod postiz;
 mod secrets;
 mod security;
 mod token_race;

@@ -187,6 +187,57 @@ fn rest_cases() -> Vec<Case> {
             Contributor,
         ),
         case(("/api/posts/export", "get"), "/api/posts/export", None, Viewer),
+        // Postiz's public API: the same rules as the routes it stands on.
+        case(("/public/v1/is-connected", "get"), "/public/v1/is-connected", None, Viewer),
+        case(("/public/v1/integrations", "get"), "/public/v1/integrations", None, Viewer),
+        case(
+            ("/public/v1/integration-settings/{id}", "get"),
+            "/public/v1/integration-settings/{integration}",
+            None,
+            Viewer,
+        ),
+        case(
+            ("/public/v1/integration-trigger/{id}", "post"),
+            "/public/v1/integration-trigger/{integration}",
+            Some(json!({"methodName": "getBoards"})),
+            Viewer,
+        ),
+        case(("/public/v1/find-slot/{id}", "get"), "/public/v1/find-slot/{integration}", None, Viewer),
+        case(("/public/v1/posts", "get"), "/public/v1/posts", None, Viewer),
+        case(
+            ("/public/v1/posts", "post"),
+            "/public/v1/posts",
+            Some(
+                json!({"type": "draft", "posts": [{"integration": {"id": "{integration}"}, "value": [{"content": "idea"}]}]}),
+            ),
+            Contributor,
+        ),
+        case(
+            ("/public/v1/posts", "post"),
+            "/public/v1/posts",
+            Some(
+                json!({"type": "schedule", "date": later, "posts": [{"integration": {"id": "{integration}"}, "value": [{"content": "go"}]}]}),
+            ),
+            Editor,
+        ),
+        case(("/public/v1/posts/{id}", "delete"), "/public/v1/posts/{draft}", None, Contributor),
+        case(("/public/v1/posts/{id}", "delete"), "/public/v1/posts/{scheduled}", None, Editor),
+        case(("/public/v1/posts/{id}/missing", "get"), "/public/v1/posts/{draft}/missing", None, Viewer),
+        case(
+            ("/public/v1/posts/{id}/release-id", "put"),
+            "/public/v1/posts/{draft}/release-id",
+            Some(json!({"releaseId": "1"})),
+            Editor,
+        ),
+        case(("/public/v1/upload", "post"), "/public/v1/upload", None, Contributor),
+        case(
+            ("/public/v1/upload-from-url", "post"),
+            "/public/v1/upload-from-url",
+            Some(json!({"url": "https://media.example/a.png"})),
+            Contributor,
+        ),
+        case(("/public/v1/analytics/{id}", "get"), "/public/v1/analytics/{integration}", None, Viewer),
+        case(("/public/v1/analytics/post/{id}", "get"), "/public/v1/analytics/post/{draft}", None, Viewer),
         case(("/api/posts/import", "post"), "/api/posts/import", Some(json!([])), Contributor),
         case(
             ("/api/feeds", "post"),
@@ -405,6 +456,9 @@ db_test!(async fn every_rest_route_holds_each_role_to_its_row(app) {
             };
             let answer = if case.api == ("/api/media", "post") {
                 who.session.upload("b.png", TINY_PNG.to_vec(), None).await
+            } else if case.api == ("/public/v1/upload", "post") {
+                let part = reqwest::multipart::Part::bytes(TINY_PNG.to_vec()).file_name("b.png");
+                who.session.post_multipart(&path, reqwest::multipart::Form::new().part("file", part)).await
             } else {
                 who.session.send(case.path_method(), &path, body).await
             };
