@@ -62,7 +62,8 @@ pub struct PostizEntry {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
-    /// Postiz's group of an edited post; Herald makes a new post.
+    /// Postiz's group. Naming an existing post's group (Postiz's edit) is
+    /// refused: edit with `PUT /api/posts/{id}`, or delete and create.
     #[serde(default)]
     pub group: Option<String>,
 }
@@ -85,7 +86,7 @@ pub struct PostizItem {
     /// after each other: only 0 is accepted for now.
     #[serde(default)]
     pub delay: Option<f64>,
-    /// Postiz's id of an edited item; ignored.
+    /// Postiz's id of an item; a new post's items get Herald's own.
     #[serde(default)]
     pub id: Option<String>,
 }
@@ -158,7 +159,7 @@ pub fn plan(
 ) -> Plan {
     let (status, scheduled_for) = mode(body, errors);
     let evergreen = match body.inter {
-        Some(days) if days > 0 && status != "DRAFT" => Some(EvergreenInput { every_days: days, until: None }),
+        Some(days) if days > 0 => Some(EvergreenInput { every_days: days, until: None }),
         _ => None,
     };
     let tags: Vec<String> = body

@@ -276,6 +276,7 @@ impl App {
                 (row.id, account)
             })
             .collect();
+        self.refuse_postiz_edits(caller, &body).await?;
         let media = self.postiz_media_refs(caller, &body).await?;
         let mut errors = ValidationErrors::default();
         let plan = body::plan(&body, &accounts, &media, &mut errors);
@@ -310,6 +311,26 @@ impl App {
         }
         created.sort_by_key(|(entry, _)| *entry);
         Ok(created.into_iter().map(|(_, c)| c).collect())
+    }
+
+    /// Postiz edits a post by sending it again with its `group`; Herald
+    /// would make a second post, so a group naming one of the workspace's
+    /// posts is refused. New posts carry random groups: those pass.
+    async fn refuse_postiz_edits(&self, caller: &Caller, body: &PostizCreatePost) -> AppResult<()> {
+        let posts = Posts(self.store.conn());
+        let mut errors = ValidationErrors::default();
+        for (index, entry) in body.posts.iter().enumerate() {
+            let Some(group) = entry.group.as_deref().and_then(|g| Uuid::parse_str(g.trim()).ok()) else { continue };
+            let exists = posts.get(caller.workspace_id, group).await?.is_some()
+                || !posts.in_group(caller.workspace_id, group).await?.is_empty();
+            if exists {
+                errors.push(
+                    format!("posts[{index}].group"),
+                    "names a post that exists: edit it with PUT /api/posts/{id}, or delete it (DELETE /public/v1/posts/{id}) and create it again",
+                );
+            }
+        }
+        Ok(errors.into_result()?)
     }
 
     /// Resolves every image `path` of a request: a file of this

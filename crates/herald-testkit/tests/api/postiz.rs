@@ -114,6 +114,16 @@ db_test!(async fn accounts_with_different_replies_become_a_group_deleted_togethe
     let listed = api.get("/public/v1/posts").await;
     assert!(listed.expect(200)["posts"].as_array().unwrap().iter().all(|p| p["state"] == "DRAFT" && p["group"] == created[0]["group"]));
 
+    // Sending it again with its group (Postiz's edit) would duplicate it: refused.
+    let again = json!({"type": "draft", "posts": [{"integration": {"id": x}, "group": created[0]["group"], "value": [{"content": "Edited"}]}]});
+    let refused = api.post("/public/v1/posts", again).await;
+    assert_eq!(refused.expect_error(422, "VALIDATION_FAILED")["details"]["errors"][0]["field"], "posts[0].group");
+    let fresh_group = json!({"type": "draft", "inter": 7, "posts": [{"integration": {"id": x}, "group": "aB3dE5gH7j", "value": [{"content": "New"}]}]});
+    let fresh = api.post("/public/v1/posts", fresh_group).await;
+    let fresh_id = fresh.expect(201)[0]["group"].as_str().unwrap().to_string();
+    assert_eq!(api.get(&format!("/api/posts/{fresh_id}")).await.expect(200)["evergreen"]["everyDays"], 7);
+    api.delete(&format!("/public/v1/posts/{fresh_id}")).await.expect(200);
+
     let deleted = api.delete(&format!("/public/v1/posts/{}", created[1]["postId"].as_str().unwrap())).await;
     assert_eq!(deleted.expect(200)["deleted"], 2);
     assert_eq!(api.get("/api/posts").await.expect(200)["posts"], json!([]));
