@@ -100,6 +100,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(limits, rate_limit::rate_limit))
+        .layer(axum::middleware::from_fn(routes::postiz::postiz_error_fields))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(axum::middleware::from_fn_with_state(trusted_origins, cross_site::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(state.config.secure_cookies(), middleware::security_headers))

@@ -65,7 +65,9 @@ db_test!(async fn rate_limits_answer_429_with_retry_after(app, TestOptions { rat
     let draft = json!({"type": "draft", "posts": []});
     postiz.post("/public/v1/posts", draft.clone()).await.expect_error(422, "VALIDATION_FAILED");
     postiz.post("/public/v1/posts", draft.clone()).await.expect_error(422, "VALIDATION_FAILED");
-    postiz.post("/public/v1/posts", draft).await.expect_error(429, "RATE_LIMITED");
+    let limited = postiz.post("/public/v1/posts", draft).await;
+    limited.expect_error(429, "RATE_LIMITED");
+    assert_eq!(limited.body["statusCode"], 429, "Postiz clients read it: {}", limited.text);
     postiz.get("/public/v1/integrations").await.expect(200);
 });
 

@@ -170,6 +170,10 @@ db_test!(async fn what_herald_cannot_honour_is_refused_by_field_with_postiz_erro
     let unauthenticated = app.anonymous().get("/public/v1/integrations").await;
     unauthenticated.expect_error(401, "UNAUTHORIZED");
     assert_eq!(unauthenticated.body["statusCode"], 401);
+    let unknown = api.get("/public/v1/nothing-here").await;
+    unknown.expect_error(404, "NOT_FOUND");
+    assert_eq!(unknown.body["statusCode"], 404);
+    assert!(unknown.body["message"].as_str().unwrap().contains("no route"), "{}", unknown.text);
 });
 
 db_test!(async fn a_published_post_has_analytics_and_a_release_id(app) {

@@ -9,8 +9,9 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use herald_app::postiz::body::PostizCreatePost;
 use herald_app::postiz::postiz_media;
@@ -43,11 +44,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(postiz_upload_from_url))
         .routes(routes!(postiz_integration_analytics))
         .routes(routes!(postiz_post_analytics))
-        .layer(axum::middleware::map_response(with_postiz_error_fields))
 }
 
-/// Adds `statusCode` and `message` at the top of an error answer, where
-/// Postiz clients (NestJS's error shape) look for them.
+/// Adds `statusCode` and `message` at the top of every error answer under
+/// `/public/`, where Postiz clients (NestJS's error shape) look for them —
+/// the rate limiter's and unknown paths' included, so it wraps the stack.
+pub(crate) async fn postiz_error_fields(request: Request, next: Next) -> Response {
+    let postiz = request.uri().path().starts_with("/public/");
+    let response = next.run(request).await;
+    if postiz { with_postiz_error_fields(response).await } else { response }
+}
+
 async fn with_postiz_error_fields(response: Response) -> Response {
     let status = response.status();
     let is_json = response
