@@ -26,7 +26,7 @@ use crate::http::{classify_status, excerpt, retry_after};
 use crate::oauth::{App, Begin, Callback, CodeFlow, Consent, Endpoints, OAuthConnect, Tokens};
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, ProviderSettings,
-    PublishRequest, PublishedItem, Refreshed,
+    PublishRequest, PublishedItem, Refreshed, Tool,
 };
 
 /// The LinkedIn API version every `/rest` request names (`LinkedIn-Version`).
@@ -413,6 +413,37 @@ impl Provider for LinkedIn {
             .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "LinkedIn did not return the post id"))?;
         let url = Some(format!("https://www.linkedin.com/feed/update/{id}/"));
         Ok(PublishedItem { id, url }.into())
+    }
+
+    /// Pages: the pages the member administers (each one an account of its own).
+    fn tools(&self) -> &'static [Tool] {
+        const PAGES: &[Tool] = &[
+            Tool {
+                method: "getCompanies",
+                description: "The LinkedIn pages the member administers; connect one as a linkedin-page account to post as it",
+                data: &[],
+            },
+            Tool { method: "getOrganizations", description: "The same as getCompanies", data: &[] },
+        ];
+        match self.audience {
+            Audience::Member => &[],
+            Audience::Pages => PAGES,
+        }
+    }
+
+    /// `GET /rest/organizationAcls` with each page's name, as when connecting.
+    async fn run_tool(&self, value: &Value, method: &str, _data: &Value) -> Result<Value, ProviderError> {
+        if self.audience != Audience::Pages || !matches!(method, "getCompanies" | "getOrganizations") {
+            return Err(ProviderError::invalid(format!("`{method}` is not a tool of this LinkedIn account")));
+        }
+        let creds = credentials(value)?;
+        let pages = self.pages(&creds.tokens, &creds.member).await?;
+        Ok(Value::Array(
+            pages
+                .iter()
+                .map(|page| json!({"id": page.account_id, "name": page.display_name, "username": page.username}))
+                .collect(),
+        ))
     }
 
     fn has_metrics(&self) -> bool {

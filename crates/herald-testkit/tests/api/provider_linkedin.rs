@@ -213,3 +213,26 @@ db_test!(async fn a_video_goes_up_in_the_parts_linkedin_names(app, fake = Linked
     let mixed = ada.session.get(&format!("/api/posts/{mixed}")).await;
     assert_eq!(mixed.body["targets"][0]["lastError"]["class"], "INVALID", "{}", mixed.text);
 });
+
+db_test!(async fn a_page_account_lists_the_members_pages_as_a_postiz_tool(app, fake = LinkedInFake::start().await, linkedin_options(&fake)) {
+    let ada = app.register("ada@example.com").await;
+    let answer = sign_in(&app, &ada, "linkedin-page").await;
+    let pending = answer["pendingId"].as_str().unwrap().to_string();
+    let chosen = ada.session.post(&format!("/api/integrations/pending/{pending}"), json!({"accountIds": [PAGES[0].0]})).await;
+    let page = chosen.expect(201)[0]["id"].as_str().unwrap().to_string();
+    let api = app.with_authorization(&ada.api_key(None).await);
+    let companies = api.post(&format!("/public/v1/integration-trigger/{page}"), json!({"methodName": "getCompanies"})).await;
+    let companies = companies.expect(200)["output"].clone();
+    assert_eq!(companies[1], json!({"id": PAGES[1].0, "name": PAGES[1].1, "username": PAGES[1].2}));
+    assert!(!companies.to_string().contains("li-access-"), "tokens never leave");
+
+    // A member account cannot post as a page: the answer says how to.
+    let member = sign_in(&app, &ada, "linkedin").await;
+    let member = member["integrationId"].as_str().unwrap().to_string();
+    let tools = api.post(&format!("/public/v1/integration-trigger/{member}"), json!({"methodName": "getCompanies"})).await;
+    tools.expect_error(422, "VALIDATION_FAILED");
+    let as_company = json!({"type": "draft", "posts": [{"integration": {"id": member}, "value": [{"content": "x"}], "settings": {"companyId": PAGES[0].0}}]});
+    let refused = api.post("/public/v1/posts", as_company).await;
+    let error = refused.expect_error(422, "VALIDATION_FAILED");
+    assert!(error["message"].as_str().unwrap().contains("linkedin-page"), "{error}");
+});
