@@ -68,8 +68,10 @@ pub struct PostizEntry {
     pub group: Option<String>,
 }
 
+/// The account; other fields (a whole entry of `GET /integrations`, as
+/// scripts pass it) describe it and are ignored, as Postiz does.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PostizIntegrationRef {
     pub id: String,
 }
@@ -91,8 +93,10 @@ pub struct PostizItem {
     pub id: Option<String>,
 }
 
+/// A media item; other fields (the whole answer of `upload`, as scripts
+/// pass it: `name`, `type`, `size` …) describe it and are ignored.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PostizImage {
     /// Clients send random ids; the `path` is what counts.
     #[serde(default)]

@@ -86,6 +86,14 @@ db_test!(async fn a_bare_key_lists_accounts_and_creates_posts_postiz_style(app) 
     let later = api.get("/public/v1/posts?startDate=2031-01-01T00:00:00Z&endDate=2031-02-01T00:00:00Z").await;
     assert_eq!(later.expect(200)["posts"], json!([]));
 
+    // Scripts pass what the API answered as it is: an integration entry, an upload.
+    let entry = api.get("/public/v1/integrations").await.expect(200)[0].clone();
+    let whole = json!({"type": "draft", "posts": [{"integration": entry, "value": [{"content": "as answered", "image": [uploaded]}]}]});
+    let created_whole = api.post("/public/v1/posts", whole).await;
+    let whole_group = created_whole.expect(201)[0]["group"].as_str().unwrap().to_string();
+    assert_eq!(api.get(&format!("/api/posts/{whole_group}")).await.expect(200)["mediaIds"], json!([uploaded["id"]]));
+    api.delete(&format!("/public/v1/posts/{whole_group}")).await.expect(200);
+
     let slot = api.get(&format!("/public/v1/find-slot/{x}")).await;
     assert!(slot.expect(200)["date"].as_str().unwrap().ends_with('Z'));
 
