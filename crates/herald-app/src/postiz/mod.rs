@@ -192,9 +192,17 @@ impl App {
                 .into_iter()
                 .filter_map(|row| row.group_id.map(|group| (row.id, group)))
                 .collect();
+            // The page's uploads in one query.
+            let media_ids: Vec<Uuid> = page.posts.iter().flat_map(|p| p.media_ids.iter().copied()).collect();
+            let media: HashMap<Uuid, String> = Media(self.store.conn())
+                .find_many(caller.workspace_id, &media_ids)
+                .await?
+                .iter()
+                .map(|row| (row.id, self.media_view(row).url))
+                .collect();
             for post in &page.posts {
                 let group = groups.get(&post.id).copied().unwrap_or(post.id);
-                posts.extend(self.postiz_posts_of(caller, post, group, &integrations).await?);
+                posts.extend(postiz_posts_of(post, group, &integrations, &media));
             }
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
@@ -205,61 +213,14 @@ impl App {
         Ok(PostizPostList { posts })
     }
 
-    /// One Postiz post per account of a Herald post.
-    async fn postiz_posts_of(
-        &self,
-        caller: &Caller,
-        post: &PostView,
-        group: Uuid,
-        integrations: &HashMap<Uuid, IntegrationRow>,
-    ) -> AppResult<Vec<PostizPost>> {
-        let mut image: Vec<PostizImageView> =
-            post.media_urls.iter().map(|url| PostizImageView { id: url.clone(), path: url.clone() }).collect();
-        image.extend(
-            Media(self.store.conn())
-                .find_many(caller.workspace_id, &post.media_ids)
-                .await?
-                .iter()
-                .map(|row| self.media_view(row))
-                .map(|m| PostizImageView { id: m.id.to_string(), path: m.url }),
-        );
-        Ok(post
-            .targets
-            .iter()
-            .filter(|t| t.status != TargetStatus::Cancelled)
-            .map(|target| {
-                let integration = integrations.get(&target.integration_id);
-                PostizPost {
-                    id: target.id,
-                    group,
-                    content: target.content.clone().unwrap_or_else(|| post.content.clone()),
-                    publish_date: target
-                        .published_at
-                        .or(post.scheduled_for)
-                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-                    state: state_of(post.status, target.status),
-                    release_url: target.url.clone(),
-                    release_id: target.platform_post_ids.first().cloned(),
-                    error: target.last_error.as_ref().map(|e| e.message.clone()),
-                    settings: target.settings.clone(),
-                    tags: post.tags.iter().map(|t| PostizTagView { value: t.clone(), label: t.clone() }).collect(),
-                    interval_in_days: post.evergreen.as_ref().map(|e| e.every_days),
-                    image: image.clone(),
-                    integration: PostizPostIntegration {
-                        id: target.integration_id,
-                        provider_identifier: target.platform.clone(),
-                        name: target.integration_name.clone(),
-                        picture: integration.and_then(|i| i.avatar_url.clone()),
-                    },
-                }
-            })
-            .collect())
-    }
-
     /// `POST /public/v1/posts`.
     pub async fn postiz_create_posts(&self, caller: &Caller, body: PostizCreatePost) -> AppResult<Vec<PostizCreated>> {
         caller.require(Scope::PostsWrite)?;
-        let rows = Integrations(self.store.conn()).list(caller.workspace_id).await?;
+        // Only the accounts the request names: each costs a settings schema
+        // (and, for Discord, a decryption).
+        let named: Vec<Uuid> =
+            body.posts.iter().filter_map(|entry| Uuid::parse_str(entry.integration.id.trim()).ok()).collect();
+        let rows = Integrations(self.store.conn()).find_many(caller.workspace_id, &named).await?;
         let accounts: HashMap<Uuid, body::Account> = rows
             .iter()
             .map(|row| {
@@ -295,13 +256,15 @@ impl App {
         };
         let notice = body.short_link.then_some(NO_SHORTENER);
         let mut created: Vec<(usize, PostizCreated)> = Vec::new();
-        for (view, (input, entries)) in views.iter().zip(&plan.posts) {
-            let group = if views.len() > 1 {
-                Posts(self.store.conn()).get(caller.workspace_id, view.id).await?.and_then(|p| p.group_id)
-            } else {
-                None
+        // Posts made together share their group; a lone post is its own.
+        let shared = match views.as_slice() {
+            [first, _, ..] => {
+                Posts(self.store.conn()).get(caller.workspace_id, first.id).await?.and_then(|p| p.group_id)
             }
-            .unwrap_or(view.id);
+            _ => None,
+        };
+        for (view, (input, entries)) in views.iter().zip(&plan.posts) {
+            let group = shared.unwrap_or(view.id);
             for (integration, entry) in input.platforms.iter().zip(entries) {
                 if let Some(target) = view.targets.iter().find(|t| t.integration_id == *integration) {
                     created
@@ -563,6 +526,53 @@ impl App {
         let plain = self.vault.decrypt(sealed, row.id.as_bytes()).map_err(AppError::internal)?;
         serde_json::from_slice(&plain).map_err(AppError::internal)
     }
+}
+
+/// One Postiz post per account of a Herald post; `media` holds the URLs of
+/// the page's uploads.
+fn postiz_posts_of(
+    post: &PostView,
+    group: Uuid,
+    integrations: &HashMap<Uuid, IntegrationRow>,
+    media: &HashMap<Uuid, String>,
+) -> Vec<PostizPost> {
+    let mut image: Vec<PostizImageView> =
+        post.media_urls.iter().map(|url| PostizImageView { id: url.clone(), path: url.clone() }).collect();
+    image.extend(
+        post.media_ids
+            .iter()
+            .filter_map(|id| media.get(id).map(|url| PostizImageView { id: id.to_string(), path: url.clone() })),
+    );
+    post.targets
+        .iter()
+        .filter(|t| t.status != TargetStatus::Cancelled)
+        .map(|target| {
+            let integration = integrations.get(&target.integration_id);
+            PostizPost {
+                id: target.id,
+                group,
+                content: target.content.clone().unwrap_or_else(|| post.content.clone()),
+                publish_date: target
+                    .published_at
+                    .or(post.scheduled_for)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                state: state_of(post.status, target.status),
+                release_url: target.url.clone(),
+                release_id: target.platform_post_ids.first().cloned(),
+                error: target.last_error.as_ref().map(|e| e.message.clone()),
+                settings: target.settings.clone(),
+                tags: post.tags.iter().map(|t| PostizTagView { value: t.clone(), label: t.clone() }).collect(),
+                interval_in_days: post.evergreen.as_ref().map(|e| e.every_days),
+                image: image.clone(),
+                integration: PostizPostIntegration {
+                    id: target.integration_id,
+                    provider_identifier: target.platform.clone(),
+                    name: target.integration_name.clone(),
+                    picture: integration.and_then(|i| i.avatar_url.clone()),
+                },
+            }
+        })
+        .collect()
 }
 
 /// Whether a target went out (or may have) without the platform's id.

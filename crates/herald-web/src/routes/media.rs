@@ -71,34 +71,56 @@ async fn upload_media(
     Auth(caller): Auth,
     form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<MediaView>)> {
-    let mut form = form.map_err(|_| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "send the file as multipart/form-data with a `file` field (and optionally `altText`)",
-        )
-    })?;
+    let upload = read_upload_form(
+        &state,
+        &caller,
+        form,
+        "send the file as multipart/form-data with a `file` field (and optionally `altText`)",
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(state.app.record_upload(&caller, upload.stored, upload.alt_text).await?)))
+}
+
+/// A file read from an upload form and stored, with what the form said of it.
+pub(crate) struct ReadUpload {
+    pub stored: herald_app::media::StoredUpload,
+    /// The name the client gave the file.
+    pub file_name: Option<String>,
+    pub alt_text: Option<String>,
+}
+
+/// Reads a multipart form: its `file` is streamed to the store, `altText`
+/// kept, anything else skipped unread. `hint` says how to send it right.
+pub(crate) async fn read_upload_form(
+    state: &AppState,
+    caller: &herald_app::Caller,
+    form: Result<Multipart, MultipartRejection>,
+    hint: &str,
+) -> ApiResult<ReadUpload> {
+    let mut form = form
+        .map_err(|_| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", hint.to_string()))?;
     let mut stored = None;
     let mut alt_text = None;
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         match field.name() {
             Some("file") if stored.is_none() => {
+                let file_name = field.file_name().map(str::to_string);
                 let pieces = futures::TryStreamExt::map_err(field, interrupted_upload);
-                stored = Some(state.app.store_upload(&caller, pieces).await?);
+                stored = Some((state.app.store_upload(caller, pieces).await?, file_name));
             }
             Some("altText" | "alt_text" | "alt") => alt_text = Some(field.text().await.map_err(multipart_error)?),
             // Unknown fields are skipped, not buffered.
             _ => {}
         }
     }
-    let Some(stored) = stored else {
+    let Some((stored, file_name)) = stored else {
         return Err(herald_app::AppError::from(herald_core::ValidationError::new("file", "is required")).into());
     };
-    Ok((StatusCode::CREATED, Json(state.app.record_upload(&caller, stored, alt_text).await?)))
+    Ok(ReadUpload { stored, file_name, alt_text })
 }
 
 /// The file stopped coming: over the body limit, or the client went away.
-pub(crate) fn interrupted_upload(error: MultipartError) -> herald_app::AppError {
+fn interrupted_upload(error: MultipartError) -> herald_app::AppError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return herald_app::AppError::TooLarge(herald_app::media::too_large(MAX_MEDIA_BYTES));
     }
@@ -106,7 +128,7 @@ pub(crate) fn interrupted_upload(error: MultipartError) -> herald_app::AppError 
     herald_core::ValidationError::new("file", message).into()
 }
 
-pub(crate) fn multipart_error(error: MultipartError) -> ApiError {
+fn multipart_error(error: MultipartError) -> ApiError {
     let status = error.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return too_large();

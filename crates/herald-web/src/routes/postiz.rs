@@ -24,9 +24,9 @@ use serde_json::Value;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiId, ApiJson, ApiQuery, Auth};
-use crate::routes::media::{UPLOAD_LIMIT, interrupted_upload, multipart_error};
+use crate::routes::media::{UPLOAD_LIMIT, read_upload_form};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -257,25 +257,11 @@ async fn postiz_upload(
     Auth(caller): Auth,
     form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<PostizMedia>)> {
-    let mut form = form.map_err(|_| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "send the file as multipart/form-data with a `file` field",
-        )
-    })?;
-    let mut stored = None;
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        if field.name() == Some("file") && stored.is_none() {
-            let name = field.file_name().map(str::to_string);
-            let pieces = futures::TryStreamExt::map_err(field, interrupted_upload);
-            stored = Some((state.app.store_upload(&caller, pieces).await?, name));
-        }
-    }
-    let Some((stored, name)) = stored else {
-        return Err(herald_app::AppError::from(herald_core::ValidationError::new("file", "is required")).into());
-    };
-    let view = state.app.record_upload(&caller, stored, None).await?;
+    let hint = "send the file as multipart/form-data with a `file` field";
+    let upload = read_upload_form(&state, &caller, form, hint).await?;
+    // Postiz's upload takes no alt text: the file alone, as before.
+    let view = state.app.record_upload(&caller, upload.stored, None).await?;
+    let name = upload.file_name;
     Ok((StatusCode::CREATED, Json(postiz_media(view, name))))
 }
 
