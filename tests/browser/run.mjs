@@ -502,6 +502,7 @@ async function main() {
   }
 
   await teamsAndApprovals(page, base, receiver, api);
+  await clientPreview(page, base, api);
 
   // Connect X by OAuth: X's consent page (the fake approves at once) sends
   // the browser back to Herald's callback, then to the accounts page.
@@ -700,6 +701,61 @@ async function teamsAndApprovals(page, base, receiver, api) {
   assert.deepEqual(cleoProblems, []);
   await cleoContext.close();
   log('teams and approvals checked');
+}
+
+// ==== An agency's client, in a browser without a Herald account, opens a
+// preview link, comments, and asks for changes: the approval queue shows
+// it and offers no "Approve" until the post is edited. ====
+async function clientPreview(page, base, api) {
+  const feed = (await api('/api/integrations')).body.find((i) => i.name === 'Team feed').id;
+  const made = await api('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ content: 'Winter menu launches Friday #food', status: 'DRAFT', platforms: [feed] }) });
+  const post = made.body.id;
+  await api(`/api/posts/${post}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const link = await api(`/api/posts/${post}/preview-links`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(link.status, 201, JSON.stringify(link.body));
+
+  const clientDir = mkdtempSync(join(tmpdir(), 'herald-chromium-client-'));
+  cleanups.push(() => rmSync(clientDir, { recursive: true, force: true }));
+  const clientContext = await chromium.launchPersistentContext(clientDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 375, height: 800 },
+    timezoneId: TZ,
+    locale: 'en-GB',
+  });
+  cleanups.push(() => clientContext.close());
+  const client = clientContext.pages()[0] || (await clientContext.newPage());
+  const clientProblems = [];
+  client.on('pageerror', (e) => clientProblems.push(e.message));
+  await client.goto(link.body.url);
+  // preview.js drew the platform look-alike in place of the plain text.
+  await client.waitForSelector('#client-previews article.preview');
+  assert.ok(await client.isVisible('text=Winter menu launches Friday'));
+  await audit(client, 'client-preview');
+  await client.fill('#comment-name', 'Jo from Bistro');
+  await client.fill('#comment-body', 'Please say Saturday <script>alert(1)</script>');
+  await client.click('button[value=REQUEST_CHANGES]');
+  await client.waitForURL(/thanks=1/);
+  assert.ok(await client.isVisible('text=Please say Saturday <script>alert(1)</script>'), 'the comment is shown as text');
+  assert.ok(await client.isVisible('#client-verdict'));
+  await shoot(client, 'client-preview');
+  assert.deepEqual(clientProblems, []);
+  await clientContext.close();
+
+  await page.goto(`${base}/approvals`);
+  const card = page.locator(`#approval-${post}`);
+  assert.ok(await card.locator('[data-changes-requested]').isVisible(), 'the queue shows the change request');
+  assert.ok(await card.locator('text=Please say Saturday').isVisible());
+  assert.equal(await card.locator('button:has-text("Approve")').count(), 0, 'no approving until it is edited');
+  const refused = await api(`/api/posts/${post}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(refused.status, 409);
+  await shoot(page, 'approvals-changes-requested');
+  // Leave the queue as the rest of the flow expects it.
+  await api(`/api/posts/${post}`, { method: 'DELETE' });
+  log('a client asked for changes on a preview page');
 }
 
 // ==== ui-composer: alt text edited after upload, a reply with its own image,

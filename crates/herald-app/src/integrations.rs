@@ -204,6 +204,7 @@ impl App {
                             settings
                         },
                         profile_pending: account.profile_pending,
+                        customer_id: None,
                         created_at: now,
                         updated_at: now,
                     })
@@ -230,9 +231,26 @@ impl App {
     }
 
     pub async fn list_integrations(&self, caller: &Caller) -> AppResult<Vec<IntegrationView>> {
+        self.list_integrations_of(caller, None).await
+    }
+
+    /// The workspace's accounts, or only one customer's (404 for a
+    /// customer the workspace does not have).
+    pub async fn list_integrations_of(
+        &self,
+        caller: &Caller,
+        customer: Option<Uuid>,
+    ) -> AppResult<Vec<IntegrationView>> {
         caller.require(Scope::IntegrationsRead)?;
+        if let Some(customer) = customer {
+            self.customer(caller, customer).await?;
+        }
         let rows = Integrations(self.store.conn()).list(caller.workspace_id).await?;
-        Ok(rows.iter().map(IntegrationView::from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .filter(|row| customer.is_none() || row.customer_id == customer)
+            .map(IntegrationView::from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// The account's avatar, fetched through the SSRF guard for the web UI

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod agency;
 pub mod ai;
 pub mod analytics;
 pub mod api_keys;
@@ -81,6 +82,8 @@ pub struct App {
     settings: Arc<AppSettings>,
     session_keys: Arc<accounts::SessionKeys>,
     login_throttle: Arc<throttle::LoginThrottle>,
+    /// What each public link (preview, client connect) may be used for.
+    link_budget: Arc<throttle::HourlyBudget>,
     /// Talks to the AI model endpoint; made only when one is configured.
     ai_client: Option<reqwest::Client>,
     /// When (Unix seconds) expired MCP tokens are next swept.
@@ -112,6 +115,7 @@ impl App {
             settings: Arc::new(settings),
             session_keys: Arc::new(accounts::SessionKeys::new(jwt_secret)),
             login_throttle: Arc::new(throttle::LoginThrottle::default()),
+            link_budget: Arc::new(throttle::HourlyBudget::new(agency::LINK_ACTIONS_PER_HOUR)),
         }
     }
 

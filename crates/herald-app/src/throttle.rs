@@ -84,6 +84,42 @@ impl LoginThrottle {
     }
 }
 
+/// A budget of actions per key and hour, for what strangers may do through
+/// a public link (comment on a preview, connect an account): whoever holds
+/// a link cannot flood the workspace, whatever address they come from.
+pub struct HourlyBudget {
+    per_hour: u32,
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl HourlyBudget {
+    pub fn new(per_hour: u32) -> Self {
+        Self { per_hour, windows: Mutex::new(HashMap::new()) }
+    }
+
+    /// Spends one action of `key`'s budget, or says how long to wait.
+    pub fn spend(&self, key: &str) -> AppResult<()> {
+        const HOUR: Duration = Duration::from_secs(3600);
+        let now = Instant::now();
+        let Ok(mut windows) = self.windows.lock() else { return Ok(()) };
+        if windows.len() >= MAX_RECORDS {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < HOUR);
+        }
+        let window = windows.entry(key.to_string()).or_insert((now, 0));
+        if now.duration_since(window.0) >= HOUR {
+            *window = (now, 0);
+        }
+        if window.1 >= self.per_hour {
+            return Err(AppError::RateLimited {
+                message: "this link was used too often in the last hour; try again later".into(),
+                retry_after: HOUR.saturating_sub(now.duration_since(window.0)),
+            });
+        }
+        window.1 += 1;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,6 +112,8 @@ pub struct IntegrationView {
     /// renewed past a known end (`integration_expiring` events come 7 days
     /// and 1 day ahead).
     pub access_ends_at: Option<DateTime<Utc>>,
+    /// The customer (agency client) the account belongs to.
+    pub customer_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -133,6 +135,7 @@ impl IntegrationView {
             scopes: decode(&row.scopes, "integrations.scopes", row.id)?,
             token_expires_at: row.token_expires_at,
             access_ends_at: row.access_ends_at,
+            customer_id: row.customer_id,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

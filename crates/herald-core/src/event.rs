@@ -26,6 +26,9 @@ string_enum!(
         ApprovalRequested => "approval_requested",
         ApprovalApproved => "approval_approved",
         ApprovalRejected => "approval_rejected",
+        /// Someone commented on a post: a team member, or a visitor of its
+        /// preview page (who may approve it or ask for changes).
+        PostCommented => "post_commented",
         MemberInvited => "member_invited",
         MemberJoined => "member_joined",
         MemberRoleChanged => "member_role_changed",

@@ -64,6 +64,8 @@ pub const NOTIFYING: &[EventKind] = &[
     EventKind::ApprovalRequested,
     EventKind::ApprovalApproved,
     EventKind::ApprovalRejected,
+    EventKind::PostCommented,
+    EventKind::IntegrationConnected,
 ];
 
 /// Who hears of an event: the workspace's owners (with editors, for what
@@ -76,6 +78,9 @@ pub enum Audience {
     Managers,
     /// The author who asked for approval.
     Requester,
+    /// Owners and editors, and the post's author: what a client says
+    /// concerns who decides and who writes.
+    ManagersAndAuthor,
 }
 
 pub fn audience(kind: EventKind) -> Option<Audience> {
@@ -85,6 +90,9 @@ pub fn audience(kind: EventKind) -> Option<Audience> {
             Audience::Managers
         }
         EventKind::ApprovalApproved | EventKind::ApprovalRejected => Audience::Requester,
+        EventKind::PostCommented => Audience::ManagersAndAuthor,
+        // Only a client's own connection (through a connect link) notifies.
+        EventKind::IntegrationConnected => Audience::Managers,
         _ => return None,
     })
 }
@@ -149,6 +157,26 @@ pub fn notice(
             link: post_link,
             topic: Topic::Approvals,
         },
+        EventKind::PostCommented => {
+            let author = or(&text("author"), "Someone");
+            let said = text("excerpt");
+            let (title, body) = match text("verdict").as_str() {
+                "REQUEST_CHANGES" => (format!("{author} asked for changes"), format!("On “{excerpt}”: {said}")),
+                "APPROVE" => (format!("{author} approved a preview"), format!("“{excerpt}” looks right to them.")),
+                _ => (format!("{author} commented"), format!("On “{excerpt}”: {said}")),
+            };
+            Notice { title, body, link: post_link, topic: Topic::Approvals }
+        }
+        EventKind::IntegrationConnected => {
+            // Connections made by members are their own doing: no news.
+            let customer = data.get("customer").and_then(|v| v.as_str())?;
+            Notice {
+                title: format!("{customer} connected {on}"),
+                body: format!("{customer} connected an account through their connect link; it is ready to post to."),
+                link: "/integrations".into(),
+                topic: Topic::Integrations,
+            }
+        }
         EventKind::ApprovalRejected => {
             let note = data.pointer("/approval/note").and_then(|v| v.as_str()).unwrap_or_default();
             Notice {

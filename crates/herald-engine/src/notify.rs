@@ -139,6 +139,9 @@ async fn write(
             Audience::OwnersAndAuthor => m.role == WorkspaceRole::Owner || Some(m.user.id) == author,
             Audience::Managers => notice::is_manager(m.role) && Some(m.user.id) != actor,
             Audience::Requester => Some(m.user.id) == requester && Some(m.user.id) != actor,
+            Audience::ManagersAndAuthor => {
+                (notice::is_manager(m.role) || Some(m.user.id) == author) && Some(m.user.id) != actor
+            }
         })
         .collect();
     let mut notifications = Vec::new();

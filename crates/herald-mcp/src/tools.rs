@@ -25,6 +25,21 @@ use crate::times::with_local_times;
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
 
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListIntegrationsArgs {
+    /// Only the accounts of this customer (from list_customers).
+    pub customer_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreviewLinkArgs {
+    pub post_id: Uuid,
+    /// How long the link works: 1–90 days (default 14).
+    pub expires_in_days: Option<i64>,
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlatformArgs {
@@ -64,6 +79,9 @@ pub struct PostArgs {
     pub recurrence: Option<RecurrenceInput>,
     /// Publish again every N days after it went out, until a date.
     pub evergreen: Option<EvergreenInput>,
+    /// A saved set of accounts with their settings (from the web UI's sets):
+    /// used when integrationIds is empty.
+    pub set_id: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -103,6 +121,7 @@ impl PostArgs {
             tags: self.tags,
             recurrence: self.recurrence,
             evergreen: self.evergreen,
+            set_id: self.set_id,
         }
     }
 }
@@ -117,6 +136,10 @@ pub struct ListPostsArgs {
     pub to: Option<String>,
     /// Only posts that target this integration.
     pub integration_id: Option<Uuid>,
+    /// Only posts to the accounts of this customer (from list_customers).
+    pub customer_id: Option<Uuid>,
+    /// Only posts carrying this tag.
+    pub tag: Option<String>,
     /// REQUESTED: the approval queue (also APPROVED, REJECTED).
     pub approval: Option<herald_core::post::ApprovalState>,
     /// Page size 1–100 (default 50).
@@ -222,8 +245,8 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "list_integrations",
         title: "List connected accounts",
-        description: "Lists the social accounts connected to Herald (id, platform, name, status). Use the ids as integrationIds when creating posts. Only ACTIVE integrations can be scheduled to.",
-        schema: schema_for_type::<NoArgs>,
+        description: "Lists the social accounts connected to Herald (id, platform, name, status, customerId). Use the ids as integrationIds when creating posts. Only ACTIVE integrations can be scheduled to. With customerId: only that customer's accounts (an agency's client, from list_customers).",
+        schema: schema_for_type::<ListIntegrationsArgs>,
         scope: Scope::IntegrationsRead,
         read_only: true,
         destructive: false,
@@ -328,6 +351,28 @@ const SPECS: &[Spec] = &[
         destructive: false,
         idempotent: false,
         open_world: true,
+    },
+    Spec {
+        name: "list_customers",
+        title: "List customers",
+        description: "Lists the workspace's customers — an agency's clients — each grouping some connected accounts (id, name, integrationCount). Pass a customer's id to list_integrations or list_posts to work on that client's accounts only.",
+        schema: schema_for_type::<NoArgs>,
+        scope: Scope::IntegrationsRead,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    },
+    Spec {
+        name: "create_preview_link",
+        title: "Create a preview link",
+        description: "Makes a public link to a post for a client: the page shows the post as each platform will and lets the client comment, approve, or ask for changes (which blocks the post's approval until it is edited). The URL is shown once; it expires (default 14 days). Needs posts:write.",
+        schema: schema_for_type::<PreviewLinkArgs>,
+        scope: Scope::PostsWrite,
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: false,
     },
     Spec {
         name: "submit_for_approval",
@@ -490,6 +535,11 @@ fn output_schema(name: &str) -> Arc<rmcp::model::JsonObject> {
         ),
         "list_posts" => object(json!({"posts": array, "nextCursor": {"type": ["string", "null"]}}), &["posts"]),
         "list_integrations" => object(json!({"integrations": array}), &["integrations"]),
+        "list_customers" => object(json!({"customers": array}), &["customers"]),
+        "create_preview_link" => object(
+            json!({"id": uuid, "url": {"type": "string"}, "expiresAt": {"type": "string"}}),
+            &["id", "url", "expiresAt"],
+        ),
         "get_platform_rules" => object(json!({"platforms": array}), &["platforms"]),
         "delete_post" => object(json!({"deleted": {"type": "boolean"}, "postId": uuid}), &["deleted", "postId"]),
         "list_feeds" => object(json!({"feeds": array}), &["feeds"]),
@@ -534,8 +584,17 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
     let post = |value: Value| with_local_times(value, timezone);
     Ok(match name {
         "list_integrations" => {
+            let a: ListIntegrationsArgs = args(raw)?;
+            json!({ "integrations": to_json(&app.list_integrations_of(caller, a.customer_id).await?)? })
+        }
+        "list_customers" => {
             let _: NoArgs = args(raw)?;
-            json!({ "integrations": to_json(&app.list_integrations(caller).await?)? })
+            json!({ "customers": to_json(&app.list_customers(caller).await?)? })
+        }
+        "create_preview_link" => {
+            let a: PreviewLinkArgs = args(raw)?;
+            let input = herald_app::agency::previews::CreatePreviewLinkInput { expires_in_days: a.expires_in_days };
+            to_json(&app.create_preview_link(caller, a.post_id, input).await?)?
         }
         "get_platform_rules" => {
             let PlatformArgs { platform } = args(raw)?;
@@ -566,6 +625,8 @@ pub async fn call(app: &App, caller: &Caller, timezone: &str, name: &str, raw: V
                 from: a.from,
                 to: a.to,
                 integration: a.integration_id.map(|id| id.to_string()),
+                customer: a.customer_id.map(|id| id.to_string()),
+                tag: a.tag,
                 approval: a.approval.map(|state| state.as_str().to_string()),
                 limit: a.limit,
                 cursor: a.cursor,

@@ -23,6 +23,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use entity::api_key::Model as ApiKeyRow;
+pub use entity::customer::Model as CustomerRow;
 pub use entity::email_outbox::Model as EmailRow;
 pub use entity::event::Model as EventRow;
 pub use entity::feed::Model as FeedRow;
@@ -38,8 +39,13 @@ pub use entity::oauth_client::Model as OAuthClientRow;
 pub use entity::oauth_pending::Model as OAuthPendingRow;
 pub use entity::oauth_state::Model as OAuthStateRow;
 pub use entity::post::Model as PostRow;
+pub use entity::post_comment::Model as PostCommentRow;
+pub use entity::post_set::Model as PostSetRow;
 pub use entity::post_target::Model as TargetRow;
+pub use entity::preview_link::Model as PreviewLinkRow;
 pub use entity::session::Model as SessionRow;
+pub use entity::signature::Model as SignatureRow;
+pub use entity::tag::Model as TagRow;
 pub use entity::target_metric::Model as TargetMetricRow;
 pub use entity::user::Model as UserRow;
 pub use entity::webhook::Model as WebhookRow;

@@ -65,6 +65,7 @@ async fn integration(store: &Store, workspace_id: Uuid, platform: &str, status: 
         timezone: "UTC".into(),
         settings: json!({}),
         profile_pending: false,
+        customer_id: None,
         created_at: at(0),
         updated_at: at(0),
     };

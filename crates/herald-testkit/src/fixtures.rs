@@ -61,6 +61,7 @@ impl TestApp {
                 timezone: "UTC".into(),
                 settings: json!({}),
                 profile_pending: false,
+                customer_id: None,
                 created_at: now,
                 updated_at: now,
             })

@@ -23,6 +23,11 @@ pub const ASSETS: &[Asset] = &[
     Asset { name: "app.css", mime: "text/css; charset=utf-8", body: include_str!("../static/app.css") },
     Asset { name: "app.js", mime: "text/javascript; charset=utf-8", body: include_str!("../static/app.js") },
     Asset { name: "preview.js", mime: "text/javascript; charset=utf-8", body: include_str!("../static/preview.js") },
+    Asset {
+        name: "preview-page.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("../static/preview-page.js"),
+    },
     Asset { name: "composer.js", mime: "text/javascript; charset=utf-8", body: include_str!("../static/composer.js") },
     Asset { name: "calendar.js", mime: "text/javascript; charset=utf-8", body: include_str!("../static/calendar.js") },
     Asset { name: "icon.svg", mime: "image/svg+xml", body: include_str!("../static/icon.svg") },

@@ -68,7 +68,7 @@ pub async fn guard(State(state): State<Arc<UiState>>, request: Request, next: Ne
     let expected = token(&secret, &session);
 
     let mut request = request;
-    if !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) && !is_public_json(&request) {
         let (given, rebuilt) = submitted_token(request).await;
         request = match rebuilt {
             Some(request) => request,
@@ -93,6 +93,18 @@ pub async fn guard(State(state): State<Arc<UiState>>, request: Request, next: Ne
         }
     }
     response
+}
+
+/// JSON posted to a public preview page: the link's token in the path is
+/// its only credential (no cookie carries authority there), and a
+/// cross-site page cannot send JSON without the browser asking first.
+fn is_public_json(request: &Request) -> bool {
+    request.uri().path().starts_with("/p/")
+        && request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
 }
 
 /// The token a request carries, and the request rebuilt (its form body was

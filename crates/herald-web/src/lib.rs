@@ -61,7 +61,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::feeds::routes())
         .merge(routes::transfer::routes())
         .merge(routes::ai::routes())
-        .merge(routes::queue::routes());
+        .merge(routes::queue::routes())
+        .merge(routes::agency::routes());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api", api)
         .nest("/public/v1", routes::postiz::routes())

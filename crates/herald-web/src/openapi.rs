@@ -34,6 +34,7 @@ use crate::error::ErrorBody;
         (name = "teams", description = "Workspaces, members, invites, the audit trail and notifications"),
         (name = "webhooks", description = "Events sent, signed, to your URLs"),
         (name = "feeds", description = "RSS and Atom feeds posted automatically"),
+        (name = "agency", description = "For agencies: customers, tags, signatures, sets, preview links and comments"),
         (name = "ai", description = "Writing help from an OpenAI-compatible model, when configured"),
         (name = "postiz", description = "Postiz's public API (`/public/v1`) for the `postiz` CLI, n8n, Make and \
             scripts written for Postiz: the API key in a bare `Authorization: <key>` header, Postiz's bodies and \

@@ -275,6 +275,7 @@ pub fn plan(
                 tags: tags.clone(),
                 recurrence: None,
                 evergreen: evergreen.clone(),
+                set_id: None,
             };
             (input, members.iter().map(|m| m.0).collect())
         })

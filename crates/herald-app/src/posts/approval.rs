@@ -40,6 +40,10 @@ pub struct ApprovalView {
     /// The author asked to publish as soon as it is approved.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub wants_now: bool,
+    /// The latest verdict a client gave on a preview page while the post
+    /// waited; `REQUEST_CHANGES` blocks approval until the post is edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_verdict: Option<crate::agency::previews::ClientVerdict>,
 }
 
 /// `POST /posts/{id}/submit`.
@@ -84,6 +88,7 @@ pub(super) fn requested(
         decided_by: None,
         decided_at: None,
         wants_now,
+        client_verdict: None,
     })
 }
 
@@ -96,6 +101,7 @@ pub(super) fn decided(post: &PostRow, caller: &Caller, now: DateTime<Utc>, note:
         decided_by: None,
         decided_at: None,
         wants_now: false,
+        client_verdict: None,
     });
     view.decided_by = Some(caller.user_id);
     view.decided_at = Some(now);
@@ -104,6 +110,15 @@ pub(super) fn decided(post: &PostRow, caller: &Caller, now: DateTime<Utc>, note:
         view.note = note;
     }
     serde_json::json!(view)
+}
+
+/// The stored approval without a client's verdict.
+pub(super) fn without_client_verdict(post: &PostRow) -> Option<serde_json::Value> {
+    let mut approval = post.approval.clone()?;
+    if let Some(map) = approval.as_object_mut() {
+        map.remove("clientVerdict");
+    }
+    Some(approval)
 }
 
 /// The approval of a post, if it was ever submitted.
@@ -182,6 +197,15 @@ impl App {
         let existing = posts.get(caller.workspace_id, id).await?.ok_or(AppError::NotFound("post"))?;
         if existing.approval_state != Some(ApprovalState::Requested) || existing.status != PostStatus::Draft {
             return Err(AppError::Conflict("this post is not waiting for approval".into()));
+        }
+        if let Some(client) = approval_of(&existing).and_then(|a| a.client_verdict)
+            && client.verdict == crate::agency::previews::Verdict::RequestChanges
+        {
+            return Err(AppError::Conflict(format!(
+                "{} asked for changes on the preview page ({}): edit the post, which lets them look again, or reject it",
+                client.by,
+                client.at.format("%Y-%m-%d %H:%M UTC")
+            )));
         }
         let now = self.now();
         let wants_now = approval_of(&existing).is_some_and(|a| a.wants_now);

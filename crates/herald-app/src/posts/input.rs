@@ -66,6 +66,9 @@ pub struct CreatePostInput {
     pub recurrence: Option<RecurrenceInput>,
     /// Publish the post again every N days after it went out.
     pub evergreen: Option<EvergreenInput>,
+    /// A saved set (`GET /sets`): its accounts when `platforms` is empty,
+    /// and its settings for each account the post's `overrides` give none.
+    pub set_id: Option<Uuid>,
 }
 
 /// `PUT /posts/{id}`: every field optional; what is given replaces the
@@ -121,6 +124,12 @@ pub struct ListPostsQuery {
     /// Only posts that target this integration id.
     #[param(value_type = Option<uuid::Uuid>)]
     pub integration: Option<String>,
+    /// Only posts that target an account of this customer.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub customer: Option<String>,
+    /// Only posts carrying this tag (its exact name).
+    #[param(max_length = 50)]
+    pub tag: Option<String>,
     /// `REQUESTED` is the approval queue; `APPROVED` or `REJECTED`.
     #[param(value_type = Option<herald_core::post::ApprovalState>)]
     pub approval: Option<String>,

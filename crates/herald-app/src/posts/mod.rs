@@ -58,6 +58,7 @@ impl App {
     /// Dry run of `create_post`: reports everything, changes nothing.
     pub async fn validate_post(&self, caller: &Caller, input: CreatePostInput) -> AppResult<ValidationReport> {
         caller.require(Scope::PostsRead)?;
+        let input = self.apply_set(caller, input).await?;
         let (input, _) = self.resolve_queue(caller, input).await?;
         let prepared = self.prepare(caller, &input, None, self.now()).await?;
         Ok(ValidationReport {
@@ -93,6 +94,7 @@ impl App {
         let mut planned = Vec::with_capacity(inputs.len());
         let mut all_errors = herald_core::ValidationErrors::default();
         for (index, input) in inputs.into_iter().enumerate() {
+            let input = self.apply_set(caller, input).await?;
             let (input, slots) = self.resolve_queue(caller, input).await?;
             let prepared = self.prepare(caller, &input, None, now).await?;
             if !prepared.errors.is_empty() && several {
@@ -197,6 +199,9 @@ impl App {
     pub async fn list_posts(&self, caller: &Caller, query: ListPostsQuery) -> AppResult<PostPage> {
         caller.require(Scope::PostsRead)?;
         let filter = parse_list_query(query)?;
+        if let Some(customer_id) = filter.customer_id {
+            self.customer(caller, customer_id).await?;
+        }
         let posts_repo = Posts(self.store.conn());
         let mut rows =
             posts_repo.list(caller.workspace_id, &PostFilter { limit: filter.limit + 1, ..filter.clone() }).await?;
@@ -218,12 +223,15 @@ impl App {
     ) -> AppResult<Vec<PostView>> {
         caller.require(Scope::PostsRead)?;
         let filter = PostFilter { undated, limit: max, after: None, ..parse_list_query(query)? };
+        if let Some(customer_id) = filter.customer_id {
+            self.customer(caller, customer_id).await?;
+        }
         let rows = Posts(self.store.conn()).list(caller.workspace_id, &filter).await?;
         self.views_of(&rows).await
     }
 
     /// Post views of rows, their targets read in one statement.
-    async fn views_of(&self, rows: &[PostRow]) -> AppResult<Vec<PostView>> {
+    pub(crate) async fn views_of(&self, rows: &[PostRow]) -> AppResult<Vec<PostView>> {
         let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
         let targets = Posts(self.store.conn()).targets_of(&ids).await?;
         let mut by_post: BTreeMap<Uuid, Vec<&TargetWithIntegration>> = BTreeMap::new();
@@ -299,7 +307,9 @@ impl App {
             ApprovalChange::Approve => {
                 (Some(ApprovalState::Approved), Some(approval::decided(&existing, caller, now, None)))
             }
-            ApprovalChange::AfterEdit | ApprovalChange::Keep => (existing.approval_state, existing.approval.clone()),
+            // A client's verdict was on what they saw; after an edit they look again.
+            ApprovalChange::AfterEdit => (existing.approval_state, approval::without_client_verdict(&existing)),
+            ApprovalChange::Keep => (existing.approval_state, existing.approval.clone()),
         };
         let requested_now = approval_state == Some(ApprovalState::Requested)
             && (existing.approval_state != Some(ApprovalState::Requested) || submitted);
@@ -530,6 +540,7 @@ fn merge_update(
         tags,
         recurrence: input.recurrence.unwrap_or_else(|| stored.as_ref().and_then(recurrence_input)),
         evergreen: input.evergreen.unwrap_or_else(|| stored.as_ref().and_then(evergreen_input)),
+        set_id: None,
     })
 }
 
@@ -573,6 +584,14 @@ fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {
         }
         parsed
     });
+    let customer_id = query.customer.as_deref().and_then(|raw| {
+        let parsed = Uuid::parse_str(raw).ok();
+        if parsed.is_none() {
+            errors.push("customer", format!("`{raw}` is not a customer id (UUID)"));
+        }
+        parsed
+    });
+    let tag = query.tag.map(|tag| tag.trim().to_string()).filter(|tag| !tag.is_empty());
     let approval = query.approval.as_deref().and_then(|raw| {
         let parsed = ApprovalState::parse(&raw.to_uppercase());
         if parsed.is_none() {
@@ -583,7 +602,7 @@ fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {
     let (limit, after) = parse_page(query.limit, query.cursor.as_deref(), &mut errors);
     errors.into_result()?;
     let after = after.map(|Cursor { created_at, id }| PostCursor { created_at, id });
-    Ok(PostFilter { status, from, to, integration_id, approval, after, undated: false, limit })
+    Ok(PostFilter { status, from, to, integration_id, customer_id, tag, approval, after, undated: false, limit })
 }
 
 #[cfg(test)]

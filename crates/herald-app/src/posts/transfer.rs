@@ -755,6 +755,7 @@ fn resolve(record: PostRecord, integrations: &[IntegrationRow]) -> Result<Create
         tags: record.tags,
         recurrence: record.recurrence,
         evergreen: record.evergreen,
+        set_id: None,
     })
 }
 

@@ -36,6 +36,8 @@ pub struct Model {
     pub settings: Json,
     /// The profile (name, avatar) could not be read yet; it is asked again.
     pub profile_pending: bool,
+    /// The agency's client this account belongs to, if any.
+    pub customer_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -2,6 +2,7 @@
 //! only users; the rest of Herald sees the `Model` structs as plain rows.
 
 pub mod api_key;
+pub mod customer;
 pub mod email_outbox;
 pub mod event;
 pub mod feed;
@@ -18,8 +19,13 @@ pub mod oauth_client;
 pub mod oauth_pending;
 pub mod oauth_state;
 pub mod post;
+pub mod post_comment;
+pub mod post_set;
 pub mod post_target;
+pub mod preview_link;
 pub mod session;
+pub mod signature;
+pub mod tag;
 pub mod target_metric;
 pub mod user;
 pub mod webhook;

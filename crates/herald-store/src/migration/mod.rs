@@ -22,6 +22,7 @@ mod m20261208_000001_mcp_auth;
 mod m20261209_000001_posts_published_index;
 mod m20261210_000001_target_content_key;
 mod m20261211_000001_post_groups;
+mod m20261212_000001_agencies;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000001_posts_published_index::Migration),
             Box::new(m20261210_000001_target_content_key::Migration),
             Box::new(m20261211_000001_post_groups::Migration),
+            Box::new(m20261212_000001_agencies::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! One repository per aggregate. Each wraps a borrowed connection or
 //! transaction: `Users(store.conn())`, `Posts(&txn)`.
 
+mod agencies;
 mod api_keys;
 mod engagement;
 mod events;
@@ -18,6 +19,7 @@ mod sql;
 mod users;
 mod webhooks;
 
+pub use agencies::{Customers, PostComments, PostSets, PreviewLinks, Signatures, Tags};
 pub use api_keys::{ApiKeys, NewApiKeyRow};
 
 /// `last_used_at` of keys and MCP clients is written at most this often,

@@ -42,6 +42,10 @@ pub struct PostFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub integration_id: Option<Uuid>,
+    /// Only posts that target an account of this customer.
+    pub customer_id: Option<Uuid>,
+    /// Only posts carrying this tag (exact name).
+    pub tag: Option<String>,
     pub approval: Option<ApprovalState>,
     pub after: Option<PostCursor>,
     /// Only posts without a date yet (the calendar's undated drafts).
@@ -130,6 +134,18 @@ impl<C: ConnectionTrait> Posts<'_, C> {
                 .into_query();
             query = query.filter(post::Column::Id.in_subquery(with_target));
         }
+        if let Some(customer_id) = filter.customer_id {
+            let customers_target = post_target::Entity::find()
+                .select_only()
+                .column(post_target::Column::PostId)
+                .join(JoinType::InnerJoin, post_target::Relation::Integration.def())
+                .filter(integration::Column::CustomerId.eq(customer_id))
+                .into_query();
+            query = query.filter(post::Column::Id.in_subquery(customers_target));
+        }
+        if let Some(tag) = &filter.tag {
+            query = query.filter(has_tag(self.0.get_database_backend(), tag));
+        }
         if let Some(approval) = filter.approval {
             query = query.filter(post::Column::ApprovalState.eq(approval));
         }
@@ -147,6 +163,44 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             .limit(filter.limit)
             .all(self.0)
             .await?)
+    }
+
+    /// Replaces a post's approval record (its state stays).
+    pub async fn set_approval(&self, id: Uuid, approval: serde_json::Value, now: DateTime<Utc>) -> StoreResult<()> {
+        post::Entity::update_many()
+            .col_expr(post::Column::Approval, Expr::value(approval))
+            .col_expr(post::Column::UpdatedAt, Expr::value(now))
+            .filter(post::Column::Id.eq(id))
+            .exec(self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// Renames a tag on every post of the workspace that carries it.
+    pub async fn rename_tag(&self, workspace_id: Uuid, from: &str, to: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+        let tagged = post::Entity::find()
+            .filter(post::Column::WorkspaceId.eq(workspace_id))
+            .filter(has_tag(self.0.get_database_backend(), from))
+            .all(self.0)
+            .await?;
+        let count = tagged.len() as u64;
+        for row in tagged {
+            let mut names: Vec<String> = serde_json::from_value(row.tags.clone()).unwrap_or_default();
+            for name in &mut names {
+                if name == from {
+                    *name = to.to_string();
+                }
+            }
+            let mut seen = std::collections::HashSet::new();
+            names.retain(|name| seen.insert(name.clone()));
+            post::Entity::update_many()
+                .col_expr(post::Column::Tags, Expr::value(serde_json::json!(names)))
+                .col_expr(post::Column::UpdatedAt, Expr::value(now))
+                .filter(post::Column::Id.eq(row.id))
+                .exec(self.0)
+                .await?;
+        }
+        Ok(count)
     }
 
     /// The targets of the given posts with their integrations, in creation order.
@@ -731,4 +785,15 @@ fn derive_status(current: &DerivedStatus, targets: &[TargetSummary]) -> DerivedS
         _ => None,
     };
     DerivedStatus { workspace_id: current.workspace_id, status, published_at, error_message }
+}
+
+/// `posts.tags` (a JSON array of names) holds `tag`: containment on
+/// PostgreSQL's `jsonb`, `json_each` on SQLite.
+fn has_tag(backend: DbBackend, tag: &str) -> sea_orm::sea_query::SimpleExpr {
+    match backend {
+        DbBackend::Postgres => {
+            Expr::cust_with_values("\"posts\".\"tags\" @> CAST($1 AS jsonb)", [serde_json::json!([tag]).to_string()])
+        }
+        _ => Expr::cust_with_values("EXISTS (SELECT 1 FROM json_each(\"posts\".\"tags\") WHERE value = ?)", [tag]),
+    }
 }

@@ -3,6 +3,7 @@
 //! each test on a fresh SQLite database and (when configured) PostgreSQL.
 
 mod accounts;
+mod agency;
 mod ai;
 mod api_keys;
 mod approvals;

@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use herald_app::agency::previews::Verdict;
 use herald_app::posts::{ApproveInput, ListPostsQuery, RejectInput};
 use herald_core::platform::{count_length, rules_for};
 use serde::Deserialize;
@@ -49,6 +50,12 @@ pub struct Request {
     pub when: String,
     pub media: usize,
     pub previews: Vec<Preview>,
+    /// "Acme asked for changes on …": approval waits for an edit.
+    pub changes_requested: Option<String>,
+    /// "Acme approved the preview on …".
+    pub client_approved: Option<String>,
+    /// `(author, verdict, text)` of the comments, oldest first.
+    pub comments: Vec<(String, &'static str, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -73,6 +80,8 @@ async fn render(
 ) -> UiResult<ApprovalsPage> {
     let query = ListPostsQuery { approval: Some("REQUESTED".into()), limit: Some(100), ..Default::default() };
     let page = state.app.list_posts(&viewer.caller, query).await?;
+    let ids: Vec<uuid::Uuid> = page.posts.iter().map(|p| p.id).collect();
+    let mut comments = state.app.comments_of(&viewer.caller, &ids).await?;
     let members = state.app.workspace_people(&viewer.caller).await?;
     let name_of = |id: uuid::Uuid| {
         members
@@ -87,6 +96,28 @@ async fn render(
         .rev()
         .filter_map(|post| {
             let approval = post.approval.clone()?;
+            let client = approval.client_verdict.clone();
+            let verdict_on = |verdict: Verdict| {
+                client
+                    .as_ref()
+                    .filter(|c| c.verdict == verdict)
+                    .map(|c| format!("{} on {}", c.by, fmt::local(c.at, viewer.tz)))
+            };
+            let changes_requested = verdict_on(Verdict::RequestChanges);
+            let client_approved = verdict_on(Verdict::Approve);
+            let comments = comments
+                .remove(&post.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| {
+                    let verdict = match c.verdict {
+                        Verdict::Approve => "approved",
+                        Verdict::RequestChanges => "asked for changes",
+                        Verdict::Comment => "",
+                    };
+                    (c.author, verdict, c.body)
+                })
+                .collect();
             let previews = post
                 .targets
                 .iter()
@@ -124,6 +155,9 @@ async fn render(
                 },
                 media: post.media_ids.len() + post.media_urls.len(),
                 previews,
+                changes_requested,
+                client_approved,
+                comments,
             })
         })
         .collect();

@@ -11,6 +11,7 @@ mod dashboard;
 mod feeds;
 mod integrations;
 mod posts;
+mod preview;
 mod queue;
 mod settings;
 mod team;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<UiState> {
         .merge(queue::routes())
         .merge(feeds::routes())
         .merge(transfer::routes())
+        .merge(preview::routes())
 }
 
 /// `?notice=` after a redirect.

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiId, ApiJson, Auth};
+use crate::extract::{ApiId, ApiJson, ApiQuery, Auth};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -20,11 +20,27 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(next_slot))
 }
 
-/// Connected accounts of the workspace. Scope `integrations:read`.
-#[utoipa::path(get, path = "/integrations", tag = "integrations",
-    responses((status = 200, description = "Integrations, oldest first", body = Vec<IntegrationView>)))]
-async fn list_integrations(State(state): State<AppState>, Auth(caller): Auth) -> ApiResult<Json<Vec<IntegrationView>>> {
-    Ok(Json(state.app.list_integrations(&caller).await?))
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(default, deny_unknown_fields)]
+struct IntegrationFilter {
+    /// Only the accounts of this customer.
+    customer: Option<uuid::Uuid>,
+}
+
+/// Connected accounts of the workspace, or of one customer. Scope
+/// `integrations:read`.
+#[utoipa::path(get, path = "/integrations", tag = "integrations", params(IntegrationFilter),
+    responses(
+        (status = 200, description = "Integrations, oldest first", body = Vec<IntegrationView>),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    ))]
+async fn list_integrations(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(filter): ApiQuery<IntegrationFilter>,
+) -> ApiResult<Json<Vec<IntegrationView>>> {
+    Ok(Json(state.app.list_integrations_of(&caller, filter.customer).await?))
 }
 
 /// Connects an account with credentials, verified with the platform before

@@ -1,6 +1,7 @@
 //! The REST API, one module per resource. Each exports `routes()`.
 
 pub mod activity;
+pub mod agency;
 pub mod ai;
 pub mod analytics;
 pub mod api_keys;

@@ -29,6 +29,11 @@ struct Owned {
     feed: String,
     /// A connected MCP app's grant.
     connected_app: Uuid,
+    customer: String,
+    tag: String,
+    signature: String,
+    set: String,
+    preview_link: String,
 }
 
 async fn resources_of(app: &TestApp, account: &Account) -> Owned {
@@ -76,13 +81,24 @@ async fn resources_of(app: &TestApp, account: &Account) -> Owned {
         })
         .await
         .unwrap();
+    let customer = account.session.post("/api/customers", json!({"name": "Acme"})).await;
+    let tag = account.session.post("/api/tags", json!({"name": "launch"})).await;
+    let signature = account.session.post("/api/signatures", json!({"name": "Sig", "content": "— Ada"})).await;
+    let set = account.session.post("/api/sets", json!({"name": "All", "integrationIds": [integration]})).await;
+    let post = id_of(post.expect(201));
+    let preview_link = account.session.post(&format!("/api/posts/{post}/preview-links"), json!({})).await;
     Owned {
+        customer: id_of(customer.expect(201)),
+        tag: id_of(tag.expect(201)),
+        signature: id_of(signature.expect(201)),
+        set: id_of(set.expect(201)),
+        preview_link: id_of(preview_link.expect(201)),
         connected_app: grant.id,
         workspace: account.workspace_id,
         owner: account.id,
         pending,
         feed,
-        post: id_of(post.expect(201)),
+        post,
         integration,
         media: id_of(media.expect(201)),
         key_id: keys.expect(200)[0]["id"].as_str().unwrap().to_string(),
@@ -164,6 +180,38 @@ fn routes_on(ids: &Owned) -> Vec<Route> {
             None,
         ),
         route(Method::POST, format!("/api/integrations/pending/{pending}"), Some(json!({"accountIds": ["a"]})), None),
+        // For agencies.
+        route(Method::PATCH, format!("/api/customers/{}", ids.customer), Some(json!({"name": "Taken"})), None),
+        route(Method::DELETE, format!("/api/customers/{}", ids.customer), None, None),
+        route(
+            Method::PUT,
+            format!("/api/integrations/{integration}/customer"),
+            Some(json!({"customerId": null})),
+            None,
+        ),
+        route(Method::GET, format!("/api/integrations?customer={}", ids.customer), None, Some("integrations:read")),
+        route(Method::GET, format!("/api/posts?customer={}", ids.customer), None, Some("posts:read")),
+        route(Method::PATCH, format!("/api/tags/{}", ids.tag), Some(json!({"color": "#000000"})), Some("posts:write")),
+        route(Method::DELETE, format!("/api/tags/{}", ids.tag), None, Some("posts:write")),
+        route(
+            Method::PATCH,
+            format!("/api/signatures/{}", ids.signature),
+            Some(json!({"name": "x"})),
+            Some("posts:write"),
+        ),
+        route(Method::DELETE, format!("/api/signatures/{}", ids.signature), None, Some("posts:write")),
+        route(Method::PATCH, format!("/api/sets/{}", ids.set), Some(json!({"name": "x"})), Some("posts:write")),
+        route(Method::DELETE, format!("/api/sets/{}", ids.set), None, Some("posts:write")),
+        route(Method::GET, format!("/api/posts/{post}/preview-links"), None, Some("posts:read")),
+        route(Method::POST, format!("/api/posts/{post}/preview-links"), Some(json!({})), Some("posts:write")),
+        route(
+            Method::DELETE,
+            format!("/api/posts/{post}/preview-links/{}", ids.preview_link),
+            None,
+            Some("posts:write"),
+        ),
+        route(Method::GET, format!("/api/posts/{post}/comments"), None, Some("posts:read")),
+        route(Method::POST, format!("/api/posts/{post}/comments"), Some(json!({"body": "hi"})), Some("posts:read")),
     ]
 }
 
@@ -205,6 +253,19 @@ fn collection_routes(ids: &Owned) -> Vec<Route> {
         route(Method::GET, "/api/posts/export?format=csv".into(), None, Some("posts:read")),
         route(Method::POST, "/api/posts/import".into(), Some(json!([])), Some("posts:write")),
         route(Method::GET, "/api/feeds".into(), None, Some("posts:read")),
+        route(Method::GET, "/api/customers".into(), None, Some("integrations:read")),
+        route(Method::POST, "/api/customers".into(), Some(json!({"name": "New client"})), None),
+        route(Method::GET, "/api/tags".into(), None, Some("posts:read")),
+        route(Method::POST, "/api/tags".into(), Some(json!({"name": "fresh"})), Some("posts:write")),
+        route(Method::GET, "/api/signatures".into(), None, Some("posts:read")),
+        route(Method::POST, "/api/signatures".into(), Some(json!({"name": "s", "content": "c"})), Some("posts:write")),
+        route(Method::GET, "/api/sets".into(), None, Some("posts:read")),
+        route(
+            Method::POST,
+            "/api/sets".into(),
+            Some(json!({"name": "s", "integrationIds": [ids.integration]})),
+            Some("posts:write"),
+        ),
         route(
             Method::POST,
             "/api/ai/suggest".into(),
@@ -372,12 +433,14 @@ db_test!(async fn mcp_tools_are_scoped_like_the_routes(app) {
         ("get_post_analytics", json!({"postId": post})),
         ("get_integration_analytics", json!({"integrationId": integration})),
         ("find_next_slot", json!({"integrationId": integration})),
+        ("create_preview_link", json!({"postId": post})),
+        ("list_integrations", json!({"customerId": ids.customer})),
     ];
     for (name, arguments) in &on_theirs {
         let result = tool(&app, &mallory_key, &session, name, arguments.clone()).await;
         assert_eq!(tool_error_code(&result), Some("NOT_FOUND"), "{name}: {result}");
     }
-    for (name, arguments) in [("list_posts", json!({})), ("list_integrations", json!({}))] {
+    for (name, arguments) in [("list_posts", json!({})), ("list_integrations", json!({})), ("list_customers", json!({}))] {
         let result = tool(&app, &mallory_key, &session, name, arguments).await;
         let text = result.to_string();
         assert!(!text.contains(&post) && !text.contains(&integration), "{name}: {text}");
@@ -389,6 +452,8 @@ db_test!(async fn mcp_tools_are_scoped_like_the_routes(app) {
         ("posts:publish", "publish_post", json!({"postId": post})),
         ("analytics:read", "get_post_analytics", json!({"postId": post})),
         ("integrations:read", "list_integrations", json!({})),
+        ("integrations:read", "list_customers", json!({})),
+        ("posts:write", "create_preview_link", json!({"postId": post})),
     ];
     for (scope, name, arguments) in own {
         let key = key_without(&ada, scope).await;

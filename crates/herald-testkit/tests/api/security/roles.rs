@@ -270,6 +270,64 @@ fn rest_cases() -> Vec<Case> {
             Some(json!({})),
             Editor,
         ),
+        // For agencies.
+        case(("/api/customers", "get"), "/api/customers", None, Viewer),
+        case(("/api/customers", "post"), "/api/customers", Some(json!({"name": "Client {n}"})), Editor),
+        case(
+            ("/api/customers/{id}", "patch"),
+            "/api/customers/{customer}",
+            Some(json!({"name": "Renamed {n}"})),
+            Editor,
+        ),
+        case(("/api/customers/{id}", "delete"), "/api/customers/{customer}", None, Editor),
+        case(
+            ("/api/integrations/{id}/customer", "put"),
+            "/api/integrations/{integration}/customer",
+            Some(json!({"customerId": "{customer}"})),
+            Editor,
+        ),
+        case(("/api/tags", "get"), "/api/tags", None, Viewer),
+        case(("/api/tags", "post"), "/api/tags", Some(json!({"name": "tag {n}"})), Contributor),
+        case(("/api/tags/{id}", "patch"), "/api/tags/{tag}", Some(json!({"color": "#123456"})), Contributor),
+        case(("/api/tags/{id}", "delete"), "/api/tags/{tag}", None, Contributor),
+        case(("/api/signatures", "get"), "/api/signatures", None, Viewer),
+        case(
+            ("/api/signatures", "post"),
+            "/api/signatures",
+            Some(json!({"name": "s", "content": "— us"})),
+            Contributor,
+        ),
+        case(
+            ("/api/signatures/{id}", "patch"),
+            "/api/signatures/{signature}",
+            Some(json!({"autoAdd": true})),
+            Contributor,
+        ),
+        case(("/api/signatures/{id}", "delete"), "/api/signatures/{signature}", None, Contributor),
+        case(("/api/sets", "get"), "/api/sets", None, Viewer),
+        case(
+            ("/api/sets", "post"),
+            "/api/sets",
+            Some(json!({"name": "s", "integrationIds": ["{integration}"]})),
+            Contributor,
+        ),
+        case(("/api/sets/{id}", "patch"), "/api/sets/{set}", Some(json!({"name": "renamed"})), Contributor),
+        case(("/api/sets/{id}", "delete"), "/api/sets/{set}", None, Contributor),
+        case(("/api/posts/{id}/preview-links", "get"), "/api/posts/{draft}/preview-links", None, Viewer),
+        case(
+            ("/api/posts/{id}/preview-links", "post"),
+            "/api/posts/{draft}/preview-links",
+            Some(json!({})),
+            Contributor,
+        ),
+        case(("/api/posts/{id}/preview-links/{linkId}", "delete"), "/api/posts/{preview_link}", None, Contributor),
+        case(("/api/posts/{id}/comments", "get"), "/api/posts/{draft}/comments", None, Viewer),
+        case(
+            ("/api/posts/{id}/comments", "post"),
+            "/api/posts/{draft}/comments",
+            Some(json!({"body": "nice"})),
+            Viewer,
+        ),
         case(("/api/notifications", "get"), "/api/notifications", None, Viewer),
         case(("/api/notifications/read", "post"), "/api/notifications/read", Some(json!({})), Viewer),
         case(("/api/me/email-preferences", "get"), "/api/me/email-preferences", None, Viewer),
@@ -319,7 +377,7 @@ async fn fill(app: &TestApp, team: &Team, who: &Account, text: &str) -> String {
     let mut out = text.replace("{integration}", &team.integration.to_string()).replace("{media}", &team.media);
     out = out.replace("{workspace}", &team.owner.workspace_id.to_string());
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    out = out.replace("{email}", &format!("invitee{n}@example.com"));
+    out = out.replace("{email}", &format!("invitee{n}@example.com")).replace("{n}", &n.to_string());
     let owner = &team.owner.session;
     if out.contains("{draft}") {
         let draft = owner
@@ -347,6 +405,28 @@ async fn fill(app: &TestApp, team: &Team, who: &Account, text: &str) -> String {
             let body = json!({"url": format!("https://feeds.example/{n}.xml"), "platforms": [team.integration], "mode": mode, "pollMinutes": 1440});
             out = out.replace(placeholder, &id_of(owner.post("/api/feeds", body).await.expect(201)));
         }
+    }
+    if out.contains("{customer}") {
+        let customer = owner.post("/api/customers", json!({"name": format!("Customer {n}")})).await;
+        out = out.replace("{customer}", &id_of(customer.expect(201)));
+    }
+    if out.contains("{tag}") {
+        let tag = owner.post("/api/tags", json!({"name": format!("t{n}")})).await;
+        out = out.replace("{tag}", &id_of(tag.expect(201)));
+    }
+    if out.contains("{signature}") {
+        let signature = owner.post("/api/signatures", json!({"name": "s", "content": "— us"})).await;
+        out = out.replace("{signature}", &id_of(signature.expect(201)));
+    }
+    if out.contains("{set}") {
+        let set = owner.post("/api/sets", json!({"name": "s", "integrationIds": [team.integration]})).await;
+        out = out.replace("{set}", &id_of(set.expect(201)));
+    }
+    if out.contains("{preview_link}") {
+        let draft = owner.post("/api/posts", json!({"content": "for the client", "status": "DRAFT"})).await;
+        let draft = id_of(draft.expect(201));
+        let link = owner.post(&format!("/api/posts/{draft}/preview-links"), json!({})).await;
+        out = out.replace("{preview_link}", &format!("{draft}/preview-links/{}", id_of(link.expect(201))));
     }
     if out.contains("{fresh_integration}") {
         out = out.replace("{fresh_integration}", &app.add_integration(&team.owner, "webhook").await.to_string());
@@ -612,6 +692,8 @@ fn mcp_cases() -> Vec<(&'static str, Value, Need)> {
             Editor,
         ),
         ("upload_media_from_url", json!({"url": "https://cdn.example/a.png"}), Contributor),
+        ("list_customers", json!({}), Viewer),
+        ("create_preview_link", json!({"postId": "{draft}"}), Contributor),
     ]
 }
 

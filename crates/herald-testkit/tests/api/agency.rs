@@ -1,0 +1,232 @@
+//! For agencies (issue #26): customers grouping accounts (and filtering
+//! accounts and posts), coloured tags renamed on their posts, signatures,
+//! sets used by `POST /posts`, and preview links whose visitors comment,
+//! approve or ask for changes — which blocks the post's approval until it
+//! is edited.
+
+use herald_testkit::{TestOptions, db_test, id_of};
+use serde_json::json;
+
+db_test!(async fn customers_group_accounts_and_filter_accounts_and_posts(app) {
+    let ada = app.register("ada@example.com").await;
+    let acme_feed = app.add_integration(&ada, "webhook").await;
+    let other_feed = app.add_integration(&ada, "webhook").await;
+    let acme = id_of(ada.session.post("/api/customers", json!({"name": "Acme"})).await.expect(201));
+    ada.session.post("/api/customers", json!({"name": " acme "})).await.expect_error(422, "VALIDATION_FAILED");
+    ada.session.post("/api/customers", json!({"name": ""})).await.expect_error(422, "VALIDATION_FAILED");
+
+    let assigned = ada.session.put(&format!("/api/integrations/{acme_feed}/customer"), json!({"customerId": acme})).await;
+    assert_eq!(assigned.expect(200)["customerId"], acme.as_str());
+    let listed = ada.session.get("/api/customers").await;
+    assert_eq!(listed.expect(200)[0]["integrationCount"], 1);
+    let only_acme = ada.session.get(&format!("/api/integrations?customer={acme}")).await;
+    let ids: Vec<&str> = only_acme.expect(200).as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [acme_feed.to_string()]);
+
+    let for_acme = id_of(ada.session.post("/api/posts", json!({"content": "for Acme", "status": "DRAFT", "platforms": [acme_feed]})).await.expect(201));
+    ada.session.post("/api/posts", json!({"content": "for others", "status": "DRAFT", "platforms": [other_feed]})).await.expect(201);
+    let posts = ada.session.get(&format!("/api/posts?customer={acme}")).await;
+    let posts = posts.expect(200)["posts"].as_array().unwrap().clone();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["id"], for_acme.as_str());
+    ada.session.get("/api/posts?customer=nope").await.expect_error(422, "VALIDATION_FAILED");
+
+    // Renaming; another workspace's customer is unknown here.
+    let renamed = ada.session.patch(&format!("/api/customers/{acme}"), json!({"name": "Acme Corp"})).await;
+    assert_eq!(renamed.expect(200)["name"], "Acme Corp");
+    let bob = app.register("bob@example.com").await;
+    let bobs = id_of(bob.session.post("/api/customers", json!({"name": "Bob's client"})).await.expect(201));
+    let refused = ada.session.put(&format!("/api/integrations/{other_feed}/customer"), json!({"customerId": bobs})).await;
+    refused.expect_error(422, "VALIDATION_FAILED");
+    ada.session.get(&format!("/api/posts?customer={bobs}")).await.expect_error(404, "NOT_FOUND");
+    bob.session.get(&format!("/api/integrations?customer={acme}")).await.expect_error(404, "NOT_FOUND");
+    assert!(!bob.session.get("/api/customers").await.text.contains("Acme"));
+
+    // An API key reads customers but cannot manage them.
+    let key = app.with_key(&ada.api_key(None).await);
+    assert_eq!(key.get("/api/customers").await.expect(200).as_array().unwrap().len(), 1);
+    key.post("/api/customers", json!({"name": "By key"})).await.expect_error(403, "FORBIDDEN");
+
+    // Deleting a customer keeps its accounts, belonging to no one.
+    ada.session.delete(&format!("/api/customers/{acme}")).await.expect(204);
+    let account = ada.session.get(&format!("/api/integrations/{acme_feed}")).await;
+    assert!(account.expect(200)["customerId"].is_null());
+    ada.session.delete(&format!("/api/customers/{acme}")).await.expect_error(404, "NOT_FOUND");
+});
+
+db_test!(async fn tags_have_colours_and_are_renamed_on_their_posts(app) {
+    let ada = app.register("ada@example.com").await;
+    let launch = ada.session.post("/api/tags", json!({"name": "launch", "color": "#1D9BF0"})).await;
+    let launch = launch.expect(201).clone();
+    assert_eq!(launch["color"], "#1d9bf0");
+    let picked = ada.session.post("/api/tags", json!({"name": "evergreen"})).await;
+    assert!(picked.expect(201)["color"].as_str().unwrap().starts_with('#'), "a colour is picked");
+    let bad = ada.session.post("/api/tags", json!({"name": "x", "color": "red"})).await;
+    assert_eq!(bad.expect_error(422, "VALIDATION_FAILED")["details"]["errors"][0]["field"], "color");
+    ada.session.post("/api/tags", json!({"name": "LAUNCH"})).await.expect_error(422, "VALIDATION_FAILED");
+
+    let tagged = id_of(ada.session.post("/api/posts", json!({"content": "big day", "status": "DRAFT", "tags": ["launch", "q4"]})).await.expect(201));
+    ada.session.post("/api/posts", json!({"content": "quiet day", "status": "DRAFT", "tags": ["q4"]})).await.expect(201);
+    let found = ada.session.get("/api/posts?tag=launch").await;
+    let found = found.expect(200)["posts"].as_array().unwrap().clone();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], tagged.as_str());
+    assert_eq!(ada.session.get("/api/posts?tag=q4").await.expect(200)["posts"].as_array().unwrap().len(), 2);
+
+    let id = launch["id"].as_str().unwrap();
+    ada.session.patch(&format!("/api/tags/{id}"), json!({"name": "Launch 2027", "color": "#abc"})).await.expect(200);
+    let post = ada.session.get(&format!("/api/posts/{tagged}")).await;
+    assert_eq!(post.expect(200)["tags"], json!(["Launch 2027", "q4"]));
+    assert_eq!(ada.session.get("/api/posts?tag=Launch%202027").await.expect(200)["posts"].as_array().unwrap().len(), 1);
+    assert_eq!(ada.session.get("/api/posts?tag=launch").await.expect(200)["posts"].as_array().unwrap().len(), 0);
+
+    // Deleting the tag leaves the name on the post.
+    ada.session.delete(&format!("/api/tags/{id}")).await.expect(204);
+    assert_eq!(ada.session.get(&format!("/api/posts/{tagged}")).await.expect(200)["tags"], json!(["Launch 2027", "q4"]));
+    let bob = app.register("bob@example.com").await;
+    let evergreen = ada.session.get("/api/tags").await.expect(200)[0]["id"].as_str().unwrap().to_string();
+    bob.session.patch(&format!("/api/tags/{evergreen}"), json!({"color": "#000"})).await.expect_error(404, "NOT_FOUND");
+});
+
+db_test!(async fn one_signature_adds_itself_and_sets_fill_a_post(app) {
+    let ada = app.register("ada@example.com").await;
+    let first = id_of(ada.session.post("/api/signatures", json!({"name": "Team", "content": "— The team", "autoAdd": true})).await.expect(201));
+    let second = ada.session.post("/api/signatures", json!({"name": "Ada", "content": "— Ada\n#herald", "autoAdd": true})).await;
+    let second = id_of(second.expect(201));
+    let listed = ada.session.get("/api/signatures").await;
+    let auto: Vec<&str> = listed.expect(200).as_array().unwrap().iter().filter(|s| s["autoAdd"] == true).map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(auto, [second.as_str()], "only the latest adds itself");
+    ada.session.patch(&format!("/api/signatures/{first}"), json!({"content": "  "})).await.expect_error(422, "VALIDATION_FAILED");
+    ada.session.post("/api/signatures", json!({"name": "Long", "content": "x".repeat(2001)})).await.expect_error(422, "VALIDATION_FAILED");
+    ada.session.delete(&format!("/api/signatures/{first}")).await.expect(204);
+
+    let mastodon = app.add_integration(&ada, "mastodon").await;
+    let feed = app.add_integration(&ada, "webhook").await;
+    let set = ada.session.post("/api/sets", json!({
+        "name": "Announcements",
+        "integrationIds": [mastodon, feed, mastodon],
+        "settings": {mastodon.to_string(): {"visibility": "unlisted"}},
+    })).await;
+    let set = set.expect(201).clone();
+    assert_eq!(set["integrationIds"], json!([mastodon, feed]), "each account once, in order");
+    let bad = ada.session.post("/api/sets", json!({"name": "Bad", "integrationIds": [uuid::Uuid::now_v7()], "settings": {"x": 1}})).await;
+    let fields: Vec<String> = bad.expect_error(422, "VALIDATION_FAILED")["details"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, ["integrationIds[0]", "settings.x"]);
+
+    let set_id = set["id"].as_str().unwrap();
+    let post = ada.session.post("/api/posts", json!({"content": "from the set", "status": "DRAFT", "setId": set_id})).await;
+    let post = post.expect(201).clone();
+    assert_eq!(post["platforms"], json!([mastodon, feed]));
+    let on_mastodon = post["targets"].as_array().unwrap().iter().find(|t| t["integrationId"] == mastodon.to_string()).unwrap().clone();
+    assert_eq!(on_mastodon["settings"]["visibility"], "unlisted");
+    // The post's own settings win; a bad setting in a set is refused like a typed one.
+    let own = json!({"content": "mine", "status": "DRAFT", "setId": set_id, "overrides": {mastodon.to_string(): {"settings": {"visibility": "private"}}}});
+    let own = ada.session.post("/api/posts", own).await;
+    let own = own.expect(201)["targets"].as_array().unwrap().iter().find(|t| t["integrationId"] == mastodon.to_string()).unwrap()["settings"]["visibility"].clone();
+    assert_eq!(own, "private");
+    ada.session.patch(&format!("/api/sets/{set_id}"), json!({"settings": {mastodon.to_string(): {"visibility": "everyone"}}})).await.expect(200);
+    let refused = ada.session.post("/api/posts/validate", json!({"content": "x", "setId": set_id})).await;
+    assert_eq!(refused.expect(200)["valid"], false);
+
+    let bob = app.register("bob@example.com").await;
+    let theirs = bob.session.post("/api/posts", json!({"content": "x", "status": "DRAFT", "setId": set_id})).await;
+    assert_eq!(theirs.expect_error(422, "VALIDATION_FAILED")["details"]["errors"][0]["field"], "setId");
+    bob.session.delete(&format!("/api/sets/{set_id}")).await.expect_error(404, "NOT_FOUND");
+    ada.session.delete(&format!("/api/sets/{set_id}")).await.expect(204);
+});
+
+db_test!(async fn a_client_comments_on_a_preview_and_changes_requested_block_approval(app, TestOptions::driven()) {
+    let ada = app.register("ada@example.com").await;
+    let cleo = app.join(&ada, "cleo@example.com", "CONTRIBUTOR").await;
+    let feed = app.add_integration(&ada, "mastodon").await;
+    let draft = cleo.session.post("/api/posts", json!({"content": "Our autumn sale starts Monday <b>!</b>", "status": "DRAFT", "platforms": [feed], "thread": [{"content": "Details inside."}]})).await;
+    let post = id_of(draft.expect(201));
+    cleo.session.post(&format!("/api/posts/{post}/submit"), json!({})).await.expect(200);
+
+    let link = cleo.session.post(&format!("/api/posts/{post}/preview-links"), json!({"expiresInDays": 3})).await;
+    let link = link.expect(201).clone();
+    let url = link["url"].as_str().unwrap().to_string();
+    let path = url.trim_start_matches(&app.address).to_string();
+    assert!(path.starts_with("/p/") && path.len() == 3 + 40, "{url}");
+    assert!(!ada.session.get(&format!("/api/posts/{post}/preview-links")).await.text.contains(&path[3..]), "the token is shown once");
+
+    // The page: no sign-in, the post as its platform shows it, nothing else.
+    let visitor = app.anonymous();
+    let page = visitor.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Our autumn sale starts Monday &#60;b&#62;!&#60;/b&#62;"), "text is escaped: {}", page.text);
+    assert!(page.text.contains("Details inside.") && page.text.contains("Waiting for approval"));
+    assert_eq!(page.headers["cache-control"], "no-store");
+    assert!(!page.text.contains("ada@example.com") && !page.text.contains(&feed.to_string()));
+
+    // A comment as JSON; a stored-XSS attempt stays text.
+    let said = visitor.post(&format!("{path}/comments"), json!({"name": "Acme's Jo", "body": "<script>alert(1)</script> Looks good"})).await;
+    assert_eq!(said.expect(201)["verdict"], "COMMENT");
+    visitor.post(&format!("{path}/comments"), json!({"name": "", "body": "x"})).await.expect_error(422, "VALIDATION_FAILED");
+    visitor.post(&format!("{path}/comments"), json!({"name": "Jo", "verdict": "REQUEST_CHANGES"})).await.expect_error(422, "VALIDATION_FAILED");
+    let page = visitor.get(&path).await;
+    assert!(page.text.contains("&#60;script&#62;alert(1)&#60;/script&#62; Looks good") && !page.text.contains("<script>alert"));
+
+    // Changes requested: the post cannot be approved until it is edited.
+    visitor.post(&format!("{path}/comments"), json!({"name": "Jo", "body": "Say Tuesday, not Monday", "verdict": "REQUEST_CHANGES"})).await.expect(201);
+    let queued = ada.session.get("/api/posts?approval=REQUESTED").await;
+    let verdict = queued.expect(200)["posts"][0]["approval"]["clientVerdict"].clone();
+    assert_eq!((verdict["verdict"].as_str(), verdict["by"].as_str()), (Some("REQUEST_CHANGES"), Some("Jo")));
+    let blocked = ada.session.post(&format!("/api/posts/{post}/approve"), json!({})).await;
+    assert!(blocked.expect_error(409, "CONFLICT")["message"].as_str().unwrap().contains("Jo asked for changes"));
+    let comments = ada.session.get(&format!("/api/posts/{post}/comments")).await;
+    let comments = comments.expect(200).as_array().unwrap().clone();
+    assert_eq!(comments.len(), 2);
+    assert_eq!((comments[1]["author"].as_str(), comments[1]["fromPreview"].as_bool()), (Some("Jo"), Some(true)));
+    // The team hears of it.
+    app.engine.notify_once().await.unwrap();
+    let bell = ada.session.get("/api/notifications").await;
+    assert!(bell.text.contains("Jo asked for changes"), "{}", bell.text);
+
+    // An edit lets the client look again; then the post can be approved.
+    cleo.session.put(&format!("/api/posts/{post}"), json!({"content": "Our autumn sale starts Tuesday"})).await.expect(200);
+    let edited = ada.session.get(&format!("/api/posts/{post}")).await;
+    assert!(edited.expect(200)["approval"]["clientVerdict"].is_null());
+    visitor.post(&format!("{path}/comments"), json!({"name": "Jo", "verdict": "APPROVE"})).await.expect(201);
+    let approved = ada.session.post(&format!("/api/posts/{post}/approve"), json!({})).await;
+    assert_eq!(approved.expect(200)["approval"]["state"], "APPROVED");
+
+    // A team comment; a visitor's name is theirs only.
+    ada.session.post(&format!("/api/posts/{post}/comments"), json!({"body": "Thanks Jo!"})).await.expect(201);
+    ada.session.post(&format!("/api/posts/{post}/comments"), json!({"body": "x", "name": "Jo"})).await.expect_error(422, "VALIDATION_FAILED");
+
+    // Revoked: the page and its form answer 404, for a made-up token too.
+    let link_id = link["id"].as_str().unwrap();
+    let bob = app.register("bob@example.com").await;
+    bob.session.delete(&format!("/api/posts/{post}/preview-links/{link_id}")).await.expect_error(404, "NOT_FOUND");
+    ada.session.delete(&format!("/api/posts/{post}/preview-links/{link_id}")).await.expect(204);
+    assert_eq!(visitor.get(&path).await.status, 404);
+    visitor.post(&format!("{path}/comments"), json!({"name": "Jo", "body": "still there?"})).await.expect_error(404, "NOT_FOUND");
+    assert_eq!(visitor.get(&format!("/p/{}", "a".repeat(40))).await.status, 404);
+    let listed = ada.session.get(&format!("/api/posts/{post}/preview-links")).await;
+    assert_eq!(listed.expect(200)[0]["active"], false);
+});
+
+db_test!(async fn preview_links_expire_and_take_plain_html_forms(app, TestOptions::driven()) {
+    let ada = app.register("ada@example.com").await;
+    let post = id_of(ada.session.post("/api/posts", json!({"content": "hello", "status": "DRAFT"})).await.expect(201));
+    ada.session.post(&format!("/api/posts/{post}/preview-links"), json!({"expiresInDays": 91})).await.expect_error(422, "VALIDATION_FAILED");
+    let link = ada.session.post(&format!("/api/posts/{post}/preview-links"), json!({"expiresInDays": 1})).await;
+    let url = link.expect(201)["url"].as_str().unwrap().to_string();
+    let path = url.trim_start_matches(&app.address).to_string();
+
+    // A browser without JavaScript: the form, then back to the page.
+    let mut browser = crate::browser::Browser::new(&app);
+    let page = browser.get(&path).await;
+    assert!(page.html.contains(r#"name="verdict" value="REQUEST_CHANGES""#));
+    let empty = browser.post(&format!("{path}/comments"), &[("name", ""), ("body", "hi"), ("verdict", "COMMENT")]).await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.html.contains("must not be empty"), "{}", empty.html);
+    let sent = browser.post(&format!("{path}/comments"), &[("name", "Jo"), ("body", "Love it"), ("verdict", "APPROVE")]).await;
+    assert_eq!(sent.status, 303);
+    let page = browser.get(&sent.location).await;
+    assert!(page.html.contains("Love it") && page.html.contains("Thank you"));
+
+    app.clock().advance(std::time::Duration::from_secs(86_401));
+    assert_eq!(browser.get(&path).await.status, 404);
+});
