@@ -23,7 +23,11 @@ const MANAGING: &str = "managing customers";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomerInput {
     /// 1–100 characters, unique in the workspace.
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
 }
 

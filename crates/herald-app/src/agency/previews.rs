@@ -99,13 +99,11 @@ pub struct CreatedPreviewLinkView {
     pub link: PreviewLinkView,
 }
 
-/// `POST /posts/{id}/comments` (a team member) and `POST /p/{token}/comments`
-/// (a visitor, who gives a name).
+/// `POST /p/{token}/comments`: a visitor, who gives a name.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CommentInput {
-    /// The visitor's name (1–100 characters); team members are known.
-    #[schema(min_length = 1, max_length = 100)]
+    /// The visitor's name (1–100 characters).
     pub name: Option<String>,
     /// 1–5000 characters of plain text (may be empty to approve).
     #[serde(default)]
@@ -113,6 +111,16 @@ pub struct CommentInput {
     pub body: String,
     /// `COMMENT` (default), `APPROVE` or `REQUEST_CHANGES`.
     pub verdict: Option<Verdict>,
+}
+
+/// `POST /posts/{id}/comments`: a team member's remark (they approve or
+/// reject through the workflow itself).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TeamCommentInput {
+    /// 1–5000 characters of plain text.
+    #[schema(min_length = 1, max_length = 5000, pattern = r"^[^\x00]*\S[^\x00]*$")]
+    pub body: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -217,8 +225,9 @@ fn comment_body(input: &CommentInput) -> Result<(String, Verdict), ValidationErr
             format!("must be at most {MAX_COMMENT_CHARS} characters (got {chars})"),
         ));
     }
-    if body.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ValidationError::new("body", "must not contain control characters"));
+    // Text is shown escaped, whatever it holds; only NUL cannot be stored.
+    if body.contains('\0') {
+        return Err(ValidationError::new("body", "must not contain NUL characters"));
     }
     Ok((body, verdict))
 }
@@ -313,18 +322,9 @@ impl App {
 
     /// A team member's comment (their verdict is their own business: team
     /// members approve or reject through the workflow).
-    pub async fn add_comment(&self, caller: &Caller, post_id: Uuid, input: CommentInput) -> AppResult<CommentView> {
+    pub async fn add_comment(&self, caller: &Caller, post_id: Uuid, input: TeamCommentInput) -> AppResult<CommentView> {
         caller.require(Scope::PostsRead)?;
-        if input.name.is_some() {
-            return Err(ValidationError::new("name", "is for preview visitors; yours is known").into());
-        }
-        if input.verdict.is_some_and(|v| v != Verdict::Comment) {
-            return Err(ValidationError::new(
-                "verdict",
-                "team members approve or reject with POST /posts/{id}/approve and /reject",
-            )
-            .into());
-        }
+        let input = CommentInput { name: None, body: input.body, verdict: None };
         let (body, verdict) = comment_body(&input)?;
         let post =
             Posts(self.store.conn()).get(caller.workspace_id, post_id).await?.ok_or(AppError::NotFound("post"))?;

@@ -19,10 +19,14 @@ const MAX_CONTENT_CHARS: usize = 2000;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSignatureInput {
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// The text inserted (1–2000 characters).
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 2000, pattern = r"^[^\x00]*\S[^\x00]*$")]
     pub content: String,
     /// Put into every new post by itself; only one signature can be.
     #[serde(default)]
@@ -32,9 +36,13 @@ pub struct CreateSignatureInput {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateSignatureInput {
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 2000, pattern = r"^[^\x00]*\S[^\x00]*$")]
     pub content: Option<String>,
     pub auto_add: Option<bool>,
 }
@@ -64,6 +72,9 @@ fn content(raw: &str) -> Result<String, ValidationError> {
     let content = raw.trim_end().to_string();
     if content.trim().is_empty() {
         return Err(ValidationError::new("content", "must not be empty"));
+    }
+    if content.contains('\0') {
+        return Err(ValidationError::new("content", "must not contain NUL characters"));
     }
     let chars = content.chars().count();
     if chars > MAX_CONTENT_CHARS {

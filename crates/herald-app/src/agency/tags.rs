@@ -25,7 +25,11 @@ const MAX_NAME_CHARS: usize = 50;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTagInput {
     /// 1–50 characters, unique in the workspace (case-insensitively).
-    #[schema(min_length = 1, max_length = 50, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// `#rrggbb` (or `#rgb`); one is picked when left out.
     #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
@@ -36,7 +40,11 @@ pub struct CreateTagInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateTagInput {
     /// A new name: posts carrying the old one are renamed too.
-    #[schema(min_length = 1, max_length = 50, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub color: Option<String>,

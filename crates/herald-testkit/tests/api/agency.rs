@@ -191,9 +191,9 @@ db_test!(async fn a_client_comments_on_a_preview_and_changes_requested_block_app
     let approved = ada.session.post(&format!("/api/posts/{post}/approve"), json!({})).await;
     assert_eq!(approved.expect(200)["approval"]["state"], "APPROVED");
 
-    // A team comment; a visitor's name is theirs only.
+    // A team comment: text only (approving is the workflow's).
     ada.session.post(&format!("/api/posts/{post}/comments"), json!({"body": "Thanks Jo!"})).await.expect(201);
-    ada.session.post(&format!("/api/posts/{post}/comments"), json!({"body": "x", "name": "Jo"})).await.expect_error(422, "VALIDATION_FAILED");
+    ada.session.post(&format!("/api/posts/{post}/comments"), json!({"body": "x", "verdict": "APPROVE"})).await.expect_error(422, "VALIDATION_FAILED");
 
     // Revoked: the page and its form answer 404, for a made-up token too.
     let link_id = link["id"].as_str().unwrap();

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use herald_app::agency::customers::{AssignCustomerInput, CustomerInput, CustomerView};
 use herald_app::agency::previews::{
-    CommentInput, CommentView, CreatePreviewLinkInput, CreatedPreviewLinkView, PreviewLinkView,
+    CommentView, CreatePreviewLinkInput, CreatedPreviewLinkView, PreviewLinkView, TeamCommentInput,
 };
 use herald_app::agency::sets::{CreateSetInput, SetView, UpdateSetInput};
 use herald_app::agency::signatures::{CreateSignatureInput, SignatureView, UpdateSignatureInput};
@@ -331,7 +331,7 @@ async fn list_comments(
 
 /// A team member's comment (`{body}`). Scope `posts:read`: anyone who
 /// can see a post may talk about it.
-#[utoipa::path(post, path = "/posts/{id}/comments", tag = "agency", request_body = CommentInput,
+#[utoipa::path(post, path = "/posts/{id}/comments", tag = "agency", request_body = TeamCommentInput,
     params(("id" = uuid::Uuid, Path, description = "Post id")),
     responses(
         (status = 201, description = "The comment", body = CommentView),
@@ -342,7 +342,7 @@ async fn add_comment(
     State(state): State<AppState>,
     Auth(caller): Auth,
     ApiId(id): ApiId,
-    ApiJson(input): ApiJson<CommentInput>,
+    ApiJson(input): ApiJson<TeamCommentInput>,
 ) -> ApiResult<(StatusCode, Json<CommentView>)> {
     Ok((StatusCode::CREATED, Json(state.app.add_comment(&caller, id, input).await?)))
 }
