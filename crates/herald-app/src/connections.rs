@@ -78,12 +78,16 @@ impl CallbackParams {
 }
 
 /// Where a finished callback leads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finished {
     /// One account, saved (new or reconnected).
     Connected(Uuid),
     /// Several: the user chooses at `/integrations/choose/{id}`.
     Choose(Uuid),
+    /// A client connected through their connect link: back to its page.
+    ClientConnected { token: String, integration: Uuid },
+    /// A client's sign-in gave several accounts: they choose on the link's page.
+    ClientChoose { token: String, pending: Uuid },
 }
 
 /// `GET /integrations/pending/{id}`.
@@ -123,6 +127,17 @@ struct Sealed {
     /// The server, for platforms with many.
     #[serde(default)]
     instance: Option<String>,
+    /// Started by a client on their connect link, not by a signed-in member.
+    #[serde(default)]
+    client: Option<ClientFlow>,
+}
+
+/// A connection a client started on a connect link: the callback finds
+/// the link again, and the way back to its page.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ClientFlow {
+    pub link_id: Uuid,
+    pub token: String,
 }
 
 /// An account waiting for the user's choice, as sealed in a pending row.
@@ -192,6 +207,17 @@ impl App {
         platform: &str,
         instance: Option<&str>,
     ) -> AppResult<AuthorizeView> {
+        self.begin_oauth_for(caller, platform, instance, None).await
+    }
+
+    /// Starts connecting, for a member or for a client on a connect link.
+    pub(crate) async fn begin_oauth_for(
+        &self,
+        caller: &Caller,
+        platform: &str,
+        instance: Option<&str>,
+        client_flow: Option<ClientFlow>,
+    ) -> AppResult<AuthorizeView> {
         caller.require_session("connecting an account")?;
         caller.require_account_manager("connecting an account")?;
         let provider = self.oauth_provider(platform)?;
@@ -218,7 +244,7 @@ impl App {
             .map_err(|error| platform_error(platform, &error))?;
         // OAuth 1.0a brings back the request token instead of a state.
         let id = hash_key(consent.state_key.as_deref().unwrap_or(&state));
-        let sealed = Sealed { verifier: consent.verifier, context: consent.context, instance };
+        let sealed = Sealed { verifier: consent.verifier, context: consent.context, instance, client: client_flow };
         let sealed = serde_json::to_vec(&sealed).map_err(AppError::internal)?;
         let now = self.now();
         OAuthStates(self.store.conn())
@@ -236,23 +262,60 @@ impl App {
         Ok(AuthorizeView { authorize_url: consent.url })
     }
 
-    /// Finishes connecting: checks the state is this caller's and unused,
+    /// The way back to a client's connect link, when a callback belongs to
+    /// a connection a client started (for the page an error goes to).
+    pub async fn client_flow_token(&self, params: &CallbackParams) -> Option<String> {
+        let id = hash_key(params.state_key()?);
+        let row = OAuthStates(self.store.conn()).get(&id).await.ok()??;
+        let plain = self.vault.decrypt(&row.sealed, id.as_bytes()).ok()?;
+        let sealed: Sealed = serde_json::from_slice(&plain).ok()?;
+        sealed.client.map(|flow| flow.token)
+    }
+
+    /// Finishes connecting: checks the state is the caller's (or, for a
+    /// client's connect link, that the link still works) and unused,
     /// exchanges the code, then saves the one account or keeps several
     /// for the user to choose from.
-    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, platform))]
-    pub async fn finish_oauth(&self, caller: &Caller, platform: &str, params: CallbackParams) -> AppResult<Finished> {
-        caller.require_session("connecting an account")?;
-        caller.require_account_manager("connecting an account")?;
+    #[tracing::instrument(skip_all, fields(platform))]
+    pub async fn finish_oauth(
+        &self,
+        caller: Option<&Caller>,
+        platform: &str,
+        params: CallbackParams,
+    ) -> AppResult<Finished> {
+        // Keys never finish a sign-in, whoever started it.
+        if let Some(caller) = caller {
+            caller.require_session("connecting an account")?;
+        }
         let provider = self.oauth_provider(platform)?;
         let oauth = oauth_of(provider.as_ref())?;
         let raw_state = params.state_key().ok_or_else(|| refused("the callback has no state"))?;
         let id = hash_key(raw_state);
         let states = OAuthStates(self.store.conn());
         let row = states.get(&id).await?.ok_or_else(|| refused("unknown or already used state; start again"))?;
-        // Someone else's state is refused and left alone: it is not theirs to spend.
-        if row.user_id != caller.user_id || row.workspace_id != caller.workspace_id || row.platform != platform {
-            return Err(refused("this connection was started by another session; start again"));
-        }
+        let plain = self.vault.decrypt(&row.sealed, id.as_bytes()).map_err(AppError::internal)?;
+        let sealed: Sealed = serde_json::from_slice(&plain).map_err(AppError::internal)?;
+        let (caller, client) = match sealed.client {
+            Some(flow) => {
+                let (link, caller, customer) = self.live_connect_link_by_id(flow.link_id).await?;
+                if link.workspace_id != row.workspace_id || row.platform != platform {
+                    return Err(refused("this connection was started elsewhere; start again"));
+                }
+                (caller, Some((crate::agency::connect::ClientOf::new(&link, customer), flow.token)))
+            }
+            None => {
+                let caller =
+                    caller.ok_or_else(|| AppError::Unauthorized("sign in to finish connecting the account".into()))?;
+                caller.require_session("connecting an account")?;
+                caller.require_account_manager("connecting an account")?;
+                // Someone else's state is refused and left alone: it is not theirs to spend.
+                if row.user_id != caller.user_id || row.workspace_id != caller.workspace_id || row.platform != platform
+                {
+                    return Err(refused("this connection was started by another session; start again"));
+                }
+                (caller.clone(), None)
+            }
+        };
         if !states.take(&id).await? {
             return Err(refused("unknown or already used state; start again"));
         }
@@ -263,10 +326,8 @@ impl App {
             return Err(refused(format!("{platform} did not grant access ({refusal})")));
         }
         let code = params.grant().ok_or_else(|| refused("the callback has no code"))?;
-        let plain = self.vault.decrypt(&row.sealed, id.as_bytes()).map_err(AppError::internal)?;
-        let sealed: Sealed = serde_json::from_slice(&plain).map_err(AppError::internal)?;
         let redirect_uri = self.oauth_callback_url(platform);
-        let client = match &sealed.instance {
+        let registered = match &sealed.instance {
             Some(instance) => Some(self.registered_client(oauth, platform, instance, &redirect_uri).await?),
             None => None,
         };
@@ -275,15 +336,20 @@ impl App {
             redirect_uri: &redirect_uri,
             verifier: sealed.verifier.as_deref(),
             context: &sealed.context,
-            instance: sealed.instance.as_deref().zip(client.as_ref()),
+            instance: sealed.instance.as_deref().zip(registered.as_ref()),
         };
         let mut accounts = oauth.finish(callback).await.map_err(|error| platform_error(platform, &error))?;
         match accounts.len() {
             0 => Err(refused(format!("{platform} gave access to no account Herald can post as"))),
             1 => {
                 let account = accounts.remove(0);
-                let connected = self.save_account(caller, provider.as_ref(), account, None).await?;
-                Ok(Finished::Connected(connected.integration.id))
+                let of = client.as_ref().map(|(of, _)| of);
+                let connected = self.save_account_for(&caller, provider.as_ref(), account, None, of).await?;
+                let integration = connected.integration.id;
+                Ok(match client {
+                    Some((_, token)) => Finished::ClientConnected { token, integration },
+                    None => Finished::Connected(integration),
+                })
             }
             _ => {
                 let waiting: Vec<Waiting> = accounts.into_iter().map(Waiting::from).collect();
@@ -301,7 +367,10 @@ impl App {
                         created_at: now,
                     })
                     .await?;
-                Ok(Finished::Choose(pending_id))
+                Ok(match client {
+                    Some((_, token)) => Finished::ClientChoose { token, pending: pending_id },
+                    None => Finished::Choose(pending_id),
+                })
             }
         }
     }
@@ -369,6 +438,17 @@ impl App {
         id: Uuid,
         input: ChooseAccountsInput,
     ) -> AppResult<Vec<IntegrationView>> {
+        self.choose_accounts_for(caller, id, input, None).await
+    }
+
+    /// Connects the chosen accounts, for a member or a client.
+    pub(crate) async fn choose_accounts_for(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        input: ChooseAccountsInput,
+        client: Option<&crate::agency::connect::ClientOf>,
+    ) -> AppResult<Vec<IntegrationView>> {
         caller.require_session("connecting an account")?;
         caller.require_account_manager("connecting an account")?;
         let (row, waiting) = self.waiting(caller, id).await?;
@@ -395,7 +475,9 @@ impl App {
         }
         let mut saved = Vec::new();
         for account in waiting.into_iter().filter(|a| input.account_ids.contains(&a.account_id)) {
-            saved.push(self.save_account(caller, provider.as_ref(), account.into(), None).await?.integration);
+            saved.push(
+                self.save_account_for(caller, provider.as_ref(), account.into(), None, client).await?.integration,
+            );
         }
         Ok(saved)
     }

@@ -88,6 +88,16 @@ impl App {
     /// its credentials (the "reconnect" action).
     #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, platform = %input.platform))]
     pub async fn connect_integration(&self, caller: &Caller, input: ConnectIntegrationInput) -> AppResult<Connected> {
+        self.connect_integration_for(caller, input, None).await
+    }
+
+    /// [`App::connect_integration`], for a member or a client's connect link.
+    pub(crate) async fn connect_integration_for(
+        &self,
+        caller: &Caller,
+        input: ConnectIntegrationInput,
+        client: Option<&crate::agency::connect::ClientOf>,
+    ) -> AppResult<Connected> {
         caller.require_account_manager("connecting an account")?;
         if !caller.role.can_publish() {
             return Err(AppError::forbidden("your role in this workspace does not allow connecting accounts"));
@@ -115,19 +125,23 @@ impl App {
             )
             .into(),
         })?;
-        self.save_account(caller, provider.as_ref(), account, name).await
+        self.save_account_for(caller, provider.as_ref(), account, name, client).await
     }
 
     /// Stores an account the platform vouched for, its credentials
     /// encrypted: a new integration, or — for an account already in the
     /// workspace — the same one with new credentials, active again (a
     /// refresh token is never replaced by an empty one).
-    pub(crate) async fn save_account(
+    /// For a member, or — through a connect link — for a client: the account then belongs to the client's customer (an
+    /// account of another customer is refused), the event names the
+    /// customer, and the workspace's managers are told.
+    pub(crate) async fn save_account_for(
         &self,
         caller: &Caller,
         provider: &dyn Provider,
         account: ConnectedAccount,
         name: Option<DisplayName>,
+        client: Option<&crate::agency::connect::ClientOf>,
     ) -> AppResult<Connected> {
         // Asked before the transaction: it may wait on the platform.
         let discovered = provider.discovered_settings(&account.credentials).await;
@@ -135,6 +149,13 @@ impl App {
         let txn = self.store.begin_write().await?;
         let integrations = Integrations(&txn);
         let existing = integrations.find_account(caller.workspace_id, provider.id(), &account.account_id).await?;
+        if let (Some(client), Some(row)) = (client, existing.as_ref())
+            && row.customer_id.is_some_and(|other| other != client.customer_id)
+        {
+            return Err(AppError::Conflict(
+                "this account is already connected in this workspace for someone else; ask the agency".into(),
+            ));
+        }
         let created = existing.is_none();
         let id = existing.as_ref().map_or_else(Uuid::now_v7, |row| row.id);
         let credentials = match existing.as_ref().and_then(|row| row.credentials.as_deref()) {
@@ -169,6 +190,9 @@ impl App {
                     row.display_name = display_name;
                 }
                 merge_settings(&mut row.settings, &discovered);
+                if let Some(client) = client {
+                    row.customer_id = Some(client.customer_id);
+                }
                 row.updated_at = now;
                 let row = integrations.update(row).await?;
                 integrations.store_tokens(row.id, sealed, account.token_expires_at, access, now).await?;
@@ -204,14 +228,25 @@ impl App {
                             settings
                         },
                         profile_pending: account.profile_pending,
-                        customer_id: None,
+                        customer_id: client.map(|c| c.customer_id),
                         created_at: now,
                         updated_at: now,
                     })
                     .await?
             }
         };
-        let (actor_type, actor_id) = caller.actor();
+        // A client's connection is the link's doing, not its creator's: the
+        // creator hears of it like every other manager.
+        let (actor_type, actor_id) = match client {
+            Some(client) => (herald_core::event::ActorType::System, client.link_id),
+            None => caller.actor(),
+        };
+        let mut data = serde_json::json!({ "platform": row.platform, "reconnected": !created });
+        if let Some(client) = client {
+            data["customerId"] = serde_json::json!(client.customer_id);
+            data["customer"] = serde_json::json!(client.customer_name);
+            data["connectLinkId"] = serde_json::json!(client.link_id);
+        }
         let event = Events(&txn)
             .append(NewEvent {
                 at: self.now(),
@@ -221,9 +256,12 @@ impl App {
                 integration_id: Some(row.id),
                 actor_type,
                 actor_id: Some(actor_id),
-                data: serde_json::json!({ "platform": row.platform, "reconnected": !created }),
+                data,
             })
             .await?;
+        if let Some(client) = client {
+            herald_store::repo::ConnectLinks(&txn).count_connection(client.link_id).await?;
+        }
         txn.commit().await.map_err(AppError::internal)?;
         self.committed(vec![event]).await;
         tracing::info!(integration_id = %row.id, platform = %row.platform, created, "integration connected");

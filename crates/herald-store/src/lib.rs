@@ -23,6 +23,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use entity::api_key::Model as ApiKeyRow;
+pub use entity::connect_link::Model as ConnectLinkRow;
 pub use entity::customer::Model as CustomerRow;
 pub use entity::email_outbox::Model as EmailRow;
 pub use entity::event::Model as EventRow;

@@ -1,7 +1,9 @@
 //! For agencies (issue #26, DESIGN §12): customers grouping the accounts,
-//! public preview pages that take a client's comments into the approval
-//! queue, signatures, saved sets of accounts, and coloured tags.
+//! links that let a client connect their own accounts, public preview
+//! pages that take a client's comments into the approval queue,
+//! signatures, saved sets of accounts, and coloured tags.
 
+pub mod connect;
 pub mod customers;
 pub mod previews;
 pub mod sets;
@@ -11,7 +13,7 @@ pub mod tags;
 use herald_core::account::DisplayName;
 use herald_core::{ValidationError, ValidationErrors};
 
-/// Comments one public link takes per hour.
+/// Comments, or connection attempts, one public link takes per hour.
 pub const LINK_ACTIONS_PER_HOUR: u32 = 30;
 
 /// A resource's name: 1–100 characters, no control characters.

@@ -2,6 +2,7 @@
 //! only users; the rest of Herald sees the `Model` structs as plain rows.
 
 pub mod api_key;
+pub mod connect_link;
 pub mod customer;
 pub mod email_outbox;
 pub mod event;

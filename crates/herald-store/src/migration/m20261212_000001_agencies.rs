@@ -1,6 +1,6 @@
 //! Agencies (issue #26): customers that group a workspace's accounts,
-//! public preview links and the comments they collect, signatures, saved
-//! sets of accounts, and coloured tags.
+//! client self-connect links, public preview links and the comments they
+//! collect, signatures, saved sets of accounts, and coloured tags.
 //!
 //! `integrations.customer_id` has no foreign key: SQLite cannot add one to
 //! an existing table. Deleting a customer clears it in the same
@@ -105,6 +105,21 @@ enum PostComments {
     AuthorName,
     Body,
     Verdict,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ConnectLinks {
+    Table,
+    Id,
+    WorkspaceId,
+    CustomerId,
+    TokenHash,
+    Platforms,
+    CreatedBy,
+    ExpiresAt,
+    RevokedAt,
+    Connections,
     CreatedAt,
 }
 
@@ -326,11 +341,45 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        Ok(())
+        manager
+            .create_table(
+                Table::create()
+                    .table(ConnectLinks::Table)
+                    .col(pk_uuid(ConnectLinks::Id))
+                    .col(uuid(ConnectLinks::WorkspaceId))
+                    .col(uuid(ConnectLinks::CustomerId))
+                    // SHA-256 (hex) of the URL's token; the token itself is never stored.
+                    .col(string(ConnectLinks::TokenHash))
+                    // Platform ids the client may connect; `null` for any.
+                    .col(json_binary_null(ConnectLinks::Platforms))
+                    .col(uuid(ConnectLinks::CreatedBy))
+                    .col(timestamp_with_time_zone(ConnectLinks::ExpiresAt))
+                    .col(timestamp_with_time_zone_null(ConnectLinks::RevokedAt))
+                    .col(integer(ConnectLinks::Connections).default(0))
+                    .col(timestamp_with_time_zone(ConnectLinks::CreatedAt))
+                    .foreign_key(&mut cascade(
+                        "fk_connect_links_customer",
+                        (ConnectLinks::Table, ConnectLinks::CustomerId),
+                        (Customers::Table, Customers::Id),
+                    ))
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_connect_links_token")
+                    .table(ConnectLinks::Table)
+                    .col(ConnectLinks::TokenHash)
+                    .unique()
+                    .take(),
+            )
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            ConnectLinks::Table.into_iden(),
             PostComments::Table.into_iden(),
             PreviewLinks::Table.into_iden(),
             PostSets::Table.into_iden(),

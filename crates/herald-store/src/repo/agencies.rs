@@ -1,16 +1,19 @@
-//! An agency's workspace resources (issue #26): customers, preview links and the comments they collect,
+//! An agency's workspace resources (issue #26): customers and their
+//! self-connect links, preview links and the comments they collect,
 //! signatures, sets and coloured tags. Every read is scoped by workspace;
 //! the public pages find their link by the token's hash alone.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
-use crate::entity::{customer, integration, post_comment, post_set, preview_link, signature, tag};
-use crate::{CustomerRow, PostCommentRow, PostSetRow, PreviewLinkRow, SignatureRow, StoreResult, TagRow};
+use crate::entity::{connect_link, customer, integration, post_comment, post_set, preview_link, signature, tag};
+use crate::{
+    ConnectLinkRow, CustomerRow, PostCommentRow, PostSetRow, PreviewLinkRow, SignatureRow, StoreResult, TagRow,
+};
 
 /// Implements the plain workspace-scoped operations of a resource table.
 macro_rules! workspace_resource {
@@ -202,5 +205,67 @@ impl<C: ConnectionTrait> PostComments<'_, C> {
             .order_by_asc(post_comment::Column::Id)
             .all(self.0)
             .await?)
+    }
+}
+
+/// Client self-connect links.
+pub struct ConnectLinks<'a, C>(pub &'a C);
+
+impl<C: ConnectionTrait> ConnectLinks<'_, C> {
+    pub async fn insert(&self, row: ConnectLinkRow) -> StoreResult<ConnectLinkRow> {
+        Ok(row.into_active_model().reset_all().insert(self.0).await?)
+    }
+
+    /// A link by its token's hash, whatever its state.
+    pub async fn by_token_hash(&self, token_hash: &str) -> StoreResult<Option<ConnectLinkRow>> {
+        Ok(connect_link::Entity::find().filter(connect_link::Column::TokenHash.eq(token_hash)).one(self.0).await?)
+    }
+
+    pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<ConnectLinkRow>> {
+        Ok(connect_link::Entity::find_by_id(id).one(self.0).await?)
+    }
+
+    pub async fn of_customer(&self, workspace_id: Uuid, customer_id: Uuid) -> StoreResult<Vec<ConnectLinkRow>> {
+        Ok(connect_link::Entity::find()
+            .filter(connect_link::Column::WorkspaceId.eq(workspace_id))
+            .filter(connect_link::Column::CustomerId.eq(customer_id))
+            .order_by_asc(connect_link::Column::CreatedAt)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Revokes a link of a customer (again, for one already revoked);
+    /// false when the customer has no such link.
+    pub async fn revoke(
+        &self,
+        workspace_id: Uuid,
+        customer_id: Uuid,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let found = connect_link::Entity::find_by_id(id)
+            .filter(connect_link::Column::WorkspaceId.eq(workspace_id))
+            .filter(connect_link::Column::CustomerId.eq(customer_id))
+            .one(self.0)
+            .await?;
+        let Some(found) = found else { return Ok(false) };
+        if found.revoked_at.is_none() {
+            connect_link::Entity::update_many()
+                .col_expr(connect_link::Column::RevokedAt, Expr::value(now))
+                .filter(connect_link::Column::Id.eq(id))
+                .exec(self.0)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// One more account connected through the link.
+    pub async fn count_connection(&self, id: Uuid) -> StoreResult<()> {
+        connect_link::Entity::update_many()
+            .col_expr(connect_link::Column::Connections, Expr::col(connect_link::Column::Connections).add(1))
+            .filter(connect_link::Column::Id.eq(id))
+            .exec(self.0)
+            .await?;
+        Ok(())
     }
 }

@@ -19,7 +19,7 @@ mod sql;
 mod users;
 mod webhooks;
 
-pub use agencies::{Customers, PostComments, PostSets, PreviewLinks, Signatures, Tags};
+pub use agencies::{ConnectLinks, Customers, PostComments, PostSets, PreviewLinks, Signatures, Tags};
 pub use api_keys::{ApiKeys, NewApiKeyRow};
 
 /// `last_used_at` of keys and MCP clients is written at most this often,

@@ -230,3 +230,128 @@ db_test!(async fn preview_links_expire_and_take_plain_html_forms(app, TestOption
     app.clock().advance(std::time::Duration::from_secs(86_401));
     assert_eq!(browser.get(&path).await.status, 404);
 });
+
+/// X and LinkedIn (pages: a choice among several) for the OAuth side of
+/// connect links.
+struct OAuthFakes {
+    x: herald_testkit::fakes::x::XFake,
+    linkedin: herald_testkit::fakes::linkedin::LinkedInFake,
+}
+
+impl OAuthFakes {
+    async fn start() -> Self {
+        Self {
+            x: herald_testkit::fakes::x::XFake::start().await,
+            linkedin: herald_testkit::fakes::linkedin::LinkedInFake::start().await,
+        }
+    }
+
+    fn options(&self) -> TestOptions {
+        use herald_testkit::fakes::{linkedin, x};
+        let mut options = TestOptions::driven();
+        options.provider_api_base.insert("x".into(), self.x.base_url());
+        options.provider_api_base.insert("linkedin-page".into(), self.linkedin.base_url());
+        let apps = [
+            ("X_CLIENT_ID", x::CLIENT_ID),
+            ("X_CLIENT_SECRET", x::CLIENT_SECRET),
+            ("LINKEDIN_CLIENT_ID", linkedin::CLIENT_ID),
+            ("LINKEDIN_CLIENT_SECRET", linkedin::CLIENT_SECRET),
+        ];
+        options.app_credentials = apps.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        options
+    }
+}
+
+db_test!(async fn a_client_connects_their_accounts_through_a_connect_link(app, fakes = OAuthFakes::start().await, fakes.options()) {
+    let ada = app.register("ada@example.com").await;
+    let mine = app.add_integration(&ada, "webhook").await;
+    let acme = id_of(ada.session.post("/api/customers", json!({"name": "Acme"})).await.expect(201));
+    let other = id_of(ada.session.post("/api/customers", json!({"name": "Globex"})).await.expect(201));
+    ada.session.put(&format!("/api/integrations/{mine}/customer"), json!({"customerId": other})).await.expect(200);
+    ada.session.post(&format!("/api/customers/{acme}/connect-links"), json!({"platforms": ["myspace"]})).await.expect_error(422, "VALIDATION_FAILED");
+    let link = ada.session.post(&format!("/api/customers/{acme}/connect-links"), json!({"platforms": ["webhook", "x", "linkedin-page"], "expiresInDays": 7})).await;
+    let link = link.expect(201).clone();
+    let path = link["url"].as_str().unwrap().trim_start_matches(&app.address).to_string();
+    assert!(path.starts_with("/connect/") && path.len() == "/connect/".len() + 40, "{path}");
+
+    // The page: the agency's name, the platforms offered, nothing of other customers.
+    let mut client = crate::browser::Browser::new(&app);
+    let page = client.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("Acme") && page.html.contains(r#"name="cred.url""#) && page.html.contains(&format!("{path}/oauth/x")));
+    assert!(!page.html.contains("offer-mastodon") && !page.html.contains("Globex"), "only what the link offers, only their own");
+
+    // Credentials: refused ones come back with the reason, good ones connect under Acme.
+    let receiver = herald_testkit::WebhookReceiver::start("a-long-enough-secret").await;
+    let bad = client.post(&format!("{path}/credentials"), &[("platform", "webhook"), ("cred.url", &receiver.url()), ("cred.secret", "short")]).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.html.contains("at least 16 characters"), "{}", bad.html);
+    let not_offered = client.post(&format!("{path}/credentials"), &[("platform", "telegram"), ("cred.botToken", "1:x")]).await;
+    assert_eq!(not_offered.status, 422);
+    let done = client.post(&format!("{path}/credentials"), &[("platform", "webhook"), ("cred.url", &receiver.url()), ("cred.secret", "a-long-enough-secret"), ("name", "Acme site")]).await;
+    assert_eq!((done.status, done.location.as_str()), (303, format!("{path}?notice=connected").as_str()));
+    let theirs = ada.session.get(&format!("/api/integrations?customer={acme}")).await;
+    let theirs = theirs.expect(200).as_array().unwrap().clone();
+    assert_eq!((theirs.len(), theirs[0]["name"].as_str()), (1, Some("Acme site")));
+
+    // Signing in at X, without a session: back to the link's page.
+    let begun = client.get(&format!("{path}/oauth/x")).await;
+    assert_eq!(begun.status, 302);
+    let callback = herald_testkit::fakes::consent(&begun.location).await;
+    let back = client.get(callback.strip_prefix(&app.address).unwrap()).await;
+    assert_eq!((back.status, back.location.as_str()), (302, format!("{path}?notice=connected").as_str()));
+    // LinkedIn pages: a choice among several, on the link's own page.
+    let begun = client.get(&format!("{path}/oauth/linkedin-page")).await;
+    let callback = herald_testkit::fakes::consent(&begun.location).await;
+    let back = client.get(callback.strip_prefix(&app.address).unwrap()).await;
+    assert!(back.location.starts_with(&format!("{path}/choose/")), "{}", back.location);
+    let choice = client.get(&back.location).await;
+    assert!(choice.html.contains(herald_testkit::fakes::linkedin::PAGES[0].1));
+    let chosen = client.post(&back.location, &[("account", herald_testkit::fakes::linkedin::PAGES[0].0)]).await;
+    assert_eq!(chosen.status, 303, "{}", chosen.html);
+    let page = client.get(&path).await;
+    let own = herald_testkit::fakes::linkedin::PAGES[0].1;
+    assert!(page.html.contains("Acme site") && page.html.contains(own), "the client sees their accounts");
+    let theirs = ada.session.get(&format!("/api/integrations?customer={acme}")).await;
+    let platforms: Vec<String> = theirs.expect(200).as_array().unwrap().iter().map(|i| i["platform"].as_str().unwrap().to_string()).collect();
+    assert_eq!(platforms.len(), 3, "{platforms:?}");
+    assert!(platforms.contains(&"x".to_string()) && platforms.contains(&"linkedin-page".to_string()));
+    let listed = ada.session.get(&format!("/api/customers/{acme}/connect-links")).await;
+    assert_eq!(listed.expect(200)[0]["connections"], 3);
+
+    // The agency hears of each.
+    app.engine.notify_once().await.unwrap();
+    let bell = ada.session.get("/api/notifications").await;
+    assert!(bell.text.contains("Acme connected"), "{}", bell.text);
+
+    // Another workspace cannot see or revoke the link; revoked, the page is gone.
+    let link_id = link["id"].as_str().unwrap();
+    let bob = app.register("bob@example.com").await;
+    bob.session.get(&format!("/api/customers/{acme}/connect-links")).await.expect_error(404, "NOT_FOUND");
+    bob.session.delete(&format!("/api/customers/{acme}/connect-links/{link_id}")).await.expect_error(404, "NOT_FOUND");
+    ada.session.delete(&format!("/api/customers/{other}/connect-links/{link_id}")).await.expect_error(404, "NOT_FOUND");
+    ada.session.delete(&format!("/api/customers/{acme}/connect-links/{link_id}")).await.expect(204);
+    assert_eq!(client.get(&path).await.status, 404);
+    let late = client.post(&format!("{path}/credentials"), &[("platform", "webhook"), ("cred.url", &receiver.url()), ("cred.secret", "a-long-enough-secret")]).await;
+    assert_eq!(late.status, 404);
+});
+
+db_test!(async fn a_connect_link_ends_with_its_maker_s_right_to_connect(app, TestOptions::driven()) {
+    let ada = app.register("ada@example.com").await;
+    let eve = app.join(&ada, "eve@example.com", "EDITOR").await;
+    let acme = id_of(ada.session.post("/api/customers", json!({"name": "Acme"})).await.expect(201));
+    let viewer = app.join(&ada, "vic@example.com", "VIEWER").await;
+    viewer.session.post(&format!("/api/customers/{acme}/connect-links"), json!({})).await.expect_error(403, "FORBIDDEN");
+    let link = eve.session.post(&format!("/api/customers/{acme}/connect-links"), json!({})).await;
+    let path = link.expect(201)["url"].as_str().unwrap().trim_start_matches(&app.address).to_string();
+    let mut client = crate::browser::Browser::new(&app);
+    assert_eq!(client.get(&path).await.status, 200);
+    ada.session.patch(&format!("/api/workspaces/{}/members/{}", ada.workspace_id, eve.id), json!({"role": "VIEWER"})).await.expect(200);
+    assert_eq!(client.get(&path).await.status, 404, "a viewer's link connects nothing");
+    // Expiry.
+    let link = ada.session.post(&format!("/api/customers/{acme}/connect-links"), json!({"expiresInDays": 1})).await;
+    let path = link.expect(201)["url"].as_str().unwrap().trim_start_matches(&app.address).to_string();
+    assert_eq!(client.get(&path).await.status, 200);
+    app.clock().advance(std::time::Duration::from_secs(86_401));
+    assert_eq!(client.get(&path).await.status, 404);
+});

@@ -7,9 +7,10 @@ mod authorize;
 mod calendar;
 mod choose;
 mod composer;
+mod connect;
 mod dashboard;
 mod feeds;
-mod integrations;
+pub(crate) mod integrations;
 mod posts;
 mod preview;
 mod queue;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<UiState> {
         .merge(feeds::routes())
         .merge(transfer::routes())
         .merge(preview::routes())
+        .merge(connect::routes())
 }
 
 /// `?notice=` after a redirect.

@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use herald_app::agency::connect::{ConnectLinkView, CreateConnectLinkInput, CreatedConnectLinkView};
 use herald_app::agency::customers::{AssignCustomerInput, CustomerInput, CustomerView};
 use herald_app::agency::previews::{
     CommentView, CreatePreviewLinkInput, CreatedPreviewLinkView, PreviewLinkView, TeamCommentInput,
@@ -26,6 +27,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_customers, create_customer))
         .routes(routes!(rename_customer, delete_customer))
         .routes(routes!(assign_customer))
+        .routes(routes!(list_connect_links, create_connect_link))
+        .routes(routes!(revoke_connect_link))
         .routes(routes!(list_tags, create_tag))
         .routes(routes!(update_tag, delete_tag))
         .routes(routes!(list_signatures, create_signature))
@@ -104,6 +107,63 @@ async fn assign_customer(
     ApiJson(input): ApiJson<AssignCustomerInput>,
 ) -> ApiResult<Json<IntegrationView>> {
     Ok(Json(state.app.assign_customer(&caller, id, input).await?))
+}
+
+/// A customer's self-connect links (never their URLs: only a hash is
+/// kept). Signed-in OWNER or EDITOR.
+#[utoipa::path(get, path = "/customers/{id}/connect-links", tag = "agency", security(("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "Connect links", body = Vec<ConnectLinkView>),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    ))]
+async fn list_connect_links(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+) -> ApiResult<Json<Vec<ConnectLinkView>>> {
+    Ok(Json(state.app.list_connect_links(&caller, id).await?))
+}
+
+/// Makes a link for the customer to connect their own accounts, without a
+/// Herald account: `{url}` (shown once) opens a page with a form per
+/// credential platform and a sign-in button per OAuth platform (limited to
+/// `platforms` when given). Accounts land in this workspace under the
+/// customer, and owners and editors are notified. Signed-in OWNER or EDITOR.
+#[utoipa::path(post, path = "/customers/{id}/connect-links", tag = "agency", security(("session" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Customer id")), request_body = CreateConnectLinkInput,
+    responses(
+        (status = 201, description = "The link and its URL, shown once", body = CreatedConnectLinkView),
+        (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 422, description = "Unknown platform or lifetime out of range", body = ErrorBody),
+    ))]
+async fn create_connect_link(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiId(id): ApiId,
+    ApiJson(input): ApiJson<CreateConnectLinkInput>,
+) -> ApiResult<(StatusCode, Json<CreatedConnectLinkView>)> {
+    Ok((StatusCode::CREATED, Json(state.app.create_connect_link(&caller, id, input).await?)))
+}
+
+/// Revokes a connect link: its page answers 404 from now on; accounts
+/// connected through it stay. Signed-in OWNER or EDITOR.
+#[utoipa::path(delete, path = "/customers/{id}/connect-links/{linkId}", tag = "agency", security(("session" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "Customer id"),
+        ("linkId" = uuid::Uuid, Path, description = "Connect link id"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such customer or link", body = ErrorBody),
+    ))]
+async fn revoke_connect_link(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiIds(id, link_id): ApiIds,
+) -> ApiResult<StatusCode> {
+    state.app.revoke_connect_link(&caller, id, link_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Coloured tags, by name. Scope `posts:read`.

@@ -99,13 +99,40 @@ async fn begin(
     ))]
 async fn callback(
     State(state): State<AppState>,
-    Auth(caller): Auth,
+    auth: Result<Auth, ApiError>,
     Path(platform): Path<String>,
     Query(params): Query<CallbackParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let json = wants_json(&headers);
-    match state.app.finish_oauth(&caller, &platform, params).await {
+    // A client on a connect link has no session: their state says so.
+    let client_token = state.app.client_flow_token(&params).await;
+    let caller = match auth {
+        Ok(Auth(caller)) => Some(caller),
+        Err(error) if client_token.is_none() => return Err(error),
+        Err(_) => None,
+    };
+    let finished = state.app.finish_oauth(caller.as_ref(), &platform, params).await;
+    if let Some(token) = client_token.filter(|_| !json) {
+        return Ok(match finished {
+            Ok(Finished::ClientConnected { token, .. }) => found(&format!("/connect/{token}?notice=connected")),
+            Ok(Finished::ClientChoose { token, pending }) => found(&format!("/connect/{token}/choose/{pending}")),
+            Ok(_) => found(&format!("/connect/{token}")),
+            Err(error) => {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("error", &error.to_string())
+                    .finish();
+                found(&format!("/connect/{token}?{query}"))
+            }
+        });
+    }
+    match finished {
+        Ok(Finished::ClientConnected { integration, .. }) => {
+            Ok(Json(CallbackView { integration_id: Some(integration), pending_id: None }).into_response())
+        }
+        Ok(Finished::ClientChoose { pending, .. }) => {
+            Ok(Json(CallbackView { integration_id: None, pending_id: Some(pending) }).into_response())
+        }
         Ok(Finished::Connected(id)) if json => {
             Ok(Json(CallbackView { integration_id: Some(id), pending_id: None }).into_response())
         }

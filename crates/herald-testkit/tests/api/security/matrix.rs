@@ -34,6 +34,7 @@ struct Owned {
     signature: String,
     set: String,
     preview_link: String,
+    connect_link: String,
 }
 
 async fn resources_of(app: &TestApp, account: &Account) -> Owned {
@@ -81,14 +82,16 @@ async fn resources_of(app: &TestApp, account: &Account) -> Owned {
         })
         .await
         .unwrap();
-    let customer = account.session.post("/api/customers", json!({"name": "Acme"})).await;
+    let customer = id_of(account.session.post("/api/customers", json!({"name": "Acme"})).await.expect(201));
+    let connect_link = account.session.post(&format!("/api/customers/{customer}/connect-links"), json!({})).await;
     let tag = account.session.post("/api/tags", json!({"name": "launch"})).await;
     let signature = account.session.post("/api/signatures", json!({"name": "Sig", "content": "— Ada"})).await;
     let set = account.session.post("/api/sets", json!({"name": "All", "integrationIds": [integration]})).await;
     let post = id_of(post.expect(201));
     let preview_link = account.session.post(&format!("/api/posts/{post}/preview-links"), json!({})).await;
     Owned {
-        customer: id_of(customer.expect(201)),
+        customer,
+        connect_link: id_of(connect_link.expect(201)),
         tag: id_of(tag.expect(201)),
         signature: id_of(signature.expect(201)),
         set: id_of(set.expect(201)),
@@ -182,6 +185,14 @@ fn routes_on(ids: &Owned) -> Vec<Route> {
         route(Method::POST, format!("/api/integrations/pending/{pending}"), Some(json!({"accountIds": ["a"]})), None),
         // For agencies.
         route(Method::PATCH, format!("/api/customers/{}", ids.customer), Some(json!({"name": "Taken"})), None),
+        route(Method::GET, format!("/api/customers/{}/connect-links", ids.customer), None, None),
+        route(Method::POST, format!("/api/customers/{}/connect-links", ids.customer), Some(json!({})), None),
+        route(
+            Method::DELETE,
+            format!("/api/customers/{}/connect-links/{}", ids.customer, ids.connect_link),
+            None,
+            None,
+        ),
         route(Method::DELETE, format!("/api/customers/{}", ids.customer), None, None),
         route(
             Method::PUT,
@@ -352,7 +363,9 @@ db_test!(async fn a_key_without_the_route_s_scope_gets_403_naming_it(app) {
             }
             // Session-only routes refuse every key, whatever its scopes.
             None => {
-                send(&full, &route).await.expect_error(403, "FORBIDDEN");
+                let answer = send(&full, &route).await;
+                assert_eq!(answer.status, 403, "{} {}", route.method, route.path);
+                answer.expect_error(403, "FORBIDDEN");
             }
         }
     }

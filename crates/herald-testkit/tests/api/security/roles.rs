@@ -280,6 +280,14 @@ fn rest_cases() -> Vec<Case> {
             Editor,
         ),
         case(("/api/customers/{id}", "delete"), "/api/customers/{customer}", None, Editor),
+        case(("/api/customers/{id}/connect-links", "get"), "/api/customers/{customer}/connect-links", None, Editor),
+        case(
+            ("/api/customers/{id}/connect-links", "post"),
+            "/api/customers/{customer}/connect-links",
+            Some(json!({"platforms": ["webhook"]})),
+            Editor,
+        ),
+        case(("/api/customers/{id}/connect-links/{linkId}", "delete"), "/api/customers/{connect_link}", None, Editor),
         case(
             ("/api/integrations/{id}/customer", "put"),
             "/api/integrations/{integration}/customer",
@@ -405,6 +413,11 @@ async fn fill(app: &TestApp, team: &Team, who: &Account, text: &str) -> String {
             let body = json!({"url": format!("https://feeds.example/{n}.xml"), "platforms": [team.integration], "mode": mode, "pollMinutes": 1440});
             out = out.replace(placeholder, &id_of(owner.post("/api/feeds", body).await.expect(201)));
         }
+    }
+    if out.contains("{connect_link}") {
+        let customer = id_of(owner.post("/api/customers", json!({"name": format!("Linked {n}")})).await.expect(201));
+        let link = owner.post(&format!("/api/customers/{customer}/connect-links"), json!({})).await;
+        out = out.replace("{connect_link}", &format!("{customer}/connect-links/{}", id_of(link.expect(201))));
     }
     if out.contains("{customer}") {
         let customer = owner.post("/api/customers", json!({"name": format!("Customer {n}")})).await;
