@@ -49,6 +49,7 @@ mod security;
 mod teams;
 mod transfer;
 mod ui;
+mod ui_agency;
 mod ui_automation;
 mod ui_composer;
 mod ui_team;

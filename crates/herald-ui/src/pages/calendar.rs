@@ -98,7 +98,24 @@ struct CalendarQuery {
     date: Option<String>,
     integration: Option<String>,
     status: Option<String>,
+    /// Only one customer's accounts.
+    customer: Option<String>,
+    tag: Option<String>,
     notice: Option<String>,
+}
+
+impl CalendarQuery {
+    /// The filters shared by every read of the page.
+    fn filters(&self) -> ListPostsQuery {
+        let some = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        ListPostsQuery {
+            integration: some(&self.integration),
+            status: some(&self.status),
+            customer: some(&self.customer),
+            tag: some(&self.tag),
+            ..ListPostsQuery::default()
+        }
+    }
 }
 
 pub struct Chip {
@@ -112,6 +129,8 @@ pub struct Chip {
     /// `datetime-local` value of its time, for the move form.
     pub at: String,
     pub accounts: String,
+    /// (name, `#rrggbb`) of its tags that have a colour.
+    pub tags: Vec<(String, String)>,
 }
 
 pub struct Day {
@@ -139,6 +158,8 @@ struct CalendarPage {
     views: Vec<(String, &'static str, bool)>,
     integrations: Vec<Choice>,
     statuses: Vec<Choice>,
+    customers: Vec<Choice>,
+    tags: Vec<Choice>,
     legend: Vec<(String, String)>,
     rows: Vec<HourRow>,
     empty: bool,
@@ -177,16 +198,9 @@ async fn posts_between(
     viewer: &Viewer,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    integration: Option<String>,
-    status: Option<String>,
+    filters: ListPostsQuery,
 ) -> UiResult<Vec<PostView>> {
-    let query = ListPostsQuery {
-        from: Some(from.to_rfc3339()),
-        to: Some(to.to_rfc3339()),
-        integration,
-        status,
-        ..ListPostsQuery::default()
-    };
+    let query = ListPostsQuery { from: Some(from.to_rfc3339()), to: Some(to.to_rfc3339()), ..filters };
     Ok(state.app.posts_for_view(&viewer.caller, query, false, POSTS_SHOWN).await?)
 }
 
@@ -194,14 +208,13 @@ async fn posts_between(
 const UNDATED_SHOWN: u64 = 50;
 
 /// Drafts without a date, newest first.
-async fn undated_drafts(state: &UiState, viewer: &Viewer, integration: Option<String>) -> UiResult<Vec<PostView>> {
-    let query =
-        ListPostsQuery { status: Some(PostStatus::Draft.as_str().into()), integration, ..ListPostsQuery::default() };
+async fn undated_drafts(state: &UiState, viewer: &Viewer, filters: ListPostsQuery) -> UiResult<Vec<PostView>> {
+    let query = ListPostsQuery { status: Some(PostStatus::Draft.as_str().into()), ..filters };
     Ok(state.app.posts_for_view(&viewer.caller, query, true, UNDATED_SHOWN).await?)
 }
 
 /// A post as the calendar shows it; `at` is its time, none for an undated draft.
-fn chip(post: &PostView, at: Option<DateTime<Utc>>, tz: Tz) -> Chip {
+fn chip(post: &PostView, at: Option<DateTime<Utc>>, tz: Tz, colours: &[(String, String)]) -> Chip {
     let live: Vec<_> = post.targets.iter().filter(|t| t.status != TargetStatus::Cancelled).collect();
     Chip {
         id: post.id.to_string(),
@@ -213,6 +226,7 @@ fn chip(post: &PostView, at: Option<DateTime<Utc>>, tz: Tz) -> Chip {
         movable: matches!(post.status, PostStatus::Draft | PostStatus::Scheduled),
         at: at.map(|at| fmt::input_value(at, tz)).unwrap_or_default(),
         accounts: live.iter().map(|t| t.integration_name.as_str()).collect::<Vec<_>>().join(", "),
+        tags: post.tags.iter().filter_map(|name| colours.iter().find(|(n, _)| n == name).cloned()).collect(),
     }
 }
 
@@ -224,6 +238,12 @@ fn link(view: View, date: NaiveDate, query: &CalendarQuery) -> String {
     }
     if let Some(s) = query.status.as_deref().filter(|s| !s.is_empty()) {
         url.append_pair("status", s);
+    }
+    if let Some(c) = query.customer.as_deref().filter(|s| !s.is_empty()) {
+        url.append_pair("customer", c);
+    }
+    if let Some(t) = query.tag.as_deref().filter(|s| !s.is_empty()) {
+        url.append_pair("tag", t);
     }
     format!("/calendar?{}", url.finish())
 }
@@ -238,16 +258,18 @@ async fn calendar(
     let today = Utc::now().with_timezone(&tz).date_naive();
     let date = query.date.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).unwrap_or(today);
     let (start, end) = view.range(date);
-    let integration = query.integration.clone().filter(|s| !s.is_empty());
     let status = query.status.clone().filter(|s| !s.is_empty());
     // Undated drafts only belong to a view that shows drafts.
     let undated = match status.as_deref().map(PostStatus::parse) {
-        None | Some(Some(PostStatus::Draft)) => undated_drafts(&state, &viewer, integration.clone()).await?,
+        None | Some(Some(PostStatus::Draft)) => undated_drafts(&state, &viewer, query.filters()).await?,
         Some(_) => Vec::new(),
     };
     let posts =
-        posts_between(&state, &viewer, local_midnight(start, tz), local_midnight(end, tz), integration, status).await?;
+        posts_between(&state, &viewer, local_midnight(start, tz), local_midnight(end, tz), query.filters()).await?;
     let integrations = state.app.list_integrations(&viewer.caller).await?;
+    let customers = state.app.list_customers(&viewer.caller).await?;
+    let tags = state.app.list_tags(&viewer.caller).await?;
+    let colours: Vec<(String, String)> = tags.iter().map(|t| (t.name.clone(), t.color.clone())).collect();
 
     let mut days: Vec<Day> = Vec::new();
     let mut day = start;
@@ -271,7 +293,7 @@ async fn calendar(
         let local = at.with_timezone(&tz);
         let key = local.date_naive().format("%Y-%m-%d").to_string();
         let Some(slot) = days.iter_mut().find(|d| d.date == key) else { continue };
-        let chip = chip(post, Some(at), tz);
+        let chip = chip(post, Some(at), tz, &colours);
         let hour = local.hour() as usize;
         if view == View::Week || view == View::Day {
             if let Some(bucket) = slot.hours.get_mut(hour) {
@@ -306,6 +328,8 @@ async fn calendar(
         .collect();
     let selected_integration = query.integration.clone().unwrap_or_default();
     let selected_status = query.status.clone().unwrap_or_default();
+    let selected_customer = query.customer.clone().unwrap_or_default();
+    let selected_tag = query.tag.clone().unwrap_or_default();
     Ok(CalendarPage {
         c: Chrome::new(&viewer, "calendar", "Calendar").with_notice(query.notice.as_deref()),
         view: view.as_str(),
@@ -343,10 +367,24 @@ async fn calendar(
             }),
         )
         .collect(),
+        customers: std::iter::once(Choice { value: String::new(), label: "All customers".into(), selected: false })
+            .chain(customers.iter().map(|c| Choice {
+                value: c.id.to_string(),
+                label: c.name.clone(),
+                selected: selected_customer == c.id.to_string(),
+            }))
+            .collect(),
+        tags: std::iter::once(Choice { value: String::new(), label: "Any tag".into(), selected: false })
+            .chain(tags.iter().map(|t| Choice {
+                value: t.name.clone(),
+                label: t.name.clone(),
+                selected: selected_tag == t.name,
+            }))
+            .collect(),
         legend: integrations.iter().map(|i| (i.platform.clone(), i.name.clone())).collect(),
         rows,
         empty,
-        undated: undated.iter().map(|post| chip(post, None, tz)).collect(),
+        undated: undated.iter().map(|post| chip(post, None, tz, &colours)).collect(),
         here: link(view, date, &query),
         place_at: format!("{}T09:00", date.format("%Y-%m-%d")),
         place_label: date.format("%A %-d %B").to_string(),

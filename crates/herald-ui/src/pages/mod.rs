@@ -1,5 +1,6 @@
 //! One module per page (or group of pages); each exports its routes.
 
+mod agency;
 mod analytics;
 mod approvals;
 pub(crate) mod auth;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<UiState> {
         .merge(transfer::routes())
         .merge(preview::routes())
         .merge(connect::routes())
+        .merge(agency::routes())
 }
 
 /// `?notice=` after a redirect.

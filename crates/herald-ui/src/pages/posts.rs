@@ -32,6 +32,8 @@ struct Filters {
     q: Option<String>,
     status: Option<String>,
     integration: Option<String>,
+    customer: Option<String>,
+    tag: Option<String>,
     cursor: Option<String>,
     notice: Option<String>,
 }
@@ -50,6 +52,8 @@ struct PostsPage {
     q: String,
     statuses: Vec<Choice>,
     integrations: Vec<Choice>,
+    customers: Vec<Choice>,
+    tags: Vec<Choice>,
     next_url: Option<String>,
     has_drafts: bool,
 }
@@ -66,9 +70,13 @@ const STATUSES: &[(PostStatus, &str)] = &[
 async fn list(State(state): State<UiState>, viewer: Viewer, Query(filters): Query<Filters>) -> UiResult<PostsPage> {
     let status = filters.status.clone().filter(|s| !s.is_empty());
     let integration = filters.integration.clone().filter(|s| !s.is_empty());
+    let customer = filters.customer.clone().filter(|s| !s.is_empty());
+    let tag = filters.tag.clone().filter(|s| !s.is_empty());
     let query = ListPostsQuery {
         status: status.clone(),
         integration: integration.clone(),
+        customer: customer.clone(),
+        tag: tag.clone(),
         cursor: filters.cursor.clone().filter(|c| !c.is_empty()),
         limit: Some(50),
         ..Default::default()
@@ -88,10 +96,14 @@ async fn list(State(state): State<UiState>, viewer: Viewer, Query(filters): Quer
         .map(|p| PostItem::from_view(p, viewer.tz))
         .collect();
     let integrations = state.app.list_integrations(&viewer.caller).await?;
+    let customers = state.app.list_customers(&viewer.caller).await?;
+    let tags = state.app.list_tags(&viewer.caller).await?;
     let next_url = page.next_cursor.map(|cursor| {
         let mut url = url::form_urlencoded::Serializer::new(String::new());
         url.append_pair("q", &q).append_pair("status", status.as_deref().unwrap_or(""));
-        url.append_pair("integration", integration.as_deref().unwrap_or("")).append_pair("cursor", &cursor);
+        url.append_pair("integration", integration.as_deref().unwrap_or(""));
+        url.append_pair("customer", customer.as_deref().unwrap_or("")).append_pair("tag", tag.as_deref().unwrap_or(""));
+        url.append_pair("cursor", &cursor);
         format!("/posts?{}", url.finish())
     });
     Ok(PostsPage {
@@ -115,6 +127,20 @@ async fn list(State(state): State<UiState>, viewer: Viewer, Query(filters): Quer
                 value: i.id.to_string(),
                 label: format!("{} ({})", i.name, i.platform),
                 selected: integration.as_deref() == Some(i.id.to_string().as_str()),
+            }))
+            .collect(),
+        customers: std::iter::once(Choice { value: String::new(), label: "Any customer".into(), selected: false })
+            .chain(customers.iter().map(|c| Choice {
+                value: c.id.to_string(),
+                label: c.name.clone(),
+                selected: customer.as_deref() == Some(c.id.to_string().as_str()),
+            }))
+            .collect(),
+        tags: std::iter::once(Choice { value: String::new(), label: "Any tag".into(), selected: false })
+            .chain(tags.iter().map(|t| Choice {
+                value: t.name.clone(),
+                label: t.name.clone(),
+                selected: tag.as_deref() == Some(t.name.as_str()),
             }))
             .collect(),
         next_url,

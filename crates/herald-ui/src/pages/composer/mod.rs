@@ -131,6 +131,11 @@ struct ComposerPage {
     repeat_rule: String,
     repeat_count: String,
     evergreen_days: String,
+    /// (id, name) of the signatures to insert.
+    signatures: Vec<(String, String)>,
+    /// (id, name) of the sets and customers a new post can start from.
+    sets: Vec<(String, String)>,
+    customers: Vec<(String, String)>,
     /// AI writing help is configured: its buttons show.
     ai_enabled: bool,
     ai_language: String,
@@ -251,7 +256,21 @@ async fn render(
         Some(id) => ("Edit post", format!("/posts/{id}/edit"), "Edit post"),
         None => ("New post", "/posts/new".to_string(), "New post"),
     };
+    let signatures =
+        state.app.list_signatures(&viewer.caller).await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
+    // A new post may start from a set or from a customer's accounts.
+    let (sets, customers) = if post_id.is_none() {
+        let sets = state.app.list_sets(&viewer.caller).await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
+        let customers =
+            state.app.list_customers(&viewer.caller).await?.into_iter().map(|c| (c.id.to_string(), c.name)).collect();
+        (sets, customers)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(ComposerPage {
+        signatures,
+        sets,
+        customers,
         c: Chrome::new(viewer, "compose", title),
         heading,
         action_url,
@@ -299,6 +318,10 @@ struct NewQuery {
     /// Prefilled time (`datetime-local`, from a calendar slot).
     at: Option<String>,
     integration: Option<Uuid>,
+    /// Start from a saved set: its accounts and their settings.
+    set: Option<Uuid>,
+    /// Start with every account of this customer.
+    customer: Option<Uuid>,
 }
 
 async fn new_page(
@@ -321,6 +344,32 @@ async fn new_page(
     }
     if let Some(id) = query.integration {
         draft.platforms.push(id);
+    }
+    if let Some(set) = query.set
+        && let Some(set) = state.app.list_sets(&viewer.caller).await?.into_iter().find(|s| s.id == set)
+    {
+        for id in &set.integration_ids {
+            if !draft.platforms.contains(id) {
+                draft.platforms.push(*id);
+            }
+            if let Some(settings) = set.settings.get(id.to_string()) {
+                draft.settings.insert(*id, SettingsDraft::from_settings(&accounts.schema(*id), settings));
+            }
+        }
+    }
+    if let Some(customer) = query.customer {
+        for account in state.app.list_integrations_of(&viewer.caller, Some(customer)).await? {
+            if !draft.platforms.contains(&account.id) {
+                draft.platforms.push(account.id);
+            }
+        }
+    }
+    // A new post starts with the signature meant for new posts, below room
+    // for the text.
+    if query.from.is_none()
+        && let Some(signature) = state.app.default_signature(&viewer.caller).await?
+    {
+        draft.content = format!("\n\n{}", signature.content);
     }
     if draft.platforms.is_empty()
         && let [only] = accounts.integrations.as_slice()
@@ -432,6 +481,16 @@ async fn submit(state: &UiState, viewer: &Viewer, post_id: Option<Uuid>, form: C
         "upload" => return rerender(errors, Vec::new(), draft).await,
         "remove_media" => {
             draft.media.clear();
+            return rerender(errors, Vec::new(), draft).await;
+        }
+        action if action.starts_with("signature:") => {
+            let chosen = Uuid::parse_str(&action["signature:".len()..]).ok();
+            let signatures = state.app.list_signatures(&viewer.caller).await?;
+            if let Some(signature) = signatures.into_iter().find(|s| Some(s.id) == chosen) {
+                let text = draft.content.trim_end().to_string();
+                draft.content =
+                    if text.is_empty() { signature.content } else { format!("{text}\n\n{}", signature.content) };
+            }
             return rerender(errors, Vec::new(), draft).await;
         }
         "next_slot" => {
