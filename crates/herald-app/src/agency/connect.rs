@@ -37,6 +37,7 @@ pub struct CreateConnectLinkInput {
     pub platforms: Option<Vec<String>>,
     /// 1–90 days (default 14).
     #[schema(minimum = 1, maximum = 90)]
+    #[serde(default, deserialize_with = "crate::schema::whole::option")]
     pub expires_in_days: Option<i64>,
 }
 

@@ -74,6 +74,7 @@ pub struct ClientVerdict {
 pub struct CreatePreviewLinkInput {
     /// 1–90 days (default 14).
     #[schema(minimum = 1, maximum = 90)]
+    #[serde(default, deserialize_with = "crate::schema::whole::option")]
     pub expires_in_days: Option<i64>,
 }
 

@@ -42,9 +42,14 @@ impl App {
     pub async fn postiz_integrations(&self, caller: &Caller) -> AppResult<Vec<PostizIntegration>> {
         caller.require(Scope::IntegrationsRead)?;
         let rows = Integrations(self.store.conn()).list(caller.workspace_id).await?;
+        let customers = herald_store::repo::Customers(self.store.conn()).list(caller.workspace_id).await?;
         Ok(rows
             .iter()
             .map(|row| PostizIntegration {
+                customer: customers
+                    .iter()
+                    .find(|c| Some(c.id) == row.customer_id)
+                    .map(|c| PostizCustomer { id: c.id, name: c.name.clone() }),
                 id: row.id,
                 name: row.display_name.clone(),
                 identifier: row.platform.clone(),
@@ -153,9 +158,13 @@ impl App {
     pub async fn postiz_list_posts(&self, caller: &Caller, query: PostizPostsQuery) -> AppResult<PostizPostList> {
         caller.require(Scope::PostsRead)?;
         let mut errors = ValidationErrors::default();
-        if query.customer.as_deref().is_some_and(|c| !c.trim().is_empty()) {
-            errors.push("customer", "Herald has no customers yet; leave this filter out");
-        }
+        let customer = query.customer.as_deref().map(str::trim).filter(|c| !c.is_empty()).and_then(|raw| {
+            let parsed = Uuid::parse_str(raw).ok();
+            if parsed.is_none() {
+                errors.push("customer", format!("`{raw}` is not a customer id"));
+            }
+            parsed
+        });
         let now = self.now();
         let parse = |field: &str, raw: Option<&str>, default: DateTime<Utc>, errors: &mut ValidationErrors| match raw {
             Some(raw) => errors.collect(parse_timestamp(field, &body::with_offset(raw.trim()))).unwrap_or(default),
@@ -179,6 +188,7 @@ impl App {
                     ListPostsQuery {
                         from: Some(from.to_rfc3339()),
                         to: Some(to.to_rfc3339()),
+                        customer: customer.map(|c| c.to_string()),
                         limit: Some(100),
                         cursor: cursor.take(),
                         ..Default::default()
@@ -202,7 +212,14 @@ impl App {
                 .collect();
             for post in &page.posts {
                 let group = groups.get(&post.id).copied().unwrap_or(post.id);
-                posts.extend(postiz_posts_of(post, group, &integrations, &media));
+                // A customer's view holds only their accounts' deliveries.
+                let theirs =
+                    |id: &Uuid| customer.is_none() || integrations.get(id).is_some_and(|i| i.customer_id == customer);
+                posts.extend(
+                    postiz_posts_of(post, group, &integrations, &media)
+                        .into_iter()
+                        .filter(|p| theirs(&p.integration.id)),
+                );
             }
             match page.next_cursor {
                 Some(next) => cursor = Some(next),

@@ -20,6 +20,16 @@ pub struct PostizIntegration {
     pub profile: String,
     /// Herald's own status (`ACTIVE`, `NEEDS_RECONNECT`, `DISABLED`).
     pub status: String,
+    /// The customer (agency client) the account belongs to.
+    pub customer: Option<PostizCustomer>,
+}
+
+/// A customer, as Postiz shows it on an integration.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostizCustomer {
+    pub id: Uuid,
+    pub name: String,
 }
 
 /// The account of a listed post.
@@ -89,9 +99,9 @@ pub struct PostizPostsQuery {
     /// Posts due before this time (ISO 8601; default 30 days ahead).
     #[param(format = DateTime)]
     pub end_date: Option<String>,
-    /// Postiz's customer filter. Herald has no customers yet: only an
-    /// empty value is accepted.
-    #[param(max_length = 0)]
+    /// Only the posts of this customer's accounts (a customer id; empty
+    /// for all, as Postiz clients may send it).
+    #[param(pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     pub customer: Option<String>,
 }
 

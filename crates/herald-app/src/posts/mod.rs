@@ -592,6 +592,9 @@ fn parse_list_query(query: ListPostsQuery) -> AppResult<PostFilter> {
         parsed
     });
     let tag = query.tag.map(|tag| tag.trim().to_string()).filter(|tag| !tag.is_empty());
+    if tag.as_ref().is_some_and(|tag| tag.chars().count() > 50) {
+        errors.push("tag", "tags are at most 50 characters");
+    }
     let approval = query.approval.as_deref().and_then(|raw| {
         let parsed = ApprovalState::parse(&raw.to_uppercase());
         if parsed.is_none() {

@@ -355,3 +355,29 @@ db_test!(async fn a_connect_link_ends_with_its_maker_s_right_to_connect(app, Tes
     app.clock().advance(std::time::Duration::from_secs(86_401));
     assert_eq!(client.get(&path).await.status, 404);
 });
+
+db_test!(async fn postiz_clients_see_customers_and_filter_posts_by_them(app) {
+    let ada = app.register("ada@example.com").await;
+    let api = app.with_authorization(&ada.api_key(None).await);
+    let acme_feed = app.add_integration(&ada, "webhook").await;
+    let other_feed = app.add_integration(&ada, "webhook").await;
+    let acme = id_of(ada.session.post("/api/customers", json!({"name": "Acme"})).await.expect(201));
+    ada.session.put(&format!("/api/integrations/{acme_feed}/customer"), json!({"customerId": acme})).await.expect(200);
+    let listed = api.get("/public/v1/integrations").await;
+    let listed = listed.expect(200).as_array().unwrap().clone();
+    let entry = |id: uuid::Uuid| listed.iter().find(|i| i["id"] == id.to_string()).unwrap().clone();
+    assert_eq!(entry(acme_feed)["customer"], json!({"id": acme, "name": "Acme"}));
+    assert!(entry(other_feed)["customer"].is_null());
+
+    // One post to both accounts: Acme's view shows Acme's delivery only.
+    let at = herald_testkit::in_minutes(60);
+    ada.session.post("/api/posts", json!({"content": "both", "platforms": [acme_feed, other_feed], "scheduledFor": at})).await.expect(201);
+    let all = api.get("/public/v1/posts").await;
+    assert_eq!(all.expect(200)["posts"].as_array().unwrap().len(), 2);
+    let theirs = api.get(&format!("/public/v1/posts?customer={acme}")).await;
+    let theirs = theirs.expect(200)["posts"].as_array().unwrap().clone();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0]["integration"]["id"], acme_feed.to_string());
+    assert_eq!(api.get("/public/v1/posts?customer=").await.expect(200)["posts"].as_array().unwrap().len(), 2);
+    api.get(&format!("/public/v1/posts?customer={}", uuid::Uuid::now_v7())).await.expect_error(404, "NOT_FOUND");
+});

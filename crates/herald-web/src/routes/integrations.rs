@@ -25,7 +25,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(default, deny_unknown_fields)]
 struct IntegrationFilter {
     /// Only the accounts of this customer.
-    customer: Option<uuid::Uuid>,
+    #[param(value_type = Option<uuid::Uuid>)]
+    customer: Option<String>,
 }
 
 /// Connected accounts of the workspace, or of one customer. Scope
@@ -34,13 +35,23 @@ struct IntegrationFilter {
     responses(
         (status = 200, description = "Integrations, oldest first", body = Vec<IntegrationView>),
         (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 422, description = "`customer` is not an id", body = ErrorBody),
     ))]
 async fn list_integrations(
     State(state): State<AppState>,
     Auth(caller): Auth,
     ApiQuery(filter): ApiQuery<IntegrationFilter>,
 ) -> ApiResult<Json<Vec<IntegrationView>>> {
-    Ok(Json(state.app.list_integrations_of(&caller, filter.customer).await?))
+    let customer = match filter.customer.as_deref() {
+        None => None,
+        Some(raw) => Some(uuid::Uuid::parse_str(raw).map_err(|_| {
+            herald_app::AppError::from(herald_core::ValidationError::new(
+                "customer",
+                format!("`{raw}` is not a customer id (UUID)"),
+            ))
+        })?),
+    };
+    Ok(Json(state.app.list_integrations_of(&caller, customer).await?))
 }
 
 /// Connects an account with credentials, verified with the platform before

@@ -154,6 +154,7 @@ async fn postiz_find_slot(
 #[utoipa::path(get, path = "/posts", tag = "postiz", params(PostizPostsQuery),
     responses(
         (status = 200, description = "The posts", body = PostizPostList),
+        (status = 404, description = "No such customer", body = ErrorBody),
         (status = 422, description = "Invalid date or filter", body = ErrorBody),
     ))]
 async fn postiz_list_posts(

@@ -115,6 +115,7 @@ async fn reject_post(
 #[utoipa::path(get, path = "/posts", tag = "posts", params(ListPostsQuery),
     responses(
         (status = 200, description = "A page of posts", body = PostPage),
+        (status = 404, description = "No such customer", body = ErrorBody),
         (status = 422, description = "Invalid filter", body = ErrorBody),
     ))]
 async fn list_posts(
