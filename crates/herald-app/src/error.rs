@@ -38,6 +38,22 @@ impl AppError {
         Self::Internal(Box::new(error))
     }
 
+    /// The HTTP status every surface answers with (the API, the public
+    /// pages' JSON, the web UI's error pages).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Validation { .. } => 422,
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden { .. } => 403,
+            Self::NotFound(_) => 404,
+            Self::Conflict(_) => 409,
+            Self::RateLimited { .. } => 429,
+            Self::TooLarge(_) => 413,
+            Self::PlatformUnavailable(_) => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+
     /// The stable error code of the JSON format.
     pub fn code(&self) -> &'static str {
         match self {

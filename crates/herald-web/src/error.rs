@@ -70,33 +70,31 @@ impl ApiError {
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         let code = error.code();
+        let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         match error {
-            AppError::Validation { message, errors } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-                .with_details(serde_json::json!({ "errors": errors })),
+            AppError::Validation { message, errors } => {
+                Self::new(status, code, message).with_details(serde_json::json!({ "errors": errors }))
+            }
             AppError::Unauthorized(message) => {
-                let mut error = Self::new(StatusCode::UNAUTHORIZED, code, message);
+                let mut error = Self::new(status, code, message);
                 error.headers.push((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
                 error
             }
             AppError::Forbidden { message, required_scope } => {
-                let error = Self::new(StatusCode::FORBIDDEN, code, message);
+                let error = Self::new(status, code, message);
                 match required_scope {
                     Some(scope) => error.with_details(serde_json::json!({ "requiredScope": scope })),
                     None => error,
                 }
             }
-            AppError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, code, format!("{what} not found")),
-            AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, code, message),
+            AppError::NotFound(what) => Self::new(status, code, format!("{what} not found")),
             AppError::RateLimited { message, retry_after } => Self::rate_limited(&message, retry_after),
-            AppError::TooLarge(message) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message),
-            AppError::PlatformUnavailable(message) => Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message),
+            AppError::Conflict(message) | AppError::TooLarge(message) | AppError::PlatformUnavailable(message) => {
+                Self::new(status, code, message)
+            }
             AppError::Internal(source) => {
                 tracing::error!(error = %source, cause = ?source, "internal error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    code,
-                    "something went wrong on our side; quote the request id if it persists",
-                )
+                Self::new(status, code, "something went wrong on our side; quote the request id if it persists")
             }
         }
     }

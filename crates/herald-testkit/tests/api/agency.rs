@@ -324,6 +324,16 @@ db_test!(async fn a_client_connects_their_accounts_through_a_connect_link(app, f
     let bell = ada.session.get("/api/notifications").await;
     assert!(bell.text.contains("Acme connected"), "{}", bell.text);
 
+    // Globex's link cannot take over Acme's account.
+    let globex = ada.session.post(&format!("/api/customers/{other}/connect-links"), json!({})).await;
+    let globex = globex.expect(201)["url"].as_str().unwrap().trim_start_matches(&app.address).to_string();
+    client.get(&globex).await;
+    let taken = client.post(&format!("{globex}/credentials"), &[("platform", "webhook"), ("cred.url", &receiver.url()), ("cred.secret", "a-long-enough-secret")]).await;
+    assert_eq!(taken.status, 422);
+    assert!(taken.html.contains("already connected in this workspace for someone else"), "{}", taken.html);
+    let theirs = ada.session.get(&format!("/api/integrations?customer={acme}")).await;
+    assert_eq!(theirs.expect(200).as_array().unwrap().len(), 3, "still Acme's");
+
     // Another workspace cannot see or revoke the link; revoked, the page is gone.
     let link_id = link["id"].as_str().unwrap();
     let bob = app.register("bob@example.com").await;

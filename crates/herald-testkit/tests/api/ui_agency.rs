@@ -55,6 +55,7 @@ db_test!(async fn customers_connect_links_and_the_library_work_as_forms(app) {
     // The composer: the signature starts a new post; a set or a customer picks accounts.
     let fresh = browser.get("/posts/new").await;
     assert!(fresh.html.contains("\n\n— The Bistro team</textarea>"), "the signature for new posts");
+    assert!(fresh.html.contains(r#"id="known-tags""#) && fresh.html.contains(r##"fill="#ff0000"/></svg> launch"##), "known tags offered");
     let from_set = browser.get(&format!("/posts/new?set={set}")).await;
     assert!(from_set.html.contains(&format!(r#"value="{other}" data-platform"#)));
     let checked = |html: &str, id: &str| html.split(&format!(r#"value="{id}""#)).nth(1).is_some_and(|rest| rest.split('>').next().unwrap_or_default().contains("checked"));

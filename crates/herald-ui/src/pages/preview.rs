@@ -228,17 +228,7 @@ async fn comment(
 }
 
 fn status_of(error: &AppError) -> StatusCode {
-    match error {
-        AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
-        AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        AppError::PlatformUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The API's JSON error format, for JSON clients of the public page.

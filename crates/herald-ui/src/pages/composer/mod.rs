@@ -133,6 +133,8 @@ struct ComposerPage {
     evergreen_days: String,
     /// (id, name) of the signatures to insert.
     signatures: Vec<(String, String)>,
+    /// (name, colour) of the workspace's tags, offered beside the tags field.
+    known_tags: Vec<(String, String)>,
     /// (id, name) of the sets and customers a new post can start from.
     sets: Vec<(String, String)>,
     customers: Vec<(String, String)>,
@@ -267,7 +269,9 @@ async fn render(
     } else {
         (Vec::new(), Vec::new())
     };
+    let known_tags = state.app.list_tags(&viewer.caller).await?.into_iter().map(|t| (t.name, t.color)).collect();
     Ok(ComposerPage {
+        known_tags,
         signatures,
         sets,
         customers,
