@@ -94,6 +94,21 @@ impl Caller {
     }
 }
 
+impl crate::App {
+    /// A member acting without a request of their own (a feed they added,
+    /// a connect link they made), with their role in the workspace today;
+    /// `None` once they are no longer a member.
+    pub(crate) async fn member_caller(&self, user_id: Uuid, workspace_id: Uuid) -> AppResult<Option<Caller>> {
+        let membership = herald_store::repo::Users(self.store.conn()).membership(user_id, workspace_id).await?;
+        Ok(membership.map(|m| Caller {
+            user_id,
+            workspace_id,
+            role: m.role,
+            credential: Credential::Session { id: Uuid::nil() },
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,13 +12,13 @@ use herald_core::html::html_to_text;
 use herald_core::platform::{account_max_length, rules_for};
 use herald_core::post::CreatedVia;
 use herald_core::{ValidationError, ValidationErrors};
-use herald_store::repo::{Feeds, Integrations, Users};
+use herald_store::repo::{Feeds, Integrations};
 use herald_store::{FeedRow, IntegrationRow};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::App;
-use crate::caller::{Caller, Credential};
+use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::posts::{CreatePostInput, OverrideInput};
 
@@ -431,19 +431,9 @@ impl App {
 
     /// The feed's author, with their role in the workspace today.
     async fn feed_caller(&self, row: &FeedRow) -> AppResult<Caller> {
-        let role = Users(self.store.conn())
-            .workspaces_of(row.created_by)
+        self.member_caller(row.created_by, row.workspace_id)
             .await?
-            .into_iter()
-            .find(|(workspace, _)| workspace.id == row.workspace_id)
-            .map(|(_, role)| role)
-            .ok_or_else(|| AppError::Conflict("the person who added this feed is no longer in the workspace".into()))?;
-        Ok(Caller {
-            user_id: row.created_by,
-            workspace_id: row.workspace_id,
-            role,
-            credential: Credential::Session { id: Uuid::nil() },
-        })
+            .ok_or_else(|| AppError::Conflict("the person who added this feed is no longer in the workspace".into()))
     }
 }
 

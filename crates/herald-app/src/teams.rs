@@ -8,7 +8,6 @@ use herald_core::account::{DisplayName, Email, WorkspaceRole};
 use herald_core::event::EventKind;
 use herald_store::repo::{ApiKeys, Events, Invites, NewEmail, NewEvent, NewInvite, Outbox, Sessions, Users};
 use herald_store::{EventRow, InviteRow, WorkspaceRow};
-use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -306,7 +305,7 @@ impl App {
         let email = Email::parse(&input.email)?;
         let role = input.role.unwrap_or(WorkspaceRole::Contributor);
         let now = self.now();
-        let token = Alphanumeric.sample_string(&mut rand::rng(), 40);
+        let (token, token_hash) = herald_core::api_key::new_link_token();
         let invite_url = format!("{}/invites/{token}", self.settings.main_url.trim_end_matches('/'));
         let txn = self.store.begin_write().await?;
         let users = Users(&txn);
@@ -320,7 +319,7 @@ impl App {
                 workspace_id,
                 email: email.as_str().to_string(),
                 role,
-                token_hash: herald_core::api_key::hash_key(&token),
+                token_hash,
                 created_by: caller.user_id,
                 created_at: now,
                 expires_at: now + INVITE_TTL,

@@ -39,6 +39,16 @@ pub fn hash_key(plaintext: &str) -> String {
     hex::encode(Sha256::digest(plaintext.as_bytes()))
 }
 
+/// A fresh token for a link that is its own key (an invite, a preview, a
+/// client's connect link): 40 alphanumerics (238 bits), and the hash that
+/// is stored instead of it.
+pub fn new_link_token() -> (String, String) {
+    use rand::distr::{Alphanumeric, SampleString};
+    let token = Alphanumeric.sample_string(&mut rand::rng(), 40);
+    let hash = hash_key(&token);
+    (token, hash)
+}
+
 /// The token of an `Authorization` header value: `Bearer <token>` (the
 /// scheme in any case) or, as Herald also accepts, a bare token. `None`
 /// for another scheme or an empty token.

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::App;
-use crate::caller::{Caller, Credential};
+use crate::caller::Caller;
 use crate::connections::{AuthorizeView, ChooseAccountsInput, ClientFlow, PendingView};
 use crate::error::{AppError, AppResult};
 use crate::integrations::ConnectIntegrationInput;
@@ -125,7 +125,7 @@ impl App {
         let lifetime = super::lifetime_days("expiresInDays", input.expires_in_days);
         let platforms = input.platforms.map(|ids| self.connectable_platforms(&ids)).transpose();
         let (lifetime, platforms) = super::both(lifetime, platforms)?;
-        let (token, token_hash) = super::new_token();
+        let (token, token_hash) = herald_core::api_key::new_link_token();
         let now = self.now();
         let row = ConnectLinks(self.store.conn())
             .insert(ConnectLinkRow {
@@ -200,20 +200,11 @@ impl App {
             return Err(gone());
         }
         let customer = Customers(self.store.conn()).get(link.workspace_id, link.customer_id).await?.ok_or_else(gone)?;
-        let role = Users(self.store.conn())
-            .workspaces_of(link.created_by)
+        let caller = self
+            .member_caller(link.created_by, link.workspace_id)
             .await?
-            .into_iter()
-            .find(|(workspace, _)| workspace.id == link.workspace_id)
-            .map(|(_, role)| role)
-            .filter(|role| role.can_publish())
+            .filter(|caller| caller.role.can_publish())
             .ok_or_else(gone)?;
-        let caller = Caller {
-            user_id: link.created_by,
-            workspace_id: link.workspace_id,
-            role,
-            credential: Credential::Session { id: Uuid::nil() },
-        };
         Ok((link, caller, customer))
     }
 

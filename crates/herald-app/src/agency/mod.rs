@@ -21,14 +21,6 @@ fn name(field: &str, raw: &str) -> Result<String, ValidationError> {
     Ok(DisplayName::parse(field, raw)?.as_str().to_string())
 }
 
-/// A fresh token for a public link (238 bits) and the hash stored for it.
-fn new_token() -> (String, String) {
-    use rand::distr::{Alphanumeric, SampleString};
-    let token = Alphanumeric.sample_string(&mut rand::rng(), 40);
-    let hash = herald_core::api_key::hash_key(&token);
-    (token, hash)
-}
-
 /// Days a link lives: 1–90, 14 by default.
 fn lifetime_days(field: &str, days: Option<i64>) -> Result<chrono::Duration, ValidationError> {
     match days.unwrap_or(14) {

@@ -269,7 +269,7 @@ impl App {
         caller.require(Scope::PostsWrite)?;
         let lifetime = super::lifetime_days("expiresInDays", input.expires_in_days)?;
         Posts(self.store.conn()).get(caller.workspace_id, post_id).await?.ok_or(AppError::NotFound("post"))?;
-        let (token, token_hash) = super::new_token();
+        let (token, token_hash) = herald_core::api_key::new_link_token();
         let now = self.now();
         let row = PreviewLinks(self.store.conn())
             .insert(PreviewLinkRow {
@@ -468,18 +468,18 @@ impl App {
         };
         let integration_ids: Vec<Uuid> = view.targets.iter().map(|t| t.integration_id).collect();
         let accounts = Integrations(self.store.conn()).find_many(post.workspace_id, &integration_ids).await?;
-        let platforms = self.platforms();
         let media = media_of(&view.media_ids, &view.media_urls);
         Ok(view
             .targets
             .iter()
             .map(|target| {
-                let platform = platforms.iter().find(|p| p.id == target.platform);
-                let threads = platform.is_none_or(|p| p.rules.supports_threads);
+                // The static rules: the page needs a name and whether threads exist.
+                let rules = herald_core::platform::rules_for(&target.platform);
+                let threads = rules.is_none_or(|r| r.supports_threads);
                 let account = accounts.iter().find(|a| a.id == target.integration_id);
                 PlatformPreview {
                     platform: target.platform.clone(),
-                    platform_name: platform.map_or_else(|| target.platform.clone(), |p| p.name.to_string()),
+                    platform_name: rules.map_or_else(|| target.platform.clone(), |r| r.name.to_string()),
                     account: PreviewAccount {
                         name: target.integration_name.clone(),
                         handle: account.map(|a| a.platform_username.clone()).unwrap_or_default(),

@@ -15,17 +15,15 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use herald_app::AppError;
 use herald_app::connections::{ChooseAccountsInput, PendingAccountView};
-use herald_app::integrations::ConnectIntegrationInput;
 use herald_core::platform::AuthKind;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use crate::UiState;
 use crate::brand;
 use crate::chrome::{Chrome, FieldErrors};
 use crate::csrf::CsrfToken;
 use crate::error::UiResult;
-use crate::pages::integrations::{CredentialField, fields_from_schema};
+use crate::pages::integrations::{ConnectForm, SentCredentials, connect_form};
 use crate::pages::see_other;
 
 pub fn routes() -> Router<UiState> {
@@ -43,9 +41,8 @@ pub struct Offer {
     pub mark: String,
     /// Signing in at the platform; `Some(true)` when a server is named first.
     pub oauth: Option<bool>,
-    pub fields: Vec<CredentialField>,
-    pub errors: FieldErrors,
-    pub open: bool,
+    /// The credential form (credential platforms).
+    pub form: Option<ConnectForm>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -102,7 +99,7 @@ async fn render(
     state: &UiState,
     csrf: String,
     token: &str,
-    failed: Option<(String, Map<String, Value>, FieldErrors)>,
+    failed: Option<(SentCredentials, FieldErrors)>,
     connected: bool,
     error: Option<String>,
 ) -> UiResult<Result<ConnectPage, Response>> {
@@ -115,24 +112,14 @@ async fn render(
         .platforms
         .iter()
         .map(|p| {
-            let oauth = (p.auth_kind != AuthKind::Credentials).then_some(p.instance_required);
-            let mut fields = if p.auth_kind == AuthKind::Credentials {
-                fields_from_schema(&p.credentials_schema)
-            } else {
-                Vec::new()
-            };
-            let (errors, open) = match &failed {
-                Some((platform, given, errors)) if platform == p.id => {
-                    for field in &mut fields {
-                        if field.input_type != "password" {
-                            field.value = given.get(&field.name).and_then(Value::as_str).unwrap_or_default().into();
-                        }
-                    }
-                    (FieldErrors { fields: errors.fields.clone(), general: errors.general.clone() }, true)
-                }
-                _ => (FieldErrors::default(), false),
-            };
-            Offer { platform: p.id.to_string(), name: p.name, mark: brand::mark(p.id), oauth, fields, errors, open }
+            let by_credentials = p.auth_kind == AuthKind::Credentials;
+            Offer {
+                platform: p.id.to_string(),
+                name: p.name,
+                mark: brand::mark(p.id),
+                oauth: (!by_credentials).then_some(p.instance_required),
+                form: by_credentials.then(|| connect_form(p, failed.as_ref())),
+            }
         })
         .collect();
     Ok(Ok(ConnectPage {
@@ -168,24 +155,8 @@ async fn credentials(
     CsrfToken(csrf): CsrfToken,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> UiResult<Response> {
-    let mut platform = String::new();
-    let mut name = None;
-    let mut given = Map::new();
-    for (key, value) in pairs {
-        match key.as_str() {
-            "platform" => platform = value,
-            "name" => name = Some(value.trim().to_string()).filter(|n| !n.is_empty()),
-            other => {
-                if let Some(field) = other.strip_prefix("cred.")
-                    && !value.is_empty()
-                {
-                    given.insert(field.to_string(), Value::String(value));
-                }
-            }
-        }
-    }
-    let input = ConnectIntegrationInput { platform: platform.clone(), credentials: Value::Object(given.clone()), name };
-    match state.app.client_connect_credentials(&token, input).await {
+    let sent = SentCredentials::read(pairs);
+    match state.app.client_connect_credentials(&token, sent.input()).await {
         Ok(_) => Ok(see_other(&format!("/connect/{token}?notice=connected"))),
         Err(AppError::NotFound(_)) => Ok(gone(csrf)),
         Err(error) => {
@@ -193,7 +164,7 @@ async fn credentials(
             // A platform the link does not offer has no form to show it beside.
             let general =
                 errors.fields.iter().find(|(field, _)| field == "platform").map(|(_, message)| message.clone());
-            Ok(match render(&state, csrf, &token, Some((platform, given, errors)), false, general).await? {
+            Ok(match render(&state, csrf, &token, Some((sent, errors)), false, general).await? {
                 Ok(page) => private((StatusCode::UNPROCESSABLE_ENTITY, page).into_response()),
                 Err(gone) => gone,
             })

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use herald_app::integrations::{ConnectIntegrationInput, UpdateIntegrationInput};
+use herald_app::platforms::PlatformView;
 use herald_core::integration::{IntegrationStatus, IntegrationSwitch};
 use herald_core::platform::AuthKind;
 use serde::Deserialize;
@@ -49,6 +50,60 @@ pub struct ConnectForm {
     pub fields: Vec<CredentialField>,
     pub errors: FieldErrors,
     pub open: bool,
+}
+
+/// A connect form sent: the platform, the display name given, and the
+/// `cred.*` fields that were filled in.
+pub struct SentCredentials {
+    pub platform: String,
+    pub name: Option<String>,
+    pub credentials: Map<String, Value>,
+}
+
+impl SentCredentials {
+    pub fn read(pairs: Vec<(String, String)>) -> Self {
+        let mut sent = Self { platform: String::new(), name: None, credentials: Map::new() };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "platform" => sent.platform = value,
+                "name" => sent.name = Some(value.trim().to_string()).filter(|n| !n.is_empty()),
+                other => {
+                    if let Some(field) = other.strip_prefix("cred.")
+                        && !value.is_empty()
+                    {
+                        sent.credentials.insert(field.to_string(), Value::String(value));
+                    }
+                }
+            }
+        }
+        sent
+    }
+
+    pub fn input(&self) -> ConnectIntegrationInput {
+        ConnectIntegrationInput {
+            platform: self.platform.clone(),
+            credentials: Value::Object(self.credentials.clone()),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// A platform's connect form; after a failed attempt on that platform, open,
+/// with what was typed (secrets left out) and the errors.
+pub fn connect_form(p: &PlatformView, failed: Option<&(SentCredentials, FieldErrors)>) -> ConnectForm {
+    let mut fields = fields_from_schema(&p.credentials_schema);
+    let (errors, open) = match failed {
+        Some((sent, errors)) if sent.platform == p.id => {
+            for field in &mut fields {
+                if field.input_type != "password" {
+                    field.value = sent.credentials.get(&field.name).and_then(Value::as_str).unwrap_or_default().into();
+                }
+            }
+            (FieldErrors { fields: errors.fields.clone(), general: errors.general.clone() }, true)
+        }
+        _ => (FieldErrors::default(), false),
+    };
+    ConnectForm { platform: p.id.to_string(), name: p.name, fields, errors, open }
 }
 
 /// One platform in the "connect" list: by signing in, or with a form.
@@ -166,7 +221,7 @@ async fn render(
     state: &UiState,
     viewer: &Viewer,
     notice: Option<&str>,
-    failed: Option<(String, Map<String, Value>, FieldErrors)>,
+    failed: Option<(SentCredentials, FieldErrors)>,
     errors: FieldErrors,
 ) -> UiResult<IntegrationsPage> {
     let integrations = state.app.list_integrations(&viewer.caller).await?;
@@ -187,21 +242,7 @@ async fn render(
     let mut forms: Vec<ConnectForm> = platforms
         .iter()
         .filter(|p| p.available && p.configured && p.auth_kind == AuthKind::Credentials)
-        .map(|p| {
-            let mut fields = fields_from_schema(&p.credentials_schema);
-            let (errors, open) = match &failed {
-                Some((platform, given, errors)) if platform == p.id => {
-                    for field in &mut fields {
-                        if field.input_type != "password" {
-                            field.value = given.get(&field.name).and_then(Value::as_str).unwrap_or_default().into();
-                        }
-                    }
-                    (FieldErrors { fields: errors.fields.clone(), general: errors.general.clone() }, true)
-                }
-                _ => (FieldErrors::default(), false),
-            };
-            ConnectForm { platform: p.id.to_string(), name: p.name, fields, errors, open }
-        })
+        .map(|p| connect_form(p, failed.as_ref()))
         .collect();
     let by_oauth: Vec<String> = oauth.iter().filter(|o| !o.instance_required).map(|o| o.platform.clone()).collect();
     let mut oauth = oauth;
@@ -297,30 +338,12 @@ async fn connect(
     viewer: Viewer,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> UiResult<Response> {
-    let mut platform = String::new();
-    let mut name = None;
-    let mut credentials = Map::new();
-    for (key, value) in pairs {
-        match key.as_str() {
-            "platform" => platform = value,
-            "name" => name = Some(value.trim().to_string()).filter(|n| !n.is_empty()),
-            other => {
-                if let Some(field) = other.strip_prefix("cred.")
-                    && !value.is_empty()
-                {
-                    credentials.insert(field.to_string(), Value::String(value));
-                }
-            }
-        }
-    }
-    let input =
-        ConnectIntegrationInput { platform: platform.clone(), credentials: Value::Object(credentials.clone()), name };
-    match state.app.connect_integration(&viewer.caller, input).await {
+    let sent = SentCredentials::read(pairs);
+    match state.app.connect_integration(&viewer.caller, sent.input()).await {
         Ok(_) => Ok(see_other("/integrations?notice=connected")),
         Err(error) => {
             let errors = FieldErrors::from_app(error)?;
-            let page =
-                render(&state, &viewer, None, Some((platform, credentials, errors)), FieldErrors::default()).await?;
+            let page = render(&state, &viewer, None, Some((sent, errors)), FieldErrors::default()).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
