@@ -24,7 +24,7 @@ pub async fn request_id_and_log(request: Request, next: Next) -> Response {
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     let method = request.method().clone();
-    let path = redact_keys(request.uri().path());
+    let path = redact_secrets(request.uri().path());
     // The route template, not the path: ids must not multiply the series.
     // Written `/api/posts/:id`, which every Prometheus tool reads easily.
     let route = request
@@ -54,10 +54,26 @@ pub async fn request_id_and_log(request: Request, next: Next) -> Response {
     response
 }
 
-/// A path with API keys (`/api/mcp/ptz_…`) masked: keys never reach the logs.
-fn redact_keys(path: &str) -> String {
+/// Path segments after which comes a link's token, its only key
+/// (`/invites/{token}`, `/p/{token}` previews, `/connect/{token}`).
+const TOKEN_AFTER: [&str; 3] = ["invites", "p", "connect"];
+
+/// A path with its secrets masked — API keys (`/api/mcp/ptz_…`) and the
+/// tokens of public links: they never reach the logs.
+fn redact_secrets(path: &str) -> String {
+    let mut previous = "";
     path.split('/')
-        .map(|segment| if herald_core::api_key::looks_like_api_key(segment) { "ptz_****" } else { segment })
+        .map(|segment| {
+            let masked = if herald_core::api_key::looks_like_api_key(segment) {
+                "ptz_****"
+            } else if TOKEN_AFTER.contains(&previous) && !segment.is_empty() {
+                "****"
+            } else {
+                segment
+            };
+            previous = segment;
+            masked
+        })
         .collect::<Vec<_>>()
         .join("/")
 }

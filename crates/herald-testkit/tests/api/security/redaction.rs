@@ -115,3 +115,26 @@ db_test!(async fn no_credential_reaches_logs_rows_events_or_answers(app) {
     assert_clean("the database", &database_text(&app).await, &secrets);
     assert_clean("the log", &logs.text(), &secrets);
 });
+
+db_test!(async fn link_tokens_never_reach_the_log(app) {
+    let logs = herald_testkit::logs::capture();
+    let ada = app.register("ada@example.com").await;
+    let post = id_of(ada.session.post("/api/posts", json!({"content": "for the client", "status": "DRAFT"})).await.expect(201));
+    let preview = ada.session.post(&format!("/api/posts/{post}/preview-links"), json!({})).await;
+    let preview = preview.expect(201)["url"].as_str().unwrap().to_string();
+    let customer = id_of(ada.session.post("/api/customers", json!({"name": "Acme"})).await.expect(201));
+    let connect = ada.session.post(&format!("/api/customers/{customer}/connect-links"), json!({})).await;
+    let connect = connect.expect(201)["url"].as_str().unwrap().to_string();
+    let invite = ada.session.post(&format!("/api/workspaces/{}/invites", ada.workspace_id), json!({"email": "bob@example.com"})).await;
+    let invite = invite.expect(201)["inviteUrl"].as_str().unwrap().to_string();
+    let visitor = app.anonymous();
+    for url in [&preview, &connect, &invite] {
+        visitor.get(url.trim_start_matches(&app.address)).await;
+    }
+    visitor.post(&format!("{}/comments", preview.trim_start_matches(&app.address)), json!({"name": "Jo", "body": "ok"})).await.expect(201);
+    visitor.get(&format!("/api/invites/{}", invite.rsplit('/').next().unwrap())).await.expect(200);
+    let tokens: Vec<&str> = [&preview, &connect, &invite].iter().map(|url| url.rsplit('/').next().unwrap()).collect();
+    let text = logs.text();
+    assert!(text.contains("/p/****"), "the requests are logged, their tokens masked");
+    assert_clean("the log", &text, &tokens);
+});
