@@ -92,6 +92,8 @@ const FACEBOOK_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "video
 const INSTAGRAM_MEDIA: &[&str] = &["image/jpeg", "video/mp4", "video/quicktime"];
 /// What Threads fetches for a post (JPEG and PNG images, MP4 and MOV videos).
 const THREADS_MEDIA: &[&str] = &["image/png", "image/jpeg", "video/mp4", "video/quicktime"];
+/// What an Adaptive Card's `Image` shows in Teams.
+const TEAMS_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
 const MB: u64 = 1024 * 1024;
 
 impl PlatformRules {
@@ -208,6 +210,23 @@ pub const PLATFORMS: &[PlatformRules] = &[
         .media(PNG_JPEG, 5 * MB, 0)
         .fetching_media(),
     rules("tumblr", "Tumblr", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),
+    // Pixelfed: `max_caption_length` and `max_album_length` by default; a
+    // post is a photo or video (replies are comments and need none).
+    rules("pixelfed", "Pixelfed", 500, Characters, 4, true, true).media(COMMON_MEDIA, 15 * MB, 15 * MB),
+    // GoToSocial's defaults: `statuses-max-chars`, `statuses-media-max-files`,
+    // `media-image-max-size` and `media-video-max-size`.
+    rules("gotosocial", "GoToSocial", 5000, Characters, 6, false, true).media(COMMON_MEDIA, 10 * MB, 40 * MB),
+    // Akkoma's and Pleroma's `limit` and `upload_limit` by default.
+    rules("akkoma", "Akkoma / Pleroma", 5000, Graphemes, 10, false, true)
+        .media(COMMON_MEDIA, 16 * MB, 16 * MB)
+        .counting_setting("spoilerText"),
+    rules("mattermost", "Mattermost", 16_383, Characters, 10, false, true).media(ANY_MEDIA, 100 * MB, 100 * MB),
+    rules("zulip", "Zulip", 10_000, Characters, 10, false, true).media(ANY_MEDIA, 25 * MB, 25 * MB),
+    rules("googlechat", "Google Chat", 4096, Characters, 0, false, true).media(&[], 0, 0),
+    // A card travels in one request of at most 28 KB.
+    rules("teams", "Microsoft Teams", 12_000, Characters, 10, false, true)
+        .media(TEAMS_IMAGES, 4 * MB, 0)
+        .fetching_media(),
 ];
 
 /// Upper bound on any stored text, whatever the platform: keeps one request

@@ -9,11 +9,13 @@ mod devto;
 mod discord;
 mod facebook;
 mod gmb;
+mod googlechat;
 mod http;
 mod instagram;
 mod lemmy;
 mod linkedin;
 mod mastodon;
+mod mattermost;
 mod meta;
 pub mod net;
 pub mod nostr;
@@ -22,6 +24,7 @@ pub mod oauth1;
 mod pinterest;
 mod reddit;
 mod slack;
+mod teams;
 mod telegram;
 mod threads;
 mod tiktok;
@@ -30,6 +33,7 @@ pub mod webhook;
 mod wordpress;
 mod x;
 mod youtube;
+mod zulip;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -595,6 +599,7 @@ impl Registry {
         providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
         providers.insert("facebook", Arc::new(facebook::Facebook::new(client.clone(), settings)));
         providers.insert("gmb", Arc::new(gmb::Gmb::new(client.clone(), settings)));
+        providers.insert("googlechat", Arc::new(googlechat::GoogleChat::new(client.clone(), private)));
         let instagram = instagram::Instagram::new(client.clone(), settings, instagram::Login::Facebook);
         providers.insert("instagram", Arc::new(instagram));
         let standalone = instagram::Instagram::new(client.clone(), settings, instagram::Login::Instagram);
@@ -604,11 +609,20 @@ impl Registry {
         providers.insert("linkedin", Arc::new(member));
         let pages = linkedin::LinkedIn::new(client.clone(), settings, linkedin::Audience::Pages);
         providers.insert("linkedin-page", Arc::new(pages));
-        providers.insert("mastodon", Arc::new(mastodon::Mastodon::new(client.clone(), private)));
+        for flavour in [
+            &mastodon::flavour::MASTODON,
+            &mastodon::flavour::PIXELFED,
+            &mastodon::flavour::GOTOSOCIAL,
+            &mastodon::flavour::AKKOMA,
+        ] {
+            providers.insert(flavour.id, Arc::new(mastodon::Mastodon::new(client.clone(), private, flavour)));
+        }
+        providers.insert("mattermost", Arc::new(mattermost::Mattermost::new(client.clone(), private)));
         providers.insert("nostr", Arc::new(nostr::Nostr::new(private, settings.request_timeout)));
         providers.insert("pinterest", Arc::new(pinterest::Pinterest::new(client.clone(), settings)));
         providers.insert("reddit", Arc::new(reddit::Reddit::new(client.clone(), settings)));
         providers.insert("slack", Arc::new(slack::Slack::new(client.clone(), private)));
+        providers.insert("teams", Arc::new(teams::Teams::new(client.clone(), private)));
         providers.insert("telegram", Arc::new(telegram::Telegram::new(client.clone(), settings)));
         providers.insert("threads", Arc::new(threads::Threads::new(client.clone(), settings)));
         providers.insert("tiktok", Arc::new(tiktok::TikTok::new(client.clone(), settings)));
@@ -617,6 +631,7 @@ impl Registry {
         providers.insert("wordpress", Arc::new(wordpress::Wordpress::new(client.clone(), private)));
         providers.insert("x", Arc::new(x::X::new(client.clone(), settings)));
         providers.insert("youtube", Arc::new(youtube::YouTube::new(client.clone(), settings)));
+        providers.insert("zulip", Arc::new(zulip::Zulip::new(client.clone(), private)));
         Self { providers }
     }
 

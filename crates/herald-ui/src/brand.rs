@@ -41,8 +41,8 @@ pub fn group(platform: &str) -> Group {
         | "pinterest"
         | "reddit"
         | "gmb" => Group::Social,
-        "mastodon" | "lemmy" | "nostr" => Group::Fediverse,
-        "telegram" | "discord" | "slack" => Group::Chat,
+        "mastodon" | "pixelfed" | "gotosocial" | "akkoma" | "lemmy" | "nostr" => Group::Fediverse,
+        "telegram" | "discord" | "slack" | "mattermost" | "zulip" | "googlechat" | "teams" => Group::Chat,
         "devto" | "wordpress" | "tumblr" => Group::Blogs,
         _ => Group::Other,
     }
@@ -79,6 +79,9 @@ fn look(platform: &str) -> (&'static str, Glyph) {
         "reddit" => ("#FF4500", Letters("r/")),
         "gmb" => ("#4285F4", Letters("G")),
         "mastodon" => ("#6364FF", Letters("M")),
+        "pixelfed" => ("#E5306A", Letters("P")),
+        "gotosocial" => ("#4D4D4D", Letters("GtS")),
+        "akkoma" => ("#462E7E", Letters("A")),
         "lemmy" => ("#00BC8C", Letters("L")),
         "nostr" => ("#8E44AD", Letters("N")),
         "telegram" => (
@@ -89,6 +92,10 @@ fn look(platform: &str) -> (&'static str, Glyph) {
         ),
         "discord" => ("#5865F2", Letters("D")),
         "slack" => ("#4A154B", Letters("#")),
+        "mattermost" => ("#1E325C", Letters("M")),
+        "zulip" => ("#6492FE", Letters("Z")),
+        "googlechat" => ("#00AC47", Letters("G")),
+        "teams" => ("#5B5FC7", Letters("T")),
         "devto" => ("#0A0A0A", Letters("DEV")),
         "wordpress" => ("#21759B", Letters("W")),
         "tumblr" => ("#36465D", Letters("t")),

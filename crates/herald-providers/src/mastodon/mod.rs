@@ -10,7 +10,13 @@
 //!
 //! Accounts connect with an access token, or by signing in on their
 //! instance (`oauth.rs`): the same publisher serves both.
+//!
+//! The same code publishes to Pixelfed, GoToSocial and Akkoma/Pleroma,
+//! which speak this API with their own limits (`flavour.rs`): the server's
+//! software is read from NodeInfo when connecting, and its limits from its
+//! instance document, as for Mastodon.
 
+pub mod flavour;
 mod oauth;
 
 use std::time::Duration;
@@ -25,6 +31,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use self::flavour::Flavour;
 use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
 use crate::net::TargetGuard;
@@ -45,11 +52,16 @@ const MEDIA_UPLOAD_TIMEOUT: Duration = Duration::from_secs(45);
 pub struct Mastodon {
     client: HttpClient,
     guard: TargetGuard,
+    flavour: &'static Flavour,
 }
 
 impl Mastodon {
-    pub fn new(client: HttpClient, allow_private_targets: bool) -> Self {
-        Self { client, guard: TargetGuard::new(allow_private_targets) }
+    pub fn new(client: HttpClient, allow_private_targets: bool, flavour: &'static Flavour) -> Self {
+        Self { client, guard: TargetGuard::new(allow_private_targets), flavour }
+    }
+
+    fn name(&self) -> &'static str {
+        self.flavour.name
     }
 }
 
@@ -77,7 +89,7 @@ struct Credentials {
 
 fn credentials(value: &Value) -> Result<Credentials, ProviderError> {
     serde_json::from_value(value.clone())
-        .map_err(|_| ProviderError::invalid("Mastodon credentials need `instanceUrl` and `accessToken`"))
+        .map_err(|_| ProviderError::invalid("the credentials need `instanceUrl` and `accessToken`"))
 }
 
 /// `mastodon.social` or `https://mastodon.social/` → `https://mastodon.social`.
@@ -129,8 +141,8 @@ fn iso_639_1(language: &Option<String>, _: &()) -> garde::Result {
     }
 }
 
-fn settings(value: &Value) -> Result<Settings, String> {
-    declared::read("Mastodon", value)
+fn settings(name: &str, value: &Value) -> Result<Settings, String> {
+    declared::read(name, value)
 }
 
 /// The body of `POST /api/v1/statuses`.
@@ -175,34 +187,37 @@ fn said(body: &str) -> String {
         .unwrap_or_else(|| excerpt(body))
 }
 
-/// Turns an error answer into a provider error with Mastodon's own words.
-fn error_from(status: StatusCode, headers: &HeaderMap, body: &str, now: DateTime<Utc>) -> ProviderError {
+/// Turns an error answer into a provider error with the server's own
+/// words; `name` is the platform's ("Mastodon", "Pixelfed" …).
+fn error_from(name: &str, status: StatusCode, headers: &HeaderMap, body: &str, now: DateTime<Utc>) -> ProviderError {
     let said = said(body);
     match status.as_u16() {
         401 => ProviderError::new(
             ErrorClass::Revoked,
-            format!("Mastodon refused the access token ({said}); it was revoked or is wrong: reconnect the account"),
+            format!("{name} refused the access token ({said}); it was revoked or is wrong: reconnect the account"),
         ),
-        422 => ProviderError::invalid(format!("Mastodon refused the post: {said}")),
+        422 => ProviderError::invalid(format!("{name} refused the post: {said}")),
+        // Pixelfed refuses a post without media (other than a reply) with a 403.
+        403 if said.contains("Empty statuses") => ProviderError::invalid(format!("{name} refused the post: {said}")),
         _ => ProviderError::new(
             classify_status(status, mastodon_retry_after(headers, now)),
-            format!("Mastodon answered {status}: {said}"),
+            format!("{name} answered {status}: {said}"),
         ),
     }
 }
 
 /// Reads a JSON answer, or the error it stands for.
-async fn json_or_error(response: reqwest::Response) -> Result<(StatusCode, Value), ProviderError> {
+async fn json_or_error(name: &str, response: reqwest::Response) -> Result<(StatusCode, Value), ProviderError> {
     let status = response.status();
     let headers = response.headers().clone();
     let text = response.text().await.unwrap_or_default();
     if !status.is_success() {
-        return Err(error_from(status, &headers, &text, Utc::now()));
+        return Err(error_from(name, status, &headers, &text, Utc::now()));
     }
     let value = serde_json::from_str(&text).map_err(|_| {
         ProviderError::new(
             ErrorClass::Unknown,
-            format!("Mastodon answered with something else than JSON: {}", excerpt(&text)),
+            format!("{name} answered with something else than JSON: {}", excerpt(&text)),
         )
     })?;
     Ok((status, value))
@@ -231,7 +246,7 @@ impl Mastodon {
             let Ok(response) = self.client.send(self.client.inner().get(format!("{base}{path}"))).await else {
                 continue;
             };
-            let Ok((_, instance)) = json_or_error(response).await else { continue };
+            let Ok((_, instance)) = json_or_error(self.name(), response).await else { continue };
             let limit = instance["configuration"]["statuses"]["max_characters"]
                 .as_u64()
                 .or_else(|| instance["max_toot_chars"].as_u64())
@@ -245,11 +260,9 @@ impl Mastodon {
 
     /// Uploads one file; waits while the instance processes it.
     async fn upload(&self, base: &str, token: &str, index: usize, media: &Attachment) -> Result<String, ProviderError> {
-        let part = media
-            .part()
-            .file_name(media.file_name(index))
-            .mime_str(&media.mime)
-            .map_err(|_| ProviderError::invalid(format!("`{}` is not a media type Mastodon takes", media.mime)))?;
+        let part = media.part().file_name(media.file_name(index)).mime_str(&media.mime).map_err(|_| {
+            ProviderError::invalid(format!("`{}` is not a media type {} takes", media.mime, self.name()))
+        })?;
         let mut form = reqwest::multipart::Form::new().part("file", part);
         if let Some(alt) = media.alt_text.as_deref().filter(|a| !a.trim().is_empty()) {
             form = form.text("description", alt.to_string());
@@ -261,9 +274,10 @@ impl Mastodon {
             .bearer_auth(token)
             .timeout(MEDIA_UPLOAD_TIMEOUT)
             .multipart(form);
-        let (status, attachment) = json_or_error(self.client.send(request).await?).await?;
-        let id = id_of(&attachment)
-            .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Mastodon did not return the media id"))?;
+        let (status, attachment) = json_or_error(self.name(), self.client.send(request).await?).await?;
+        let id = id_of(&attachment).ok_or_else(|| {
+            ProviderError::new(ErrorClass::Unknown, format!("{} did not return the media id", self.name()))
+        })?;
         // 200: processed at once; 202: the URL is null until processing ends.
         if status != StatusCode::ACCEPTED || !attachment["url"].is_null() {
             return Ok(id);
@@ -276,7 +290,7 @@ impl Mastodon {
         }
         Err(ProviderError::new(
             ErrorClass::Retryable { after: None },
-            "Mastodon is still processing the media; trying again later",
+            format!("{} is still processing the media; trying again later", self.name()),
         ))
     }
 
@@ -296,9 +310,9 @@ impl Mastodon {
         let headers = response.headers().clone();
         let body = response.text().await.unwrap_or_default();
         Err(if status == StatusCode::UNPROCESSABLE_ENTITY {
-            ProviderError::invalid(format!("Mastodon could not process the media: {}", said(&body)))
+            ProviderError::invalid(format!("{} could not process the media: {}", self.name(), said(&body)))
         } else {
-            error_from(status, &headers, &body, Utc::now())
+            error_from(self.name(), status, &headers, &body, Utc::now())
         })
     }
 }
@@ -306,19 +320,19 @@ impl Mastodon {
 #[async_trait]
 impl Provider for Mastodon {
     fn id(&self) -> &'static str {
-        "mastodon"
+        self.flavour.id
     }
 
     fn rules(&self) -> &'static PlatformRules {
-        crate::rules_of("mastodon")
+        crate::rules_of(self.flavour.id)
     }
 
     fn recovery(&self) -> Recovery {
-        Recovery::ResendWithSameKey
+        self.flavour.recovery()
     }
 
     fn credentials(&self) -> Declaration {
-        Declaration::of::<Credentials>("Mastodon")
+        Declaration::of::<Credentials>(self.name())
     }
 
     fn oauth(&self) -> Option<&dyn crate::oauth::OAuthConnect> {
@@ -330,7 +344,7 @@ impl Provider for Mastodon {
     }
 
     fn settings(&self) -> Declaration {
-        Declaration::of::<Settings>("Mastodon")
+        Declaration::of::<Settings>(self.name())
     }
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
@@ -340,10 +354,13 @@ impl Provider for Mastodon {
         if token.is_empty() {
             return Err(ProviderError::invalid("the access token is empty"));
         }
+        let software = flavour::software(&self.client, &base).await;
+        self.flavour.accepts(software.as_ref().map(|(name, _)| name.as_str())).map_err(ProviderError::invalid)?;
         let response = self.client.send(self.get(&base, "/api/v1/accounts/verify_credentials", token)).await?;
-        let account = json_or_error(response).await?.1;
-        let id = id_of(&account)
-            .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Mastodon did not say which account this is"))?;
+        let account = json_or_error(self.name(), response).await?.1;
+        let id = id_of(&account).ok_or_else(|| {
+            ProviderError::new(ErrorClass::Unknown, format!("{} did not say which account this is", self.name()))
+        })?;
         let host = base.split("://").nth(1).unwrap_or(&base).to_string();
         let acct = account["acct"].as_str().or(account["username"].as_str()).unwrap_or(&id);
         // Local accounts come as `alice`; the full address is what people know.
@@ -363,21 +380,26 @@ impl Provider for Mastodon {
         })
     }
 
-    /// The instance's own character limit, as `maxLength`.
+    /// The instance's own character limit, as `maxLength`, and the
+    /// software it runs (`pixelfed 0.12.4`), as `software`.
     async fn discovered_settings(&self, value: &Value) -> Value {
         let Ok(base) = credentials(value).and_then(|creds| normalise_instance(&self.guard, &creds.instance_url)) else {
             return Value::Null;
         };
-        match self.instance_max_characters(&base).await {
-            Some(limit) => json!({ "maxLength": limit }),
-            None => Value::Null,
+        let mut found = serde_json::Map::new();
+        if let Some(limit) = self.instance_max_characters(&base).await {
+            found.insert("maxLength".into(), json!(limit));
         }
+        if let Some((name, version)) = flavour::software(&self.client, &base).await {
+            found.insert("software".into(), json!(format!("{name} {version}").trim().to_string()));
+        }
+        if found.is_empty() { Value::Null } else { Value::Object(found) }
     }
 
     async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
         let base = normalise_instance(&self.guard, &creds.instance_url)?;
-        let settings = settings(&request.settings).map_err(ProviderError::invalid)?;
+        let settings = settings(self.name(), &request.settings).map_err(ProviderError::invalid)?;
         let mut media_ids = Vec::with_capacity(request.media.len());
         for (index, media) in request.media.iter().enumerate() {
             media_ids.push(self.upload(&base, &creds.access_token, index, media).await?);
@@ -390,9 +412,10 @@ impl Provider for Mastodon {
             .bearer_auth(&creds.access_token)
             .header("Idempotency-Key", &request.idempotency_key)
             .json(&body);
-        let status = json_or_error(self.client.send(post).await?).await?.1;
-        let id = id_of(&status)
-            .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, "Mastodon did not return the status id"))?;
+        let status = json_or_error(self.name(), self.client.send(post).await?).await?.1;
+        let id = id_of(&status).ok_or_else(|| {
+            ProviderError::new(ErrorClass::Unknown, format!("{} did not return the status id", self.name()))
+        })?;
         let url = status["url"].as_str().or(status["uri"].as_str()).map(str::to_string);
         Ok(PublishedItem { id, url }.into())
     }
@@ -405,7 +428,8 @@ impl Provider for Mastodon {
         let creds = credentials(value)?;
         let base = normalise_instance(&self.guard, &creds.instance_url)?;
         let path = format!("/api/v1/statuses/{}", item.id);
-        let status = json_or_error(self.client.send(self.get(&base, &path, &creds.access_token)).await?).await?.1;
+        let response = self.client.send(self.get(&base, &path, &creds.access_token)).await?;
+        let status = json_or_error(self.name(), response).await?.1;
         let count = |field: &str| status[field].as_i64().unwrap_or(0);
         Ok(Metrics::from([
             ("likes".to_string(), count("favourites_count")),
@@ -460,7 +484,7 @@ mod tests {
             json!({"visibility": "unlisted", "spoilerText": "cw", "sensitive": true, "language": "fr"}),
         );
         reply.reply_to = Some(PublishedItem { id: "1099".into(), url: None });
-        let settings = settings(&reply.settings).unwrap();
+        let settings = settings("Mastodon", &reply.settings).unwrap();
         let body = status_body(&reply, &settings, &["7".into()]);
         assert_eq!(
             body,
@@ -473,7 +497,7 @@ mod tests {
 
     #[test]
     fn settings_are_checked() {
-        let provider = Mastodon::new(HttpClient::new(&crate::ProviderSettings::default()), false);
+        let provider = Mastodon::new(HttpClient::new(&crate::ProviderSettings::default()), false, &flavour::MASTODON);
         assert!(provider.settings().problems(&json!({"visibility": "private"})).is_empty());
         assert!(provider.settings().problems(&json!({})).is_empty());
         let problems =
@@ -481,7 +505,9 @@ mod tests {
         let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
         assert_eq!(fields, ["colour", "language", "visibility"]);
         assert!(problems[2].1.contains("public, unlisted, private, direct"));
-        assert!(settings(&json!({"sensitive": "yes"})).unwrap_err().contains("sensitive must be true or false"));
+        assert!(
+            settings("Mastodon", &json!({"sensitive": "yes"})).unwrap_err().contains("sensitive must be true or false")
+        );
     }
 
     #[test]
@@ -489,6 +515,7 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
         let none = HeaderMap::new();
         let invalid = error_from(
+            "Mastodon",
             StatusCode::UNPROCESSABLE_ENTITY,
             &none,
             r#"{"error":"Validation failed: Text can't be blank"}"#,
@@ -496,15 +523,17 @@ mod tests {
         );
         assert_eq!(invalid.class, ErrorClass::Invalid);
         assert!(invalid.message.contains("Text can't be blank"));
-        let revoked = error_from(StatusCode::UNAUTHORIZED, &none, r#"{"error":"The access token was revoked"}"#, now);
+        let revoked =
+            error_from("Mastodon", StatusCode::UNAUTHORIZED, &none, r#"{"error":"The access token was revoked"}"#, now);
         assert_eq!(revoked.class, ErrorClass::Revoked);
         let mut limited = HeaderMap::new();
         limited.insert("x-ratelimit-reset", "2026-01-01T00:02:00.000Z".parse().unwrap());
-        let limit = error_from(StatusCode::TOO_MANY_REQUESTS, &limited, r#"{"error":"Too many requests"}"#, now);
+        let limit =
+            error_from("Mastodon", StatusCode::TOO_MANY_REQUESTS, &limited, r#"{"error":"Too many requests"}"#, now);
         assert_eq!(limit.class, ErrorClass::Retryable { after: Some(Duration::from_secs(120)) });
         limited.insert("retry-after", "5".parse().unwrap());
         assert_eq!(mastodon_retry_after(&limited, now), Some(Duration::from_secs(5)));
-        let down = error_from(StatusCode::SERVICE_UNAVAILABLE, &none, "<html>", now);
+        let down = error_from("Mastodon", StatusCode::SERVICE_UNAVAILABLE, &none, "<html>", now);
         assert_eq!(down.class, ErrorClass::Retryable { after: None });
     }
 }

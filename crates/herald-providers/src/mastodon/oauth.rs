@@ -25,14 +25,14 @@ impl Mastodon {
             token: format!("{base}/oauth/token"),
             revoke: Some(format!("{base}/oauth/revoke")),
         };
-        CodeFlow::new(self.client.clone(), app, endpoints, "Mastodon")
+        CodeFlow::new(self.client.clone(), app, endpoints, self.name())
     }
 }
 
 fn on_instance<'a>(
     instance: Option<(&'a str, &'a RegisteredClient)>,
 ) -> Result<(&'a str, &'a RegisteredClient), ProviderError> {
-    instance.ok_or_else(|| ProviderError::invalid("say which Mastodon server to connect: `?instance=mastodon.social`"))
+    instance.ok_or_else(|| ProviderError::invalid("say which server to connect: `?instance=mastodon.social`"))
 }
 
 #[async_trait]
@@ -51,10 +51,9 @@ impl OAuthConnect for Mastodon {
     }
 
     fn instance(&self, raw: Option<&str>) -> Result<Option<String>, ProviderError> {
-        let raw = raw
-            .map(str::trim)
-            .filter(|raw| !raw.is_empty())
-            .ok_or_else(|| ProviderError::invalid("say which Mastodon server to connect, e.g. `mastodon.social`"))?;
+        let raw = raw.map(str::trim).filter(|raw| !raw.is_empty()).ok_or_else(|| {
+            ProviderError::invalid(format!("say which {} server to connect, e.g. `example.social`", self.name()))
+        })?;
         normalise_instance(&self.guard, raw).map(Some)
     }
 
@@ -66,7 +65,7 @@ impl OAuthConnect for Mastodon {
         });
         let request = self.client.inner().post(format!("{instance}/api/v1/apps")).json(&body);
         let response = self.client.send(request).await.map_err(ProviderError::before_publishing)?;
-        let app = json_or_error(response).await?.1;
+        let app = json_or_error(self.name(), response).await?.1;
         match (app["client_id"].as_str(), app["client_secret"].as_str()) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
                 Ok(RegisteredClient { client_id: id.to_string(), client_secret: secret.to_string() })

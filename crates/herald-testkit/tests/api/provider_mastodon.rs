@@ -107,13 +107,17 @@ db_test!(async fn mastodon_posts_are_held_to_the_instances_own_limit(app) {
     fake.set_max_characters(5000);
     let body = json!({"platform": "mastodon", "credentials": {"instanceUrl": fake.url(), "accessToken": MASTODON_TOKEN}});
     let settings = ada.session.post("/api/integrations", body).await.expect(200)["settings"].clone();
-    assert_eq!(settings, json!({"maxLength": 5000, "rateBudget": {"max": 50, "windowSeconds": 3600}}));
+    assert_eq!(
+        settings,
+        json!({"maxLength": 5000, "rateBudget": {"max": 50, "windowSeconds": 3600}, "software": "mastodon 4.3.2"})
+    );
 
     // An instance that does not say: Mastodon's default of 500 applies.
     let quiet = FakeMastodon::start().await;
     quiet.set_instance_info(InstanceInfo::Missing);
     let other = connect(&ada, &quiet).await;
-    assert_eq!(api.get(&format!("/api/integrations/{other}")).await.expect(200)["settings"], json!({}));
+    let settings = api.get(&format!("/api/integrations/{other}")).await.expect(200)["settings"].clone();
+    assert_eq!(settings, json!({"software": "mastodon 4.3.2"}), "no limit told, only the software");
     let refused = api.post("/api/posts", json!({"content": "x".repeat(501), "platforms": [other]})).await;
     let error = refused.expect_error(422, "VALIDATION_FAILED");
     assert!(error["details"]["errors"][0]["message"].as_str().unwrap().ends_with("the limit is 500"), "{error}");

@@ -46,7 +46,35 @@ pub enum InstanceInfo {
     Missing,
 }
 
+/// What server software the fake plays, as its NodeInfo names it; each
+/// keeps its documented defaults and habits.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Software {
+    Mastodon,
+    /// Posts need media unless they reply (`403 Empty statuses are not
+    /// allowed`); no `Idempotency-Key`; 500 characters, 4 files.
+    Pixelfed,
+    /// No `Idempotency-Key`; 5,000 characters, 6 files.
+    GoToSocial,
+    /// `Idempotency-Key` honoured; `max_toot_chars` on `/api/v1/instance`
+    /// only; 5,000 characters.
+    Akkoma,
+}
+
+impl Software {
+    fn name(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Mastodon => ("mastodon", "4.3.2"),
+            Self::Pixelfed => ("pixelfed", "0.12.4"),
+            Self::GoToSocial => ("gotosocial", "0.17.3"),
+            Self::Akkoma => ("akkoma", "3.13.2"),
+        }
+    }
+}
+
 struct State {
+    software: Software,
+    max_media: usize,
     info: InstanceInfo,
     max_characters: usize,
     revoked: bool,
@@ -84,9 +112,22 @@ struct Media {
 
 impl FakeMastodon {
     pub async fn start() -> Self {
+        Self::start_as(Software::Mastodon).await
+    }
+
+    /// A server of another Mastodon-compatible software, with its defaults.
+    pub async fn start_as(software: Software) -> Self {
+        let (max_characters, max_media, info) = match software {
+            Software::Mastodon => (DEFAULT_MAX_CHARACTERS, 4, InstanceInfo::Current),
+            Software::Pixelfed => (500, 4, InstanceInfo::Current),
+            Software::GoToSocial => (5000, 6, InstanceInfo::Current),
+            Software::Akkoma => (5000, 10, InstanceInfo::LegacyV1),
+        };
         let state = Arc::new(Mutex::new(State {
-            info: InstanceInfo::Current,
-            max_characters: DEFAULT_MAX_CHARACTERS,
+            software,
+            max_media,
+            info,
+            max_characters,
             revoked: false,
             next_id: 109_000_000_000_000_000,
             statuses: Vec::new(),
@@ -232,7 +273,8 @@ fn account(base: &str) -> Value {
 
 /// `GET /api/v2/instance` and `/api/v1/instance`: public, no token needed.
 fn instance(state: &State, version: &str) -> Scripted {
-    let configuration = json!({"statuses": {"max_characters": state.max_characters, "max_media_attachments": 4}});
+    let configuration =
+        json!({"statuses": {"max_characters": state.max_characters, "max_media_attachments": state.max_media}});
     match (state.info, version) {
         (InstanceInfo::Current, "v2") => {
             Scripted::json(200, json!({"domain": "127.0.0.1", "title": "Fake", "configuration": configuration}))
@@ -247,11 +289,40 @@ fn instance(state: &State, version: &str) -> Scripted {
     }
 }
 
+/// NodeInfo 2.0: the index at `/.well-known/nodeinfo` and the document.
+fn nodeinfo(state: &State, base: &str, path: &str) -> Option<Scripted> {
+    let (name, version) = state.software.name();
+    match path {
+        "/.well-known/nodeinfo" => Some(Scripted::json(
+            200,
+            json!({"links": [
+                {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": format!("{base}/nodeinfo/2.0")},
+            ]}),
+        )),
+        "/nodeinfo/2.0" => Some(Scripted::json(
+            200,
+            json!({
+                "version": "2.0",
+                "software": {"name": name, "version": version},
+                "protocols": ["activitypub"],
+                "usage": {"users": {"total": 1}, "localPosts": state.statuses.len()},
+                "openRegistrations": false,
+            }),
+        )),
+        _ => None,
+    }
+}
+
 fn answer(state: &mut State, base: &str, request: &Recorded) -> Scripted {
     if let ("GET", ["api", version, "instance"]) =
         (request.method.as_str(), request.path.trim_matches('/').split('/').collect::<Vec<_>>().as_slice())
     {
         return instance(state, version);
+    }
+    if request.method == "GET"
+        && let Some(answer) = nodeinfo(state, base, &request.path)
+    {
+        return answer;
     }
     if let Some(answer) = oauth(state, request) {
         return answer;
@@ -333,7 +404,8 @@ fn upload(state: &mut State, base: &str, request: &Recorded) -> Scripted {
 }
 
 fn create_status(state: &mut State, base: &str, request: &Recorded) -> Scripted {
-    let key = request.header("idempotency-key").map(str::to_string);
+    let honours_key = matches!(state.software, Software::Mastodon | Software::Akkoma);
+    let key = request.header("idempotency-key").map(str::to_string).filter(|_| honours_key);
     if let Some(existing) = key.as_ref().and_then(|k| state.by_key.get(k))
         && let Some(status) = state.statuses.iter().find(|s| s["id"] == existing.as_str())
     {
@@ -357,8 +429,11 @@ fn create_status(state: &mut State, base: &str, request: &Recorded) -> Scripted 
         let limit = state.max_characters;
         return error(422, &format!("Validation failed: Text character limit of {limit} exceeded"));
     }
-    if media_ids.len() > 4 {
-        return error(422, "Validation failed: Media attachments can't exceed 4");
+    if media_ids.len() > state.max_media {
+        return error(422, &format!("Validation failed: Media attachments can't exceed {}", state.max_media));
+    }
+    if state.software == Software::Pixelfed && media_ids.is_empty() && body["in_reply_to_id"].as_str().is_none() {
+        return error(403, "Empty statuses are not allowed");
     }
     let mut attachments = Vec::new();
     for id in &media_ids {
