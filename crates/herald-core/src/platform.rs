@@ -220,6 +220,8 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("akkoma", "Akkoma / Pleroma", 5000, Graphemes, 10, false, true)
         .media(COMMON_MEDIA, 16 * MB, 16 * MB)
         .counting_setting("spoilerText"),
+    // Synapse takes events up to 64 KB and files up to `max_upload_size` (50 MB by default).
+    rules("matrix", "Matrix", 30_000, Characters, 10, false, true).media(ANY_MEDIA, 50 * MB, 50 * MB),
     rules("mattermost", "Mattermost", 16_383, Characters, 10, false, true).media(ANY_MEDIA, 100 * MB, 100 * MB),
     rules("zulip", "Zulip", 10_000, Characters, 10, false, true).media(ANY_MEDIA, 25 * MB, 25 * MB),
     rules("googlechat", "Google Chat", 4096, Characters, 0, false, true).media(&[], 0, 0),

@@ -15,6 +15,7 @@ mod instagram;
 mod lemmy;
 mod linkedin;
 mod mastodon;
+mod matrix;
 mod mattermost;
 mod meta;
 pub mod net;
@@ -617,6 +618,7 @@ impl Registry {
         ] {
             providers.insert(flavour.id, Arc::new(mastodon::Mastodon::new(client.clone(), private, flavour)));
         }
+        providers.insert("matrix", Arc::new(matrix::Matrix::new(client.clone(), private)));
         providers.insert("mattermost", Arc::new(mattermost::Mattermost::new(client.clone(), private)));
         providers.insert("nostr", Arc::new(nostr::Nostr::new(private, settings.request_timeout)));
         providers.insert("pinterest", Arc::new(pinterest::Pinterest::new(client.clone(), settings)));

@@ -42,7 +42,7 @@ pub fn group(platform: &str) -> Group {
         | "reddit"
         | "gmb" => Group::Social,
         "mastodon" | "pixelfed" | "gotosocial" | "akkoma" | "lemmy" | "nostr" => Group::Fediverse,
-        "telegram" | "discord" | "slack" | "mattermost" | "zulip" | "googlechat" | "teams" => Group::Chat,
+        "telegram" | "discord" | "slack" | "matrix" | "mattermost" | "zulip" | "googlechat" | "teams" => Group::Chat,
         "devto" | "wordpress" | "tumblr" => Group::Blogs,
         _ => Group::Other,
     }
@@ -92,6 +92,7 @@ fn look(platform: &str) -> (&'static str, Glyph) {
         ),
         "discord" => ("#5865F2", Letters("D")),
         "slack" => ("#4A154B", Letters("#")),
+        "matrix" => ("#000000", Letters("[m]")),
         "mattermost" => ("#1E325C", Letters("M")),
         "zulip" => ("#6492FE", Letters("Z")),
         "googlechat" => ("#00AC47", Letters("G")),

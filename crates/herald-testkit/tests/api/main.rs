@@ -33,6 +33,7 @@ mod provider_instagram;
 mod provider_lemmy;
 mod provider_linkedin;
 mod provider_mastodon;
+mod provider_matrix;
 mod provider_mattermost;
 mod provider_nostr;
 mod provider_pinterest;
