@@ -92,6 +92,10 @@ const FACEBOOK_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "video
 const INSTAGRAM_MEDIA: &[&str] = &["image/jpeg", "video/mp4", "video/quicktime"];
 /// What Threads fetches for a post (JPEG and PNG images, MP4 and MOV videos).
 const THREADS_MEDIA: &[&str] = &["image/png", "image/jpeg", "video/mp4", "video/quicktime"];
+/// What Medium's image upload takes (TIFF aside).
+const MEDIUM_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
+/// Images and MP4 videos, embedded by URL.
+const IMAGES_AND_MP4: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp", "video/mp4"];
 /// What an Adaptive Card's `Image` shows in Teams.
 const TEAMS_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
 const MB: u64 = 1024 * 1024;
@@ -222,6 +226,16 @@ pub const PLATFORMS: &[PlatformRules] = &[
         .counting_setting("spoilerText"),
     // Synapse takes events up to 64 KB and files up to `max_upload_size` (50 MB by default).
     rules("matrix", "Matrix", 30_000, Characters, 10, false, true).media(ANY_MEDIA, 50 * MB, 50 * MB),
+    // Medium's API takes Markdown; images are uploaded (PNG, JPEG, GIF, TIFF; 25 MB).
+    rules("medium", "Medium", 100_000, Characters, 10, false, false).media(MEDIUM_IMAGES, 25 * MB, 0),
+    // Hashnode takes images by URL: they are linked from MAIN_URL.
+    rules("hashnode", "Hashnode", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0).fetching_media(),
+    rules("buttondown", "Buttondown", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),
+    // 320 bytes (1,024 for Pro accounts, whose limit is read when connecting); two embeds.
+    rules("farcaster", "Farcaster", 1024, Characters, 2, false, true)
+        .media(IMAGES_AND_MP4, 10 * MB, 50 * MB)
+        .text_bytes(1024)
+        .fetching_media(),
     rules("mattermost", "Mattermost", 16_383, Characters, 10, false, true).media(ANY_MEDIA, 100 * MB, 100 * MB),
     rules("zulip", "Zulip", 10_000, Characters, 10, false, true).media(ANY_MEDIA, 25 * MB, 25 * MB),
     rules("googlechat", "Google Chat", 4096, Characters, 0, false, true).media(&[], 0, 0),

@@ -4,12 +4,15 @@
 
 mod article;
 mod bluesky;
+mod buttondown;
 mod declared;
 mod devto;
 mod discord;
 mod facebook;
+mod farcaster;
 mod gmb;
 mod googlechat;
+mod hashnode;
 mod http;
 mod instagram;
 mod lemmy;
@@ -17,6 +20,7 @@ mod linkedin;
 mod mastodon;
 mod matrix;
 mod mattermost;
+mod medium;
 mod meta;
 pub mod net;
 pub mod nostr;
@@ -596,9 +600,13 @@ impl Registry {
         let mut providers: BTreeMap<&'static str, Arc<dyn Provider>> = BTreeMap::new();
         let private = settings.allow_private_targets;
         providers.insert("bluesky", Arc::new(bluesky::Bluesky::new(client.clone(), settings)));
+        providers.insert("buttondown", Arc::new(buttondown::Buttondown::new(client.clone(), settings)));
         providers.insert("devto", Arc::new(devto::Devto::new(client.clone(), settings)));
         providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
         providers.insert("facebook", Arc::new(facebook::Facebook::new(client.clone(), settings)));
+        providers.insert("farcaster", Arc::new(farcaster::Farcaster::new(client.clone(), settings)));
+        providers.insert("hashnode", Arc::new(hashnode::Hashnode::new(client.clone(), settings)));
+        providers.insert("medium", Arc::new(medium::Medium::new(client.clone(), settings)));
         providers.insert("gmb", Arc::new(gmb::Gmb::new(client.clone(), settings)));
         providers.insert("googlechat", Arc::new(googlechat::GoogleChat::new(client.clone(), private)));
         let instagram = instagram::Instagram::new(client.clone(), settings, instagram::Login::Facebook);

@@ -41,9 +41,9 @@ pub fn group(platform: &str) -> Group {
         | "pinterest"
         | "reddit"
         | "gmb" => Group::Social,
-        "mastodon" | "pixelfed" | "gotosocial" | "akkoma" | "lemmy" | "nostr" => Group::Fediverse,
+        "mastodon" | "pixelfed" | "gotosocial" | "akkoma" | "lemmy" | "nostr" | "farcaster" => Group::Fediverse,
         "telegram" | "discord" | "slack" | "matrix" | "mattermost" | "zulip" | "googlechat" | "teams" => Group::Chat,
-        "devto" | "wordpress" | "tumblr" => Group::Blogs,
+        "devto" | "wordpress" | "tumblr" | "medium" | "hashnode" | "buttondown" => Group::Blogs,
         _ => Group::Other,
     }
 }
@@ -100,6 +100,10 @@ fn look(platform: &str) -> (&'static str, Glyph) {
         "devto" => ("#0A0A0A", Letters("DEV")),
         "wordpress" => ("#21759B", Letters("W")),
         "tumblr" => ("#36465D", Letters("t")),
+        "medium" => ("#000000", Letters("M")),
+        "hashnode" => ("#2962FF", Letters("H")),
+        "buttondown" => ("#0069FF", Letters("B")),
+        "farcaster" => ("#855DCD", Letters("F")),
         "webhook" => ("#6B7280", Letters("{ }")),
         _ => ("#6B7280", Letters("?")),
     }

@@ -4,16 +4,20 @@
 //! takes scripted answers (errors, rate limits) for the next requests.
 
 pub mod bluesky;
+pub mod buttondown;
 pub mod devto;
 pub mod discord;
 pub mod facebook;
+pub mod farcaster;
 pub mod gmb;
 pub mod googlechat;
+pub mod hashnode;
 pub mod instagram;
 pub mod lemmy;
 pub mod linkedin;
 pub mod mastodon;
 pub mod mattermost;
+pub mod medium;
 pub mod nostr_relay;
 pub mod pinterest;
 pub mod reddit;
