@@ -214,6 +214,8 @@ pub const PLATFORMS: &[PlatformRules] = &[
         .media(PNG_JPEG, 5 * MB, 0)
         .fetching_media(),
     rules("tumblr", "Tumblr", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),
+    // Misskey's `maxNoteTextLength` and its 16 files a note by default.
+    rules("misskey", "Misskey", 3000, Characters, 16, false, true).media(ANY_MEDIA, 30 * MB, 30 * MB),
     // Pixelfed: `max_caption_length` and `max_album_length` by default; a
     // post is a photo or video (replies are comments and need none).
     rules("pixelfed", "Pixelfed", 500, Characters, 4, true, true).media(COMMON_MEDIA, 15 * MB, 15 * MB),

@@ -22,6 +22,7 @@ mod matrix;
 mod mattermost;
 mod medium;
 mod meta;
+mod misskey;
 pub mod net;
 pub mod nostr;
 pub mod oauth;
@@ -626,6 +627,7 @@ impl Registry {
         ] {
             providers.insert(flavour.id, Arc::new(mastodon::Mastodon::new(client.clone(), private, flavour)));
         }
+        providers.insert("misskey", Arc::new(misskey::Misskey::new(client.clone(), private)));
         providers.insert("matrix", Arc::new(matrix::Matrix::new(client.clone(), private)));
         providers.insert("mattermost", Arc::new(mattermost::Mattermost::new(client.clone(), private)));
         providers.insert("nostr", Arc::new(nostr::Nostr::new(private, settings.request_timeout)));

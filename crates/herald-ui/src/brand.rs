@@ -41,7 +41,9 @@ pub fn group(platform: &str) -> Group {
         | "pinterest"
         | "reddit"
         | "gmb" => Group::Social,
-        "mastodon" | "pixelfed" | "gotosocial" | "akkoma" | "lemmy" | "nostr" | "farcaster" => Group::Fediverse,
+        "mastodon" | "misskey" | "pixelfed" | "gotosocial" | "akkoma" | "lemmy" | "nostr" | "farcaster" => {
+            Group::Fediverse
+        }
         "telegram" | "discord" | "slack" | "matrix" | "mattermost" | "zulip" | "googlechat" | "teams" => Group::Chat,
         "devto" | "wordpress" | "tumblr" | "medium" | "hashnode" | "buttondown" => Group::Blogs,
         _ => Group::Other,
@@ -79,6 +81,7 @@ fn look(platform: &str) -> (&'static str, Glyph) {
         "reddit" => ("#FF4500", Letters("r/")),
         "gmb" => ("#4285F4", Letters("G")),
         "mastodon" => ("#6364FF", Letters("M")),
+        "misskey" => ("#86B300", Letters("Mi")),
         "pixelfed" => ("#E5306A", Letters("P")),
         "gotosocial" => ("#4D4D4D", Letters("GtS")),
         "akkoma" => ("#462E7E", Letters("A")),

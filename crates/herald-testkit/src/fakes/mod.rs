@@ -18,6 +18,7 @@ pub mod linkedin;
 pub mod mastodon;
 pub mod mattermost;
 pub mod medium;
+pub mod misskey;
 pub mod nostr_relay;
 pub mod pinterest;
 pub mod reddit;

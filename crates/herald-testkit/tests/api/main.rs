@@ -37,6 +37,7 @@ mod provider_linkedin;
 mod provider_mastodon;
 mod provider_matrix;
 mod provider_mattermost;
+mod provider_misskey;
 mod provider_nostr;
 mod provider_pinterest;
 mod provider_reddit;
