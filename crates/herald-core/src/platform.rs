@@ -228,6 +228,8 @@ pub const PLATFORMS: &[PlatformRules] = &[
         .counting_setting("spoilerText"),
     // Synapse takes events up to 64 KB and files up to `max_upload_size` (50 MB by default).
     rules("matrix", "Matrix", 30_000, Characters, 10, false, true).media(ANY_MEDIA, 50 * MB, 50 * MB),
+    // Ghost's default `imageOptimization` limits aside, 10 images a post.
+    rules("ghost", "Ghost", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),
     // Medium's API takes Markdown; images are uploaded (PNG, JPEG, GIF, TIFF; 25 MB).
     rules("medium", "Medium", 100_000, Characters, 10, false, false).media(MEDIUM_IMAGES, 25 * MB, 0),
     // Hashnode takes images by URL: they are linked from MAIN_URL.

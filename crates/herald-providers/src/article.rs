@@ -22,6 +22,21 @@ pub fn split_title(content: &str, title: Option<&str>) -> Article {
     Article { title, body: rest.trim().to_string() }
 }
 
+/// Markdown as HTML, raw HTML in it shown as text (a post is not markup),
+/// single line breaks kept as breaks.
+pub fn markdown_html(text: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser, html};
+    let parser =
+        Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES).map(|event| match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+            Event::SoftBreak => Event::HardBreak,
+            other => other,
+        });
+    let mut rendered = String::new();
+    html::push_html(&mut rendered, parser);
+    rendered.trim_end().to_string()
+}
+
 /// Whether `raw` is an absolute http(s) URL.
 pub fn is_http_url(raw: &str) -> bool {
     url::Url::parse(raw).is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
@@ -99,6 +114,12 @@ mod tests {
             "<p>Hello &lt;world&gt; &amp; &quot;friends&quot;<br />\nline two</p>\n\n<p>Second &#39;para&#39;</p>"
         );
         assert_eq!(paragraphs_html("  \n\n"), "");
+    }
+
+    #[test]
+    fn markdown_becomes_html_with_raw_html_escaped() {
+        assert_eq!(markdown_html("a **b**\nc"), "<p>a <strong>b</strong><br />\nc</p>");
+        assert_eq!(markdown_html("<img src=x onerror=alert(1)>"), "&lt;img src=x onerror=alert(1)&gt;");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod devto;
 mod discord;
 mod facebook;
 mod farcaster;
+mod ghost;
 mod gmb;
 mod googlechat;
 mod hashnode;
@@ -608,6 +609,7 @@ impl Registry {
         providers.insert("farcaster", Arc::new(farcaster::Farcaster::new(client.clone(), settings)));
         providers.insert("hashnode", Arc::new(hashnode::Hashnode::new(client.clone(), settings)));
         providers.insert("medium", Arc::new(medium::Medium::new(client.clone(), settings)));
+        providers.insert("ghost", Arc::new(ghost::Ghost::new(client.clone(), private)));
         providers.insert("gmb", Arc::new(gmb::Gmb::new(client.clone(), settings)));
         providers.insert("googlechat", Arc::new(googlechat::GoogleChat::new(client.clone(), private)));
         let instagram = instagram::Instagram::new(client.clone(), settings, instagram::Login::Facebook);

@@ -133,15 +133,7 @@ fn classify(status: StatusCode, wait: Option<std::time::Duration>, body: &str) -
 /// The HTML of `text` read as Markdown, or `None` when it formats nothing
 /// (a plain paragraph). Raw HTML in the text is shown, not interpreted.
 fn formatted(text: &str) -> Option<String> {
-    use pulldown_cmark::{Event, Options, Parser, html};
-    let parser = Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        Event::SoftBreak => Event::HardBreak,
-        other => other,
-    });
-    let mut rendered = String::new();
-    html::push_html(&mut rendered, parser);
-    let rendered = rendered.trim_end().to_string();
+    let rendered = crate::article::markdown_html(text);
     let plain = format!("<p>{}</p>", escape_html(text.trim()).replace('\n', "<br />\n"));
     (rendered != plain && !rendered.is_empty()).then_some(rendered)
 }

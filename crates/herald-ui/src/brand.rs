@@ -45,7 +45,7 @@ pub fn group(platform: &str) -> Group {
             Group::Fediverse
         }
         "telegram" | "discord" | "slack" | "matrix" | "mattermost" | "zulip" | "googlechat" | "teams" => Group::Chat,
-        "devto" | "wordpress" | "tumblr" | "medium" | "hashnode" | "buttondown" => Group::Blogs,
+        "devto" | "wordpress" | "tumblr" | "ghost" | "medium" | "hashnode" | "buttondown" => Group::Blogs,
         _ => Group::Other,
     }
 }
@@ -103,6 +103,7 @@ fn look(platform: &str) -> (&'static str, Glyph) {
         "devto" => ("#0A0A0A", Letters("DEV")),
         "wordpress" => ("#21759B", Letters("W")),
         "tumblr" => ("#36465D", Letters("t")),
+        "ghost" => ("#15171A", Letters("G")),
         "medium" => ("#000000", Letters("M")),
         "hashnode" => ("#2962FF", Letters("H")),
         "buttondown" => ("#0069FF", Letters("B")),

@@ -9,6 +9,7 @@ pub mod devto;
 pub mod discord;
 pub mod facebook;
 pub mod farcaster;
+pub mod ghost;
 pub mod gmb;
 pub mod googlechat;
 pub mod hashnode;
