@@ -234,6 +234,7 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("medium", "Medium", 100_000, Characters, 10, false, false).media(MEDIUM_IMAGES, 25 * MB, 0),
     // Hashnode takes images by URL: they are linked from MAIN_URL.
     rules("hashnode", "Hashnode", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0).fetching_media(),
+    rules("listmonk", "listmonk", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),
     rules("buttondown", "Buttondown", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),
     // 320 bytes (1,024 for Pro accounts, whose limit is read when connecting); two embeds.
     rules("farcaster", "Farcaster", 1024, Characters, 2, false, true)

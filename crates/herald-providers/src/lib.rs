@@ -18,6 +18,7 @@ mod http;
 mod instagram;
 mod lemmy;
 mod linkedin;
+mod listmonk;
 mod mastodon;
 mod matrix;
 mod mattermost;
@@ -621,6 +622,7 @@ impl Registry {
         providers.insert("linkedin", Arc::new(member));
         let pages = linkedin::LinkedIn::new(client.clone(), settings, linkedin::Audience::Pages);
         providers.insert("linkedin-page", Arc::new(pages));
+        providers.insert("listmonk", Arc::new(listmonk::Listmonk::new(client.clone(), private)));
         for flavour in [
             &mastodon::flavour::MASTODON,
             &mastodon::flavour::PIXELFED,

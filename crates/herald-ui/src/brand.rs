@@ -45,7 +45,7 @@ pub fn group(platform: &str) -> Group {
             Group::Fediverse
         }
         "telegram" | "discord" | "slack" | "matrix" | "mattermost" | "zulip" | "googlechat" | "teams" => Group::Chat,
-        "devto" | "wordpress" | "tumblr" | "ghost" | "medium" | "hashnode" | "buttondown" => Group::Blogs,
+        "devto" | "wordpress" | "tumblr" | "ghost" | "medium" | "hashnode" | "buttondown" | "listmonk" => Group::Blogs,
         _ => Group::Other,
     }
 }
@@ -107,6 +107,7 @@ fn look(platform: &str) -> (&'static str, Glyph) {
         "medium" => ("#000000", Letters("M")),
         "hashnode" => ("#2962FF", Letters("H")),
         "buttondown" => ("#0069FF", Letters("B")),
+        "listmonk" => ("#0055D4", Letters("lm")),
         "farcaster" => ("#855DCD", Letters("F")),
         "webhook" => ("#6B7280", Letters("{ }")),
         _ => ("#6B7280", Letters("?")),

@@ -16,6 +16,7 @@ pub mod hashnode;
 pub mod instagram;
 pub mod lemmy;
 pub mod linkedin;
+pub mod listmonk;
 pub mod mastodon;
 pub mod mattermost;
 pub mod medium;

@@ -35,6 +35,7 @@ mod provider_googlechat;
 mod provider_instagram;
 mod provider_lemmy;
 mod provider_linkedin;
+mod provider_listmonk;
 mod provider_mastodon;
 mod provider_matrix;
 mod provider_mattermost;
