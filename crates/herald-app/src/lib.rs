@@ -11,6 +11,7 @@ pub mod analytics;
 pub mod api_keys;
 mod automation;
 pub mod caller;
+pub mod channels;
 pub mod connections;
 pub mod error;
 pub mod events;

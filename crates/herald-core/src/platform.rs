@@ -228,6 +228,8 @@ pub const PLATFORMS: &[PlatformRules] = &[
         .counting_setting("spoilerText"),
     // Synapse takes events up to 64 KB and files up to `max_upload_size` (50 MB by default).
     rules("matrix", "Matrix", 30_000, Characters, 10, false, true).media(ANY_MEDIA, 50 * MB, 50 * MB),
+    // Herald's own RSS/Atom channel: any file, linked as an enclosure.
+    rules("feed", "Feed (RSS/Atom)", 100_000, Characters, 10, false, true).media(ANY_MEDIA, 100 * MB, 100 * MB),
     // Ghost's default `imageOptimization` limits aside, 10 images a post.
     rules("ghost", "Ghost", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),
     // Medium's API takes Markdown; images are uploaded (PNG, JPEG, GIF, TIFF; 25 MB).

@@ -2,7 +2,7 @@
 //! engine only ever sees the trait, so adding a platform is adding a module
 //! and registering it in [`Registry::new`].
 
-mod article;
+pub mod article;
 mod bluesky;
 mod buttondown;
 mod declared;
@@ -10,6 +10,7 @@ mod devto;
 mod discord;
 mod facebook;
 mod farcaster;
+pub mod feed;
 mod ghost;
 mod gmb;
 mod googlechat;
@@ -560,6 +561,9 @@ pub struct ProviderSettings {
     pub api_base: BTreeMap<String, String>,
     /// OAuth apps' credentials (`X_CLIENT_ID` …), by env name.
     pub app_credentials: oauth::AppCredentials,
+    /// Where people reach Herald (`MAIN_URL`): the address of what Herald
+    /// serves itself, such as a `feed` channel's RSS and Atom documents.
+    pub public_url: String,
 }
 
 impl ProviderSettings {
@@ -587,6 +591,7 @@ impl Default for ProviderSettings {
             request_timeout: Duration::from_secs(15),
             api_base: BTreeMap::new(),
             app_credentials: oauth::AppCredentials::default(),
+            public_url: "http://localhost:5000".into(),
         }
     }
 }
@@ -610,6 +615,7 @@ impl Registry {
         providers.insert("farcaster", Arc::new(farcaster::Farcaster::new(client.clone(), settings)));
         providers.insert("hashnode", Arc::new(hashnode::Hashnode::new(client.clone(), settings)));
         providers.insert("medium", Arc::new(medium::Medium::new(client.clone(), settings)));
+        providers.insert("feed", Arc::new(feed::Feed::new(settings)));
         providers.insert("ghost", Arc::new(ghost::Ghost::new(client.clone(), private)));
         providers.insert("gmb", Arc::new(gmb::Gmb::new(client.clone(), settings)));
         providers.insert("googlechat", Arc::new(googlechat::GoogleChat::new(client.clone(), private)));
@@ -700,7 +706,7 @@ mod tests {
                 provider.id()
             );
         }
-        assert!(registry.all().count() >= 10);
+        assert!(registry.all().count() >= 39, "{} platforms", registry.all().count());
     }
 
     #[test]

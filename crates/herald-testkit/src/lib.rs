@@ -195,6 +195,7 @@ pub async fn spawn_app_with(backend: Backend, options: TestOptions) -> Option<Te
             request_timeout: options.provider_timeout,
             api_base: options.provider_api_base.clone(),
             app_credentials: herald_providers::oauth::AppCredentials::new(options.app_credentials.clone()),
+            public_url: address.clone(),
         },
         media: Blobs::local(&dir.path().join("uploads")).expect("uploads directory"),
         engine: EngineConfig {

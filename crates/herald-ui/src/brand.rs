@@ -110,6 +110,7 @@ fn look(platform: &str) -> (&'static str, Glyph) {
         "listmonk" => ("#0055D4", Letters("lm")),
         "farcaster" => ("#855DCD", Letters("F")),
         "webhook" => ("#6B7280", Letters("{ }")),
+        "feed" => ("#F26522", Letters("RSS")),
         _ => ("#6B7280", Letters("?")),
     }
 }

@@ -96,6 +96,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
     let mut app = api
         .nest("/api", routes::docs::routes(spec_json))
         .merge(routes::uploads::routes())
+        .merge(routes::channel_feeds::routes())
         .route("/metrics", axum::routing::get(metrics::render))
         .merge(extra.with_state(()))
         .fallback(not_found)

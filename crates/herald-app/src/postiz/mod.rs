@@ -538,7 +538,7 @@ impl App {
 
 impl App {
     /// An integration's credentials, decrypted (`Null` when it has none).
-    fn stored_credentials(&self, row: &IntegrationRow) -> AppResult<Value> {
+    pub(crate) fn stored_credentials(&self, row: &IntegrationRow) -> AppResult<Value> {
         let Some(sealed) = row.credentials.as_deref() else { return Ok(Value::Null) };
         let plain = self.vault.decrypt(sealed, row.id.as_bytes()).map_err(AppError::internal)?;
         serde_json::from_slice(&plain).map_err(AppError::internal)

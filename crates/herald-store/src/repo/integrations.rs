@@ -134,6 +134,16 @@ impl<C: ConnectionTrait> Integrations<'_, C> {
     }
 
     /// Any integration by id, whatever its workspace (for the engine).
+    /// The account `account_id` of `platform`, in whichever workspace: for
+    /// what Herald serves publicly by an account's own id (feed channels).
+    pub async fn by_platform_account(&self, platform: &str, account_id: &str) -> StoreResult<Option<IntegrationRow>> {
+        Ok(integration::Entity::find()
+            .filter(integration::Column::Platform.eq(platform))
+            .filter(integration::Column::PlatformAccountId.eq(account_id))
+            .one(self.0)
+            .await?)
+    }
+
     pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<IntegrationRow>> {
         Ok(integration::Entity::find_by_id(id).one(self.0).await?)
     }

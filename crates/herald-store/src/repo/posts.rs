@@ -725,6 +725,21 @@ impl<C: ConnectionTrait> Posts<'_, C> {
             .await?)
     }
 
+    /// The newest `limit` published deliveries to an integration, with
+    /// their posts, newest first.
+    pub async fn published_to(&self, integration_id: Uuid, limit: u64) -> StoreResult<Vec<(TargetRow, PostRow)>> {
+        let rows = post_target::Entity::find()
+            .filter(post_target::Column::IntegrationId.eq(integration_id))
+            .filter(post_target::Column::Status.eq(TargetStatus::Published))
+            .order_by_desc(post_target::Column::PublishedAt)
+            .order_by_desc(post_target::Column::Id)
+            .limit(limit)
+            .find_also_related(post::Entity)
+            .all(self.0)
+            .await?;
+        Ok(rows.into_iter().filter_map(|(target, post)| Some((target, post?))).collect())
+    }
+
     /// Number of due targets and the oldest due time: the queue lag.
     pub async fn due_summary(&self, now: DateTime<Utc>) -> StoreResult<(u64, Option<DateTime<Utc>>)> {
         let due = post_target::Entity::find()

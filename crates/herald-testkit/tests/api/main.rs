@@ -29,6 +29,7 @@ mod provider_discord;
 mod provider_facebook;
 mod provider_farcaster;
 mod provider_fediverse;
+mod provider_feed;
 mod provider_ghost;
 mod provider_gmb;
 mod provider_googlechat;

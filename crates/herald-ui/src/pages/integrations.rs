@@ -152,6 +152,8 @@ pub struct IntegrationRow {
     pub timezone: String,
     /// Reconnecting means signing in at the platform again.
     pub by_oauth: bool,
+    /// A feed channel's public addresses: (label, URL).
+    pub feed_urls: Vec<(&'static str, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -287,6 +289,10 @@ async fn render(
                 posting_times: posting_times_text(&i.posting_times),
                 timezone: i.timezone.clone(),
                 by_oauth: by_oauth.contains(&i.platform),
+                feed_urls: [("RSS", "rss"), ("Atom", "atom")]
+                    .into_iter()
+                    .filter_map(|(label, key)| Some((label, i.settings["feedUrls"][key].as_str()?.to_string())))
+                    .collect(),
             })
             .collect(),
         groups,

@@ -6,6 +6,7 @@ pub mod ai;
 pub mod analytics;
 pub mod api_keys;
 pub mod auth;
+pub mod channel_feeds;
 pub mod connected_apps;
 pub mod connections;
 pub mod docs;

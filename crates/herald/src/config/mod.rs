@@ -376,6 +376,7 @@ impl Config {
                     .iter()
                     .filter_map(|name| std::env::var(name).ok().map(|value| (name.to_string(), value))),
             ),
+            public_url: self.main_url(),
         }
     }
 
