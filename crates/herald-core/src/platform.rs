@@ -92,6 +92,8 @@ const FACEBOOK_MEDIA: &[&str] = &["image/png", "image/jpeg", "image/gif", "video
 const INSTAGRAM_MEDIA: &[&str] = &["image/jpeg", "video/mp4", "video/quicktime"];
 /// What Threads fetches for a post (JPEG and PNG images, MP4 and MOV videos).
 const THREADS_MEDIA: &[&str] = &["image/png", "image/jpeg", "video/mp4", "video/quicktime"];
+/// What VK's wall photo upload takes.
+const PNG_JPEG_GIF: &[&str] = &["image/png", "image/jpeg", "image/gif"];
 /// What Medium's image upload takes (TIFF aside).
 const MEDIUM_IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif"];
 /// Images and MP4 videos, embedded by URL.
@@ -213,6 +215,8 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("gmb", "Google Business Profile", 1500, Characters, 1, false, false)
         .media(PNG_JPEG, 5 * MB, 0)
         .fetching_media(),
+    // A wall post holds 16,384 characters and 10 attachments.
+    rules("vk", "VK", 16_384, Characters, 10, false, true).media(PNG_JPEG_GIF, 50 * MB, 0),
     rules("tumblr", "Tumblr", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),
     // Misskey's `maxNoteTextLength` and its 16 files a note by default.
     rules("misskey", "Misskey", 3000, Characters, 16, false, true).media(ANY_MEDIA, 30 * MB, 30 * MB),

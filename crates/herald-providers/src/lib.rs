@@ -38,6 +38,7 @@ mod telegram;
 mod threads;
 mod tiktok;
 mod tumblr;
+mod vk;
 pub mod webhook;
 mod wordpress;
 mod x;
@@ -649,6 +650,7 @@ impl Registry {
         providers.insert("threads", Arc::new(threads::Threads::new(client.clone(), settings)));
         providers.insert("tiktok", Arc::new(tiktok::TikTok::new(client.clone(), settings)));
         providers.insert("tumblr", Arc::new(tumblr::Tumblr::new(client.clone(), settings)));
+        providers.insert("vk", Arc::new(vk::Vk::new(client.clone(), settings)));
         providers.insert("webhook", Arc::new(webhook::Webhook::new(client.clone(), private)));
         providers.insert("wordpress", Arc::new(wordpress::Wordpress::new(client.clone(), private)));
         providers.insert("x", Arc::new(x::X::new(client.clone(), settings)));

@@ -189,7 +189,7 @@ fn string(value: &Value, field: &str) -> Result<String, ProviderError> {
         .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, format!("Mattermost's answer has no `{field}`")))
 }
 
-/// `T…` in logs and account ids: a hook is known by a hash, never its path.
+/// The account id of a webhook: a hash of its URL, never the URL (a secret).
 fn hook_id(url: &url::Url) -> String {
     hex::encode(&Sha256::digest(url.as_str().as_bytes())[..12])
 }

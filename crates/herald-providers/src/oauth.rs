@@ -53,6 +53,8 @@ pub const APP_ENV_NAMES: &[&str] = &[
     "PINTEREST_CLIENT_SECRET",
     "TUMBLR_CLIENT_ID",
     "TUMBLR_CLIENT_SECRET",
+    "VK_CLIENT_ID",
+    "VK_CLIENT_SECRET",
 ];
 
 /// The app credentials the operator set, by env name. `Debug` names them

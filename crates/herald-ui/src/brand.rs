@@ -40,7 +40,8 @@ pub fn group(platform: &str) -> Group {
         | "youtube"
         | "pinterest"
         | "reddit"
-        | "gmb" => Group::Social,
+        | "gmb"
+        | "vk" => Group::Social,
         "mastodon" | "misskey" | "pixelfed" | "gotosocial" | "akkoma" | "lemmy" | "nostr" | "farcaster" => {
             Group::Fediverse
         }
@@ -80,6 +81,7 @@ fn look(platform: &str) -> (&'static str, Glyph) {
         "pinterest" => ("#E60023", Letters("P")),
         "reddit" => ("#FF4500", Letters("r/")),
         "gmb" => ("#4285F4", Letters("G")),
+        "vk" => ("#0077FF", Letters("VK")),
         "mastodon" => ("#6364FF", Letters("M")),
         "misskey" => ("#86B300", Letters("Mi")),
         "pixelfed" => ("#E5306A", Letters("P")),

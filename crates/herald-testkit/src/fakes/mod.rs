@@ -31,6 +31,7 @@ pub mod telegram;
 pub mod threads;
 pub mod tiktok;
 pub mod tumblr;
+pub mod vk;
 pub mod wordpress;
 pub mod x;
 pub mod youtube;

@@ -51,6 +51,7 @@ mod provider_telegram;
 mod provider_threads;
 mod provider_tiktok;
 mod provider_tumblr;
+mod provider_vk;
 mod provider_wordpress;
 mod provider_x;
 mod provider_youtube;
