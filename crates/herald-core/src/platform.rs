@@ -215,6 +215,8 @@ pub const PLATFORMS: &[PlatformRules] = &[
     rules("gmb", "Google Business Profile", 1500, Characters, 1, false, false)
         .media(PNG_JPEG, 5 * MB, 0)
         .fetching_media(),
+    // A shot is one image (400×300, 800×600 or 1600×1200; 8 MB).
+    rules("dribbble", "Dribbble", 10_000, Characters, 1, true, false).media(PNG_JPEG_GIF, 8 * MB, 0),
     // A wall post holds 16,384 characters and 10 attachments.
     rules("vk", "VK", 16_384, Characters, 10, false, true).media(PNG_JPEG_GIF, 50 * MB, 0),
     rules("tumblr", "Tumblr", 100_000, Characters, 10, false, false).media(IMAGES, 10 * MB, 0),

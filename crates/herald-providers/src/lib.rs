@@ -8,6 +8,7 @@ mod buttondown;
 mod declared;
 mod devto;
 mod discord;
+mod dribbble;
 mod facebook;
 mod farcaster;
 pub mod feed;
@@ -611,6 +612,7 @@ impl Registry {
         providers.insert("bluesky", Arc::new(bluesky::Bluesky::new(client.clone(), settings)));
         providers.insert("buttondown", Arc::new(buttondown::Buttondown::new(client.clone(), settings)));
         providers.insert("devto", Arc::new(devto::Devto::new(client.clone(), settings)));
+        providers.insert("dribbble", Arc::new(dribbble::Dribbble::new(client.clone(), settings)));
         providers.insert("discord", Arc::new(discord::Discord::new(client.clone(), private)));
         providers.insert("facebook", Arc::new(facebook::Facebook::new(client.clone(), settings)));
         providers.insert("farcaster", Arc::new(farcaster::Farcaster::new(client.clone(), settings)));

@@ -55,6 +55,8 @@ pub const APP_ENV_NAMES: &[&str] = &[
     "TUMBLR_CLIENT_SECRET",
     "VK_CLIENT_ID",
     "VK_CLIENT_SECRET",
+    "DRIBBBLE_CLIENT_ID",
+    "DRIBBBLE_CLIENT_SECRET",
 ];
 
 /// The app credentials the operator set, by env name. `Debug` names them

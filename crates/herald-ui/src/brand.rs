@@ -41,7 +41,8 @@ pub fn group(platform: &str) -> Group {
         | "pinterest"
         | "reddit"
         | "gmb"
-        | "vk" => Group::Social,
+        | "vk"
+        | "dribbble" => Group::Social,
         "mastodon" | "misskey" | "pixelfed" | "gotosocial" | "akkoma" | "lemmy" | "nostr" | "farcaster" => {
             Group::Fediverse
         }
@@ -82,6 +83,7 @@ fn look(platform: &str) -> (&'static str, Glyph) {
         "reddit" => ("#FF4500", Letters("r/")),
         "gmb" => ("#4285F4", Letters("G")),
         "vk" => ("#0077FF", Letters("VK")),
+        "dribbble" => ("#EA4C89", Letters("Dr")),
         "mastodon" => ("#6364FF", Letters("M")),
         "misskey" => ("#86B300", Letters("Mi")),
         "pixelfed" => ("#E5306A", Letters("P")),

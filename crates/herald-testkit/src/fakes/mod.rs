@@ -7,6 +7,7 @@ pub mod bluesky;
 pub mod buttondown;
 pub mod devto;
 pub mod discord;
+pub mod dribbble;
 pub mod facebook;
 pub mod farcaster;
 pub mod ghost;

@@ -26,6 +26,7 @@ mod provider_articles;
 mod provider_bluesky;
 mod provider_devto;
 mod provider_discord;
+mod provider_dribbble;
 mod provider_facebook;
 mod provider_farcaster;
 mod provider_fediverse;
