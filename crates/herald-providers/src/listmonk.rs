@@ -27,8 +27,7 @@ use sha2::{Digest, Sha256};
 use crate::article::split_title;
 use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
-use crate::mastodon::normalise_instance;
-use crate::net::TargetGuard;
+use crate::net::{TargetGuard, server_base};
 use crate::{
     ConnectedAccount, ErrorClass, HttpClient, Metrics, Pending, Provider, ProviderError, PublishRequest, PublishedItem,
     Recovery, Step,
@@ -189,7 +188,7 @@ impl Provider for Listmonk {
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
         let creds = credentials(value)?;
-        let base = normalise_instance(&self.guard, &creds.url)?;
+        let base = server_base(&self.guard, &creds.url)?;
         let wanted = list_ids(&creds.lists)?;
         let lists = self
             .call(self.request(&creds, &base, reqwest::Method::GET, "/lists").query(&[("per_page", "all")]))
@@ -223,7 +222,7 @@ impl Provider for Listmonk {
 
     async fn publish(&self, request: &PublishRequest) -> Result<Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
-        let base = normalise_instance(&self.guard, &creds.url)?;
+        let base = server_base(&self.guard, &creds.url)?;
         let settings: Settings = declared::read("listmonk", &request.settings).map_err(ProviderError::invalid)?;
         let marker = marker(&request.idempotency_key);
         // A campaign made by an earlier call: its id kept by the engine, or
@@ -311,7 +310,7 @@ impl Provider for Listmonk {
 
     async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
         let creds = credentials(value)?;
-        let base = normalise_instance(&self.guard, &creds.url)?;
+        let base = server_base(&self.guard, &creds.url)?;
         let campaign =
             self.call(self.request(&creds, &base, reqwest::Method::GET, &format!("/campaigns/{}", item.id))).await?;
         let count = |field: &str| campaign[field].as_i64().unwrap_or(0);

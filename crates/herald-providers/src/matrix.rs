@@ -31,8 +31,7 @@ use serde_json::{Value, json};
 
 use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
-use crate::mastodon::normalise_instance;
-use crate::net::TargetGuard;
+use crate::net::{TargetGuard, server_base};
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest,
     PublishedItem, Recovery,
@@ -138,6 +137,8 @@ fn formatted(text: &str) -> Option<String> {
     (rendered != plain && !rendered.is_empty()).then_some(rendered)
 }
 
+/// Escapes as the Markdown renderer does (`&<>"`, not `'`), so that a
+/// plain paragraph renders to exactly this and is known to format nothing.
 fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -213,7 +214,7 @@ impl Matrix {
     /// or the address given is the API itself. Only an http(s) base that
     /// passes the guard is taken.
     async fn client_base(&self, given: &str) -> Result<String, ProviderError> {
-        let base = normalise_instance(&self.guard, given)?;
+        let base = server_base(&self.guard, given)?;
         let well_known = self.client.send(self.client.inner().get(format!("{base}/.well-known/matrix/client"))).await;
         if let Ok(response) = well_known
             && response.status().is_success()

@@ -27,11 +27,10 @@ use reqwest::StatusCode;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
-use crate::net::TargetGuard;
+use crate::net::{TargetGuard, url_fingerprint};
 use crate::{
     ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest, PublishedItem,
 };
@@ -189,11 +188,6 @@ fn string(value: &Value, field: &str) -> Result<String, ProviderError> {
         .ok_or_else(|| ProviderError::new(ErrorClass::Unknown, format!("Mattermost's answer has no `{field}`")))
 }
 
-/// The account id of a webhook: a hash of its URL, never the URL (a secret).
-fn hook_id(url: &url::Url) -> String {
-    hex::encode(&Sha256::digest(url.as_str().as_bytes())[..12])
-}
-
 impl Mattermost {
     fn api(&self, server: &str, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client.inner().request(method, format!("{server}/api/v4{path}")).bearer_auth(token)
@@ -288,7 +282,7 @@ impl Provider for Mattermost {
                 }
                 let host = url.host_str().unwrap_or("mattermost").to_string();
                 Ok(ConnectedAccount {
-                    account_id: hook_id(&url),
+                    account_id: url_fingerprint(&url),
                     username: host.clone(),
                     display_name: format!("Mattermost webhook {host}"),
                     avatar_url: None,

@@ -23,8 +23,7 @@ use serde_json::{Value, json};
 
 use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
-use crate::mastodon::normalise_instance;
-use crate::net::TargetGuard;
+use crate::net::{TargetGuard, server_base};
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest,
     PublishedItem,
@@ -188,7 +187,7 @@ impl Provider for Misskey {
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
         let creds = credentials(value)?;
-        let base = normalise_instance(&self.guard, &creds.instance_url)?;
+        let base = server_base(&self.guard, &creds.instance_url)?;
         let token = creds.access_token.trim();
         if token.is_empty() {
             return Err(ProviderError::invalid("the access token is empty"));
@@ -214,7 +213,7 @@ impl Provider for Misskey {
     /// The server's own note length (`maxNoteTextLength`), as `maxLength`.
     async fn discovered_settings(&self, value: &Value) -> Value {
         let Ok(creds) = credentials(value) else { return Value::Null };
-        let Ok(base) = normalise_instance(&self.guard, &creds.instance_url) else { return Value::Null };
+        let Ok(base) = server_base(&self.guard, &creds.instance_url) else { return Value::Null };
         let request = self.client.inner().post(format!("{base}/api/meta")).json(&json!({"detail": false}));
         let Ok(response) = self.client.send(request).await else { return Value::Null };
         match Self::answer(response).await.ok().and_then(|meta| meta["maxNoteTextLength"].as_u64()) {
@@ -225,7 +224,7 @@ impl Provider for Misskey {
 
     async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
-        let base = normalise_instance(&self.guard, &creds.instance_url)?;
+        let base = server_base(&self.guard, &creds.instance_url)?;
         let settings: Settings = declared::read("Misskey", &request.settings).map_err(ProviderError::invalid)?;
         let token = creds.access_token.trim();
         let mut file_ids = Vec::with_capacity(request.media.len());
@@ -264,7 +263,7 @@ impl Provider for Misskey {
 
     async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
         let creds = credentials(value)?;
-        let base = normalise_instance(&self.guard, &creds.instance_url)?;
+        let base = server_base(&self.guard, &creds.instance_url)?;
         let note = self.call(&base, "notes/show", creds.access_token.trim(), json!({ "noteId": item.id })).await?;
         let reactions: i64 =
             note["reactions"].as_object().map_or(0, |all| all.values().filter_map(Value::as_i64).sum());

@@ -192,6 +192,27 @@ pub fn is_public_https(raw: &str) -> bool {
     }
 }
 
+/// The base address of a server a user names (`mastodon.social` or
+/// `https://mastodon.social/about` → `https://mastodon.social`): scheme,
+/// host and port, checked by the guard. For platforms of many servers.
+pub(crate) fn server_base(guard: &TargetGuard, raw: &str) -> Result<String, crate::ProviderError> {
+    let raw = raw.trim();
+    let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("https://{raw}") };
+    let url = guard.check_url(&with_scheme).map_err(crate::ProviderError::invalid)?;
+    let mut base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        base.push_str(&format!(":{port}"));
+    }
+    Ok(base)
+}
+
+/// An id for an account known only by a secret URL (a webhook): a hash of
+/// the URL, which says nothing of its token.
+pub(crate) fn url_fingerprint(url: &url::Url) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(url.as_str().as_bytes())[..12])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

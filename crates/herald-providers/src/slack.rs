@@ -22,11 +22,10 @@ use herald_core::platform::PlatformRules;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
-use crate::net::TargetGuard;
+use crate::net::{TargetGuard, url_fingerprint};
 use crate::{ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem};
 
 pub struct Slack {
@@ -74,7 +73,7 @@ fn account_id(url: &url::Url) -> String {
     let segments: Vec<&str> = url.path_segments().map(|s| s.filter(|p| !p.is_empty()).collect()).unwrap_or_default();
     match segments.as_slice() {
         ["services", team, hook, _token] => format!("{team}/{hook}"),
-        _ => hex::encode(&Sha256::digest(url.as_str().as_bytes())[..12]),
+        _ => url_fingerprint(url),
     }
 }
 

@@ -23,11 +23,10 @@ use reqwest::StatusCode;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
-use crate::net::TargetGuard;
+use crate::net::{TargetGuard, url_fingerprint};
 use crate::{ConnectedAccount, ErrorClass, HttpClient, Provider, ProviderError, PublishRequest, PublishedItem};
 
 /// Hosts of Power Automate workflow triggers, whose URLs are signed.
@@ -71,10 +70,6 @@ fn hook_url(value: &Value, guard: &TargetGuard) -> Result<url::Url, ProviderErro
         ));
     }
     Ok(url)
-}
-
-fn account_id(url: &url::Url) -> String {
-    hex::encode(&Sha256::digest(url.as_str().as_bytes())[..12])
 }
 
 /// Per-post settings (`overrides.<id>.settings`).
@@ -196,9 +191,9 @@ impl Provider for Teams {
         }
         let host = url.host_str().unwrap_or("teams").to_string();
         Ok(ConnectedAccount {
-            account_id: account_id(&url),
+            account_id: url_fingerprint(&url),
             username: host.clone(),
-            display_name: format!("Teams workflow {}", &account_id(&url)[..6]),
+            display_name: format!("Teams workflow {}", &url_fingerprint(&url)[..6]),
             avatar_url: None,
             credentials: json!({ "webhookUrl": url.as_str() }),
             token_expires_at: None,

@@ -23,8 +23,7 @@ use serde_json::{Value, json};
 
 use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
-use crate::mastodon::normalise_instance;
-use crate::net::TargetGuard;
+use crate::net::{TargetGuard, server_base};
 use crate::{
     ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest, PublishedItem,
 };
@@ -205,7 +204,7 @@ impl Provider for Zulip {
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
         let creds = credentials(value)?;
-        let base = normalise_instance(&self.guard, &creds.site)?;
+        let base = server_base(&self.guard, &creds.site)?;
         let stream = creds.stream.trim().trim_start_matches('#').to_string();
         if stream.is_empty() || creds.email.trim().is_empty() || creds.api_key.trim().is_empty() {
             return Err(ProviderError::invalid("`email`, `apiKey` and `stream` must not be empty"));
@@ -245,7 +244,7 @@ impl Provider for Zulip {
 
     async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
-        let base = normalise_instance(&self.guard, &creds.site)?;
+        let base = server_base(&self.guard, &creds.site)?;
         let settings: Settings = declared::read("Zulip", &request.settings).map_err(ProviderError::invalid)?;
         let mut content = request.content.clone();
         for (index, media) in request.media.iter().enumerate() {
@@ -271,7 +270,7 @@ impl Provider for Zulip {
     /// Emoji reactions on the message (Zulip 5.0 and later).
     async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
         let creds = credentials(value)?;
-        let base = normalise_instance(&self.guard, &creds.site)?;
+        let base = server_base(&self.guard, &creds.site)?;
         let path = format!("/messages/{}", item.id);
         let answer = self.call(self.request(&creds, &base, reqwest::Method::GET, &path)).await?;
         let reactions = answer["message"]["reactions"].as_array().map_or(0, Vec::len);

@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::declared::Declaration;
-use crate::mastodon::normalise_instance;
 use crate::net::TargetGuard;
+use crate::net::server_base;
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Profile, Provider, ProviderError, ProviderSettings,
     PublishRequest, PublishedItem, Recovery, Refreshed,
@@ -74,11 +74,7 @@ impl Bluesky {
     }
 
     fn service(&self, service: &str) -> Result<String, ProviderError> {
-        if service.trim().is_empty() {
-            Ok(self.default_service.clone())
-        } else {
-            normalise_instance(&self.guard, service)
-        }
+        if service.trim().is_empty() { Ok(self.default_service.clone()) } else { server_base(&self.guard, service) }
     }
 
     fn xrpc_url(base: &str, method: &str) -> String {

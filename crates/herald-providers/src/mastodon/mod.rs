@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use self::flavour::Flavour;
 use crate::declared::{self, Declaration};
 use crate::http::{classify_status, excerpt, retry_after};
-use crate::net::TargetGuard;
+use crate::net::{TargetGuard, server_base};
 use crate::{
     Attachment, ConnectedAccount, ErrorClass, HttpClient, Metrics, Provider, ProviderError, PublishRequest,
     PublishedItem, Recovery,
@@ -85,23 +85,16 @@ struct Credentials {
     #[serde(default)]
     #[schemars(skip)]
     client_secret: Option<String>,
+    /// The server's software as NodeInfo named it when connecting
+    /// (`pixelfed 0.12.4`): read once, shown as the `software` setting.
+    #[serde(default)]
+    #[schemars(skip)]
+    software: Option<String>,
 }
 
 fn credentials(value: &Value) -> Result<Credentials, ProviderError> {
     serde_json::from_value(value.clone())
         .map_err(|_| ProviderError::invalid("the credentials need `instanceUrl` and `accessToken`"))
-}
-
-/// `mastodon.social` or `https://mastodon.social/` → `https://mastodon.social`.
-pub(crate) fn normalise_instance(guard: &TargetGuard, raw: &str) -> Result<String, ProviderError> {
-    let raw = raw.trim();
-    let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("https://{raw}") };
-    let url = guard.check_url(&with_scheme).map_err(ProviderError::invalid)?;
-    let mut base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
-    if let Some(port) = url.port() {
-        base.push_str(&format!(":{port}"));
-    }
-    Ok(base)
 }
 
 /// Per-post settings (`overrides.<id>.settings`).
@@ -349,7 +342,7 @@ impl Provider for Mastodon {
 
     async fn connect(&self, value: &Value) -> Result<ConnectedAccount, ProviderError> {
         let creds = credentials(value)?;
-        let base = normalise_instance(&self.guard, &creds.instance_url)?;
+        let base = server_base(&self.guard, &creds.instance_url)?;
         let token = creds.access_token.trim();
         if token.is_empty() {
             return Err(ProviderError::invalid("the access token is empty"));
@@ -367,13 +360,17 @@ impl Provider for Mastodon {
         let username = if acct.contains('@') { acct.to_string() } else { format!("{acct}@{host}") };
         let display_name =
             account["display_name"].as_str().filter(|n| !n.trim().is_empty()).unwrap_or(&username).to_string();
+        let mut credentials = json!({ "instanceUrl": base, "accessToken": token });
+        if let Some((name, version)) = software {
+            credentials["software"] = json!(format!("{name} {version}").trim().to_string());
+        }
         Ok(ConnectedAccount {
             // Ids are per instance: the host keeps two servers' accounts apart.
             account_id: format!("{id}@{host}"),
             username,
             display_name,
             avatar_url: account["avatar"].as_str().map(str::to_string),
-            credentials: json!({ "instanceUrl": base, "accessToken": token }),
+            credentials,
             token_expires_at: None,
             scopes: vec!["read".into(), "write".into()],
             profile_pending: false,
@@ -383,22 +380,22 @@ impl Provider for Mastodon {
     /// The instance's own character limit, as `maxLength`, and the
     /// software it runs (`pixelfed 0.12.4`), as `software`.
     async fn discovered_settings(&self, value: &Value) -> Value {
-        let Ok(base) = credentials(value).and_then(|creds| normalise_instance(&self.guard, &creds.instance_url)) else {
+        let Ok(base) = credentials(value).and_then(|creds| server_base(&self.guard, &creds.instance_url)) else {
             return Value::Null;
         };
         let mut found = serde_json::Map::new();
         if let Some(limit) = self.instance_max_characters(&base).await {
             found.insert("maxLength".into(), json!(limit));
         }
-        if let Some((name, version)) = flavour::software(&self.client, &base).await {
-            found.insert("software".into(), json!(format!("{name} {version}").trim().to_string()));
+        if let Some(software) = credentials(value).ok().and_then(|creds| creds.software) {
+            found.insert("software".into(), json!(software));
         }
         if found.is_empty() { Value::Null } else { Value::Object(found) }
     }
 
     async fn publish(&self, request: &PublishRequest) -> Result<crate::Step, ProviderError> {
         let creds = credentials(&request.credentials)?;
-        let base = normalise_instance(&self.guard, &creds.instance_url)?;
+        let base = server_base(&self.guard, &creds.instance_url)?;
         let settings = settings(self.name(), &request.settings).map_err(ProviderError::invalid)?;
         let mut media_ids = Vec::with_capacity(request.media.len());
         for (index, media) in request.media.iter().enumerate() {
@@ -426,7 +423,7 @@ impl Provider for Mastodon {
 
     async fn fetch_metrics(&self, value: &Value, item: &PublishedItem) -> Result<Metrics, ProviderError> {
         let creds = credentials(value)?;
-        let base = normalise_instance(&self.guard, &creds.instance_url)?;
+        let base = server_base(&self.guard, &creds.instance_url)?;
         let path = format!("/api/v1/statuses/{}", item.id);
         let response = self.client.send(self.get(&base, &path, &creds.access_token)).await?;
         let status = json_or_error(self.name(), response).await?.1;
@@ -470,11 +467,11 @@ mod tests {
     #[test]
     fn instance_urls_are_normalised_and_guarded() {
         let guard = TargetGuard::new(false);
-        assert_eq!(normalise_instance(&guard, "mastodon.social").unwrap(), "https://mastodon.social");
-        assert_eq!(normalise_instance(&guard, " https://fosstodon.org/about/ ").unwrap(), "https://fosstodon.org");
-        assert!(normalise_instance(&guard, "http://127.0.0.1:3000").is_err());
+        assert_eq!(server_base(&guard, "mastodon.social").unwrap(), "https://mastodon.social");
+        assert_eq!(server_base(&guard, " https://fosstodon.org/about/ ").unwrap(), "https://fosstodon.org");
+        assert!(server_base(&guard, "http://127.0.0.1:3000").is_err());
         let open = TargetGuard::new(true);
-        assert_eq!(normalise_instance(&open, "http://127.0.0.1:3000/").unwrap(), "http://127.0.0.1:3000");
+        assert_eq!(server_base(&open, "http://127.0.0.1:3000/").unwrap(), "http://127.0.0.1:3000");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::{Mastodon, credentials, json_or_error, normalise_instance};
+use super::{Mastodon, credentials, json_or_error};
+use crate::net::server_base;
 use crate::oauth::{App, Begin, Callback, CodeFlow, Consent, Endpoints, OAuthConnect, RegisteredClient, Tokens};
 use crate::{ConnectedAccount, ErrorClass, Provider, ProviderError};
 
@@ -54,7 +55,7 @@ impl OAuthConnect for Mastodon {
         let raw = raw.map(str::trim).filter(|raw| !raw.is_empty()).ok_or_else(|| {
             ProviderError::invalid(format!("say which {} server to connect, e.g. `example.social`", self.name()))
         })?;
-        normalise_instance(&self.guard, raw).map(Some)
+        server_base(&self.guard, raw).map(Some)
     }
 
     async fn register_client(&self, instance: &str, redirect_uri: &str) -> Result<RegisteredClient, ProviderError> {
@@ -96,7 +97,7 @@ impl OAuthConnect for Mastodon {
         let (Some(client_id), Some(client_secret)) = (creds.client_id, creds.client_secret) else {
             return Ok(());
         };
-        let base = normalise_instance(&self.guard, &creds.instance_url)?;
+        let base = server_base(&self.guard, &creds.instance_url)?;
         let client = RegisteredClient { client_id, client_secret };
         let tokens = Tokens {
             access_token: creds.access_token,
